@@ -1,0 +1,177 @@
+"""The check contract: how a check is declared and what it receives when it runs.
+
+A check is a plain function ``def check(ctx: StepContext) -> None``. It asks devices
+for values, reports them with :meth:`StepContext.measure`, and raises a
+:class:`bench.errors.DeviceError` (with a fault code) when the unit misbehaves. It
+never catches broadly: the runner turns exceptions into outcomes.
+
+Each check module ends with a ``CHECKS`` tuple of :class:`CheckSpec`; the registry in
+:mod:`bench.checks` reads those tuples. Nothing registers itself on import.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bench.errors import DeviceError, EquipmentError
+from bench.measure import Limit, Measurement, judge
+
+if TYPE_CHECKING:
+    from bench.operator import Operator
+    from drivers.interfaces import Device, Unit
+
+_REQUIRED: Any = object()
+D = TypeVar("D", bound="Device")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A check parameter: its type(s), default (absent = required) and help text."""
+
+    type: type | tuple[type, ...]
+    default: Any = _REQUIRED
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        """True when the plan must give this parameter."""
+        return self.default is _REQUIRED
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check as the registry knows it.
+
+    Attributes:
+        name: dotted name used in plans, e.g. ``power.battery``.
+        func: the function that runs it.
+        summary: one line for ``bench list``.
+        devices: roles the check needs (``unit``, ``card_reader``, ``printer``).
+        params: accepted parameters.
+        measurements: names of the measurements it reports, with their default limits
+            (None = recorded, not judged unless the plan gives a limit).
+        fault: fault code when it fails without a more specific one.
+    """
+
+    name: str
+    func: Callable[[StepContext], None]
+    summary: str
+    devices: tuple[str, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
+    measurements: Mapping[str, Limit | None] = field(default_factory=dict)
+    fault: str = "UNIT-FAULT"
+
+
+@dataclass
+class Attachment:
+    """A file produced by a step (a receipt image, a log dump)."""
+
+    name: str
+    mime: str
+    data: bytes
+
+    @classmethod
+    def from_path(cls, path: Path, mime: str) -> Attachment:
+        """Read an attachment from a file."""
+        return cls(path.name, mime, path.read_bytes())
+
+
+class StepContext:
+    """Everything a running check may use: devices, parameters, limits, operator, clock.
+
+    Args:
+        step: the step's name in the plan.
+        spec: the check being run.
+        params: parameters after defaults were applied.
+        limits: limits by measurement name (plan limits over the check's defaults).
+        devices: opened devices by role.
+        operator: who answers prompts.
+        deadline: ``time.monotonic()`` value when the step times out.
+        cancel: set by the runner when the step timed out or was interrupted.
+    """
+
+    def __init__(
+        self,
+        *,
+        step: str,
+        spec: CheckSpec,
+        params: Mapping[str, Any],
+        limits: Mapping[str, Limit | None],
+        devices: Mapping[str, Device],
+        operator: Operator,
+        deadline: float,
+        cancel: threading.Event | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        self.step = step
+        self.spec = spec
+        self.params = params
+        self.limits = limits
+        self.devices = devices
+        self.operator = operator
+        self.deadline = deadline
+        self.cancel = cancel or threading.Event()
+        self.state = state if state is not None else {}
+        self.measurements: list[Measurement] = []
+        self.attachments: list[Attachment] = []
+        self.notes: list[str] = []
+        self.log = logging.getLogger(f"bench.step.{step}")
+
+    # -- devices
+    def device(self, role: str, kind: type[D]) -> D:
+        """Return the device in ``role``; an equipment error when the station has none."""
+        dev = self.devices.get(role)
+        if dev is None:
+            raise EquipmentError(f"this station has no {role.replace('_', ' ')} configured", fault_code="BENCH-CONFIG")
+        if not isinstance(dev, kind):
+            raise EquipmentError(f"{role} is a {type(dev).__name__}, not a {kind.__name__}", fault_code="BENCH-CONFIG")
+        return dev
+
+    @property
+    def unit(self) -> Unit:
+        """The unit under test."""
+        from drivers.interfaces import Unit
+
+        return self.device("unit", Unit)
+
+    # -- time
+    def remaining(self) -> float:
+        """Seconds left before the step times out (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    # -- results
+    def measure(self, name: str, value: Any, *, unit: str | None = None) -> Measurement:
+        """Record a measurement and judge it against its limit; a failed limit fails the step."""
+        limit = self.limits.get(name)
+        m = judge(name, value, unit=unit, limit=limit, default_fault=self.spec.fault)
+        self.measurements.append(m)
+        return m
+
+    def attach(self, name: str, data: bytes, mime: str) -> None:
+        """Attach a file (image, log) to the step's record."""
+        self.attachments.append(Attachment(name, mime, data))
+
+    def note(self, text: str) -> None:
+        """Add a line to the step's log excerpt (shown in reports for failed steps)."""
+        self.notes.append(text)
+        self.log.info("%s", text)
+
+    def fail(self, message: str, fault_code: str | None = None) -> None:
+        """Fail the step now with ``message`` and ``fault_code`` (default: the check's)."""
+        raise DeviceError(message, fault_code=fault_code or self.spec.fault)
+
+    def check_cancelled(self) -> None:
+        """Raise when the runner gave up on this step; call it inside long loops."""
+        if self.cancel.is_set():
+            from bench.errors import Interrupted
+
+            raise Interrupted("step cancelled")
+
+
+REQUIRED = _REQUIRED

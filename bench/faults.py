@@ -1,0 +1,147 @@
+"""The one table of fault codes: what each means, whose fault it is, and what to do.
+
+Every fault code a check, driver or scenario uses lives here. Reports quote the
+title, the suspected part and the repair action; the diagnosis groups findings by
+category. Codes are ``AREA-WHAT`` in capitals; the area prefixes are:
+``LINK`` unit link, ``UNIT`` unit firmware/self-test, ``FW`` firmware, ``SEC``
+security, ``PWR`` power, ``NET`` comms, ``LOG`` event log, ``ICC`` contact card
+reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad,
+``DSP`` display, ``BENCH`` the bench itself, ``OP`` the operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Category(str, Enum):
+    """Whose fault it is, and so what kind of repair it needs."""
+
+    HARDWARE = "hardware"
+    SOFTWARE = "software"
+    CONFIGURATION = "configuration"
+    CONSUMABLE = "consumable"
+    BENCH = "bench"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault code with its meaning and the repair it calls for."""
+
+    code: str
+    title: str
+    category: Category
+    part: str
+    action: str
+
+    @property
+    def in_unit(self) -> bool:
+        """True when the unit is at fault, False when the bench or the operator is."""
+        return self.category not in (Category.BENCH, Category.OPERATOR)
+
+
+_H, _S, _C, _K, _B, _O = (
+    Category.HARDWARE,
+    Category.SOFTWARE,
+    Category.CONFIGURATION,
+    Category.CONSUMABLE,
+    Category.BENCH,
+    Category.OPERATOR,
+)
+
+_ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
+    # code, title, category, suspected part, repair action
+    ("LINK-NO-RESPONSE", "unit does not answer on its diagnostic link", _H, "main board / serial cable",
+     "check the cable and the unit's power; if the unit is on and silent, suspect the main board"),
+    ("LINK-GARBAGE", "unit answers garbage on its diagnostic link", _H, "serial cable / line settings",
+     "check baud rate and cable; a persistent fault points at the main board's UART"),
+    ("LINK-NAK-STORM", "unit rejects frames repeatedly (line noise)", _H, "serial cable / connector",
+     "reseat or replace the cable; clean the connector"),
+    ("LINK-REBOOT", "unit rebooted during the test", _H, "power supply / main board",
+     "check the battery and adapter; repeated resets point at the power circuit or firmware crash"),
+    ("LINK-UNSUPPORTED", "unit does not support a required diagnostic command", _S, "firmware",
+     "update the diagnostic firmware to a version that implements the command"),
+    ("UNIT-FAULT", "unit reported an unspecified fault", _H, "unit", "inspect the step log"),
+    ("UNIT-POST-RAM", "power-on self-test: RAM failed", _H, "main board (RAM)", "replace the main board"),
+    ("UNIT-POST-FLASH", "power-on self-test: flash failed", _H, "main board (flash)",
+     "reflash the firmware; if it persists, replace the main board"),
+    ("UNIT-POST-RTC", "power-on self-test: real-time clock failed", _H, "RTC / coin cell",
+     "replace the RTC backup cell; if it persists, replace the main board"),
+    ("UNIT-POST-SE", "power-on self-test: secure element failed", _H, "secure element",
+     "return to factory: the secure element cannot be replaced on the bench"),
+    ("UNIT-POST", "power-on self-test: a subsystem failed", _H, "unit subsystem",
+     "see the failed subsystem in the step log"),
+    ("UNIT-IDENTITY", "unit identity does not match what the plan expects", _C, "unit configuration",
+     "check that the right unit is on the bench and that the plan matches its model"),
+    ("FW-OUTDATED", "firmware older than required", _S, "firmware",
+     "update required: install the current firmware, then test again"),
+    ("SEC-TAMPER", "tamper detected: keys erased, unit locked", _H, "security mesh / tamper switch",
+     "return to factory for reactivation; do not open the unit further"),
+    ("PWR-BATT-LOW", "battery charge or voltage too low", _K, "battery",
+     "charge the battery and test again; if it does not hold charge, replace the battery"),
+    ("PWR-BATT-DEAD", "battery does not hold charge", _K, "battery", "replace the battery"),
+    ("PWR-NO-ADAPTER", "no power adapter detected", _H, "adapter / charging socket",
+     "check the adapter and the socket; replace the adapter or the charging port"),
+    ("PWR-NOT-CHARGING", "adapter present but the battery is not charging", _H, "charging circuit",
+     "replace the battery; if it persists, the charging circuit on the main board"),
+    ("NET-NO-LINK", "network interface has no link", _H, "network module / cable",
+     "check the cable or antenna; replace the network module"),
+    ("NET-WEAK-SIGNAL", "radio signal below limit", _H, "antenna / radio module",
+     "check the antenna connection; replace the radio module"),
+    ("NET-SLOW", "network round trip above limit", _C, "network configuration",
+     "check the network settings and the bench network; then the module"),
+    ("LOG-ERRORS", "recent errors in the unit's event log", _H, "see decoded log entries",
+     "act on the decoded error codes listed in the step"),
+    ("ICC-NO-READER", "no card reader found", _B, "bench card reader / pcscd",
+     "connect the reader; check that pcscd is running"),
+    ("ICC-NO-CARD", "no card in the reader", _O, "test card", "insert the test card"),
+    ("ICC-NO-ATR", "card reader: no ATR from a known-good card", _H, "card reader (contacts)",
+     "clean the card reader contacts; if it persists, replace the card reader"),
+    ("ICC-BAD-ATR", "card reader: malformed ATR (structure or TCK)", _H, "card reader",
+     "clean the contacts and retry; replace the card reader"),
+    ("ICC-REMOVED", "card removed during a transaction", _O, "test card / card reader latch",
+     "keep the card inserted; if the reader loses it by itself, check the card latch"),
+    ("ICC-ERROR", "card reader transmission error", _H, "card reader", "clean the contacts; replace the reader"),
+    ("ICC-SLOW", "card reader response time above limit", _H, "card reader", "replace the card reader"),
+    ("ICC-APP", "payment application could not be selected or read", _S, "card / kernel",
+     "try another test card; update the EMV kernel"),
+    ("CTLS-NO-CARD", "contactless: no card detected on tap", _H, "contactless antenna",
+     "check the antenna cable; replace the contactless module"),
+    ("MSR-NO-READ", "magstripe: swipe not read", _H, "magstripe head", "clean the magstripe head; replace it"),
+    ("MSR-BAD-LRC", "magstripe: track LRC or format error", _H, "magstripe head",
+     "clean the head and swipe again; replace the head if errors persist"),
+    ("PRN-OFFLINE", "printer offline", _H, "printer mechanism", "check the printer cable and power"),
+    ("PRN-COVER", "printer cover open", _H, "printer cover / cover sensor",
+     "close the cover; if it is closed, replace the printer cover sensor"),
+    ("PRN-PAPER-END", "printer out of paper", _K, "paper roll", "load a paper roll"),
+    ("PRN-PAPER-NEAR-END", "printer paper near end", _K, "paper roll", "replace the paper roll soon"),
+    ("PRN-CUTTER", "printer autocutter error", _H, "autocutter", "clear the jam; replace the autocutter"),
+    ("PRN-HEAD-HOT", "printer head overheated", _H, "print head", "let it cool; replace the head if it recurs"),
+    ("PRN-FATAL", "printer unrecoverable error", _H, "printer mechanism", "replace the printer mechanism"),
+    ("PRN-SLOW", "printer throughput below limit", _H, "printer mechanism", "check the motor; replace the mechanism"),
+    ("PRN-PRINT", "printed page rejected by the operator", _H, "print head", "clean the print head; replace it"),
+    ("KEY-DEAD", "key never registered", _H, "keypad", "replace the keypad membrane"),
+    ("KEY-STUCK", "key stuck down", _H, "keypad", "clean the keypad; replace the membrane"),
+    ("KEY-BOUNCE", "key bounces (double events)", _H, "keypad", "replace the keypad membrane"),
+    ("DSP-PIXELS", "display read-back mismatch (dead pixels)", _H, "display", "replace the display"),
+    ("DSP-BACKLIGHT", "display backlight failure", _H, "display backlight", "replace the display"),
+    ("DSP-REJECTED", "display pattern rejected by the operator", _H, "display", "replace the display"),
+    ("BENCH-PORT", "serial port will not open", _B, "bench serial port / cable",
+     "check the port name and that no other program holds it"),
+    ("BENCH-CONFIG", "bench configuration error", _B, "station file", "fix the station file"),
+    ("BENCH-ERROR", "bench equipment error", _B, "bench", "see the step log"),
+    ("OP-NO-RESPONSE", "no operator response", _O, "operator", "repeat the step with an operator present"),
+    ("STEP-TIMEOUT", "step did not finish within its timeout", _H, "unit", "see the step log"),
+)
+
+FAULTS: dict[str, Fault] = {row[0]: Fault(*row) for row in _ROWS}
+
+
+def lookup(code: str) -> Fault:
+    """Return the fault for ``code``; an unknown code gets a generic hardware fault row."""
+    fault = FAULTS.get(code)
+    if fault is not None:
+        return fault
+    return Fault(code, f"fault {code}", Category.HARDWARE, "unknown", "see the step log")
