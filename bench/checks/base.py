@@ -146,10 +146,14 @@ class StepContext:
         return max(0.0, self.deadline - time.monotonic())
 
     # -- results
-    def measure(self, name: str, value: Any, *, unit: str | None = None) -> Measurement:
-        """Record a measurement and judge it against its limit; a failed limit fails the step."""
-        limit = self.limits.get(name)
-        m = judge(name, value, unit=unit, limit=limit, default_fault=self.spec.fault)
+    def measure(self, name: str, value: Any, *, unit: str | None = None, limit: Limit | None = None) -> Measurement:
+        """Record a measurement and judge it; a value outside its limit fails the step.
+
+        The plan's limit for ``name`` wins; ``limit`` is the check's own default for
+        measurements whose limit depends on what the unit reported.
+        """
+        chosen = self.limits.get(name)
+        m = judge(name, value, unit=unit, limit=chosen if chosen is not None else limit, default_fault=self.spec.fault)
         self.measurements.append(m)
         return m
 

@@ -1,0 +1,48 @@
+# bench: two commands do all set-up on a fresh Debian 12 machine with Python 3.11.
+#   make demo   a full `bench run` on the simulated bench, report written
+#   make test   lint, type-check and the whole test suite (what CI runs)
+# System packages are installed when missing (as root) and named when they are.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# What the stack needs from Debian: a compiler and headers for pyscard, the PC/SC daemon
+# with the virtual reader driver, pcsc-tools (an independent PC/SC client used in tests),
+# and PostgreSQL for the store tests.
+BUILD_PKGS := gcc libc6-dev libpcsclite-dev
+RUN_PKGS   := pcscd vsmartcard-vpcd
+TEST_PKGS  := pcsc-tools postgresql
+# Headers and venv for the Python we build with, when that Python is Debian's own.
+PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")') \
+              $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)
+
+.PHONY: demo test lint typecheck unit-tests bench fuzz sysdeps sysdeps-test clean
+
+demo: $(STAMP) sysdeps
+	$(BIN)/bench run testplans/pos-full.yaml --sim --report reports
+
+test: $(STAMP) sysdeps sysdeps-test lint typecheck
+	$(BIN)/python -m pytest -q -ra
+
+lint: $(STAMP)
+	$(BIN)/ruff check bench drivers tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+sysdeps:
+	@.ci/sysdeps.sh $(BUILD_PKGS) $(RUN_PKGS) $(PY_PKGS)
+
+sysdeps-test:
+	@.ci/sysdeps.sh $(TEST_PKGS)
+
+$(STAMP): pyproject.toml | sysdeps
+	@test -x $(BIN)/python || (echo "bench: creating $(VENV) with $(PYTHON)" && $(PYTHON) -m venv $(VENV))
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

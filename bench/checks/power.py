@@ -1,0 +1,43 @@
+"""Power checks: battery voltage and charge, adapter, charging."""
+
+from __future__ import annotations
+
+from bench.checks.base import CheckSpec, Param, StepContext
+from bench.measure import Limit
+
+
+def battery(ctx: StepContext) -> None:
+    """Read the battery; low charge or voltage is PWR-BATT-LOW, a missing adapter PWR-NO-ADAPTER."""
+    b = ctx.unit.battery()
+    ctx.note(
+        f"battery {b.voltage:.2f} V, {b.charge_percent} %, "
+        f"{'charging' if b.charging else 'not charging'}, adapter {'present' if b.adapter_present else 'absent'}"
+    )
+    ctx.measure("voltage", b.voltage, unit="V")
+    ctx.measure("charge_percent", b.charge_percent, unit="%")
+    if ctx.params["require_adapter"]:
+        ctx.measure("adapter_present", b.adapter_present, limit=Limit(equals=True, fault="PWR-NO-ADAPTER"))
+    else:
+        ctx.measure("adapter_present", b.adapter_present)
+    if b.adapter_present and b.charge_percent < 100:
+        ctx.measure("charging", b.charging, limit=Limit(equals=True, fault="PWR-NOT-CHARGING"))
+    else:
+        ctx.measure("charging", b.charging)
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "power.battery",
+        battery,
+        "battery voltage and charge against limits; adapter present and charging",
+        devices=("unit",),
+        params={"require_adapter": Param(bool, False, "fail when no power adapter is detected")},
+        measurements={
+            "voltage": Limit(min=3.6, max=4.35, unit="V", fault="PWR-BATT-LOW"),
+            "charge_percent": Limit(min=20, max=100, unit="%", fault="PWR-BATT-LOW"),
+            "adapter_present": None,
+            "charging": None,
+        },
+        fault="PWR-BATT-LOW",
+    ),
+)

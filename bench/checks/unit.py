@@ -1,0 +1,148 @@
+"""Checks of the unit itself: identity and firmware, power-on self-test, tamper state, event log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bench import unitcodes
+from bench.checks.base import CheckSpec, Param, StepContext
+from bench.measure import Limit
+from bench.version import is_older
+
+_POST_FAULTS = {
+    "ram": "UNIT-POST-RAM",
+    "flash": "UNIT-POST-FLASH",
+    "rtc": "UNIT-POST-RTC",
+    "secure_element": "UNIT-POST-SE",
+}
+
+
+def identify(ctx: StepContext) -> None:
+    """Read the unit's identity; fail with FW-OUTDATED when its firmware is older than required."""
+    ident = ctx.unit.identify()
+    ctx.note(f"{ident.model} serial {ident.serial} hw {ident.hw_revision} firmware {ident.firmware}")
+    ctx.measure("model", ident.model)
+    ctx.measure("serial", ident.serial)
+    ctx.measure("hw_revision", ident.hw_revision)
+    ctx.measure("firmware", ident.firmware)
+    minimum = ctx.params["min_firmware"]
+    if minimum:
+        outdated = is_older(ident.firmware, minimum)
+        ctx.measure("firmware_current", not outdated, limit=Limit(equals=True, fault="FW-OUTDATED"))
+        if outdated:
+            ctx.fail(f"firmware {ident.firmware} is older than {minimum}: update required", "FW-OUTDATED")
+
+
+def self_test(ctx: StepContext) -> None:
+    """Read the power-on self-test; each failed subsystem is a fault naming that part."""
+    results = ctx.unit.self_test()
+    for r in results:
+        code = _POST_FAULTS.get(r.subsystem, "UNIT-POST")
+        detail = f" ({r.detail})" if r.detail else ""
+        ctx.note(f"{r.subsystem}: {'pass' if r.passed else f'FAIL code {r.code:#06x}'}{detail}")
+        ctx.measure(f"post.{r.subsystem}", "pass" if r.passed else f"fail {r.code:#06x}",
+                    limit=Limit(equals="pass", fault=code))
+    required = ctx.params["subsystems"]
+    seen = {r.subsystem for r in results}
+    missing = [s for s in required if s not in seen]
+    ctx.measure("post.subsystems_missing", len(missing), limit=Limit(max=0, fault="UNIT-POST"))
+    if missing:
+        ctx.note(f"subsystems not reported: {', '.join(missing)}")
+
+
+def tamper(ctx: StepContext) -> None:
+    """Read the security state; a tampered unit or erased keys is SEC-TAMPER."""
+    state = ctx.unit.tamper()
+    if state.flags:
+        ctx.note(f"tamper flags: {', '.join(state.flags)}")
+    ctx.measure("tampered", state.tampered)
+    ctx.measure("keys_present", state.keys_present)
+
+
+def event_log(ctx: StepContext) -> None:
+    """Download the event log; error entries newer than ``max_age_hours`` fail the step."""
+    entries = ctx.unit.event_log()
+    now = datetime.now(UTC)
+    horizon = now - timedelta(hours=float(ctx.params["max_age_hours"]))
+    ignore = {int(str(c), 16) if isinstance(c, str) else int(c) for c in ctx.params["ignore_codes"]}
+    recent = [e for e in entries if e.severity == "error" and e.timestamp >= horizon and e.code not in ignore]
+    ctx.measure("log.entries", len(entries))
+    for e in recent[-20:]:
+        ctx.note(f"{e.timestamp:%Y-%m-%d %H:%M} {unitcodes.describe(e.code)}{f' - {e.text}' if e.text else ''}")
+    if len(recent) > 20:
+        ctx.note(f"... and {len(recent) - 20} more recent errors")
+    m = ctx.measure("log.recent_errors", len(recent))
+    if not m.passed:
+        codes = sorted({unitcodes.describe(e.code) for e in recent})
+        ctx.fail(f"{len(recent)} error(s) in the last {ctx.params['max_age_hours']:g} h: {'; '.join(codes[:5])}",
+                 "LOG-ERRORS")
+
+
+def reboot(ctx: StepContext) -> None:
+    """Reboot the unit and measure how long it takes to come back."""
+    import time
+
+    t0 = time.monotonic()
+    ident = ctx.unit.reboot(wait=min(float(ctx.params["wait"]), ctx.remaining()))
+    ctx.measure("boot_time_s", round(time.monotonic() - t0, 3), unit="s")
+    ctx.note(f"back up: {ident.model} firmware {ident.firmware}")
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "unit.identify",
+        identify,
+        "identity handshake: model, serial, hardware revision, firmware (minimum version)",
+        devices=("unit",),
+        params={"min_firmware": Param(str, "", "oldest acceptable firmware; older fails with FW-OUTDATED")},
+        measurements={
+            "model": None,
+            "serial": None,
+            "hw_revision": None,
+            "firmware": None,
+            "firmware_current": None,
+        },
+        fault="UNIT-IDENTITY",
+    ),
+    CheckSpec(
+        "unit.self_test",
+        self_test,
+        "power-on self-test results, one per subsystem",
+        devices=("unit",),
+        params={"subsystems": Param(list, ["ram", "flash", "rtc", "secure_element"], "subsystems that must report")},
+        measurements={"post.subsystems_missing": None},
+        fault="UNIT-POST",
+    ),
+    CheckSpec(
+        "unit.tamper",
+        tamper,
+        "security state: not tampered, keys present",
+        devices=("unit",),
+        measurements={
+            "tampered": Limit(equals=False, fault="SEC-TAMPER"),
+            "keys_present": Limit(equals=True, fault="SEC-TAMPER"),
+        },
+        fault="SEC-TAMPER",
+    ),
+    CheckSpec(
+        "unit.event_log",
+        event_log,
+        "event log: no error entries newer than a given age, decoded to text",
+        devices=("unit",),
+        params={
+            "max_age_hours": Param(float, 168.0, "errors older than this are history, not faults"),
+            "ignore_codes": Param(list, [], "codes (hex text like '0x0A01' or numbers) never counted"),
+        },
+        measurements={"log.entries": None, "log.recent_errors": Limit(max=0, fault="LOG-ERRORS")},
+        fault="LOG-ERRORS",
+    ),
+    CheckSpec(
+        "unit.reboot",
+        reboot,
+        "reboot the unit and time how long it takes to answer again",
+        devices=("unit",),
+        params={"wait": Param(float, 30.0, "seconds to wait for the unit to come back")},
+        measurements={"boot_time_s": Limit(max=20.0, unit="s", fault="LINK-REBOOT")},
+        fault="LINK-REBOOT",
+    ),
+)

@@ -1,0 +1,209 @@
+"""The command line: ``bench run``, ``bench plan check``, ``bench list``, ...
+
+Conventions, everywhere: exit 0 pass, 1 unit failed, 2 usage or plan error, 3 bench or
+equipment error, 130 interrupted; every command that prints results has ``--json``;
+errors go to stderr as one line (``--debug`` for the traceback). Heavy modules are
+imported inside the commands so ``bench --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench import __version__
+from bench.errors import BenchError, UsageError
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_BENCH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_LOG = logging.getLogger("bench")
+
+
+class _State:
+    debug = False
+
+
+def _setup_logging(debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    try:
+        from bench.pan import RedactingFilter
+
+        handler.addFilter(RedactingFilter())
+    except ImportError:  # pragma: no cover - bench.pan ships with bench
+        pass
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    for noisy in ("sqlalchemy", "PIL", "usb", "smartcard"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bench")
+@click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
+def cli(debug: bool) -> None:
+    """Self-test bench for point-of-sale payment terminals."""
+    _State.debug = debug
+    _setup_logging(debug)
+
+
+# ---------------------------------------------------------------------------- run
+@cli.command()
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Station file (stations/NAME.toml) with the bench's device URLs.")
+@click.option("--sim", is_flag=True, help="Start the simulated bench, run on it, and tear it down.")
+@click.option("--scenario", help="With --sim: a fault scenario (name or file); default 'good'.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Directory for the run's report folder.")
+@click.option("--db", help="Results store URL (default: the local SQLite store).")
+@click.option("--operator", "operator_name", help="Operator name recorded with the run.")
+@click.option("--operator-script", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML answers for a scripted operator (no person needed).")
+@click.option("--lot", help="Incoming-inspection lot this unit belongs to.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+def run(
+    plan_file: Path,
+    station_file: Path | None,
+    sim: bool,
+    scenario: str | None,
+    report_dir: Path,
+    db: str | None,
+    operator_name: str | None,
+    operator_script: Path | None,
+    lot: str | None,
+    as_json: bool,
+) -> None:
+    """Run PLAN on the unit at a station (or on the simulated bench with --sim)."""
+    from bench.run import RunRequest, execute
+
+    if sim == (station_file is not None):
+        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+    if scenario and not sim:
+        raise UsageError("--scenario needs --sim")
+    request = RunRequest(
+        plan_file=plan_file,
+        station_file=station_file,
+        sim=sim,
+        scenario=scenario,
+        report_dir=report_dir,
+        db=db,
+        operator_name=operator_name,
+        operator_script=operator_script,
+        lot=lot,
+        console=not as_json,
+    )
+    rec, report_path = execute(request)
+    if as_json:
+        out = rec.to_dict()
+        out["report"] = str(report_path) if report_path else None
+        click.echo(json.dumps(out, indent=2))
+    sys.exit(rec.verdict.exit_code)
+
+
+# ---------------------------------------------------------------------------- plans
+@cli.group()
+def plan() -> None:
+    """Work with test plans."""
+
+
+@plan.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
+    """Validate plan FILES; exit 2 on the first error."""
+    from bench.plan import load_plan
+
+    results = []
+    for f in files:
+        p = load_plan(f)
+        results.append({"file": str(f), "plan": p.name, "version": p.version, "steps": len(p.steps),
+                        "devices": sorted(p.devices), "ok": True})
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            click.echo(f"{r['file']}: OK  plan {r['plan']} {r['version']}, {r['steps']} steps, "
+                       f"devices: {', '.join(r['devices']) or 'none'}")
+
+
+@cli.command("list")
+@click.option("--plans-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("testplans"),
+              show_default=True, help="Where to look for plans.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_cmd(plans_dir: Path, as_json: bool) -> None:
+    """List the checks, plans and simulated scenarios bench knows."""
+    from bench import checks
+    from bench.plan import load_plan
+    from drivers.sim.scenario import scenario_names
+
+    specs = sorted(checks.registry().values(), key=lambda s: s.name)
+    plans: list[dict[str, Any]] = []
+    for f in sorted(plans_dir.glob("*.yaml")):
+        try:
+            p = load_plan(f)
+            plans.append({"file": str(f), "name": p.name, "version": p.version, "steps": len(p.steps),
+                          "description": p.description})
+        except BenchError as exc:
+            plans.append({"file": str(f), "error": str(exc)})
+    if as_json:
+        click.echo(json.dumps({
+            "checks": [{"name": s.name, "summary": s.summary, "devices": list(s.devices),
+                        "params": sorted(s.params), "measurements": sorted(s.measurements)} for s in specs],
+            "plans": plans,
+            "scenarios": scenario_names(),
+        }, indent=2))
+        return
+    click.echo("Checks:")
+    for s in specs:
+        click.echo(f"  {s.name:<24} {s.summary}")
+    click.echo(f"\nPlans ({plans_dir}):")
+    for p in plans:
+        if "error" in p:
+            click.echo(f"  {p['file']}: INVALID: {p['error']}")
+        else:
+            click.echo(f"  {p['file']:<28} {p['name']} {p['version']}: {p['steps']} steps. {p['description']}")
+    click.echo(f"\nScenarios: {', '.join(scenario_names())}")
+
+
+# ---------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: runs the CLI and maps errors to one line and an exit code."""
+    _run_guarded(lambda: cli.main(args=argv, prog_name="bench", standalone_mode=False))
+
+
+def _run_guarded(fn: Callable[[], Any]) -> None:
+    debug = "--debug" in (sys.argv[1:])
+    try:
+        rv = fn()
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("bench: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BenchError as exc:
+        if debug or _State.debug:
+            traceback.print_exc()
+        click.echo(f"bench: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("bench: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if debug or _State.debug:
+            traceback.print_exc()
+        click.echo(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(EXIT_BENCH)
+    if isinstance(rv, int):
+        sys.exit(rv)

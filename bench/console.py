@@ -1,0 +1,119 @@
+"""The CLI layer's console: live step lines, the run summary, and the terminal operator.
+
+This is the only place (with :mod:`bench.cli`) that writes to the terminal.
+"""
+
+from __future__ import annotations
+
+import select
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from bench.errors import OperatorTimeout
+from bench.operator import Operator
+from bench.plan import Step
+from bench.record import Outcome, RunRecord, StepRecord, Verdict
+
+_COLOURS = {
+    Outcome.PASS: "green",
+    Outcome.FAIL: "red",
+    Outcome.ERROR: "magenta",
+    Outcome.TIMEOUT: "red",
+    Outcome.SKIP: "yellow",
+}
+_VERDICT_COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "magenta", Verdict.ABORTED: "yellow"}
+
+
+class ConsoleListener:
+    """Prints one line per step as the run goes (to stderr when stdout carries JSON)."""
+
+    def __init__(self, *, err: bool = False, width: int = 28) -> None:
+        self.err = err
+        self.width = width
+
+    def run_started(self, rec: RunRecord) -> None:
+        """The line above the steps: plan, unit, station."""
+        unit = f"{rec.unit.model} {rec.unit.serial} (firmware {rec.unit.firmware})" if rec.unit else "unit not identified"
+        click.echo(f"bench run  {rec.plan_name} {rec.plan_version}  on {unit}  station {rec.station}", err=self.err)
+
+    def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
+        """Nothing to show until the step ends (retries are shown on the result line)."""
+
+    def step_ended(self, record: StepRecord, total: int) -> None:
+        """One line: number, name, outcome, time, fault and message."""
+        num = f"{record.index + 1:>{len(str(total))}}/{total}"
+        name = f"{record.name} ".ljust(self.width, ".")
+        outcome = click.style(f"{record.outcome.value:<7}", fg=_COLOURS[record.outcome], bold=True)
+        tries = f" ({record.attempts} tries)" if record.attempts > 1 else ""
+        detail = ""
+        if record.outcome != Outcome.PASS:
+            fault = f"{record.fault}  " if record.fault else ""
+            detail = f"  {fault}{record.message}"
+        click.echo(f"  {num}  {name} {outcome} {record.duration_s:6.2f} s{tries}{detail}", err=self.err)
+
+
+def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False) -> None:
+    """The verdict, the findings with their repair actions, and where the record is."""
+    counts: dict[str, int] = {}
+    for s in rec.steps:
+        counts[s.outcome.value] = counts.get(s.outcome.value, 0) + 1
+    tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items())
+    verdict = click.style(rec.verdict.value, fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
+    click.echo(f"\nVerdict: {verdict}  ({tally})  {rec.summary}", err=err)
+    for f in rec.findings:
+        where = "unit" if f.in_unit else "bench"
+        click.echo(f"  {f.fault:<16} {f.title} [{f.category}, {where}]", err=err)
+        click.echo(f"  {'':<16} part: {f.part}; action: {f.action}", err=err)
+        if f.consequences:
+            click.echo(f"  {'':<16} also skipped because of it: {', '.join(f.consequences)}", err=err)
+    click.echo(f"Run {rec.run_id}", err=err)
+    if report_path:
+        click.echo(f"Report: {report_path}", err=err)
+
+
+class TerminalOperator(Operator):
+    """A person at the bench, answering in the terminal. Every prompt has a timeout."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _read(self, question: str, timeout: float) -> str:
+        click.echo(question, nl=False, err=True)
+        sys.stderr.flush()
+        if not sys.stdin.isatty():
+            line = sys.stdin.readline()
+            if not line:
+                raise OperatorTimeout("no operator response (no terminal)")
+            return line.strip()
+        ready, _, _ = select.select([sys.stdin], [], [], timeout)
+        if not ready:
+            click.echo("", err=True)
+            raise OperatorTimeout(f"no operator response within {timeout:g} s")
+        return sys.stdin.readline().strip()
+
+    def confirm(self, question: str, *, timeout: float) -> bool:
+        """Ask yes/no."""
+        while True:
+            answer = self._read(f"{question} [y/n] ", timeout).lower()
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+
+    def choose(self, question: str, options: Sequence[str], *, timeout: float) -> str:
+        """Ask for one of ``options``."""
+        while True:
+            answer = self._read(f"{question} ({'/'.join(options)}) ", timeout)
+            if answer in options:
+                return answer
+
+    def ask_text(self, question: str, *, timeout: float) -> str:
+        """Ask for a line of text."""
+        return self._read(f"{question} ", timeout)
+
+    def perform(self, action: str, instruction: str, **details: Any) -> None:
+        """Show the instruction; the check then waits for the device to see it."""
+        click.echo(click.style(f">>> {instruction}", bold=True), err=True)

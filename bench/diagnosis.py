@@ -1,0 +1,117 @@
+"""From failed steps to findings: what is broken, whose fault it is, and what to do.
+
+Each failed step contributes the fault codes of its failed measurements (or the
+step's own fault). Findings are grouped by fault code, unit faults before bench
+faults, in the order the plan met them (the plan follows the repair workflow, so the
+first fault is the most basic one). Steps skipped because a prerequisite failed are
+listed as consequences of that finding, not as faults of their own. A tampered unit
+is a special case: everything else is moot until the factory reactivates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from bench.faults import Category, lookup
+from bench.record import Finding, Outcome, StepRecord, Verdict
+
+RETURN_TO_FACTORY = "return to factory for reactivation"
+
+
+def step_faults(step: StepRecord) -> list[str]:
+    """The fault codes a step shows, most specific first, without repeats."""
+    codes: list[str] = []
+    for m in step.measurements:
+        if not m.passed and m.fault and m.fault not in codes:
+            codes.append(m.fault)
+    if step.fault and step.fault not in codes:
+        codes.append(step.fault)
+    return codes
+
+
+def diagnose(
+    steps: Iterable[StepRecord],
+    skipped_because: Mapping[str, str] | None = None,
+    actions: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Combine the failed steps of a run into findings, most likely first.
+
+    Args:
+        steps: the run's steps in order.
+        skipped_because: skipped step name -> the step whose failure caused the skip.
+        actions: repair actions the plan overrides, by fault code.
+    """
+    actions = actions or {}
+    skipped_because = skipped_because or {}
+    by_code: dict[str, Finding] = {}
+    origin_of_step: dict[str, str] = {}
+    for step in steps:
+        if step.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT):
+            continue
+        for code in step_faults(step) or [_default_code(step)]:
+            finding = by_code.get(code)
+            if finding is None:
+                f = lookup(code)
+                finding = Finding(
+                    fault=code,
+                    title=f.title,
+                    category=f.category.value,
+                    part=f.part,
+                    action=actions.get(code, f.action),
+                    in_unit=f.in_unit,
+                )
+                by_code[code] = finding
+            if step.name not in finding.steps:
+                finding.steps.append(step.name)
+            origin_of_step.setdefault(step.name, code)
+    for skipped, cause in skipped_because.items():
+        root = _root(cause, skipped_because)
+        code = origin_of_step.get(root)
+        if code is not None and skipped not in by_code[code].consequences:
+            by_code[code].consequences.append(skipped)
+    findings = list(by_code.values())
+    tamper = by_code.get("SEC-TAMPER")
+    if tamper is not None:
+        return [tamper] + [f for f in findings if f is not tamper]
+    findings.sort(key=lambda f: (not f.in_unit, f.category == Category.CONSUMABLE.value))
+    return findings
+
+
+def verdict_of(steps: Iterable[StepRecord]) -> Verdict:
+    """PASS, FAIL (a unit fault was found) or ERROR (only the bench failed)."""
+    outcomes = {s.outcome for s in steps}
+    if Outcome.FAIL in outcomes or Outcome.TIMEOUT in outcomes:
+        return Verdict.FAIL
+    if Outcome.ERROR in outcomes:
+        return Verdict.ERROR
+    return Verdict.PASS
+
+
+def summarize(verdict: Verdict, findings: list[Finding]) -> str:
+    """One line for the top of every report."""
+    if verdict == Verdict.PASS:
+        return "all steps passed"
+    if findings and findings[0].fault == "SEC-TAMPER":
+        return f"tamper detected: {RETURN_TO_FACTORY}"
+    if not findings:
+        return verdict.value.lower()
+    first = findings[0]
+    more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+    whose = "unit" if first.in_unit else "bench"
+    return f"{whose}: {first.title} -> {first.action}{more}"
+
+
+def _default_code(step: StepRecord) -> str:
+    if step.outcome == Outcome.TIMEOUT:
+        return "STEP-TIMEOUT"
+    if step.outcome == Outcome.ERROR:
+        return "BENCH-ERROR"
+    return "UNIT-FAULT"
+
+
+def _root(name: str, skipped_because: Mapping[str, str]) -> str:
+    seen: set[str] = set()
+    while name in skipped_because and name not in seen:
+        seen.add(name)
+        name = skipped_because[name]
+    return name

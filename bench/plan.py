@@ -1,0 +1,342 @@
+"""Test plans: YAML validated into a typed model, with errors that name file, line and field.
+
+A plan looks like::
+
+    plan: pos-quick
+    version: "1.2"
+    description: Quick check of a unit after repair
+    models: [PT-300]              # optional: the unit models it applies to
+    defaults: {timeout: 10, retries: 0}
+    actions: {PWR-BATT-LOW: "..."}  # optional: override the repair action of a fault code
+    steps:
+      - name: identify
+        check: unit.identify
+        params: {min_firmware: "2.0.0"}
+        limits:
+          firmware: {regex: "2\\..*"}
+        timeout: 5
+        retries: 1
+        requires: [other-step]
+        models: [PT-300]
+        prompt: "Connect the unit's diagnostic cable"
+
+Plans are data: nothing in them is executed. See docs/plans.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import checks as check_registry
+from bench.checks.base import CheckSpec
+from bench.errors import PlanError
+from bench.measure import Limit
+from bench.yamlsafe import LineDict, LineList, load_file, load_text
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_FAULT_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+_PLAN_KEYS = {"plan", "version", "description", "models", "defaults", "actions", "steps"}
+_STEP_KEYS = {"name", "check", "params", "limits", "timeout", "retries", "requires", "models", "prompt", "description"}
+_LIMIT_KEYS = {"min", "max", "equals", "one_of", "regex", "unit", "fault"}
+_DEFAULT_TIMEOUT = 30.0
+MAX_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One validated step of a plan."""
+
+    name: str
+    check: CheckSpec
+    params: Mapping[str, Any]
+    limits: Mapping[str, Limit | None]
+    timeout: float
+    retries: int
+    requires: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    prompt: str | None = None
+    description: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated test plan."""
+
+    name: str
+    version: str
+    description: str
+    steps: tuple[Step, ...]
+    models: tuple[str, ...] = ()
+    actions: Mapping[str, str] = field(default_factory=dict)
+    path: str | None = None
+    sha256: str = ""
+
+    @property
+    def devices(self) -> set[str]:
+        """Device roles the plan's checks need."""
+        return {role for step in self.steps for role in step.check.devices}
+
+    def applies_to(self, model: str) -> bool:
+        """True when the plan has no model filter or lists ``model``."""
+        return not self.models or model in self.models
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load and validate the plan file at ``path``."""
+    p = Path(path)
+    data = load_file(p)
+    raw = p.read_bytes()
+    return _build(data, path=str(p), sha=hashlib.sha256(raw).hexdigest())
+
+
+def parse_plan(text: str, *, path: str = "<plan>") -> Plan:
+    """Validate a plan given as YAML text (used by tests and tools)."""
+    data = load_text(text, path=path)
+    return _build(data, path=path, sha=hashlib.sha256(text.encode()).hexdigest())
+
+
+class _Ctx:
+    """Where we are in the file, for error messages."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def error(self, message: str, node: Any = None, key: str | None = None, fld: str | None = None) -> PlanError:
+        line = None
+        if isinstance(node, LineDict):
+            line = node.line_of(key) if key is not None else node.line
+        elif isinstance(node, LineList):
+            line = node.line
+        return PlanError(message, path=self.path, line=line, field=fld)
+
+
+def _build(data: Any, *, path: str, sha: str) -> Plan:
+    cx = _Ctx(path)
+    if not isinstance(data, LineDict):
+        raise PlanError("a plan must be a YAML mapping with 'plan' and 'steps'", path=path)
+    _no_unknown(cx, data, _PLAN_KEYS, "")
+    name = _str(cx, data, "plan", "plan", required=True)
+    if not _NAME_RE.match(name):
+        raise cx.error(f"plan name {name!r} must be letters, digits, '.', '_' or '-'", data, "plan", "plan")
+    version = str(data.get("version", "0"))
+    description = _str(cx, data, "description", "description") or ""
+    models = _str_list(cx, data, "models", "models")
+    defaults = data.get("defaults", LineDict())
+    if not isinstance(defaults, LineDict):
+        raise cx.error("defaults must be a mapping", data, "defaults", "defaults")
+    _no_unknown(cx, defaults, {"timeout", "retries"}, "defaults")
+    d_timeout = _timeout(cx, defaults, "timeout", "defaults.timeout", _DEFAULT_TIMEOUT)
+    d_retries = _retries(cx, defaults, "retries", "defaults.retries", 0)
+    actions = _actions(cx, data)
+    steps_raw = data.get("steps")
+    if not isinstance(steps_raw, LineList) or not steps_raw:
+        raise cx.error("a plan needs a non-empty list of steps", data, "steps", "steps")
+    steps: list[Step] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(steps_raw):
+        fld = f"steps[{i}]"
+        if not isinstance(raw, LineDict):
+            raise PlanError("each step must be a mapping", path=path, line=steps_raw.item_lines[i], field=fld)
+        step = _step(cx, raw, fld, d_timeout, d_retries)
+        if step.name in seen:
+            raise cx.error(f"duplicate step name {step.name!r}", raw, "name", f"{fld}.name")
+        for req in step.requires:
+            if req not in seen:
+                raise cx.error(
+                    f"step {step.name!r} requires {req!r}, which is not an earlier step", raw, "requires", f"{fld}.requires"
+                )
+        seen.add(step.name)
+        steps.append(step)
+    return Plan(name, version, description, tuple(steps), tuple(models), actions, path, sha)
+
+
+def _step(cx: _Ctx, raw: LineDict, fld: str, d_timeout: float, d_retries: int) -> Step:
+    _no_unknown(cx, raw, _STEP_KEYS, fld)
+    check_name = _str(cx, raw, "check", f"{fld}.check", required=True)
+    try:
+        spec = check_registry.get(check_name)
+    except PlanError as exc:
+        raise cx.error(exc.message, raw, "check", f"{fld}.check") from None
+    name = _str(cx, raw, "name", f"{fld}.name") or check_name
+    if not _NAME_RE.match(name):
+        raise cx.error(f"step name {name!r} must be letters, digits, '.', '_' or '-'", raw, "name", f"{fld}.name")
+    params = _params(cx, raw, spec, fld)
+    limits = _limits(cx, raw, spec, fld)
+    return Step(
+        name=name,
+        check=spec,
+        params=params,
+        limits=limits,
+        timeout=_timeout(cx, raw, "timeout", f"{fld}.timeout", d_timeout),
+        retries=_retries(cx, raw, "retries", f"{fld}.retries", d_retries),
+        requires=tuple(_str_list(cx, raw, "requires", f"{fld}.requires")),
+        models=tuple(_str_list(cx, raw, "models", f"{fld}.models")),
+        prompt=_str(cx, raw, "prompt", f"{fld}.prompt"),
+        description=_str(cx, raw, "description", f"{fld}.description") or spec.summary,
+        line=raw.line,
+    )
+
+
+def _params(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Any]:
+    given = raw.get("params", LineDict())
+    if given is None:
+        given = LineDict()
+    if not isinstance(given, LineDict):
+        raise cx.error("params must be a mapping", raw, "params", f"{fld}.params")
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        p = spec.params.get(key)
+        if p is None:
+            known = ", ".join(sorted(spec.params)) or "none"
+            raise cx.error(f"check {spec.name} has no parameter {key!r} (known: {known})", given, key, f"{fld}.params.{key}")
+        out[key] = _coerce(cx, given, key, value, p.type, f"{fld}.params.{key}")
+    for key, p in spec.params.items():
+        if key not in out:
+            if p.required:
+                raise cx.error(f"check {spec.name} needs parameter {key!r}", raw, "params", f"{fld}.params.{key}")
+            out[key] = p.default
+    return out
+
+
+def _coerce(cx: _Ctx, node: LineDict, key: str, value: Any, kind: type | tuple[type, ...], fld: str) -> Any:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        pass  # a bool is an int to Python; never accept it where a number is meant
+    elif float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    elif isinstance(value, kinds):
+        return _plain(value)
+    names = " or ".join(k.__name__ for k in kinds)
+    raise cx.error(f"{key} must be {names}, not {type(value).__name__} ({value!r})", node, key, fld)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, LineList):
+        return [_plain(v) for v in value]
+    if isinstance(value, LineDict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _limits(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Limit | None]:
+    limits: dict[str, Limit | None] = dict(spec.measurements)
+    given = raw.get("limits")
+    if given is None:
+        return limits
+    if not isinstance(given, LineDict):
+        raise cx.error("limits must be a mapping of measurement name to limit", raw, "limits", f"{fld}.limits")
+    for mname, lraw in given.items():
+        lfld = f"{fld}.limits.{mname}"
+        if mname not in spec.measurements:
+            known = ", ".join(sorted(spec.measurements)) or "none"
+            raise cx.error(f"check {spec.name} has no measurement {mname!r} (known: {known})", given, mname, lfld)
+        if not isinstance(lraw, LineDict):
+            raise cx.error("a limit must be a mapping (min, max, equals, one_of, regex, unit, fault)", given, mname, lfld)
+        _no_unknown(cx, lraw, _LIMIT_KEYS, lfld)
+        base = spec.measurements[mname]
+        kw: dict[str, Any] = {}
+        for key in ("min", "max"):
+            if key in lraw:
+                v = lraw[key]
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise cx.error(f"{key} must be a number, not {type(v).__name__} ({v!r})", lraw, key, f"{lfld}.{key}")
+                kw[key] = float(v)
+        if "min" in kw and "max" in kw and kw["min"] > kw["max"]:
+            raise cx.error(f"min {kw['min']:g} is above max {kw['max']:g}", lraw, "min", f"{lfld}.min")
+        if "equals" in lraw:
+            kw["equals"] = _plain(lraw["equals"])
+        if "one_of" in lraw:
+            if not isinstance(lraw["one_of"], LineList) or not lraw["one_of"]:
+                raise cx.error("one_of must be a non-empty list", lraw, "one_of", f"{lfld}.one_of")
+            kw["one_of"] = tuple(_plain(lraw["one_of"]))
+        for key in ("regex", "unit", "fault"):
+            if key in lraw:
+                v = lraw[key]
+                if not isinstance(v, str):
+                    raise cx.error(f"{key} must be a string", lraw, key, f"{lfld}.{key}")
+                kw[key] = v
+        if "regex" in kw:
+            try:
+                re.compile(kw["regex"])
+            except re.error as exc:
+                raise cx.error(f"bad regex: {exc}", lraw, "regex", f"{lfld}.regex") from None
+        if "fault" in kw and not _FAULT_RE.match(kw["fault"]):
+            raise cx.error(f"fault code {kw['fault']!r} must look like AREA-WHAT", lraw, "fault", f"{lfld}.fault")
+        if base is not None:
+            kw.setdefault("unit", base.unit)
+            kw.setdefault("fault", base.fault)
+        limits[mname] = Limit(**kw)
+    return limits
+
+
+def _actions(cx: _Ctx, data: LineDict) -> dict[str, str]:
+    raw = data.get("actions")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        raise cx.error("actions must map fault codes to repair actions", data, "actions", "actions")
+    out: dict[str, str] = {}
+    for code, text in raw.items():
+        if not _FAULT_RE.match(code):
+            raise cx.error(f"fault code {code!r} must look like AREA-WHAT", raw, code, f"actions.{code}")
+        if not isinstance(text, str):
+            raise cx.error("a repair action must be text", raw, code, f"actions.{code}")
+        out[code] = text
+    return out
+
+
+def _no_unknown(cx: _Ctx, node: LineDict, allowed: set[str], fld: str) -> None:
+    for key in node:
+        if key not in allowed:
+            import difflib
+
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
+            where = f"{fld}.{key}" if fld else key
+            raise cx.error(f"unknown field {key!r}{hint}", node, key, where)
+
+
+def _str(cx: _Ctx, node: LineDict, key: str, fld: str, *, required: bool = False) -> str | None:
+    if key not in node or node[key] is None:
+        if required:
+            raise cx.error(f"missing required field {key!r}", node, None, fld)
+        return None
+    value = node[key]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise cx.error(f"{key} must be text, not {type(value).__name__}", node, key, fld)
+    return str(value)
+
+
+def _str_list(cx: _Ctx, node: LineDict, key: str, fld: str) -> list[str]:
+    value = node.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, LineList) or not all(isinstance(v, str | int) for v in value):
+        raise cx.error(f"{key} must be a list of names", node, key, fld)
+    return [str(v) for v in value]
+
+
+def _timeout(cx: _Ctx, node: LineDict, key: str, fld: str, default: float) -> float:
+    if key not in node:
+        return default
+    v = node[key]
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= MAX_TIMEOUT:
+        raise cx.error(f"{key} must be a number of seconds between 0 and {MAX_TIMEOUT:g}, not {v!r}", node, key, fld)
+    return float(v)
+
+
+def _retries(cx: _Ctx, node: LineDict, key: str, fld: str, default: int) -> int:
+    if key not in node:
+        return default
+    v = node[key]
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 100:
+        raise cx.error(f"{key} must be a whole number from 0 to 100, not {v!r}", node, key, fld)
+    return v

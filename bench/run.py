@@ -1,0 +1,141 @@
+"""What ``bench run`` does, apart from parsing arguments: wire plan, bench, store and runner.
+
+Kept out of :mod:`bench.cli` so tests and other front ends (the lot inspection) can run
+a plan the same way the command line does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.errors import PlanError
+from bench.operator import Operator, ScriptedOperator
+from bench.record import RunRecord
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class RunRequest:
+    """Everything ``bench run`` was asked to do."""
+
+    plan_file: Path
+    station_file: Path | None = None
+    sim: bool = False
+    scenario: str | None = None
+    report_dir: Path | None = Path("reports")
+    db: str | None = None
+    operator_name: str | None = None
+    operator_script: Path | None = None
+    lot: str | None = None
+    console: bool = True
+
+
+def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
+    """Run a plan as the request says; return the record and the report folder.
+
+    Raises:
+        UsageError: bad plan, station or scenario (before anything runs).
+        Interrupted: Ctrl-C (the run is stored as ABORTED first).
+    """
+    from bench.devices import DeviceSet
+    from bench.plan import load_plan
+    from bench.runner import Runner
+
+    plan = load_plan(req.plan_file)
+    scenario = None
+    if req.sim:
+        from drivers.sim.scenario import load_scenario
+
+        scenario = load_scenario(req.scenario or "good")
+    station_name = "sim"
+    urls: dict[str, str] = {}
+    db = req.db
+    station_operator = None
+    if req.station_file is not None:
+        from bench.station import load_station
+
+        station = load_station(req.station_file)
+        station_name, urls, station_operator = station.name, station.devices, station.operator
+        db = db or station.db
+    answers: dict[str, Any] = {}
+    if req.operator_script is not None:
+        answers = _load_answers(req.operator_script)
+    elif scenario is not None:
+        answers = dict(scenario.operator.get("answers", {"*": True}))
+
+    store = _open_store(db)
+    listener = None
+    if req.console:
+        from bench.console import ConsoleListener
+
+        listener = ConsoleListener()
+    try:
+        with _bench(scenario, plan.devices) as (sim_urls, actions):
+            urls = {**urls, **sim_urls}
+            operator = _operator(req, answers, actions, station_operator)
+            with DeviceSet(urls) as devices:
+                runner = Runner(plan, devices, operator, store, station=station_name, listener=listener,
+                                lot=req.lot, scenario=scenario.name if scenario else None)
+                rec = runner.run()
+    finally:
+        if store is not None:
+            store.close()
+    report_path = None
+    if req.report_dir is not None:
+        from bench.reports import report_dir_name, write_json
+
+        folder = req.report_dir / report_dir_name(rec)
+        write_json(rec, folder / "run.json")
+        report_path = folder
+    if req.console:
+        from bench.console import print_summary
+
+        print_summary(rec, str(report_path) if report_path else None)
+    return rec, report_path
+
+
+@contextlib.contextmanager
+def _bench(scenario: Any, roles: set[str]) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+    if scenario is None:
+        yield {}, {}
+        return
+    from drivers.sim.bench import SimBench
+
+    with SimBench(scenario, roles) as sim:
+        yield dict(sim.urls), dict(sim.actions)
+
+
+def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any], station_operator: str | None) -> Operator:
+    name = req.operator_name or station_operator
+    if req.sim or req.operator_script is not None:
+        return ScriptedOperator(answers, actions, name=name or "scripted")
+    from bench.console import TerminalOperator
+
+    import getpass
+
+    return TerminalOperator(name or getpass.getuser())
+
+
+def _load_answers(path: Path) -> dict[str, Any]:
+    from bench.yamlsafe import load_file
+
+    data = load_file(path)
+    if not isinstance(data, dict) or not isinstance(data.get("answers", {}), dict):
+        raise PlanError("an operator script is a mapping with an 'answers' mapping", path=str(path))
+    return dict(data.get("answers", {}))
+
+
+def _open_store(db: str | None) -> Any:
+    from bench.store import Store
+
+    store = Store.open(db)
+    aborted = store.mark_abandoned()
+    for run_id in aborted:
+        _LOG.warning("run %s was left open by a process that is gone; marked ABORTED", run_id)
+    return store

@@ -1,0 +1,390 @@
+"""The runner: runs a plan's steps in order against a bench, under timeouts and retries.
+
+Each check runs on a worker thread while the main thread waits for it with the
+step's timeout, so a driver that blocks cannot hang the run: the step is recorded
+as TIMEOUT, the devices it used are closed (which unblocks the driver) and reopened
+for the next step, and the worker is replaced. Ctrl-C ends the current step, records
+it, and marks the run ABORTED. Every step is handed to the sink (the store) before
+the next one starts, so a crash loses nothing already measured.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bench import __version__
+from bench.checks.base import StepContext
+from bench.diagnosis import diagnose, summarize, verdict_of
+from bench.errors import BenchError, DeviceError, EquipmentError, Interrupted, UsageError
+from bench.measure import Measurement
+from bench.operator import Operator
+from bench.plan import Plan, Step
+from bench.record import (
+    AttachmentRecord,
+    Finding,
+    Outcome,
+    RunRecord,
+    StepRecord,
+    UnitInfo,
+    Verdict,
+    utcnow,
+)
+
+_LOG = logging.getLogger(__name__)
+
+#: How long the runner waits for a unit that dropped off the link to come back.
+RECONNECT_WAIT = 15.0
+
+
+class RecordSink(Protocol):
+    """Where records go as the run happens (the store, in practice)."""
+
+    def start_run(self, run: RunRecord) -> None:
+        """The run begins."""
+
+    def set_unit(self, run_id: str, unit: UnitInfo) -> None:
+        """The unit under test identified itself."""
+
+    def add_step(self, run_id: str, step: StepRecord) -> None:
+        """A step ended; must be durable when this returns."""
+
+    def finish_run(
+        self, run_id: str, verdict: Verdict, ended_at: Any, summary: str, findings: list[Finding]
+    ) -> None:
+        """The run ended."""
+
+
+class NullSink:
+    """A sink that keeps nothing (for dry runs and unit tests)."""
+
+    def start_run(self, run: RunRecord) -> None:
+        """Ignore."""
+
+    def set_unit(self, run_id: str, unit: UnitInfo) -> None:
+        """Ignore."""
+
+    def add_step(self, run_id: str, step: StepRecord) -> None:
+        """Ignore."""
+
+    def finish_run(self, run_id: str, verdict: Verdict, ended_at: Any, summary: str, findings: list[Finding]) -> None:
+        """Ignore."""
+
+
+class RunListener(Protocol):
+    """Who watches the run (the console)."""
+
+    def run_started(self, record: RunRecord) -> None:
+        """The unit is identified and the first step is about to start."""
+
+    def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
+        """A step (or a retry of it) starts."""
+
+    def step_ended(self, record: StepRecord, total: int) -> None:
+        """A step ended and was recorded."""
+
+
+class _Job:
+    __slots__ = ("done", "error", "fn")
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class _Worker:
+    """One daemon thread that runs checks; abandoned (and replaced) when a check hangs."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="bench-step", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job.fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the runner, which classifies it
+                job.error = exc
+            job.done.set()
+
+    def submit(self, fn: Callable[[], None]) -> _Job:
+        job = _Job(fn)
+        self._jobs.put(job)
+        return job
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
+@dataclass
+class _Attempt:
+    outcome: Outcome
+    fault: str | None
+    message: str
+    ctx: StepContext
+
+
+class Runner:
+    """Runs one plan on one unit.
+
+    Args:
+        plan: the validated plan.
+        devices: the bench's devices (:class:`bench.devices.DeviceSet`).
+        operator: who answers prompts.
+        sink: where each step is persisted as it ends.
+        station: the station's name, for the record.
+        listener: optional watcher (console output).
+        lot, scenario: recorded with the run.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        devices: Any,
+        operator: Operator,
+        sink: RecordSink | None = None,
+        *,
+        station: str = "",
+        listener: RunListener | None = None,
+        lot: str | None = None,
+        scenario: str | None = None,
+        reconnect_wait: float = RECONNECT_WAIT,
+    ) -> None:
+        self.plan = plan
+        self.devices = devices
+        self.operator = operator
+        self.sink: RecordSink = sink or NullSink()
+        self.listener = listener
+        self.reconnect_wait = reconnect_wait
+        self.record = RunRecord(
+            run_id=str(uuid.uuid4()),
+            plan_name=plan.name,
+            plan_version=plan.version,
+            plan_hash=plan.sha256,
+            station=station,
+            operator=operator.name,
+            started_at=utcnow(),
+            lot=lot,
+            scenario=scenario,
+            bench_version=__version__,
+        )
+        self._worker = _Worker()
+        self._state: dict[str, Any] = {}
+        self._outcomes: dict[str, Outcome] = {}
+        self._skipped_because: dict[str, str] = {}
+        self._lost_roles: dict[str, str] = {}  # role -> step after which it was lost
+
+    # ------------------------------------------------------------------ public
+    def run(self) -> RunRecord:
+        """Run every step and return the finished record.
+
+        Raises:
+            Interrupted: Ctrl-C; the run is recorded as ABORTED first.
+            UsageError: the plan does not apply to the unit on the bench.
+        """
+        rec = self.record
+        self.sink.start_run(rec)
+        try:
+            self.devices.open(self.plan.devices)
+            self._identify_unit()
+            if self.listener is not None:
+                self.listener.run_started(rec)
+            total = len(self.plan.steps)
+            for index, step in enumerate(self.plan.steps):
+                self._run_step(step, index, total)
+        except KeyboardInterrupt:
+            self._finish(Verdict.ABORTED, "interrupted by the operator")
+            raise Interrupted("interrupted by the operator") from None
+        except UsageError as exc:
+            self._finish(Verdict.ERROR, str(exc))
+            raise
+        finally:
+            self._worker.stop()
+        self._finish(None, None)
+        return rec
+
+    # ------------------------------------------------------------------ internals
+    def _identify_unit(self) -> None:
+        from drivers.interfaces import Unit
+
+        unit = self.devices.get("unit")
+        if not isinstance(unit, Unit):
+            return
+        try:
+            ident = unit.identify()
+        except BenchError as exc:
+            _LOG.info("unit did not identify: %s", exc)
+            return
+        info = UnitInfo(ident.model, ident.serial, ident.hw_revision, ident.firmware)
+        self.record.unit = info
+        self.sink.set_unit(self.record.run_id, info)
+        if not self.plan.applies_to(ident.model):
+            raise UsageError(
+                f"plan {self.plan.name} is for {', '.join(self.plan.models)}; the unit on the bench is a {ident.model}"
+            )
+
+    def _run_step(self, step: Step, index: int, total: int) -> None:
+        started = utcnow()
+        t0 = time.perf_counter()
+        skip = self._skip_reason(step)
+        if skip is not None:
+            rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, None, skip)
+            self._record(step, rec, total)
+            return
+        attempt_no = 0
+        result: _Attempt | None = None
+        while attempt_no <= step.retries:
+            attempt_no += 1
+            if self.listener is not None:
+                self.listener.step_started(step, index, total, attempt_no)
+            result = self._attempt(step)
+            if result.outcome == Outcome.PASS:
+                break
+            if attempt_no <= step.retries:
+                _LOG.info("step %s: %s (%s); retrying", step.name, result.outcome.value, result.message)
+        assert result is not None
+        ctx = result.ctx
+        rec = StepRecord(
+            index=index,
+            name=step.name,
+            check=step.check.name,
+            outcome=result.outcome,
+            started_at=started,
+            duration_s=time.perf_counter() - t0,
+            attempts=attempt_no,
+            fault=result.fault,
+            message=result.message,
+            measurements=list(ctx.measurements),
+            log=list(ctx.notes),
+            attachments=[AttachmentRecord(a.name, a.mime, a.data) for a in ctx.attachments],
+        )
+        self._record(step, rec, total)
+        if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:
+            self._recover_unit(step)
+
+    def _record(self, step: Step, rec: StepRecord, total: int) -> None:
+        self._outcomes[step.name] = rec.outcome
+        self.record.steps.append(rec)
+        self.sink.add_step(self.record.run_id, rec)
+        if self.listener is not None:
+            self.listener.step_ended(rec, total)
+
+    def _skip_reason(self, step: Step) -> str | None:
+        unit = self.record.unit
+        if step.models and unit is not None and unit.model not in step.models:
+            return f"not for model {unit.model}"
+        for req in step.requires:
+            outcome = self._outcomes.get(req)
+            if outcome != Outcome.PASS:
+                self._skipped_because[step.name] = req
+                return f"requires {req} ({outcome.value if outcome else 'not run'})"
+        for role in step.check.devices:
+            if role in self._lost_roles:
+                self._skipped_because[step.name] = self._lost_roles[role]
+                return f"{role.replace('_', ' ')} lost after step {self._lost_roles[role]}"
+        if step.prompt:
+            if not self.operator.confirm(step.prompt, timeout=step.timeout):
+                return "operator skipped the step"
+        return None
+
+    def _attempt(self, step: Step) -> _Attempt:
+        self.devices.open(step.check.devices)
+        ctx = StepContext(
+            step=step.name,
+            spec=step.check,
+            params=step.params,
+            limits=step.limits,
+            devices=self.devices.mapping(),
+            operator=self.operator,
+            deadline=time.monotonic() + step.timeout,
+            state=self._state,
+        )
+        for role in step.check.devices:
+            err = self.devices.error(role)
+            if err is not None:
+                return self._from_exception(err, ctx)
+        job = self._worker.submit(lambda: step.check.func(ctx))
+        try:
+            finished = job.done.wait(step.timeout)
+        except KeyboardInterrupt:
+            ctx.cancel.set()
+            self._abandon(step)
+            self._record_interrupted(step, ctx)
+            raise
+        if not finished:
+            ctx.cancel.set()
+            self._abandon(step)
+            return _Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", f"did not finish within {step.timeout:g} s", ctx)
+        if job.error is not None:
+            return self._from_exception(job.error, ctx)
+        failed = [m for m in ctx.measurements if not m.passed]
+        if failed:
+            return _Attempt(Outcome.FAIL, failed[0].fault or step.check.fault, _join(failed), ctx)
+        return _Attempt(Outcome.PASS, None, "", ctx)
+
+    def _from_exception(self, exc: BaseException, ctx: StepContext) -> _Attempt:
+        if isinstance(exc, DeviceError):
+            return _Attempt(Outcome.FAIL, exc.fault_code or ctx.spec.fault, str(exc), ctx)
+        if isinstance(exc, EquipmentError):
+            return _Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
+        if isinstance(exc, BenchError):
+            return _Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc
+        _LOG.error("check %s crashed:\n%s", ctx.spec.name, "".join(traceback.format_exception(exc)))
+        return _Attempt(
+            Outcome.ERROR, "BENCH-ERROR", f"internal error in check {ctx.spec.name}: {type(exc).__name__}: {exc}", ctx
+        )
+
+    def _abandon(self, step: Step) -> None:
+        """Give up on a hung check: close its devices (unblocking it) and start a fresh worker."""
+        self._worker.stop()
+        self._worker = _Worker()
+        self.devices.reset(step.check.devices)
+
+    def _recover_unit(self, step: Step) -> None:
+        """The unit dropped off the link: wait (bounded) for it to come back, else mark it lost."""
+        _LOG.info("unit link lost in step %s; waiting up to %.0f s for it to come back", step.name, self.reconnect_wait)
+        if not self.devices.reconnect("unit", self.reconnect_wait):
+            self._lost_roles["unit"] = step.name
+
+    def _record_interrupted(self, step: Step, ctx: StepContext) -> None:
+        rec = StepRecord(
+            index=len(self.record.steps),
+            name=step.name,
+            check=step.check.name,
+            outcome=Outcome.ERROR,
+            started_at=utcnow(),
+            duration_s=0.0,
+            fault=None,
+            message="interrupted by the operator",
+            measurements=list(ctx.measurements),
+            log=list(ctx.notes),
+        )
+        self._outcomes[step.name] = rec.outcome
+        self.record.steps.append(rec)
+        self.sink.add_step(self.record.run_id, rec)
+
+    def _finish(self, verdict: Verdict | None, summary: str | None) -> None:
+        rec = self.record
+        rec.ended_at = utcnow()
+        rec.findings = diagnose(rec.steps, self._skipped_because, self.plan.actions)
+        rec.verdict = verdict or verdict_of(rec.steps)
+        rec.summary = summary or summarize(rec.verdict, rec.findings)
+        self.sink.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
+
+
+def _join(failed: list[Measurement]) -> str:
+    return "; ".join(m.message for m in failed)

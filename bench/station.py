@@ -1,0 +1,64 @@
+"""Stations: which unit port, card reader and printer a bench has (``stations/*.toml``).
+
+::
+
+    name = "bench-7"
+    db = "postgresql://bench@dbhost/bench"   # optional; default: the local SQLite store
+    [devices]
+    unit = "/dev/ttyUSB0"                    # any pyserial URL: rfc2217://host:4001, socket://...
+    card_reader = "pcsc://ACS ACR39U*"
+    printer = "usb://04b8:0e15"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import PlanError
+
+_ROLES = ("unit", "card_reader", "printer")
+_KEYS = {"name", "db", "operator", "devices", "description"}
+
+
+@dataclass(frozen=True)
+class Station:
+    """A validated station file."""
+
+    name: str
+    devices: dict[str, str] = field(default_factory=dict)
+    db: str | None = None
+    operator: str | None = None
+    path: str | None = None
+
+
+def load_station(path: str | Path) -> Station:
+    """Read and validate a station file; every problem is a one-line :class:`PlanError`."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{p}: no such station file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{p}: cannot read station file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"TOML error: {exc}", path=str(p)) from None
+    for key in data:
+        if key not in _KEYS:
+            raise PlanError(f"unknown field {key!r}; allowed: {', '.join(sorted(_KEYS))}", path=str(p), field=key)
+    name = data.get("name", p.stem)
+    devices = data.get("devices", {})
+    if not isinstance(devices, dict) or not devices:
+        raise PlanError("a station needs a [devices] table (unit, card_reader, printer)", path=str(p), field="devices")
+    for role, url in devices.items():
+        if role not in _ROLES:
+            raise PlanError(
+                f"unknown device role {role!r}; known: {', '.join(_ROLES)}", path=str(p), field=f"devices.{role}"
+            )
+        if not isinstance(url, str) or not url:
+            raise PlanError("a device URL must be non-empty text", path=str(p), field=f"devices.{role}")
+    for key in ("db", "operator"):
+        if key in data and not isinstance(data[key], str):
+            raise PlanError(f"{key} must be text", path=str(p), field=key)
+    return Station(str(name), dict(devices), data.get("db"), data.get("operator"), str(p))

@@ -1,0 +1,100 @@
+"""Safe YAML loading that remembers line numbers, for errors that name file, line and field.
+
+Plans, scenarios, profiles and card files are data: they are loaded with PyYAML's
+``SafeLoader`` only (no tags that construct objects). Mappings come back as
+:class:`LineDict`, which knows the line of each key, and duplicate keys are an error
+(PyYAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import PlanError
+
+
+class LineDict(dict[str, Any]):
+    """A dict from YAML that knows where it and each of its keys stand (1-based lines)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        """The line of ``key`` in the source, or of the mapping itself when the key is absent."""
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list[Any]):
+    """A list from YAML that knows the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise PlanError("mapping keys must be plain scalars", line=key_node.start_mark.line + 1)
+        skey = str(key)
+        if skey in out:
+            raise PlanError(f"duplicate key {skey!r}", line=key_node.start_mark.line + 1)
+        out[skey] = loader.construct_object(value_node, deep=True)
+        out.key_lines[skey] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_text(text: str, *, path: str | None = None) -> Any:
+    """Parse YAML text safely; a syntax error becomes a :class:`PlanError` with its line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+    except PlanError as exc:
+        raise PlanError(_strip_where(exc), path=path, line=exc.line) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise PlanError(f"YAML error: {problem}", path=path, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise PlanError(f"YAML error: {exc}", path=path) from exc
+
+
+def load_file(path: str | Path) -> Any:
+    """Read and parse a YAML file; a missing or unreadable file is a :class:`PlanError`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PlanError(f"{p}: no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{p}: cannot read: {exc}") from exc
+    return load_text(text, path=str(p))
+
+
+def _strip_where(exc: PlanError) -> str:
+    msg = exc.message
+    if exc.line is not None and msg.startswith(f"line {exc.line}: "):
+        return msg[len(f"line {exc.line}: ") :]
+    return msg

@@ -1,0 +1,68 @@
+"""Open a device from a URL: one explicit registry, a plain dict per device role.
+
+``REGISTRY[role][scheme]`` names the factory as ``"module:function"``; the module is
+imported only when a device of that kind is opened, so a missing optional backend
+(pyscard, libusb) only makes that device unavailable. The empty scheme stands for a
+plain path (``/dev/ttyUSB0``, a pty symlink).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+from bench.errors import EquipmentError, UsageError
+
+if TYPE_CHECKING:
+    from drivers.interfaces import Device
+
+REGISTRY: dict[str, dict[str, str]] = {
+    "unit": {
+        "": "drivers.unit:open_unit",
+        "socket": "drivers.unit:open_unit",
+        "rfc2217": "drivers.unit:open_unit",
+        "loop": "drivers.unit:open_unit",
+    },
+    "card_reader": {
+        "pcsc": "drivers.cardreader:open_card_reader",
+    },
+    "printer": {
+        "usb": "drivers.printer:open_printer",
+        "serial": "drivers.printer:open_printer",
+        "unit": "drivers.printer:open_printer",
+    },
+}
+
+
+def scheme_of(url: str) -> str:
+    """The URL's scheme, or ``""`` for a plain path."""
+    if url.startswith("/") or "://" not in url:
+        return ""
+    return urlsplit(url).scheme.lower()
+
+
+def open_device(role: str, url: str, **options: Any) -> Device:
+    """Open the device for ``role`` at ``url``.
+
+    Raises:
+        UsageError: unknown role or URL scheme (the message lists the known ones).
+        EquipmentError: the backend for this kind of device is not installed.
+    """
+    schemes = REGISTRY.get(role)
+    if schemes is None:
+        raise UsageError(f"unknown device role {role!r}; known roles: {', '.join(sorted(REGISTRY))}")
+    scheme = scheme_of(url)
+    target = schemes.get(scheme)
+    if target is None:
+        known = ", ".join(f"{s}://" if s else "a device path" for s in schemes)
+        raise UsageError(f"{role}: unknown URL scheme {scheme + '://' if scheme else url!r} in {url!r}; known: {known}")
+    module_name, func_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EquipmentError(
+            f"{role}: the driver for {url!r} is unavailable ({exc}); install its backend", fault_code="BENCH-CONFIG"
+        ) from exc
+    factory = getattr(module, func_name)
+    return cast("Device", factory(url, **options))

@@ -1,0 +1,167 @@
+"""The simulated bench: a simulated unit on a pty, virtual cards behind pcscd, and more.
+
+``SimBench`` starts what a plan needs, hands out the URLs a station file would hold,
+and the operator actions a scripted operator performs (insert a card, ...). It tears
+everything down on ``close()``. The unit runs as its own process, so a reboot or a
+power loss is a real event on the line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bench.errors import EquipmentError
+from drivers.sim.scenario import Scenario
+
+_LOG = logging.getLogger(__name__)
+
+READY_TIMEOUT = 10.0
+
+
+class SimUnitProcess:
+    """The simulated unit as a child process serving the link protocol on a pty.
+
+    Args:
+        profile: the merged unit profile (plain data).
+        link: where the pty symlink goes (the unit's URL).
+        baud: optional line pacing.
+    """
+
+    def __init__(self, profile: dict[str, Any], link: Path, baud: int | None = None) -> None:
+        self.profile = profile
+        self.link = link
+        self.baud = baud
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process and wait until it serves (its READY line)."""
+        cmd = [sys.executable, "-m", "drivers.sim.unit", "--profile-json", json.dumps(self.profile), "--link", str(self.link)]
+        if self.baud:
+            cmd += ["--baud", str(self.baud)]
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        line = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                line = self.proc.stdout.readline()
+                if line.startswith(b"READY"):
+                    _LOG.debug("simulated unit serving on %s", self.link)
+                    return
+                if not line:
+                    break
+            if self.proc.poll() is not None:
+                break
+        err = b""
+        if self.proc.poll() is not None and self.proc.stderr is not None:
+            err = self.proc.stderr.read()
+        self.stop()
+        detail = err.decode(errors="replace").strip().splitlines()[-1:] or [line.decode(errors="replace").strip()]
+        raise EquipmentError(f"the simulated unit did not start: {detail[0] or 'no READY line'}", fault_code="BENCH-ERROR")
+
+    def alive(self) -> bool:
+        """True while the process runs (False after a simulated power loss)."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(3)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        self.proc = None
+
+
+class SimBench:
+    """Everything simulated that a plan needs, for one run.
+
+    Args:
+        scenario: the scenario (unit profile overrides, cards, faults).
+        roles: device roles the plan needs; only those are started.
+    """
+
+    def __init__(self, scenario: Scenario, roles: Iterable[str] = ("unit",)) -> None:
+        self.scenario = scenario
+        self.roles = set(roles)
+        self.urls: dict[str, str] = {}
+        self.actions: dict[str, Callable[..., None]] = {}
+        self._tmp: Path | None = None
+        self._unit: SimUnitProcess | None = None
+        self._cards: Any = None
+
+    def start(self) -> SimBench:
+        """Start the simulated devices the plan needs."""
+        self._tmp = Path(tempfile.mkdtemp(prefix="bench-sim-"))
+        try:
+            if "unit" in self.roles:
+                self._start_unit()
+            if "card_reader" in self.roles:
+                self._start_cards()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_unit(self) -> None:
+        from drivers.sim.unit import load_profile
+
+        unit = dict(self.scenario.unit)
+        base = unit.pop("base", "good")
+        profile = load_profile(base, unit)
+        assert self._tmp is not None
+        link = self._tmp / "unit0"
+        self._unit = SimUnitProcess(profile, link)
+        self._unit.start()
+        self.urls["unit"] = str(link)
+
+    def _start_cards(self) -> None:
+        from drivers.sim.cardbench import SimCardBench, operator_actions
+
+        self._cards = SimCardBench()
+        self._cards.__enter__()
+        self.urls["card_reader"] = self._cards.reader_url(0)
+        self.actions.update(operator_actions(self._cards))
+        for slot, card in (self.scenario.cards.get("inserted") or {}).items():
+            self._cards.insert(card, slot=int(slot))
+
+    def close(self) -> None:
+        """Stop everything that was started."""
+        if self._unit is not None:
+            self._unit.stop()
+            self._unit = None
+        if self._cards is not None:
+            self._cards.close()
+            self._cards = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> SimBench:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

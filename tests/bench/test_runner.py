@@ -1,0 +1,267 @@
+"""The runner against in-process checks and a fake unit (small-piece tests; the real unit is in test_cli_sim)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bench.checks.base import CheckSpec, StepContext
+from bench.devices import DeviceSet
+from bench.errors import DeviceError, EquipmentError, Interrupted, LinkTimeout
+from bench.measure import Limit
+from bench.operator import ScriptedOperator
+from bench.plan import Plan, Step
+from bench.record import Outcome, Verdict
+from bench.runner import Runner
+from drivers.interfaces import (
+    BatteryStatus,
+    CommsResult,
+    Device,
+    Identity,
+    LogEntry,
+    SelfTestResult,
+    TamperState,
+    Unit,
+    UnitEvent,
+)
+
+
+class FakeUnit(Unit):
+    """Answers from fixed values; `closed` tells whether the runner closed it."""
+
+    url = "fake://"
+
+    def __init__(self, model: str = "PT-300") -> None:
+        self.model = model
+        self.closed = False
+
+    def identify(self) -> Identity:
+        return Identity(self.model, "SN1", "B", "2.4.1", 1, frozenset(), 256)
+
+    def self_test(self) -> list[SelfTestResult]:
+        return []
+
+    def battery(self) -> BatteryStatus:
+        return BatteryStatus(4.0, 80, False, False)
+
+    def tamper(self) -> TamperState:
+        return TamperState(False, True)
+
+    def event_log(self) -> list[LogEntry]:
+        return [LogEntry(datetime.now(UTC), 1, "info")]
+
+    def comms_test(self) -> list[CommsResult]:
+        return []
+
+    def reboot(self, wait: float = 10.0) -> Identity:
+        return self.identify()
+
+    def next_event(self, timeout: float) -> UnitEvent | None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def start_run(self, run: Any) -> None:
+        self.calls.append(("start", run.run_id))
+
+    def set_unit(self, run_id: str, unit: Any) -> None:
+        self.calls.append(("unit", unit.serial))
+
+    def add_step(self, run_id: str, step: Any) -> None:
+        self.calls.append(("step", step.name))
+
+    def finish_run(self, run_id: str, verdict: Any, ended_at: Any, summary: str, findings: Any) -> None:
+        self.calls.append(("finish", verdict))
+
+
+def spec(name: str, fn: Any, **kw: Any) -> CheckSpec:
+    return CheckSpec(name, fn, name, devices=("unit",), **kw)
+
+
+def step(name: str, s: CheckSpec, **kw: Any) -> Step:
+    return Step(name=name, check=s, params=kw.pop("params", {}), limits=kw.pop("limits", dict(s.measurements)),
+                timeout=kw.pop("timeout", 2.0), retries=kw.pop("retries", 0), **kw)
+
+
+def make_runner(steps: list[Step], unit: Device | None = None, sink: Any = None) -> tuple[Runner, FakeUnit]:
+    u = unit or FakeUnit()
+    devices = DeviceSet({"unit": "fake://"}, opener=lambda role, url: u)
+    plan = Plan("t", "1", "", tuple(steps))
+    return Runner(plan, devices, ScriptedOperator({"*": True}), sink), u  # type: ignore[return-value]
+
+
+def ok(ctx: StepContext) -> None:
+    ctx.measure("v", 5)
+
+
+def low(ctx: StepContext) -> None:
+    ctx.measure("v", 1)
+
+
+V = {"v": Limit(min=3, fault="PWR-BATT-LOW")}
+
+
+def test_pass_and_fail_outcomes_and_verdict() -> None:
+    runner, _ = make_runner([step("a", spec("x.ok", ok, measurements=V)), step("b", spec("x.low", low, measurements=V))])
+    rec = runner.run()
+    assert [s.outcome for s in rec.steps] == [Outcome.PASS, Outcome.FAIL]
+    assert rec.steps[1].fault == "PWR-BATT-LOW"
+    assert rec.steps[1].message == "v = 1: below min 3"
+    assert rec.verdict == Verdict.FAIL and rec.verdict.exit_code == 1
+    assert rec.unit is not None and rec.unit.serial == "SN1"
+    assert [f.fault for f in rec.findings] == ["PWR-BATT-LOW"]
+
+
+def test_each_step_is_persisted_before_the_next_starts() -> None:
+    sink = RecordingSink()
+    seen_at_start: list[list[str]] = []
+
+    def snap(ctx: StepContext) -> None:
+        seen_at_start.append([c[1] for c in sink.calls if c[0] == "step"])
+
+    s = spec("x.snap", snap)
+    runner, _ = make_runner([step("a", s), step("b", s), step("c", s)], sink=sink)
+    runner.run()
+    assert seen_at_start == [[], ["a"], ["a", "b"]]
+    assert sink.calls[0][0] == "start" and sink.calls[-1] == ("finish", Verdict.PASS)
+
+
+def test_hanging_check_times_out_and_run_goes_on() -> None:
+    release = threading.Event()
+
+    def hang(ctx: StepContext) -> None:
+        release.wait(30)
+
+    runner, unit = make_runner([step("hang", spec("x.hang", hang), timeout=0.3), step("after", spec("x.ok", ok))])
+    t0 = time.monotonic()
+    rec = runner.run()
+    release.set()
+    assert time.monotonic() - t0 < 2.0
+    assert [s.outcome for s in rec.steps] == [Outcome.TIMEOUT, Outcome.PASS]
+    assert rec.steps[0].fault == "STEP-TIMEOUT" and "0.3 s" in rec.steps[0].message
+    assert unit.closed, "the devices of a hung step are closed to unblock the driver"
+    assert rec.verdict == Verdict.FAIL
+
+
+def test_retries_count_attempts() -> None:
+    calls = {"n": 0}
+
+    def flaky(ctx: StepContext) -> None:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise DeviceError("glitch", fault_code="ICC-ERROR")
+
+    runner, _ = make_runner([step("f", spec("x.flaky", flaky), retries=2)])
+    rec = runner.run()
+    assert rec.steps[0].outcome == Outcome.PASS and rec.steps[0].attempts == 3
+
+
+def test_requires_skips_and_diagnosis_lists_consequence() -> None:
+    def fail(ctx: StepContext) -> None:
+        raise DeviceError("firmware 1.9.0 is older than 2.0.0: update required", fault_code="FW-OUTDATED")
+
+    runner, _ = make_runner([
+        step("id", spec("x.fail", fail)),
+        step("dep", spec("x.ok", ok), requires=("id",)),
+        step("dep2", spec("x.ok", ok), requires=("dep",)),
+    ])
+    rec = runner.run()
+    assert [s.outcome for s in rec.steps] == [Outcome.FAIL, Outcome.SKIP, Outcome.SKIP]
+    assert rec.steps[1].message == "requires id (FAIL)"
+    assert len(rec.findings) == 1
+    assert rec.findings[0].fault == "FW-OUTDATED" and rec.findings[0].consequences == ["dep", "dep2"]
+    assert "update" in rec.summary
+
+
+def test_equipment_error_is_error_verdict() -> None:
+    def no_reader(ctx: StepContext) -> None:
+        raise EquipmentError("no PC/SC reader matches 'ACS*'", fault_code="ICC-NO-READER")
+
+    runner, _ = make_runner([step("r", spec("x.r", no_reader))])
+    rec = runner.run()
+    assert rec.steps[0].outcome == Outcome.ERROR and rec.verdict == Verdict.ERROR
+    assert rec.verdict.exit_code == 3
+    assert rec.findings[0].in_unit is False
+
+
+def test_missing_role_is_a_bench_error_not_a_crash() -> None:
+    devices = DeviceSet({})
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)),))
+    rec = Runner(plan, devices, ScriptedOperator({"*": True})).run()
+    assert rec.steps[0].outcome == Outcome.ERROR
+    assert "no unit configured" in rec.steps[0].message
+
+
+def test_crashing_check_is_error_with_one_line() -> None:
+    def boom(ctx: StepContext) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    runner, _ = make_runner([step("b", spec("x.boom", boom))])
+    rec = runner.run()
+    assert rec.steps[0].outcome == Outcome.ERROR
+    assert rec.steps[0].message == "internal error in check x.boom: ZeroDivisionError: division by zero"
+
+
+def test_link_loss_waits_for_unit_then_marks_it_lost() -> None:
+    opened = {"n": 0}
+    unit = FakeUnit()
+
+    def opener(role: str, url: str) -> Device:
+        opened["n"] += 1
+        if opened["n"] > 1:
+            raise LinkTimeout("no answer from the unit")
+        return unit
+
+    def lost(ctx: StepContext) -> None:
+        raise LinkTimeout("no answer from the unit")
+
+    plan = Plan("t", "1", "", (step("a", spec("x.lost", lost)), step("b", spec("x.ok", ok))))
+    runner = Runner(plan, DeviceSet({"unit": "x"}, opener=opener), ScriptedOperator({"*": True}), reconnect_wait=0.5)
+    t0 = time.monotonic()
+    rec = runner.run()
+    assert time.monotonic() - t0 < 3
+    assert [s.outcome for s in rec.steps] == [Outcome.FAIL, Outcome.SKIP]
+    assert rec.steps[1].message == "unit lost after step a"
+    assert rec.findings[0].fault == "LINK-NO-RESPONSE" and rec.findings[0].consequences == ["b"]
+
+
+def test_plan_for_other_model_is_usage_error() -> None:
+    from bench.errors import UsageError
+
+    runner, _ = make_runner([step("a", spec("x.ok", ok))], unit=FakeUnit(model="PT-500"))
+    runner.plan = Plan("t", "1", "", runner.plan.steps, models=("PT-300",))
+    with pytest.raises(UsageError, match="is for PT-300; the unit on the bench is a PT-500"):
+        runner.run()
+
+
+def test_ctrl_c_records_step_and_aborts() -> None:
+    sink = RecordingSink()
+
+    def slow(ctx: StepContext) -> None:
+        ctx.measure("v", 5)
+        time.sleep(1.0)
+
+    runner, _ = make_runner([step("a", spec("x.ok", ok, measurements=V)), step("s", spec("x.slow", slow, measurements=V)),
+                             step("never", spec("x.ok", ok))], sink=sink)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(Interrupted):
+        runner.run()
+    rec = runner.record
+    assert rec.verdict == Verdict.ABORTED and rec.verdict.exit_code == 130
+    assert [s.name for s in rec.steps] == ["a", "s"]
+    assert rec.steps[1].message == "interrupted by the operator"
+    assert [c for c in sink.calls if c[0] == "step"] == [("step", "a"), ("step", "s")]
+    assert sink.calls[-1] == ("finish", Verdict.ABORTED)

@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests mirror the package layout: tests/bench for bench/, tests/drivers for drivers/."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT / "tests"))  # helper modules (pgcluster, ...); after the real packages
+
+
+@pytest.fixture
+def tmp_db(tmp_path: Path) -> str:
+    """A fresh SQLite store URL in a temp dir."""
+    return f"sqlite:///{tmp_path / 'bench.db'}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never write into the user's real data directory from a test."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data"))
+
+
+def is_root() -> bool:
+    """True when the tests may start system daemons (CI runs as root)."""
+    return os.geteuid() == 0
