@@ -51,16 +51,7 @@ def diagnose(
         for code in step_faults(step) or [_default_code(step)]:
             finding = by_code.get(code)
             if finding is None:
-                f = lookup(code)
-                finding = Finding(
-                    fault=code,
-                    title=f.title,
-                    category=f.category.value,
-                    part=f.part,
-                    action=actions.get(code, f.action),
-                    in_unit=f.in_unit,
-                )
-                by_code[code] = finding
+                finding = by_code[code] = finding_for(code, actions)
             if step.name not in finding.steps:
                 finding.steps.append(step.name)
             origin_of_step.setdefault(step.name, code)
@@ -75,6 +66,13 @@ def diagnose(
         return [tamper] + [f for f in findings if f is not tamper]
     findings.sort(key=lambda f: (not f.in_unit, f.category == Category.CONSUMABLE.value))
     return findings
+
+
+def finding_for(code: str, actions: Mapping[str, str] | None = None) -> Finding:
+    """A finding for fault ``code`` from the fault table (the plan may override the action)."""
+    f = lookup(code)
+    action = (actions or {}).get(code, f.action)
+    return Finding(fault=code, title=f.title, category=f.category.value, part=f.part, action=action, in_unit=f.in_unit)
 
 
 def verdict_of(steps: Iterable[StepRecord]) -> Verdict:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from bench import __version__
 from bench.checks.base import StepContext
-from bench.diagnosis import diagnose, summarize, verdict_of
+from bench.diagnosis import diagnose, finding_for, summarize, verdict_of
 from bench.errors import BenchError, DeviceError, EquipmentError, Interrupted, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
@@ -198,6 +198,7 @@ class Runner:
         self.sink.start_run(rec)
         try:
             self.devices.open(self.plan.devices)
+            self._stop_if_unit_unreachable()
             self._identify_unit()
             if self.listener is not None:
                 self.listener.run_started(rec)
@@ -210,12 +211,24 @@ class Runner:
         except UsageError as exc:
             self._finish(Verdict.ERROR, str(exc))
             raise
+        except _UnitUnreachable as stop:
+            self._finish(Verdict.FAIL if isinstance(stop.error, DeviceError) else Verdict.ERROR, str(stop.error),
+                         stop.error.fault_code)
+            raise stop.error from None
         finally:
             self._worker.stop()
         self._finish(None, None)
         return rec
 
     # ------------------------------------------------------------------ internals
+    def _stop_if_unit_unreachable(self) -> None:
+        """No step can run without the unit: stop with one clear error instead of N identical ones."""
+        if "unit" not in self.plan.devices:
+            return
+        err = self.devices.error("unit")
+        if err is not None:
+            raise _UnitUnreachable(err)
+
     def _identify_unit(self) -> None:
         from drivers.interfaces import Unit
 
@@ -356,6 +369,9 @@ class Runner:
 
     def _recover_unit(self, step: Step) -> None:
         """The unit dropped off the link: wait (bounded) for it to come back, else mark it lost."""
+        if self.record.unit is None:  # it never answered: nothing to wait for
+            self._lost_roles["unit"] = step.name
+            return
         _LOG.info("unit link lost in step %s; waiting up to %.0f s for it to come back", step.name, self.reconnect_wait)
         if not self.devices.reconnect("unit", self.reconnect_wait):
             self._lost_roles["unit"] = step.name
@@ -377,13 +393,23 @@ class Runner:
         self.record.steps.append(rec)
         self.sink.add_step(self.record.run_id, rec)
 
-    def _finish(self, verdict: Verdict | None, summary: str | None) -> None:
+    def _finish(self, verdict: Verdict | None, summary: str | None, fault: str | None = None) -> None:
         rec = self.record
         rec.ended_at = utcnow()
         rec.findings = diagnose(rec.steps, self._skipped_because, self.plan.actions)
+        if fault and not rec.findings:
+            rec.findings = [finding_for(fault, self.plan.actions)]
         rec.verdict = verdict or verdict_of(rec.steps)
         rec.summary = summary or summarize(rec.verdict, rec.findings)
         self.sink.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
+
+
+class _UnitUnreachable(Exception):
+    """Internal: the unit could not be opened, so the run stops before its first step."""
+
+    def __init__(self, error: BenchError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _join(failed: list[Measurement]) -> str:

@@ -62,7 +62,7 @@ def get(name: str) -> CheckSpec:
     if spec is None:
         import difflib
 
-        close = difflib.get_close_matches(name, checks, n=3)
+        close = difflib.get_close_matches(name, checks, n=3, cutoff=0.8)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known checks: {', '.join(sorted(checks))}"
         raise PlanError(f"unknown check {name!r}{hint}")
     return spec

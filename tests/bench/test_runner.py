@@ -19,54 +19,8 @@ from bench.operator import ScriptedOperator
 from bench.plan import Plan, Step
 from bench.record import Outcome, Verdict
 from bench.runner import Runner
-from drivers.interfaces import (
-    BatteryStatus,
-    CommsResult,
-    Device,
-    Identity,
-    LogEntry,
-    SelfTestResult,
-    TamperState,
-    Unit,
-    UnitEvent,
-)
-
-
-class FakeUnit(Unit):
-    """Answers from fixed values; `closed` tells whether the runner closed it."""
-
-    url = "fake://"
-
-    def __init__(self, model: str = "PT-300") -> None:
-        self.model = model
-        self.closed = False
-
-    def identify(self) -> Identity:
-        return Identity(self.model, "SN1", "B", "2.4.1", 1, frozenset(), 256)
-
-    def self_test(self) -> list[SelfTestResult]:
-        return []
-
-    def battery(self) -> BatteryStatus:
-        return BatteryStatus(4.0, 80, False, False)
-
-    def tamper(self) -> TamperState:
-        return TamperState(False, True)
-
-    def event_log(self) -> list[LogEntry]:
-        return [LogEntry(datetime.now(UTC), 1, "info")]
-
-    def comms_test(self) -> list[CommsResult]:
-        return []
-
-    def reboot(self, wait: float = 10.0) -> Identity:
-        return self.identify()
-
-    def next_event(self, timeout: float) -> UnitEvent | None:
-        return None
-
-    def close(self) -> None:
-        self.closed = True
+from drivers.interfaces import Device
+from fakes import FakeUnit
 
 
 class RecordingSink:
@@ -196,12 +150,28 @@ def test_equipment_error_is_error_verdict() -> None:
     assert rec.findings[0].in_unit is False
 
 
-def test_missing_role_is_a_bench_error_not_a_crash() -> None:
-    devices = DeviceSet({})
-    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)),))
-    rec = Runner(plan, devices, ScriptedOperator({"*": True})).run()
-    assert rec.steps[0].outcome == Outcome.ERROR
-    assert "no unit configured" in rec.steps[0].message
+def test_missing_role_is_a_bench_error_and_the_run_goes_on() -> None:
+    printer_check = CheckSpec("x.print", ok, "x", devices=("printer",))
+    runner, _ = make_runner([step("p", printer_check), step("a", spec("x.ok", ok))])
+    rec = runner.run()
+    assert [s.outcome for s in rec.steps] == [Outcome.ERROR, Outcome.PASS]
+    assert rec.steps[0].message == "this station has no printer configured"
+    assert rec.verdict == Verdict.ERROR
+
+
+def test_unreachable_unit_stops_the_run_with_one_error() -> None:
+    def opener(role: str, url: str) -> Device:
+        raise EquipmentError("cannot open unit port /dev/ttyUSB9: no such port", fault_code="BENCH-PORT")
+
+    sink = RecordingSink()
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)), step("b", spec("x.ok", ok))))
+    runner = Runner(plan, DeviceSet({"unit": "/dev/ttyUSB9"}, opener=opener), ScriptedOperator({"*": True}), sink)
+    with pytest.raises(EquipmentError, match="no such port"):
+        runner.run()
+    rec = runner.record
+    assert rec.verdict == Verdict.ERROR and rec.steps == []
+    assert [f.fault for f in rec.findings] == ["BENCH-PORT"] and not rec.findings[0].in_unit
+    assert sink.calls[-1] == ("finish", Verdict.ERROR)
 
 
 def test_crashing_check_is_error_with_one_line() -> None:

@@ -1,0 +1,96 @@
+"""The CLI's contract without a bench: exit codes, one-line errors, --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench(*args: str, cwd: Path = ROOT, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_version_and_help() -> None:
+    assert bench("--version").stdout.startswith("bench, version ")
+    out = bench("--help").stdout
+    for cmd in ("run", "plan", "list"):
+        assert cmd in out
+
+
+def test_plan_check_ok_and_json() -> None:
+    proc = bench("plan", "check", "testplans/pos-quick.yaml")
+    assert proc.returncode == 0 and "OK  plan pos-quick" in proc.stdout
+    data = json.loads(bench("plan", "check", "--json", "testplans/pos-full.yaml").stdout)
+    assert data[0]["plan"] == "pos-full" and data[0]["ok"] and "unit" in data[0]["devices"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plan: x\nsteps:\n  - check: [oops\n", "YAML error"),
+        ("plan: x\nsteps:\n  - check: unit.identfy\n", "unknown check 'unit.identfy'; did you mean unit.identify?"),
+        ("plan: x\nsteps:\n  - check: power.battery\n    limits:\n      voltage: {min: low}\n",
+         "min must be a number, not str"),
+    ],
+)
+def test_bad_plans_exit_2_with_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
+    proc = bench("plan", "check", str(f))
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert line.startswith(f"bench: error: {f}:") and expected in line
+
+
+def test_run_with_bad_plan_exits_2(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("plan: x\nsteps: []\n")
+    proc = bench("run", str(f), "--sim")
+    assert proc.returncode == 2
+    assert "needs a non-empty list of steps" in one_line_error(proc)
+
+
+def test_run_needs_station_or_sim() -> None:
+    proc = bench("run", "testplans/pos-quick.yaml")
+    assert proc.returncode == 2
+    assert "either --station FILE" in one_line_error(proc)
+
+
+def test_missing_station_file_exits_2() -> None:
+    proc = bench("run", "testplans/pos-quick.yaml", "--station", "stations/nope.toml")
+    assert proc.returncode == 2
+    assert one_line_error(proc) == "bench: error: stations/nope.toml: no such station file"
+
+
+def test_unknown_scenario_exits_2() -> None:
+    proc = bench("run", "testplans/pos-quick.yaml", "--sim", "--scenario", "no-such")
+    assert proc.returncode == 2
+    assert "unknown scenario 'no-such'; known:" in one_line_error(proc)
+
+
+def test_debug_shows_traceback() -> None:
+    proc = bench("--debug", "run", "testplans/pos-quick.yaml", "--station", "stations/nope.toml")
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_list_json() -> None:
+    data = json.loads(bench("list", "--json").stdout)
+    names = {c["name"] for c in data["checks"]}
+    assert {"unit.identify", "unit.self_test", "power.battery", "unit.tamper", "unit.event_log",
+            "comms.selftest"} <= names
+    assert {p["name"] for p in data["plans"]} >= {"pos-quick", "pos-full"}
+    assert "good" in data["scenarios"]
