@@ -174,6 +174,10 @@ def list_cmd(plans_dir: Path, as_json: bool) -> None:
     click.echo(f"\nScenarios: {', '.join(scenario_names())}")
 
 
+# ---------------------------------------------------------------------------- commands from other modules
+# (each module imports only click at module level, so `bench --help` stays fast)
+
+
 # ---------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the CLI and maps errors to one line and an exit code."""
