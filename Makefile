@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # and PostgreSQL for the store tests.
 BUILD_PKGS := gcc libc6-dev libpcsclite-dev
 RUN_PKGS   := pcscd vsmartcard-vpcd
-TEST_PKGS  := pcsc-tools postgresql
+TEST_PKGS  := pcsc-tools postgresql util-linux
 # Headers and venv for the Python we build with, when that Python is Debian's own.
 PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")') \
               $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)

@@ -109,6 +109,42 @@ def run(
     sys.exit(rec.verdict.exit_code)
 
 
+@cli.command()
+@click.option("--scenario", default="good", show_default=True, help="Fault scenario (name or file).")
+@click.option("--device", "roles", multiple=True, type=click.Choice(["unit", "card_reader", "printer"]),
+              default=("unit",), show_default=True, help="Simulated devices to start (repeatable).")
+@click.option("--station-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the station file (default: a temp file).")
+@click.option("--json", "as_json", is_flag=True, help="Print the device URLs as JSON.")
+def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json: bool) -> None:
+    """Keep a simulated bench up for manual work; Ctrl-C stops it."""
+    import tempfile
+    import time
+
+    from drivers.sim.bench import SimBench
+    from drivers.sim.scenario import load_scenario
+
+    with SimBench(load_scenario(scenario), roles) as bench_:
+        path = station_out or Path(tempfile.mkdtemp(prefix="bench-station-")) / "sim.toml"
+        lines = ['name = "sim"', "[devices]"] + [f'{role} = "{url}"' for role, url in sorted(bench_.urls.items())]
+        path.write_text("\n".join(lines) + "\n")
+        if as_json:
+            click.echo(json.dumps({"station": str(path), "devices": bench_.urls}))
+        else:
+            click.echo(f"Simulated bench up (scenario {scenario}).")
+            for role, url in sorted(bench_.urls.items()):
+                click.echo(f"  {role:<12} {url}")
+            click.echo(f"Station file: {path}")
+            click.echo(f"Try: bench run testplans/pos-quick.yaml --station {path}")
+            click.echo("Ctrl-C stops the bench.")
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("simulated bench stopped", err=True)
+
+
 # ---------------------------------------------------------------------------- plans
 @cli.group()
 def plan() -> None:
@@ -122,7 +158,7 @@ def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
     """Validate plan FILES; exit 2 on the first error."""
     from bench.plan import load_plan
 
-    results = []
+    results: list[dict[str, Any]] = []
     for f in files:
         p = load_plan(f)
         results.append({"file": str(f), "plan": p.name, "version": p.version, "steps": len(p.steps),
@@ -149,9 +185,9 @@ def list_cmd(plans_dir: Path, as_json: bool) -> None:
     plans: list[dict[str, Any]] = []
     for f in sorted(plans_dir.glob("*.yaml")):
         try:
-            p = load_plan(f)
-            plans.append({"file": str(f), "name": p.name, "version": p.version, "steps": len(p.steps),
-                          "description": p.description})
+            loaded = load_plan(f)
+            plans.append({"file": str(f), "name": loaded.name, "version": loaded.version,
+                          "steps": len(loaded.steps), "description": loaded.description})
         except BenchError as exc:
             plans.append({"file": str(f), "error": str(exc)})
     if as_json:
@@ -166,16 +202,20 @@ def list_cmd(plans_dir: Path, as_json: bool) -> None:
     for s in specs:
         click.echo(f"  {s.name:<24} {s.summary}")
     click.echo(f"\nPlans ({plans_dir}):")
-    for p in plans:
-        if "error" in p:
-            click.echo(f"  {p['file']}: INVALID: {p['error']}")
+    for row in plans:
+        if "error" in row:
+            click.echo(f"  {row['file']}: INVALID: {row['error']}")
         else:
-            click.echo(f"  {p['file']:<28} {p['name']} {p['version']}: {p['steps']} steps. {p['description']}")
+            click.echo(f"  {row['file']:<28} {row['name']} {row['version']}: {row['steps']} steps. {row['description']}")
     click.echo(f"\nScenarios: {', '.join(scenario_names())}")
 
 
 # ---------------------------------------------------------------------------- commands from other modules
 # (each module imports only click at module level, so `bench --help` stays fast)
+from bench.cli_store import history, report, stats, trend  # noqa: E402
+
+for _command in (history, trend, stats, report):
+    cli.add_command(_command)
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -204,7 +244,7 @@ def _run_guarded(fn: Callable[[], Any]) -> None:
     except KeyboardInterrupt:
         click.echo("bench: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+    except Exception as exc:
         if debug or _State.debug:
             traceback.print_exc()
         click.echo(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)

@@ -109,5 +109,5 @@ class DeviceSet:
 def _safe_close(role: str, dev: Device) -> None:
     try:
         dev.close()
-    except Exception:  # noqa: BLE001 - closing must never mask the result being recorded
+    except Exception:
         _LOG.warning("closing %s failed", role, exc_info=True)

@@ -57,9 +57,9 @@ def diagnose(
             origin_of_step.setdefault(step.name, code)
     for skipped, cause in skipped_because.items():
         root = _root(cause, skipped_because)
-        code = origin_of_step.get(root)
-        if code is not None and skipped not in by_code[code].consequences:
-            by_code[code].consequences.append(skipped)
+        origin = origin_of_step.get(root)
+        if origin is not None and skipped not in by_code[origin].consequences:
+            by_code[origin].consequences.append(skipped)
     findings = list(by_code.values())
     tamper = by_code.get("SEC-TAMPER")
     if tamper is not None:

@@ -12,10 +12,10 @@ reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """Whose fault it is, and so what kind of repair it needs."""
 
     HARDWARE = "hardware"

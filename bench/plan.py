@@ -121,7 +121,7 @@ def _build(data: Any, *, path: str, sha: str) -> Plan:
     if not isinstance(data, LineDict):
         raise PlanError("a plan must be a YAML mapping with 'plan' and 'steps'", path=path)
     _no_unknown(cx, data, _PLAN_KEYS, "")
-    name = _str(cx, data, "plan", "plan", required=True)
+    name = _required_str(cx, data, "plan", "plan")
     if not _NAME_RE.match(name):
         raise cx.error(f"plan name {name!r} must be letters, digits, '.', '_' or '-'", data, "plan", "plan")
     version = str(data.get("version", "0"))
@@ -158,7 +158,7 @@ def _build(data: Any, *, path: str, sha: str) -> Plan:
 
 def _step(cx: _Ctx, raw: LineDict, fld: str, d_timeout: float, d_retries: int) -> Step:
     _no_unknown(cx, raw, _STEP_KEYS, fld)
-    check_name = _str(cx, raw, "check", f"{fld}.check", required=True)
+    check_name = _required_str(cx, raw, "check", f"{fld}.check")
     try:
         spec = check_registry.get(check_name)
     except PlanError as exc:
@@ -302,10 +302,15 @@ def _no_unknown(cx: _Ctx, node: LineDict, allowed: set[str], fld: str) -> None:
             raise cx.error(f"unknown field {key!r}{hint}", node, key, where)
 
 
-def _str(cx: _Ctx, node: LineDict, key: str, fld: str, *, required: bool = False) -> str | None:
+def _required_str(cx: _Ctx, node: LineDict, key: str, fld: str) -> str:
+    value = _str(cx, node, key, fld)
+    if value is None:
+        raise cx.error(f"missing required field {key!r}", node, None, fld)
+    return value
+
+
+def _str(cx: _Ctx, node: LineDict, key: str, fld: str) -> str | None:
     if key not in node or node[key] is None:
-        if required:
-            raise cx.error(f"missing required field {key!r}", node, None, fld)
         return None
     value = node[key]
     if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from bench.measure import Limit, Measurement
@@ -18,7 +18,7 @@ from bench.measure import Limit, Measurement
 SCHEMA_VERSION = 1
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How one step ended."""
 
     PASS = "PASS"
@@ -28,7 +28,7 @@ class Outcome(str, Enum):
     TIMEOUT = "TIMEOUT"  # the step did not finish in time
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """How the whole run ended."""
 
     RUNNING = "RUNNING"  # only while the run is open

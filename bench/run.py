@@ -115,9 +115,9 @@ def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any],
     name = req.operator_name or station_operator
     if req.sim or req.operator_script is not None:
         return ScriptedOperator(answers, actions, name=name or "scripted")
-    from bench.console import TerminalOperator
-
     import getpass
+
+    from bench.console import TerminalOperator
 
     return TerminalOperator(name or getpass.getuser())
 

@@ -115,7 +115,7 @@ class _Worker:
                 return
             try:
                 job.fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to the runner, which classifies it
+            except BaseException as exc:
                 job.error = exc
             job.done.set()
 
@@ -307,9 +307,8 @@ class Runner:
             if role in self._lost_roles:
                 self._skipped_because[step.name] = self._lost_roles[role]
                 return f"{role.replace('_', ' ')} lost after step {self._lost_roles[role]}"
-        if step.prompt:
-            if not self.operator.confirm(step.prompt, timeout=step.timeout):
-                return "operator skipped the step"
+        if step.prompt and not self.operator.confirm(step.prompt, timeout=step.timeout):
+            return "operator skipped the step"
         return None
 
     def _attempt(self, step: Step) -> _Attempt:

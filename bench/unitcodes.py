@@ -40,6 +40,8 @@ EVENTS: dict[int, str] = {
     0x0502: "printer: cover open",
     0x0503: "printer: cutter jam",
     0x0504: "printer: head overheat",
+    0x0505: "printer: paper near end",
+    0x0506: "printer: paper loaded",
     0x0601: "keypad: key stuck",
     0x0701: "display: backlight fault",
     0x0801: "comms: link down",

@@ -69,7 +69,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 def load_text(text: str, *, path: str | None = None) -> Any:
     """Parse YAML text safely; a syntax error becomes a :class:`PlanError` with its line."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except PlanError as exc:
         raise PlanError(_strip_where(exc), path=path, line=exc.line) from exc
     except yaml.MarkedYAMLError as exc:

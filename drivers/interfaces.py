@@ -143,3 +143,157 @@ class Unit(Device):
     @abc.abstractmethod
     def next_event(self, timeout: float) -> UnitEvent | None:
         """Return the next unsolicited event, or None when none arrives within ``timeout``."""
+
+
+# --------------------------------------------------------------------------- card reader
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """A card as the reader sees it after power-on: its ATR and the negotiated protocol."""
+
+    reader: str
+    atr: bytes
+    protocol: str  # "T=0", "T=1" or "" when not connected
+
+
+@dataclass(frozen=True)
+class ApduResponse:
+    """A response APDU: data and status word (after GET RESPONSE / Le re-issue)."""
+
+    data: bytes
+    sw1: int
+    sw2: int
+    exchanges: int = 1  # how many APDUs went over the wire to get it
+
+    @property
+    def sw(self) -> int:
+        """The status word as one integer (``0x9000``)."""
+        return (self.sw1 << 8) | self.sw2
+
+    @property
+    def ok(self) -> bool:
+        """True for ``9000``."""
+        return self.sw == 0x9000
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    """A change seen on a reader: ``inserted``, ``removed`` or ``mute`` (card present, no ATR)."""
+
+    kind: str
+    reader: str
+    atr: bytes = b""
+    at: float = 0.0  # time.monotonic() on the bench when it was seen
+
+
+class CardReader(Device):
+    """A contact or contactless card reader (PC/SC), with one card slot."""
+
+    reader_name: str
+
+    @abc.abstractmethod
+    def list_readers(self) -> list[str]:
+        """Names of every reader the card service lists now."""
+
+    @abc.abstractmethod
+    def card_present(self) -> bool:
+        """True when a card (even a mute one) is in the reader now."""
+
+    @abc.abstractmethod
+    def wait_for_insert(self, timeout: float) -> float:
+        """Wait for a card; return seconds waited (0.0 when already present); CardError on timeout."""
+
+    @abc.abstractmethod
+    def wait_for_remove(self, timeout: float) -> float:
+        """Wait until the reader is empty; return seconds waited; CardError on timeout."""
+
+    @abc.abstractmethod
+    def wait_for_change(self, timeout: float) -> CardEvent | None:
+        """The next insert/remove on this reader, or None when nothing changes within ``timeout``."""
+
+    @abc.abstractmethod
+    def connect(self, timeout: float = 5.0) -> CardInfo:
+        """Wait up to ``timeout`` for a card, power it and negotiate T=0 or T=1."""
+
+    @abc.abstractmethod
+    def transmit(self, apdu: bytes, timeout: float = 5.0) -> ApduResponse:
+        """Send a command APDU; ``61xx`` and ``6Cxx`` are handled here, so callers see the final answer."""
+
+    @abc.abstractmethod
+    def disconnect(self) -> None:
+        """Release the card (unpowered); harmless when not connected."""
+
+
+# --------------------------------------------------------------------------- printer
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """Real-time status of an ESC/POS printer (``DLE EOT 1..4``), one named flag per condition.
+
+    ``raw`` holds the four status bytes as received (empty when the transport has none).
+    """
+
+    offline: bool = False
+    cover_open: bool = False
+    paper_end: bool = False
+    paper_near_end: bool = False
+    cutter_error: bool = False
+    unrecoverable_error: bool = False
+    auto_recoverable_error: bool = False  # head overheat
+    recoverable_error: bool = False
+    feed_button: bool = False
+    paper_feeding: bool = False  # paper being fed by the feed button
+    waiting_online_recovery: bool = False
+    stopped_by_paper_end: bool = False
+    error: bool = False  # "an error occurred" summary bit of the offline cause
+    drawer_pin3: bool = False
+    raw: bytes = b""
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """Names of the flags that are set (the drawer pin is not a condition)."""
+        skip = {"raw", "drawer_pin3"}
+        return tuple(
+            name for name in self.__dataclass_fields__ if name not in skip and getattr(self, name) is True
+        )
+
+    @property
+    def ready(self) -> bool:
+        """True when the printer can print now (online, no error, paper present, cover closed)."""
+        return not (
+            self.offline or self.cover_open or self.paper_end or self.cutter_error or self.unrecoverable_error
+            or self.auto_recoverable_error or self.recoverable_error or self.error
+        )
+
+
+@dataclass(frozen=True)
+class PrinterIdentity:
+    """Who the printer says it is (``GS I``, and the IEEE 1284 device ID on USB)."""
+
+    manufacturer: str
+    model: str
+    firmware: str
+    serial: str = ""
+    device_id: str = ""  # IEEE 1284 "MFG:...;MDL:...;CMD:...;" when the transport has one
+
+
+class Printer(Device):
+    """An ESC/POS receipt printer (USB, serial, or built into the unit)."""
+
+    @abc.abstractmethod
+    def write(self, data: bytes, timeout: float = 10.0) -> None:
+        """Send ESC/POS bytes; a printer that stops accepting them raises a DeviceError in ``timeout``."""
+
+    @abc.abstractmethod
+    def status(self, timeout: float = 2.0) -> PrinterStatus:
+        """Real-time status (``DLE EOT 1..4``), answered even when the printer is offline."""
+
+    @abc.abstractmethod
+    def identify(self, timeout: float = 2.0) -> PrinterIdentity:
+        """Manufacturer, model, firmware and serial (``GS I``)."""
+
+    @abc.abstractmethod
+    def wait_printed(self, timeout: float = 10.0) -> None:
+        """Return once everything sent so far was processed; DeviceError when not within ``timeout``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,15 @@ def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 def is_root() -> bool:
     """True when the tests may start system daemons (CI runs as root)."""
     return os.geteuid() == 0
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster for the session (skipped only when not root and no binaries)."""
+    from pgcluster import pg_reason_to_skip, start_pg_cluster
+
+    reason = pg_reason_to_skip()
+    if reason:
+        pytest.skip(f"PostgreSQL tests need the server binaries: {reason}")
+    with start_pg_cluster() as url:
+        yield url

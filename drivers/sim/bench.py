@@ -96,6 +96,27 @@ class SimUnitProcess:
         self.proc = None
 
 
+def _substituting(actions: dict[str, Callable[..., None]], substitute: dict[str, str]) -> dict[str, Callable[..., None]]:
+    """Card actions that put a faulty card where the plan asks for a good one.
+
+    This is how a scenario models a faulty card reader: the operator inserts the known-good
+    test card, and the unit's reader behaves as if the card were mute, slow, flaky, ...
+    """
+    if not substitute:
+        return actions
+    out = dict(actions)
+    for name in ("insert_card", "tap_card"):
+        original = actions.get(name)
+        if original is None:
+            continue
+
+        def swapped(card: str, *args: Any, _original: Callable[..., None] = original, **kw: Any) -> None:
+            _original(substitute.get(card, card), *args, **kw)
+
+        out[name] = swapped
+    return out
+
+
 class SimBench:
     """Everything simulated that a plan needs, for one run.
 
@@ -144,7 +165,7 @@ class SimBench:
         self._cards = SimCardBench()
         self._cards.__enter__()
         self.urls["card_reader"] = self._cards.reader_url(0)
-        self.actions.update(operator_actions(self._cards))
+        self.actions.update(_substituting(operator_actions(self._cards), self.scenario.cards.get("substitute") or {}))
         for slot, card in (self.scenario.cards.get("inserted") or {}).items():
             self._cards.insert(card, slot=int(slot))
 

@@ -6,10 +6,10 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fakes import FakeUnit
 
 from bench.checks.base import CheckSpec, StepContext
 from bench.devices import DeviceSet
@@ -20,7 +20,6 @@ from bench.plan import Plan, Step
 from bench.record import Outcome, Verdict
 from bench.runner import Runner
 from drivers.interfaces import Device
-from fakes import FakeUnit
 
 
 class RecordingSink:

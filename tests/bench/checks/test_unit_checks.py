@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fakes import FakeUnit
 
 from bench import checks
 from bench.checks.base import StepContext
 from bench.errors import DeviceError
 from bench.operator import ScriptedOperator
 from drivers.interfaces import BatteryStatus, CommsResult, LogEntry, SelfTestResult, TamperState
-from fakes import FakeUnit
 
 
 def run_check(name: str, unit: FakeUnit, **params: Any) -> tuple[StepContext, str | None]:
@@ -32,7 +32,7 @@ def run_check(name: str, unit: FakeUnit, **params: Any) -> tuple[StepContext, st
 
 def test_identify_passes_and_old_firmware_needs_update() -> None:
     assert run_check("unit.identify", FakeUnit(), min_firmware="2.0.0")[1] is None
-    ctx, fault = run_check("unit.identify", FakeUnit(firmware="1.9.0"), min_firmware="2.0.0")
+    _, fault = run_check("unit.identify", FakeUnit(firmware="1.9.0"), min_firmware="2.0.0")
     assert fault == "FW-OUTDATED"
     assert run_check("unit.identify", FakeUnit(firmware="2.10.0"), min_firmware="2.9.1")[1] is None
 
@@ -46,7 +46,7 @@ def test_self_test_names_the_failed_part() -> None:
 
 
 def test_self_test_missing_subsystem_fails() -> None:
-    ctx, fault = run_check("unit.self_test", FakeUnit(post=[SelfTestResult("ram", True, 0)]))
+    _, fault = run_check("unit.self_test", FakeUnit(post=[SelfTestResult("ram", True, 0)]))
     assert fault == "UNIT-POST"
 
 

@@ -1,0 +1,263 @@
+"""The store's tables (SQLAlchemy Core) and its numbered migrations.
+
+The schema is described once, here, as the tables of the *current* version; each
+migration is a function that brings a database from version ``n - 1`` to ``n``.
+``schema_version`` holds one row per applied migration. See ``docs/store.md`` for the
+policy (how to add version 2).
+
+Times are stored in UTC: ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL, ISO text on SQLite
+(see :class:`UtcDateTime`), so they sort and compare correctly on both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    select,
+    text,
+)
+
+_LOG = logging.getLogger(__name__)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, always stored and returned in UTC.
+
+    SQLite has no time zone type: the value is stored as naive UTC text and given back
+    its ``UTC`` tzinfo on the way out. PostgreSQL stores ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC (naive for SQLite)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store only takes timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Give back an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only makes INTEGER PRIMARY KEY columns rowid aliases (autoincrement); BIGINT on PostgreSQL.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", String(200), nullable=False),
+    Column("serial", String(200), nullable=False),
+    UniqueConstraint("model", "serial", name="uq_units_model_serial"),
+    Index("ix_units_serial", "serial"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the run's uuid, as text
+    Column("unit_id", ForeignKey("units.id"), nullable=True),
+    Column("unit_hw_revision", String(200), nullable=False, default=""),
+    Column("unit_firmware", String(200), nullable=False, default=""),
+    Column("station_id", ForeignKey("stations.id"), nullable=False),
+    Column("operator", String(200), nullable=False),
+    Column("plan_name", String(200), nullable=False),
+    Column("plan_version", String(100), nullable=False),
+    Column("plan_hash", String(128), nullable=False),
+    Column("lot", String(200), nullable=True),
+    Column("scenario", String(200), nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("verdict", String(16), nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("pid", Integer, nullable=True),
+    Column("hostname", String(255), nullable=True),
+    Column("bench_version", String(50), nullable=False, default=""),
+    Index("ix_runs_unit_started", "unit_id", "started_at"),
+    Index("ix_runs_started", "started_at"),
+    Index("ix_runs_station_started", "station_id", "started_at"),
+    # Only the open runs (what mark_abandoned looks for): a partial index, tiny and exact.
+    Index(
+        "ix_runs_running",
+        "hostname",
+        sqlite_where=text("verdict = 'RUNNING'"),
+        postgresql_where=text("verdict = 'RUNNING'"),
+    ),
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", _BigId, primary_key=True),
+    Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("check_name", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("fault", String(64), nullable=True),
+    Column("message", Text, nullable=False),
+    Column("log", Text, nullable=False),  # JSON array of lines
+    UniqueConstraint("run_id", "idx", name="uq_steps_run_idx"),
+)
+
+measurements = Table(
+    "measurements",
+    metadata,
+    Column("id", _BigId, primary_key=True),
+    Column("step_id", ForeignKey("steps.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("value_json", Text, nullable=False),
+    Column("value_num", Float, nullable=True),  # the value when it is a finite number (trends)
+    Column("unit", String(50), nullable=True),
+    Column("limit_json", Text, nullable=True),
+    Column("limit_min", Float, nullable=True),
+    Column("limit_max", Float, nullable=True),
+    Column("passed", Boolean, nullable=False),
+    Column("fault", String(64), nullable=True),
+    Column("message", Text, nullable=False),
+    Column("measured_at", UtcDateTime, nullable=False),  # the step's start: trends order by it
+    UniqueConstraint("step_id", "seq", name="uq_measurements_step_seq"),
+    Index("ix_measurements_name_at", "name", "measured_at"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", _BigId, primary_key=True),
+    Column("step_id", ForeignKey("steps.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("step_id", "seq", name="uq_attachments_step_seq"),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", _BigId, primary_key=True),
+    Column("run_id", ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("fault", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("part", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("in_unit", Boolean, nullable=False),
+    Column("steps", Text, nullable=False),  # JSON array
+    Column("consequences", Text, nullable=False),  # JSON array
+    UniqueConstraint("run_id", "seq", name="uq_findings_run_seq"),
+    Index("ix_findings_fault", "fault"),
+)
+
+_DATA_TABLES = (stations, units, runs, steps, measurements, attachments, findings)
+
+
+def _baseline(conn: Connection) -> None:
+    """Create every table and index of the *current* schema (an empty database only)."""
+    for table in _DATA_TABLES:
+        table.create(conn)
+
+
+#: The migrations, in order: ``MIGRATIONS[n - 1]`` brings an existing database from version
+#: ``n - 1`` to ``n``. Version 1 is the baseline. An empty database is not walked through them:
+#: it gets the current tables above (:func:`_baseline`) and every version stamped as applied,
+#: so the table definitions in this module are always the truth for a new store.
+MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
+    ("baseline: stations, units, runs, steps, measurements, attachments, findings", _baseline),
+)
+
+LATEST = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """The highest applied version (0 for an empty database; ``schema_version`` must exist)."""
+    from sqlalchemy import func
+
+    value: Any = conn.execute(select(func.max(schema_version.c.version))).scalar()
+    return int(value or 0)
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply the pending migrations on ``conn`` (inside the caller's transaction).
+
+    The caller holds the write lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock
+    on PostgreSQL), so two processes opening a new store at once cannot both migrate.
+
+    Returns:
+        The versions applied (empty when the database was current).
+
+    Raises:
+        RuntimeError: the database is newer than this code knows.
+    """
+    schema_version.create(conn, checkfirst=True)
+    have = current_version(conn)
+    if have > LATEST:
+        raise RuntimeError(f"store schema version {have} is newer than this bench supports ({LATEST})")
+    applied: list[int] = []
+    now = datetime.now(UTC)
+    if have == 0:
+        _LOG.info("store: creating schema version %d", LATEST)
+        _baseline(conn)
+        applied = list(range(1, LATEST + 1))
+    else:
+        for version in range(have + 1, LATEST + 1):
+            description, step = MIGRATIONS[version - 1]
+            _LOG.info("store: applying schema migration %d (%s)", version, description)
+            step(conn)
+            applied.append(version)
+    if applied:
+        conn.execute(
+            schema_version.insert(),
+            [{"version": v, "applied_at": now, "description": MIGRATIONS[v - 1][0]} for v in applied],
+        )
+    return applied

@@ -1,0 +1,546 @@
+"""The framed, checksummed, acknowledged link to the unit (see docs/protocol.md).
+
+Two layers:
+
+* a pure codec: :func:`encode_frame` and the incremental :class:`FrameDecoder`, which
+  hunts for the start byte, bounds the length field, checks the CRC-16/CCITT-FALSE and
+  resynchronises after garbage or truncated frames;
+* :class:`Link`, which opens any pyserial URL and does stop-and-wait request/response
+  with sequence numbers, ACK/NAK, bounded retransmission and timeouts, and queues the
+  unit's unsolicited event frames.
+
+The link knows frames, not commands: the command set lives in :mod:`drivers.unitproto`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import serial
+
+from bench.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
+
+_LOG = logging.getLogger(__name__)
+
+SOF = 0xA5
+"""Start-of-frame byte."""
+MAX_PAYLOAD = 1024
+"""Largest payload the protocol allows; a unit may announce a smaller one in HELLO."""
+OVERHEAD = 7
+"""SOF + LEN(2) + SEQ + TYPE + CRC(2)."""
+
+# Frame types that belong to the link itself (commands are 0x01-0x5F, answers cmd|0x80).
+T_EVENT = 0xE0
+T_ACK = 0xF0
+T_NAK = 0xF1
+T_ERROR = 0xFE
+RESPONSE_BIT = 0x80
+
+# Error codes carried by an ERROR frame.
+ERR_UNSUPPORTED = 0x01
+ERR_BAD_PAYLOAD = 0x02
+ERR_BUSY = 0x03
+ERR_INTERNAL = 0x04
+ERROR_NAMES = {
+    ERR_UNSUPPORTED: "unsupported command",
+    ERR_BAD_PAYLOAD: "bad payload",
+    ERR_BUSY: "busy",
+    ERR_INTERNAL: "internal error",
+}
+
+_POLL = 0.05  # seconds: read granularity, so close() and deadlines are noticed promptly
+
+
+def _make_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table.append(crc & 0xFFFF)
+    return tuple(table)
+
+
+_CRC_TABLE = _make_table()
+
+
+def crc16(data: bytes | bytearray | memoryview, crc: int = 0xFFFF) -> int:
+    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0 (check 0x29B1)."""
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
+    return crc
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: sequence number, type byte and payload."""
+
+    seq: int
+    type: int
+    payload: bytes = b""
+
+
+def encode_frame(seq: int, ftype: int, payload: bytes = b"", *, max_payload: int = MAX_PAYLOAD) -> bytes:
+    """Encode one frame: ``A5 LEN_hi LEN_lo SEQ TYPE PAYLOAD CRC_hi CRC_lo``.
+
+    Raises:
+        ValueError: seq or type out of 0..255, or payload longer than ``max_payload``.
+    """
+    if not 0 <= seq <= 0xFF or not 0 <= ftype <= 0xFF:
+        raise ValueError(f"seq and type must be bytes, got seq={seq} type={ftype}")
+    if len(payload) > max_payload:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds the maximum of {max_payload}")
+    body = bytes((len(payload) >> 8, len(payload) & 0xFF, seq, ftype)) + bytes(payload)
+    crc = crc16(body)
+    return bytes((SOF,)) + body + bytes((crc >> 8, crc & 0xFF))
+
+
+class FrameDecoder:
+    """Incremental frame decoder that resynchronises on garbage.
+
+    ``feed`` never blocks and never raises: bytes that do not make a frame are skipped
+    (counted in ``discarded`` and ``resyncs``), frames with a bad CRC are dropped
+    (counted in ``crc_errors``) and the hunt for the start byte resumes one byte after
+    the false start. Each byte starts at most one candidate frame, so the work per byte
+    is bounded by the maximum frame size.
+    """
+
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+        self._buf = bytearray()
+        self._hunting = False
+        self.crc_errors = 0
+        self.resyncs = 0
+        self.discarded = 0
+        self.frames = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back, waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def _discard(self, count: int) -> None:
+        if count <= 0:
+            return
+        del self._buf[:count]
+        self.discarded += count
+        if not self._hunting:
+            self._hunting = True
+            self.resyncs += 1
+
+    def feed(self, data: bytes | bytearray) -> list[Frame]:
+        """Add received bytes; return every complete, valid frame they finish."""
+        self._buf += data
+        return self._scan()
+
+    def expire(self) -> list[Frame]:
+        """The line went idle with a partial frame pending: drop its start byte and rescan.
+
+        A truncated frame (or a corrupted length) would otherwise hold back the good
+        frames behind it until more bytes arrive.
+        """
+        if not self._buf:
+            return []
+        self._discard(1)
+        return self._scan()
+
+    def reset(self) -> None:
+        """Forget any buffered bytes."""
+        self._buf.clear()
+        self._hunting = False
+
+    def _scan(self) -> list[Frame]:
+        frames: list[Frame] = []
+        buf = self._buf
+        while buf:
+            start = buf.find(SOF)
+            if start < 0:
+                self._discard(len(buf))
+                break
+            self._discard(start)
+            if len(buf) < 3:
+                break
+            length = (buf[1] << 8) | buf[2]
+            if length > self.max_payload:
+                self._discard(1)
+                continue
+            total = OVERHEAD + length
+            if len(buf) < total:
+                break
+            got = (buf[total - 2] << 8) | buf[total - 1]
+            if crc16(memoryview(buf)[1 : total - 2]) != got:
+                self.crc_errors += 1
+                self._discard(1)
+                continue
+            frames.append(Frame(buf[3], buf[4], bytes(buf[5 : total - 2])))
+            del buf[:total]
+            self._hunting = False
+            self.frames += 1
+        return frames
+
+
+@dataclass
+class LinkStats:
+    """Counters of one link; a noisy line that needed retransmissions shows here."""
+
+    requests: int = 0
+    frames_sent: int = 0
+    frames_received: int = 0
+    retransmissions: int = 0
+    naks_received: int = 0
+    naks_sent: int = 0
+    crc_errors: int = 0
+    resyncs: int = 0
+    garbage_bytes: int = 0
+    timeouts: int = 0
+    events: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict (for records and reports)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An unsolicited event frame as the link received it."""
+
+    seq: int
+    payload: bytes
+    received_at: float  # time.monotonic()
+    index: int  # 1, 2, ... in arrival order on this link
+
+
+class Link:
+    """Request/response link to a unit over any pyserial URL.
+
+    Args:
+        url: pyserial URL or device path (``/dev/ttyUSB0``, a pty path, ``socket://``,
+            ``rfc2217://``, ``loop://``).
+        baudrate: line speed (ignored by network and loop URLs).
+        timeout: seconds to wait for the first answer (ACK or response) per try.
+        retries: retransmissions after the first try.
+        busy_timeout: seconds to wait for the response once the unit has ACKed.
+        max_payload: largest payload to send or accept.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = 115200,
+        timeout: float = 0.5,
+        retries: int = 3,
+        busy_timeout: float = 10.0,
+        max_payload: int = MAX_PAYLOAD,
+    ) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.retries = retries
+        self.busy_timeout = busy_timeout
+        self.max_payload = max_payload
+        self._log = _LOG.getChild(url)
+        self._serial: serial.Serial | None = None
+        self._decoder = FrameDecoder(MAX_PAYLOAD)
+        self._stats = LinkStats()
+        self._lock = threading.RLock()
+        self._closing = threading.Event()
+        self._frames: deque[Frame] = deque()
+        self._events: deque[ReceivedEvent] = deque()
+        self._last_event: tuple[int, bytes] | None = None
+        self._event_index = 0
+        self._seq = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> Self:
+        """Open the port (exclusively where the platform supports it).
+
+        Raises:
+            EquipmentError: BENCH-PORT when the port does not exist, is busy or the URL is bad.
+        """
+        try:
+            port = serial.serial_for_url(
+                self.url, baudrate=self.baudrate, timeout=_POLL, write_timeout=2.0, exclusive=True
+            )
+            port.reset_input_buffer()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            reason = " ".join(str(exc).split())
+            raise EquipmentError(
+                f"cannot open unit port {self.url}: {reason}", fault_code="BENCH-PORT"
+            ) from exc
+        self._serial = port
+        self._closing.clear()
+        self._log.debug("opened at %s baud", self.baudrate)
+        return self
+
+    def close(self) -> None:
+        """Close the port. Safe from another thread: a blocked call ends with LinkTimeout."""
+        self._closing.set()
+        acquired = self._lock.acquire(timeout=2.0)
+        try:
+            port, self._serial = self._serial, None
+            if port is not None:
+                try:
+                    port.close()
+                except (serial.SerialException, OSError) as exc:  # closing a dead port
+                    self._log.debug("close: %s", exc)
+                self._log.debug("closed")
+        finally:
+            if acquired:
+                self._lock.release()
+
+    @property
+    def is_open(self) -> bool:
+        """True between open() and close()."""
+        return self._serial is not None and not self._closing.is_set()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def stats(self) -> LinkStats:
+        """A snapshot of the link counters."""
+        stats = LinkStats(**self._stats.as_dict())
+        stats.crc_errors = self._decoder.crc_errors
+        stats.resyncs = self._decoder.resyncs
+        stats.garbage_bytes = self._decoder.discarded
+        return stats
+
+    # ------------------------------------------------------------------ requests
+
+    def request(
+        self,
+        command: int,
+        payload: bytes = b"",
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        busy_timeout: float | None = None,
+    ) -> Frame:
+        """Send one command and return its response frame (type ``command | 0x80``).
+
+        Raises:
+            LinkTimeout: no answer after every retry, the link was closed meanwhile, or the
+                port went away (unit powered off, cable pulled).
+            ProtocolError: only garbage came back.
+            DeviceError: LINK-NAK-STORM when the unit NAKed most tries; LINK-UNSUPPORTED
+                when the unit answered "unsupported command"; UNIT-FAULT for its other errors.
+            EquipmentError: the link is not open.
+        """
+        label = name or f"0x{command:02X}"
+        started = time.monotonic()
+        error: BaseException | None = None
+        try:
+            with self._lock:
+                return self._request(command, payload, label, timeout, retries, busy_timeout)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._log.debug(
+                "%s (%d bytes) -> %s in %.1f ms",
+                label,
+                len(payload),
+                "ok" if error is None else f"{type(error).__name__}: {error}",
+                (time.monotonic() - started) * 1000,
+            )
+
+    def _request(
+        self,
+        command: int,
+        payload: bytes,
+        label: str,
+        timeout: float | None,
+        retries: int | None,
+        busy_timeout: float | None,
+    ) -> Frame:
+        self._require_open()
+        if len(payload) > self.max_payload:
+            raise ValueError(f"{label}: payload of {len(payload)} bytes exceeds {self.max_payload}")
+        timeout = self.timeout if timeout is None else timeout
+        retries = self.retries if retries is None else retries
+        busy_timeout = self.busy_timeout if busy_timeout is None else busy_timeout
+        self._seq = (self._seq + 1) & 0xFF
+        seq = self._seq
+        frame = encode_frame(seq, command, payload)
+        self._stats.requests += 1
+        tries = naks = 0
+        valid_before = self._decoder.frames
+        garbage_before = self._decoder.discarded + self._decoder.crc_errors
+        while tries <= retries:
+            if tries:
+                self._stats.retransmissions += 1
+                self._log.debug("%s seq=%d: retransmission %d", label, seq, tries)
+            tries += 1
+            self._write(frame)
+            deadline = time.monotonic() + timeout
+            while True:
+                answer = self._next_frame(deadline, label)
+                if answer is None:
+                    self._stats.timeouts += 1
+                    break
+                if answer.type == T_NAK:
+                    self._stats.naks_received += 1
+                    naks += 1
+                    break
+                if answer.seq != seq:
+                    continue  # stale answer to an earlier request, or our own echo
+                if answer.type == T_ACK:
+                    deadline = time.monotonic() + busy_timeout
+                elif answer.type == command | RESPONSE_BIT:
+                    return answer
+                elif answer.type == T_ERROR:
+                    raise self._unit_error(label, answer)
+        if naks * 2 > tries:
+            raise DeviceError(
+                f"{label}: unit on {self.url} rejected {naks} of {tries} tries (NAK storm)",
+                fault_code="LINK-NAK-STORM",
+            )
+        got_valid = self._decoder.frames > valid_before
+        got_garbage = self._decoder.discarded + self._decoder.crc_errors > garbage_before
+        if got_garbage and not got_valid:
+            raise ProtocolError(f"{label}: unit on {self.url} answered only garbage ({tries} tries)")
+        raise LinkTimeout(f"{label}: no answer from unit on {self.url} after {tries} tries of {timeout:g} s")
+
+    @staticmethod
+    def _unit_error(label: str, frame: Frame) -> DeviceError:
+        code = frame.payload[1] if len(frame.payload) > 1 else 0
+        text = ""
+        if len(frame.payload) > 2:
+            text = frame.payload[3 : 3 + frame.payload[2]].decode("utf-8", "replace")
+        what = ERROR_NAMES.get(code, f"error 0x{code:02X}")
+        message = f"{label}: unit answered {what}" + (f": {text}" if text else "")
+        if code == ERR_UNSUPPORTED:
+            return DeviceError(message, fault_code="LINK-UNSUPPORTED")
+        if code == ERR_BAD_PAYLOAD:
+            return ProtocolError(message)
+        return DeviceError(message, fault_code="UNIT-FAULT")
+
+    # ------------------------------------------------------------------ events
+
+    def next_event(
+        self, timeout: float, match: Callable[[bytes], bool] | None = None
+    ) -> ReceivedEvent | None:
+        """Return the next queued event (the first one ``match`` accepts), or None after ``timeout``.
+
+        Events the predicate rejects stay queued.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._require_open()
+            while True:
+                for event in self._events:
+                    if match is None or match(event.payload):
+                        self._events.remove(event)
+                        return event
+                if not self._pump(deadline, "next_event"):
+                    return None
+                self._frames.clear()  # no request in flight: any answer is stale
+
+    def pending_events(self) -> list[ReceivedEvent]:
+        """The events received and not yet taken, oldest first (the queue is not changed)."""
+        return list(self._events)
+
+    def poll(self) -> None:
+        """Read whatever the unit sent already (queues events, answers them with ACK)."""
+        with self._lock:
+            self._require_open()
+            self._pump(time.monotonic(), "poll")
+            self._frames.clear()
+
+    # ------------------------------------------------------------------ I/O
+
+    def _require_open(self) -> None:
+        if self._serial is None or self._closing.is_set():
+            raise EquipmentError(f"unit link {self.url} is closed", fault_code="BENCH-ERROR")
+
+    def _lost(self, exc: Exception) -> LinkTimeout:
+        reason = " ".join(str(exc).split())
+        return LinkTimeout(f"link to unit on {self.url} lost (unit powered off or cable pulled): {reason}")
+
+    def _write(self, data: bytes) -> None:
+        port = self._serial
+        if port is None or self._closing.is_set():
+            raise LinkTimeout(f"link to {self.url} closed while sending")
+        try:
+            port.write(data)
+            port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from exc
+        self._stats.frames_sent += 1
+
+    def _next_frame(self, deadline: float, label: str) -> Frame | None:
+        while not self._frames:
+            if not self._pump(deadline, label):
+                return None
+        return self._frames.popleft()
+
+    def _pump(self, deadline: float, label: str) -> bool:
+        """Read once (at most one poll interval); return False when the deadline passed."""
+        port = self._serial
+        if port is None or self._closing.is_set():
+            raise LinkTimeout(f"{label}: link to {self.url} closed while waiting for the unit")
+        try:
+            waiting = port.in_waiting
+            if time.monotonic() >= deadline and not waiting:
+                return False
+            data = port.read(waiting or 1)
+        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            if self._closing.is_set():
+                raise LinkTimeout(f"{label}: link to {self.url} closed while waiting for the unit") from exc
+            raise self._lost(exc) from exc
+        lost_before = self._decoder.crc_errors + self._decoder.discarded
+        if data:
+            frames = self._decoder.feed(data)
+        elif self._decoder.pending:
+            frames = self._decoder.expire()  # idle line with a partial frame: resync
+        else:
+            frames = []
+        if self._decoder.crc_errors + self._decoder.discarded > lost_before:
+            # A frame was damaged or lost: ask the unit to send its last frame again.
+            self._send_control(T_NAK, 0)
+            self._stats.naks_sent += 1
+        for frame in frames:
+            self._stats.frames_received += 1
+            if frame.type == T_EVENT:
+                self._accept_event(frame)
+            else:
+                self._frames.append(frame)
+        return True
+
+    def _send_control(self, ftype: int, seq: int) -> None:
+        self._write(encode_frame(seq, ftype))
+
+    def _accept_event(self, frame: Frame) -> None:
+        self._send_control(T_ACK, frame.seq)
+        key = (frame.seq, frame.payload)
+        if key == self._last_event:
+            self._log.debug("duplicate event seq=%d dropped", frame.seq)
+            return
+        self._last_event = key
+        self._event_index += 1
+        self._stats.events += 1
+        self._events.append(ReceivedEvent(frame.seq, frame.payload, time.monotonic(), self._event_index))
+        self._log.debug("event seq=%d %s", frame.seq, frame.payload.hex())
+
+
+def open_link(url: str, **options: Any) -> Link:
+    """Open a :class:`Link` on ``url`` (options as for :class:`Link`)."""
+    return Link(url, **options).open()

@@ -1,0 +1,1 @@
+"""The simulated bench: devices that speak the real protocols, for runs without hardware."""

@@ -1,0 +1,165 @@
+"""The simulated card bench: pcscd + vpcd slots + virtual cards, inserted on demand.
+
+``SimCardBench`` makes sure pcscd runs with vpcd slots (:mod:`drivers.sim.pcscd`),
+gives each slot a reader URL the real driver opens (``pcsc://Virtual PCD 00 00``), and
+inserts/removes virtual cards (:mod:`drivers.sim.vcard`) through vpcd
+(:mod:`drivers.sim.vpcd`). :func:`operator_actions` turns it into the handlers a
+:class:`bench.operator.ScriptedOperator` needs for ``insert_card``, ``remove_card`` and
+``tap_card``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote, unquote
+
+from bench.errors import EquipmentError
+from drivers.sim.pcscd import Pcscd, ensure_pcscd, reader_name, slot_port
+from drivers.sim.vcard import CardProfile, VirtualCard
+from drivers.sim.vpcd import VpcdCardClient
+
+_LOG = logging.getLogger(__name__)
+
+
+class SimCardBench:
+    """pcscd with vpcd slots, and the virtual cards in them.
+
+    Args:
+        slots: vpcd slots wanted when pcscd has to be started (at least 4 by default).
+        timeout: seconds to wait for pcscd and for card removals to be seen.
+    """
+
+    def __init__(self, slots: int = 4, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self.pcscd: Pcscd = ensure_pcscd(slots, timeout)
+        self.slots = self.pcscd.slots
+        self._cards: dict[int, VpcdCardClient] = {}
+        self._lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- addressing
+    def reader_name(self, slot: int = 0) -> str:
+        """PC/SC name of the reader of ``slot``."""
+        self._check_slot(slot)
+        return reader_name(slot)
+
+    def reader_url(self, slot: int = 0) -> str:
+        """URL that matches exactly this slot's reader, e.g. ``pcsc://Virtual%20PCD%2000%2000``."""
+        return "pcsc://" + quote(self.reader_name(slot))
+
+    def slot_of(self, url_or_name: str) -> int:
+        """The slot whose reader a URL or reader name designates."""
+        name = unquote(url_or_name.removeprefix("pcsc://"))
+        for slot in range(self.slots):
+            if reader_name(slot) == name:
+                return slot
+        raise EquipmentError(f"{url_or_name!r} is not a reader of the simulated card bench",
+                             fault_code="BENCH-CONFIG")
+
+    def _check_slot(self, slot: int) -> None:
+        if not 0 <= slot < self.slots:
+            raise EquipmentError(f"slot {slot} out of range (the simulated bench has {self.slots})",
+                                 fault_code="BENCH-CONFIG")
+
+    # -- cards
+    def card_in(self, slot: int = 0) -> VirtualCard | None:
+        """The virtual card in ``slot`` (None when empty or pulled out)."""
+        client = self._cards.get(slot)
+        if client is None or client.gone.is_set():
+            return None
+        return client.card
+
+    def insert(self, card: str | dict[str, Any] | CardProfile, slot: int = 0) -> VirtualCard:
+        """Insert a card (profile name, dict or profile) into ``slot``, replacing any card there.
+
+        Returns at once; pcscd sees the card on its next poll (~0.4 s).
+        """
+        self._check_slot(slot)
+        vcard = VirtualCard(card)
+        self.remove(slot)
+        client = VpcdCardClient(vcard, slot_port(slot))
+        client.insert()
+        with self._lock:
+            self._cards[slot] = client
+        _LOG.info("inserted card %s into slot %d", vcard.profile.name, slot)
+        return vcard
+
+    def remove(self, slot: int = 0, wait: bool = True) -> None:
+        """Take the card out of ``slot``; with ``wait``, until pcscd reports the reader empty."""
+        self._check_slot(slot)
+        with self._lock:
+            client = self._cards.pop(slot, None)
+        if client is None:
+            return
+        client.remove()
+        _LOG.info("removed card %s from slot %d", client.card.profile.name, slot)
+        if wait:
+            self.wait_empty(slot)
+
+    def wait_empty(self, slot: int, timeout: float | None = None) -> None:
+        """Wait until pcscd reports ``slot``'s reader empty (so the next insertion is a new card)."""
+        from smartcard import scard
+
+        name = reader_name(slot)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if hr != scard.SCARD_S_SUCCESS:
+            return
+        try:
+            while time.monotonic() < deadline:
+                hr, states = scard.SCardGetStatusChange(ctx, 0, [(name, scard.SCARD_STATE_UNAWARE)])
+                if hr != scard.SCARD_S_SUCCESS or not states[0][1] & scard.SCARD_STATE_PRESENT:
+                    return
+                time.sleep(0.02)
+        finally:
+            scard.SCardReleaseContext(ctx)
+        _LOG.warning("pcscd still reports a card in %r after %.1f s", name, timeout or self.timeout)
+
+    def tap(self, card: str | dict[str, Any] | CardProfile, slot: int = 0, hold: float = 2.0) -> VirtualCard:
+        """A contactless tap: the card is in the field for ``hold`` seconds, then leaves by itself."""
+        vcard = self.insert(card, slot)
+        timer = threading.Timer(hold, self.remove, args=(slot,), kwargs={"wait": False})
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+        return vcard
+
+    def close(self) -> None:
+        """Remove every card and stop pcscd if this bench started it."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for slot in list(self._cards):
+            self.remove(slot, wait=False)
+        self.pcscd.stop()
+
+
+def operator_actions(cardbench: SimCardBench) -> dict[str, Callable[..., None]]:
+    """Handlers for :class:`bench.operator.ScriptedOperator`: ``insert_card``, ``remove_card``, ``tap_card``.
+
+    Each takes the details the check passes: ``card`` (profile name) and ``reader`` (URL).
+    """
+
+    def insert_card(card: str, reader: str, **_: Any) -> None:
+        cardbench.insert(card, cardbench.slot_of(reader))
+
+    def remove_card(reader: str, **_: Any) -> None:
+        cardbench.remove(cardbench.slot_of(reader), wait=False)
+
+    def tap_card(card: str, reader: str, hold: float = 2.0, **_: Any) -> None:
+        cardbench.tap(card, cardbench.slot_of(reader), hold=hold)
+
+    return {"insert_card": insert_card, "remove_card": remove_card, "tap_card": tap_card}

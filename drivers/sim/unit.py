@@ -1,0 +1,179 @@
+"""The simulated unit as its own process, serving the link protocol on a real pty.
+
+Usage::
+
+    python -m drivers.sim.unit --profile good --link /tmp/unit0 [--baud 115200]
+    python -m drivers.sim.unit --profile-json '{"spec": 1, ...}' --link /tmp/unit0
+
+It creates a pty, makes ``--link`` a symlink to the slave device, prints exactly one line
+``READY <link>`` once serving, and serves until SIGTERM or SIGINT (exit 0, symlink
+removed). A reboot makes it silent for the profile's ``boot_time``; ``power_off_after``
+makes it exit (closing the pty) like a real power loss. ``--baud N`` paces output at
+N/10 bytes per second (8N1). Exit codes: 0 stopped or powered off, 2 bad profile or
+arguments, 3 the pty or link path could not be set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+import tty
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from bench.errors import PlanError
+from drivers.sim.unitprofile import load_profile, validate_profile
+from drivers.sim.unitsim import UnitSim
+
+_LOG = logging.getLogger(__name__)
+_IDLE = 0.05
+
+
+class PtyServer:
+    """Runs a :class:`UnitSim` on the master side of a pty whose slave is reachable at ``link``."""
+
+    def __init__(self, sim: UnitSim, link: Path, baud: int | None = None) -> None:
+        self.sim = sim
+        self.link = link
+        self.bytes_per_s = baud / 10.0 if baud else None
+        self._stop = False
+        self._master = -1
+        self._slave = -1
+
+    def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        """Ask the serve loop to end (signal handler)."""
+        self._stop = True
+
+    def open(self) -> None:
+        """Create the pty and the symlink to its slave."""
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self._master, False)
+        if self.link.is_symlink():
+            self.link.unlink()
+        elif self.link.exists():
+            raise FileExistsError(f"{self.link} exists and is not a symlink")
+        os.symlink(os.ttyname(self._slave), self.link)
+
+    def close(self) -> None:
+        """Close the pty and remove the symlink."""
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                os.close(fd)
+        self._master = self._slave = -1
+        if self.link.is_symlink():
+            self.link.unlink()
+
+    def _drain(self, limit: float = 1.0) -> None:
+        """Wait until the host has read what was sent (a real UART would have sent it already)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            waiting = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+            if not waiting:
+                return
+            time.sleep(0.01)
+
+    def serve(self) -> str:
+        """Serve until stopped or powered off; return why ("stopped" or "power off")."""
+        tx = bytearray()
+        tokens = 0.0
+        last = time.monotonic()
+        while not self._stop:
+            now = time.monotonic()
+            if self.bytes_per_s:
+                tokens = min(tokens + (now - last) * self.bytes_per_s, max(1.0, self.bytes_per_s * 0.02))
+            last = now
+            can_send = bool(tx) and (self.bytes_per_s is None or tokens >= 1.0)
+            timeout = _IDLE
+            deadline = self.sim.next_deadline()
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline - now))
+            if tx and not can_send and self.bytes_per_s:
+                timeout = min(timeout, (1.0 - tokens) / self.bytes_per_s)
+            try:
+                readable, writable, _ = select.select(
+                    [self._master], [self._master] if can_send else [], [], timeout
+                )
+            except InterruptedError:
+                continue
+            now = time.monotonic()
+            if readable:
+                try:
+                    data = os.read(self._master, 4096)
+                except (BlockingIOError, InterruptedError):
+                    data = b""
+                except OSError:  # EIO: no process has the slave open
+                    data = b""
+                if data:
+                    tx += self.sim.feed(data, now)
+            tx += self.sim.poll(now)
+            if writable and tx:
+                count = len(tx) if self.bytes_per_s is None else min(len(tx), int(tokens))
+                try:
+                    written = os.write(self._master, bytes(tx[:count]))
+                except (BlockingIOError, InterruptedError):
+                    written = 0
+                del tx[:written]
+                tokens -= written
+            if self.sim.powered_off and not tx:
+                self._drain()
+                return "power off"
+        return "stopped"
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m drivers.sim.unit", description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--profile", help="profile name (good, low-battery, ...) or YAML path")
+    source.add_argument("--profile-json", help="an already merged profile, as JSON")
+    parser.add_argument("--link", required=True, help="path of the symlink to create to the pty slave")
+    parser.add_argument("--baud", type=int, default=None, help="pace output at N/10 bytes per second")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulated unit process; returns the exit code."""
+    args = _parse(argv)
+    logging.basicConfig(level=os.environ.get("BENCH_SIM_LOG", "WARNING"), stream=sys.stderr)
+    try:
+        if args.profile is not None:
+            profile = load_profile(args.profile)
+        else:
+            profile = validate_profile(json.loads(args.profile_json), source="--profile-json")
+    except (PlanError, json.JSONDecodeError) as exc:
+        sys.stderr.write(f"simulated unit: bad profile: {exc}\n")
+        return 2
+    if args.baud is not None and args.baud <= 0:
+        sys.stderr.write("simulated unit: --baud must be positive\n")
+        return 2
+    server = PtyServer(UnitSim(profile), Path(args.link), args.baud)
+    try:
+        server.open()
+    except OSError as exc:
+        sys.stderr.write(f"simulated unit: cannot create {args.link}: {exc}\n")
+        server.close()
+        return 3
+    signal.signal(signal.SIGTERM, server.stop)
+    signal.signal(signal.SIGINT, server.stop)
+    try:
+        print(f"READY {args.link}", flush=True)
+        why = server.serve()
+        level = logging.WARNING if why == "power off" else logging.INFO
+        _LOG.log(level, "unit %s: %s", profile["serial"], why)
+    finally:
+        server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

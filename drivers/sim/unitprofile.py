@@ -1,0 +1,249 @@
+"""Simulated unit profiles: YAML with a checked ``spec: 1``, inheritance and validation.
+
+A profile describes one simulated unit: identity, self-test, battery, tamper, event log,
+comms and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
+a path relative to the file) and deep-merges the overrides on top; lists are replaced,
+mappings are merged. :func:`load_profile` returns a plain, JSON-serialisable dict, so a
+merged profile can be handed to ``python -m drivers.sim.unit --profile-json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import PlanError
+
+SPEC_VERSION = 1
+PROFILES_DIR = Path(__file__).parent / "profiles"
+
+_DEFAULTS: dict[str, Any] = {
+    "hw_revision": "A",
+    "max_payload": 512,
+    "capabilities": ["selftest", "battery", "tamper", "eventlog", "comms", "reboot"],
+    "boot_time": 1.0,
+    "self_test": {},
+    "battery": {"voltage": 7.4, "charge_percent": 90, "charging": False, "adapter_present": True},
+    "tamper": {"tampered": False, "keys_present": True, "flags": []},
+    "event_log": [],
+    "event_log_fill": 0,
+    "comms": {},
+    "faults": {},
+    "script": [],
+}
+_FAULT_DEFAULTS: dict[str, Any] = {
+    "noise": 0,
+    "garbage": False,
+    "silent_after": None,
+    "reboot_after": None,
+    "slow_ms": 0,
+    "power_off_after": None,
+    "seed": 1,
+}
+_TOP = {"spec", "base", "model", "serial", *(_DEFAULTS), "firmware"}
+_REL_TIME = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_time(value: object, now: datetime | None = None) -> datetime:
+    """Resolve a log time: relative (``-2h``, ``-30d``, ``-15m``, ``-10s``, ``-1w``) or ISO 8601.
+
+    Naive ISO times are taken as UTC. Raises ValueError for anything else.
+    """
+    now = now or datetime.now(UTC)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    match = _REL_TIME.match(value.strip())
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``: mappings recursively, everything else replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _resolve(path_or_name: str | Path, relative_to: Path | None = None) -> Path:
+    text = str(path_or_name)
+    if "/" not in text and not text.endswith((".yaml", ".yml")):
+        return PROFILES_DIR / f"{text}.yaml"
+    path = Path(text)
+    if not path.is_absolute() and relative_to is not None and not path.exists():
+        path = relative_to / path
+    return path
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    if path.resolve() in chain:
+        raise PlanError("profile inherits from itself", path=str(path), field="base")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PlanError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}",
+            path=str(path),
+            line=mark.line + 1 if mark is not None else None,
+        ) from exc
+    if not isinstance(data, dict):
+        raise PlanError("a profile must be a mapping", path=str(path))
+    _check_spec(data, str(path))
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise PlanError("base must be a profile name or path", path=str(path), field="base")
+    parent = _read(_resolve(base, path.parent), (*chain, path.resolve()))
+    return deep_merge(parent, data)
+
+
+def _check_spec(data: Mapping[str, Any], source: str) -> None:
+    if "spec" not in data:
+        raise PlanError(f"missing 'spec: {SPEC_VERSION}'", path=source, field="spec")
+    if data["spec"] != SPEC_VERSION:
+        raise PlanError(
+            f"unsupported profile spec {data['spec']!r} (this bench reads spec {SPEC_VERSION})",
+            path=source,
+            field="spec",
+        )
+
+
+def load_profile(path_or_name: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Load, inherit, override and validate a unit profile.
+
+    Args:
+        path_or_name: a shipped profile name (``good``, ``low-battery``, ...) or a YAML path.
+        overrides: deep-merged on top (a scenario's changes), then validated.
+
+    Returns:
+        The merged, validated profile as a plain dict (JSON-serialisable).
+
+    Raises:
+        PlanError: unreadable file, bad YAML, wrong ``spec``, unknown key or bad value.
+    """
+    path = _resolve(path_or_name)
+    data = _read(path, ())
+    if overrides:
+        data = deep_merge(data, {k: v for k, v in overrides.items() if k != "base"})
+    return validate_profile(data, source=str(path))
+
+
+def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict[str, Any]:
+    """Check a (merged) profile and fill in defaults; raises PlanError naming the bad field."""
+    _check_spec(data, source)
+    unknown = sorted(set(data) - _TOP)
+    if unknown:
+        raise PlanError(f"unknown profile key(s): {', '.join(unknown)}", path=source, field=unknown[0])
+    prof = deep_merge(_DEFAULTS, {k: v for k, v in data.items() if k != "base"})
+    prof["faults"] = deep_merge(_FAULT_DEFAULTS, prof["faults"] or {})
+
+    def fail(field: str, message: str) -> PlanError:
+        return PlanError(message, path=source, field=field)
+
+    def want(field: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
+        if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            raise fail(field, f"expected {what}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise fail(field, f"expected {what}, got {value!r}")
+
+    def known(field: str, mapping: object, keys: set[str]) -> dict[str, Any]:
+        if not isinstance(mapping, dict):
+            raise fail(field, f"expected a mapping, got {mapping!r}")
+        extra = sorted(set(mapping) - keys)
+        if extra:
+            raise fail(f"{field}.{extra[0]}", f"unknown key(s): {', '.join(extra)}")
+        return mapping
+
+    for key in ("model", "serial", "firmware"):
+        if key not in prof:
+            raise fail(key, f"missing required field {key!r}")
+    for key in ("model", "serial", "hw_revision", "firmware"):
+        prof[key] = str(prof[key])
+    want("max_payload", prof["max_payload"], int, "an integer")
+    if not 32 <= prof["max_payload"] <= 1024:
+        raise fail("max_payload", "must be between 32 and 1024")
+    want("capabilities", prof["capabilities"], list, "a list of names")
+    prof["capabilities"] = [str(c) for c in prof["capabilities"]]
+    want("boot_time", prof["boot_time"], (int, float), "seconds")
+    if prof["boot_time"] < 0:
+        raise fail("boot_time", "must not be negative")
+    if not isinstance(prof["self_test"], dict):
+        raise fail("self_test", "expected a mapping of subsystem to 'pass' or an error code")
+    for name, result in prof["self_test"].items():
+        field = f"self_test.{name}"
+        if isinstance(result, dict):
+            known(field, result, {"code", "detail"})
+            want(f"{field}.code", result.get("code"), int, "an integer error code")
+        elif result != "pass" and (isinstance(result, bool) or not isinstance(result, int)):
+            raise fail(field, f"expected 'pass' or an integer error code, got {result!r}")
+    batt = known("battery", prof["battery"], {"voltage", "charge_percent", "charging", "adapter_present"})
+    want("battery.voltage", batt["voltage"], (int, float), "volts")
+    want("battery.charge_percent", batt["charge_percent"], int, "a percentage")
+    if not 0 <= batt["charge_percent"] <= 100:
+        raise fail("battery.charge_percent", "must be between 0 and 100")
+    want("battery.charging", batt["charging"], bool, "true or false")
+    want("battery.adapter_present", batt["adapter_present"], bool, "true or false")
+    tamper = known("tamper", prof["tamper"], {"tampered", "keys_present", "flags"})
+    want("tamper.tampered", tamper["tampered"], bool, "true or false")
+    want("tamper.keys_present", tamper["keys_present"], bool, "true or false")
+    want("tamper.flags", tamper["flags"], list, "a list of names")
+    want("event_log", prof["event_log"], list, "a list of entries")
+    for i, entry in enumerate(prof["event_log"]):
+        field = f"event_log[{i}]"
+        known(field, entry, {"time", "code", "severity", "text"})
+        try:
+            parse_time(entry.get("time"))
+        except ValueError as exc:
+            raise fail(f"{field}.time", f"expected '-2h', '-30d' or an ISO time: {exc}") from exc
+        if isinstance(entry["time"], datetime):
+            entry["time"] = parse_time(entry["time"]).isoformat()
+        want(f"{field}.code", entry.get("code"), int, "an integer code")
+        if entry.get("severity", "info") not in ("info", "warning", "error"):
+            raise fail(f"{field}.severity", "expected info, warning or error")
+        entry.setdefault("severity", "info")
+        entry["text"] = str(entry.get("text", ""))
+    want("event_log_fill", prof["event_log_fill"], int, "a number of entries")
+    if not isinstance(prof["comms"], dict):
+        raise fail("comms", "expected a mapping of interface to {link, signal_dbm, rtt_ms}")
+    for name, iface in prof["comms"].items():
+        field = f"comms.{name}"
+        known(field, iface, {"link", "signal_dbm", "rtt_ms"})
+        want(f"{field}.link", iface.get("link"), bool, "true or false")
+        iface.setdefault("signal_dbm", None)
+        iface.setdefault("rtt_ms", None)
+        if iface["signal_dbm"] is not None:
+            want(f"{field}.signal_dbm", iface["signal_dbm"], int, "dBm or null")
+        if iface["rtt_ms"] is not None:
+            want(f"{field}.rtt_ms", iface["rtt_ms"], (int, float), "milliseconds or null")
+    faults = known("faults", prof["faults"], set(_FAULT_DEFAULTS))
+    for key in ("noise", "slow_ms", "seed"):
+        want(f"faults.{key}", faults[key], int, "an integer")
+    want("faults.garbage", faults["garbage"], bool, "true or false")
+    for key in ("silent_after", "reboot_after", "power_off_after"):
+        if faults[key] is not None:
+            want(f"faults.{key}", faults[key], int, "a number of commands or null")
+    want("script", prof["script"], list, "a list of timed events")
+    for i, item in enumerate(prof["script"]):
+        field = f"script[{i}]"
+        if not isinstance(item, dict) or "at" not in item or "event" not in item:
+            raise fail(field, "expected {at: seconds, event: kind, ...}")
+        want(f"{field}.at", item["at"], (int, float), "seconds after start")
+    return prof

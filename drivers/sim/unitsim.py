@@ -1,0 +1,336 @@
+"""The simulated unit as a transport-free state machine: bytes in, bytes out, time explicit.
+
+:class:`UnitSim` speaks the unit side of docs/protocol.md from a validated profile
+(:mod:`drivers.sim.unitprofile`). ``feed(data, now)`` takes bytes from the host and
+returns bytes to send; ``poll(now)`` returns bytes that became due with time (a BOOT
+event after a reboot, event retransmissions, delayed answers, scripted events);
+``next_deadline()`` says when to poll next. The pty process in :mod:`drivers.sim.unit`
+and the tests drive it the same way.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from drivers import unitproto as up
+from drivers.link import (
+    ERR_BAD_PAYLOAD,
+    ERR_UNSUPPORTED,
+    MAX_PAYLOAD,
+    RESPONSE_BIT,
+    T_ACK,
+    T_ERROR,
+    T_EVENT,
+    T_NAK,
+    Frame,
+    FrameDecoder,
+    encode_frame,
+)
+from drivers.sim.unitprofile import parse_time
+
+EVENT_RETRY_S = 0.25
+EVENT_RETRIES = 3
+
+
+class UnitSim:
+    """A simulated POS unit over bytes, configured by a validated profile dict."""
+
+    def __init__(self, profile: Mapping[str, Any], *, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.profile = profile
+        self.faults: Mapping[str, Any] = profile["faults"]
+        self._rng = random.Random(self.faults["seed"])
+        self._decoder = FrameDecoder(MAX_PAYLOAD)
+        self._outbox: list[tuple[float, bytes]] = []
+        self._frames_sent = 0
+        self.commands = 0
+        self._since_boot = 0
+        self.boot_count = 1
+        self._booting_until: float | None = None
+        self._boot_reason = "power_on"
+        self._silent = False
+        self._power_off = False
+        self._cache: tuple[tuple[int, int, bytes], bytes] | None = None
+        self._last_data: bytes | None = None
+        self._event_seq = 0
+        self._pending_event: tuple[int, bytes] | None = None
+        self._event_retry_at = 0.0
+        self._event_retries = 0
+        self._script = sorted(
+            ((now + float(item["at"]), dict(item)) for item in profile["script"]), key=lambda x: x[0]
+        )
+        self.log_generation = 1
+        self.log_image = build_log_image(profile)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def booting(self) -> bool:
+        """True while the unit reboots (input is dropped)."""
+        return self._booting_until is not None
+
+    @property
+    def powered_off(self) -> bool:
+        """True once the unit lost power and everything due before was sent."""
+        return self._power_off and not self._outbox
+
+    def feed(self, data: bytes, now: float | None = None) -> bytes:
+        """Take bytes from the host; return the bytes the unit sends now."""
+        now = time.monotonic() if now is None else now
+        if self._power_off or self._booting_until is not None:
+            return self.poll(now)
+        crc_before = self._decoder.crc_errors
+        frames = self._decoder.feed(data)
+        if self._decoder.crc_errors > crc_before:
+            self._send(encode_frame(0, T_NAK), now, data=False)
+        for frame in frames:
+            if self._booting_until is not None or self._power_off:
+                break  # the rest of the input is lost with the reboot
+            self._handle(frame, now)
+        return self.poll(now)
+
+    def poll(self, now: float | None = None) -> bytes:
+        """Return bytes that became due by ``now`` (boot event, retransmissions, slow answers)."""
+        now = time.monotonic() if now is None else now
+        if self._booting_until is not None and now >= self._booting_until:
+            self._finish_boot(now)
+        if not self._power_off and self._booting_until is None:
+            while self._script and self._script[0][0] <= now:
+                _, item = self._script.pop(0)
+                self.emit_event(str(item.pop("event")), {k: v for k, v in item.items() if k != "at"}, now)
+            if self._pending_event is not None and now >= self._event_retry_at:
+                if self._event_retries > 0:
+                    self._event_retries -= 1
+                    self._event_retry_at = now + EVENT_RETRY_S
+                    self._send(self._pending_event[1], now)
+                else:
+                    self._pending_event = None
+        out = [frame for due, frame in self._outbox if due <= now]
+        self._outbox = [(due, frame) for due, frame in self._outbox if due > now]
+        return b"".join(out)
+
+    def next_deadline(self) -> float | None:
+        """The monotonic time at which ``poll`` has something to do, or None."""
+        times = [due for due, _ in self._outbox]
+        if self._booting_until is not None:
+            times.append(self._booting_until)
+        if self._pending_event is not None:
+            times.append(self._event_retry_at)
+        if self._script:
+            times.append(self._script[0][0])
+        return min(times) if times else None
+
+    def reboot(self, now: float, reason: str = "commanded") -> None:
+        """Start a reboot: silent for the profile's boot_time, then a BOOT event."""
+        self._booting_until = now + float(self.profile["boot_time"])
+        self._boot_reason = reason
+        self._pending_event = None
+
+    def emit_event(self, kind: str, data: Mapping[str, Any], now: float) -> None:
+        """Send an unsolicited event (retransmitted until the host ACKs it)."""
+        payload = encode_event(kind, data, self)
+        seq = self._event_seq
+        self._event_seq = (self._event_seq + 1) & 0xFF
+        frame = encode_frame(seq, T_EVENT, payload)
+        self._pending_event = (seq, frame)
+        self._event_retries = EVENT_RETRIES
+        self._event_retry_at = now + EVENT_RETRY_S
+        self._send(frame, now)
+
+    # ------------------------------------------------------------------ internals
+
+    def _send(self, frame: bytes, now: float, *, data: bool = True) -> None:
+        if data:
+            self._last_data = frame
+        self._frames_sent += 1
+        noise = self.faults["noise"]
+        if noise and self._frames_sent % noise == 0:
+            corrupted = bytearray(frame)
+            corrupted[self._rng.randrange(1, len(frame))] ^= self._rng.randrange(1, 256)
+            frame = bytes(corrupted)
+        self._outbox.append((now + self.faults["slow_ms"] / 1000.0, frame))
+
+    def _finish_boot(self, now: float) -> None:
+        self._booting_until = None
+        self._decoder.reset()
+        self._cache = None
+        self._last_data = None
+        self._event_seq = 0
+        self._since_boot = 0
+        self.boot_count += 1
+        self.emit_event("boot", {"reason": self._boot_reason}, now)
+
+    def _handle(self, frame: Frame, now: float) -> None:
+        if frame.type == T_NAK:
+            if self._last_data is not None:
+                self._send(self._last_data, now)
+            return
+        if frame.type == T_ACK:
+            if self._pending_event is not None and frame.seq == self._pending_event[0]:
+                self._pending_event = None
+            return
+        if frame.type == 0 or frame.type >= RESPONSE_BIT or self._silent:
+            return
+        key = (frame.seq, frame.type, frame.payload)
+        if self._cache is not None and self._cache[0] == key and frame.type != up.CMD_HELLO:
+            self._send(encode_frame(frame.seq, T_ACK), now, data=False)
+            self._send(self._cache[1], now)
+            return
+        self.commands += 1
+        self._since_boot += 1
+        if self.faults["garbage"]:
+            self._outbox.append((now, self._rng.randbytes(self._rng.randrange(4, 48))))
+        else:
+            self._send(encode_frame(frame.seq, T_ACK), now, data=False)
+            answer = encode_frame(frame.seq, *self._execute(frame, now))
+            self._cache = (key, answer)
+            self._send(answer, now)
+        faults = self.faults
+        if faults["power_off_after"] is not None and self.commands >= faults["power_off_after"]:
+            self._power_off = True
+        elif faults["silent_after"] is not None and self.commands >= faults["silent_after"]:
+            self._silent = True
+        elif faults["reboot_after"] is not None and self._since_boot >= faults["reboot_after"]:
+            self.reboot(now, "watchdog")
+
+    def _execute(self, frame: Frame, now: float) -> tuple[int, bytes]:
+        cmd = frame.type
+        name = up.COMMAND_NAMES.get(cmd, f"0x{cmd:02X}")
+        cap = up.COMMAND_CAPABILITY.get(cmd)
+        handler = _HANDLERS.get(cmd)
+        if handler is None or (cap is not None and cap not in self.profile["capabilities"]):
+            return T_ERROR, _error(cmd, ERR_UNSUPPORTED, f"{name} not supported by this unit")
+        try:
+            payload = handler(self, frame.payload, now)
+        except _BadRequest as exc:
+            return T_ERROR, _error(cmd, ERR_BAD_PAYLOAD, str(exc))
+        return cmd | RESPONSE_BIT, payload
+
+    # ------------------------------------------------------------------ commands
+
+    def _hello(self, payload: bytes, now: float) -> bytes:
+        prof = self.profile
+        self._cache = None
+        w = up.Writer().u8(up.PROTOCOL_VERSION).u16(prof["max_payload"])
+        w.str(prof["model"]).str(prof["serial"]).str(prof["hw_revision"]).str(prof["firmware"])
+        w.u8(len(prof["capabilities"]))
+        for cap in prof["capabilities"]:
+            w.str(cap)
+        return w.bytes()
+
+    def _ping(self, payload: bytes, now: float) -> bytes:
+        return payload
+
+    def _reboot(self, payload: bytes, now: float) -> bytes:
+        self.reboot(now + self.faults["slow_ms"] / 1000.0, "commanded")
+        return b""
+
+    def _self_test(self, payload: bytes, now: float) -> bytes:
+        results = self.profile["self_test"]
+        w = up.Writer().u8(len(results))
+        for subsystem, result in results.items():
+            if result == "pass":
+                code, detail = 0, ""
+            elif isinstance(result, dict):
+                code, detail = int(result["code"]), str(result.get("detail", ""))
+            else:
+                code, detail = int(result), ""
+            w.str(subsystem).u16(code).str(detail)
+        return w.bytes()
+
+    def _battery(self, payload: bytes, now: float) -> bytes:
+        b = self.profile["battery"]
+        flags = (up.BATT_CHARGING if b["charging"] else 0) | (up.BATT_ADAPTER if b["adapter_present"] else 0)
+        return up.Writer().u16(round(float(b["voltage"]) * 1000)).u8(b["charge_percent"]).u8(flags).bytes()
+
+    def _tamper(self, payload: bytes, now: float) -> bytes:
+        t = self.profile["tamper"]
+        flags = up.TAMPER_TAMPERED if t["tampered"] else 0
+        flags |= up.TAMPER_KEYS_PRESENT if t["keys_present"] else 0
+        w = up.Writer().u8(flags).u8(len(t["flags"]))
+        for flag in t["flags"]:
+            w.str(str(flag))
+        return w.bytes()
+
+    def _comms(self, payload: bytes, now: float) -> bytes:
+        interfaces = self.profile["comms"]
+        w = up.Writer().u8(len(interfaces))
+        for name, iface in interfaces.items():
+            signal = up.SIGNAL_NONE if iface["signal_dbm"] is None else int(iface["signal_dbm"])
+            rtt = up.RTT_NONE if iface["rtt_ms"] is None else round(float(iface["rtt_ms"]) * 1000)
+            w.str(name).u8(1 if iface["link"] else 0).i16(signal).u32(rtt)
+        return w.bytes()
+
+    def _log_read(self, payload: bytes, now: float) -> bytes:
+        if len(payload) != 6:
+            raise _BadRequest("LOG_READ wants u32 offset, u16 max_len")
+        offset = int.from_bytes(payload[:4], "big")
+        max_len = int.from_bytes(payload[4:], "big")
+        total = len(self.log_image)
+        if offset > total:
+            raise _BadRequest(f"offset {offset} beyond log end {total}")
+        size = min(max_len, self.profile["max_payload"] - up.LOG_READ_HEADER)
+        chunk = self.log_image[offset : offset + size]
+        return up.Writer().u32(self.log_generation).u32(total).u32(offset).raw(chunk).bytes()
+
+
+class _BadRequest(Exception):
+    """A request payload the simulated unit cannot parse (answered with ERR_BAD_PAYLOAD)."""
+
+
+_HANDLERS = {
+    up.CMD_HELLO: UnitSim._hello,
+    up.CMD_PING: UnitSim._ping,
+    up.CMD_REBOOT: UnitSim._reboot,
+    up.CMD_SELF_TEST: UnitSim._self_test,
+    up.CMD_BATTERY: UnitSim._battery,
+    up.CMD_TAMPER: UnitSim._tamper,
+    up.CMD_COMMS_TEST: UnitSim._comms,
+    up.CMD_LOG_READ: UnitSim._log_read,
+}
+
+
+def _error(cmd: int, code: int, text: str) -> bytes:
+    return up.Writer().u8(cmd).u8(code).str(text).bytes()
+
+
+def encode_event(kind: str, data: Mapping[str, Any], sim: UnitSim | None = None) -> bytes:
+    """Encode an event payload (see docs/protocol.md, "Events")."""
+    if kind not in up.EVENT_CODES:
+        raise ValueError(f"unknown event kind {kind!r} (known: {', '.join(up.EVENT_CODES)})")
+    w = up.Writer().u8(up.EVENT_CODES[kind])
+    if kind == "boot":
+        reason = str(data.get("reason", "power_on"))
+        count = sim.boot_count if sim else int(str(data.get("boot_count", 1)))
+        w.u8(up.BOOT_REASONS.index(reason)).u32(count)
+        w.str(str(sim.profile["firmware"]) if sim else str(data.get("firmware", "")))
+    elif kind in ("key_down", "key_up"):
+        w.str(str(data.get("key", "")))
+    elif kind == "card_swipe":
+        w.u8(0 if data.get("ok", True) else 1)
+        for track in ("track1", "track2", "track3"):
+            w.str(str(data.get(track, "")))
+    elif kind == "tamper":
+        w.u8(1 if data.get("tampered", True) else 0)
+    elif kind == "power":
+        w.u8(1 if data.get("adapter_present", True) else 0).u8(int(str(data.get("charge_percent", 0))))
+    return w.bytes()
+
+
+def build_log_image(profile: Mapping[str, Any], now: datetime | None = None) -> bytes:
+    """Serialise the profile's event log (plus ``event_log_fill`` synthetic entries), oldest first."""
+    now = now or datetime.now(UTC)
+    entries: list[tuple[datetime, int, str, str]] = []
+    for entry in profile["event_log"]:
+        entries.append((parse_time(entry["time"], now), int(entry["code"]), entry["severity"], entry["text"]))
+    fill = int(profile["event_log_fill"])
+    span = timedelta(days=30)
+    for i in range(fill):
+        when = now - span + span * i / max(fill, 1)
+        entries.append((when, 0x0100 + i % 7, "info", f"fill entry {i:05d}: periodic status report ok"))
+    entries.sort(key=lambda e: e[0])
+    return b"".join(up.encode_log_entry(int(t.timestamp()), c, sev, text) for t, c, sev, text in entries)

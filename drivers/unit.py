@@ -1,0 +1,298 @@
+"""The POS unit's diagnostic command set over :class:`drivers.link.Link` (docs/protocol.md).
+
+``open_unit(url)`` opens the link and does the HELLO handshake; the returned
+:class:`UnitClient` implements :class:`drivers.interfaces.Unit`. A BOOT event that
+arrives outside :meth:`UnitClient.reboot` means the unit reset by itself: the call
+during which it is noticed raises DeviceError LINK-REBOOT.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
+from drivers import unitproto as up
+from drivers.interfaces import (
+    BatteryStatus,
+    CommsResult,
+    Identity,
+    LogEntry,
+    SelfTestResult,
+    TamperState,
+    Unit,
+    UnitEvent,
+)
+from drivers.link import MAX_PAYLOAD, Link, LinkStats, ReceivedEvent
+
+_LOG = logging.getLogger(__name__)
+
+
+def _is_boot(payload: bytes) -> bool:
+    return bool(payload) and payload[0] == up.EV_BOOT
+
+
+def parse_identity(payload: bytes) -> Identity:
+    """Decode a HELLO answer."""
+    r = up.Reader(payload, "HELLO")
+    version, max_payload = r.u8(), r.u16()
+    model, serial, hw_revision, firmware = r.str(), r.str(), r.str(), r.str()
+    caps = frozenset(r.str() for _ in range(r.u8()))
+    return Identity(model, serial, hw_revision, firmware, version, caps, max_payload)
+
+
+def parse_event(event: ReceivedEvent) -> UnitEvent:
+    """Decode an event payload into a :class:`UnitEvent`; unknown kinds keep their raw bytes."""
+    payload = event.payload
+    if not payload:
+        raise ProtocolError("empty event payload")
+    code = payload[0]
+    kind = up.EVENT_NAMES.get(code, "unknown")
+    r = up.Reader(payload[1:], f"{kind} event")
+    data: dict[str, object]
+    if kind == "boot":
+        reason = r.u8()
+        data = {
+            "reason": up.BOOT_REASONS[reason] if reason < len(up.BOOT_REASONS) else f"0x{reason:02X}",
+            "boot_count": r.u32(),
+            "firmware": r.str(),
+        }
+    elif kind in ("key_down", "key_up"):
+        data = {"key": r.str()}
+    elif kind == "card_swipe":
+        data = {"ok": r.u8() == 0, "track1": r.str(), "track2": r.str(), "track3": r.str()}
+    elif kind == "tamper":
+        data = {"tampered": bool(r.u8())}
+    elif kind == "power":
+        data = {"adapter_present": bool(r.u8()), "charge_percent": r.u8()}
+    else:
+        data = {"code": code, "raw": payload[1:].hex()}
+    return UnitEvent(kind, data, event.received_at)
+
+
+def parse_log(image: bytes) -> list[LogEntry]:
+    """Decode a whole event-log image (concatenated records) into entries."""
+    r = up.Reader(image, "event log")
+    entries = []
+    while not r.done:
+        stamp, code, severity, text = r.u32(), r.u16(), r.u8(), r.str()
+        if severity >= len(up.SEVERITIES):
+            raise ProtocolError(f"event log: unknown severity {severity}")
+        entries.append(LogEntry(datetime.fromtimestamp(stamp, UTC), code, up.SEVERITIES[severity], text))
+    return entries
+
+
+class UnitClient(Unit):
+    """A unit reached over the link; every method is one (or, for the log, several) commands."""
+
+    def __init__(self, link: Link) -> None:
+        self.url = link.url
+        self.link = link
+        self._log = _LOG.getChild(link.url)
+        self._identity: Identity | None = None
+        self._boots_seen = 0
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def stats(self) -> LinkStats:
+        """Link counters (retransmissions, NAKs, CRC errors, resyncs, ...)."""
+        return self.link.stats
+
+    @property
+    def identity(self) -> Identity | None:
+        """The identity from the last handshake."""
+        return self._identity
+
+    def close(self) -> None:
+        """Close the link (safe from another thread)."""
+        self.link.close()
+
+    def _call(self, command: int, payload: bytes = b"", **options: Any) -> bytes:
+        name = up.COMMAND_NAMES.get(command, f"0x{command:02X}")
+        answer = self.link.request(command, payload, name=name, **options)
+        self._check_reboot(name)
+        return answer.payload
+
+    def _check_reboot(self, during: str) -> None:
+        for event in self.link.pending_events():
+            if event.index > self._boots_seen and _is_boot(event.payload):
+                self._boots_seen = event.index
+                self._identity = None
+                info = parse_event(event).data
+                raise DeviceError(
+                    f"unit on {self.url} rebooted unexpectedly during {during} "
+                    f"(reason {info['reason']}, boot #{info['boot_count']})",
+                    fault_code="LINK-REBOOT",
+                )
+
+    def _forget_boots(self) -> None:
+        for event in self.link.pending_events():
+            if _is_boot(event.payload):
+                self._boots_seen = max(self._boots_seen, event.index)
+
+    def handshake(self, **options: Any) -> Identity:
+        """Send HELLO, check the protocol version, agree on the payload size, return the identity."""
+        payload = up.Writer().u8(up.PROTOCOL_VERSION).u16(MAX_PAYLOAD).bytes()
+        answer = self.link.request(up.CMD_HELLO, payload, name="HELLO", **options)
+        identity = parse_identity(answer.payload)
+        if identity.protocol_version != up.PROTOCOL_VERSION:
+            raise DeviceError(
+                f"unit on {self.url} speaks link protocol {identity.protocol_version}, "
+                f"bench speaks {up.PROTOCOL_VERSION}",
+                fault_code="LINK-UNSUPPORTED",
+            )
+        self.link.max_payload = max(32, min(MAX_PAYLOAD, identity.max_payload))
+        self._identity = identity
+        self._log.debug("unit %s %s firmware %s", identity.model, identity.serial, identity.firmware)
+        return identity
+
+    # ------------------------------------------------------------------ the Unit contract
+
+    def identify(self) -> Identity:
+        """Model, serial, hardware revision, firmware and capabilities (a fresh HELLO)."""
+        identity = self.handshake()
+        self._check_reboot("HELLO")
+        return identity
+
+    def ping(self, data: bytes = b"") -> bytes:
+        """Echo ``data`` through the unit (link check)."""
+        return self._call(up.CMD_PING, data)
+
+    def self_test(self) -> list[SelfTestResult]:
+        """Power-on self-test results, one per subsystem."""
+        r = up.Reader(self._call(up.CMD_SELF_TEST), "SELF_TEST")
+        results = []
+        for _ in range(r.u8()):
+            subsystem, code, detail = r.str(), r.u16(), r.str()
+            results.append(SelfTestResult(subsystem, code == 0, code, detail))
+        return results
+
+    def battery(self) -> BatteryStatus:
+        """Battery voltage, charge, charging state and adapter presence."""
+        r = up.Reader(self._call(up.CMD_BATTERY), "BATTERY")
+        millivolts, percent, flags = r.u16(), r.u8(), r.u8()
+        return BatteryStatus(
+            millivolts / 1000.0, percent, bool(flags & up.BATT_CHARGING), bool(flags & up.BATT_ADAPTER)
+        )
+
+    def tamper(self) -> TamperState:
+        """Tamper and key state."""
+        r = up.Reader(self._call(up.CMD_TAMPER), "TAMPER")
+        flags = r.u8()
+        names = tuple(r.str() for _ in range(r.u8()))
+        return TamperState(bool(flags & up.TAMPER_TAMPERED), bool(flags & up.TAMPER_KEYS_PRESENT), names)
+
+    def comms_test(self) -> list[CommsResult]:
+        """Network self-test of every interface (the unit may ACK first and answer later)."""
+        r = up.Reader(self._call(up.CMD_COMMS_TEST), "COMMS_TEST")
+        results = []
+        for _ in range(r.u8()):
+            name, link, signal, rtt = r.str(), r.u8(), r.i16(), r.u32()
+            results.append(
+                CommsResult(
+                    name,
+                    bool(link),
+                    None if signal == up.SIGNAL_NONE else signal,
+                    None if rtt == up.RTT_NONE else rtt / 1000.0,
+                )
+            )
+        return results
+
+    def event_log_bytes(self) -> bytes:
+        """Download the raw event-log image by offset, restarting if the log changes meanwhile."""
+        chunk = self.link.max_payload - up.LOG_READ_HEADER
+        for _attempt in range(3):
+            image = bytearray()
+            generation: int | None = None
+            total = 0
+            while generation is None or len(image) < total:
+                request = up.Writer().u32(len(image)).u16(chunk).bytes()
+                r = up.Reader(self._call(up.CMD_LOG_READ, request), "LOG_READ")
+                gen, total, offset, data = r.u32(), r.u32(), r.u32(), r.rest()
+                if generation is None:
+                    generation = gen
+                elif gen != generation:
+                    break  # the log changed under us: start again
+                if offset != len(image) or (not data and len(image) < total):
+                    raise ProtocolError(
+                        f"LOG_READ: asked offset {len(image)}, got offset {offset} with {len(data)} bytes"
+                    )
+                image += data
+            else:
+                return bytes(image[:total])
+        raise DeviceError(
+            f"event log of unit on {self.url} kept changing during download", fault_code="UNIT-FAULT"
+        )
+
+    def event_log(self) -> list[LogEntry]:
+        """Download and decode the whole event log, oldest first."""
+        return parse_log(self.event_log_bytes())
+
+    def reboot(self, wait: float = 10.0) -> Identity:
+        """Reboot, wait up to ``wait`` s for the BOOT event and a handshake, return the new identity.
+
+        Raises:
+            LinkTimeout: the unit did not come back within ``wait`` seconds.
+        """
+        deadline = time.monotonic() + wait
+        self._forget_boots()
+        try:
+            self.link.request(up.CMD_REBOOT, name="REBOOT")
+        except (LinkTimeout, ProtocolError) as exc:
+            # The answer may have been lost while the unit was already going down: wait anyway.
+            self._log.debug("REBOOT answer lost (%s); waiting for the unit to come back", exc)
+        last_try = time.monotonic()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            event = self.link.next_event(min(remaining, 1.0), match=_is_boot)
+            if event is not None:
+                self._boots_seen = max(self._boots_seen, event.index)
+                self._forget_boots()
+                return self.handshake()
+            if time.monotonic() - last_try >= 1.0 and deadline - time.monotonic() > 0.2:
+                # The BOOT event may have been lost: a quick HELLO tells whether the unit is back.
+                last_try = time.monotonic()
+                try:
+                    identity = self.handshake(retries=0, timeout=min(0.3, deadline - last_try))
+                except BenchError:
+                    continue
+                self._forget_boots()
+                return identity
+        raise LinkTimeout(f"unit on {self.url} did not come back within {wait:g} s of REBOOT")
+
+    def next_event(self, timeout: float) -> UnitEvent | None:
+        """Return the next unsolicited event, or None when none arrives within ``timeout``."""
+        event = self.link.next_event(timeout)
+        if event is None:
+            return None
+        if _is_boot(event.payload):
+            self._boots_seen = max(self._boots_seen, event.index)
+        return parse_event(event)
+
+
+def open_unit(url: str, **options: Any) -> UnitClient:
+    """Open the link on ``url`` and do the handshake.
+
+    Args:
+        url: any pyserial URL or device path.
+        **options: passed to :class:`drivers.link.Link` (``baudrate``, ``timeout``,
+            ``retries``, ``busy_timeout``, ``max_payload``).
+
+    Raises:
+        EquipmentError: BENCH-PORT when the port cannot be opened.
+        LinkTimeout, ProtocolError, DeviceError: the unit does not answer the handshake properly.
+    """
+    link = Link(url, **options).open()
+    client = UnitClient(link)
+    try:
+        client.handshake()
+        client._forget_boots()  # a BOOT sent before we were listening is not a surprise reboot
+    except BaseException:
+        link.close()
+        raise
+    return client

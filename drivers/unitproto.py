@@ -1,0 +1,195 @@
+"""The unit's diagnostic command set on the link: numbers and payload codecs (docs/protocol.md).
+
+Shared by the client (:mod:`drivers.unit`) and the simulated unit
+(:mod:`drivers.sim.unitsim`) so both sides speak exactly the same bytes. All integers are
+big-endian; a ``str`` is a 1-byte length followed by that many UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from bench.errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+
+# Commands (host -> unit). The answer's type is the command | 0x80.
+CMD_HELLO = 0x01
+CMD_PING = 0x02
+CMD_REBOOT = 0x03
+CMD_SELF_TEST = 0x10
+CMD_BATTERY = 0x11
+CMD_TAMPER = 0x12
+CMD_COMMS_TEST = 0x13
+CMD_LOG_READ = 0x14
+# Reserved for later commands on the same link (not implemented by the client yet).
+CMD_DISPLAY_WRITE = 0x20
+CMD_DISPLAY_PATTERN = 0x21
+CMD_DISPLAY_CHECKSUM = 0x22
+CMD_DISPLAY_BACKLIGHT = 0x23
+CMD_KEYPAD_ENABLE = 0x30
+CMD_MSR_ENABLE = 0x38
+CMD_PRINTER_PRINT = 0x40
+CMD_PRINTER_STATUS = 0x41
+
+COMMAND_NAMES = {
+    CMD_HELLO: "HELLO",
+    CMD_PING: "PING",
+    CMD_REBOOT: "REBOOT",
+    CMD_SELF_TEST: "SELF_TEST",
+    CMD_BATTERY: "BATTERY",
+    CMD_TAMPER: "TAMPER",
+    CMD_COMMS_TEST: "COMMS_TEST",
+    CMD_LOG_READ: "LOG_READ",
+    CMD_DISPLAY_WRITE: "DISPLAY_WRITE",
+    CMD_DISPLAY_PATTERN: "DISPLAY_PATTERN",
+    CMD_DISPLAY_CHECKSUM: "DISPLAY_CHECKSUM",
+    CMD_DISPLAY_BACKLIGHT: "DISPLAY_BACKLIGHT",
+    CMD_KEYPAD_ENABLE: "KEYPAD_ENABLE",
+    CMD_MSR_ENABLE: "MSR_ENABLE",
+    CMD_PRINTER_PRINT: "PRINTER_PRINT",
+    CMD_PRINTER_STATUS: "PRINTER_STATUS",
+}
+
+# The capability a unit must announce in HELLO for each command (HELLO/PING always work).
+COMMAND_CAPABILITY = {
+    CMD_REBOOT: "reboot",
+    CMD_SELF_TEST: "selftest",
+    CMD_BATTERY: "battery",
+    CMD_TAMPER: "tamper",
+    CMD_COMMS_TEST: "comms",
+    CMD_LOG_READ: "eventlog",
+    CMD_DISPLAY_WRITE: "display",
+    CMD_DISPLAY_PATTERN: "display",
+    CMD_DISPLAY_CHECKSUM: "display",
+    CMD_DISPLAY_BACKLIGHT: "display",
+    CMD_KEYPAD_ENABLE: "keypad",
+    CMD_MSR_ENABLE: "msr",
+    CMD_PRINTER_PRINT: "printer",
+    CMD_PRINTER_STATUS: "printer",
+}
+
+# Event kinds (first payload byte of an EVENT frame).
+EV_BOOT = 0x01
+EV_KEY_DOWN = 0x02
+EV_KEY_UP = 0x03
+EV_CARD_SWIPE = 0x04
+EV_TAMPER = 0x05
+EV_POWER = 0x06
+EVENT_NAMES = {
+    EV_BOOT: "boot",
+    EV_KEY_DOWN: "key_down",
+    EV_KEY_UP: "key_up",
+    EV_CARD_SWIPE: "card_swipe",
+    EV_TAMPER: "tamper",
+    EV_POWER: "power",
+}
+EVENT_CODES = {name: code for code, name in EVENT_NAMES.items()}
+BOOT_REASONS = ("power_on", "commanded", "watchdog")
+
+SEVERITIES = ("info", "warning", "error")
+BATT_CHARGING = 0x01
+BATT_ADAPTER = 0x02
+TAMPER_TAMPERED = 0x01
+TAMPER_KEYS_PRESENT = 0x02
+SIGNAL_NONE = -32768  # i16: interface has no radio
+RTT_NONE = 0xFFFFFFFF  # u32 microseconds: no round trip measured
+LOG_READ_HEADER = 12  # generation u32, total u32, offset u32
+
+
+class Writer:
+    """Builds a payload from big-endian integers and short strings."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def u8(self, value: int) -> Writer:
+        """Append an unsigned byte."""
+        self._parts.append(struct.pack(">B", value))
+        return self
+
+    def u16(self, value: int) -> Writer:
+        """Append an unsigned 16-bit integer."""
+        self._parts.append(struct.pack(">H", value))
+        return self
+
+    def i16(self, value: int) -> Writer:
+        """Append a signed 16-bit integer."""
+        self._parts.append(struct.pack(">h", value))
+        return self
+
+    def u32(self, value: int) -> Writer:
+        """Append an unsigned 32-bit integer."""
+        self._parts.append(struct.pack(">I", value))
+        return self
+
+    def str(self, value: str) -> Writer:
+        """Append a string: 1-byte length, UTF-8 bytes (truncated to 255 bytes)."""
+        data = value.encode("utf-8")[:255]
+        self._parts.append(bytes((len(data),)) + data)
+        return self
+
+    def raw(self, data: bytes) -> Writer:
+        """Append bytes as they are."""
+        self._parts.append(bytes(data))
+        return self
+
+    def bytes(self) -> bytes:
+        """The payload built so far."""
+        return b"".join(self._parts)
+
+
+class Reader:
+    """Reads a payload; a short or malformed payload raises ProtocolError naming the message."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self._data = data
+        self._pos = 0
+        self._what = what
+
+    def _take(self, count: int) -> bytes:
+        if self._pos + count > len(self._data):
+            raise ProtocolError(
+                f"malformed {self._what} payload: needs {self._pos + count} bytes, got {len(self._data)}"
+            )
+        chunk = self._data[self._pos : self._pos + count]
+        self._pos += count
+        return chunk
+
+    def u8(self) -> int:
+        """Read an unsigned byte."""
+        return int(self._take(1)[0])
+
+    def u16(self) -> int:
+        """Read an unsigned 16-bit integer."""
+        return int(struct.unpack(">H", self._take(2))[0])
+
+    def i16(self) -> int:
+        """Read a signed 16-bit integer."""
+        return int(struct.unpack(">h", self._take(2))[0])
+
+    def u32(self) -> int:
+        """Read an unsigned 32-bit integer."""
+        return int(struct.unpack(">I", self._take(4))[0])
+
+    def str(self) -> str:
+        """Read a length-prefixed UTF-8 string."""
+        raw = self._take(self.u8())
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"malformed {self._what} payload: string is not UTF-8") from exc
+
+    def rest(self) -> bytes:
+        """Read every remaining byte."""
+        return self._take(len(self._data) - self._pos)
+
+    @property
+    def done(self) -> bool:
+        """True when every byte was read."""
+        return self._pos >= len(self._data)
+
+
+def encode_log_entry(timestamp: int, code: int, severity: str, text: str) -> bytes:
+    """One event-log record: u32 UNIX seconds (UTC), u16 code, u8 severity, str text."""
+    return Writer().u32(timestamp).u16(code).u8(SEVERITIES.index(severity)).str(text).bytes()

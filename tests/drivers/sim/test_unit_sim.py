@@ -1,0 +1,258 @@
+"""Tests of the simulated unit: the state machine, profiles, and the real process on a pty."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.errors import DeviceError, LinkTimeout, PlanError, ProtocolError
+from drivers.link import T_ACK, T_ERROR, T_EVENT, Frame, FrameDecoder, encode_frame
+from drivers.sim.unitprofile import load_profile, parse_time, validate_profile
+from drivers.sim.unitsim import UnitSim
+from drivers.unit import open_unit
+
+REPO = Path(__file__).resolve().parents[3]
+PROFILES = ["good", "low-battery", "old-firmware", "tampered"]
+
+# ---------------------------------------------------------------------------- state machine
+
+
+def _frames(data: bytes) -> list[Frame]:
+    return FrameDecoder().feed(data)
+
+
+def test_sim_acks_then_answers_battery() -> None:
+    sim = UnitSim(load_profile("good"), now=0.0)
+    out = _frames(sim.feed(encode_frame(9, 0x11), now=0.0))
+    assert out[0] == Frame(9, T_ACK, b"")
+    # 7.6 V = 7600 mV = 0x1DB0, 87 %, flags: adapter present (0x02)
+    assert out[1] == Frame(9, 0x91, bytes.fromhex("1DB0 57 02"))
+
+
+def test_sim_retransmission_is_not_executed_twice() -> None:
+    sim = UnitSim(load_profile("good"), now=0.0)
+    first = sim.feed(encode_frame(3, 0x11), now=0.0)
+    again = sim.feed(encode_frame(3, 0x11), now=0.1)
+    assert first == again and sim.commands == 1
+
+
+def test_sim_unknown_command_gets_error_frame() -> None:
+    sim = UnitSim(load_profile("good"), now=0.0)
+    out = _frames(sim.feed(encode_frame(1, 0x5E), now=0.0))
+    assert out[1].type == T_ERROR and out[1].payload[:2] == bytes((0x5E, 0x01))
+
+
+def test_sim_reboot_is_silent_then_sends_boot() -> None:
+    sim = UnitSim(load_profile("good", {"boot_time": 2.0}), now=0.0)
+    sim.feed(encode_frame(1, 0x03), now=0.0)
+    assert sim.booting
+    assert sim.feed(encode_frame(2, 0x11), now=1.0) == b""  # input dropped while booting
+    boot = _frames(sim.poll(now=2.0))
+    assert boot[0].type == T_EVENT and boot[0].payload[0] == 0x01 and boot[0].payload[1] == 1
+    assert _frames(sim.poll(now=2.3))[0] == boot[0]  # retransmitted until ACKed
+    sim.feed(encode_frame(boot[0].seq, T_ACK), now=2.4)
+    assert sim.poll(now=3.0) == b""
+
+
+def test_sim_power_off_after() -> None:
+    sim = UnitSim(load_profile("good", {"faults": {"power_off_after": 1}}), now=0.0)
+    assert _frames(sim.feed(encode_frame(1, 0x11), now=0.0))[1].type == 0x91
+    assert sim.powered_off
+
+
+def test_sim_slow_ms_delays_answers() -> None:
+    sim = UnitSim(load_profile("good", {"faults": {"slow_ms": 200}}), now=0.0)
+    assert sim.feed(encode_frame(1, 0x11), now=0.0) == b""
+    assert sim.next_deadline() == pytest.approx(0.2)
+    assert len(_frames(sim.poll(now=0.2))) == 2
+
+
+# ---------------------------------------------------------------------------- profiles
+
+
+def test_shipped_profiles_load() -> None:
+    assert load_profile("good")["firmware"] == "2.4.1"
+    assert load_profile("old-firmware")["firmware"] == "1.9.0"
+    assert load_profile("low-battery")["battery"]["charge_percent"] < 10
+    tampered = load_profile("tampered")
+    assert tampered["tamper"]["tampered"] and tampered["self_test"]["ram"] == "pass"  # deep merge
+
+
+def test_overrides_deep_merge_and_profile_is_json() -> None:
+    prof = load_profile("good", {"battery": {"charge_percent": 3}, "faults": {"noise": 4}})
+    assert prof["battery"]["charge_percent"] == 3 and prof["battery"]["voltage"] == 7.6
+    assert prof["faults"]["noise"] == 4 and prof["faults"]["slow_ms"] == 0
+    assert validate_profile(json.loads(json.dumps(prof))) == prof
+
+
+def test_base_in_a_user_file(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("spec: 1\nbase: good\nserial: X-1\n")
+    assert load_profile(path)["serial"] == "X-1"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("model: A\n", "spec"),
+        ("spec: 2\nbase: good\n", "unsupported profile spec 2"),
+        ("spec: 1\nbase: good\ncolour: red\n", "unknown profile key"),
+        ("spec: 1\nbase: good\nbattery: {volts: 3}\n", "battery.volts"),
+        ("spec: 1\nbase: good\nfaults: {noise: lots}\n", "faults.noise"),
+        ("spec: 1\nbase: good\nevent_log: [{time: yesterday, code: 1}]\n", "event_log"),
+        ("spec: 1\nbase: good\nself_test: {ram: maybe}\n", "self_test.ram"),
+        ("spec: 1\nbase: nosuch\n", "cannot read profile"),
+        ("spec: 1\nbase: [\n", "invalid YAML"),
+    ],
+)
+def test_bad_profiles_are_plan_errors(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(PlanError, match=match):
+        load_profile(path)
+
+
+def test_relative_times() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert parse_time("-2h", now) == now - timedelta(hours=2)
+    assert parse_time("-30d", now) == now - timedelta(days=30)
+    assert parse_time("2024-05-01T10:00:00Z", now) == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        parse_time("soon", now)
+
+
+# ---------------------------------------------------------------------------- the real process
+
+Spawn = Callable[..., tuple[subprocess.Popen[str], str]]
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    procs: list[tuple[subprocess.Popen[str], Path]] = []
+
+    def start(profile: str = "good", overrides: dict[str, Any] | None = None, *extra: str) -> tuple[
+        subprocess.Popen[str], str
+    ]:
+        link = tmp_path / f"unit{len(procs)}"
+        args = ["--profile-json", json.dumps(load_profile(profile, overrides))] if overrides else [
+            "--profile", profile
+        ]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "drivers.sim.unit", *args, "--link", str(link), *extra],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append((proc, link))
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 10)
+        assert ready, "simulated unit did not start"
+        assert proc.stdout.readline() == f"READY {link}\n"
+        return proc, str(link)
+
+    yield start
+    for proc, link in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 0
+        assert not link.is_symlink()
+        assert proc.stdout is not None and proc.stdout.read() == ""  # exactly one line on stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", PROFILES)
+def test_process_serves_every_command(spawn: Spawn, profile: str) -> None:
+    expected = load_profile(profile)
+    _, link = spawn(profile)
+    with open_unit(link) as unit:
+        ident = unit.identify()
+        assert (ident.serial, ident.firmware) == (expected["serial"], expected["firmware"])
+        assert len(unit.self_test()) == len(expected["self_test"])
+        assert unit.battery().charge_percent == expected["battery"]["charge_percent"]
+        assert unit.tamper().tampered == expected["tamper"]["tampered"]
+        assert len(unit.comms_test()) == len(expected["comms"])
+        assert len(unit.event_log()) == len(expected["event_log"])
+        assert unit.reboot(wait=5).serial == expected["serial"]
+        assert unit.battery().voltage == pytest.approx(expected["battery"]["voltage"])
+        assert unit.next_event(0.1) is None
+
+
+@pytest.mark.slow
+def test_process_noise_passes_with_retransmissions(spawn: Spawn) -> None:
+    _, link = spawn("good", {"faults": {"noise": 3}})
+    with open_unit(link, timeout=0.3) as unit:
+        for _ in range(6):
+            assert unit.tamper().keys_present
+        stats = unit.stats
+        assert stats.retransmissions + stats.naks_sent > 0
+
+
+@pytest.mark.slow
+def test_process_silent_after(spawn: Spawn) -> None:
+    _, link = spawn("good", {"faults": {"silent_after": 2}})
+    with open_unit(link, timeout=0.1, retries=2) as unit:
+        unit.battery()
+        with pytest.raises(LinkTimeout):
+            unit.battery()
+
+
+@pytest.mark.slow
+def test_process_garbage(spawn: Spawn) -> None:
+    _, link = spawn("good", {"faults": {"garbage": True}})
+    with pytest.raises(ProtocolError) as info:
+        open_unit(link, timeout=0.1, retries=2)
+    assert info.value.fault_code == "LINK-GARBAGE"
+
+
+@pytest.mark.slow
+def test_process_power_off(spawn: Spawn) -> None:
+    proc, link = spawn("good", {"faults": {"power_off_after": 2}})
+    unit = open_unit(link, timeout=0.2, retries=2)
+    try:
+        unit.battery()
+        assert proc.wait(5) == 0
+        started = time.monotonic()
+        with pytest.raises(DeviceError) as info:
+            unit.battery()
+        assert isinstance(info.value, LinkTimeout) and time.monotonic() - started < 2.0
+        assert not os.path.islink(link)
+    finally:
+        unit.close()
+
+
+@pytest.mark.slow
+def test_process_large_log_at_line_rate(spawn: Spawn) -> None:
+    _, link = spawn("good", {"event_log_fill": 1800}, "--baud", "1000000")
+    with open_unit(link) as unit:
+        started = time.monotonic()
+        raw = unit.event_log_bytes()
+        elapsed = time.monotonic() - started
+        assert len(raw) >= 64 * 1024
+        assert elapsed >= len(raw) / 100_000 * 0.9  # paced at 100 kB/s
+        log = unit.event_log()
+        assert len(log) == 1805 and log == sorted(log, key=lambda e: e.timestamp)
+
+
+@pytest.mark.slow
+def test_process_rejects_bad_profile(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "drivers.sim.unit", "--profile-json", '{"spec": 9}', "--link", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert result.returncode == 2 and "spec" in result.stderr and result.stdout == ""

@@ -1,0 +1,324 @@
+"""Tests of the link codec (exact bytes, properties) and of Link over loop:// and a real pty."""
+
+from __future__ import annotations
+
+import binascii
+import os
+import threading
+import time
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
+from drivers.link import (
+    MAX_PAYLOAD,
+    SOF,
+    T_ACK,
+    T_EVENT,
+    T_NAK,
+    Frame,
+    FrameDecoder,
+    Link,
+    crc16,
+    encode_frame,
+)
+from drivers.sim.unit import PtyServer
+from drivers.sim.unitprofile import load_profile
+from drivers.sim.unitsim import UnitSim
+
+# ---------------------------------------------------------------------------- exact bytes
+
+
+def test_crc_check_value() -> None:
+    assert crc16(b"123456789") == 0x29B1
+    assert crc16(b"") == 0xFFFF
+
+
+def test_crc_matches_an_independent_implementation() -> None:
+    data = bytes(range(256)) * 3
+    assert crc16(data) == binascii.crc_hqx(data, 0xFFFF)
+
+
+def test_encode_empty_hello_exact_bytes() -> None:
+    # CRC over 00 00 01 01 computed by hand with CRC-16/CCITT-FALSE = 0xA7D0
+    assert encode_frame(1, 0x01) == bytes.fromhex("A5 0000 01 01 A7D0")
+
+
+def test_encode_with_payload_exact_bytes() -> None:
+    assert encode_frame(7, 0x11, b"\x01\x02") == bytes.fromhex("A5 0002 07 11 0102 7C9E")
+
+
+def test_encode_ack_and_nak() -> None:
+    assert encode_frame(0x42, T_ACK)[:5] == bytes((SOF, 0, 0, 0x42, 0xF0))
+    assert encode_frame(0, T_NAK)[4] == 0xF1
+
+
+def test_encode_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        encode_frame(256, 1)
+    with pytest.raises(ValueError):
+        encode_frame(0, 1, bytes(MAX_PAYLOAD + 1))
+
+
+# ---------------------------------------------------------------------------- decoder properties
+
+frames_st = st.builds(
+    Frame,
+    seq=st.integers(0, 255),
+    type=st.integers(0, 255),
+    payload=st.binary(max_size=MAX_PAYLOAD),
+)
+
+
+def _drain(decoder: FrameDecoder) -> list[Frame]:
+    """Feed idle-line expiries until nothing is pending (what Link does on a quiet line)."""
+    out: list[Frame] = []
+    for _ in range(MAX_PAYLOAD * 4):
+        if not decoder.pending:
+            break
+        out += decoder.expire()
+    assert decoder.pending == 0
+    return out
+
+
+@given(frames_st)
+def test_round_trip(frame: Frame) -> None:
+    assert FrameDecoder().feed(encode_frame(frame.seq, frame.type, frame.payload)) == [frame]
+
+
+@given(st.lists(frames_st, max_size=5))
+def test_concatenated_frames(frames: list[Frame]) -> None:
+    wire = b"".join(encode_frame(f.seq, f.type, f.payload) for f in frames)
+    assert FrameDecoder().feed(wire) == frames
+
+
+@given(st.lists(frames_st, max_size=3))
+def test_one_byte_at_a_time(frames: list[Frame]) -> None:
+    decoder = FrameDecoder()
+    got: list[Frame] = []
+    for f in frames:
+        for byte in encode_frame(f.seq, f.type, f.payload):
+            got += decoder.feed(bytes((byte,)))
+    assert got == frames
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=4096) | st.lists(st.sampled_from([SOF, 0, 1, 2, 0xFF]), max_size=4096).map(bytes))
+def test_random_bytes_only_frames_or_protocol_error(data: bytes) -> None:
+    decoder = FrameDecoder()
+    started = time.perf_counter()
+    try:
+        out = decoder.feed(data) + _drain(decoder)
+    except ProtocolError:
+        return
+    assert all(isinstance(f, Frame) and len(f.payload) <= MAX_PAYLOAD for f in out)
+    assert time.perf_counter() - started < 2.0
+
+
+@given(st.binary(max_size=600), frames_st)
+def test_resync_after_garbage(garbage: bytes, frame: Frame) -> None:
+    decoder = FrameDecoder()
+    out = decoder.feed(garbage + encode_frame(frame.seq, frame.type, frame.payload)) + _drain(decoder)
+    assert out and out[-1] == frame
+
+
+@given(frames_st, frames_st, st.data())
+def test_corrupted_or_truncated_frame_then_good_frame(bad: Frame, good: Frame, data: st.DataObject) -> None:
+    wire = bytearray(encode_frame(bad.seq, bad.type, bad.payload))
+    if data.draw(st.booleans(), label="truncate"):
+        wire = wire[: data.draw(st.integers(1, len(wire) - 1), label="cut")]
+    else:
+        pos = data.draw(st.integers(1, len(wire) - 1), label="pos")
+        wire[pos] ^= data.draw(st.integers(1, 255), label="xor")
+    decoder = FrameDecoder()
+    out = decoder.feed(bytes(wire) + encode_frame(good.seq, good.type, good.payload)) + _drain(decoder)
+    assert out[-1] == good
+    assert bad not in out[:-1] or bad == good  # a damaged frame is never delivered
+
+
+def test_corrupted_frame_counts_crc_error() -> None:
+    wire = bytearray(encode_frame(3, 0x10, b"hello"))
+    wire[7] ^= 0x01
+    decoder = FrameDecoder()
+    assert decoder.feed(bytes(wire)) == []
+    assert decoder.crc_errors == 1
+
+
+def test_oversized_length_is_a_false_start() -> None:
+    decoder = FrameDecoder(max_payload=16)
+    good = encode_frame(1, 2, b"x")
+    assert decoder.feed(bytes((SOF, 0xFF, 0xFF)) + good) == [Frame(1, 2, b"x")]
+    assert decoder.resyncs == 1
+
+
+# ---------------------------------------------------------------------------- Link over loop://
+
+
+def test_loop_timeout_is_bounded() -> None:
+    link = Link("loop://", timeout=0.1, retries=2).open()
+    try:
+        started = time.monotonic()
+        with pytest.raises(LinkTimeout) as info:
+            link.request(0x11, name="BATTERY")
+        elapsed = time.monotonic() - started
+        assert 0.3 <= elapsed < 0.8
+        assert info.value.fault_code == "LINK-NO-RESPONSE"
+        assert link.stats.retransmissions == 2
+        assert link.stats.timeouts == 3
+    finally:
+        link.close()
+
+
+def test_loop_event_is_queued_acked_and_deduplicated() -> None:
+    link = Link("loop://").open()
+    try:
+        assert link._serial is not None
+        event = encode_frame(5, T_EVENT, b"\x02\x015")
+        link._serial.write(event + event)  # a retransmitted duplicate
+        got = link.next_event(0.5)
+        assert got is not None and got.payload == b"\x02\x015" and got.seq == 5
+        assert link.next_event(0.1) is None
+        assert link.stats.events == 1
+    finally:
+        link.close()
+
+
+def test_close_from_another_thread_unblocks_a_call() -> None:
+    link = Link("loop://", timeout=5.0, retries=3).open()
+    threading.Timer(0.2, link.close).start()
+    started = time.monotonic()
+    with pytest.raises(LinkTimeout, match="closed"):
+        link.request(0x10)
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(EquipmentError):
+        link.request(0x10)
+
+
+def test_missing_port_is_equipment_error_with_one_line() -> None:
+    with pytest.raises(EquipmentError) as info:
+        Link("/dev/does-not-exist-bench").open()
+    assert info.value.fault_code == "BENCH-PORT"
+    assert "/dev/does-not-exist-bench" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_url_is_equipment_error() -> None:
+    with pytest.raises(EquipmentError, match="nosuch://x"):
+        Link("nosuch://x").open()
+
+
+# ---------------------------------------------------------------------------- Link over a real pty
+
+
+class ScriptedSim(UnitSim):
+    """A UnitSim whose input or output can be tampered with by a test."""
+
+    corrupt_requests = 0
+    nak_everything = False
+
+    def feed(self, data: bytes, now: float | None = None) -> bytes:
+        if self.nak_everything:
+            return encode_frame(0, T_NAK)
+        if self.corrupt_requests and SOF in data:
+            self.corrupt_requests -= 1
+            wire = bytearray(data)
+            wire[-1] ^= 0xFF
+            data = bytes(wire)
+        return super().feed(data, now)
+
+
+@pytest.fixture
+def pty_unit(tmp_path: Path) -> Iterator[tuple[ScriptedSim, str]]:
+    sim = ScriptedSim(load_profile("good", {"boot_time": 0.2}))
+    server = PtyServer(sim, tmp_path / "unit")
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    yield sim, str(tmp_path / "unit")
+    server.stop()
+    thread.join(2)
+    server.close()
+
+
+def test_pty_request_response(pty_unit: tuple[ScriptedSim, str]) -> None:
+    _, path = pty_unit
+    with Link(path).open() as link:
+        answer = link.request(0x02, b"ping")
+        assert answer == Frame(1, 0x82, b"ping")
+        assert link.stats.retransmissions == 0
+
+
+def test_pty_retransmits_after_unit_naks_a_corrupted_request(pty_unit: tuple[ScriptedSim, str]) -> None:
+    sim, path = pty_unit
+    sim.corrupt_requests = 1
+    with Link(path, timeout=0.3).open() as link:
+        assert link.request(0x02, b"x").payload == b"x"
+        stats = link.stats
+        assert stats.naks_received == 1
+        assert stats.retransmissions == 1
+
+
+def test_pty_nak_storm(pty_unit: tuple[ScriptedSim, str]) -> None:
+    sim, path = pty_unit
+    sim.nak_everything = True
+    with Link(path, timeout=0.2, retries=3).open() as link, pytest.raises(DeviceError) as info:
+        link.request(0x02)
+    assert info.value.fault_code == "LINK-NAK-STORM"
+
+
+def test_pty_unknown_command_is_explicitly_unsupported(pty_unit: tuple[ScriptedSim, str]) -> None:
+    _, path = pty_unit
+    with Link(path).open() as link, pytest.raises(DeviceError) as info:
+        link.request(0x5E, name="NOPE")
+    assert info.value.fault_code == "LINK-UNSUPPORTED"
+
+
+def test_pty_busy_port_is_equipment_error(pty_unit: tuple[ScriptedSim, str]) -> None:
+    _, path = pty_unit
+    with Link(path).open(), pytest.raises(EquipmentError) as info:
+        Link(path).open()
+    assert info.value.fault_code == "BENCH-PORT"
+    assert "\n" not in str(info.value)
+
+
+def test_pty_garbage_only_is_protocol_error(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def babble() -> None:
+        while not stop.is_set():
+            os.write(master, bytes(range(0, 0xA0)))
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=babble, daemon=True)
+    thread.start()
+    try:
+        with Link(os.ttyname(slave), timeout=0.1, retries=1).open() as link, pytest.raises(ProtocolError):
+            link.request(0x02)
+    finally:
+        stop.set()
+        thread.join(1)
+        os.close(master)
+        os.close(slave)
+
+
+def test_pty_vanishing_unit_is_link_timeout() -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    link = Link(path, timeout=0.2, retries=1).open()
+    os.close(slave)
+    os.close(master)
+    started = time.monotonic()
+    try:
+        with pytest.raises(LinkTimeout):
+            link.request(0x02)
+        assert time.monotonic() - started < 1.0
+    finally:
+        link.close()
