@@ -69,6 +69,8 @@ def cli(debug: bool) -> None:
 @click.option("--operator-script", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML answers for a scripted operator (no person needed).")
 @click.option("--lot", help="Incoming-inspection lot this unit belongs to.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a JUnit XML file here (for CI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run(
     plan_file: Path,
@@ -80,6 +82,7 @@ def run(
     operator_name: str | None,
     operator_script: Path | None,
     lot: str | None,
+    junit_file: Path | None,
     as_json: bool,
 ) -> None:
     """Run PLAN on the unit at a station (or on the simulated bench with --sim)."""
@@ -99,14 +102,25 @@ def run(
         operator_name=operator_name,
         operator_script=operator_script,
         lot=lot,
+        junit=junit_file,
         console=not as_json,
     )
-    rec, report_path = execute(request)
+    try:
+        rec, report_path = execute(request)
+    except BenchError as exc:
+        # A run that ended early still has its record: scripts asking for JSON get it.
+        if as_json and getattr(exc, "record", None) is not None:
+            _echo_record(exc.record, getattr(exc, "report", None))  # type: ignore[attr-defined]
+        raise
     if as_json:
-        out = rec.to_dict()
-        out["report"] = str(report_path) if report_path else None
-        click.echo(json.dumps(out, indent=2))
+        _echo_record(rec, report_path)
     sys.exit(rec.verdict.exit_code)
+
+
+def _echo_record(rec: Any, report_path: Path | None) -> None:
+    out = rec.to_dict()
+    out["report"] = str(report_path) if report_path else None
+    click.echo(json.dumps(out, indent=2))
 
 
 @cli.command()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import PlanError
+from bench.errors import BenchError, PlanError
 from bench.operator import Operator, ScriptedOperator
-from bench.record import RunRecord
+from bench.record import RunRecord, Verdict
 
 _LOG = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class RunRequest:
     operator_name: str | None = None
     operator_script: Path | None = None
     lot: str | None = None
+    junit: Path | None = None
     console: bool = True
 
 
@@ -75,6 +76,7 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
         from bench.console import ConsoleListener
 
         listener = ConsoleListener()
+    report_path = None
     try:
         with _bench(scenario, plan.devices) as (sim_urls, actions):
             urls = {**urls, **sim_urls}
@@ -82,22 +84,41 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
             with DeviceSet(urls) as devices:
                 runner = Runner(plan, devices, operator, store, station=station_name, listener=listener,
                                 lot=req.lot, scenario=scenario.name if scenario else None)
-                rec = runner.run()
+                try:
+                    rec = runner.run()
+                except BenchError as exc:
+                    # The run ended early (unit unreachable, Ctrl-C) but it ended: its record
+                    # is stored, and it gets its reports like any other run.
+                    if runner.record.verdict != Verdict.RUNNING:
+                        exc.record = runner.record  # type: ignore[attr-defined]
+                        exc.report = _write_reports(req, runner.record, store)  # type: ignore[attr-defined]
+                    raise
+        report_path = _write_reports(req, rec, store)
     finally:
-        if store is not None:
-            store.close()
-    report_path = None
-    if req.report_dir is not None:
-        from bench.reports import report_dir_name, write_json
-
-        folder = req.report_dir / report_dir_name(rec)
-        write_json(rec, folder / "run.json")
-        report_path = folder
+        store.close()
     if req.console:
         from bench.console import print_summary
 
         print_summary(rec, str(report_path) if report_path else None)
     return rec, report_path
+
+
+def _write_reports(req: RunRequest, rec: RunRecord, store: Any) -> Path | None:
+    """Write the run's report folder (and --junit file) while the store is open.
+
+    The store is needed: the HTML shows the unit's trends, the fault report when it last passed.
+    """
+    from bench.reports import report_dir_name
+    from bench.reports.render import render, write_reports
+
+    report_path = None
+    if req.report_dir is not None:
+        report_path = req.report_dir / report_dir_name(rec)
+        write_reports(rec, report_path, ("json", "html", "junit"), store)
+    if req.junit is not None:
+        req.junit.parent.mkdir(parents=True, exist_ok=True)
+        req.junit.write_text(render(rec, "junit"), encoding="utf-8")
+    return report_path
 
 
 @contextlib.contextmanager

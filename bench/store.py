@@ -27,6 +27,7 @@ import math
 import os
 import socket
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -226,6 +227,27 @@ class _SqliteTx:
         self.immediate = False
 
 
+def _enable_wal(cur: Any) -> None:
+    """Switch a SQLite database to WAL, waiting out other processes doing the same.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not always run the
+    busy handler for it, so several processes opening a new store at once would see
+    "database is locked"; once the file is in WAL mode the switch is never needed again.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _make_engine(url: URL) -> tuple[Engine, _SqliteTx]:
     tx = _SqliteTx()
     if url.get_backend_name() == "sqlite":
@@ -238,7 +260,7 @@ def _make_engine(url: URL) -> tuple[Engine, _SqliteTx]:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()

@@ -23,6 +23,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "bench.checks.power",
     "bench.checks.comms",
     "bench.checks.card",
+    "bench.checks.printer",
 )
 
 _registry: dict[str, CheckSpec] | None = None

@@ -146,13 +146,18 @@ class StepContext:
         return max(0.0, self.deadline - time.monotonic())
 
     # -- results
-    def measure(self, name: str, value: Any, *, unit: str | None = None, limit: Limit | None = None) -> Measurement:
+    def measure(
+        self, name: str, value: Any, *, unit: str | None = None, limit: Limit | None = None, judged: bool = True
+    ) -> Measurement:
         """Record a measurement and judge it; a value outside its limit fails the step.
 
         The plan's limit for ``name`` wins; ``limit`` is the check's own default for
-        measurements whose limit depends on what the unit reported.
+        measurements whose limit depends on what the unit reported. ``judged=False``
+        records the value without judging it (it is explained by another measurement).
         """
         chosen = self.limits.get(name)
+        if not judged:
+            chosen = limit = None
         m = judge(name, value, unit=unit, limit=chosen if chosen is not None else limit, default_fault=self.spec.fault)
         self.measurements.append(m)
         return m

@@ -293,6 +293,7 @@ def compatibility(ctx: StepContext) -> None:
     """Run select + read on each card in ``cards``, asking the operator to insert each."""
     reader = _reader(ctx)
     failed: list[str] = []
+    codes: list[str] = []
     passed = 0
     for card in ctx.params["cards"]:
         ctx.check_cancelled()
@@ -308,6 +309,7 @@ def compatibility(ctx: StepContext) -> None:
         except CardError as exc:
             verdict = exc.fault_code or "ICC-ERROR"
             failed.append(f"{card}: {exc} [{verdict}]")
+            codes.append(verdict)
         finally:
             reader.disconnect()
         ctx.measure(f"compat.{card}", verdict)
@@ -315,7 +317,9 @@ def compatibility(ctx: StepContext) -> None:
             passed += 1
     ctx.measure("compat.passed", passed)
     if failed:
-        ctx.fail(f"{len(failed)} of {len(ctx.params['cards'])} cards failed: " + "; ".join(failed), "ICC-APP")
+        # The same fault on every failing card names the reader's fault; a mix is a compatibility problem.
+        code = codes[0] if len(set(codes)) == 1 else "ICC-APP"
+        ctx.fail(f"{len(failed)} of {len(ctx.params['cards'])} cards failed: " + "; ".join(failed), code)
 
 
 _CARD = Param(str, DEFAULT_CARD, "test card profile the operator inserts")

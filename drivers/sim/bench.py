@@ -133,6 +133,8 @@ class SimBench:
         self._tmp: Path | None = None
         self._unit: SimUnitProcess | None = None
         self._cards: Any = None
+        self._printer_bus: Any = None
+        self.printer: Any = None  # the simulated printer, for scenarios that change it mid-run
 
     def start(self) -> SimBench:
         """Start the simulated devices the plan needs."""
@@ -142,6 +144,8 @@ class SimBench:
                 self._start_unit()
             if "card_reader" in self.roles:
                 self._start_cards()
+            if "printer" in self.roles:
+                self._start_printer()
         except BaseException:
             self.close()
             raise
@@ -164,13 +168,27 @@ class SimBench:
 
         self._cards = SimCardBench()
         self._cards.__enter__()
-        self.urls["card_reader"] = self._cards.reader_url(0)
+        self.urls["card_reader"] = self._cards.reader_url(self._cards.lease())
         self.actions.update(_substituting(operator_actions(self._cards), self.scenario.cards.get("substitute") or {}))
-        for slot, card in (self.scenario.cards.get("inserted") or {}).items():
-            self._cards.insert(card, slot=int(slot))
+        inserted = self.scenario.cards.get("inserted")
+        if inserted:
+            self._cards.insert(inserted, slot=self._cards.slot_of(self.urls["card_reader"]))
+
+    def _start_printer(self) -> None:
+        """The simulated USB printer lives in this process, behind pyusb's backend interface."""
+        from drivers.sim.usbprinter import install_sim_backend
+
+        self._printer_bus = install_sim_backend()
+        self.printer = self._printer_bus.add_printer_from_mapping(self.scenario.printer, path=self.scenario.path)
+        self.urls["printer"] = self.printer.url
 
     def close(self) -> None:
         """Stop everything that was started."""
+        if self._printer_bus is not None:
+            from drivers.sim.usbprinter import uninstall_sim_backend
+
+            uninstall_sim_backend()
+            self._printer_bus = None
         if self._unit is not None:
             self._unit.stop()
             self._unit = None

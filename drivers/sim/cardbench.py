@@ -10,10 +10,14 @@ inserts/removes virtual cards (:mod:`drivers.sim.vcard`) through vpcd
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, unquote
@@ -41,6 +45,7 @@ class SimCardBench:
         self._cards: dict[int, VpcdCardClient] = {}
         self._lock = threading.Lock()
         self._timers: list[threading.Timer] = []
+        self._leases: dict[int, int] = {}  # slot -> open lock file descriptor
 
     def __enter__(self) -> Self:
         return self
@@ -73,6 +78,35 @@ class SimCardBench:
         if not 0 <= slot < self.slots:
             raise EquipmentError(f"slot {slot} out of range (the simulated bench has {self.slots})",
                                  fault_code="BENCH-CONFIG")
+
+    # -- leases: several simulated benches on one machine share pcscd, never a slot
+    def lease(self) -> int:
+        """Reserve a free slot for this process (a lock file per slot); EquipmentError when all are taken."""
+        for slot in range(self.slots):
+            if slot in self._leases:
+                continue
+            fd = _try_lock(slot)
+            if fd is not None:
+                self._leases[slot] = fd
+                return slot
+        raise EquipmentError(f"all {self.slots} simulated card reader slots are in use by other bench processes",
+                             fault_code="BENCH-CONFIG")
+
+    def _others_active(self) -> bool:
+        """True when another process holds a slot (so pcscd must keep running)."""
+        taken: list[int] = []
+        try:
+            for slot in range(self.slots):
+                if slot in self._leases:
+                    continue
+                fd = _try_lock(slot)
+                if fd is None:
+                    return True
+                taken.append(fd)
+            return False
+        finally:
+            for fd in taken:
+                os.close(fd)
 
     # -- cards
     def card_in(self, slot: int = 0) -> VirtualCard | None:
@@ -144,7 +178,28 @@ class SimCardBench:
         self._timers.clear()
         for slot in list(self._cards):
             self.remove(slot, wait=False)
-        self.pcscd.stop()
+        if not self._others_active():
+            self.pcscd.stop()
+        for fd in self._leases.values():
+            os.close(fd)
+        self._leases.clear()
+
+
+def _lock_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / "bench-vpcd-slots"
+    path.mkdir(mode=0o1777, exist_ok=True)
+    return path
+
+
+def _try_lock(slot: int) -> int | None:
+    """An open, exclusively locked descriptor for ``slot``'s lock file, or None when another process holds it."""
+    fd = os.open(_lock_dir() / f"slot-{slot}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def operator_actions(cardbench: SimCardBench) -> dict[str, Callable[..., None]]:

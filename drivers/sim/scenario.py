@@ -7,7 +7,13 @@
     unit:                     # overrides merged over the unit profile named by `base`
       base: good
       battery: {charge_percent: 8, voltage: 3.41}
-    cards: {}                 # card reader slots (later issues)
+    cards:                    # the simulated card reader
+      substitute: {emv-visa-contact: mute}   # the reader turns the good test card into this one
+      inserted: emv-visa-contact             # a card already in the reader at the start
+    printer:                  # the simulated USB printer (drivers/sim/usbprinter.py)
+      faults: {cover_open: true}
+    operator:                 # the scripted operator's answers (question text -> answer; "*" default)
+      answers: {"*": true}
     expect:
       verdict: FAIL
       faults: [PWR-BATT-LOW]

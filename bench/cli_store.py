@@ -1,0 +1,250 @@
+"""The store's side of the command line: ``bench history``, ``trend``, ``stats`` and ``report``.
+
+Only click and the standard library are imported here at module level (the store pulls in
+SQLAlchemy), so ``bench --help`` stays fast. Every command takes ``--db URL`` (default:
+the local SQLite store) and ``--json``. Having no history is not an error: an unknown
+serial or measurement prints a note and exits 0. An unknown run id is a usage error
+(exit 2, one line).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from bench.store import Store
+
+_DB_HELP = "Results store URL (default: the local SQLite store)."
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def _open(db: str | None) -> Store:
+    from bench.store import Store
+
+    return Store.open(db)
+
+
+def _when(t: datetime | None) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+# ---------------------------------------------------------------------------- history
+@click.command()
+@click.argument("serial")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N runs (the newest).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> None:
+    """Every run of the unit SERIAL, newest first, and when it last passed."""
+    with _open(db) as store:
+        runs = store.history(serial, limit=limit)
+        last = store.last_pass(serial)
+    if as_json:
+        click.echo(json.dumps({
+            "serial": serial,
+            "runs": [r.to_dict() for r in runs],
+            "last_pass": last.to_dict() if last else None,
+        }, indent=2))
+        return
+    if not runs:
+        click.echo(f"no runs on record for serial {serial}")
+        return
+    models = sorted({r.model for r in runs if r.model})
+    click.echo(f"{serial} ({', '.join(models) or 'unknown model'}): {len(runs)} run(s), newest first (UTC)")
+    for r in runs:
+        faults = ", ".join(r.faults) or "-"
+        click.echo(f"  {_when(r.started_at)}  {r.verdict.value:<7} {r.plan_name} {r.plan_version:<6} "
+                   f"{r.station:<10} {r.run_id[:8]}  {faults}")
+    if last is not None:
+        click.echo(f"last passed on {_when(last.started_at)} UTC (run {last.run_id[:8]}, "
+                   f"{last.plan_name} {last.plan_version}, station {last.station})")
+    else:
+        click.echo("never passed on record")
+
+
+# ---------------------------------------------------------------------------- trend
+@click.command()
+@click.argument("measurement")
+@click.option("--model", help="Only units of this model.")
+@click.option("--serial", help="Only this unit.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="The last N values.")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def trend(measurement: str, model: str | None, serial: str | None, limit: int, db: str | None,
+          as_json: bool) -> None:
+    """Values of MEASUREMENT over time, with limits and a drift warning (see docs/reports.md)."""
+    from bench.reports.render import drift
+
+    with _open(db) as store:
+        points = store.trend(measurement, model=model, serial=serial, limit=limit)
+    lo = points[-1].limit_min if points else None
+    hi = points[-1].limit_max if points else None
+    judged = drift([p.value for p in points], lo, hi)
+    if as_json:
+        click.echo(json.dumps({
+            "measurement": measurement,
+            "model": model,
+            "serial": serial,
+            "points": [p.to_dict() for p in points],
+            "limit_min": lo,
+            "limit_max": hi,
+            "drift": judged.to_dict(),
+        }, indent=2))
+        return
+    scope = " ".join(x for x in (
+        f"model {model}" if model else "", f"serial {serial}" if serial else "",
+    ) if x)
+    if not points:
+        click.echo(f"no numeric values of {measurement!r} on record" + (f" for {scope}" if scope else ""))
+        return
+    unit = points[-1].unit or ""
+    limits = _limits(lo, hi, unit)
+    where = f" ({scope})" if scope else ""
+    click.echo(f"{measurement}{where}: last {len(points)} value(s), limits {limits}")
+    for p in points:
+        mark = "" if p.passed else "  << out of limits"
+        click.echo(f"  {_when(p.at)}  {p.serial or '-':<14} {p.value:>10g} {unit:<4} {p.run_id[:8]}{mark}")
+    click.echo(f"  {_sparkline([p.value for p in points])}")
+    if judged.warning:
+        click.echo(f"DRIFT WARNING ({judged.kind}): {judged.message}")
+    else:
+        click.echo(f"no drift: {judged.message}")
+
+
+def _limits(lo: float | None, hi: float | None, unit: str) -> str:
+    u = f" {unit}" if unit else ""
+    if lo is not None and hi is not None:
+        return f"{lo:g} ≤ x ≤ {hi:g}{u}"
+    if lo is not None:
+        return f"≥ {lo:g}{u}"
+    if hi is not None:
+        return f"≤ {hi:g}{u}"
+    return "none"
+
+
+def _sparkline(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return _SPARK[3] * len(values)
+    return "".join(_SPARK[round((v - lo) / (hi - lo) * (len(_SPARK) - 1))] for v in values)
+
+
+# ---------------------------------------------------------------------------- stats
+@click.command()
+@click.option("--since", help="Only runs started at or after: YYYY-MM-DD, an ISO time, or 7d / 12h ago.")
+@click.option("--model", help="Only units of this model.")
+@click.option("--station", help="Only runs at this station.")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stats(since: str | None, model: str | None, station: str | None, db: str | None, as_json: bool) -> None:
+    """Runs, first-pass yield, failures by fault code (pareto) and mean time per run."""
+    start = parse_since(since) if since else None
+    with _open(db) as store:
+        result = store.stats(since=start, model=model, station=station)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    scope = ", ".join(x for x in (
+        f"since {_when(start)} UTC" if start else "", f"model {model}" if model else "",
+        f"station {station}" if station else "") if x)
+    click.echo(f"runs: {result.runs}" + (f"  ({scope})" if scope else ""))
+    if not result.runs:
+        return
+    if result.first_pass_yield is not None:
+        passed = round(result.first_pass_yield * result.units)
+        click.echo(f"first-pass yield: {result.first_pass_yield:.1%} ({passed} of {result.units} units "
+                   f"passed their first run)")
+    click.echo("verdicts: " + ", ".join(f"{v} {n}" for v, n in result.verdicts.items()))
+    if result.mean_duration_s is not None:
+        click.echo(f"mean time per run: {result.mean_duration_s:.1f} s")
+    if result.failures_by_fault:
+        total = sum(n for _, n in result.failures_by_fault)
+        width = max(len(code) for code, _ in result.failures_by_fault)
+        top = result.failures_by_fault[0][1]
+        click.echo("failures by fault code (pareto; FAIL runs showing each code):")
+        cumulative = 0
+        for code, n in result.failures_by_fault:
+            cumulative += n
+            bar = "█" * max(1, round(20 * n / top))
+            click.echo(f"  {code:<{width}}  {n:>4}  {n / total:>4.0%}  cum {cumulative / total:>4.0%}  {bar}")
+
+
+def parse_since(text: str) -> datetime:
+    """``2026-11-01``, ``2026-11-01T08:00``, ``7d``, ``12h`` or ``30m`` (ago) as an aware UTC time.
+
+    Raises:
+        click.BadParameter: anything else.
+    """
+    m = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", text)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        delta = {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+        return datetime.now(UTC) - delta
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: expected YYYY-MM-DD, an ISO time, or 7d/12h/30m",
+                                 param_hint="--since") from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------- report
+_FORMATS = ("html", "json", "junit", "rma", "rma-json")
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="html", show_default=True,
+              help="Report to render (rma = the fault report in Markdown; with --out DIR also rma.json).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write to this file, or into this directory under the standard name; default stdout.")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what was rendered as JSON (files written, or the content) instead of plain text.")
+def report(run_ref: str, fmt: str, out: Path | None, db: str | None, as_json: bool) -> None:
+    """Render the reports of a stored RUN again (run id, unique prefix, or 'latest')."""
+    from bench.errors import UsageError
+    from bench.reports.render import FILES, render, write_reports
+
+    with _open(db) as store:
+        if run_ref == "latest":
+            rec = store.latest_run()
+            if rec is None:
+                raise UsageError("the store has no runs yet")
+        else:
+            rec = store.get_run(run_ref)
+        written: dict[str, Path] = {}
+        content: str | None = None
+        if out is None:
+            content = render(rec, fmt, store)
+        elif out.is_dir():
+            written = write_reports(rec, out, [fmt], store)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(render(rec, fmt, store), encoding="utf-8", newline="\n")
+            written = {fmt: out}
+    if as_json:
+        doc: dict[str, Any] = {"run_id": rec.run_id, "verdict": rec.verdict.value, "format": fmt}
+        if content is not None:
+            doc["content"] = json.loads(content) if fmt in ("json", "rma-json") else content
+        else:
+            doc["files"] = {FILES[k]: str(p) for k, p in written.items()}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    if content is not None:
+        click.echo(content, nl=False)
+        return
+    for path in written.values():
+        click.echo(f"wrote {path}")
+
+
+COMMANDS = (history, trend, stats, report)
+
+__all__ = ["COMMANDS", "history", "parse_since", "report", "stats", "trend"]

@@ -1,0 +1,249 @@
+"""bench history / trend / stats / report on hand-built stores, the drift rule, and one real run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bench.cli import cli
+from bench.cli_store import parse_since
+from bench.measure import Limit, Measurement
+from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
+from bench.reports.render import drift, write_reports
+from bench.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
+VOLT = Limit(min=7.0, max=8.6, unit="V", fault="PWR-BATT-LOW")
+FW = Limit(equals=True, fault="FW-OUTDATED")
+
+
+def make_run(n: int, serial: str, *, voltage: float = 7.9, fw_ok: bool = True, model: str = "PT-300",
+             station: str = "bench-7", duration: float = 10.0) -> RunRecord:
+    """Run number ``n`` (its start is n hours after T0) of one unit: battery and firmware steps."""
+    started = T0 + timedelta(hours=n)
+    v_ok = VOLT.min <= voltage <= VOLT.max  # type: ignore[operator]
+    steps = [
+        StepRecord(0, "battery", "power.battery", Outcome.PASS if v_ok else Outcome.FAIL, started, 0.5,
+                   fault=None if v_ok else "PWR-BATT-LOW",
+                   measurements=[Measurement("voltage", voltage, "V", VOLT, v_ok, None if v_ok else "PWR-BATT-LOW")]),
+        StepRecord(1, "firmware", "unit.identify", Outcome.PASS if fw_ok else Outcome.FAIL,
+                   started + timedelta(seconds=1), 0.1, fault=None if fw_ok else "FW-OUTDATED",
+                   measurements=[Measurement("firmware_current", fw_ok, None, FW, fw_ok,
+                                             None if fw_ok else "FW-OUTDATED")]),
+    ]
+    faults = [s.fault for s in steps if s.fault]
+    return RunRecord(
+        run_id=f"{n:08d}-0000-4000-8000-{serial.replace('-', '').lower()[:12]:0>12}", plan_name="pos-full",
+        plan_version="1.0", plan_hash="12" * 32, station=station, operator="ana", started_at=started,
+        ended_at=started + timedelta(seconds=duration), verdict=Verdict.FAIL if faults else Verdict.PASS,
+        unit=UnitInfo(model, serial, "C", "2.4.1"), steps=steps,
+        findings=[Finding(f, f"fault {f}", "hardware", "part", "action", True, []) for f in faults],
+        summary="fail" if faults else "all steps passed", bench_version="0.1.0",
+    )
+
+
+def store_runs(url: str, *runs: RunRecord) -> None:
+    """Persist records the way the runner does."""
+    with Store.open(url) as store:
+        for rec in runs:
+            store.start_run(rec)
+            for step in rec.steps:
+                store.add_step(rec.run_id, step)
+            assert rec.ended_at is not None
+            store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def test_history_newest_first_with_last_pass(tmp_db: str) -> None:
+    store_runs(tmp_db, make_run(1, "PT3-000123", voltage=3.4), make_run(2, "PT3-000123"),
+               make_run(3, "PT3-000123", fw_ok=False), make_run(4, "OTHER-1"))
+    code, out = invoke("history", "PT3-000123", "--db", tmp_db)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "PT3-000123 (PT-300): 3 run(s), newest first (UTC)"
+    assert [ln.split()[1] for ln in lines[1:4]] == ["11:00:00", "10:00:00", "09:00:00"]
+    assert "FAIL" in lines[1] and "FW-OUTDATED" in lines[1] and "PASS" in lines[2] and "PWR-BATT-LOW" in lines[3]
+    assert lines[4] == "last passed on 2024-05-01 10:00:00 UTC (run 00000002, pos-full 1.0, station bench-7)"
+    code, out = invoke("history", "PT3-000123", "--limit", "1", "--json", "--db", tmp_db)
+    data = json.loads(out)
+    assert [r["run_id"][:8] for r in data["runs"]] == ["00000003"]
+    assert data["last_pass"]["run_id"].startswith("00000002")
+
+
+def test_history_never_passed_and_unknown_serial(tmp_db: str) -> None:
+    store_runs(tmp_db, make_run(1, "PT3-9", voltage=3.0))
+    code, out = invoke("history", "PT3-9", "--db", tmp_db)
+    assert code == 0 and out.splitlines()[-1] == "never passed on record"
+    code, out = invoke("history", "NO-SUCH", "--db", tmp_db)
+    assert (code, out) == (0, "no runs on record for serial NO-SUCH\n")
+    code, out = invoke("history", "NO-SUCH", "--json", "--db", tmp_db)
+    assert code == 0 and json.loads(out) == {"serial": "NO-SUCH", "runs": [], "last_pass": None}
+
+
+# --------------------------------------------------------------------------- drift and trend
+
+
+def test_drift_rule() -> None:
+    # mean of the last five within 10 % of the span (0.16 V) of min 7
+    assert drift([8.0, 7.9, 7.2, 7.1, 7.15, 7.1, 7.12], 7.0, 8.6).kind == "near-min"
+    assert drift([8.4, 8.5, 8.5, 8.55, 8.5], 7.0, 8.6).kind == "near-max"
+    # falling five runs in a row, about to reach min 7 (not yet near it)
+    falling = drift([8.2, 8.0, 7.8, 7.6, 7.4], 7.0, 8.6)
+    assert falling.warning and falling.kind == "trend-to-min" and "~2 runs" in falling.message
+    # one-sided limit: no span, only the trend counts
+    assert drift([60, 50, 40, 30, 25], 20, None).kind == "trend-to-min"
+    assert drift([0, 0, 0, 0, 0], None, 0).kind == "none"  # a counter sitting at max 0 is fine
+    # stable, noisy, or falling too slowly to matter: no warning
+    assert not drift([7.9, 7.95, 7.9, 7.92, 7.9, 7.91], 7.0, 8.6).warning
+    assert not drift([8.0, 7.7, 8.1, 7.8, 8.0], 7.0, 8.6).warning
+    assert not drift([8.05, 8.04, 8.03, 8.02, 8.01], 7.0, 8.6).warning
+    assert drift([3.4, 7.9, 3.3], 7.0, 8.6).kind == "out-of-limits"
+    assert drift([7.9, 7.1], 7.0, 8.6).kind == "too-few"
+    assert drift([1.0, 2.0, 3.0], None, None).kind == "none"
+
+
+def test_trend_warns_on_a_series_approaching_a_limit(tmp_db: str) -> None:
+    values = [8.3, 8.2, 8.0, 7.8, 7.6, 7.4]
+    store_runs(tmp_db, *(make_run(i, "PT3-1", voltage=v) for i, v in enumerate(values)),
+               *(make_run(10 + i, "PT3-2", voltage=v) for i, v in enumerate([7.9, 7.95, 7.9, 7.92, 7.9])))
+    code, out = invoke("trend", "voltage", "--serial", "PT3-1", "--db", tmp_db)
+    assert code == 0
+    assert out.splitlines()[0] == "voltage (serial PT3-1): last 6 value(s), limits 7 ≤ x ≤ 8.6 V"
+    assert "DRIFT WARNING (trend-to-min)" in out
+    code, out = invoke("trend", "voltage", "--serial", "PT3-2", "--db", tmp_db)
+    assert code == 0 and "DRIFT WARNING" not in out and "no drift: stable within limits" in out
+    code, out = invoke("trend", "voltage", "--serial", "PT3-1", "--limit", "2", "--json", "--db", tmp_db)
+    data = json.loads(out)
+    assert [p["value"] for p in data["points"]] == [7.6, 7.4]
+    assert data["drift"]["kind"] == "too-few" and data["limit_min"] == 7.0
+    code, out = invoke("trend", "nothing", "--db", tmp_db)
+    assert (code, out) == (0, "no numeric values of 'nothing' on record\n")
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def test_stats_yield_and_pareto(tmp_db: str) -> None:
+    store_runs(
+        tmp_db,
+        make_run(1, "A", voltage=3.0, duration=10),                  # A fails first, then passes
+        make_run(2, "A", duration=20),
+        make_run(3, "B", duration=30),                               # B passes first time
+        make_run(4, "C", voltage=3.0, fw_ok=False, duration=40),     # C fails twice
+        make_run(5, "C", fw_ok=False, station="bench-8", duration=50),
+        make_run(6, "D", model="PT-500", duration=60),
+    )
+    code, out = invoke("stats", "--json", "--db", tmp_db)
+    data = json.loads(out)
+    assert data["runs"] == 6 and data["units"] == 4
+    assert data["first_pass_yield"] == pytest.approx(0.5)
+    assert data["failures_by_fault"] == [{"fault": "FW-OUTDATED", "count": 2}, {"fault": "PWR-BATT-LOW", "count": 2}]
+    assert data["mean_duration_s"] == pytest.approx(35.0)
+    code, out = invoke("stats", "--db", tmp_db)
+    assert code == 0
+    assert "first-pass yield: 50.0% (2 of 4 units passed their first run)" in out
+    assert "mean time per run: 35.0 s" in out
+    pareto = out.split("(pareto; FAIL runs showing each code):\n")[1].splitlines()
+    assert pareto[0].split()[:2] == ["FW-OUTDATED", "2"] and pareto[1].split()[:2] == ["PWR-BATT-LOW", "2"]
+    assert "cum 100%" in pareto[1]
+    data = json.loads(invoke("stats", "--model", "PT-500", "--json", "--db", tmp_db)[1])
+    assert (data["runs"], data["first_pass_yield"]) == (1, 1.0)
+    data = json.loads(invoke("stats", "--station", "bench-8", "--json", "--db", tmp_db)[1])
+    assert data["runs"] == 1 and data["failures_by_fault"] == [{"fault": "FW-OUTDATED", "count": 1}]
+    data = json.loads(invoke("stats", "--since", "2024-05-01T12:30", "--json", "--db", tmp_db)[1])
+    assert data["runs"] == 2
+
+
+def test_parse_since() -> None:
+    assert parse_since("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
+    assert abs((datetime.now(UTC) - parse_since("7d")) - timedelta(days=7)) < timedelta(seconds=5)
+    code, out = invoke("stats", "--since", "last tuesday")
+    assert code == 2 and "--since" in out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_report_rerenders_a_stored_run(tmp_db: str, tmp_path: Path) -> None:
+    rec = make_run(1, "PT3-000123", voltage=3.4)
+    store_runs(tmp_db, make_run(0, "PT3-000123"), rec)
+    # what `bench run` writes at run time ...
+    with Store.open(tmp_db) as store:
+        written = write_reports(rec, tmp_path / "run", ["json", "html", "junit"], store)
+    # ... equals what the store gives back later
+    code, out = invoke("report", rec.run_id[:8], "--format", "json", "--db", tmp_db)
+    assert code == 0 and out == written["json"].read_text("utf-8")
+    assert json.loads(out) == rec.to_dict()
+    code, html1 = invoke("report", rec.run_id, "--db", tmp_db)
+    code, html2 = invoke("report", "latest", "--format", "html", "--db", tmp_db)
+    assert html1 == html2 == written["html"].read_text("utf-8")
+    code, junit = invoke("report", "latest", "--format", "junit", "--db", tmp_db)
+    assert junit == written["junit"].read_text("utf-8")
+    code, out = invoke("report", "latest", "--format", "rma", "--out", str(tmp_path), "--json", "--db", tmp_db)
+    files = json.loads(out)["files"]
+    assert sorted(files) == ["rma.json", "rma.md"]
+    assert "| Last passed on this bench | 2024-05-01 08:00:00 UTC" in Path(files["rma.md"]).read_text("utf-8")
+    code, out = invoke("report", "latest", "--format", "rma-json", "--json", "--db", tmp_db)
+    assert json.loads(out)["content"]["unit"]["serial"] == "PT3-000123"
+
+
+def test_report_unknown_run_is_a_one_line_usage_error(tmp_db: str) -> None:
+    store_runs(tmp_db, make_run(1, "PT3-1"))
+    proc = bench("report", "ffffffff", "--db", tmp_db)
+    assert proc.returncode == 2
+    assert proc.stderr == "bench: error: no run 'ffffffff' in the store\n"
+    proc = bench("report", "latest", "--db", f"sqlite:///{Path(tmp_db[10:]).parent / 'empty.db'}")
+    assert proc.returncode == 2 and proc.stderr == "bench: error: the store has no runs yet\n"
+
+
+def test_help_does_not_import_the_store() -> None:
+    code = ("import sys; from bench.cli import cli; "
+            "print(any(m.startswith(('sqlalchemy', 'bench.store', 'bench.reports')) for m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "False", proc.stderr
+    out = bench("--help").stdout
+    for cmd in ("history", "trend", "stats", "report"):
+        assert cmd in out
+
+
+# --------------------------------------------------------------------------- the real thing
+
+
+@pytest.mark.slow
+def test_real_run_then_report_and_history(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'bench.db'}"
+    proc = bench("run", "testplans/pos-full.yaml", "--sim", "--scenario", "battery-low", "--db", db,
+                 "--report", str(tmp_path / "reports"), timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    (folder,) = (tmp_path / "reports").iterdir()
+    for fmt, check in (("html", "PWR-BATT-LOW"), ("junit", 'type="PWR-BATT-LOW"'), ("rma", "never on record")):
+        out = tmp_path / f"out.{fmt}"
+        proc = bench("report", "latest", "--format", fmt, "--out", str(out), "--db", db)
+        assert proc.returncode == 0, proc.stderr
+        assert check in out.read_text("utf-8"), fmt
+    assert "<script" not in (tmp_path / "out.html").read_text("utf-8")
+    proc = bench("report", "latest", "--format", "json", "--db", db)
+    assert json.loads(proc.stdout) == json.loads((folder / "run.json").read_text("utf-8"))
+    proc = bench("history", "PT3-000123", "--db", db)
+    assert proc.returncode == 0
+    assert "FAIL" in proc.stdout and "PWR-BATT-LOW" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "never passed on record"
