@@ -8,6 +8,7 @@ from __future__ import annotations
 import select
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -71,7 +72,11 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
             click.echo(f"  {'':<16} also skipped because of it: {', '.join(f.consequences)}", err=err)
     click.echo(f"Run {rec.run_id}", err=err)
     if report_path:
-        click.echo(f"Report: {report_path}", err=err)
+        folder = Path(report_path)
+        click.echo(f"Report: {folder / 'report.html'}  (also run.json, junit.xml)", err=err)
+        for file in sorted((folder / "attachments").glob("*")):
+            label = "Receipt" if "receipt" in file.name else "Attachment"
+            click.echo(f"{label}: {file}", err=err)
 
 
 class TerminalOperator(Operator):

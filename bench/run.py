@@ -109,12 +109,13 @@ def _write_reports(req: RunRequest, rec: RunRecord, store: Any) -> Path | None:
     The store is needed: the HTML shows the unit's trends, the fault report when it last passed.
     """
     from bench.reports import report_dir_name
-    from bench.reports.render import render, write_reports
+    from bench.reports.render import render, write_attachments, write_reports
 
     report_path = None
     if req.report_dir is not None:
         report_path = req.report_dir / report_dir_name(rec)
         write_reports(rec, report_path, ("json", "html", "junit"), store)
+        write_attachments(rec, report_path)
     if req.junit is not None:
         req.junit.parent.mkdir(parents=True, exist_ok=True)
         req.junit.write_text(render(rec, "junit"), encoding="utf-8")

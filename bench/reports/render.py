@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,6 +91,22 @@ def write_reports(
         _write_atomic(path, render(rec, name, store))
         written[name] = path
     return written
+
+
+def write_attachments(rec: RunRecord, folder: Path) -> list[Path]:
+    """Write each step's attachments (the receipt image, ...) as files under ``folder/attachments``.
+
+    A technician holds the printed receipt against ``attachments/<step>-receipt.png``.
+    """
+    out: list[Path] = []
+    for step in redacted(rec).steps:
+        for a in step.attachments:
+            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{step.name}-{a.name}")
+            path = folder / "attachments" / safe
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(a.data)
+            out.append(path)
+    return out
 
 
 def render(rec: RunRecord, fmt: str, store: Store | None = None) -> str:
