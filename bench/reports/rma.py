@@ -70,6 +70,8 @@ def build_rma(rec: RunRecord, store: Store | None = None) -> dict[str, Any]:
                          f"station {found.station})")
         else:
             last_text = NEVER
+    elif unit is None:
+        last_text = "unknown (the unit did not identify itself)"
     else:
         last_text = NO_STORE
     duration = run_duration(rec)
@@ -134,7 +136,12 @@ def render_rma_md(data: dict[str, Any]) -> str:
 
     lines += ["", "## Symptoms", ""]
     if not data["symptoms"]:
-        lines.append("None: every step passed." if data["verdict"] == "PASS" else "No failed step recorded.")
+        if data["verdict"] == "PASS":
+            lines.append("None: every step passed.")
+        elif not data["steps"]:
+            lines.append(f"The run stopped before its first step: {_md(data['summary'])}")
+        else:
+            lines.append("No failed step recorded.")
     for s in data["symptoms"]:
         head = f"- **{_md(s['step'])}**: {s['outcome']}"
         if s["fault"]:
