@@ -32,6 +32,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/fuzz_link.py 1000000
+
 sysdeps:
 	@.ci/sysdeps.sh $(BUILD_PKGS) $(RUN_PKGS) $(PY_PKGS)
 

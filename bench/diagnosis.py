@@ -63,7 +63,12 @@ def diagnose(
     findings = list(by_code.values())
     tamper = by_code.get("SEC-TAMPER")
     if tamper is not None:
-        return [tamper] + [f for f in findings if f is not tamper]
+        # A tampered unit has erased its keys: nothing else it does can be trusted or repaired
+        # on the bench. Every other failure is a consequence, and the verdict is the factory.
+        for f in findings:
+            if f is not tamper:
+                tamper.consequences.extend(s for s in f.steps + f.consequences if s not in tamper.consequences)
+        return [tamper]
     findings.sort(key=lambda f: (not f.in_unit, f.category == Category.CONSUMABLE.value))
     return findings
 

@@ -234,3 +234,20 @@ def test_ctrl_c_records_step_and_aborts() -> None:
     assert rec.steps[1].message == "interrupted by the operator"
     assert [c for c in sink.calls if c[0] == "step"] == [("step", "a"), ("step", "s")]
     assert sink.calls[-1] == ("finish", Verdict.ABORTED)
+
+
+def test_tamper_makes_every_other_failure_a_consequence() -> None:
+    from bench.diagnosis import RETURN_TO_FACTORY
+
+    def tampered(ctx: StepContext) -> None:
+        raise DeviceError("tamper detected", fault_code="SEC-TAMPER")
+
+    def locked(ctx: StepContext) -> None:
+        raise DeviceError("command refused: unit locked", fault_code="LINK-UNSUPPORTED")
+
+    runner, _ = make_runner([step("tamper", spec("x.t", tampered)), step("printer", spec("x.l", locked)),
+                             step("battery", spec("x.low", low, measurements=V))])
+    rec = runner.run()
+    assert [f.fault for f in rec.findings] == ["SEC-TAMPER"]
+    assert rec.findings[0].consequences == ["printer", "battery"]
+    assert rec.summary == f"tamper detected: {RETURN_TO_FACTORY}"
