@@ -230,6 +230,9 @@ from bench.cli_store import history, report, stats, trend  # noqa: E402
 
 for _command in (history, trend, stats, report):
     cli.add_command(_command)
+from bench.cli_inspect import inspect  # noqa: E402
+
+cli.add_command(inspect)
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -71,6 +71,14 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
         answers = dict(scenario.operator.get("answers", {"*": True}))
 
     store = _open_store(db)
+    if req.lot is not None:
+        from bench.lots import check_lot_open
+
+        try:
+            check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
+        except BaseException:
+            store.close()
+            raise
     listener = None
     if req.console:
         from bench.console import ConsoleListener

@@ -121,6 +121,7 @@ runs = Table(
     Index("ix_runs_unit_started", "unit_id", "started_at"),
     Index("ix_runs_started", "started_at"),
     Index("ix_runs_station_started", "station_id", "started_at"),
+    Index("ix_runs_lot", "lot"),  # version 2: a lot's units (incoming inspection)
     # Only the open runs (what mark_abandoned looks for): a partial index, tiny and exact.
     Index(
         "ix_runs_running",
@@ -199,7 +200,31 @@ findings = Table(
     Index("ix_findings_fault", "fault"),
 )
 
-_DATA_TABLES = (stations, units, runs, steps, measurements, attachments, findings)
+# Version 2: incoming inspection lots (ISO 2859-1 sampling; bench/lots.py).
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the lot number runs carry in runs.lot
+    Column("supplier", String(200), nullable=False),
+    Column("part", String(200), nullable=False),
+    Column("lot_size", Integer, nullable=False),
+    Column("aql", Float, nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("plan_file", Text, nullable=False),
+    Column("code_letter", String(2), nullable=False),
+    Column("sample_size", Integer, nullable=False),
+    Column("ac", Integer, nullable=False),
+    Column("re", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # OPEN, DECIDED
+    Column("decision", String(16), nullable=True),  # ACCEPT, REJECT
+    Column("inspector", String(200), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Index("ix_lots_supplier_part", "supplier", "part", "decided_at"),
+)
+
+_DATA_TABLES = (stations, units, runs, steps, measurements, attachments, findings, lots)
 
 
 def _baseline(conn: Connection) -> None:
@@ -212,8 +237,39 @@ def _baseline(conn: Connection) -> None:
 #: ``n - 1`` to ``n``. Version 1 is the baseline. An empty database is not walked through them:
 #: it gets the current tables above (:func:`_baseline`) and every version stamped as applied,
 #: so the table definitions in this module are always the truth for a new store.
+def _v2(conn: Connection) -> None:
+    """Version 1 -> 2: the ``lots`` table and an index on ``runs.lot``."""
+    conn.execute(text(
+        "CREATE TABLE lots ("
+        " id VARCHAR(200) NOT NULL PRIMARY KEY,"
+        " supplier VARCHAR(200) NOT NULL,"
+        " part VARCHAR(200) NOT NULL,"
+        " lot_size INTEGER NOT NULL,"
+        " aql FLOAT NOT NULL,"
+        " level VARCHAR(8) NOT NULL,"
+        " severity VARCHAR(16) NOT NULL,"
+        " plan_file TEXT NOT NULL,"
+        " code_letter VARCHAR(2) NOT NULL,"
+        " sample_size INTEGER NOT NULL,"
+        " ac INTEGER NOT NULL,"
+        " re INTEGER NOT NULL,"
+        " state VARCHAR(16) NOT NULL,"
+        " decision VARCHAR(16),"
+        " inspector VARCHAR(200) NOT NULL,"
+        f" opened_at {_ts(conn)} NOT NULL,"
+        f" decided_at {_ts(conn)})"
+    ))
+    conn.execute(text("CREATE INDEX ix_lots_supplier_part ON lots (supplier, part, decided_at)"))
+    conn.execute(text("CREATE INDEX ix_runs_lot ON runs (lot)"))
+
+
+def _ts(conn: Connection) -> str:
+    return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("baseline: stations, units, runs, steps, measurements, attachments, findings", _baseline),
+    ("lots (incoming inspection) and an index on runs.lot", _v2),
 )
 
 LATEST = len(MIGRATIONS)

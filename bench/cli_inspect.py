@@ -1,0 +1,320 @@
+"""``bench inspect``: incoming inspection of lots by ISO 2859-1 sampling.
+
+``plan`` prints the sampling plan of a lot; ``start`` opens a lot (its severity from the
+switching state of the supplier's part); the sampled units are tested with
+``bench run PLAN --lot LOT``; ``status`` shows progress and decides the lot as soon as it
+can; ``report`` writes ``lot.html`` and ``lot.json``; ``state`` shows the switching state;
+``demo`` runs a whole lot on simulated units. Only click and the standard library are
+imported at module level, so ``bench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from bench.lots import LotStatus, LotStore
+    from bench.store import Store
+
+_DB_HELP = "Results store URL (default: the local SQLite store)."
+_LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
+_SEVERITIES = ("normal", "tightened", "reduced")
+
+#: Faults a defective simulated unit may have, as unit-profile overrides (drivers/sim/scenarios/).
+DEMO_FAULTS: dict[str, dict[str, Any]] = {
+    "battery-low": {"battery": {"voltage": 3.41, "charge_percent": 8, "charging": False, "adapter_present": False}},
+    "not-charging": {"battery": {"voltage": 7.5, "charge_percent": 45, "charging": False, "adapter_present": True}},
+    "tampered": {"tamper": {"tampered": True, "keys_present": False, "flags": ["mesh-open", "keys-erased"]}},
+    "post-flash": {"self_test": {"flash": {"code": 0x0203, "detail": "bad block at 0x1F000"}}},
+    "firmware-old": {"firmware": "1.9.0"},
+}
+
+
+def _open(db: str | None) -> Store:
+    from bench.store import Store
+
+    return Store.open(db)
+
+
+def _aql(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a number", param_hint="--aql") from exc
+
+
+@click.group()
+def inspect() -> None:
+    """Incoming inspection of lots (ISO 2859-1 / ANSI Z1.4 single sampling)."""
+
+
+# ---------------------------------------------------------------------------- plan
+@inspect.command("plan")
+@click.option("--lot-size", type=click.IntRange(min=2), required=True, help="Units in the lot.")
+@click.option("--aql", required=True, help="Acceptance quality limit in percent (0.010 .. 1000).")
+@click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
+@click.option("--severity", type=click.Choice(_SEVERITIES), default="normal", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def plan_cmd(lot_size: int, aql: str, level: str, severity: str, as_json: bool) -> None:
+    """Print the sampling plan of a lot: code letter, sample size, Ac and Re."""
+    from bench import sampling
+
+    p = sampling.plan(lot_size, _aql(aql), level, severity)
+    if as_json:
+        click.echo(json.dumps(p.to_dict(), indent=2))
+        return
+    click.echo(_plan_text(p))
+
+
+def _plan_text(p: Any) -> str:
+    arrow = f" (Table I gives {p.table_letter}; the table's arrow leads to {p.letter})" if p.letter != p.table_letter else ""
+    text = (f"lot {p.lot_size}, level {p.level}, AQL {p.aql:g}, {p.severity.value} inspection: "
+            f"code letter {p.letter}{arrow}, sample size {p.sample_size}, Ac {p.ac}, Re {p.re}")
+    if p.hundred_percent:
+        text += "\n100% inspection: the sample size reaches the lot size, test every unit"
+    if p.re > p.ac + 1:
+        text += f"\n{p.ac} < defectives < {p.re}: lot accepted, but normal inspection is reinstated"
+    return text
+
+
+# ---------------------------------------------------------------------------- start
+@inspect.command()
+@click.option("--supplier", required=True)
+@click.option("--part", required=True, help="Part number.")
+@click.option("--lot", "lot_id", required=True, help="Lot number (the --lot of `bench run`).")
+@click.option("--lot-size", type=click.IntRange(min=2), required=True)
+@click.option("--aql", required=True, help="Acceptance quality limit in percent.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The test plan each sampled unit is tested with.")
+@click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
+@click.option("--severity", type=click.Choice(_SEVERITIES),
+              help="Override the severity the switching rules give (recorded with the lot).")
+@click.option("--approve-reduced", is_flag=True,
+              help="The responsible authority approves reduced inspection (used only when the switching score allows).")
+@click.option("--resume", is_flag=True, help="Resume a discontinued supplier's part at tightened inspection.")
+@click.option("--inspector", help="Inspector's name (default: the login name).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the lot as JSON.")
+def start(supplier: str, part: str, lot_id: str, lot_size: int, aql: str, plan_file: Path, level: str,
+          severity: str | None, approve_reduced: bool, resume: bool, inspector: str | None, db: str | None,
+          as_json: bool) -> None:
+    """Open a lot for inspection; then test each sampled unit with `bench run PLAN --lot LOT`."""
+    with _open(db) as store:
+        lot, state = open_lot(store, supplier=supplier, part=part, lot_id=lot_id, lot_size=lot_size, aql=_aql(aql),
+                              plan_file=plan_file, level=level, severity=severity, approve_reduced=approve_reduced,
+                              resume=resume, inspector=inspector or getpass.getuser())
+    if as_json:
+        click.echo(json.dumps({**lot.to_dict(), "switching": state.to_dict()}, indent=2))
+        return
+    click.echo(f"lot {lot.lot_id} opened: {lot.part} from {lot.supplier}, inspector {lot.inspector}")
+    click.echo(_plan_text(lot.plan))
+    if state.reduced_eligible and lot.plan.severity.value == "normal":
+        click.echo(f"switching score {state.score}: reduced inspection may be approved (--approve-reduced)")
+    click.echo(f"test {lot.plan.sample_size} unit(s) drawn at random: bench run {plan_file} --station FILE --lot {lot.lot_id}")
+
+
+def open_lot(store: Store, *, supplier: str, part: str, lot_id: str, lot_size: int, aql: float, plan_file: Path,
+             level: str = "II", severity: str | None = None, approve_reduced: bool = False, resume: bool = False,
+             inspector: str = "inspector", now: datetime | None = None) -> tuple[Any, Any]:
+    """Validate the test plan, take the severity from the switching rules, and open the lot."""
+    from bench import sampling
+    from bench.lots import LotStore
+    from bench.plan import load_plan
+
+    load_plan(plan_file)  # a plan error is a usage error now, not at the first unit
+    lots = LotStore(store)
+    results = lots.results(supplier, part)
+    sev = sampling.Severity(severity) if severity else sampling.severity_for(
+        results, approve_reduced=approve_reduced, resume=resume)
+    state = sampling.switching_state(results, resume=resume)
+    p = sampling.plan(lot_size, aql, level, sev)
+    return lots.open_lot(lot_id, supplier, part, p, str(plan_file), inspector, now=now), state
+
+
+# ---------------------------------------------------------------------------- status
+@inspect.command()
+@click.argument("lot_id", metavar="LOT")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def status(lot_id: str, db: str | None, as_json: bool) -> None:
+    """Progress of LOT (tested, defectives, remaining) and its decision once reached."""
+    from bench.lots import LotStore
+
+    with _open(db) as store:
+        st = LotStore(store).status(lot_id)
+    if as_json:
+        click.echo(json.dumps(st.to_dict(), indent=2))
+        return
+    click.echo(_status_text(st))
+
+
+def _status_text(st: LotStatus) -> str:
+    p = st.lot.plan
+    lines = [f"lot {st.lot.lot_id}: {st.lot.part} from {st.lot.supplier}, {p.severity.value} inspection, "
+             f"letter {p.letter}, sample {p.sample_size}{' (100%)' if p.hundred_percent else ''}, Ac {p.ac}, Re {p.re}",
+             f"tested {st.tested}, defectives {st.defectives}, remaining {st.remaining}"]
+    if st.not_counted:
+        lines.append(f"{st.not_counted} run(s) ended ERROR/ABORTED: retest those units")
+    by_fault = st.defectives_by_fault()
+    if by_fault:
+        lines.append("defectives by fault: " + ", ".join(f"{k} {v}" for k, v in by_fault.items()))
+    if st.lot.decision:
+        lines.append(f"decision: {st.lot.decision}")
+        if st.lot.decision == "ACCEPT" and p.ac < st.defectives < p.re:
+            lines.append("accepted between Ac and Re: normal inspection is reinstated for the next lot")
+    else:
+        lines.append(f"decision: open (REJECT at {p.re} defectives; ACCEPT after {p.sample_size} units "
+                     f"with at most {min(p.re - 1, p.sample_size)})")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- report
+@inspect.command()
+@click.argument("lot_id", metavar="LOT")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for lot.html and lot.json (default: reports/lot-LOT).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON (files still written).")
+def report(lot_id: str, out_dir: Path | None, db: str | None, as_json: bool) -> None:
+    """Write the report of LOT: plan, units and verdicts, defectives by fault, decision."""
+    from bench.reports.lot import lot_document
+
+    with _open(db) as store:
+        st, written, sw = write_report(store, lot_id, out_dir or Path("reports") / f"lot-{_safe(lot_id)}")
+    if as_json:
+        click.echo(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
+        return
+    click.echo(_status_text(st))
+    for path in written.values():
+        click.echo(f"wrote {path}")
+
+
+def write_report(store: Store, lot_id: str, out_dir: Path) -> tuple[Any, dict[str, Path], Any]:
+    """Decide (if due) and write ``lot.html``/``lot.json``; returns the status, files and switching state."""
+    from bench.lots import LotStore
+    from bench.reports.lot import write_lot_reports
+
+    lots: LotStore = LotStore(store)
+    st = lots.status(lot_id)
+    sw = lots.switching(st.lot.supplier, st.lot.part) if st.lot.decision else None
+    return st, write_lot_reports(st, out_dir, sw), sw
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "lot"
+
+
+# ---------------------------------------------------------------------------- state
+@inspect.command()
+@click.option("--supplier", required=True)
+@click.option("--part", required=True)
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
+    """The switching state (normal, tightened, reduced, discontinued) of a supplier's part."""
+    from bench.lots import LotStore
+
+    with _open(db) as store:
+        sw = LotStore(store).switching(supplier, part)
+    if as_json:
+        click.echo(json.dumps({"supplier": supplier, "part": part, **sw.to_dict()}, indent=2))
+        return
+    click.echo(f"{part} from {supplier}: next lot {sw.state.value}, switching score {sw.score}"
+               + (" (reduced inspection may be approved)" if sw.reduced_eligible else ""))
+    for line in sw.history:
+        click.echo(f"  {line}")
+
+
+# ---------------------------------------------------------------------------- demo
+@inspect.command()
+@click.option("--lot-size", type=click.IntRange(min=2), default=500, show_default=True)
+@click.option("--aql", default="1.0", show_default=True)
+@click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
+@click.option("--defect-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+              help="Share of defective units in the simulated lot.")
+@click.option("--seed", type=int, help="Random seed (default: random).")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("testplans/pos-quick.yaml"), show_default=True)
+@click.option("--lot", "lot_id", help="Lot number (default: DEMO-<time>).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the lot report (default: reports/lot-LOT).")
+@click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON.")
+def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | None, plan_file: Path,
+         lot_id: str | None, db: str | None, out_dir: Path | None, as_json: bool) -> None:
+    """Inspect a whole simulated lot: open it, test its sample on simulated units, report."""
+    from bench.reports.lot import lot_document
+
+    lot_id = lot_id or datetime.now(UTC).strftime("DEMO-%Y%m%d-%H%M%S")
+    out = out_dir or Path("reports") / f"lot-{_safe(lot_id)}"
+    progress = None if as_json else click.echo
+    st, written, sw = run_demo(lot_id=lot_id, lot_size=lot_size, aql=_aql(aql), level=level,
+                               defect_rate=defect_rate, seed=seed, plan_file=plan_file, db=db, out_dir=out,
+                               echo=progress)
+    if as_json:
+        click.echo(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
+        return
+    click.echo(_status_text(st))
+    for path in written.values():
+        click.echo(f"wrote {path}")
+
+
+def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defect_rate: float = 0.02,
+             seed: int | None = None, plan_file: Path = Path("testplans/pos-quick.yaml"), db: str | None = None,
+             out_dir: Path, echo: Any = None) -> tuple[Any, dict[str, Path], Any]:
+    """Open a lot of simulated units and test its sample through ``bench.run.execute`` (the
+    code path of ``bench run --sim --lot``), one simulated unit per sampled serial, defective
+    ones with a fault drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
+    """
+    from bench.lots import LotStore, check_lot_open
+    from bench.run import RunRequest, execute
+
+    rng = random.Random(seed)
+    # The lot: which units are defective (the inspector does not know; the sample finds out).
+    defective = set(rng.sample(range(lot_size), round(lot_size * defect_rate)))
+    with _open(db) as store:
+        lot, _ = open_lot(store, supplier="demo-supplier", part="PT-300 (simulated)", lot_id=lot_id,
+                          lot_size=lot_size, aql=aql, plan_file=plan_file, level=level, inspector="demo")
+    p = lot.plan
+    if echo:
+        echo(f"lot {lot_id}: {lot_size} simulated units, {len(defective)} defective (unknown to the inspector)")
+        echo(_plan_text(p))
+    drawn = rng.sample(range(lot_size), p.sample_size)
+    with tempfile.TemporaryDirectory(prefix="bench-lot-") as tmp:
+        for k, idx in enumerate(drawn, 1):
+            with _open(db) as store:
+                check_lot_open_or_stop = LotStore(store).status(lot_id)
+                if check_lot_open_or_stop.lot.decision is not None:
+                    break
+                check_lot_open(store, lot_id)
+            serial = f"{_safe(lot_id)}-{idx + 1:05d}"
+            unit: dict[str, Any] = {"base": "good", "serial": serial}
+            fault = None
+            if idx in defective:
+                fault = rng.choice(sorted(DEMO_FAULTS))
+                unit.update(DEMO_FAULTS[fault])
+            scenario = Path(tmp) / f"unit-{k}.yaml"
+            scenario.write_text(json.dumps({"spec": 1, "description": f"unit {serial} of lot {lot_id}",
+                                            "unit": unit, "operator": {"answers": {"*": True}}}))
+            t0 = time.monotonic()
+            rec, _ = execute(RunRequest(plan_file=plan_file, sim=True, scenario=str(scenario), report_dir=None,
+                                        db=db, operator_name="demo", lot=lot_id, console=False))
+            if echo:
+                echo(f"  unit {k:>3}/{p.sample_size} {serial}: {rec.verdict.value}"
+                     f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")
+    with _open(db) as store:
+        return write_report(store, lot_id, out_dir)
+
+
+COMMANDS = (inspect,)
+
+__all__ = ["COMMANDS", "DEMO_FAULTS", "inspect", "open_lot", "run_demo", "write_report"]

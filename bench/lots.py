@@ -1,0 +1,303 @@
+"""Incoming inspection lots in the store: open a lot, count its sampled units, decide it.
+
+A lot is opened with its sampling plan (:mod:`bench.sampling`); each sampled unit is then
+tested with ``bench run PLAN --lot LOT``, so the lot's units are the runs carrying that lot.
+Counting, per unit (serial): a unit is *tested* once it has a PASS or FAIL run in the lot,
+and *defective* if any of them FAILed (a later passing retest does not hide a defective);
+ERROR and ABORTED runs do not count (the unit must be retested). The lot is decided
+REJECT as soon as the defectives reach Re, ACCEPT once the whole sample is tested
+with fewer; the decision is written the first time it is seen (:meth:`LotStore.evaluate`).
+
+The switching state of a supplier's part is replayed from its decided lots
+(:func:`bench.sampling.switching_state`).
+
+Uses the store's transactions (``Store._write``/``_read``) so SQLite writes take the write
+lock like every other write of the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, select
+
+from bench import sampling
+from bench.errors import UsageError
+from bench.record import Verdict
+from bench.storeschema import findings, lots, runs, steps, units
+
+if TYPE_CHECKING:
+    from bench.store import Store
+
+OPEN, DECIDED = "OPEN", "DECIDED"
+
+
+@dataclass
+class Lot:
+    """One lot and its plan, as stored."""
+
+    lot_id: str
+    supplier: str
+    part: str
+    plan: sampling.SamplingPlan
+    plan_file: str
+    state: str
+    decision: str | None
+    inspector: str
+    opened_at: datetime
+    decided_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {
+            "lot": self.lot_id,
+            "supplier": self.supplier,
+            "part": self.part,
+            "plan_file": self.plan_file,
+            "sampling": self.plan.to_dict(),
+            "state": self.state,
+            "decision": self.decision,
+            "inspector": self.inspector,
+            "opened_at": _iso(self.opened_at),
+            "decided_at": _iso(self.decided_at),
+        }
+
+
+@dataclass
+class UnitResult:
+    """One sampled unit's counted result in a lot."""
+
+    serial: str
+    model: str | None
+    verdict: str  # PASS or FAIL (the counted verdict)
+    runs: list[str] = field(default_factory=list)  # run ids, oldest first (counted and not)
+    faults: list[str] = field(default_factory=list)
+    tested_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {"serial": self.serial, "model": self.model, "verdict": self.verdict, "runs": self.runs,
+                "faults": self.faults, "tested_at": _iso(self.tested_at)}
+
+
+@dataclass
+class LotStatus:
+    """A lot's progress and decision."""
+
+    lot: Lot
+    units: list[UnitResult]
+    not_counted: int  # ERROR/ABORTED/RUNNING runs of units without a counted result
+
+    @property
+    def tested(self) -> int:
+        """Units with a counted (PASS/FAIL) result."""
+        return len(self.units)
+
+    @property
+    def defectives(self) -> int:
+        """Units that FAILed."""
+        return sum(1 for u in self.units if u.verdict == Verdict.FAIL.value)
+
+    @property
+    def remaining(self) -> int:
+        """Units still to test for the sample (0 once decided)."""
+        if self.lot.decision is not None:
+            return 0
+        return max(0, self.lot.plan.sample_size - self.tested)
+
+    def defectives_by_fault(self) -> dict[str, int]:
+        """Defective units per fault code (a unit counts once per code), most frequent first."""
+        counts: dict[str, int] = {}
+        for u in self.units:
+            if u.verdict == Verdict.FAIL.value:
+                for code in u.faults or ["(no fault code)"]:
+                    counts[code] = counts.get(code, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        p = self.lot.plan
+        return {
+            **self.lot.to_dict(),
+            "tested": self.tested,
+            "defectives": self.defectives,
+            "remaining": self.remaining,
+            "not_counted_runs": self.not_counted,
+            "in_gap": self.lot.decision == "ACCEPT" and p.ac < self.defectives < p.re,
+            "defectives_by_fault": self.defectives_by_fault(),
+            "units": [u.to_dict() for u in self.units],
+        }
+
+
+class LotStore:
+    """The lots of a :class:`~bench.store.Store` (which stays the caller's to close)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def open_lot(
+        self,
+        lot_id: str,
+        supplier: str,
+        part: str,
+        plan: sampling.SamplingPlan,
+        plan_file: str,
+        inspector: str,
+        *,
+        now: datetime | None = None,
+    ) -> Lot:
+        """Write a new OPEN lot.
+
+        Raises:
+            UsageError: a lot with this id exists, or runs already carry it.
+        """
+        if not lot_id.strip():
+            raise UsageError("a lot needs a non-empty lot number")
+        opened = now or datetime.now(UTC)
+        with self.store._write() as conn:
+            if conn.execute(select(lots.c.id).where(lots.c.id == lot_id)).scalar() is not None:
+                raise UsageError(f"lot {lot_id!r} already exists (bench inspect status {lot_id})")
+            conn.execute(lots.insert().values(
+                id=lot_id, supplier=supplier, part=part, lot_size=plan.lot_size, aql=plan.aql, level=plan.level,
+                severity=plan.severity.value, plan_file=plan_file, code_letter=plan.letter,
+                sample_size=plan.sample_size, ac=plan.ac, re=plan.re, state=OPEN, decision=None,
+                inspector=inspector, opened_at=opened, decided_at=None,
+            ))
+        return self.get(lot_id)
+
+    def get(self, lot_id: str) -> Lot:
+        """The stored lot.
+
+        Raises:
+            UsageError: no such lot.
+        """
+        with self.store._read() as conn:
+            row = conn.execute(select(lots).where(lots.c.id == lot_id)).one_or_none()
+        if row is None:
+            raise UsageError(f"no lot {lot_id!r} in the store; open it with: bench inspect start --lot {lot_id} ...")
+        return _lot(row)
+
+    def lots_of(self, supplier: str, part: str) -> list[Lot]:
+        """A supplier's lots of a part, oldest first."""
+        with self.store._read() as conn:
+            rows = conn.execute(
+                select(lots).where(lots.c.supplier == supplier, lots.c.part == part)
+                .order_by(lots.c.opened_at, lots.c.id)
+            ).all()
+        return [_lot(r) for r in rows]
+
+    def results(self, supplier: str, part: str) -> list[sampling.LotResult]:
+        """The decided lots of a supplier's part as the switching rules see them, oldest decision first."""
+        out: list[tuple[datetime, sampling.LotResult]] = []
+        for lot in self.lots_of(supplier, part):
+            if lot.decision is None or lot.decided_at is None:
+                continue
+            d = self.status(lot.lot_id, decide=False).defectives
+            out.append((lot.decided_at, sampling.LotResult(
+                severity=lot.plan.severity, accepted=lot.decision == sampling.Decision.ACCEPT.value,
+                defectives=d, ac=lot.plan.ac, letter=lot.plan.letter, aql=lot.plan.aql,
+                in_gap=lot.plan.ac < d < lot.plan.re,
+            )))
+        out.sort(key=lambda t: t[0])
+        return [r for _, r in out]
+
+    def switching(self, supplier: str, part: str, *, resume: bool = False) -> sampling.SwitchingState:
+        """The switching state of a supplier's part."""
+        return sampling.switching_state(self.results(supplier, part), resume=resume)
+
+    def status(self, lot_id: str, *, decide: bool = True, now: datetime | None = None) -> LotStatus:
+        """The lot's units and progress; with ``decide``, write the decision once it is reached."""
+        lot = self.get(lot_id)
+        with self.store._read() as conn:
+            rows = conn.execute(
+                select(runs.c.id, runs.c.verdict, runs.c.ended_at, runs.c.started_at, units.c.serial, units.c.model)
+                .select_from(runs.outerjoin(units, units.c.id == runs.c.unit_id))
+                .where(runs.c.lot == lot_id)
+                .order_by(runs.c.started_at, runs.c.id)
+            ).all()
+            fault_rows = conn.execute(
+                select(steps.c.run_id, steps.c.fault)
+                .select_from(steps.join(runs, and_(runs.c.id == steps.c.run_id, runs.c.lot == lot_id)))
+                .where(steps.c.fault.is_not(None))
+                .order_by(steps.c.run_id, steps.c.idx)
+            ).all()
+            finding_rows = conn.execute(
+                select(findings.c.run_id, findings.c.fault)
+                .select_from(findings.join(runs, and_(runs.c.id == findings.c.run_id, runs.c.lot == lot_id)))
+                .order_by(findings.c.run_id, findings.c.seq)
+            ).all()
+        run_faults: dict[str, list[str]] = {}
+        for rid, code in [*fault_rows, *finding_rows]:
+            codes = run_faults.setdefault(rid, [])
+            if code not in codes:
+                codes.append(code)
+        by_unit: dict[str, UnitResult] = {}
+        pending: dict[str, int] = {}
+        for r in rows:
+            key = r.serial if r.serial is not None else f"(unidentified run {r.id[:8]})"
+            counted = r.verdict in (Verdict.PASS.value, Verdict.FAIL.value)
+            u = by_unit.get(key)
+            if not counted:
+                if u is None:
+                    pending[key] = pending.get(key, 0) + 1
+                else:
+                    u.runs.append(r.id)
+                continue
+            pending.pop(key, None)
+            if u is None:
+                u = by_unit[key] = UnitResult(serial=key, model=r.model, verdict=r.verdict,
+                                              tested_at=r.ended_at or r.started_at)
+            u.runs.append(r.id)
+            if r.verdict == Verdict.FAIL.value:
+                if u.verdict != Verdict.FAIL.value:
+                    u.verdict, u.tested_at = Verdict.FAIL.value, r.ended_at or r.started_at
+                for code in run_faults.get(r.id, []):
+                    if code not in u.faults:
+                        u.faults.append(code)
+        status = LotStatus(lot, list(by_unit.values()), sum(pending.values()))
+        if decide and lot.decision is None:
+            verdict = sampling.decide(lot.plan, status.tested, status.defectives)
+            if verdict is not None:
+                when = now or datetime.now(UTC)
+                with self.store._write() as conn:
+                    conn.execute(lots.update().where(lots.c.id == lot_id, lots.c.decision.is_(None))
+                                 .values(state=DECIDED, decision=verdict.value, decided_at=when))
+                lot.state, lot.decision, lot.decided_at = DECIDED, verdict.value, when
+        return status
+
+
+def check_lot_open(store: Store, lot: str) -> None:
+    """Refuse a run for a lot that is unknown or already decided (``bench run --lot``).
+
+    Decides the lot first if its sample is complete, so a run after the last sampled unit
+    is refused too.
+
+    Raises:
+        UsageError: no such lot, or it is decided (exit 2).
+    """
+    status = LotStore(store).status(lot)
+    d = status.lot
+    if d.decision is not None:
+        raise UsageError(
+            f"lot {lot} is already decided: {d.decision} ({status.defectives} defective(s) in "
+            f"{status.tested} unit(s) tested, Ac {d.plan.ac}, Re {d.plan.re}); no more units are tested for it"
+        )
+
+
+def _lot(row: Any) -> Lot:
+    severity = sampling.Severity(row.severity)
+    n = row.sample_size
+    table_letter = sampling.code_letter(row.lot_size, row.level)
+    p = sampling.SamplingPlan(row.lot_size, row.aql, row.level, severity, table_letter, row.code_letter, n,
+                              row.ac, row.re, n >= row.lot_size)
+    return Lot(row.id, row.supplier, row.part, p, row.plan_file, row.state, row.decision, row.inspector,
+               row.opened_at, row.decided_at)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.astimezone(UTC).isoformat() if t else None
+
+
+__all__ = ["DECIDED", "OPEN", "Lot", "LotStatus", "LotStore", "UnitResult", "check_lot_open"]
