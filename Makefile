@@ -35,6 +35,12 @@ typecheck: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzz/fuzz_link.py 1000000
 
+# Benchmarks (not part of `make test`): our figures against OpenHTF, raw pyscard and the physical
+# limits, measured in one run. The `bench` extra (OpenHTF 1.6.3, pyinstrument) is installed when missing.
+bench: $(STAMP) sysdeps
+	@$(BIN)/python -c 'import openhtf, pyinstrument' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m benchmarks.run_all
+
 sysdeps:
 	@.ci/sysdeps.sh $(BUILD_PKGS) $(RUN_PKGS) $(PY_PKGS)
 

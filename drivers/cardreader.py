@@ -326,20 +326,16 @@ class CardReaderClient(CardReader):
         _, atr = self._state()
         return atr
 
-    def _raw(self, apdu: bytes, timeout: float) -> bytes:
+    def _raw(self, apdu: bytes) -> bytes:
+        """One SCardTransmit on the calling thread (transmit() runs it on the pool, under a timeout)."""
         card = self._card
         if card is None:
             raise CardError("transmit without a connected card", fault_code="ICC-NO-CARD")
-        s = self._scard
-        self.log.debug("> %s", redact(apdu.hex().upper()))
+        debug = self.log.isEnabledFor(logging.DEBUG)  # redacting costs more than the APDU itself
+        if debug:
+            self.log.debug("> %s", redact(apdu.hex().upper()))
         t0 = time.monotonic()
-        future = self._pool.submit(s.SCardTransmit, card, self._protocol, list(apdu))
-        try:
-            hr, resp = future.result(timeout)
-        except concurrent.futures.TimeoutError as exc:
-            self._card = None  # the session is no longer trustworthy
-            raise CardError(f"{describe_apdu(apdu)}: no answer from the card within {timeout:g} s",
-                            fault_code="ICC-SLOW") from exc
+        hr, resp = self._scard.SCardTransmit(card, self._protocol, list(apdu))
         if hr != SCARD_S_SUCCESS:
             self._card, self._info = None, None
             raise pcsc_error(hr, f"transmit {describe_apdu(apdu)}", reader=self.reader_name, during_apdu=True)
@@ -348,7 +344,8 @@ class CardReaderClient(CardReader):
             self._card, self._info = None, None
             raise CardError(f"card removed during {describe_apdu(apdu)} on {self.reader_name!r}",
                             fault_code="ICC-REMOVED")
-        self.log.debug("< %s (%.1f ms)", redact(out.hex().upper()), (time.monotonic() - t0) * 1000)
+        if debug:
+            self.log.debug("< %s (%.1f ms)", redact(out.hex().upper()), (time.monotonic() - t0) * 1000)
         return out
 
     def _gone_within(self, seconds: float) -> bool:
@@ -369,12 +366,16 @@ class CardReaderClient(CardReader):
         with self._lock:
             if self._card is None:
                 self.connect(timeout)
-            deadline = time.monotonic() + timeout
-
-            def raw(command: bytes) -> bytes:
-                return self._raw(command, max(0.001, deadline - time.monotonic()))
-
-            resp = exchange(raw, apdu)
+            # The whole exchange (with its GET RESPONSE / Le re-issue) is one job on the pool
+            # thread, so a card that never answers costs ``timeout``, not a hung check, and a
+            # card that answers costs one thread hand-off per command APDU.
+            future = self._pool.submit(exchange, self._raw, apdu)
+            try:
+                resp = future.result(timeout)
+            except concurrent.futures.TimeoutError as exc:
+                self._card = None  # the session is no longer trustworthy
+                raise CardError(f"{describe_apdu(apdu)}: no answer from the card within {timeout:g} s",
+                                fault_code="ICC-SLOW") from exc
             if not resp.ok:
                 self.log.debug("%s -> %s (%s)", describe_apdu(apdu), sw_hex(resp.sw1, resp.sw2),
                                sw_text(resp.sw1, resp.sw2))

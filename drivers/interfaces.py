@@ -109,6 +109,64 @@ class UnitEvent:
     received_at: float = 0.0  # time.monotonic() on the bench when it arrived
 
 
+@dataclass(frozen=True)
+class DisplayInfo:
+    """The display's geometry and what it can report about itself (DISPLAY_INFO)."""
+
+    width: int  # pixels
+    height: int  # pixels
+    bits_per_pixel: int  # 1 (monochrome) or 16 (RGB565)
+    text_rows: int
+    text_columns: int
+    checksum: bool  # the unit answers DISPLAY_CHECKSUM
+    backlight_sense: bool  # the unit measures its backlight current
+
+    @property
+    def colour(self) -> bool:
+        """True for a colour display (more than one bit per pixel)."""
+        return self.bits_per_pixel > 1
+
+
+@dataclass(frozen=True)
+class DisplayChecksum:
+    """CRC-32 of the unit's frame buffer as the unit computed it, with the geometry it used."""
+
+    crc32: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class TrackRead:
+    """What the bench found in one magstripe track. Never holds the track data itself."""
+
+    track: int  # 1, 2 or 3
+    present: bool  # the unit sent data for this track
+    format_ok: bool  # sentinels, separators and field sizes as ISO 7813 says
+    lrc_ok: bool  # the LRC character the unit sent matches the bench's own
+    length: int = 0  # characters, sentinels and LRC included
+    problem: str = ""  # why format_ok or lrc_ok is False, in words (no track data)
+
+
+@dataclass(frozen=True)
+class MsrSwipe:
+    """A card swipe as the bench keeps it: verdicts per track and the masked PAN only.
+
+    The raw track data is checked when the event arrives and dropped (PCI DSS: track
+    data is never stored), so this object is safe to log, record and report.
+    """
+
+    unit_ok: bool  # the unit's own status byte said "read ok"
+    tracks: tuple[TrackRead, ...] = ()
+    masked_pan: str = ""  # first six and last four digits (bench.pan.mask_pan)
+    pan_luhn_ok: bool = False
+    pans_agree: bool = True  # track 1 and track 2 carry the same PAN (when both were read)
+
+    def track(self, number: int) -> TrackRead | None:
+        """The result for track ``number``, or None when the event had no such track."""
+        return next((t for t in self.tracks if t.track == number), None)
+
+
 class Unit(Device):
     """The POS unit's diagnostic command set (see docs/protocol.md)."""
 
@@ -142,7 +200,39 @@ class Unit(Device):
 
     @abc.abstractmethod
     def next_event(self, timeout: float) -> UnitEvent | None:
-        """Return the next unsolicited event, or None when none arrives within ``timeout``."""
+        """Return the next unsolicited event, or None when none arrives within ``timeout``.
+
+        Key events carry ``{"key": name, "t_ms": unit clock}``; a ``card_swipe`` carries
+        ``{"ok": bool, "swipe": MsrSwipe}`` and never the raw track data.
+        """
+
+    @abc.abstractmethod
+    def keypad_enable(self, on: bool) -> tuple[str, ...]:
+        """Turn keypad test mode on or off (key events go to the bench); return the key layout."""
+
+    @abc.abstractmethod
+    def display_info(self) -> DisplayInfo:
+        """The display's geometry, colour depth and self-measurement capabilities."""
+
+    @abc.abstractmethod
+    def display_write(self, row: int, column: int, text: str) -> None:
+        """Write ``text`` at a text row and column."""
+
+    @abc.abstractmethod
+    def display_pattern(self, pattern: str) -> None:
+        """Fill the display with a test pattern (``off``, ``on``, ``checkerboard``, ``stripes``, ``colour_bars``)."""
+
+    @abc.abstractmethod
+    def display_checksum(self) -> DisplayChecksum:
+        """CRC-32 of the frame buffer (LINK-UNSUPPORTED DeviceError when the unit cannot)."""
+
+    @abc.abstractmethod
+    def display_backlight(self, level: int) -> float:
+        """Set the backlight to ``level`` percent; return the measured backlight current in mA."""
+
+    @abc.abstractmethod
+    def msr_enable(self, on: bool) -> tuple[int, ...]:
+        """Arm (or disarm) the magstripe reader; return the track numbers its head reads."""
 
 
 # --------------------------------------------------------------------------- card reader

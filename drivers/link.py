@@ -538,7 +538,8 @@ class Link:
         self._event_index += 1
         self._stats.events += 1
         self._events.append(ReceivedEvent(frame.seq, frame.payload, time.monotonic(), self._event_index))
-        self._log.debug("event seq=%d %s", frame.seq, frame.payload.hex())
+        # Kind and length only: an event's payload can be card data (a magstripe swipe).
+        self._log.debug("event seq=%d kind=%s (%d bytes)", frame.seq, frame.payload[:1].hex(), len(frame.payload))
 
 
 def open_link(url: str, **options: Any) -> Link:

@@ -18,6 +18,8 @@ from drivers import unitproto as up
 from drivers.interfaces import (
     BatteryStatus,
     CommsResult,
+    DisplayChecksum,
+    DisplayInfo,
     Identity,
     LogEntry,
     SelfTestResult,
@@ -61,8 +63,14 @@ def parse_event(event: ReceivedEvent) -> UnitEvent:
         }
     elif kind in ("key_down", "key_up"):
         data = {"key": r.str()}
+        if not r.done:
+            data["t_ms"] = r.u32()  # the unit's millisecond clock at the key edge
     elif kind == "card_swipe":
-        data = {"ok": r.u8() == 0, "track1": r.str(), "track2": r.str(), "track3": r.str()}
+        from bench.msr import summarize_swipe
+
+        # The tracks are checked here and dropped: only verdicts and the masked PAN go on.
+        ok = r.u8() == 0
+        data = {"ok": ok, "swipe": summarize_swipe(ok, r.str(), r.str(), r.str())}
     elif kind == "tamper":
         data = {"tampered": bool(r.u8())}
     elif kind == "power":
@@ -273,6 +281,42 @@ class UnitClient(Unit):
         if _is_boot(event.payload):
             self._boots_seen = max(self._boots_seen, event.index)
         return parse_event(event)
+
+    # ------------------------------------------------------------------ keypad, display, magstripe
+
+    def keypad_enable(self, on: bool) -> tuple[str, ...]:
+        """Turn keypad test mode on or off; return the unit's key layout."""
+        return up.decode_key_layout(self._call(up.CMD_KEYPAD_ENABLE, bytes((1 if on else 0,))))
+
+    def display_info(self) -> DisplayInfo:
+        """The display's geometry, colour depth and what it can measure."""
+        width, height, bpp, rows, columns, flags = up.decode_display_info(self._call(up.CMD_DISPLAY_INFO))
+        return DisplayInfo(
+            width, height, bpp, rows, columns,
+            bool(flags & up.DISPLAY_FLAG_CHECKSUM), bool(flags & up.DISPLAY_FLAG_BACKLIGHT_SENSE),
+        )
+
+    def display_write(self, row: int, column: int, text: str) -> None:
+        """Write ``text`` at a text row and column."""
+        self._call(up.CMD_DISPLAY_WRITE, up.encode_display_write(row, column, text))
+
+    def display_pattern(self, pattern: str) -> None:
+        """Fill the display with a named test pattern."""
+        self._call(up.CMD_DISPLAY_PATTERN, up.encode_display_pattern(pattern))
+
+    def display_checksum(self) -> DisplayChecksum:
+        """CRC-32 of the frame buffer as the unit computes it."""
+        return DisplayChecksum(*up.decode_display_checksum(self._call(up.CMD_DISPLAY_CHECKSUM)))
+
+    def display_backlight(self, level: int) -> float:
+        """Set the backlight level (percent); return the measured backlight current in mA."""
+        if not 0 <= level <= 100:
+            raise ValueError(f"backlight level must be 0..100 %, got {level}")
+        return up.decode_backlight_answer(self._call(up.CMD_DISPLAY_BACKLIGHT, bytes((level,))))
+
+    def msr_enable(self, on: bool) -> tuple[int, ...]:
+        """Arm or disarm the magstripe reader; return the tracks its head reads."""
+        return up.decode_msr_tracks(self._call(up.CMD_MSR_ENABLE, bytes((1 if on else 0,))))
 
 
 def open_unit(url: str, **options: Any) -> UnitClient:

@@ -22,13 +22,15 @@ CMD_BATTERY = 0x11
 CMD_TAMPER = 0x12
 CMD_COMMS_TEST = 0x13
 CMD_LOG_READ = 0x14
-# Reserved for later commands on the same link (not implemented by the client yet).
+# The human-facing half of the unit: display, keypad, magstripe reader.
 CMD_DISPLAY_WRITE = 0x20
 CMD_DISPLAY_PATTERN = 0x21
 CMD_DISPLAY_CHECKSUM = 0x22
 CMD_DISPLAY_BACKLIGHT = 0x23
+CMD_DISPLAY_INFO = 0x24
 CMD_KEYPAD_ENABLE = 0x30
 CMD_MSR_ENABLE = 0x38
+# Reserved for later commands on the same link (not implemented by the client yet).
 CMD_PRINTER_PRINT = 0x40
 CMD_PRINTER_STATUS = 0x41
 
@@ -45,6 +47,7 @@ COMMAND_NAMES = {
     CMD_DISPLAY_PATTERN: "DISPLAY_PATTERN",
     CMD_DISPLAY_CHECKSUM: "DISPLAY_CHECKSUM",
     CMD_DISPLAY_BACKLIGHT: "DISPLAY_BACKLIGHT",
+    CMD_DISPLAY_INFO: "DISPLAY_INFO",
     CMD_KEYPAD_ENABLE: "KEYPAD_ENABLE",
     CMD_MSR_ENABLE: "MSR_ENABLE",
     CMD_PRINTER_PRINT: "PRINTER_PRINT",
@@ -63,6 +66,7 @@ COMMAND_CAPABILITY = {
     CMD_DISPLAY_PATTERN: "display",
     CMD_DISPLAY_CHECKSUM: "display",
     CMD_DISPLAY_BACKLIGHT: "display",
+    CMD_DISPLAY_INFO: "display",
     CMD_KEYPAD_ENABLE: "keypad",
     CMD_MSR_ENABLE: "msr",
     CMD_PRINTER_PRINT: "printer",
@@ -95,6 +99,13 @@ TAMPER_KEYS_PRESENT = 0x02
 SIGNAL_NONE = -32768  # i16: interface has no radio
 RTT_NONE = 0xFFFFFFFF  # u32 microseconds: no round trip measured
 LOG_READ_HEADER = 12  # generation u32, total u32, offset u32
+
+# DISPLAY_PATTERN codes, by name (the index is the code on the wire).
+DISPLAY_PATTERNS = ("off", "on", "checkerboard", "stripes", "colour_bars")
+DISPLAY_FLAG_CHECKSUM = 0x01  # DISPLAY_INFO flags: the unit answers DISPLAY_CHECKSUM
+DISPLAY_FLAG_BACKLIGHT_SENSE = 0x02  # ... and measures its backlight current
+BACKLIGHT_UNIT_MA = 0.1  # DISPLAY_BACKLIGHT answers the current in tenths of a milliampere
+MSR_TRACK_BITS = {1: 0x01, 2: 0x02, 3: 0x04}  # MSR_ENABLE answer: which tracks the head reads
 
 
 class Writer:
@@ -193,3 +204,84 @@ class Reader:
 def encode_log_entry(timestamp: int, code: int, severity: str, text: str) -> bytes:
     """One event-log record: u32 UNIX seconds (UTC), u16 code, u8 severity, str text."""
     return Writer().u32(timestamp).u16(code).u8(SEVERITIES.index(severity)).str(text).bytes()
+
+
+# --------------------------------------------------------------------------- display, keypad, msr
+
+
+def encode_display_write(row: int, column: int, text: str) -> bytes:
+    """DISPLAY_WRITE request: ``u8 row, u8 column, str text``."""
+    return Writer().u8(row).u8(column).str(text).bytes()
+
+
+def encode_display_pattern(pattern: str) -> bytes:
+    """DISPLAY_PATTERN request: ``u8 pattern`` (see :data:`DISPLAY_PATTERNS`).
+
+    Raises:
+        ValueError: an unknown pattern name.
+    """
+    if pattern not in DISPLAY_PATTERNS:
+        raise ValueError(f"unknown display pattern {pattern!r} (known: {', '.join(DISPLAY_PATTERNS)})")
+    return Writer().u8(DISPLAY_PATTERNS.index(pattern)).bytes()
+
+
+def encode_display_info(
+    width: int, height: int, bits_per_pixel: int, text_rows: int, text_columns: int, flags: int
+) -> bytes:
+    """DISPLAY_INFO answer: ``u16 width, u16 height, u8 bits per pixel, u8 rows, u8 columns, u8 flags``."""
+    return Writer().u16(width).u16(height).u8(bits_per_pixel).u8(text_rows).u8(text_columns).u8(flags).bytes()
+
+
+def decode_display_info(payload: bytes) -> tuple[int, int, int, int, int, int]:
+    """Inverse of :func:`encode_display_info`: (width, height, bpp, rows, columns, flags)."""
+    r = Reader(payload, "DISPLAY_INFO")
+    return r.u16(), r.u16(), r.u8(), r.u8(), r.u8(), r.u8()
+
+
+def encode_display_checksum(crc: int, width: int, height: int) -> bytes:
+    """DISPLAY_CHECKSUM answer: ``u32 CRC-32 of the frame buffer, u16 width, u16 height``."""
+    return Writer().u32(crc).u16(width).u16(height).bytes()
+
+
+def decode_display_checksum(payload: bytes) -> tuple[int, int, int]:
+    """Inverse of :func:`encode_display_checksum`: (crc, width, height)."""
+    r = Reader(payload, "DISPLAY_CHECKSUM")
+    return r.u32(), r.u16(), r.u16()
+
+
+def encode_backlight_answer(milliamps: float) -> bytes:
+    """DISPLAY_BACKLIGHT answer: ``u16`` measured current in 0.1 mA (clamped to 0..6553.5 mA)."""
+    return Writer().u16(max(0, min(0xFFFF, round(milliamps / BACKLIGHT_UNIT_MA)))).bytes()
+
+
+def decode_backlight_answer(payload: bytes) -> float:
+    """Inverse of :func:`encode_backlight_answer`: milliamperes."""
+    return round(Reader(payload, "DISPLAY_BACKLIGHT").u16() * BACKLIGHT_UNIT_MA, 1)
+
+
+def encode_key_layout(keys: list[str] | tuple[str, ...]) -> bytes:
+    """KEYPAD_ENABLE answer: ``list<str key>``, the unit's key layout."""
+    w = Writer().u8(len(keys))
+    for key in keys:
+        w.str(key)
+    return w.bytes()
+
+
+def decode_key_layout(payload: bytes) -> tuple[str, ...]:
+    """Inverse of :func:`encode_key_layout`."""
+    r = Reader(payload, "KEYPAD_ENABLE")
+    return tuple(r.str() for _ in range(r.u8()))
+
+
+def encode_msr_tracks(tracks: list[int] | tuple[int, ...]) -> bytes:
+    """MSR_ENABLE answer: ``u8`` mask of the tracks the head reads (bit0 track 1 ... bit2 track 3)."""
+    mask = 0
+    for track in tracks:
+        mask |= MSR_TRACK_BITS[track]
+    return Writer().u8(mask).bytes()
+
+
+def decode_msr_tracks(payload: bytes) -> tuple[int, ...]:
+    """Inverse of :func:`encode_msr_tracks`: the track numbers, ascending."""
+    mask = Reader(payload, "MSR_ENABLE").u8()
+    return tuple(track for track, bit in MSR_TRACK_BITS.items() if mask & bit)

@@ -24,6 +24,9 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "bench.checks.comms",
     "bench.checks.card",
     "bench.checks.printer",
+    "bench.checks.keypad",
+    "bench.checks.display",
+    "bench.checks.msr",
 )
 
 _registry: dict[str, CheckSpec] | None = None

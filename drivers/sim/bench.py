@@ -39,10 +39,13 @@ class SimUnitProcess:
         baud: optional line pacing.
     """
 
-    def __init__(self, profile: dict[str, Any], link: Path, baud: int | None = None) -> None:
+    def __init__(
+        self, profile: dict[str, Any], link: Path, baud: int | None = None, control: Path | None = None
+    ) -> None:
         self.profile = profile
         self.link = link
         self.baud = baud
+        self.control = control
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -50,6 +53,8 @@ class SimUnitProcess:
         cmd = [sys.executable, "-m", "drivers.sim.unit", "--profile-json", json.dumps(self.profile), "--link", str(self.link)]
         if self.baud:
             cmd += ["--baud", str(self.baud)]
+        if self.control is not None:
+            cmd += ["--control", str(self.control)]
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -117,6 +122,22 @@ def _substituting(actions: dict[str, Callable[..., None]], substitute: dict[str,
     return out
 
 
+def unit_actions(control: Any) -> dict[str, Callable[..., None]]:
+    """Operator actions on the simulated unit, through its control socket (not the link).
+
+    ``press_keys(keys=[...])`` presses each key once, in order, like a person would;
+    ``swipe_card(card=name)`` swipes a magstripe test card through the unit's reader.
+    """
+
+    def press_keys(keys: list[str] | None = None, **_: Any) -> None:
+        control.send("press_keys", keys=list(keys or []))
+
+    def swipe_card(card: str = "msr-test", **_: Any) -> None:
+        control.send("swipe_card", card=card)
+
+    return {"press_keys": press_keys, "swipe_card": swipe_card}
+
+
 class SimBench:
     """Everything simulated that a plan needs, for one run.
 
@@ -135,6 +156,7 @@ class SimBench:
         self._cards: Any = None
         self._printer_bus: Any = None
         self.printer: Any = None  # the simulated printer, for scenarios that change it mid-run
+        self.unit_control: Any = None  # SimUnitControl: the simulated operator's hands on the unit
 
     def start(self) -> SimBench:
         """Start the simulated devices the plan needs."""
@@ -158,10 +180,15 @@ class SimBench:
         base = unit.pop("base", "good")
         profile = load_profile(base, unit)
         assert self._tmp is not None
+        from drivers.sim.unit import SimUnitControl
+
         link = self._tmp / "unit0"
-        self._unit = SimUnitProcess(profile, link)
+        control = self._tmp / "unit0.ctl"
+        self._unit = SimUnitProcess(profile, link, control=control)
         self._unit.start()
         self.urls["unit"] = str(link)
+        self.unit_control = SimUnitControl(control)
+        self.actions.update(unit_actions(self.unit_control))
 
     def _start_cards(self) -> None:
         from drivers.sim.cardbench import SimCardBench, operator_actions

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m drivers.sim.unit --profile good --link /tmp/unit0 [--baud 115200]
+    python -m drivers.sim.unit --profile good --link /tmp/unit0 [--baud 115200] [--control /tmp/unit0.ctl]
     python -m drivers.sim.unit --profile-json '{"spec": 1, ...}' --link /tmp/unit0
 
 It creates a pty, makes ``--link`` a symlink to the slave device, prints exactly one line
@@ -11,6 +11,13 @@ removed). A reboot makes it silent for the profile's ``boot_time``; ``power_off_
 makes it exit (closing the pty) like a real power loss. ``--baud N`` paces output at
 N/10 bytes per second (8N1). Exit codes: 0 stopped or powered off, 2 bad profile or
 arguments, 3 the pty or link path could not be set up.
+
+``--control PATH`` also listens on a Unix stream socket for what a person does to the
+unit, one JSON object per line (``{"action": "press_keys", "keys": ["1", "2"]}``,
+``{"action": "swipe_card", "card": "msr-test"}``, ``{"action": "state"}``), each answered
+with one JSON line (``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``). This is
+the simulator's stand-in for fingers and eyes; it is not part of the link protocol, and
+:class:`SimUnitControl` is its client.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import logging
 import os
 import select
 import signal
+import socket
 import struct
 import sys
 import termios
@@ -30,8 +38,9 @@ import tty
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from bench.errors import PlanError
+from bench.errors import EquipmentError, PlanError
 from drivers.sim.unitprofile import load_profile, validate_profile
 from drivers.sim.unitsim import UnitSim
 
@@ -42,13 +51,16 @@ _IDLE = 0.05
 class PtyServer:
     """Runs a :class:`UnitSim` on the master side of a pty whose slave is reachable at ``link``."""
 
-    def __init__(self, sim: UnitSim, link: Path, baud: int | None = None) -> None:
+    def __init__(self, sim: UnitSim, link: Path, baud: int | None = None, control: Path | None = None) -> None:
         self.sim = sim
         self.link = link
+        self.control = control
         self.bytes_per_s = baud / 10.0 if baud else None
         self._stop = False
         self._master = -1
         self._slave = -1
+        self._listener: socket.socket | None = None
+        self._conns: dict[socket.socket, bytearray] = {}
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         """Ask the serve loop to end (signal handler)."""
@@ -64,15 +76,77 @@ class PtyServer:
         elif self.link.exists():
             raise FileExistsError(f"{self.link} exists and is not a symlink")
         os.symlink(os.ttyname(self._slave), self.link)
+        if self.control is not None:
+            if self.control.is_socket():
+                self.control.unlink()
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(self.control))
+            listener.listen(4)
+            listener.setblocking(False)
+            self._listener = listener
 
     def close(self) -> None:
-        """Close the pty and remove the symlink."""
+        """Close the pty and the control socket, and remove the symlink and the socket file."""
         for fd in (self._master, self._slave):
             if fd >= 0:
                 os.close(fd)
         self._master = self._slave = -1
         if self.link.is_symlink():
             self.link.unlink()
+        for conn in list(self._conns):
+            conn.close()
+        self._conns.clear()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            if self.control is not None and self.control.is_socket():
+                self.control.unlink()
+
+    def _serve_control(self, readable: list[Any], now: float) -> None:
+        """Accept control connections and answer every complete request line."""
+        if self._listener is not None and self._listener in readable:
+            try:
+                conn, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                conn = None
+            if conn is not None:
+                conn.setblocking(False)
+                self._conns[conn] = bytearray()
+        for conn in [c for c in self._conns if c in readable]:
+            try:
+                data = conn.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                conn.close()
+                del self._conns[conn]
+                continue
+            buf = self._conns[conn]
+            buf += data
+            while b"\n" in buf:
+                line, _, rest = bytes(buf).partition(b"\n")
+                buf[:] = rest
+                answer = self._control_answer(line, now)
+                try:
+                    conn.setblocking(True)
+                    conn.sendall(json.dumps(answer).encode() + b"\n")
+                    conn.setblocking(False)
+                except OSError:
+                    break
+
+    def _control_answer(self, line: bytes, now: float) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict) or not isinstance(request.get("action"), str):
+                raise ValueError("expected {\"action\": name, ...}")
+            details = {k: v for k, v in request.items() if k != "action"}
+            result = self.sim.operator_action(request["action"], details, now)
+        except ValueError as exc:  # also json.JSONDecodeError
+            return {"ok": False, "error": str(exc)}
+        _LOG.debug("control %s: %s", request["action"], result)
+        return {"ok": True, **result}
 
     def _drain(self, limit: float = 1.0) -> None:
         """Wait until the host has read what was sent (a real UART would have sent it already)."""
@@ -100,14 +174,17 @@ class PtyServer:
                 timeout = max(0.0, min(timeout, deadline - now))
             if tx and not can_send and self.bytes_per_s:
                 timeout = min(timeout, (1.0 - tokens) / self.bytes_per_s)
+            watch: list[Any] = [self._master, *self._conns]
+            if self._listener is not None:
+                watch.append(self._listener)
             try:
-                readable, writable, _ = select.select(
-                    [self._master], [self._master] if can_send else [], [], timeout
-                )
+                readable, writable, _ = select.select(watch, [self._master] if can_send else [], [], timeout)
             except InterruptedError:
                 continue
             now = time.monotonic()
-            if readable:
+            if len(readable) > (self._master in readable):
+                self._serve_control(readable, now)
+            if self._master in readable:
                 try:
                     data = os.read(self._master, 4096)
                 except (BlockingIOError, InterruptedError):
@@ -131,6 +208,51 @@ class PtyServer:
         return "stopped"
 
 
+class SimUnitControl:
+    """Client of a simulated unit's control socket: the simulated operator's hands and eyes.
+
+    Args:
+        path: the socket given to the unit process as ``--control``.
+        timeout: seconds to wait for the unit process to answer.
+    """
+
+    def __init__(self, path: Path | str, timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+
+    def send(self, action: str, **details: Any) -> dict[str, Any]:
+        """Perform ``action`` on the simulated unit and return its answer.
+
+        Raises:
+            EquipmentError: BENCH-ERROR when the unit process cannot be reached or refuses.
+        """
+        request = json.dumps({"action": action, **details}).encode() + b"\n"
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(str(self.path))
+                sock.sendall(request)
+                reply = bytearray()
+                while not reply.endswith(b"\n"):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+        except OSError as exc:
+            raise EquipmentError(
+                f"simulated unit control {self.path}: {action} failed: {exc}", fault_code="BENCH-ERROR"
+            ) from exc
+        try:
+            answer = json.loads(bytes(reply))
+        except ValueError as exc:
+            raise EquipmentError(f"simulated unit control {self.path}: bad answer to {action}",
+                                 fault_code="BENCH-ERROR") from exc
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            error = answer.get("error") if isinstance(answer, dict) else answer
+            raise EquipmentError(f"simulated unit refused {action}: {error}", fault_code="BENCH-ERROR")
+        return answer
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m drivers.sim.unit", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -138,6 +260,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     source.add_argument("--profile-json", help="an already merged profile, as JSON")
     parser.add_argument("--link", required=True, help="path of the symlink to create to the pty slave")
     parser.add_argument("--baud", type=int, default=None, help="pace output at N/10 bytes per second")
+    parser.add_argument("--control", default=None, help="Unix socket for simulated operator actions")
     return parser.parse_args(argv)
 
 
@@ -156,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.baud is not None and args.baud <= 0:
         sys.stderr.write("simulated unit: --baud must be positive\n")
         return 2
-    server = PtyServer(UnitSim(profile), Path(args.link), args.baud)
+    control = Path(args.control) if args.control else None
+    server = PtyServer(UnitSim(profile), Path(args.link), args.baud, control)
     try:
         server.open()
     except OSError as exc:

@@ -1,7 +1,7 @@
 """Simulated unit profiles: YAML with a checked ``spec: 1``, inheritance and validation.
 
 A profile describes one simulated unit: identity, self-test, battery, tamper, event log,
-comms and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
+comms, key layout (``keys``), ``display`` geometry, magstripe ``msr`` and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
 a path relative to the file) and deep-merges the overrides on top; lists are replaced,
 mappings are merged. :func:`load_profile` returns a plain, JSON-serialisable dict, so a
 merged profile can be handed to ``python -m drivers.sim.unit --profile-json``.
@@ -34,6 +34,17 @@ _DEFAULTS: dict[str, Any] = {
     "event_log": [],
     "event_log_fill": 0,
     "comms": {},
+    "keys": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "ENTER", "CANCEL", "CLEAR", "F1", "F2", "F3", "F4"],
+    "display": {
+        "width": 128,
+        "height": 64,
+        "bits_per_pixel": 1,
+        "text_rows": 8,
+        "text_columns": 21,
+        "checksum": True,
+        "backlight_ma": 40.0,
+    },
+    "msr": {"tracks": [1, 2]},
     "faults": {},
     "script": [],
 }
@@ -45,6 +56,16 @@ _FAULT_DEFAULTS: dict[str, Any] = {
     "slow_ms": 0,
     "power_off_after": None,
     "seed": 1,
+    # keypad: keys never reported / held down from the start and never released / bouncing
+    "dead_keys": [],
+    "stuck_keys": [],
+    "bouncing_keys": [],
+    # display: pixels stuck off or on ([x, y] or [x, y, "on"]), backlight reading ~0 mA
+    "dead_pixels": [],
+    "backlight_failed": False,
+    # magstripe: a wrong LRC character on every track; {fail: K, of: N} misreads per N swipes
+    "msr_bad_lrc": False,
+    "msr_misreads": None,
 }
 _TOP = {"spec", "base", "model", "serial", *(_DEFAULTS), "firmware"}
 _REL_TIME = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -240,6 +261,36 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
     for key in ("silent_after", "reboot_after", "power_off_after"):
         if faults[key] is not None:
             want(f"faults.{key}", faults[key], int, "a number of commands or null")
+    want("keys", prof["keys"], list, "a list of key names")
+    prof["keys"] = [str(k) for k in prof["keys"]]
+    disp = known("display", prof["display"], set(_DEFAULTS["display"]))
+    for key in ("width", "height", "text_rows", "text_columns"):
+        want(f"display.{key}", disp[key], int, "a positive integer")
+        if not 0 < disp[key] <= (0xFFFF if key in ("width", "height") else 0xFF):
+            raise fail(f"display.{key}", "out of range")
+    if disp["bits_per_pixel"] not in (1, 16):
+        raise fail("display.bits_per_pixel", "expected 1 (monochrome) or 16 (RGB565)")
+    want("display.checksum", disp["checksum"], bool, "true or false")
+    want("display.backlight_ma", disp["backlight_ma"], (int, float), "milliamperes")
+    msr = known("msr", prof["msr"], {"tracks"})
+    if not isinstance(msr["tracks"], list) or not set(msr["tracks"]) <= {1, 2, 3}:
+        raise fail("msr.tracks", "expected a list of track numbers 1, 2, 3")
+    for key in ("dead_keys", "stuck_keys", "bouncing_keys", "dead_pixels"):
+        want(f"faults.{key}", faults[key], list, "a list")
+    for key in ("dead_keys", "stuck_keys", "bouncing_keys"):
+        faults[key] = [str(k) for k in faults[key]]
+    for i, pixel in enumerate(faults["dead_pixels"]):
+        ok = isinstance(pixel, list) and len(pixel) in (2, 3) and all(isinstance(v, int) for v in pixel[:2])
+        if not ok or (len(pixel) == 3 and pixel[2] not in ("on", "off")):
+            raise fail(f"faults.dead_pixels[{i}]", "expected [x, y] or [x, y, on|off]")
+    for key in ("backlight_failed", "msr_bad_lrc"):
+        want(f"faults.{key}", faults[key], bool, "true or false")
+    misreads = faults["msr_misreads"]
+    if misreads is not None:
+        known("faults.msr_misreads", misreads, {"fail", "of"})
+        if not isinstance(misreads.get("fail"), int) or not isinstance(misreads.get("of"), int) \
+                or not 0 <= misreads["fail"] <= misreads["of"] or misreads["of"] < 1:
+            raise fail("faults.msr_misreads", "expected {fail: K, of: N} with 0 <= K <= N, N >= 1")
     want("script", prof["script"], list, "a list of timed events")
     for i, item in enumerate(prof["script"]):
         field = f"script[{i}]"

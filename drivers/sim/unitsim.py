@@ -6,16 +6,24 @@ returns bytes to send; ``poll(now)`` returns bytes that became due with time (a 
 event after a reboot, event retransmissions, delayed answers, scripted events);
 ``next_deadline()`` says when to poll next. The pty process in :mod:`drivers.sim.unit`
 and the tests drive it the same way.
+
+What a person does to the unit (press keys, swipe a card) comes in through
+:meth:`UnitSim.operator_action`, never through the link: the pty process serves it on a
+separate control socket, so the diagnostic protocol stays what a real unit speaks.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
+import zlib
+from array import array
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.errors import ProtocolError
 from drivers import unitproto as up
 from drivers.link import (
     ERR_BAD_PAYLOAD,
@@ -34,6 +42,83 @@ from drivers.sim.unitprofile import parse_time
 
 EVENT_RETRY_S = 0.25
 EVENT_RETRIES = 3
+
+KEY_GAP_S = 0.15  # a person pressing one key after another
+KEY_HOLD_S = 0.08  # how long a key is held down
+BOUNCE_S = (0.002, 0.005)  # a bouncing contact: up and down again this soon after the press
+SWIPE_DELAY_S = 0.4  # from "swipe the card" to the head reading it
+
+# Magstripe test cards the simulated operator can swipe (ISO 7813 fields; test PANs only).
+MSR_CARDS: dict[str, dict[str, str]] = {
+    "msr-test": {"pan": "4761739001010010", "name": "BENCH/TEST CARD", "expiry": "3012", "service": "201",
+                 "track1_dd": "0000000000", "track2_dd": "00000"},
+    "msr-mastercard": {"pan": "5413330089010434", "name": "BENCH/MASTERCARD", "expiry": "3012",
+                       "service": "201", "track1_dd": "0000000000", "track2_dd": "00000"},
+}
+_COLOUR_BARS = (0xFFFF, 0xFFE0, 0x07FF, 0x07E0, 0xF81F, 0xF800, 0x001F, 0x0000)  # RGB565
+
+
+def track_lrc(track: int, chars: str) -> str:
+    """ISO 7811 LRC character: XOR of the character values (track 1 code - 0x20, else - 0x30)."""
+    offset = 0x20 if track == 1 else 0x30
+    value = 0
+    for ch in chars:
+        value ^= ord(ch) - offset
+    return chr(offset + value)
+
+
+class Display:
+    """The simulated display: a frame buffer with stuck pixels, a text layer and a backlight."""
+
+    def __init__(self, spec: Mapping[str, Any], stuck: list[list[Any]]) -> None:
+        self.width = int(spec["width"])
+        self.height = int(spec["height"])
+        self.bpp = int(spec["bits_per_pixel"])
+        self.white = 1 if self.bpp == 1 else 0xFFFF
+        self.pixels = array("H", bytes(2 * self.width * self.height))
+        self.stuck = [(int(p[0]), int(p[1]), p[2] == "on" if len(p) > 2 else False) for p in stuck]
+        self.pattern = "off"
+        self.text = [""] * int(spec["text_rows"])
+        self.backlight = 100
+
+    def fill(self, pattern: str) -> None:
+        """Draw a test pattern (then the stuck pixels show through)."""
+        w, h, white = self.width, self.height, self.white
+        for y in range(h):
+            for x in range(w):
+                if pattern == "on":
+                    value = white
+                elif pattern == "checkerboard":
+                    value = white if (x + y) % 2 == 0 else 0
+                elif pattern == "stripes":
+                    value = white if y % 2 == 0 else 0
+                elif pattern == "colour_bars":
+                    value = _COLOUR_BARS[x * 8 // w]
+                else:
+                    value = 0
+                self.pixels[y * w + x] = value
+        for x, y, on in self.stuck:
+            if 0 <= x < w and 0 <= y < h:
+                self.pixels[y * w + x] = white if on else 0
+        self.pattern = pattern
+        self.text = [""] * len(self.text)
+
+    def frame_bytes(self) -> bytes:
+        """The frame buffer as docs/protocol.md defines it for DISPLAY_CHECKSUM."""
+        out = bytearray()
+        w = self.width
+        for y in range(self.height):
+            row = self.pixels[y * w : (y + 1) * w]
+            if self.bpp == 1:
+                for start in range(0, w, 8):
+                    byte = 0
+                    for i, value in enumerate(row[start : start + 8]):
+                        byte |= (1 if value else 0) << (7 - i)
+                    out.append(byte)
+            else:
+                for value in row:
+                    out += value.to_bytes(2, "big")
+        return bytes(out)
 
 
 class UnitSim:
@@ -65,6 +150,16 @@ class UnitSim:
         )
         self.log_generation = 1
         self.log_image = build_log_image(profile)
+        self._t0 = now
+        self._timed: list[tuple[float, int, str, dict[str, Any], str]] = []  # operator-made events
+        self._timed_count = 0
+        self.keypad_on = False
+        self.msr_on = False
+        self.display = Display(profile["display"], self.faults["dead_pixels"])
+        self.display.fill("off")
+        self._msr_rng = random.Random(self.faults["seed"])
+        self._swipes = 0
+        self._misread_block: set[int] = set()
 
     # ------------------------------------------------------------------ public
 
@@ -102,6 +197,10 @@ class UnitSim:
             while self._script and self._script[0][0] <= now:
                 _, item = self._script.pop(0)
                 self.emit_event(str(item.pop("event")), {k: v for k, v in item.items() if k != "at"}, now)
+            while self._timed and self._timed[0][0] <= now:
+                _, _, kind, data, gate = heapq.heappop(self._timed)
+                if (gate == "keypad" and self.keypad_on) or (gate == "msr" and self.msr_on):
+                    self.emit_event(kind, data, now)
             if self._pending_event is not None and now >= self._event_retry_at:
                 if self._event_retries > 0:
                     self._event_retries -= 1
@@ -122,6 +221,8 @@ class UnitSim:
             times.append(self._event_retry_at)
         if self._script:
             times.append(self._script[0][0])
+        if self._timed:
+            times.append(self._timed[0][0])
         return min(times) if times else None
 
     def reboot(self, now: float, reason: str = "commanded") -> None:
@@ -140,6 +241,80 @@ class UnitSim:
         self._event_retries = EVENT_RETRIES
         self._event_retry_at = now + EVENT_RETRY_S
         self._send(frame, now)
+
+    # ------------------------------------------------------------------ the operator's hands
+
+    def operator_action(self, action: str, details: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
+        """Something a person does to the unit: ``press_keys``, ``swipe_card``, or look at it (``state``).
+
+        Returns a small JSON-able answer. Raises ValueError for an unknown action or card.
+        """
+        now = time.monotonic() if now is None else now
+        if action == "press_keys":
+            keys = [str(k) for k in details.get("keys") or self.profile["keys"]]
+            return {"done_in_s": round(self._press_keys(keys, now) - now, 3)}
+        if action == "swipe_card":
+            self._swipe(str(details.get("card") or "msr-test"), now)
+            return {"done_in_s": SWIPE_DELAY_S}
+        if action == "state":
+            d = self.display
+            return {"keypad": self.keypad_on, "msr": self.msr_on, "pattern": d.pattern, "text": list(d.text),
+                    "backlight": d.backlight}
+        raise ValueError(f"unknown operator action {action!r} (known: press_keys, swipe_card, state)")
+
+    def _at(self, when: float, kind: str, data: dict[str, Any], gate: str) -> None:
+        self._timed_count += 1
+        heapq.heappush(self._timed, (when, self._timed_count, kind, data, gate))
+
+    def _key(self, when: float, kind: str, key: str) -> None:
+        self._at(when, kind, {"key": key, "t_ms": round((when - self._t0) * 1000) & 0xFFFFFFFF}, "keypad")
+
+    def _press_keys(self, keys: list[str], now: float) -> float:
+        faults = self.faults
+        t = now + 0.2
+        for key in keys:
+            if key in faults["dead_keys"] or key in faults["stuck_keys"] or key not in self.profile["keys"]:
+                pass  # a dead key says nothing; a stuck one is down already
+            elif key in faults["bouncing_keys"]:
+                self._key(t, "key_down", key)
+                self._key(t + BOUNCE_S[0], "key_up", key)
+                self._key(t + BOUNCE_S[1], "key_down", key)
+                self._key(t + KEY_HOLD_S, "key_up", key)
+            else:
+                self._key(t, "key_down", key)
+                self._key(t + KEY_HOLD_S, "key_up", key)
+            t += KEY_GAP_S
+        return t
+
+    def _swipe(self, card: str, now: float) -> None:
+        if card not in MSR_CARDS:
+            raise ValueError(f"unknown magstripe card {card!r} (known: {', '.join(MSR_CARDS)})")
+        c = MSR_CARDS[card]
+        misreads = self.faults["msr_misreads"]
+        index = self._swipes
+        self._swipes += 1
+        if misreads is not None:
+            if index % misreads["of"] == 0:  # a new block of N swipes: pick which K fail
+                block = range(index, index + misreads["of"])
+                self._misread_block = set(self._msr_rng.sample(list(block), misreads["fail"]))
+            if index in self._misread_block:
+                self._at(now + SWIPE_DELAY_S, "card_swipe", {"ok": False}, "msr")
+                return
+        raw = {
+            "track1": f"%B{c['pan']}^{c['name']}^{c['expiry']}{c['service']}{c['track1_dd']}?",
+            "track2": f";{c['pan']}={c['expiry']}{c['service']}{c['track2_dd']}?",
+        }
+        data: dict[str, Any] = {"ok": True}
+        for number in self.profile["msr"]["tracks"]:
+            name = f"track{number}"
+            if name not in raw:
+                continue
+            lrc = track_lrc(number, raw[name])
+            if self.faults["msr_bad_lrc"]:
+                offset = 0x20 if number == 1 else 0x30
+                lrc = chr(offset + ((ord(lrc) - offset) ^ 0x01))
+            data[name] = raw[name] + lrc
+        self._at(now + SWIPE_DELAY_S, "card_swipe", data, "msr")
 
     # ------------------------------------------------------------------ internals
 
@@ -208,6 +383,8 @@ class UnitSim:
             payload = handler(self, frame.payload, now)
         except _BadRequest as exc:
             return T_ERROR, _error(cmd, ERR_BAD_PAYLOAD, str(exc))
+        except _Unsupported as exc:
+            return T_ERROR, _error(cmd, ERR_UNSUPPORTED, str(exc))
         return cmd | RESPONSE_BIT, payload
 
     # ------------------------------------------------------------------ commands
@@ -278,8 +455,76 @@ class UnitSim:
         return up.Writer().u32(self.log_generation).u32(total).u32(offset).raw(chunk).bytes()
 
 
+    def _flag(self, payload: bytes, name: str) -> bool:
+        if len(payload) != 1 or payload[0] > 1:
+            raise _BadRequest(f"{name} wants u8 on/off")
+        return payload[0] == 1
+
+    def _keypad_enable(self, payload: bytes, now: float) -> bytes:
+        on = self._flag(payload, "KEYPAD_ENABLE")
+        if on and not self.keypad_on:
+            for key in self.faults["stuck_keys"]:  # held down already: reported as soon as test mode starts
+                self._key(now + 0.05, "key_down", key)
+        self.keypad_on = on
+        return up.encode_key_layout(self.profile["keys"])
+
+    def _msr_enable(self, payload: bytes, now: float) -> bytes:
+        self.msr_on = self._flag(payload, "MSR_ENABLE")
+        return up.encode_msr_tracks(self.profile["msr"]["tracks"])
+
+    def _display_info(self, payload: bytes, now: float) -> bytes:
+        spec = self.profile["display"]
+        flags = up.DISPLAY_FLAG_BACKLIGHT_SENSE | (up.DISPLAY_FLAG_CHECKSUM if spec["checksum"] else 0)
+        return up.encode_display_info(
+            spec["width"], spec["height"], spec["bits_per_pixel"], spec["text_rows"], spec["text_columns"], flags
+        )
+
+    def _display_write(self, payload: bytes, now: float) -> bytes:
+        try:
+            r = up.Reader(payload, "DISPLAY_WRITE")
+            row, column, text = r.u8(), r.u8(), r.str()
+        except ProtocolError as exc:
+            raise _BadRequest(str(exc)) from exc
+        d = self.display
+        if row >= len(d.text) or column >= int(self.profile["display"]["text_columns"]):
+            raise _BadRequest(f"row {row}, column {column} is off the display")
+        line = d.text[row].ljust(column)
+        d.text[row] = (line[:column] + text + line[column + len(text) :])[: int(self.profile["display"]["text_columns"])]
+        return b""
+
+    def _display_pattern(self, payload: bytes, now: float) -> bytes:
+        if len(payload) != 1 or payload[0] >= len(up.DISPLAY_PATTERNS):
+            raise _BadRequest("DISPLAY_PATTERN wants u8 pattern 0..4")
+        pattern = up.DISPLAY_PATTERNS[payload[0]]
+        if pattern == "colour_bars" and self.display.bpp == 1:
+            raise _Unsupported("colour bars need a colour display")
+        self.display.fill(pattern)
+        return b""
+
+    def _display_checksum(self, payload: bytes, now: float) -> bytes:
+        if not self.profile["display"]["checksum"]:
+            raise _Unsupported("this display cannot read back its frame buffer")
+        d = self.display
+        return up.encode_display_checksum(zlib.crc32(d.frame_bytes()), d.width, d.height)
+
+    def _display_backlight(self, payload: bytes, now: float) -> bytes:
+        if len(payload) != 1 or payload[0] > 100:
+            raise _BadRequest("DISPLAY_BACKLIGHT wants u8 level 0..100")
+        level = payload[0]
+        self.display.backlight = level
+        if self.faults["backlight_failed"]:
+            current = 0.1  # leakage through a driver with an open LED string
+        else:
+            current = float(self.profile["display"]["backlight_ma"]) * level / 100 + (0.4 if level else 0.0)
+        return up.encode_backlight_answer(current)
+
+
 class _BadRequest(Exception):
     """A request payload the simulated unit cannot parse (answered with ERR_BAD_PAYLOAD)."""
+
+
+class _Unsupported(Exception):
+    """A request this unit's hardware cannot do (answered with ERR_UNSUPPORTED)."""
 
 
 _HANDLERS = {
@@ -291,6 +536,13 @@ _HANDLERS = {
     up.CMD_TAMPER: UnitSim._tamper,
     up.CMD_COMMS_TEST: UnitSim._comms,
     up.CMD_LOG_READ: UnitSim._log_read,
+    up.CMD_KEYPAD_ENABLE: UnitSim._keypad_enable,
+    up.CMD_MSR_ENABLE: UnitSim._msr_enable,
+    up.CMD_DISPLAY_INFO: UnitSim._display_info,
+    up.CMD_DISPLAY_WRITE: UnitSim._display_write,
+    up.CMD_DISPLAY_PATTERN: UnitSim._display_pattern,
+    up.CMD_DISPLAY_CHECKSUM: UnitSim._display_checksum,
+    up.CMD_DISPLAY_BACKLIGHT: UnitSim._display_backlight,
 }
 
 
@@ -310,6 +562,8 @@ def encode_event(kind: str, data: Mapping[str, Any], sim: UnitSim | None = None)
         w.str(str(sim.profile["firmware"]) if sim else str(data.get("firmware", "")))
     elif kind in ("key_down", "key_up"):
         w.str(str(data.get("key", "")))
+        if "t_ms" in data:
+            w.u32(int(str(data["t_ms"])))
     elif kind == "card_swipe":
         w.u8(0 if data.get("ok", True) else 1)
         for track in ("track1", "track2", "track3"):

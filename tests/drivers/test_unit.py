@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from bench.errors import DeviceError, LinkTimeout
-from drivers.link import ReceivedEvent
+from drivers.interfaces import MsrSwipe
+from drivers.link import Frame, ReceivedEvent
 from drivers.sim.unit import PtyServer
 from drivers.sim.unitprofile import load_profile
-from drivers.sim.unitsim import UnitSim, encode_event
+from drivers.sim.unitsim import UnitSim, encode_event, track_lrc
 from drivers.unit import UnitClient, open_unit, parse_event
 
 Start = Callable[..., UnitClient]
@@ -152,10 +153,83 @@ def test_scripted_key_event(start_unit: Start) -> None:
 
 
 def test_parse_events() -> None:
-    swipe = encode_event("card_swipe", {"ok": True, "track1": "%B4111^X^25", "track2": ";4111=25?"})
+    track2 = ";4761739001010010=30122010000000?"
+    swipe = encode_event("card_swipe", {"ok": True, "track1": "", "track2": track2 + track_lrc(2, track2)})
     event = parse_event(ReceivedEvent(0, swipe, 1.5, 1))
-    assert event.kind == "card_swipe" and event.data["ok"] is True and event.data["track2"] == ";4111=25?"
+    assert event.kind == "card_swipe" and event.data["ok"] is True
+    assert set(event.data) == {"ok", "swipe"}  # the raw tracks are not handed on
+    summary = event.data["swipe"]
+    assert isinstance(summary, MsrSwipe) and summary.masked_pan == "476173******0010"
+    t2 = summary.track(2)
+    assert t2 is not None and t2.format_ok and t2.lrc_ok
+    assert "4761739001010010" not in repr(event)
     assert event.received_at == 1.5
+    key = parse_event(ReceivedEvent(0, bytes.fromhex("0201350000ea60"), 0, 1))
+    assert key.kind == "key_down" and key.data == {"key": "5", "t_ms": 60000}
     boot = parse_event(ReceivedEvent(0, encode_event("boot", {"reason": "watchdog", "boot_count": 7}), 0, 1))
     assert boot.data["reason"] == "watchdog" and boot.data["boot_count"] == 7
     assert parse_event(ReceivedEvent(0, b"\x77\x01", 0, 1)).kind == "unknown"
+
+
+# --------------------------------------------------------------------------- keypad, display, magstripe
+
+
+def test_keypad_layout_and_enable(start_unit: Start) -> None:
+    unit = start_unit(overrides={"keys": ["1", "2", "ENTER"]})
+    assert unit.keypad_enable(True) == ("1", "2", "ENTER")
+    assert unit.keypad_enable(False) == ("1", "2", "ENTER")
+
+
+def test_display_commands(start_unit: Start) -> None:
+    from bench.checks.display import expected_crc
+
+    unit = start_unit()
+    info = unit.display_info()
+    assert (info.width, info.height, info.bits_per_pixel, info.colour) == (128, 64, 1, False)
+    assert info.checksum and info.backlight_sense and (info.text_rows, info.text_columns) == (8, 21)
+    for pattern in ("off", "on", "checkerboard", "stripes"):
+        unit.display_pattern(pattern)
+        got = unit.display_checksum()
+        assert (got.crc32, got.width, got.height) == (expected_crc(pattern, 128, 64, 1), 128, 64)
+    with pytest.raises(DeviceError) as err:
+        unit.display_pattern("colour_bars")
+    assert err.value.fault_code == "LINK-UNSUPPORTED"
+    unit.display_write(1, 2, "HELLO")
+    assert unit.display_backlight(100) == pytest.approx(40.4)
+    assert unit.display_backlight(0) == 0.0
+    with pytest.raises(ValueError):
+        unit.display_backlight(101)
+
+
+def test_colour_display_and_dead_pixels(start_unit: Start) -> None:
+    from bench.checks.display import expected_crc
+
+    display = {"width": 40, "height": 30, "bits_per_pixel": 16}
+    unit = start_unit(overrides={"display": display, "faults": {"dead_pixels": [[39, 4]]}})
+    unit.display_pattern("colour_bars")
+    assert unit.display_checksum().crc32 == expected_crc("colour_bars", 40, 30, 16)  # x=39 is in the black bar
+    unit.display_pattern("off")
+    assert unit.display_checksum().crc32 == expected_crc("off", 40, 30, 16)  # a dead pixel is dark anyway
+    unit.display_pattern("on")
+    assert unit.display_checksum().crc32 != expected_crc("on", 40, 30, 16)
+
+
+def test_msr_tracks_and_swipe_event_without_track_data(start_unit: Start, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from drivers.sim.unitsim import MSR_CARDS
+
+    caplog.set_level(logging.DEBUG)
+    unit = start_unit()
+    assert unit.msr_enable(True) == (1, 2)
+    card = MSR_CARDS["msr-test"]
+    track2 = f";{card['pan']}={card['expiry']}{card['service']}{card['track2_dd']}?"
+    payload = encode_event("card_swipe", {"ok": True, "track1": "", "track2": track2 + track_lrc(2, track2)})
+    unit.link._accept_event(Frame(9, 0xE0, payload))  # as if it had come over the line
+    event = unit.next_event(1.0)
+    assert event is not None and event.kind == "card_swipe"
+    swipe = event.data["swipe"]
+    assert isinstance(swipe, MsrSwipe) and swipe.masked_pan == "476173******0010"
+    text = caplog.text
+    assert "kind=04" in text  # the swipe event was logged: its kind and length, not its bytes
+    assert card["pan"] not in text and payload.hex() not in text and payload[1:].hex()[:20] not in text

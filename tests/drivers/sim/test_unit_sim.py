@@ -256,3 +256,129 @@ def test_process_rejects_bad_profile(tmp_path: Path) -> None:
         timeout=10,
     )
     assert result.returncode == 2 and "spec" in result.stderr and result.stdout == ""
+
+
+# ---------------------------------------------------------------------------- keypad, display, magstripe
+
+
+def _events(sim: UnitSim, until: float, step: float = 0.001) -> list[tuple[float, bytes]]:
+    """Poll the sim every ``step`` s up to ``until``; every event payload with the time it went out."""
+    out = []
+    t = 0.0
+    while t <= until:
+        for frame in _frames(sim.poll(now=t)):
+            if frame.type == T_EVENT:
+                out.append((round(t, 3), frame.payload))
+                sim.feed(encode_frame(frame.seq, T_ACK), now=t)
+        t += step
+    return out
+
+
+def test_sim_key_presses_only_in_test_mode_with_unit_timestamps() -> None:
+    sim = UnitSim(load_profile("good", {"keys": ["1", "2"]}), now=0.0)
+    sim.operator_action("press_keys", {"keys": ["1"]}, now=0.0)
+    assert _events(sim, 1.0) == []  # test mode off: the payment app gets the key
+    answer = _frames(sim.feed(encode_frame(1, 0x30, b"\x01"), now=1.0))
+    assert answer[1] == Frame(1, 0xB0, bytes.fromhex("02 01 31 01 32"))
+    sim.operator_action("press_keys", {"keys": ["1", "2"]}, now=1.0)
+    got = _events(sim, 2.0)
+    # 1 pressed at 1.2 s, released 80 ms later; 2 pressed 150 ms after 1
+    assert [p for _, p in got] == [
+        bytes.fromhex("02 01 31 000004B0"), bytes.fromhex("03 01 31 00000500"),
+        bytes.fromhex("02 01 32 00000546"), bytes.fromhex("03 01 32 00000596"),
+    ]
+
+
+def test_sim_keypad_faults() -> None:
+    faults = {"dead_keys": ["1"], "stuck_keys": ["2"], "bouncing_keys": ["3"]}
+    sim = UnitSim(load_profile("good", {"keys": ["1", "2", "3"], "faults": faults}), now=0.0)
+    sim.feed(encode_frame(1, 0x30, b"\x01"), now=0.0)
+    sim.operator_action("press_keys", {}, now=0.0)
+    got = [p for _, p in _events(sim, 1.0)]
+    assert got[0] == bytes.fromhex("02 01 32 00000032")  # the stuck key is down 50 ms after test mode starts
+    key3 = [(p[0], int.from_bytes(p[3:], "big")) for p in got[1:]]
+    assert key3 == [(2, 500), (3, 502), (2, 505), (3, 580)]  # bounce: down again 5 ms after the press
+
+
+def test_sim_display_commands() -> None:
+    import zlib
+
+    sim = UnitSim(load_profile("good", {"display": {"width": 10, "height": 2}}), now=0.0)
+    out = _frames(sim.feed(encode_frame(1, 0x24), now=0.0))
+    assert out[1].payload == bytes.fromhex("000A 0002 01 08 15 03")
+    sim.feed(encode_frame(2, 0x21, b"\x01"), now=0.0)
+    out = _frames(sim.feed(encode_frame(3, 0x22), now=0.0))
+    assert out[1].payload == zlib.crc32(bytes.fromhex("FFC0 FFC0")).to_bytes(4, "big") + bytes.fromhex("000A 0002")
+    out = _frames(sim.feed(encode_frame(4, 0x21, b"\x04"), now=0.0))
+    assert out[1].type == T_ERROR and out[1].payload[:2] == b"\x21\x01"  # colour bars on a mono display
+    sim.feed(encode_frame(5, 0x20, bytes.fromhex("01 02 02 4F4B")), now=0.0)
+    assert sim.operator_action("state", {})["text"][1] == "  OK"
+    out = _frames(sim.feed(encode_frame(6, 0x23, b"\x32"), now=0.0))
+    assert out[1].payload == (204).to_bytes(2, "big")  # 40 mA * 50 % + 0.4 mA = 20.4 mA
+
+
+def test_sim_swipe_tracks_carry_their_lrc() -> None:
+    from bench.msr import check_track
+
+    sim = UnitSim(load_profile("good"), now=0.0)
+    sim.feed(encode_frame(1, 0x38, b"\x01"), now=0.0)
+    sim.operator_action("swipe_card", {"card": "msr-test"}, now=0.0)
+    (_, payload), = _events(sim, 1.0)
+    assert payload[:2] == b"\x04\x00"
+    t1_len = payload[2]
+    t1 = payload[3 : 3 + t1_len].decode()
+    t2 = payload[4 + t1_len : 4 + t1_len + payload[3 + t1_len]].decode()
+    assert check_track(1, t1)[0].lrc_ok and check_track(2, t2)[0].lrc_ok
+    with pytest.raises(ValueError, match="unknown magstripe card"):
+        sim.operator_action("swipe_card", {"card": "nope"}, now=1.0)
+
+
+def test_sim_dirty_head_fails_k_of_n_seeded() -> None:
+    def pattern(seed: int) -> list[bool]:
+        sim = UnitSim(load_profile("good", {"faults": {"msr_misreads": {"fail": 3, "of": 5}, "seed": seed}}), now=0.0)
+        sim.feed(encode_frame(1, 0x38, b"\x01"), now=0.0)
+        reads = []
+        for i in range(10):
+            sim.operator_action("swipe_card", {}, now=float(i))
+            (_, payload), = _events_from(sim, float(i), float(i) + 0.9)
+            reads.append(payload[1] == 0)
+        return reads
+
+    first = pattern(7)
+    assert first == pattern(7) and sum(first[:5]) == 2 and sum(first[5:]) == 2
+
+
+def _events_from(sim: UnitSim, start: float, until: float) -> list[tuple[float, bytes]]:
+    out = []
+    t = start
+    while t <= until:
+        for frame in _frames(sim.poll(now=t)):
+            if frame.type == T_EVENT:
+                out.append((t, frame.payload))
+                sim.feed(encode_frame(frame.seq, T_ACK), now=t)
+        t += 0.01
+    return out
+
+
+@pytest.mark.slow
+def test_process_control_socket(spawn: Spawn, tmp_path: Path) -> None:
+    from bench.errors import EquipmentError
+    from drivers.sim.unit import SimUnitControl
+
+    control = Path("/tmp") / f"ctl-{os.getpid()}-{time.monotonic_ns()}.sock"  # short: AF_UNIX path limit
+    _, link = spawn("good", None, "--control", str(control))
+    ctl = SimUnitControl(control)
+    with open_unit(link) as unit:
+        unit.keypad_enable(True)
+        assert ctl.send("press_keys", keys=["ENTER"])["done_in_s"] == pytest.approx(0.35)
+        down = unit.next_event(2.0)
+        up = unit.next_event(2.0)
+        assert down is not None and up is not None
+        assert (down.kind, down.data["key"], up.kind) == ("key_down", "ENTER", "key_up")
+        assert isinstance(up.data["t_ms"], int) and isinstance(down.data["t_ms"], int)
+        assert up.data["t_ms"] - down.data["t_ms"] == 80
+        unit.display_pattern("checkerboard")
+        assert ctl.send("state")["pattern"] == "checkerboard"
+        with pytest.raises(EquipmentError, match="unknown operator action"):
+            ctl.send("juggle")
+    assert control.is_socket()
