@@ -91,40 +91,48 @@ class RunListener(Protocol):
         """A step ended and was recorded."""
 
 
-class _Job:
-    __slots__ = ("done", "error", "fn")
-
-    def __init__(self, fn: Callable[[], None]) -> None:
-        self.fn = fn
-        self.done = threading.Event()
-        self.error: BaseException | None = None
+_DONE = object()
 
 
 class _Worker:
-    """One daemon thread that runs checks; abandoned (and replaced) when a check hangs."""
+    """One daemon thread that runs checks; abandoned (and replaced) when a check hangs.
+
+    Jobs and results travel through C-level ``SimpleQueue``s: the hand-off is the runner's
+    main per-step cost, and a queue is cheaper than a ``threading.Event`` per step.
+    """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="bench-step", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
+            fn = self._jobs.get()
+            if fn is None:
                 return
             try:
-                job.fn()
-            except BaseException as exc:
-                job.error = exc
-            job.done.set()
+                fn()
+            except BaseException as exc:  # handed to the runner, which classifies it
+                self._results.put(exc)
+            else:
+                self._results.put(_DONE)
 
-    def submit(self, fn: Callable[[], None]) -> _Job:
-        job = _Job(fn)
-        self._jobs.put(job)
-        return job
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the worker thread."""
+        self._jobs.put(fn)
+
+    def wait(self, timeout: float) -> tuple[bool, BaseException | None]:
+        """(finished, the exception it raised) for the job submitted last."""
+        try:
+            result = self._results.get(timeout=timeout)
+        except queue.Empty:
+            return False, None
+        return True, result if isinstance(result, BaseException) else None
 
     def stop(self) -> None:
+        """Let the thread end after its current job."""
         self._jobs.put(None)
 
 
@@ -327,9 +335,9 @@ class Runner:
             err = self.devices.error(role)
             if err is not None:
                 return self._from_exception(err, ctx)
-        job = self._worker.submit(lambda: step.check.func(ctx))
+        self._worker.submit(lambda: step.check.func(ctx))
         try:
-            finished = job.done.wait(step.timeout)
+            finished, error = self._worker.wait(step.timeout)
         except KeyboardInterrupt:
             ctx.cancel.set()
             self._abandon(step)
@@ -339,8 +347,8 @@ class Runner:
             ctx.cancel.set()
             self._abandon(step)
             return _Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", f"did not finish within {step.timeout:g} s", ctx)
-        if job.error is not None:
-            return self._from_exception(job.error, ctx)
+        if error is not None:
+            return self._from_exception(error, ctx)
         failed = [m for m in ctx.measurements if not m.passed]
         if failed:
             return _Attempt(Outcome.FAIL, failed[0].fault or step.check.fault, _join(failed), ctx)
