@@ -161,7 +161,9 @@ def _status_text(st: LotStatus) -> str:
     p = st.lot.plan
     lines = [f"lot {st.lot.lot_id}: {st.lot.part} from {st.lot.supplier}, {p.severity.value} inspection, "
              f"letter {p.letter}, sample {p.sample_size}{' (100%)' if p.hundred_percent else ''}, Ac {p.ac}, Re {p.re}",
-             f"tested {st.tested}, defectives {st.defectives}, remaining {st.remaining}"]
+             f"tested {st.tested}, defectives {st.defectives}, "
+             + (f"remaining {st.remaining}" if not st.lot.decision or st.tested >= p.sample_size
+                else f"the other {p.sample_size - st.tested} need no test (decided early)")]
     if st.not_counted:
         lines.append(f"{st.not_counted} run(s) ended ERROR/ABORTED: retest those units")
     by_fault = st.defectives_by_fault()
@@ -186,16 +188,9 @@ def _status_text(st: LotStatus) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON (files still written).")
 def report(lot_id: str, out_dir: Path | None, db: str | None, as_json: bool) -> None:
     """Write the report of LOT: plan, units and verdicts, defectives by fault, decision."""
-    from bench.reports.lot import lot_document
-
     with _open(db) as store:
         st, written, sw = write_report(store, lot_id, out_dir or Path("reports") / f"lot-{_safe(lot_id)}")
-    if as_json:
-        click.echo(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
-        return
-    click.echo(_status_text(st))
-    for path in written.values():
-        click.echo(f"wrote {path}")
+    _echo_written(st, sw, written, as_json)
 
 
 def write_report(store: Store, lot_id: str, out_dir: Path) -> tuple[Any, dict[str, Path], Any]:
@@ -252,20 +247,13 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
 def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | None, plan_file: Path,
          lot_id: str | None, db: str | None, out_dir: Path | None, as_json: bool) -> None:
     """Inspect a whole simulated lot: open it, test its sample on simulated units, report."""
-    from bench.reports.lot import lot_document
-
     lot_id = lot_id or datetime.now(UTC).strftime("DEMO-%Y%m%d-%H%M%S")
     out = out_dir or Path("reports") / f"lot-{_safe(lot_id)}"
     progress = None if as_json else click.echo
     st, written, sw = run_demo(lot_id=lot_id, lot_size=lot_size, aql=_aql(aql), level=level,
                                defect_rate=defect_rate, seed=seed, plan_file=plan_file, db=db, out_dir=out,
                                echo=progress)
-    if as_json:
-        click.echo(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
-        return
-    click.echo(_status_text(st))
-    for path in written.values():
-        click.echo(f"wrote {path}")
+    _echo_written(st, sw, written, as_json)
 
 
 def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defect_rate: float = 0.02,
@@ -318,3 +306,15 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
 COMMANDS = (inspect,)
 
 __all__ = ["COMMANDS", "DEMO_FAULTS", "inspect", "open_lot", "run_demo", "write_report"]
+
+
+def _echo_written(st: Any, sw: Any, written: dict[str, Path], as_json: bool) -> None:
+    """The lot's status and the report files written, or all of it as JSON."""
+    from bench.reports.lot import lot_document
+
+    if as_json:
+        click.echo(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
+        return
+    click.echo(_status_text(st))
+    for path in written.values():
+        click.echo(f"wrote {path}")
