@@ -304,8 +304,15 @@ class CardReaderClient(CardReader):
                 raise CardError(f"card in {self.reader_name!r} gives no answer to reset "
                                 f"(ATR {atr.hex(' ').upper() or 'empty'})", fault_code="ICC-NO-ATR")
             s = self._scard
-            hr, card, protocol = s.SCardConnect(self._ctx, self.reader_name, s.SCARD_SHARE_SHARED,
-                                                s.SCARD_PROTOCOL_T0 | s.SCARD_PROTOCOL_T1)
+            # Right after insertion pcscd may report the card present before it has powered
+            # it; "unpowered" then means "not yet", so retry for a moment before calling it mute.
+            settle = time.monotonic() + min(1.0, timeout)
+            while True:
+                hr, card, protocol = s.SCardConnect(self._ctx, self.reader_name, s.SCARD_SHARE_SHARED,
+                                                    s.SCARD_PROTOCOL_T0 | s.SCARD_PROTOCOL_T1)
+                if hr != SCARD_W_UNPOWERED_CARD or time.monotonic() >= settle:
+                    break
+                time.sleep(0.05)
             if hr != SCARD_S_SUCCESS:
                 raise pcsc_error(hr, "connect", reader=self.reader_name)
             self._card, self._protocol = card, protocol

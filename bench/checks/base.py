@@ -145,6 +145,15 @@ class StepContext:
         """Seconds left before the step times out (never negative)."""
         return max(0.0, self.deadline - time.monotonic())
 
+    def budget(self, wanted: float | None = None, *, margin: float = 0.3, floor: float = 0.05) -> float:
+        """How long a device wait may take: ``wanted``, cut to end ``margin`` s before the step's deadline.
+
+        The margin lets a check that waited in vain report its own fault ("no card detected")
+        instead of losing the race with the runner's step timeout.
+        """
+        left = self.remaining() - margin
+        return max(floor, left if wanted is None else min(wanted, left))
+
     # -- results
     def measure(
         self, name: str, value: Any, *, unit: str | None = None, limit: Limit | None = None, judged: bool = True

@@ -33,7 +33,7 @@ def _reader(ctx: StepContext) -> CardReader:
 
 
 def _wait_budget(ctx: StepContext, wanted: float) -> float:
-    return max(0.1, min(wanted, ctx.remaining() or wanted))
+    return ctx.budget(wanted, floor=0.1)
 
 
 def _ensure_card(ctx: StepContext, reader: CardReader, card: str, timeout: float) -> None:

@@ -34,8 +34,7 @@ def _printer(ctx: StepContext) -> Printer:
 
 def _left(ctx: StepContext, cap: float | None = None) -> float:
     """Seconds a device call may take: what is left of the step (at least 50 ms), capped."""
-    left = max(0.05, ctx.remaining())
-    return min(left, cap) if cap is not None else left
+    return ctx.budget(cap)
 
 
 def _judge_status(ctx: StepContext, st: PrinterStatus, *, near_end_fails: bool) -> bool:

@@ -116,7 +116,10 @@ def _substituting(actions: dict[str, Callable[..., None]], substitute: dict[str,
             continue
 
         def swapped(card: str, *args: Any, _original: Callable[..., None] = original, **kw: Any) -> None:
-            _original(substitute.get(card, card), *args, **kw)
+            replacement = substitute.get(card, card)
+            if replacement in (None, "none"):
+                return  # the reader never sees this card (a dead antenna, a broken card slot)
+            _original(replacement, *args, **kw)
 
         out[name] = swapped
     return out

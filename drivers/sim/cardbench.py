@@ -165,11 +165,16 @@ class SimCardBench:
     def tap(self, card: str | dict[str, Any] | CardProfile, slot: int = 0, hold: float = 2.0) -> VirtualCard:
         """A contactless tap: the card is in the field for ``hold`` seconds, then leaves by itself."""
         vcard = self.insert(card, slot)
-        timer = threading.Timer(hold, self.remove, args=(slot,), kwargs={"wait": False})
+        timer = threading.Timer(hold, self._untap, args=(slot, vcard))
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
         return vcard
+
+    def _untap(self, slot: int, vcard: VirtualCard) -> None:
+        """The tapped card leaves the field, unless another card took its place meanwhile."""
+        if self.card_in(slot) is vcard:
+            self.remove(slot, wait=False)
 
     def close(self) -> None:
         """Remove every card and stop pcscd if this bench started it."""

@@ -9,6 +9,7 @@
       battery: {charge_percent: 8, voltage: 3.41}
     cards:                    # the simulated card reader
       substitute: {emv-visa-contact: mute}   # the reader turns the good test card into this one
+                                             # (none: the reader never sees the card at all)
       inserted: emv-visa-contact             # a card already in the reader at the start
     printer:                  # the simulated USB printer (drivers/sim/usbprinter.py)
       faults: {cover_open: true}
