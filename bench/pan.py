@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 _LOG = logging.getLogger(__name__)
 
@@ -108,6 +109,21 @@ def redact(text: str) -> str:
     text = _TRACK2.sub(_track2, text)
     text = _TAG5A.sub(_tag5a, text)
     return _DIGITS.sub(_digits, text)
+
+
+def redact_data(value: Any, skip_keys: frozenset[str] = frozenset()) -> Any:
+    """``value`` (plain data: text, lists, tuples, dicts) with every text passed through :func:`redact`.
+
+    Dict entries under ``skip_keys`` (ids, hashes, timestamps, binary data) are left as they are;
+    tuples come back as lists, as JSON would have them.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [redact_data(v, skip_keys) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in skip_keys else redact_data(v, skip_keys) for k, v in value.items()}
+    return value
 
 
 class RedactingFilter(logging.Filter):

@@ -42,7 +42,7 @@ from sqlalchemy.engine import URL, make_url
 
 from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
-from bench.pan import redact as _pan_redact
+from bench.pan import redact, redact_data
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.storeschema import (
     attachments,
@@ -158,24 +158,6 @@ class Stats:
             "model": self.model,
             "station": self.station,
         }
-
-
-# --------------------------------------------------------------------------- PAN redaction
-
-
-def redact(text: str) -> str:
-    """Mask every full PAN and remove track data in ``text`` (see :func:`bench.pan.redact`)."""
-    return _pan_redact(text)
-
-
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list | tuple):
-        return [_redact_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_value(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------- URLs and engines
@@ -941,7 +923,7 @@ _SUMMARY_SELECT = (
 
 
 def _measurement_row(seq: int, m: Measurement, at: datetime) -> dict[str, Any]:
-    value = _redact_value(m.value)
+    value = redact_data(m.value)
     number = (
         float(value)
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
@@ -954,7 +936,7 @@ def _measurement_row(seq: int, m: Measurement, at: datetime) -> dict[str, Any]:
         "value_json": json.dumps(value, ensure_ascii=False),
         "value_num": number,
         "unit": m.unit,
-        "limit_json": json.dumps(_redact_value(limit.to_dict()), ensure_ascii=False) if limit else None,
+        "limit_json": json.dumps(redact_data(limit.to_dict()), ensure_ascii=False) if limit else None,
         "limit_min": limit.min if limit else None,
         "limit_max": limit.max if limit else None,
         "passed": m.passed,

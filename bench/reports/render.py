@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import UsageError
+from bench.pan import redact, redact_data
 from bench.record import AttachmentRecord, RunRecord
 
 if TYPE_CHECKING:
@@ -144,32 +145,13 @@ def _write_atomic(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- redaction
 
 
-def redact_text(text: str) -> str:
-    """Mask full PANs and remove track data (``bench.pan.redact``)."""
-    from bench.pan import redact
-
-    return redact(text)
-
-
-def _redact_tree(value: Any, key: str | None = None) -> Any:
-    if key in _SKIP_REDACT:
-        return value
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, list):
-        return [_redact_tree(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_tree(v, k) for k, v in value.items()}
-    return value
-
-
 def redacted(rec: RunRecord) -> RunRecord:
     """A copy of ``rec`` with every free text (and text attachment) PAN-redacted.
 
     Everything but ids, hashes, timestamps and binary attachments goes through
-    :func:`redact_text`, so a field added to the record later is covered too.
+    bench.pan's redaction, so a field added to the record later is covered too.
     """
-    out = RunRecord.from_dict(_redact_tree(rec.to_dict()))
+    out = RunRecord.from_dict(redact_data(rec.to_dict(), _SKIP_REDACT))
     for step in out.steps:
         step.attachments = [_redact_attachment(a) for a in step.attachments]
     return out
@@ -182,7 +164,7 @@ def _redact_attachment(a: AttachmentRecord) -> AttachmentRecord:
         text = a.data.decode("utf-8")
     except UnicodeDecodeError:
         return a
-    masked = redact_text(text)
+    masked = redact(text)
     return a if masked == text else AttachmentRecord(a.name, a.mime, masked.encode("utf-8"))
 
 
