@@ -28,7 +28,6 @@ from bench.measure import Measurement
 from bench.operator import Operator
 from bench.plan import Plan, Step
 from bench.record import (
-    AttachmentRecord,
     Finding,
     Outcome,
     RunRecord,
@@ -289,7 +288,7 @@ class Runner:
             message=result.message,
             measurements=list(ctx.measurements),
             log=list(ctx.notes),
-            attachments=[AttachmentRecord(a.name, a.mime, a.data) for a in ctx.attachments],
+            attachments=list(ctx.attachments),
         )
         self._record(step, rec, total)
         if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:

@@ -16,11 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench.errors import DeviceError, EquipmentError
 from bench.measure import Limit, Measurement, judge
+from bench.record import AttachmentRecord
 
 if TYPE_CHECKING:
     from bench.operator import Operator
@@ -68,20 +68,6 @@ class CheckSpec:
     fault: str = "UNIT-FAULT"
 
 
-@dataclass
-class Attachment:
-    """A file produced by a step (a receipt image, a log dump)."""
-
-    name: str
-    mime: str
-    data: bytes
-
-    @classmethod
-    def from_path(cls, path: Path, mime: str) -> Attachment:
-        """Read an attachment from a file."""
-        return cls(path.name, mime, path.read_bytes())
-
-
 class StepContext:
     """Everything a running check may use: devices, parameters, limits, operator, clock.
 
@@ -119,7 +105,7 @@ class StepContext:
         self.cancel = cancel or threading.Event()
         self.state = state if state is not None else {}
         self.measurements: list[Measurement] = []
-        self.attachments: list[Attachment] = []
+        self.attachments: list[AttachmentRecord] = []
         self.notes: list[str] = []
         self.log = logging.getLogger(f"bench.step.{step}")
 
@@ -173,7 +159,7 @@ class StepContext:
 
     def attach(self, name: str, data: bytes, mime: str) -> None:
         """Attach a file (image, log) to the step's record."""
-        self.attachments.append(Attachment(name, mime, data))
+        self.attachments.append(AttachmentRecord(name, mime, data))
 
     def note(self, text: str) -> None:
         """Add a line to the step's log excerpt (shown in reports for failed steps)."""
