@@ -32,11 +32,6 @@ def _printer(ctx: StepContext) -> Printer:
     return ctx.device("printer", Printer)
 
 
-def _left(ctx: StepContext, cap: float | None = None) -> float:
-    """Seconds a device call may take: what is left of the step (at least 50 ms), capped."""
-    return ctx.budget(cap)
-
-
 def _judge_status(ctx: StepContext, st: PrinterStatus, *, near_end_fails: bool) -> bool:
     """Measure every condition against its fault code; True when none failed."""
     ok = True
@@ -62,7 +57,7 @@ def _judge_status(ctx: StepContext, st: PrinterStatus, *, near_end_fails: bool) 
 
 def _require_ready(ctx: StepContext, printer: Printer) -> None:
     """Fail with the condition's fault code when the printer cannot print now."""
-    st = printer.status(timeout=_left(ctx, STATUS_TIMEOUT))
+    st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
     code = fault_for(st, near_end=False)
     if code is not None:
         raise DeviceError(f"printer not ready: {describe(st)} (status {st.raw.hex(' ')})", fault_code=code)
@@ -75,11 +70,11 @@ def status(ctx: StepContext) -> None:
     only when the status shows the printer online.
     """
     printer = _printer(ctx)
-    st = printer.status(timeout=_left(ctx, STATUS_TIMEOUT))
+    st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
     ctx.note(f"status bytes {st.raw.hex(' ')}: {describe(st)}")
     _judge_status(ctx, st, near_end_fails=bool(ctx.params["near_end_fails"]))
     if ctx.params["identify"] and not st.offline:
-        ident = printer.identify(timeout=_left(ctx, STATUS_TIMEOUT))
+        ident = printer.identify(timeout=ctx.budget(STATUS_TIMEOUT))
         ctx.note(f"{ident.manufacturer} {ident.model} firmware {ident.firmware} serial {ident.serial or '-'}")
         if ident.device_id:
             ctx.note(f"IEEE 1284 device ID: {ident.device_id}")
@@ -161,10 +156,10 @@ def test_page(ctx: StepContext) -> None:
     print_deadline = time.monotonic() + min(float(ctx.params["print_timeout"]), ctx.remaining())
     printer.write(page, timeout=max(0.05, print_deadline - time.monotonic()))
     printer.wait_printed(timeout=max(0.05, print_deadline - time.monotonic()))
-    st = printer.status(timeout=_left(ctx, STATUS_TIMEOUT))
+    st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
     if not _judge_status(ctx, st, near_end_fails=False):
         return
-    accepted = ctx.operator.confirm(TEST_PAGE_QUESTION, timeout=_left(ctx, float(ctx.params["confirm_timeout"])))
+    accepted = ctx.operator.confirm(TEST_PAGE_QUESTION, timeout=ctx.budget(float(ctx.params["confirm_timeout"])))
     ctx.measure("operator_accepts", accepted, limit=Limit(equals=True, fault="PRN-PRINT"))
 
 
@@ -178,14 +173,14 @@ def cutter(ctx: StepContext) -> None:
         ctx.check_cancelled()
         printer.write(
             escpos.line(f"cutter test {i}/{cuts}") + escpos.cut(bool(ctx.params["partial"]), 60),
-            timeout=_left(ctx),
+            timeout=ctx.budget(),
         )
         try:
-            printer.wait_printed(timeout=_left(ctx))
+            printer.wait_printed(timeout=ctx.budget())
         except DeviceError:
             ctx.measure("cuts_ok", done)
             raise
-        st = printer.status(timeout=_left(ctx, STATUS_TIMEOUT))
+        st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
         if st.cutter_error or fault_for(st, near_end=False):
             ctx.note(f"after cut {i}: {describe(st)}")
             ctx.measure("cuts_ok", done)
@@ -203,12 +198,12 @@ def throughput(ctx: StepContext) -> None:
     lines = int(ctx.params["lines"])
     body = b"".join(escpos.line(f"{i:04d} " + "=" * 12 + " throughput " + "=" * 12) for i in range(1, lines + 1))
     t0 = time.monotonic()
-    printer.write(body, timeout=_left(ctx))
-    printer.wait_printed(timeout=_left(ctx))
+    printer.write(body, timeout=ctx.budget())
+    printer.wait_printed(timeout=ctx.budget())
     elapsed = max(time.monotonic() - t0, 1e-6)
     ctx.measure("print_time_s", round(elapsed, 3), unit="s")
     ctx.measure("lines_per_s", round(lines / elapsed, 2), unit="lines/s")
-    printer.write(escpos.cut(False, 60), timeout=_left(ctx))
+    printer.write(escpos.cut(False, 60), timeout=ctx.budget())
 
 
 CHECKS: tuple[CheckSpec, ...] = (
