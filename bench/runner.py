@@ -18,6 +18,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bench import __version__
@@ -275,21 +276,8 @@ class Runner:
             if attempt_no <= step.retries:
                 _LOG.info("step %s: %s (%s); retrying", step.name, result.outcome.value, result.message)
         assert result is not None
-        ctx = result.ctx
-        rec = StepRecord(
-            index=index,
-            name=step.name,
-            check=step.check.name,
-            outcome=result.outcome,
-            started_at=started,
-            duration_s=time.perf_counter() - t0,
-            attempts=attempt_no,
-            fault=result.fault,
-            message=result.message,
-            measurements=list(ctx.measurements),
-            log=list(ctx.notes),
-            attachments=list(ctx.attachments),
-        )
+        rec = _step_record(step, index, result.outcome, started, time.perf_counter() - t0, attempt_no,
+                           result.fault, result.message, result.ctx)
         self._record(step, rec, total)
         if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:
             self._recover_unit(step)
@@ -383,18 +371,8 @@ class Runner:
             self._lost_roles["unit"] = step.name
 
     def _record_interrupted(self, step: Step, ctx: StepContext) -> None:
-        rec = StepRecord(
-            index=len(self.record.steps),
-            name=step.name,
-            check=step.check.name,
-            outcome=Outcome.ERROR,
-            started_at=utcnow(),
-            duration_s=0.0,
-            fault=None,
-            message="interrupted by the operator",
-            measurements=list(ctx.measurements),
-            log=list(ctx.notes),
-        )
+        rec = _step_record(step, len(self.record.steps), Outcome.ERROR, utcnow(), 0.0, 1, None,
+                           "interrupted by the operator", ctx)
         self._outcomes[step.name] = rec.outcome
         self.record.steps.append(rec)
         self.sink.add_step(self.record.run_id, rec)
@@ -416,6 +394,22 @@ class _UnitUnreachable(Exception):
     def __init__(self, error: BenchError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _step_record(
+    step: Step,
+    index: int,
+    outcome: Outcome,
+    started: datetime,
+    duration_s: float,
+    attempts: int,
+    fault: str | None,
+    message: str,
+    ctx: StepContext,
+) -> StepRecord:
+    """The record of a step that ran: its outcome plus what the check measured, noted and attached."""
+    return StepRecord(index, step.name, step.check.name, outcome, started, duration_s, attempts, fault, message,
+                      list(ctx.measurements), list(ctx.notes), list(ctx.attachments))
 
 
 def _join(failed: list[Measurement]) -> str:
