@@ -453,7 +453,7 @@ class Store:
             "attempts": step.attempts,
             "fault": step.fault,
             "message": redact(step.message),
-            "log": json.dumps([redact(line) for line in step.log], ensure_ascii=False),
+            "log": json.dumps([redact(line) for line in step.log], ensure_ascii=False) if step.log else "[]",
         }
         if self._fast is not None:
             self._add_step_sqlite(self._fast, step_row, m_rows, a_rows)
@@ -923,20 +923,28 @@ _SUMMARY_SELECT = (
 
 
 def _measurement_row(seq: int, m: Measurement, at: datetime) -> dict[str, Any]:
-    value = redact_data(m.value)
-    number = (
-        float(value)
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        else None
-    )
+    value = m.value
+    kind = type(value)
+    number: float | None
+    # Most values are plain numbers: their JSON is their repr, and there is nothing to redact.
+    if (kind is float and math.isfinite(value)) or kind is int:
+        value_json, number = repr(value), float(value)
+    else:
+        value = redact_data(value)
+        value_json = json.dumps(value, ensure_ascii=False)
+        number = (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            else None
+        )
     limit = m.limit
     return {
         "seq": seq,
         "name": m.name,
-        "value_json": json.dumps(value, ensure_ascii=False),
+        "value_json": value_json,
         "value_num": number,
         "unit": m.unit,
-        "limit_json": json.dumps(redact_data(limit.to_dict()), ensure_ascii=False) if limit else None,
+        "limit_json": _limit_json(limit) if limit else None,
         "limit_min": limit.min if limit else None,
         "limit_max": limit.max if limit else None,
         "passed": m.passed,
@@ -944,6 +952,21 @@ def _measurement_row(seq: int, m: Measurement, at: datetime) -> dict[str, Any]:
         "message": redact(m.message),
         "measured_at": at,
     }
+
+
+_LIMIT_JSON: dict[int, tuple[Limit, str]] = {}
+
+
+def _limit_json(limit: Limit) -> str:
+    """A limit's JSON, remembered per limit object (a plan's steps share theirs)."""
+    hit = _LIMIT_JSON.get(id(limit))
+    if hit is not None and hit[0] is limit:
+        return hit[1]
+    text = json.dumps(redact_data(limit.to_dict()), ensure_ascii=False)
+    if len(_LIMIT_JSON) >= 4096:
+        _LIMIT_JSON.clear()
+    _LIMIT_JSON[id(limit)] = (limit, text)
+    return text
 
 
 def _measurement(row: Any) -> Measurement:

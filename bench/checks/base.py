@@ -11,6 +11,7 @@ Each check module ends with a ``CHECKS`` tuple of :class:`CheckSpec`; the regist
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -107,7 +108,11 @@ class StepContext:
         self.measurements: list[Measurement] = []
         self.attachments: list[AttachmentRecord] = []
         self.notes: list[str] = []
-        self.log = logging.getLogger(f"bench.step.{step}")
+
+    @functools.cached_property
+    def log(self) -> logging.Logger:
+        """The step's logger (``bench.step.<name>``), made on first use."""
+        return logging.getLogger(f"bench.step.{self.step}")
 
     # -- devices
     def device(self, role: str, kind: type[D]) -> D:

@@ -108,6 +108,72 @@ def test_hanging_check_times_out_and_run_goes_on() -> None:
     assert rec.verdict == Verdict.FAIL
 
 
+def test_a_timed_out_attempt_is_retried_on_a_fresh_thread() -> None:
+    calls = {"n": 0}
+    release = threading.Event()
+
+    def hangs_once(ctx: StepContext) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            release.wait(30)
+        ctx.measure("v", 5)
+
+    runner, _ = make_runner([step("h", spec("x.h", hangs_once, measurements=V), timeout=0.3, retries=1),
+                             step("after", spec("x.ok", ok))])
+    rec = runner.run()
+    release.set()
+    assert [(s.outcome, s.attempts) for s in rec.steps] == [(Outcome.PASS, 2), (Outcome.PASS, 1)]
+    assert rec.steps[0].duration_s >= 0.3  # the step's time covers both attempts
+    assert rec.verdict == Verdict.PASS
+
+
+def test_a_late_answer_from_an_abandoned_check_changes_nothing() -> None:
+    sink = RecordingSink()
+    release = threading.Event()
+
+    def slow(ctx: StepContext) -> None:
+        release.wait(30)
+        ctx.measure("v", 1)  # would fail the step, but the step was already recorded as TIMEOUT
+
+    runner, _ = make_runner([step("slow", spec("x.slow", slow, measurements=V), timeout=0.2),
+                             step("after", spec("x.ok", ok))], sink=sink)
+    rec = runner.run()
+    release.set()
+    time.sleep(0.2)
+    assert [s.outcome for s in rec.steps] == [Outcome.TIMEOUT, Outcome.PASS]
+    assert rec.steps[0].measurements == []
+    assert [c for c in sink.calls if c[0] == "step"] == [("step", "slow"), ("step", "after")]
+
+
+def test_a_short_timeout_after_a_long_one_is_kept() -> None:
+    release = threading.Event()
+
+    def hang(ctx: StepContext) -> None:
+        release.wait(30)
+
+    def settle(ctx: StepContext) -> None:
+        time.sleep(0.3)  # the supervisor is asleep until this step's deadline, a minute away
+
+    runner, _ = make_runner([step("long", spec("x.settle", settle), timeout=60),
+                             step("hang", spec("x.hang", hang), timeout=0.3)])
+    t0 = time.monotonic()
+    rec = runner.run()
+    release.set()
+    assert time.monotonic() - t0 < 2.0, "the supervisor slept until the first step's deadline"
+    assert [s.outcome for s in rec.steps] == [Outcome.PASS, Outcome.TIMEOUT]
+
+
+def test_a_store_error_reaches_the_caller() -> None:
+    class BrokenSink(RecordingSink):
+        def add_step(self, run_id: str, step: Any) -> None:
+            raise EquipmentError("store sqlite:///x.db: disk I/O error")
+
+    runner, _ = make_runner([step("a", spec("x.ok", ok)), step("b", spec("x.ok", ok))], sink=BrokenSink())
+    with pytest.raises(EquipmentError, match="disk I/O error"):
+        runner.run()
+    assert [s.name for s in runner.record.steps] == ["a"]
+
+
 def test_retries_count_attempts() -> None:
     calls = {"n": 0}
 
@@ -233,6 +299,26 @@ def test_ctrl_c_records_step_and_aborts() -> None:
     assert [s.name for s in rec.steps] == ["a", "s"]
     assert rec.steps[1].message == "interrupted by the operator"
     assert [c for c in sink.calls if c[0] == "step"] == [("step", "a"), ("step", "s")]
+    assert sink.calls[-1] == ("finish", Verdict.ABORTED)
+
+
+def test_ctrl_c_during_an_operator_prompt_aborts_at_once() -> None:
+    class SlowOperator(ScriptedOperator):
+        def confirm(self, prompt: str, timeout: float) -> bool:
+            time.sleep(timeout)
+            return True
+
+    sink = RecordingSink()
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)), step("p", spec("x.ok", ok), prompt="Open the cover",
+                                                                  timeout=20)))
+    runner = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()), SlowOperator(), sink)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(Interrupted):
+        runner.run()
+    assert time.monotonic() - t0 < 3
+    assert [s.name for s in runner.record.steps] == ["a"]
     assert sink.calls[-1] == ("finish", Verdict.ABORTED)
 
 
