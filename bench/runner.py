@@ -356,8 +356,8 @@ class Runner:
             step, ctx, resume = overrun.step, overrun.ctx, overrun.resume
             assert step is not None and ctx is not None and resume is not None
             ctx.cancel.set()
+            resume.result = _timed_out(step, ctx)  # asks the devices first: closing them ends their calls
             self.devices.reset(step.check.devices)  # closing them unblocks the abandoned driver
-            resume.result = _Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", f"did not finish within {step.timeout:g} s", ctx)
             start = resume.index
 
     def _steps_from(self, gen: _Generation, start: int, resume: _Resume | None) -> None:
@@ -542,6 +542,18 @@ def _step_record(
     """The record of a step that ran: its outcome plus what the check measured, noted and attached."""
     return StepRecord(index, step.name, step.check.name, outcome, started, duration_s, attempts, fault, message,
                       list(ctx.measurements), list(ctx.notes), list(ctx.attachments))
+
+
+def _timed_out(step: Step, ctx: StepContext) -> _Attempt:
+    """A check outlived its step: name the device call it was blocked in, when a device says so."""
+    message = f"did not finish within {step.timeout:g} s"
+    for role in step.check.devices:
+        device = ctx.devices.get(role)
+        pending = device.pending() if device is not None else None
+        if pending is not None:
+            where = f"{role.replace('_', ' ')} still waiting {pending.seconds:.1f} s for {pending.waiting_for}"
+            return _Attempt(Outcome.TIMEOUT, pending.fault_code, f"{message}: {where}", ctx)
+    return _Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", message, ctx)
 
 
 def _join(failed: list[Measurement]) -> str:

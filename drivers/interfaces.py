@@ -14,6 +14,15 @@ from types import TracebackType
 from typing import Self
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A device call still waiting for the device: what for, for how long, and whose fault that is."""
+
+    waiting_for: str  # "the card's answer to SELECT"
+    seconds: float
+    fault_code: str
+
+
 class Device(abc.ABC):
     """An opened device with an explicit lifecycle (``close()`` or a ``with`` block)."""
 
@@ -22,6 +31,13 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the device; calling it twice is harmless."""
+
+    def pending(self) -> Pending | None:
+        """The call this device is blocked in, if any; asked (from another thread) when a step times out.
+
+        Drivers whose calls can outlast a step override it, so the timeout names the device at fault.
+        """
+        return None
 
     def __enter__(self) -> Self:
         return self

@@ -20,6 +20,7 @@ from cardfixtures import cardbench, reader  # noqa: F401
 
 from bench.errors import CardError, EquipmentError
 from bench.iso7816 import PSE, read_record, select_by_name
+from bench.runner import Runner
 from drivers import cardreader
 from drivers.cardreader import CardReaderClient, exchange, open_card_reader, pcsc_error
 from drivers.sim.cardbench import SimCardBench
@@ -253,3 +254,70 @@ def test_pcsc_scan_sees_the_virtual_card(cardbench: SimCardBench, reader: CardRe
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout)
     assert cardbench.reader_name(0) in text
     assert "3B E9 00 00 81 31 FE 45 4A 43 4F 50 34 31 56 32 32 A7" in text
+
+
+def _card_taking(seconds: float) -> dict[str, object]:
+    """The slow Visa card, answering every APDU after ``seconds``."""
+    import yaml
+
+    profile = yaml.safe_load((Path(__file__).parents[2] / "drivers/sim/cards/slow.yaml").read_text())
+    profile["faults"]["slow_ms"] = int(seconds * 1000)
+    return dict(profile)
+
+
+@pytest.mark.slow
+def test_an_answer_later_than_the_timeout_is_icc_slow_and_the_card_stays_usable(
+    cardbench: SimCardBench, reader: CardReaderClient
+) -> None:
+    cardbench.insert(_card_taking(0.3), 0)
+    reader.connect(5)
+    with pytest.raises(CardError) as err:
+        reader.transmit(select_by_name(VISA), timeout=0.1)
+    assert err.value.fault_code == "ICC-SLOW"
+    # SELECT and its GET RESPONSE: two answers of 0.3 s each
+    assert re.fullmatch(r"SELECT: the card took 0\.[6-9] s to answer \(limit 0\.1 s\)", str(err.value))
+    assert reader.pending() is None
+    assert reader.transmit(select_by_name(VISA), timeout=5).ok
+
+
+@pytest.mark.slow
+def test_a_card_that_stops_answering_times_the_step_out_as_icc_slow(cardbench: SimCardBench) -> None:
+    """Through the runner: the step ends at its timeout, and the record names the command still waiting."""
+    from bench.checks.base import CheckSpec, StepContext
+    from bench.devices import DeviceSet
+    from bench.operator import ScriptedOperator
+    from bench.plan import Plan, Step
+    from bench.record import Outcome
+
+    slot = 0
+    cardbench.insert(_card_taking(2.5), slot)
+
+    def select(ctx: StepContext) -> None:
+        reader = ctx.devices["card_reader"]
+        assert isinstance(reader, CardReaderClient)
+        reader.connect(5)
+        reader.transmit(select_by_name(VISA), timeout=10)
+
+    def quick(ctx: StepContext) -> None:
+        ctx.measure("v", 1)
+
+    spec = CheckSpec("t.select", select, "select", devices=("card_reader",))
+    plan = Plan("t", "1", "", (
+        Step(name="select", check=spec, params={}, limits={}, timeout=1.0, retries=0),
+        Step(name="after", check=CheckSpec("t.quick", quick, "quick"), params={}, limits={}, timeout=1.0, retries=0),
+    ))
+    devices = DeviceSet({"card_reader": cardbench.reader_url(slot)})
+    try:
+        t0 = time.monotonic()
+        rec = Runner(plan, devices, ScriptedOperator()).run()
+        took = time.monotonic() - t0
+    finally:
+        devices.close()
+        cardbench.remove(slot)
+    first = rec.steps[0]
+    assert first.outcome == Outcome.TIMEOUT and first.fault == "ICC-SLOW"
+    assert first.message.startswith("did not finish within 1 s: card reader still waiting ")
+    assert first.message.endswith(" s for the card's answer to SELECT")
+    assert rec.steps[1].outcome == Outcome.PASS
+    assert [f.fault for f in rec.findings] == ["ICC-SLOW"]
+    assert took < 5  # the step ended at its timeout, not when the card answered
