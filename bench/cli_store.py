@@ -19,6 +19,7 @@ import click
 
 if TYPE_CHECKING:
     from bench.store import Store
+    from bench.storequery import RunHistory
 
 _DB_HELP = "Results store URL (default: the local SQLite store)."
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -28,6 +29,14 @@ def _open(db: str | None) -> Store:
     from bench.store import Store
 
     return Store.open(db)
+
+
+def _open_history(db: str | None) -> RunHistory:
+    """The store for history and trend: read directly when it is a current SQLite file (no SQLAlchemy)."""
+    from bench.storequery import default_url, open_current_sqlite
+
+    reader = open_current_sqlite(db if db is not None else default_url())
+    return reader if reader is not None else _open(db)
 
 
 def _when(t: datetime | None) -> str:
@@ -42,7 +51,7 @@ def _when(t: datetime | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> None:
     """Every run of the unit SERIAL, newest first, and when it last passed."""
-    with _open(db) as store:
+    with _open_history(db) as store:
         runs = store.history(serial, limit=limit)
         last = store.last_pass(serial)
     if as_json:
@@ -82,7 +91,7 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
     """Values of MEASUREMENT over time, with limits and a drift warning (see docs/reports.md)."""
     from bench.reports.render import drift
 
-    with _open(db) as store:
+    with _open_history(db) as store:
         points = store.trend(measurement, model=model, serial=serial, limit=limit)
     lo = points[-1].limit_min if points else None
     hi = points[-1].limit_max if points else None

@@ -29,21 +29,23 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
+from bench import storequery
 from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
 from bench.pan import redact, redact_data
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
+from bench.storequery import RunSummary, TrendPoint, default_url, iso
 from bench.storeschema import (
     attachments,
     measurements,
@@ -75,63 +77,6 @@ class RunNotFoundError(UsageError):
 
 
 @dataclass
-class RunSummary:
-    """One line of a unit's history."""
-
-    run_id: str
-    started_at: datetime
-    ended_at: datetime | None
-    verdict: Verdict
-    plan_name: str
-    plan_version: str
-    station: str
-    model: str | None
-    serial: str | None
-    faults: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data."""
-        return {
-            "run_id": self.run_id,
-            "started_at": _iso(self.started_at),
-            "ended_at": _iso(self.ended_at) if self.ended_at else None,
-            "verdict": self.verdict.value,
-            "plan": {"name": self.plan_name, "version": self.plan_version},
-            "station": self.station,
-            "model": self.model,
-            "serial": self.serial,
-            "faults": list(self.faults),
-        }
-
-
-@dataclass
-class TrendPoint:
-    """One numeric value of a measurement, with the limit it was judged against."""
-
-    at: datetime
-    serial: str | None
-    value: float
-    limit_min: float | None
-    limit_max: float | None
-    passed: bool
-    run_id: str
-    unit: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data."""
-        return {
-            "at": _iso(self.at),
-            "serial": self.serial,
-            "value": self.value,
-            "limit_min": self.limit_min,
-            "limit_max": self.limit_max,
-            "passed": self.passed,
-            "run_id": self.run_id,
-            "unit": self.unit,
-        }
-
-
-@dataclass
 class Stats:
     """Yield figures over the finished runs in a window."""
 
@@ -154,22 +99,13 @@ class Stats:
             "verdicts": dict(self.verdicts),
             "failures_by_fault": [{"fault": f, "count": n} for f, n in self.failures_by_fault],
             "mean_duration_s": self.mean_duration_s,
-            "since": _iso(self.since) if self.since else None,
+            "since": iso(self.since) if self.since else None,
             "model": self.model,
             "station": self.station,
         }
 
 
 # --------------------------------------------------------------------------- URLs and engines
-
-
-def default_url() -> str:
-    """``sqlite:///<user data dir>/bench.db``, creating the directory."""
-    import platformdirs
-
-    directory = Path(platformdirs.user_data_dir("bench"))
-    directory.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{directory / 'bench.db'}"
 
 
 def parse_url(url: str) -> URL:
@@ -665,26 +601,19 @@ class Store:
             ).scalar()
         return self.get_run(rid) if rid is not None else None
 
+    def _query(self, conn: Connection) -> storequery.Query:
+        """Run :mod:`bench.storequery`'s plain SQL on ``conn``."""
+        return lambda sql, params: conn.execute(text(sql), params).all()
+
     def history(self, serial: str, limit: int | None = None) -> list[RunSummary]:
         """A unit's runs, newest first (every model with that serial)."""
-        query = _SUMMARY_SELECT.where(units.c.serial == serial).order_by(
-            runs.c.started_at.desc(), runs.c.id.desc()
-        )
-        if limit is not None:
-            query = query.limit(limit)
         with self._read() as conn:
-            return self._summaries(conn, conn.execute(query).all())
+            return storequery.history(self._query(conn), serial, limit)
 
     def last_pass(self, serial: str) -> RunSummary | None:
         """The unit's newest PASS run, or ``None``."""
-        query = (
-            _SUMMARY_SELECT.where(units.c.serial == serial, runs.c.verdict == Verdict.PASS.value)
-            .order_by(runs.c.started_at.desc(), runs.c.id.desc())
-            .limit(1)
-        )
         with self._read() as conn:
-            found = self._summaries(conn, conn.execute(query).all())
-        return found[0] if found else None
+            return storequery.last_pass(self._query(conn), serial)
 
     def trend(
         self, measurement: str, model: str | None = None, serial: str | None = None, limit: int = 1000
@@ -697,43 +626,8 @@ class Store:
             serial: only this unit.
             limit: at most this many points (the newest).
         """
-        # For one unit, start from the unit and reach its few measurements through their steps;
-        # `name || ''` keeps SQLite (no statistics) from walking the whole name index instead.
-        name_term = (
-            measurements.c.name == measurement
-            if serial is None
-            else (measurements.c.name + "") == measurement
-        )
-        query = (
-            select(
-                measurements.c.measured_at,
-                units.c.serial,
-                measurements.c.value_num,
-                measurements.c.limit_min,
-                measurements.c.limit_max,
-                measurements.c.passed,
-                steps.c.run_id,
-                measurements.c.unit,
-            )
-            .select_from(measurements)
-            .join(steps, steps.c.id == measurements.c.step_id)
-            .join(runs, runs.c.id == steps.c.run_id)
-            # An inner join when filtering on the unit lets the planner start from the unit.
-            .join(units, units.c.id == runs.c.unit_id, isouter=model is None and serial is None)
-            .where(name_term, measurements.c.value_num.is_not(None))
-            .order_by(measurements.c.measured_at.desc(), measurements.c.id.desc())
-            .limit(limit)
-        )
-        if model is not None:
-            query = query.where(units.c.model == model)
-        if serial is not None:
-            query = query.where(units.c.serial == serial)
         with self._read() as conn:
-            rows = conn.execute(query).all()
-        return [
-            TrendPoint(at, ser, float(val), lo, hi, bool(ok), rid, unit)
-            for at, ser, val, lo, hi, ok, rid, unit in reversed(rows)
-        ]
+            return storequery.trend(self._query(conn), measurement, model, serial, limit)
 
     def stats(
         self, since: datetime | None = None, model: str | None = None, station: str | None = None
@@ -759,7 +653,7 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(query).all()
             failed = [r.id for r in rows if r.verdict == Verdict.FAIL.value]
-            faults = self._faults(conn, failed)
+            faults = storequery.run_faults(self._query(conn), failed)
         verdicts = Counter(r.verdict for r in rows)
         first: dict[int, str] = {}
         for r in rows:
@@ -798,46 +692,6 @@ class Store:
             more = ", ..." if len(found) > 5 else ""
             raise RunNotFoundError(f"run id prefix {run_id!r} is ambiguous: {', '.join(found[:5])}{more}")
         return str(found[0])
-
-    def _summaries(self, conn: Connection, rows: Sequence[Any]) -> list[RunSummary]:
-        faults = self._faults(conn, [r.id for r in rows])
-        return [
-            RunSummary(
-                run_id=r.id,
-                started_at=r.started_at,
-                ended_at=r.ended_at,
-                verdict=Verdict(r.verdict),
-                plan_name=r.plan_name,
-                plan_version=r.plan_version,
-                station=r.station,
-                model=r.model,
-                serial=r.serial,
-                faults=faults.get(r.id, []),
-            )
-            for r in rows
-        ]
-
-    def _faults(self, conn: Connection, run_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Distinct fault codes per run: its steps' in step order, then its findings' not yet seen."""
-        out: dict[str, list[str]] = {}
-        ids = list(run_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            step_faults = conn.execute(
-                select(steps.c.run_id, steps.c.fault)
-                .where(steps.c.run_id.in_(chunk), steps.c.fault.is_not(None))
-                .order_by(steps.c.run_id, steps.c.idx)
-            ).all()
-            finding_faults = conn.execute(
-                select(findings_table.c.run_id, findings_table.c.fault)
-                .where(findings_table.c.run_id.in_(chunk))
-                .order_by(findings_table.c.run_id, findings_table.c.seq)
-            ).all()
-            for rid, code in [*step_faults, *finding_faults]:
-                codes = out.setdefault(rid, [])
-                if code not in codes:
-                    codes.append(code)
-        return out
 
 
 # --------------------------------------------------------------------------- statements and rows
@@ -904,23 +758,6 @@ _RUN_SELECT = (
     .join(stations, stations.c.id == runs.c.station_id)
     .outerjoin(units, units.c.id == runs.c.unit_id)
 )
-
-_SUMMARY_SELECT = (
-    select(
-        runs.c.id,
-        runs.c.started_at,
-        runs.c.ended_at,
-        runs.c.verdict,
-        runs.c.plan_name,
-        runs.c.plan_version,
-        stations.c.name.label("station"),
-        units.c.model,
-        units.c.serial,
-    )
-    .join(units, units.c.id == runs.c.unit_id)
-    .join(stations, stations.c.id == runs.c.station_id)
-)
-
 
 def _measurement_row(seq: int, m: Measurement, at: datetime) -> dict[str, Any]:
     value = m.value
@@ -1015,10 +852,6 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 __all__ = [

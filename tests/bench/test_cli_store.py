@@ -225,6 +225,32 @@ def test_help_does_not_import_the_store() -> None:
         assert cmd in out
 
 
+def test_history_and_trend_on_a_current_sqlite_store_skip_sqlalchemy(tmp_db: str, tmp_path: Path) -> None:
+    store_runs(tmp_db, make_run(1, "SN-1", voltage=7.8), make_run(2, "SN-1", voltage=6.5))
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import sys\n"
+        "from bench.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('SQLALCHEMY' if 'sqlalchemy' in sys.modules else 'LIGHT', file=sys.stderr)\n"
+    )
+    for args, shown in ((["history", "SN-1"], "last passed on 2024-05-01 09:00:00 UTC"),
+                        (["trend", "voltage", "--serial", "SN-1"], "6.5")):
+        proc = subprocess.run([sys.executable, str(probe), *args, "--db", tmp_db], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert shown in proc.stdout
+        assert proc.stderr.strip().endswith("LIGHT"), proc.stderr
+    # a store this bench has never opened goes through the full store (which creates it)
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    proc = subprocess.run([sys.executable, str(probe), "history", "SN-1", "--db", fresh], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "no runs on record for serial SN-1" in proc.stdout
+    assert proc.stderr.strip().endswith("SQLALCHEMY")
+
+
 # --------------------------------------------------------------------------- the real thing
 
 
