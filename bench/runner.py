@@ -50,8 +50,6 @@ _LOG = logging.getLogger(__name__)
 
 #: How long the runner waits for a unit that dropped off the link to come back.
 RECONNECT_WAIT = 15.0
-#: On Ctrl-C, how long the runner waits for a step thread that is storing a step to reach a stopping point.
-STOP_GRACE = 10.0
 
 
 class RecordSink(Protocol):
@@ -159,9 +157,7 @@ class _Watch:
         with self._cond:
             if region.gen.abandoned:
                 raise _Abandoned
-            if self._stopping:  # Ctrl-C came between two regions: end here, tell the supervisor
-                self._done, self._error = region.gen, None
-                self._cond.notify()
+            if self._stopping:  # Ctrl-C: no new region
                 raise _Abandoned
             self._region = region
             if region.deadline is not None and region.deadline < self._wake_at:
@@ -198,22 +194,23 @@ class _Watch:
                 self._wake_at = region.deadline if region is not None and region.deadline is not None else math.inf
                 self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
 
-    def stop(self, gen: _Generation | None, grace: float) -> _Region | None:
-        """Ctrl-C: take the step thread's current region (waiting up to ``grace`` s for it to reach one).
+    def stop(self, gen: _Generation | None) -> _Region | None:
+        """Ctrl-C: take the step thread's current region (None when it is between regions or done).
 
-        None when the thread finished, or was storing a step for longer than ``grace``.
+        Between regions the thread is abandoned at once: it stops at its next region or record
+        (records are made under the runner's record lock, so never while the supervisor writes).
         """
         with self._cond:
             self._stopping = True
-            end = time.monotonic() + grace
-            while gen is not None and self._done is not gen and not gen.abandoned:
-                if self._region is not None:
-                    return self._take(self._region)
-                left = end - time.monotonic()
-                if left <= 0:
-                    gen.abandoned = True
-                    return None
-                self._cond.wait(left)
+            if gen is None or gen.abandoned:
+                return None
+            if self._done is gen:
+                if self._error is not None and not isinstance(self._error, KeyboardInterrupt):
+                    _LOG.error("the step thread failed as the run was interrupted: %s", self._error)
+                return None
+            if self._region is not None:
+                return self._take(self._region)
+            gen.abandoned = True
             return None
 
     def _take(self, region: _Region) -> _Region:
@@ -277,6 +274,10 @@ class Runner:
         )
         self._watch = _Watch()
         self._gen: _Generation | None = None
+        self._overrun: _Region | None = None  # a timed-out check the supervisor is recording
+        # Held while a step is recorded and stored, and while the supervisor records or finishes:
+        # the record and the sink are never used by two threads at once.
+        self._record_lock = threading.Lock()
         self._state: dict[str, Any] = {}
         self._outcomes: dict[str, Outcome] = {}
         self._skipped_because: dict[str, str] = {}
@@ -349,12 +350,14 @@ class Runner:
             gen = _Generation()
             self._gen = gen
             threading.Thread(target=self._steps_from, args=(gen, start, resume), name="bench-steps", daemon=True).start()
+            self._overrun = None
             overrun = self._watch.supervise(gen)
             if overrun is None:
                 return
             # A check outlived its step's timeout: the supervisor records it; a new thread goes on.
             step, ctx, resume = overrun.step, overrun.ctx, overrun.resume
             assert step is not None and ctx is not None and resume is not None
+            self._overrun = overrun  # until a new thread has it: Ctrl-C meanwhile records it as interrupted
             ctx.cancel.set()
             resume.result = _timed_out(step, ctx)  # asks the devices first: closing them ends their calls
             self.devices.reset(step.check.devices)  # closing them unblocks the abandoned driver
@@ -374,14 +377,12 @@ class Runner:
         self._watch.done(gen, None)
 
     def _take_over_interrupted_step(self) -> None:
-        """Ctrl-C: end the step thread's check (recorded as interrupted) or prompt, or let it finish storing."""
-        if self._gen is None:
-            return
-        region = self._watch.stop(self._gen, STOP_GRACE)
+        """Ctrl-C: end the step thread's check (recorded as interrupted) or prompt, or stop it between steps."""
+        region = self._overrun or self._watch.stop(self._gen)
         if region is not None and region.ctx is not None and region.step is not None:
             region.ctx.cancel.set()
             self.devices.reset(region.step.check.devices)
-            self._record_interrupted(region.step, region.ctx)
+            self._record_interrupted(region.step, region.ctx, region.resume)
 
     def _run_step(self, gen: _Generation, step: Step, index: int, total: int, resume: _Resume | None) -> None:
         result: _Attempt | None = None
@@ -391,7 +392,7 @@ class Runner:
             skip = self._skip_reason(gen, step)
             if skip is not None:
                 rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, None, skip)
-                self._record(step, rec, total)
+                self._record(gen, step, rec, total)
                 return
             attempt_no = 0
         else:  # the attempt before this one timed out
@@ -410,16 +411,19 @@ class Runner:
         assert result is not None
         rec = _step_record(step, index, result.outcome, started, time.perf_counter() - t0, attempt_no,
                            result.fault, result.message, result.ctx)
-        self._record(step, rec, total)
+        self._record(gen, step, rec, total)
         if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:
             self._watch.enter(_Region(gen, None))
             self._recover_unit(step)
             self._watch.leave(gen)
 
-    def _record(self, step: Step, rec: StepRecord, total: int) -> None:
-        self._outcomes[step.name] = rec.outcome
-        self.record.steps.append(rec)
-        self.sink.add_step(self.record.run_id, rec)
+    def _record(self, gen: _Generation, step: Step, rec: StepRecord, total: int) -> None:
+        with self._record_lock:
+            if gen.abandoned:  # the supervisor recorded this step (or ended the run) already
+                raise _Abandoned
+            self._outcomes[step.name] = rec.outcome
+            self.record.steps.append(rec)
+            self.sink.add_step(self.record.run_id, rec)
         if self.listener is not None:
             self.listener.step_ended(rec, total)
 
@@ -502,14 +506,22 @@ class Runner:
         if not self.devices.reconnect("unit", self.reconnect_wait):
             self._lost_roles["unit"] = step.name
 
-    def _record_interrupted(self, step: Step, ctx: StepContext) -> None:
-        rec = _step_record(step, len(self.record.steps), Outcome.ERROR, utcnow(), 0.0, 1, None,
-                           "interrupted by the operator", ctx)
-        self._outcomes[step.name] = rec.outcome
-        self.record.steps.append(rec)
-        self.sink.add_step(self.record.run_id, rec)
+    def _record_interrupted(self, step: Step, ctx: StepContext, where: _Resume | None) -> None:
+        started, duration, attempts = utcnow(), 0.0, 1
+        if where is not None:  # the attempt's own start, so a retry keeps its count and time
+            started, duration, attempts = where.started, time.perf_counter() - where.t0, where.attempt_no
+        with self._record_lock:
+            rec = _step_record(step, len(self.record.steps), Outcome.ERROR, started, duration, attempts, None,
+                               "interrupted by the operator", ctx)
+            self._outcomes[step.name] = rec.outcome
+            self.record.steps.append(rec)
+            self.sink.add_step(self.record.run_id, rec)
 
     def _finish(self, verdict: Verdict | None, summary: str | None, fault: str | None = None) -> None:
+        with self._record_lock:  # an abandoned step thread may be in the middle of storing a step
+            self._finish_locked(verdict, summary, fault)
+
+    def _finish_locked(self, verdict: Verdict | None, summary: str | None, fault: str | None) -> None:
         rec = self.record
         rec.ended_at = utcnow()
         rec.findings = diagnose(rec.steps, self._skipped_because, self.plan.actions)

@@ -322,6 +322,63 @@ def test_ctrl_c_during_an_operator_prompt_aborts_at_once() -> None:
     assert sink.calls[-1] == ("finish", Verdict.ABORTED)
 
 
+def test_ctrl_c_while_a_step_is_being_stored_waits_for_it_and_stores_nothing_more() -> None:
+    class SlowSink(RecordingSink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.busy = 0
+            self.overlaps = 0
+
+        def _enter(self) -> None:
+            self.busy += 1
+            self.overlaps += self.busy > 1
+
+        def add_step(self, run_id: str, step: Any) -> None:
+            self._enter()
+            time.sleep(0.6)
+            super().add_step(run_id, step)
+            self.busy -= 1
+
+        def finish_run(self, run_id: str, verdict: Any, ended_at: Any, summary: str, findings: Any) -> None:
+            self._enter()
+            super().finish_run(run_id, verdict, ended_at, summary, findings)
+            self.busy -= 1
+
+    def fail(ctx: StepContext) -> None:
+        raise DeviceError("bad", fault_code="UNIT-FAULT")
+
+    sink = SlowSink()
+    runner, _ = make_runner([step("a", spec("x.ok", ok)), step("b", spec("x.fail", fail)),
+                             step("c", spec("x.ok", ok), requires=("b",))], sink=sink)
+    threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # while "a" is being stored
+    with pytest.raises(Interrupted):
+        runner.run()
+    time.sleep(1.5)  # the abandoned step thread would have stored b and c by now
+    assert sink.overlaps == 0, "the store was used by two threads at once"
+    assert [c for c in sink.calls if c[0] == "step"] == [("step", "a")]
+    assert [s.name for s in runner.record.steps] == ["a"]
+    assert sink.calls[-1] == ("finish", Verdict.ABORTED)
+
+
+def test_ctrl_c_while_a_timed_out_check_is_being_closed_still_records_it() -> None:
+    class SlowReset(DeviceSet):
+        def reset(self, roles: Any) -> None:
+            time.sleep(0.8)
+            super().reset(roles)
+
+    release = threading.Event()
+    unit = FakeUnit()
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)), step("hang", spec("x.hang", lambda ctx: release.wait(30)),
+                                                                  timeout=0.3)))
+    runner = Runner(plan, SlowReset({"unit": "fake://"}, opener=lambda role, url: unit), ScriptedOperator({"*": True}))
+    threading.Timer(0.6, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # during the reset
+    with pytest.raises(Interrupted):
+        runner.run()
+    release.set()
+    assert [(s.name, s.message) for s in runner.record.steps] == [("a", ""), ("hang", "interrupted by the operator")]
+    assert runner.record.verdict == Verdict.ABORTED
+
+
 def test_tamper_makes_every_other_failure_a_consequence() -> None:
     from bench.diagnosis import RETURN_TO_FACTORY
 
