@@ -21,7 +21,7 @@ from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import RunNotFoundError, Store, parse_url, redact
-from bench.storequery import SCHEMA_VERSION, RunHistory, open_current_sqlite
+from bench.storequery import SCHEMA_VERSION, open_current_sqlite
 from bench.storeschema import LATEST
 
 T0 = datetime(2024, 5, 1, 8, 0, 0, 123456, tzinfo=UTC)
@@ -45,20 +45,6 @@ def store(store_url: str) -> Iterator[Store]:
     """An open, empty store on each backend."""
     with Store.open(store_url) as s:
         yield s
-
-
-@pytest.fixture(params=["store", "sqlite3"])
-def reads(request: pytest.FixtureRequest, store: Store, store_url: str) -> Iterator[RunHistory]:
-    """Who answers history and trend: the Store, or the light sqlite3 reader the CLI uses on SQLite."""
-    if request.param == "store":
-        yield store
-        return
-    if not store_url.startswith("sqlite"):
-        pytest.skip("the sqlite3 reader is for SQLite stores")
-    reader = open_current_sqlite(store_url)
-    assert reader is not None
-    with reader:
-        yield reader
 
 
 # --------------------------------------------------------------------------- builders
@@ -277,11 +263,11 @@ def test_unknown_and_ambiguous_run_ids(store: Store) -> None:
     assert store.get_run("abc-2").run_id == "abc-2"
 
 
-def test_empty_store_queries(store: Store, reads: RunHistory) -> None:
+def test_empty_store_queries(store: Store) -> None:
     assert store.latest_run() is None
-    assert reads.history("SN001") == []
-    assert reads.last_pass("SN001") is None
-    assert reads.trend("battery_v") == []
+    assert store.history("SN001") == []
+    assert store.last_pass("SN001") is None
+    assert store.trend("battery_v") == []
     stats = store.stats()
     assert (stats.runs, stats.units, stats.first_pass_yield, stats.mean_duration_s) == (0, 0, None, None)
 
@@ -372,9 +358,9 @@ def _dataset(store: Store) -> dict[str, RunRecord]:
     return runs
 
 
-def test_history_newest_first_and_last_pass(store: Store, reads: RunHistory) -> None:
+def test_history_newest_first_and_last_pass(store: Store) -> None:
     runs = _dataset(store)
-    hist = reads.history("A")
+    hist = store.history("A")
     assert [h.run_id for h in hist] == [runs[k].run_id for k in ("r7", "r2", "r1")]
     assert [h.verdict for h in hist] == [Verdict.RUNNING, Verdict.PASS, Verdict.FAIL]
     assert hist[2].faults == ["KEY-STUCK"] and hist[1].faults == []
@@ -383,29 +369,29 @@ def test_history_newest_first_and_last_pass(store: Store, reads: RunHistory) -> 
         and hist[0].plan_name == "full"
         and hist[0].started_at == T0 + timedelta(hours=6)
     )
-    assert [h.run_id for h in reads.history("A", limit=2)] == [runs["r7"].run_id, runs["r2"].run_id]
-    c_hist = reads.history("C")
+    assert [h.run_id for h in store.history("A", limit=2)] == [runs["r7"].run_id, runs["r2"].run_id]
+    c_hist = store.history("C")
     assert c_hist[1].faults == ["PRN-COVER", "PWR-BATT-LOW"]  # steps' codes once each, then findings'
-    last = reads.last_pass("A")
+    last = store.last_pass("A")
     assert last is not None and last.run_id == runs["r2"].run_id
-    assert reads.last_pass("C") is None
-    assert reads.history("nobody") == []
+    assert store.last_pass("C") is None
+    assert store.history("nobody") == []
     assert hist[0].to_dict()["verdict"] == "RUNNING"
 
 
-def test_trend_values_limits_and_filters(store: Store, reads: RunHistory) -> None:
+def test_trend_values_limits_and_filters(store: Store) -> None:
     runs = _dataset(store)
-    points = reads.trend("battery_v")
+    points = store.trend("battery_v")
     assert [p.value for p in points] == [3.9, 4.0, 3.7, 3.5, 4.1, 4.05]  # chronological; "n/a" left out
     assert [p.serial for p in points] == ["A", "A", "B", "C", "B", "A"]
     assert all(p.limit_min == 3.6 and p.limit_max == 4.2 and p.unit == "V" for p in points)
     assert [p.passed for p in points] == [True, True, True, False, True, True]
     assert points[3].run_id == runs["r4"].run_id and points[3].at == T0 + timedelta(hours=3)
-    assert [p.value for p in reads.trend("battery_v", serial="A")] == [3.9, 4.0, 4.05]
-    assert [p.value for p in reads.trend("battery_v", model="T700")] == [3.5]
-    assert [p.value for p in reads.trend("battery_v", model="T650", limit=2)] == [4.1, 4.05]
-    assert reads.trend("battery_v", serial="A", model="T700") == []
-    assert reads.trend("nothing") == []
+    assert [p.value for p in store.trend("battery_v", serial="A")] == [3.9, 4.0, 4.05]
+    assert [p.value for p in store.trend("battery_v", model="T700")] == [3.5]
+    assert [p.value for p in store.trend("battery_v", model="T650", limit=2)] == [4.1, 4.05]
+    assert store.trend("battery_v", serial="A", model="T700") == []
+    assert store.trend("nothing") == []
     assert points[0].to_dict()["value"] == 3.9
 
 
@@ -619,6 +605,25 @@ def test_duplicate_step_index_is_rejected_and_rolled_back(store: Store) -> None:
     back = store.get_run(run.run_id)
     assert [s.index for s in back.steps] == [0, 1] and back.steps[0].measurements == []
     assert store.trend("x") == []
+
+
+def test_the_sqlite3_reader_answers_like_the_store(tmp_path: Path) -> None:
+    """The CLI's light reader runs the same SQL as Store, through sqlite3: same answers on the same data."""
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    with Store.open(url) as store:
+        _dataset(store)
+        reader = open_current_sqlite(url)
+        assert reader is not None
+        with reader:
+            for serial in ("A", "B", "C", "nobody"):
+                assert reader.history(serial) == store.history(serial)
+                assert reader.last_pass(serial) == store.last_pass(serial)
+            assert reader.history("A", limit=2) == store.history("A", limit=2)
+            assert len(reader.history("A")) == 3 and reader.history("C")[1].faults == ["PRN-COVER", "PWR-BATT-LOW"]
+            for kwargs in ({}, {"serial": "A"}, {"model": "T700"}, {"model": "T650", "limit": 2},
+                           {"serial": "A", "model": "T700"}):
+                assert reader.trend("battery_v", **kwargs) == store.trend("battery_v", **kwargs)
+            assert len(reader.trend("battery_v")) == 6 and reader.trend("nothing") == []
 
 
 def test_the_sqlite3_reader_only_reads_current_stores(tmp_path: Path) -> None:
