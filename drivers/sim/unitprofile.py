@@ -50,6 +50,7 @@ _DEFAULTS: dict[str, Any] = {
 }
 _FAULT_DEFAULTS: dict[str, Any] = {
     "noise": 0,
+    "rx_noise": 0,  # one byte corrupted in every N-th chunk read from the host (a bad receive line)
     "garbage": False,
     "silent_after": None,
     "reboot_after": None,
@@ -255,7 +256,7 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         if iface["rtt_ms"] is not None:
             want(f"{field}.rtt_ms", iface["rtt_ms"], (int, float), "milliseconds or null")
     faults = known("faults", prof["faults"], set(_FAULT_DEFAULTS))
-    for key in ("noise", "slow_ms", "seed"):
+    for key in ("noise", "rx_noise", "slow_ms", "seed"):
         want(f"faults.{key}", faults[key], int, "an integer")
     want("faults.garbage", faults["garbage"], bool, "true or false")
     for key in ("silent_after", "reboot_after", "power_off_after"):

@@ -132,6 +132,7 @@ class UnitSim:
         self._decoder = FrameDecoder(MAX_PAYLOAD)
         self._outbox: list[tuple[float, bytes]] = []
         self._frames_sent = 0
+        self._chunks_read = 0
         self.commands = 0
         self._since_boot = 0
         self.boot_count = 1
@@ -178,6 +179,13 @@ class UnitSim:
         now = time.monotonic() if now is None else now
         if self._power_off or self._booting_until is not None:
             return self.poll(now)
+        rx_noise = self.faults["rx_noise"]
+        if rx_noise and data:
+            self._chunks_read += 1
+            if self._chunks_read % rx_noise == 0:
+                # The receive line flips a bit of the chunk's last byte (a frame's CRC, as the host
+                # writes a frame at a time): the frame fails its CRC and the unit NAKs it.
+                data = data[:-1] + bytes((data[-1] ^ (1 << self._rng.randrange(8)),))
         crc_before = self._decoder.crc_errors
         frames = self._decoder.feed(data)
         if self._decoder.crc_errors > crc_before:

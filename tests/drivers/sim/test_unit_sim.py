@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench.errors import DeviceError, LinkTimeout, PlanError, ProtocolError
-from drivers.link import T_ACK, T_ERROR, T_EVENT, Frame, FrameDecoder, encode_frame
+from drivers.link import T_ACK, T_ERROR, T_EVENT, T_NAK, Frame, FrameDecoder, encode_frame
 from drivers.sim.unitprofile import load_profile, parse_time, validate_profile
 from drivers.sim.unitsim import UnitSim
 from drivers.unit import open_unit
@@ -37,6 +37,15 @@ def test_sim_acks_then_answers_battery() -> None:
     assert out[0] == Frame(9, T_ACK, b"")
     # 7.6 V = 7600 mV = 0x1DB0, 87 %, flags: adapter present (0x02)
     assert out[1] == Frame(9, 0x91, bytes.fromhex("1DB0 57 02"))
+
+
+def test_sim_with_a_bad_receive_line_naks_every_nth_frame() -> None:
+    profile = load_profile("good")
+    profile["faults"]["rx_noise"] = 2
+    sim = UnitSim(validate_profile(profile), now=0.0)
+    answers = [_frames(sim.feed(encode_frame(seq, 0x11), now=seq / 10)) for seq in range(1, 5)]
+    assert [a[0].type for a in answers] == [T_ACK, T_NAK, T_ACK, T_NAK]
+    assert sim.commands == 2  # a damaged frame is never executed
 
 
 def test_sim_retransmission_is_not_executed_twice() -> None:
