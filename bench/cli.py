@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -241,8 +243,15 @@ def main(argv: list[str] | None = None) -> None:
     _run_guarded(lambda: cli.main(args=argv, prog_name="bench", standalone_mode=False))
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM (a service stop, ``timeout``, ``kill``) ends a command like Ctrl-C: runs are recorded ABORTED."""
+    raise KeyboardInterrupt
+
+
 def _run_guarded(fn: Callable[[], Any]) -> None:
     debug = "--debug" in (sys.argv[1:])
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         rv = fn()
     except click.exceptions.Exit as exc:

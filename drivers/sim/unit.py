@@ -264,6 +264,20 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _stop_with_parent() -> None:
+    """Get SIGTERM when the bench that started us dies, however it dies (Linux), so no unit is orphaned."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the bench's own teardown still stops us
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulated unit process; returns the exit code."""
     args = _parse(argv)
@@ -289,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     signal.signal(signal.SIGTERM, server.stop)
     signal.signal(signal.SIGINT, server.stop)
+    _stop_with_parent()
     try:
         print(f"READY {args.link}", flush=True)
         why = server.serve()
