@@ -85,7 +85,7 @@ class StepRecord:
             "name": self.name,
             "check": self.check,
             "outcome": self.outcome.value,
-            "started_at": _iso(self.started_at),
+            "started_at": iso(self.started_at),
             "duration_s": round(self.duration_s, 6),
             "attempts": self.attempts,
             "fault": self.fault,
@@ -175,8 +175,8 @@ class RunRecord:
             "plan": {"name": self.plan_name, "version": self.plan_version, "hash": self.plan_hash},
             "station": self.station,
             "operator": self.operator,
-            "started_at": _iso(self.started_at),
-            "ended_at": _iso(self.ended_at) if self.ended_at else None,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at) if self.ended_at else None,
             "verdict": self.verdict.value,
             "summary": self.summary,
             "unit": self.unit.to_dict() if self.unit else None,
@@ -216,7 +216,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(t: datetime) -> str:
+def iso(t: datetime) -> str:
+    """``2024-05-01T08:00:00.123456Z``: how records, the store and reports write a time."""
     return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

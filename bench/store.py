@@ -44,8 +44,8 @@ from bench import storequery
 from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
 from bench.pan import redact, redact_data
-from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
-from bench.storequery import RunSummary, TrendPoint, default_url, iso
+from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict, iso
+from bench.storequery import RunSummary, TrendPoint, default_url
 from bench.storeschema import (
     attachments,
     measurements,

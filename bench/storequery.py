@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from bench.errors import EquipmentError
-from bench.record import Verdict
+from bench.record import Verdict, iso
 
 _LOG = logging.getLogger(__name__)
 
@@ -89,11 +89,6 @@ class TrendPoint:
             "run_id": self.run_id,
             "unit": self.unit,
         }
-
-
-def iso(t: datetime) -> str:
-    """``2024-05-01T08:00:00.123456Z``: the store's way of writing a time in JSON."""
-    return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def utc(value: Any) -> datetime:

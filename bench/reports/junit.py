@@ -16,7 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from bench.record import Outcome, RunRecord, StepRecord, Verdict
+from bench.record import Outcome, RunRecord, StepRecord, Verdict, iso
 from bench.reports.render import fmt_value, redacted, run_duration
 
 # XML 1.0 allows tab, LF, CR and these ranges; anything else a device sends is replaced.
@@ -73,8 +73,8 @@ def render_junit(rec: RunRecord) -> str:
         ("unit.serial", unit.serial if unit else ""),
         ("unit.hw_revision", unit.hw_revision if unit else ""),
         ("unit.firmware", unit.firmware if unit else ""),
-        ("started_at", _iso(rec.started_at)),
-        ("ended_at", _iso(rec.ended_at) if rec.ended_at else ""),
+        ("started_at", iso(rec.started_at)),
+        ("ended_at", iso(rec.ended_at) if rec.ended_at else ""),
         ("scenario", rec.scenario or ""),
         ("lot", rec.lot or ""),
         ("bench_version", rec.bench_version),
@@ -171,10 +171,6 @@ def _str(counts: dict[str, int]) -> dict[str, str]:
 
 def _timestamp(t: datetime) -> str:
     return t.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 __all__ = ["render_junit"]
