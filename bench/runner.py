@@ -25,9 +25,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bench import __version__
 from bench.checks.base import StepContext
@@ -47,6 +48,7 @@ from bench.record import (
 )
 
 _LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: How long the runner waits for a unit that dropped off the link to come back.
 RECONNECT_WAIT = 15.0
@@ -139,8 +141,8 @@ class _Watch:
 
     The step thread :meth:`enter`s a region before a check (or a prompt, or a wait) and
     :meth:`leave`s it after; both are an uncontended lock round trip. It notifies the
-    supervisor only when the new deadline is earlier than the one it sleeps until, when
-    the supervisor is stopping the run, or when the thread is done.
+    supervisor only when the new deadline is earlier than the one it sleeps until, or
+    when the thread is done.
     """
 
     def __init__(self) -> None:
@@ -155,9 +157,7 @@ class _Watch:
     def enter(self, region: _Region) -> None:
         """The step thread starts something the supervisor may take over; raises _Abandoned when stopping."""
         with self._cond:
-            if region.gen.abandoned:
-                raise _Abandoned
-            if self._stopping:  # Ctrl-C: no new region
+            if region.gen.abandoned or self._stopping:  # taken over, or Ctrl-C: no new region
                 raise _Abandoned
             self._region = region
             if region.deadline is not None and region.deadline < self._wake_at:
@@ -169,6 +169,14 @@ class _Watch:
             if gen.abandoned:
                 raise _Abandoned
             self._region = None
+
+    def call(self, gen: _Generation, fn: Callable[[], _T]) -> _T:
+        """``fn()`` in a region without a deadline (a prompt, a device open, a reconnect wait): Ctrl-C may end it."""
+        self.enter(_Region(gen, None))
+        try:
+            return fn()
+        finally:
+            self.leave(gen)
 
     def done(self, gen: _Generation, error: BaseException | None) -> None:
         """The step thread ran out of steps (or failed with ``error``)."""
@@ -413,19 +421,21 @@ class Runner:
                            result.fault, result.message, result.ctx)
         self._record(gen, step, rec, total)
         if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:
-            self._watch.enter(_Region(gen, None))
-            self._recover_unit(step)
-            self._watch.leave(gen)
+            self._watch.call(gen, lambda: self._recover_unit(step))
 
     def _record(self, gen: _Generation, step: Step, rec: StepRecord, total: int) -> None:
         with self._record_lock:
             if gen.abandoned:  # the supervisor recorded this step (or ended the run) already
                 raise _Abandoned
-            self._outcomes[step.name] = rec.outcome
-            self.record.steps.append(rec)
-            self.sink.add_step(self.record.run_id, rec)
+            self._keep(step, rec)
         if self.listener is not None:
             self.listener.step_ended(rec, total)
+
+    def _keep(self, step: Step, rec: StepRecord) -> None:
+        """Add a step to the record and the sink (the caller holds the record lock)."""
+        self._outcomes[step.name] = rec.outcome
+        self.record.steps.append(rec)
+        self.sink.add_step(self.record.run_id, rec)
 
     def _skip_reason(self, gen: _Generation, step: Step) -> str | None:
         unit = self.record.unit
@@ -440,20 +450,15 @@ class Runner:
             if role in self._lost_roles:
                 self._skipped_because[step.name] = self._lost_roles[role]
                 return f"{role.replace('_', ' ')} lost after step {self._lost_roles[role]}"
-        if step.prompt:
-            self._watch.enter(_Region(gen, None))  # Ctrl-C may end a prompt; its own timeout bounds it
-            confirmed = self.operator.confirm(step.prompt, timeout=step.timeout)
-            self._watch.leave(gen)
-            if not confirmed:
-                return "operator skipped the step"
+        prompt = step.prompt
+        if prompt and not self._watch.call(gen, lambda: self.operator.confirm(prompt, timeout=step.timeout)):
+            return "operator skipped the step"
         return None
 
     def _attempt(self, gen: _Generation, step: Step, where: _Resume) -> _Attempt:
         watch = self._watch
         if step.check.devices:
-            watch.enter(_Region(gen, None))  # opening a device is bounded by its own timeouts
-            self.devices.open(step.check.devices)
-            watch.leave(gen)
+            watch.call(gen, lambda: self.devices.open(step.check.devices))
         ctx = StepContext(
             step=step.name,
             spec=step.check,
@@ -511,25 +516,19 @@ class Runner:
         if where is not None:  # the attempt's own start, so a retry keeps its count and time
             started, duration, attempts = where.started, time.perf_counter() - where.t0, where.attempt_no
         with self._record_lock:
-            rec = _step_record(step, len(self.record.steps), Outcome.ERROR, started, duration, attempts, None,
-                               "interrupted by the operator", ctx)
-            self._outcomes[step.name] = rec.outcome
-            self.record.steps.append(rec)
-            self.sink.add_step(self.record.run_id, rec)
+            self._keep(step, _step_record(step, len(self.record.steps), Outcome.ERROR, started, duration, attempts,
+                                          None, "interrupted by the operator", ctx))
 
     def _finish(self, verdict: Verdict | None, summary: str | None, fault: str | None = None) -> None:
-        with self._record_lock:  # an abandoned step thread may be in the middle of storing a step
-            self._finish_locked(verdict, summary, fault)
-
-    def _finish_locked(self, verdict: Verdict | None, summary: str | None, fault: str | None) -> None:
         rec = self.record
-        rec.ended_at = utcnow()
-        rec.findings = diagnose(rec.steps, self._skipped_because, self.plan.actions)
-        if fault and not rec.findings:
-            rec.findings = [finding_for(fault, self.plan.actions)]
-        rec.verdict = verdict or verdict_of(rec.steps)
-        rec.summary = summary or summarize(rec.verdict, rec.findings)
-        self.sink.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
+        with self._record_lock:  # an abandoned step thread may be in the middle of storing a step
+            rec.ended_at = utcnow()
+            rec.findings = diagnose(rec.steps, self._skipped_because, self.plan.actions)
+            if fault and not rec.findings:
+                rec.findings = [finding_for(fault, self.plan.actions)]
+            rec.verdict = verdict or verdict_of(rec.steps)
+            rec.summary = summary or summarize(rec.verdict, rec.findings)
+            self.sink.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
 
 
 class _UnitUnreachable(Exception):
