@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from stored import store_run
 
 from bench.cli import cli
 from bench.cli_store import parse_since
@@ -53,11 +54,7 @@ def store_runs(url: str, *runs: RunRecord) -> None:
     """Persist records the way the runner does."""
     with Store.open(url) as store:
         for rec in runs:
-            store.start_run(rec)
-            for step in rec.steps:
-                store.add_step(rec.run_id, step)
-            assert rec.ended_at is not None
-            store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
+            store_run(store, rec)
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pgcluster import create_database
+from stored import store_run
 
 from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
@@ -111,17 +112,6 @@ def make_run(
     )
 
 
-def put(store: Store, run: RunRecord) -> RunRecord:
-    """Store a whole run the way the runner does: start, each step, finish."""
-    store.start_run(run)
-    for step in run.steps:
-        store.add_step(run.run_id, step)
-    if run.verdict is not Verdict.RUNNING:
-        assert run.ended_at is not None
-        store.finish_run(run.run_id, run.verdict, run.ended_at, run.summary, run.findings)
-    return run
-
-
 def rich_run() -> RunRecord:
     """A run exercising every field: limits of every kind, attachments, findings, odd text."""
     batt = Limit(min=3.6, max=4.2, unit="V", fault="PWR-BATT-LOW")
@@ -202,7 +192,7 @@ def all_rows(url: str) -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def test_run_round_trips_identically(store: Store) -> None:
-    run = put(store, rich_run())
+    run = store_run(store, rich_run())
     back = store.get_run(run.run_id)
     assert back.to_dict() == run.to_dict()
     assert back.steps[2].attachments[0].data == run.steps[2].attachments[0].data
@@ -217,7 +207,7 @@ def test_run_without_unit_then_set_unit(store: Store) -> None:
     run.unit = None
     run.verdict = Verdict.RUNNING
     run.ended_at = None
-    put(store, run)
+    store_run(store, run)
     back = store.get_run(run.run_id)
     assert back.unit is None and back.verdict is Verdict.RUNNING and back.ended_at is None
     unit = UnitInfo("T650", "SN777", "C", "3.0")
@@ -229,7 +219,7 @@ def test_run_without_unit_then_set_unit(store: Store) -> None:
 
 
 def test_finish_run_replaces_findings(store: Store) -> None:
-    run = put(store, make_run(T0, verdict=Verdict.FAIL, findings=[Finding("A", "a", "c", "p", "x", True)]))
+    run = store_run(store, make_run(T0, verdict=Verdict.FAIL, findings=[Finding("A", "a", "c", "p", "x", True)]))
     store.finish_run(run.run_id, Verdict.PASS, T0 + timedelta(seconds=1), "ok", [])
     back = store.get_run(run.run_id)
     assert back.findings == [] and back.verdict is Verdict.PASS and back.summary == "ok"
@@ -252,8 +242,8 @@ def test_unknown_and_ambiguous_run_ids(store: Store) -> None:
     a = make_run(T0)
     b = make_run(T0)
     a.run_id, b.run_id = "abc-1", "abc-2"
-    put(store, a)
-    put(store, b)
+    store_run(store, a)
+    store_run(store, b)
     with pytest.raises(RunNotFoundError, match="ambiguous"):
         store.get_run("abc")
     with pytest.raises(RunNotFoundError, match="no run"):
@@ -354,7 +344,7 @@ def _dataset(store: Store) -> dict[str, RunRecord]:
     }
     runs["r7"].ended_at = None
     for run in runs.values():
-        put(store, run)
+        store_run(store, run)
     return runs
 
 
@@ -428,7 +418,7 @@ def test_mark_abandoned_only_dead_local_processes(store: Store, store_url: str) 
             make_step(0, run.started_at, duration=2.0),
             make_step(1, run.started_at + timedelta(seconds=3)),
         ]
-        put(store, run)
+        store_run(store, run)
     engine = sa.create_engine(parse_url(store_url))
     with engine.begin() as conn:
         conn.execute(
@@ -453,7 +443,7 @@ def test_mark_abandoned_only_dead_local_processes(store: Store, store_url: str) 
 
 def test_migrates_empty_db_and_reopen_is_idempotent(store_url: str) -> None:
     with Store.open(store_url) as s:
-        run = put(s, rich_run())
+        run = store_run(s, rich_run())
     with Store.open(store_url) as s:
         assert s.get_run(run.run_id).to_dict() == run.to_dict()
     engine = sa.create_engine(parse_url(store_url))
@@ -526,7 +516,7 @@ def test_default_store_in_user_data_dir(tmp_path: Path, monkeypatch: pytest.Monk
     target = tmp_path / "data" / "bench"
     monkeypatch.setattr(platformdirs, "user_data_dir", lambda appname=None, *a, **k: str(target))
     with Store.open() as s:
-        put(s, make_run(T0))
+        store_run(s, make_run(T0))
     assert (target / "bench.db").is_file()
 
 
@@ -569,7 +559,7 @@ def test_no_full_pan_in_any_row(store: Store, store_url: str) -> None:
         )
     ]
     run.findings = [Finding("ICC-X", f"card {PAN}", "card", "reader", "retry", True, [], [f"PAN {PAN} seen"])]
-    put(store, run)
+    store_run(store, run)
     for table, row in all_rows(store_url):
         for value in row:
             blob = value if isinstance(value, bytes | memoryview) else str(value).encode()
@@ -587,17 +577,17 @@ def test_redaction_is_bench_pan() -> None:
 
 
 def test_failed_write_leaves_no_stale_unit(store: Store) -> None:
-    first = put(store, make_run(T0))
+    first = store_run(store, make_run(T0))
     again = make_run(T0, serial="NEW-UNIT")
     again.run_id = first.run_id  # duplicate id: the transaction (and its new unit row) rolls back
     with pytest.raises(ValueError):
         store.start_run(again)
-    fresh = put(store, make_run(T0 + timedelta(hours=1), serial="NEW-UNIT"))
+    fresh = store_run(store, make_run(T0 + timedelta(hours=1), serial="NEW-UNIT"))
     assert [h.run_id for h in store.history("NEW-UNIT")] == [fresh.run_id]
 
 
 def test_duplicate_step_index_is_rejected_and_rolled_back(store: Store) -> None:
-    run = put(store, make_run(T0, verdict=Verdict.RUNNING, steps=[make_step(0, T0)]))
+    run = store_run(store, make_run(T0, verdict=Verdict.RUNNING, steps=[make_step(0, T0)]))
     dup = make_step(0, T0, measurements=[Measurement("x", 1.0)])
     with pytest.raises(ValueError):
         store.add_step(run.run_id, dup)

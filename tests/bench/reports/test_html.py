@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from stored import store_run
 
 from bench.measure import Limit, Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
@@ -60,15 +61,6 @@ def make_run(run_id: str = "a1b2c3d4-0000-0000-0000-000000000001", *, started: d
         summary="all steps passed" if ok else "unit: battery charge or voltage too low -> charge the battery",
         bench_version="0.1.0",
     )
-
-
-def store_run(store: Store, rec: RunRecord) -> None:
-    """Persist a record the way the runner does."""
-    store.start_run(rec)
-    for step in rec.steps:
-        store.add_step(rec.run_id, step)
-    assert rec.ended_at is not None
-    store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
 
 
 def test_device_text_is_escaped_and_nothing_external() -> None:

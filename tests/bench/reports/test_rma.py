@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from stored import store_run
+
 from bench.measure import Limit, Measurement
 from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.reports.rma import NEVER, NO_STORE, build_rma, render_rma_json, render_rma_md
@@ -37,15 +39,6 @@ def make_run(run_id: str, started: datetime, *, ok: bool) -> RunRecord:
                                         True, ["battery"], ["tamper"])],
         summary="all steps passed" if ok else "unit: battery charge or voltage too low",
     )
-
-
-def store_run(store: Store, rec: RunRecord) -> None:
-    """Persist a record the way the runner does."""
-    store.start_run(rec)
-    for step in rec.steps:
-        store.add_step(rec.run_id, step)
-    assert rec.ended_at is not None
-    store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
 
 
 def test_markdown_has_what_a_repair_desk_asks_for() -> None:

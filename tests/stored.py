@@ -1,0 +1,17 @@
+"""Put a finished run record into a store the way the runner does (a helper module for tests)."""
+
+from __future__ import annotations
+
+from bench.record import RunRecord, Verdict
+from bench.store import Store
+
+
+def store_run(store: Store, rec: RunRecord) -> RunRecord:
+    """Start the run, add each step, and finish it (unless it is still RUNNING); returns ``rec``."""
+    store.start_run(rec)
+    for step in rec.steps:
+        store.add_step(rec.run_id, step)
+    if rec.verdict is not Verdict.RUNNING:
+        assert rec.ended_at is not None
+        store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
+    return rec
