@@ -235,24 +235,21 @@ class SqliteReader:
         except sqlite3.Error as exc:
             raise EquipmentError(f"store {self.url}: {exc}") from exc
 
-    def _snapshot(self) -> _Snapshot:
-        return _Snapshot(self._conn)
-
     def history(self, serial: str, limit: int | None = None) -> list[RunSummary]:
         """A unit's runs, newest first (every model with that serial)."""
-        with self._snapshot():
+        with _Snapshot(self._conn):
             return history(self._query, serial, limit)
 
     def last_pass(self, serial: str) -> RunSummary | None:
         """The unit's newest PASS run, or ``None``."""
-        with self._snapshot():
+        with _Snapshot(self._conn):
             return last_pass(self._query, serial)
 
     def trend(
         self, measurement: str, model: str | None = None, serial: str | None = None, limit: int = 1000
     ) -> list[TrendPoint]:
         """The newest ``limit`` numeric values of a measurement, in chronological order."""
-        with self._snapshot():
+        with _Snapshot(self._conn):
             return trend(self._query, measurement, model, serial, limit)
 
     def close(self) -> None:
