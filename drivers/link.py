@@ -201,6 +201,7 @@ class LinkStats:
     garbage_bytes: int = 0
     timeouts: int = 0
     events: int = 0
+    events_missed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict (for records and reports)."""
@@ -257,6 +258,7 @@ class Link:
         self._last_event: tuple[int, bytes] | None = None
         self._event_index = 0
         self._seq = 0
+        self._last_control: bytes | None = None  # the ACK/NAK, when it was the last frame we wrote
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -390,6 +392,7 @@ class Link:
                 self._log.debug("%s seq=%d: retransmission %d", label, seq, tries)
             tries += 1
             self._write(frame)
+            self._last_control = None
             deadline = time.monotonic() + timeout
             while True:
                 answer = self._next_frame(deadline, label)
@@ -521,12 +524,19 @@ class Link:
             self._stats.frames_received += 1
             if frame.type == T_EVENT:
                 self._accept_event(frame)
+            elif frame.type == T_NAK and self._last_control is not None:
+                # The unit got our last frame damaged, and that was an ACK or NAK, not the
+                # request: send it again now (a lost event ACK would stall the unit's events).
+                self._stats.naks_received += 1
+                self._write(self._last_control)
             else:
                 self._frames.append(frame)
         return True
 
     def _send_control(self, ftype: int, seq: int) -> None:
-        self._write(encode_frame(seq, ftype))
+        frame = encode_frame(seq, ftype)
+        self._write(frame)
+        self._last_control = frame
 
     def _accept_event(self, frame: Frame) -> None:
         self._send_control(T_ACK, frame.seq)
@@ -534,6 +544,12 @@ class Link:
         if key == self._last_event:
             self._log.debug("duplicate event seq=%d dropped", frame.seq)
             return
+        if self._last_event is not None and frame.seq != 0:  # SEQ 0 is a new boot's first event
+            gap = (frame.seq - self._last_event[0] - 1) & 0xFF
+            if gap:
+                self._stats.events_missed += gap
+                self._log.info("%d event(s) from the unit never arrived (SEQ %d after %d)",
+                                  gap, frame.seq, self._last_event[0])
         self._last_event = key
         self._event_index += 1
         self._stats.events += 1

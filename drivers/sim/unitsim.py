@@ -19,6 +19,7 @@ import random
 import time
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from drivers.sim.unitprofile import parse_time
 
 EVENT_RETRY_S = 0.25
 EVENT_RETRIES = 3
+EVENT_QUEUE = 64  # events waiting behind the one in flight; a full queue drops the oldest
 
 KEY_GAP_S = 0.15  # a person pressing one key after another
 KEY_HOLD_S = 0.08  # how long a key is held down
@@ -143,9 +145,11 @@ class UnitSim:
         self._cache: tuple[tuple[int, int, bytes], bytes] | None = None
         self._last_data: bytes | None = None
         self._event_seq = 0
-        self._pending_event: tuple[int, bytes] | None = None
+        self._pending_event: tuple[int, bytes] | None = None  # the event frame in flight
+        self._event_queue: deque[tuple[int, bytes]] = deque()  # the ones behind it, in order
         self._event_retry_at = 0.0
         self._event_retries = 0
+        self.events_dropped = 0
         self._script = sorted(
             ((now + float(item["at"]), dict(item)) for item in profile["script"]), key=lambda x: x[0]
         )
@@ -214,8 +218,10 @@ class UnitSim:
                     self._event_retries -= 1
                     self._event_retry_at = now + EVENT_RETRY_S
                     self._send(self._pending_event[1], now)
-                else:
+                else:  # the host never ACKed it: give up on this one, go on with the next
                     self._pending_event = None
+                    self.events_dropped += 1
+                    self._send_next_event(now)
         out = [frame for due, frame in self._outbox if due <= now]
         self._outbox = [(due, frame) for due, frame in self._outbox if due > now]
         return b"".join(out)
@@ -238,17 +244,31 @@ class UnitSim:
         self._booting_until = now + float(self.profile["boot_time"])
         self._boot_reason = reason
         self._pending_event = None
+        self._event_queue.clear()
 
     def emit_event(self, kind: str, data: Mapping[str, Any], now: float) -> None:
-        """Send an unsolicited event (retransmitted until the host ACKs it)."""
+        """Queue an unsolicited event; events go out in order, one at a time.
+
+        The event in flight is resent every EVENT_RETRY_S until the host ACKs it (at most
+        EVENT_RETRIES times); only then does the next one go out, so a lost frame or a lost
+        ACK delays the events behind it but never loses one.
+        """
         payload = encode_event(kind, data, self)
         seq = self._event_seq
         self._event_seq = (self._event_seq + 1) & 0xFF
-        frame = encode_frame(seq, T_EVENT, payload)
-        self._pending_event = (seq, frame)
+        if len(self._event_queue) >= EVENT_QUEUE:
+            self._event_queue.popleft()
+            self.events_dropped += 1
+        self._event_queue.append((seq, encode_frame(seq, T_EVENT, payload)))
+        self._send_next_event(now)
+
+    def _send_next_event(self, now: float) -> None:
+        if self._pending_event is not None or not self._event_queue:
+            return
+        self._pending_event = self._event_queue.popleft()
         self._event_retries = EVENT_RETRIES
         self._event_retry_at = now + EVENT_RETRY_S
-        self._send(frame, now)
+        self._send(self._pending_event[1], now)
 
     # ------------------------------------------------------------------ the operator's hands
 
@@ -355,6 +375,7 @@ class UnitSim:
         if frame.type == T_ACK:
             if self._pending_event is not None and frame.seq == self._pending_event[0]:
                 self._pending_event = None
+                self._send_next_event(now)
             return
         if frame.type == 0 or frame.type >= RESPONSE_BIT or self._silent:
             return

@@ -309,6 +309,48 @@ def test_sim_keypad_faults() -> None:
     assert key3 == [(2, 500), (3, 502), (2, 505), (3, 580)]  # bounce: down again 5 ms after the press
 
 
+def test_sim_events_survive_lost_frames_and_lost_acks_in_order() -> None:
+    """A lost event frame or a lost ACK delays the events behind it; none is lost or reordered."""
+    keys = [str(k) for k in range(10)]
+    sim = UnitSim(load_profile("good", {"keys": keys}), now=0.0)
+    sim.feed(encode_frame(1, 0x30, b"\x01"), now=0.0)
+    sim.operator_action("press_keys", {}, now=0.0)
+    received: list[bytes] = []
+    last: tuple[int, bytes] | None = None
+    frames_seen = acks_sent = 0
+    for ms in range(15000):
+        t = ms / 1000
+        for frame in _frames(sim.poll(now=t)):
+            if frame.type != T_EVENT:
+                continue
+            frames_seen += 1
+            if frames_seen % 3 == 0:
+                continue  # damaged on the line: the host never sees it
+            if (frame.seq, frame.payload) != last:
+                received.append(frame.payload)
+                last = (frame.seq, frame.payload)
+            acks_sent += 1
+            if acks_sent % 4 != 0:  # every fourth ACK is lost on the way back
+                sim.feed(encode_frame(frame.seq, T_ACK), now=t)
+    kinds = [(p[0], p[2:3].decode()) for p in received]
+    assert kinds == [(kind, key) for key in keys for kind in (2, 3)]
+    assert sim.events_dropped == 0
+
+
+def test_sim_gives_up_on_an_event_after_its_retries_and_sends_the_next() -> None:
+    sim = UnitSim(load_profile("good", {"keys": ["1", "2"]}), now=0.0)
+    sim.feed(encode_frame(1, 0x30, b"\x01"), now=0.0)
+    sim.operator_action("press_keys", {}, now=0.0)
+    sent: list[tuple[float, int, int]] = []
+    for ms in range(5000):  # a host that never answers
+        sent += [(ms / 1000, f.seq, f.payload[0]) for f in _frames(sim.poll(now=ms / 1000)) if f.type == T_EVENT]
+    # the first key_down (pressed at 0.2 s) goes out 1 + 3 times, 250 ms apart; then the next one
+    assert [s for s in sent if s[1] == sent[0][1]] == [(0.2, 0, 2), (0.45, 0, 2), (0.7, 0, 2), (0.95, 0, 2)]
+    assert sent[4] == (1.2, 1, 3)
+    assert [seq for _, seq, _ in sent[::4]] == [0, 1, 2, 3] and len(sent) == 16
+    assert sim.events_dropped == 4
+
+
 def test_sim_display_commands() -> None:
     import zlib
 
