@@ -186,6 +186,13 @@ class MsrSwipe:
 class Unit(Device):
     """The POS unit's diagnostic command set (see docs/protocol.md)."""
 
+    def link_counters(self) -> dict[str, int]:
+        """Counters of the link to the unit since it was opened (frames, NAKs, resends, lost events).
+
+        Empty when the driver keeps none. The names are those of :class:`drivers.link.LinkStats`.
+        """
+        return {}
+
     @abc.abstractmethod
     def identify(self) -> Identity:
         """Model, serial, hardware revision, firmware version and capabilities."""

@@ -109,6 +109,10 @@ class UnitClient(Unit):
         """Link counters (retransmissions, NAKs, CRC errors, resyncs, ...)."""
         return self.link.stats
 
+    def link_counters(self) -> dict[str, int]:
+        """The link's counters as a plain dict (see :class:`drivers.link.LinkStats`)."""
+        return self.link.stats.as_dict()
+
     @property
     def identity(self) -> Identity | None:
         """The identity from the last handshake."""

@@ -88,6 +88,36 @@ def reboot(ctx: StepContext) -> None:
     ctx.note(f"back up: {ident.model} firmware {ident.firmware}")
 
 
+def link(ctx: StepContext) -> None:
+    """How the diagnostic link held up over the run so far: damaged frames both ways, resends, lost events.
+
+    Every damaged frame was resent, so the results above stand; a noisy line still deserves a
+    look at the cable and the unit's serial port, and the figures go into the unit's history.
+    """
+    c = ctx.unit.link_counters()
+    if not c:
+        ctx.note("this unit's driver keeps no link counters")
+        return
+    frames = c["frames_sent"] + c["frames_received"]
+    from_unit, to_unit = c["naks_sent"], c["naks_received"]
+    damaged_pct = round(100.0 * (from_unit + to_unit) / frames, 2) if frames else 0.0
+    ctx.measure("link.frames", frames)
+    ctx.measure("link.damaged_from_unit", from_unit)
+    ctx.measure("link.damaged_to_unit", to_unit)
+    ctx.measure("link.damaged_pct", damaged_pct, unit="%")
+    ctx.measure("link.retransmissions", c["retransmissions"])
+    ctx.measure("link.timeouts", c["timeouts"])
+    ctx.measure("link.events_missed", c.get("events_missed", 0))
+    if damaged_pct > float(ctx.params["noisy_pct"]):
+        ctx.note(f"noisy serial link: {damaged_pct:g}% of {frames} frames damaged ({from_unit} from the unit, "
+                 f"{to_unit} to it) and resent; the results stand, but check the cable and the unit's serial port")
+    if c["timeouts"]:
+        ctx.note(f"{c['timeouts']} tries got no answer in time (see the steps that failed or were retried)")
+    if c.get("events_missed"):
+        ctx.note(f"{c['events_missed']} event(s) the unit sent never arrived: key and swipe results may be "
+                 "incomplete")
+
+
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.identify",
@@ -144,5 +174,22 @@ CHECKS: tuple[CheckSpec, ...] = (
         params={"wait": Param(float, 30.0, "seconds to wait for the unit to come back")},
         measurements={"boot_time_s": Limit(max=20.0, unit="s", fault="LINK-REBOOT")},
         fault="LINK-REBOOT",
+    ),
+    CheckSpec(
+        "unit.link",
+        link,
+        "diagnostic link health over the run: damaged frames both ways, resends, lost events",
+        devices=("unit",),
+        params={"noisy_pct": Param((int, float), 1.0, "note a noisy line above this % of damaged frames")},
+        measurements={
+            "link.frames": None,
+            "link.damaged_from_unit": None,
+            "link.damaged_to_unit": None,
+            "link.damaged_pct": None,
+            "link.retransmissions": None,
+            "link.timeouts": None,
+            "link.events_missed": None,
+        },
+        fault="LINK-NAK-STORM",
     ),
 )

@@ -104,7 +104,7 @@ def test_sigterm_during_a_run_records_it_aborted(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'bench.db'}"
     run = _start("run", "testplans/pos-full.yaml", "--sim", "--db", db, "--report", str(tmp_path / "reports"))
     try:
-        _read_until(run, "3/23", timeout=60)
+        _read_until(run, "  3/", timeout=60)
         run.send_signal(signal.SIGTERM)
         assert run.wait(30) == 130
         assert "interrupted" in (run.stderr.read() if run.stderr else "")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fakes import FakeUnit
+
+sys.path.insert(0, str(Path(__file__).parent))
+from hmichecks import run_check as hmi_run_check
+from hmichecks import sim_unit
 
 from bench import checks
 from bench.checks.base import StepContext
@@ -90,3 +96,34 @@ def test_comms() -> None:
     down = [CommsResult("ethernet", False, None, None)]
     assert run_check("comms.selftest", FakeUnit(comms=down))[1] == "NET-NO-LINK"
     assert run_check("comms.selftest", FakeUnit(comms=good), interfaces=["cellular"])[1] == "NET-NO-LINK"
+
+
+def _values(ctx: StepContext) -> dict[str, Any]:
+    return {m.name: m.value for m in ctx.measurements}
+
+
+def test_link_without_counters_says_so_and_passes() -> None:
+    ctx, fault = run_check("unit.link", FakeUnit())
+    assert fault is None and ctx.measurements == []
+    assert ctx.notes == ["this unit's driver keeps no link counters"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("faults", [{}, {"noise": 4, "rx_noise": 3}])
+def test_link_health_over_a_real_pty(faults: dict[str, int]) -> None:
+    """A noisy line passes (every frame was resent) but the step says so and measures it."""
+    with sim_unit(faults=faults) as (unit, _):
+        unit.handshake()
+        for _ in range(20):
+            unit.battery()
+        ctx, codes = hmi_run_check("unit.link", unit)
+    values = _values(ctx)
+    assert codes == set() and values["link.frames"] >= 60
+    assert values["link.events_missed"] == 0
+    noisy = [n for n in ctx.notes if n.startswith("noisy serial link")]
+    if faults:
+        # every 4th frame from the unit and every 3rd to it damaged: about 25-30% of all frames
+        assert values["link.damaged_from_unit"] > 0 and values["link.damaged_to_unit"] > 0
+        assert 10 < values["link.damaged_pct"] < 50 and len(noisy) == 1
+    else:
+        assert values["link.damaged_pct"] == 0 and values["link.retransmissions"] == 0 and noisy == []
