@@ -280,6 +280,7 @@ class Link:
             ) from exc
         self._serial = port
         self._closing.clear()
+        self._last_control = None
         self._log.debug("opened at %s baud", self.baudrate)
         return self
 
