@@ -550,7 +550,7 @@ class Link:
             if gap:
                 self._stats.events_missed += gap
                 self._log.info("%d event(s) from the unit never arrived (SEQ %d after %d)",
-                                  gap, frame.seq, self._last_event[0])
+                               gap, frame.seq, self._last_event[0])
         self._last_event = key
         self._event_index += 1
         self._stats.events += 1

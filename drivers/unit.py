@@ -111,7 +111,7 @@ class UnitClient(Unit):
 
     def link_counters(self) -> dict[str, int]:
         """The link's counters as a plain dict (see :class:`drivers.link.LinkStats`)."""
-        return self.link.stats.as_dict()
+        return self.stats.as_dict()
 
     @property
     def identity(self) -> Identity | None:

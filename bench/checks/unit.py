@@ -107,13 +107,13 @@ def link(ctx: StepContext) -> None:
     ctx.measure("link.damaged_pct", damaged_pct, unit="%")
     ctx.measure("link.retransmissions", c["retransmissions"])
     ctx.measure("link.timeouts", c["timeouts"])
-    ctx.measure("link.events_missed", c.get("events_missed", 0))
+    ctx.measure("link.events_missed", c["events_missed"])
     if damaged_pct > float(ctx.params["noisy_pct"]):
         ctx.note(f"noisy serial link: {damaged_pct:g}% of {frames} frames damaged ({from_unit} from the unit, "
                  f"{to_unit} to it) and resent; the results stand, but check the cable and the unit's serial port")
     if c["timeouts"]:
         ctx.note(f"{c['timeouts']} tries got no answer in time (see the steps that failed or were retried)")
-    if c.get("events_missed"):
+    if c["events_missed"]:
         ctx.note(f"{c['events_missed']} event(s) the unit sent never arrived: key and swipe results may be "
                  "incomplete")
 

@@ -145,8 +145,7 @@ class UnitSim:
         self._cache: tuple[tuple[int, int, bytes], bytes] | None = None
         self._last_data: bytes | None = None
         self._event_seq = 0
-        self._pending_event: tuple[int, bytes] | None = None  # the event frame in flight
-        self._event_queue: deque[tuple[int, bytes]] = deque()  # the ones behind it, in order
+        self._events: deque[tuple[int, bytes]] = deque()  # (seq, frame): the head is in flight
         self._event_retry_at = 0.0
         self._event_retries = 0
         self.events_dropped = 0
@@ -213,15 +212,14 @@ class UnitSim:
                 _, _, kind, data, gate = heapq.heappop(self._timed)
                 if (gate == "keypad" and self.keypad_on) or (gate == "msr" and self.msr_on):
                     self.emit_event(kind, data, now)
-            if self._pending_event is not None and now >= self._event_retry_at:
+            if self._events and now >= self._event_retry_at:
                 if self._event_retries > 0:
                     self._event_retries -= 1
                     self._event_retry_at = now + EVENT_RETRY_S
-                    self._send(self._pending_event[1], now)
+                    self._send(self._events[0][1], now)
                 else:  # the host never ACKed it: give up on this one, go on with the next
-                    self._pending_event = None
                     self.events_dropped += 1
-                    self._send_next_event(now)
+                    self._next_event_out(now)
         out = [frame for due, frame in self._outbox if due <= now]
         self._outbox = [(due, frame) for due, frame in self._outbox if due > now]
         return b"".join(out)
@@ -231,7 +229,7 @@ class UnitSim:
         times = [due for due, _ in self._outbox]
         if self._booting_until is not None:
             times.append(self._booting_until)
-        if self._pending_event is not None:
+        if self._events:
             times.append(self._event_retry_at)
         if self._script:
             times.append(self._script[0][0])
@@ -243,8 +241,7 @@ class UnitSim:
         """Start a reboot: silent for the profile's boot_time, then a BOOT event."""
         self._booting_until = now + float(self.profile["boot_time"])
         self._boot_reason = reason
-        self._pending_event = None
-        self._event_queue.clear()
+        self._events.clear()
 
     def emit_event(self, kind: str, data: Mapping[str, Any], now: float) -> None:
         """Queue an unsolicited event; events go out in order, one at a time.
@@ -256,19 +253,23 @@ class UnitSim:
         payload = encode_event(kind, data, self)
         seq = self._event_seq
         self._event_seq = (self._event_seq + 1) & 0xFF
-        if len(self._event_queue) >= EVENT_QUEUE:
-            self._event_queue.popleft()
+        if len(self._events) > EVENT_QUEUE:  # the oldest waiting one goes; the one in flight stays
+            del self._events[1]
             self.events_dropped += 1
-        self._event_queue.append((seq, encode_frame(seq, T_EVENT, payload)))
-        self._send_next_event(now)
+        self._events.append((seq, encode_frame(seq, T_EVENT, payload)))
+        if len(self._events) == 1:
+            self._send_head(now)
 
-    def _send_next_event(self, now: float) -> None:
-        if self._pending_event is not None or not self._event_queue:
-            return
-        self._pending_event = self._event_queue.popleft()
+    def _next_event_out(self, now: float) -> None:
+        """The event in flight is done with (ACKed or given up on): send the next one, if any."""
+        self._events.popleft()
+        if self._events:
+            self._send_head(now)
+
+    def _send_head(self, now: float) -> None:
         self._event_retries = EVENT_RETRIES
         self._event_retry_at = now + EVENT_RETRY_S
-        self._send(self._pending_event[1], now)
+        self._send(self._events[0][1], now)
 
     # ------------------------------------------------------------------ the operator's hands
 
@@ -373,9 +374,8 @@ class UnitSim:
                 self._send(self._last_data, now)
             return
         if frame.type == T_ACK:
-            if self._pending_event is not None and frame.seq == self._pending_event[0]:
-                self._pending_event = None
-                self._send_next_event(now)
+            if self._events and frame.seq == self._events[0][0]:
+                self._next_event_out(now)
             return
         if frame.type == 0 or frame.type >= RESPONSE_BIT or self._silent:
             return

@@ -175,8 +175,7 @@ def test_loop_timeout_is_bounded() -> None:
 
 
 def test_loop_event_is_queued_acked_and_deduplicated() -> None:
-    link = Link("loop://").open()
-    try:
+    with Link("loop://").open() as link:
         assert link._serial is not None
         event = encode_frame(5, T_EVENT, b"\x02\x015")
         link._serial.write(event + event)  # a retransmitted duplicate
@@ -184,14 +183,11 @@ def test_loop_event_is_queued_acked_and_deduplicated() -> None:
         assert got is not None and got.payload == b"\x02\x015" and got.seq == 5
         assert link.next_event(0.1) is None
         assert link.stats.events == 1
-    finally:
-        link.close()
 
 
 def test_loop_nak_after_an_event_ack_resends_the_ack() -> None:
     """The unit NAKs a damaged ACK: the host writes the ACK again (the unit's events wait on it)."""
-    link = Link("loop://").open()
-    try:
+    with Link("loop://").open() as link:
         assert link._serial is not None
         link._serial.write(encode_frame(7, T_EVENT, b"\x02\x015"))
         assert link.next_event(0.5) is not None
@@ -201,20 +197,15 @@ def test_loop_nak_after_an_event_ack_resends_the_ack() -> None:
         stats = link.stats
         assert stats.naks_received == 1 and stats.frames_sent == 2
         assert link._serial.read(100) == encode_frame(7, T_ACK)  # loop:// hands our writes back
-    finally:
-        link.close()
 
 
 def test_loop_gaps_in_event_seq_are_counted_as_missed() -> None:
-    link = Link("loop://").open()
-    try:
+    with Link("loop://").open() as link:
         assert link._serial is not None
         for seq in (3, 4, 7, 0, 1):  # 5 and 6 never came; 0 is a new boot, not a gap
             link._serial.write(encode_frame(seq, T_EVENT, bytes((2, 1, 0x30 + seq))))
         assert len([link.next_event(0.5) for _ in range(5)]) == 5
         assert link.stats.events == 5 and link.stats.events_missed == 2
-    finally:
-        link.close()
 
 
 def test_close_from_another_thread_unblocks_a_call() -> None:
