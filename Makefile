@@ -28,6 +28,7 @@ test: $(STAMP) sysdeps sysdeps-test lint typecheck
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench drivers tests
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,104 +1,47 @@
-"""The one error hierarchy of bench and its drivers.
+"""The harness's errors and the one mapping from error family to exit code.
 
-Three families, because a technician must know whose fault a problem is:
+The root and the device-side families live with the drivers (:mod:`drivers.errors`,
+re-exported here so harness code has one place to import from). The harness adds:
 
 * :class:`UsageError` (and :class:`PlanError`): the plan or the command line is wrong.
-  Nothing runs; exit code 2.
-* :class:`EquipmentError`: the bench is at fault (no reader, port will not open,
-  pcscd not running). The run verdict is ERROR; exit code 3.
-* :class:`DeviceError`: the unit under test is at fault (no ATR, NAK storm, paper
-  out). The step FAILs with a fault code; exit code 1.
+  Nothing runs; exit code 2. A driver's :class:`~drivers.errors.ConfigError` (a bad
+  device URL or simulator file) is the same family.
+* :class:`OperatorTimeout`: a prompt was not answered (a device-side failure of the step).
+* :class:`Interrupted`: Ctrl-C or SIGTERM; exit code 130.
 
-Library exceptions are wrapped with ``raise ... from exc`` so the original stays
-available to ``--debug``.
+:func:`exit_code` is the mapping: 2 usage, 3 bench or equipment (and anything unclassified),
+1 unit failed, 130 interrupted.
 """
 
 from __future__ import annotations
 
+from drivers.errors import (
+    BenchError,
+    CardError,
+    ConfigError,
+    DeviceError,
+    EquipmentError,
+    LinkTimeout,
+    ProtocolError,
+)
 
-class BenchError(Exception):
-    """Root of every error bench raises on purpose."""
-
-    exit_code: int = 3
-
-    def __init__(self, message: str, *, fault_code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fault_code = fault_code
-
-    def __str__(self) -> str:
-        return self.message
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_BENCH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
-class UsageError(BenchError):
+class UsageError(ConfigError):
     """The command line or a file given to it is wrong; nothing was run."""
-
-    exit_code = 2
 
 
 class PlanError(UsageError):
-    """A test plan (or scenario, profile, station file) is malformed.
+    """A test plan (or scenario, station file) is malformed; names the file, line and field."""
 
-    Args:
-        message: what is wrong, in one line.
-        path: the file, when known.
-        line: 1-based line in the file, when known.
-        field: dotted path of the offending field, when known.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: str | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        where = path or ""
-        if line is not None:
-            where = f"{where}:{line}" if where else f"line {line}"
-        prefix = f"{where}: " if where else ""
-        at = f" (at {field})" if field else ""
-        super().__init__(f"{prefix}{message}{at}")
-        self.path = path
-        self.line = line
-        self.field = field
-
-
-class EquipmentError(BenchError):
-    """The bench itself is at fault: a port, reader, printer or daemon is missing or busy."""
-
-    exit_code = 3
-
-
-class DeviceError(BenchError):
-    """The unit under test misbehaved; carries the fault code that names the suspected part."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, *, fault_code: str | None = "UNIT-FAULT") -> None:
-        super().__init__(message, fault_code=fault_code)
-
-
-class ProtocolError(DeviceError):
-    """Bytes on the wire that do not make a valid frame or answer (garbage, bad CRC, truncation)."""
-
-    def __init__(self, message: str, *, fault_code: str | None = "LINK-GARBAGE") -> None:
-        super().__init__(message, fault_code=fault_code)
-
-
-class LinkTimeout(DeviceError):
-    """The unit did not answer within the link timeout after every retry."""
-
-    def __init__(self, message: str, *, fault_code: str | None = "LINK-NO-RESPONSE") -> None:
-        super().__init__(message, fault_code=fault_code)
-
-
-class CardError(DeviceError):
-    """The card or the unit's card reader misbehaved (no ATR, card pulled, bad status word)."""
-
-    def __init__(self, message: str, *, fault_code: str | None = "ICC-ERROR") -> None:
-        super().__init__(message, fault_code=fault_code)
+    @classmethod
+    def of(cls, exc: ConfigError) -> PlanError:
+        """The same error (message, file, line, field) as a plan error, e.g. bad YAML met by a driver's loader."""
+        err = cls.__new__(cls)
+        BenchError.__init__(err, exc.message)
+        err.path, err.line, err.field = exc.path, exc.line, exc.field
+        return err
 
 
 class OperatorTimeout(DeviceError):
@@ -111,12 +54,27 @@ class OperatorTimeout(DeviceError):
 class Interrupted(BenchError):
     """The operator interrupted the run (Ctrl-C)."""
 
-    exit_code = 130
+
+def exit_code(exc: BenchError) -> int:
+    """The exit code of a command that ends with ``exc``."""
+    if isinstance(exc, Interrupted):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE
+    if isinstance(exc, DeviceError):
+        return EXIT_FAIL
+    return EXIT_BENCH
 
 
 __all__ = [
+    "EXIT_BENCH",
+    "EXIT_FAIL",
+    "EXIT_INTERRUPTED",
+    "EXIT_PASS",
+    "EXIT_USAGE",
     "BenchError",
     "CardError",
+    "ConfigError",
     "DeviceError",
     "EquipmentError",
     "Interrupted",
@@ -125,4 +83,5 @@ __all__ = [
     "PlanError",
     "ProtocolError",
     "UsageError",
+    "exit_code",
 ]

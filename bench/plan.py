@@ -34,9 +34,9 @@ from typing import Any
 
 from bench import checks as check_registry
 from bench.checks.base import CheckSpec
-from bench.errors import PlanError
+from bench.errors import ConfigError, PlanError
 from bench.measure import Limit
-from bench.yamlsafe import LineDict, LineList, load_file, load_text
+from drivers.yamlsafe import LineDict, LineList, load_file, load_text
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _FAULT_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -90,14 +90,20 @@ class Plan:
 def load_plan(path: str | Path) -> Plan:
     """Load and validate the plan file at ``path``."""
     p = Path(path)
-    data = load_file(p)
+    try:
+        data = load_file(p)
+    except ConfigError as exc:
+        raise PlanError.of(exc) from exc
     raw = p.read_bytes()
     return _build(data, path=str(p), sha=hashlib.sha256(raw).hexdigest())
 
 
 def parse_plan(text: str, *, path: str = "<plan>") -> Plan:
     """Validate a plan given as YAML text (used by tests and tools)."""
-    data = load_text(text, path=path)
+    try:
+        data = load_text(text, path=path)
+    except ConfigError as exc:
+        raise PlanError.of(exc) from exc
     return _build(data, path=path, sha=hashlib.sha256(text.encode()).hexdigest())
 
 

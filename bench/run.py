@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.errors import BenchError, PlanError
+from bench.errors import BenchError, ConfigError, PlanError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
+
+if TYPE_CHECKING:
+    from bench.runner import RunListener
 
 _LOG = logging.getLogger(__name__)
 
@@ -34,7 +37,8 @@ class RunRequest:
     operator_script: Path | None = None
     lot: str | None = None
     junit: Path | None = None
-    console: bool = True
+    listener: RunListener | None = None  # progress as steps end (the CLI's console)
+    terminal_operator: Callable[[str], Operator] | None = None  # prompts a person at a real station
 
 
 def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
@@ -72,18 +76,14 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
 
     store = _open_store(db)
     if req.lot is not None:
-        from bench.lots import check_lot_open
+        from bench.lots.store import check_lot_open
 
         try:
             check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
         except BaseException:
             store.close()
             raise
-    listener = None
-    if req.console:
-        from bench.console import ConsoleListener
-
-        listener = ConsoleListener()
+    listener = req.listener
     report_path = None
     try:
         with _bench(scenario, plan.devices) as (sim_urls, actions):
@@ -104,10 +104,6 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
         report_path = _write_reports(req, rec, store)
     finally:
         store.close()
-    if req.console:
-        from bench.console import print_summary
-
-        print_summary(rec, str(report_path) if report_path else None)
     return rec, report_path
 
 
@@ -145,17 +141,20 @@ def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any],
     name = req.operator_name or station_operator
     if req.sim or req.operator_script is not None:
         return ScriptedOperator(answers, actions, name=name or "scripted")
+    if req.terminal_operator is None:
+        raise UsageError("a real station needs an operator: run from a terminal or give --operator-script")
     import getpass
 
-    from bench.console import TerminalOperator
-
-    return TerminalOperator(name or getpass.getuser())
+    return req.terminal_operator(name or getpass.getuser())
 
 
 def _load_answers(path: Path) -> dict[str, Any]:
-    from bench.yamlsafe import load_file
+    from drivers.yamlsafe import load_file
 
-    data = load_file(path)
+    try:
+        data = load_file(path)
+    except ConfigError as exc:
+        raise PlanError.of(exc) from exc
     if not isinstance(data, dict) or not isinstance(data.get("answers", {}), dict):
         raise PlanError("an operator script is a mapping with an 'answers' mapping", path=str(path))
     return dict(data.get("answers", {}))

@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeVar
 from bench import __version__
 from bench.checks.base import StepContext
 from bench.diagnosis import diagnose, finding_for, summarize, verdict_of
-from bench.errors import BenchError, DeviceError, EquipmentError, Interrupted, UsageError
+from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
 from bench.plan import Plan, Step
@@ -312,7 +312,7 @@ class Runner:
             self._take_over_interrupted_step()
             self._finish(Verdict.ABORTED, "interrupted by the operator")
             raise Interrupted("interrupted by the operator") from None
-        except UsageError as exc:
+        except ConfigError as exc:
             self._finish(Verdict.ERROR, str(exc))
             raise
         except _UnitUnreachable as stop:

@@ -43,7 +43,6 @@ from sqlalchemy.engine import URL, make_url
 from bench import storequery
 from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
-from bench.pan import redact, redact_data
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict, iso
 from bench.storequery import RunSummary, TrendPoint, default_url
 from bench.storeschema import (
@@ -56,6 +55,7 @@ from bench.storeschema import (
     units,
 )
 from bench.storeschema import findings as findings_table
+from drivers.codecs.pan import redact, redact_data
 
 _LOG = logging.getLogger(__name__)
 

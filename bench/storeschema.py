@@ -200,7 +200,7 @@ findings = Table(
     Index("ix_findings_fault", "fault"),
 )
 
-# Version 2: incoming inspection lots (ISO 2859-1 sampling; bench/lots.py).
+# Version 2: incoming inspection lots (ISO 2859-1 sampling; bench/lots/store.py).
 lots = Table(
     "lots",
     metadata,

@@ -12,7 +12,7 @@ pyscard results are mapped onto :mod:`bench.errors`:
 * card present but no (valid) answer to reset -> :class:`CardError` (ICC-NO-ATR)
 * card pulled mid-APDU -> :class:`CardError` (ICC-REMOVED)
 
-APDUs are logged at DEBUG through :func:`bench.pan.redact`: never a full PAN or track data.
+APDUs are logged at DEBUG through :func:`drivers.codecs.pan.redact`: never a full PAN or track data.
 
 APDUs go out on the calling thread. PC/SC has no way to abandon an ``SCardTransmit`` in
 flight: ``SCardCancel`` does not reach it, and calls from another context queue behind it
@@ -34,9 +34,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from bench.errors import CardError, EquipmentError
-from bench.iso7816 import get_response, sw_hex, sw_text, with_le
-from bench.pan import redact
+from drivers.codecs.iso7816 import get_response, sw_hex, sw_text, with_le
+from drivers.codecs.pan import redact
+from drivers.errors import CardError, EquipmentError
 from drivers.interfaces import ApduResponse, CardEvent, CardInfo, CardReader, Pending
 
 _LOG = logging.getLogger(__name__)
@@ -455,13 +455,13 @@ def open_card_reader(url: str, **options: Any) -> CardReaderClient:
     """Open ``pcsc://<reader name pattern>`` (fnmatch, URL-decoded; first match).
 
     Raises:
-        UsageError: not a ``pcsc://`` URL.
+        ConfigError: not a ``pcsc://`` URL.
         EquipmentError: pcscd not running or no matching reader (ICC-NO-READER).
     """
-    from bench.errors import UsageError
+    from drivers.errors import ConfigError
 
     if not url.startswith(SCHEME):
-        raise UsageError(f"card reader URL must start with {SCHEME}: {url!r}")
+        raise ConfigError(f"card reader URL must start with {SCHEME}: {url!r}")
     pattern = unquote(url[len(SCHEME) :]) or "*"
     try:
         import smartcard.scard  # noqa: F401

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.errors import ProtocolError, UsageError
+from drivers.errors import ConfigError, ProtocolError
 from drivers.interfaces import PrinterStatus
 
 NUL = b"\x00"
@@ -92,14 +92,14 @@ BARCODE_TYPES: dict[str, int] = {
 def status_request(n: int) -> bytes:
     """``DLE EOT n``: ask for real-time status ``n`` (1..4); the printer answers one byte."""
     if n not in (1, 2, 3, 4):
-        raise UsageError(f"DLE EOT n: n must be 1..4, not {n}")
+        raise ConfigError(f"DLE EOT n: n must be 1..4, not {n}")
     return DLE + EOT + bytes([n])
 
 
 def info_request(n: int) -> bytes:
     """``GS I n``: ask for printer information (``0x41`` firmware .. ``0x44`` serial)."""
     if not 0 <= n <= 0xFF:
-        raise UsageError(f"GS I n: n out of range: {n}")
+        raise ConfigError(f"GS I n: n out of range: {n}")
     return GS + b"I" + bytes([n])
 
 
@@ -143,7 +143,7 @@ def decode_status(raw: bytes) -> PrinterStatus:
 def encode_status_byte(n: int, status: PrinterStatus) -> int:
     """The ``DLE EOT n`` answer a printer in ``status`` sends (the inverse of the decoder)."""
     if n not in (1, 2, 3, 4):
-        raise UsageError(f"DLE EOT n: n must be 1..4, not {n}")
+        raise ConfigError(f"DLE EOT n: n must be 1..4, not {n}")
     value = _FIXED_VALUE
     for sn, mask, name in _STATUS_BITS:
         if sn == n and getattr(status, name):
@@ -184,14 +184,14 @@ def bold(on: bool = True) -> bytes:
 def underline(dots: int = 1) -> bytes:
     """``ESC - n``: underline 0 (off), 1 or 2 dots thick."""
     if dots not in (0, 1, 2):
-        raise UsageError(f"underline must be 0, 1 or 2 dots, not {dots}")
+        raise ConfigError(f"underline must be 0, 1 or 2 dots, not {dots}")
     return ESC + b"-" + bytes([dots])
 
 
 def size(width: int = 1, height: int = 1) -> bytes:
     """``GS ! n``: character size, 1..8 times in each direction."""
     if not (1 <= width <= 8 and 1 <= height <= 8):
-        raise UsageError(f"character size must be 1..8 each way, not {width}x{height}")
+        raise ConfigError(f"character size must be 1..8 each way, not {width}x{height}")
     return GS + b"!" + bytes([((width - 1) << 4) | (height - 1)])
 
 
@@ -201,14 +201,14 @@ _ALIGN = {"left": 0, "center": 1, "right": 2}
 def align(where: str) -> bytes:
     """``ESC a n``: justification ``left``, ``center`` or ``right``."""
     if where not in _ALIGN:
-        raise UsageError(f"alignment must be one of {sorted(_ALIGN)}, not {where!r}")
+        raise ConfigError(f"alignment must be one of {sorted(_ALIGN)}, not {where!r}")
     return ESC + b"a" + bytes([_ALIGN[where]])
 
 
 def feed(lines: int = 1) -> bytes:
     """``ESC d n``: print the buffer and feed ``n`` lines."""
     if not 0 <= lines <= 255:
-        raise UsageError(f"feed lines out of range: {lines}")
+        raise ConfigError(f"feed lines out of range: {lines}")
     return ESC + b"d" + bytes([lines])
 
 
@@ -217,7 +217,7 @@ def cut(partial: bool = False, feed_dots: int | None = None) -> bytes:
     if feed_dots is None:
         return GS + b"V" + bytes([1 if partial else 0])
     if not 0 <= feed_dots <= 255:
-        raise UsageError(f"cut feed out of range: {feed_dots}")
+        raise ConfigError(f"cut feed out of range: {feed_dots}")
     return GS + b"V" + bytes([66 if partial else 65, feed_dots])
 
 
@@ -225,9 +225,9 @@ def raster(width_dots: int, height: int, bits: bytes, scale: int = 0) -> bytes:
     """``GS v 0 m``: a raster bit image, rows of ``ceil(width/8)`` bytes, MSB left, 1 = black."""
     width_bytes = (width_dots + 7) // 8
     if len(bits) != width_bytes * height:
-        raise UsageError(f"raster data is {len(bits)} bytes; {width_bytes}x{height} needs {width_bytes * height}")
+        raise ConfigError(f"raster data is {len(bits)} bytes; {width_bytes}x{height} needs {width_bytes * height}")
     if not (0 < width_bytes <= 0xFFFF and 0 < height <= 0xFFFF):
-        raise UsageError(f"raster size out of range: {width_dots}x{height}")
+        raise ConfigError(f"raster size out of range: {width_dots}x{height}")
     return GS + b"v0" + bytes([scale]) + width_bytes.to_bytes(2, "little") + height.to_bytes(2, "little") + bits
 
 
@@ -238,12 +238,12 @@ def barcode(data: str, kind: str = "CODE128", height: int = 80, module: int = 2,
     start with a code set selector (``{A``, ``{B`` or ``{C``); ``{B`` is added when absent.
     """
     if kind not in BARCODE_TYPES:
-        raise UsageError(f"unknown barcode type {kind!r}; known: {', '.join(BARCODE_TYPES)}")
+        raise ConfigError(f"unknown barcode type {kind!r}; known: {', '.join(BARCODE_TYPES)}")
     if kind == "CODE128" and not data.startswith(("{A", "{B", "{C")):
         data = "{B" + data
     payload = data.encode("ascii")
     if not 1 <= len(payload) <= 255:
-        raise UsageError(f"barcode data length out of range: {len(payload)}")
+        raise ConfigError(f"barcode data length out of range: {len(payload)}")
     return (
         GS
         + b"h"
@@ -272,9 +272,9 @@ def _gs_k2d(fn: int, data: bytes) -> bytes:
 def qr(data: str, module: int = 6, ec: str = "M") -> bytes:
     """``GS ( k`` QR code model 2: select model, module size, error correction, store, print."""
     if not 1 <= module <= 16:
-        raise UsageError(f"QR module size must be 1..16, not {module}")
+        raise ConfigError(f"QR module size must be 1..16, not {module}")
     if ec not in _QR_EC:
-        raise UsageError(f"QR error correction must be one of {sorted(_QR_EC)}, not {ec!r}")
+        raise ConfigError(f"QR error correction must be one of {sorted(_QR_EC)}, not {ec!r}")
     payload = data.encode("utf-8")
     return (
         _gs_k2d(65, b"\x32\x00")  # fn 165: model 2

@@ -174,7 +174,7 @@ class MsrSwipe:
 
     unit_ok: bool  # the unit's own status byte said "read ok"
     tracks: tuple[TrackRead, ...] = ()
-    masked_pan: str = ""  # first six and last four digits (bench.pan.mask_pan)
+    masked_pan: str = ""  # first six and last four digits (drivers.codecs.pan.mask_pan)
     pan_luhn_ok: bool = False
     pans_agree: bool = True  # track 1 and track 2 carry the same PAN (when both were read)
 

@@ -25,7 +25,7 @@ from typing import Any, Self
 
 import serial
 
-from bench.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
+from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
 
 _LOG = logging.getLogger(__name__)
 

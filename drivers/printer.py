@@ -29,8 +29,8 @@ import time
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
-from bench.errors import DeviceError, EquipmentError, UsageError
 from drivers import escpos
+from drivers.errors import ConfigError, DeviceError, EquipmentError
 from drivers.interfaces import Printer, PrinterIdentity, PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -422,7 +422,7 @@ def _usb_backend(name: str | None) -> Any:
     base, _, arg = name.partition(":")
     target = USB_BACKENDS.get(base)
     if target is None:
-        raise UsageError(f"unknown USB backend {name!r}; known: {', '.join(USB_BACKENDS)}")
+        raise ConfigError(f"unknown USB backend {name!r}; known: {', '.join(USB_BACKENDS)}")
     module_name, func_name = target.split(":")
     try:
         module = importlib.import_module(module_name)
@@ -440,7 +440,7 @@ def _parse_vid_pid(url: str) -> tuple[int, int]:
         vid_s, pid_s = netloc.split(":")
         return int(vid_s, 16), int(pid_s, 16)
     except ValueError:
-        raise UsageError(f"printer URL {url!r}: expected usb://VID:PID in hex, e.g. usb://04b8:0e15") from None
+        raise ConfigError(f"printer URL {url!r}: expected usb://VID:PID in hex, e.g. usb://04b8:0e15") from None
 
 
 def _open_usb(url: str, options: dict[str, Any]) -> EscPosPrinter:
@@ -522,12 +522,12 @@ def _open_serial(url: str, options: dict[str, Any]) -> EscPosPrinter:
     parts = urlsplit(url)
     path = parts.path or parts.netloc
     if not path:
-        raise UsageError(f"printer URL {url!r}: expected serial:///dev/ttyS1?baud=38400")
+        raise ConfigError(f"printer URL {url!r}: expected serial:///dev/ttyS1?baud=38400")
     query = _query(url)
     try:
         baud = int(options.get("baud") or query.get("baud") or 38400)
     except ValueError:
-        raise UsageError(f"printer URL {url!r}: baud must be a number") from None
+        raise ConfigError(f"printer URL {url!r}: baud must be a number") from None
     rtscts = str(options.get("rtscts") or query.get("rtscts") or "0") in ("1", "true", "yes")
     try:
         port = serial.serial_for_url(path, baudrate=baud, rtscts=rtscts, timeout=1.0, write_timeout=5.0)
@@ -543,7 +543,7 @@ def open_printer(url: str, **options: Any) -> Printer:
     ``baud``, ``rtscts``.
 
     Raises:
-        UsageError: malformed URL or unknown backend name.
+        ConfigError: malformed URL or unknown backend name.
         EquipmentError: no such printer, or the port/interface cannot be opened.
     """
     scheme = urlsplit(url).scheme.lower()
@@ -556,4 +556,4 @@ def open_printer(url: str, **options: Any) -> Printer:
             "printing through the unit link (unit://) is not available yet; connect the printer by USB or serial",
             fault_code="BENCH-CONFIG",
         )
-    raise UsageError(f"unknown printer URL scheme in {url!r}; known: usb://, serial://, unit://")
+    raise ConfigError(f"unknown printer URL scheme in {url!r}; known: usb://, serial://, unit://")

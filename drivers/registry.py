@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from bench.errors import EquipmentError, UsageError
+from drivers.errors import ConfigError, EquipmentError
 
 if TYPE_CHECKING:
     from drivers.interfaces import Device
@@ -46,17 +46,17 @@ def open_device(role: str, url: str, **options: Any) -> Device:
     """Open the device for ``role`` at ``url``.
 
     Raises:
-        UsageError: unknown role or URL scheme (the message lists the known ones).
+        ConfigError: unknown role or URL scheme (the message lists the known ones).
         EquipmentError: the backend for this kind of device is not installed.
     """
     schemes = REGISTRY.get(role)
     if schemes is None:
-        raise UsageError(f"unknown device role {role!r}; known roles: {', '.join(sorted(REGISTRY))}")
+        raise ConfigError(f"unknown device role {role!r}; known roles: {', '.join(sorted(REGISTRY))}")
     scheme = scheme_of(url)
     target = schemes.get(scheme)
     if target is None:
         known = ", ".join(f"{s}://" if s else "a device path" for s in schemes)
-        raise UsageError(f"{role}: unknown URL scheme {scheme + '://' if scheme else url!r} in {url!r}; known: {known}")
+        raise ConfigError(f"{role}: unknown URL scheme {scheme + '://' if scheme else url!r} in {url!r}; known: {known}")
     module_name, func_name = target.split(":")
     try:
         module = importlib.import_module(module_name)

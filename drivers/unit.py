@@ -13,8 +13,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
 from drivers import unitproto as up
+from drivers.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
 from drivers.interfaces import (
     BatteryStatus,
     CommsResult,
@@ -66,7 +66,7 @@ def parse_event(event: ReceivedEvent) -> UnitEvent:
         if not r.done:
             data["t_ms"] = r.u32()  # the unit's millisecond clock at the key edge
     elif kind == "card_swipe":
-        from bench.msr import summarize_swipe
+        from drivers.codecs.msr import summarize_swipe
 
         # The tracks are checked here and dropped: only verdicts and the masked PAN go on.
         ok = r.u8() == 0

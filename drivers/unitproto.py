@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from bench.errors import ProtocolError
+from drivers.errors import ProtocolError
 
 PROTOCOL_VERSION = 1
 

@@ -140,7 +140,7 @@ class FakeUnit(Unit):
 
     def swipe(self, ok: bool, track1: str, track2: str, track3: str = "") -> None:
         """Queue a card_swipe event the way the driver hands it over (checked, no track data)."""
-        from bench.msr import summarize_swipe
+        from drivers.codecs.msr import summarize_swipe
 
         self.events.append(UnitEvent("card_swipe", {"ok": ok, "swipe": summarize_swipe(ok, track1, track2, track3)},
                                      time.monotonic()))

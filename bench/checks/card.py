@@ -13,12 +13,12 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from bench import tlv
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import CardError
-from bench.iso7816 import PPSE, PSE, parse_atr, read_record, select_by_name, sw_hex, sw_text
 from bench.measure import Limit
-from bench.pan import mask_pan
+from drivers.codecs import tlv
+from drivers.codecs.iso7816 import PPSE, PSE, parse_atr, read_record, select_by_name, sw_hex, sw_text
+from drivers.codecs.pan import mask_pan
 from drivers.interfaces import ApduResponse, CardReader
 
 _LOG = logging.getLogger(__name__)

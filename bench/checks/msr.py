@@ -11,10 +11,10 @@ import contextlib
 import logging
 import time
 
-from bench import msr
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
+from drivers.codecs import msr
 from drivers.interfaces import MsrSwipe, Unit
 
 _LOG = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bench import unitcodes
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.measure import Limit
 from bench.version import is_older
+from drivers.codecs import unitcodes
 
 _POST_FAULTS = {
     "ram": "UNIT-POST-RAM",

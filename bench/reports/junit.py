@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from bench.record import Outcome, RunRecord, StepRecord, Verdict, iso
-from bench.reports.render import fmt_value, redacted, run_duration
+from bench.reports.format import fmt_value, redacted, run_duration
 
 # XML 1.0 allows tab, LF, CR and these ranges; anything else a device sends is replaced.
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

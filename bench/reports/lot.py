@@ -14,12 +14,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.pan import redact
-from bench.reports.html import _COLOURS, _CSS
+from bench.reports.style import COLOURS as _COLOURS
+from bench.reports.style import CSS as _CSS
+from drivers.codecs.pan import redact
 
 if TYPE_CHECKING:
-    from bench.lots import LotStatus
-    from bench.sampling import SwitchingState
+    from bench.lots.sampling import SwitchingState
+    from bench.lots.store import LotStatus
 
 FILES = {"html": "lot.html", "json": "lot.json"}
 _DECISION_COLOURS = {"ACCEPT": _COLOURS["PASS"], "REJECT": _COLOURS["FAIL"], None: _COLOURS["RUNNING"]}

@@ -1,30 +1,27 @@
-"""Write a run's reports, and the pieces every report shares.
+"""Write a run's reports: which formats exist, which file each writes, and the dispatch to them.
 
 :func:`write_reports` is what ``bench run`` and ``bench report`` call: it writes the
-formats asked for into a run's report folder. Every renderer first passes the record
-through :func:`redacted`, so no full PAN or track data reaches any report even when a
-device put one in a message or a log line. :func:`drift` is the one definition of
-"this measurement is drifting towards a limit", used by the HTML report and
-``bench trend`` (documented in ``docs/reports.md``).
+formats asked for into a run's report folder, atomically. The renderers themselves are
+:mod:`.html`, :mod:`.junit` and :mod:`.rma`; what they share is in :mod:`.format`.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
+import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.errors import UsageError
-from bench.pan import redact, redact_data
-from bench.record import AttachmentRecord, RunRecord
+from bench.record import RunRecord
+from bench.reports.format import redacted
+from bench.reports.html import render_html
+from bench.reports.junit import render_junit
+from bench.reports.rma import build_rma, render_rma_json, render_rma_md
 
 if TYPE_CHECKING:
-    from bench.store import RunSummary, Store
+    from bench.storequery import RunHistory
 
 #: Format name -> the file it writes in a report folder.
 FILES: dict[str, str] = {
@@ -39,15 +36,6 @@ DEFAULT_FORMATS: tuple[str, ...] = ("json", "html", "junit")
 #: ``rma`` stands for both fault-report files.
 _ALIASES: dict[str, tuple[str, ...]] = {"rma": ("rma", "rma-json"), "all": tuple(FILES)}
 
-#: Drift: the mean of the last DRIFT_WINDOW values within DRIFT_MARGIN of the limit span from a limit.
-DRIFT_WINDOW = 5
-DRIFT_MARGIN = 0.10
-#: Drift: a monotonic run of DRIFT_WINDOW values whose trend line reaches a limit within this many runs.
-DRIFT_HORIZON = 10
-#: Fewer values than this say nothing about drift.
-DRIFT_MIN_POINTS = 3
-
-_SKIP_REDACT = frozenset({"run_id", "hash", "started_at", "ended_at", "data_b64", "schema"})
 
 
 def expand_formats(formats: Iterable[str]) -> list[str]:
@@ -69,7 +57,7 @@ def expand_formats(formats: Iterable[str]) -> list[str]:
 
 
 def write_reports(
-    rec: RunRecord, folder: Path, formats: Iterable[str] = DEFAULT_FORMATS, store: Store | None = None
+    rec: RunRecord, folder: Path, formats: Iterable[str] = DEFAULT_FORMATS, history: RunHistory | None = None
 ) -> dict[str, Path]:
     """Write the reports of ``rec`` into ``folder``; return format name -> file written.
 
@@ -78,7 +66,7 @@ def write_reports(
         folder: the run's report folder (created when missing).
         formats: any of ``json`` (run.json), ``html`` (report.html), ``junit`` (junit.xml),
             ``rma`` (rma.md and rma.json), ``rma-json``, ``all``.
-        store: the results store, for the unit's trends (HTML) and when it last passed (RMA);
+        history: the unit's past (read-only), for its trends (HTML) and when it last passed (RMA);
             ``None`` renders without history.
 
     Raises:
@@ -89,7 +77,7 @@ def write_reports(
     written: dict[str, Path] = {}
     for name in names:
         path = folder / FILES[name]
-        _write_atomic(path, render(rec, name, store))
+        _write_atomic(path, render(rec, name, history))
         written[name] = path
     return written
 
@@ -110,28 +98,20 @@ def write_attachments(rec: RunRecord, folder: Path) -> list[Path]:
     return out
 
 
-def render(rec: RunRecord, fmt: str, store: Store | None = None) -> str:
+def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
     """One report of ``rec`` as text: ``json``, ``html``, ``junit``, ``rma`` (Markdown) or ``rma-json``.
 
     Raises:
         UsageError: an unknown format name.
     """
-    import json
-
     if fmt == "json":
         return json.dumps(redacted(rec).to_dict(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
-        from bench.reports.html import render_html
-
-        return render_html(rec, store)
+        return render_html(rec, history)
     if fmt == "junit":
-        from bench.reports.junit import render_junit
-
         return render_junit(rec)
     if fmt in ("rma", "rma-json"):
-        from bench.reports.rma import build_rma, render_rma_json, render_rma_md
-
-        data = build_rma(rec, store)
+        data = build_rma(rec, history)
         return render_rma_md(data) if fmt == "rma" else render_rma_json(data)
     raise UsageError(f"unknown report format {fmt!r} (known: {', '.join(FILES)})")
 
@@ -145,156 +125,4 @@ def _write_atomic(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- redaction
 
 
-def redacted(rec: RunRecord) -> RunRecord:
-    """A copy of ``rec`` with every free text (and text attachment) PAN-redacted.
-
-    Everything but ids, hashes, timestamps and binary attachments goes through
-    bench.pan's redaction, so a field added to the record later is covered too.
-    """
-    out = RunRecord.from_dict(redact_data(rec.to_dict(), _SKIP_REDACT))
-    for step in out.steps:
-        step.attachments = [_redact_attachment(a) for a in step.attachments]
-    return out
-
-
-def _redact_attachment(a: AttachmentRecord) -> AttachmentRecord:
-    if not a.mime.startswith("text/"):
-        return a
-    try:
-        text = a.data.decode("utf-8")
-    except UnicodeDecodeError:
-        return a
-    masked = redact(text)
-    return a if masked == text else AttachmentRecord(a.name, a.mime, masked.encode("utf-8"))
-
-
-# --------------------------------------------------------------------------- shared bits
-
-
-def is_number(value: Any) -> bool:
-    """True for a finite int or float (not a bool)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def fmt_value(value: Any) -> str:
-    """A measured value for people: ``3.41``, ``True``, ``'2.4.1'`` as ``2.4.1``."""
-    if isinstance(value, float):
-        return f"{value:g}"
-    if value is None:
-        return "-"
-    return str(value)
-
-
-def fmt_time(t: datetime | None) -> str:
-    """``2026-11-24 22:20:04 UTC`` (reports are in UTC, so they read the same at every station)."""
-    if t is None:
-        return "-"
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def run_duration(rec: RunRecord) -> float | None:
-    """Seconds from start to end, or ``None`` for a run still open."""
-    if rec.ended_at is None:
-        return None
-    return (rec.ended_at - rec.started_at).total_seconds()
-
-
-def last_pass_before(store: Store, rec: RunRecord) -> RunSummary | None:
-    """The unit's newest PASS run that started before ``rec`` (so a re-render of an old run says the same)."""
-    if rec.unit is None:
-        return None
-    found = store.last_pass(rec.unit.serial)
-    if found is None:
-        return None
-    if found.started_at < rec.started_at and found.run_id != rec.run_id:
-        return found
-    for summary in store.history(rec.unit.serial):
-        earlier = summary.started_at < rec.started_at and summary.run_id != rec.run_id
-        if summary.verdict.value == "PASS" and earlier:
-            return summary
-    return None
-
-
-# --------------------------------------------------------------------------- drift
-
-
-@dataclass(frozen=True)
-class Drift:
-    """The drift judgement of a series of values against its limits."""
-
-    warning: bool
-    kind: str  # "none", "too-few", "out-of-limits", "near-min", "near-max", "trend-to-min", "trend-to-max"
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data."""
-        return {"warning": self.warning, "kind": self.kind, "message": self.message}
-
-
-def drift(values: Sequence[float], lo: float | None, hi: float | None) -> Drift:
-    """Judge whether a measurement's recent values approach a limit (definition in docs/reports.md).
-
-    Args:
-        values: the values in chronological order (oldest first).
-        lo: the lower limit, if any.
-        hi: the upper limit, if any.
-
-    A warning is raised when, over the last :data:`DRIFT_WINDOW` values (at least
-    :data:`DRIFT_MIN_POINTS`):
-
-    * the newest value is outside the limits (``out-of-limits``); or
-    * their mean lies within :data:`DRIFT_MARGIN` (10 %) of the limit span from a limit
-      (``near-min``/``near-max``; only with both limits: a one-sided limit has no span); or
-    * they move strictly in one direction towards a limit and their least-squares line
-      reaches it within :data:`DRIFT_HORIZON` more runs (``trend-to-min``/``trend-to-max``).
-    """
-    if lo is None and hi is None:
-        return Drift(False, "none", "no numeric limits")
-    if len(values) < DRIFT_MIN_POINTS:
-        return Drift(False, "too-few", f"{len(values)} value(s): too few to judge drift")
-    last = values[-1]
-    if (lo is not None and last < lo) or (hi is not None and last > hi):
-        return Drift(True, "out-of-limits", f"latest value {last:g} is outside the limits")
-    window = list(values[-DRIFT_WINDOW:])
-    mean = sum(window) / len(window)
-    if lo is not None and hi is not None and hi > lo:
-        margin = DRIFT_MARGIN * (hi - lo)
-        near = f"mean of last {len(window)} ({mean:g}) within {margin:g} of"
-        if mean - lo <= margin:
-            return Drift(True, "near-min", f"{near} min {lo:g}")
-        if hi - mean <= margin:
-            return Drift(True, "near-max", f"{near} max {hi:g}")
-    if len(window) == DRIFT_WINDOW:
-        steps = [b - a for a, b in itertools.pairwise(window)]
-        slope = _slope(window)
-        if lo is not None and all(s < 0 for s in steps) and slope < 0:
-            runs = math.ceil((last - lo) / -slope - 1e-9)
-            if runs <= DRIFT_HORIZON:
-                text = f"falling {DRIFT_WINDOW} runs in a row; reaches min {lo:g} in ~{runs} runs"
-                return Drift(True, "trend-to-min", text)
-        if hi is not None and all(s > 0 for s in steps) and slope > 0:
-            runs = math.ceil((hi - last) / slope - 1e-9)
-            if runs <= DRIFT_HORIZON:
-                text = f"rising {DRIFT_WINDOW} runs in a row; reaches max {hi:g} in ~{runs} runs"
-                return Drift(True, "trend-to-max", text)
-    return Drift(False, "none", "stable within limits")
-
-
-def _slope(ys: Sequence[float]) -> float:
-    n = len(ys)
-    mx = (n - 1) / 2
-    my = sum(ys) / n
-    den = sum((i - mx) ** 2 for i in range(n))
-    return sum((i - mx) * (y - my) for i, y in enumerate(ys)) / den if den else 0.0
-
-
-__all__ = [
-    "DEFAULT_FORMATS",
-    "FILES",
-    "Drift",
-    "drift",
-    "expand_formats",
-    "redacted",
-    "render",
-    "write_reports",
-]
+__all__ = ["DEFAULT_FORMATS", "FILES", "expand_formats", "render", "write_attachments", "write_reports"]

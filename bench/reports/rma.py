@@ -15,22 +15,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bench.record import Outcome, RunRecord
-from bench.reports.render import fmt_time, fmt_value, last_pass_before, redacted, run_duration
+from bench.reports.format import fmt_time, fmt_value, last_pass_before, redacted, run_duration
 
 if TYPE_CHECKING:
-    from bench.store import Store
+    from bench.storequery import RunHistory
 
 RMA_SCHEMA = "bench.rma/1"
 NEVER = "never on record"
 NO_STORE = "unknown (no results store consulted)"
 
 
-def build_rma(rec: RunRecord, store: Store | None = None) -> dict[str, Any]:
+def build_rma(rec: RunRecord, history: RunHistory | None = None) -> dict[str, Any]:
     """The fault report of ``rec`` as plain JSON-able data (PAN-redacted).
 
     Args:
         rec: the run.
-        store: the results store, to find when the unit last passed before this run;
+        history: the unit's past (read-only), to find when the unit last passed before this run;
             without it the last pass is reported as unknown.
     """
     rec = redacted(rec)
@@ -57,8 +57,8 @@ def build_rma(rec: RunRecord, store: Store | None = None) -> dict[str, Any]:
             ],
         })
     last: dict[str, Any] | None = None
-    if store is not None and unit is not None:
-        found = last_pass_before(store, rec)
+    if history is not None and unit is not None:
+        found = last_pass_before(history, rec)
         if found is not None:
             last = {
                 "run_id": found.run_id,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.errors import EquipmentError
+from drivers.errors import EquipmentError
 from drivers.sim.scenario import Scenario
 
 _LOG = logging.getLogger(__name__)

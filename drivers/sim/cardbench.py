@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, unquote
 
-from bench.errors import EquipmentError
+from drivers.errors import EquipmentError
 from drivers.sim.pcscd import Pcscd, ensure_pcscd, reader_name, slot_port
 from drivers.sim.vcard import CardProfile, VirtualCard
 from drivers.sim.vpcd import VpcdCardClient

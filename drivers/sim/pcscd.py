@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import EquipmentError
+from drivers.errors import EquipmentError
 
 _LOG = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import PlanError
-from bench.yamlsafe import LineDict, load_file
+from drivers.errors import ConfigError
+from drivers.yamlsafe import LineDict, load_file
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 SPEC_VERSION = 1
@@ -75,24 +75,24 @@ def load_scenario(name_or_path: str) -> Scenario:
     if p.suffix not in (".yaml", ".yml"):
         p = SCENARIO_DIR / f"{name_or_path}.yaml"
         if not p.exists():
-            raise PlanError(f"unknown scenario {name_or_path!r}; known: {', '.join(scenario_names())}")
+            raise ConfigError(f"unknown scenario {name_or_path!r}; known: {', '.join(scenario_names())}")
     data = load_file(p)
     path = str(p)
     if not isinstance(data, LineDict):
-        raise PlanError("a scenario must be a mapping", path=path)
+        raise ConfigError("a scenario must be a mapping", path=path)
     for key in data:
         if key not in _KEYS:
-            raise PlanError(f"unknown field {key!r}", path=path, line=data.line_of(key), field=key)
+            raise ConfigError(f"unknown field {key!r}", path=path, line=data.line_of(key), field=key)
     if data.get("spec") != SPEC_VERSION:
-        raise PlanError(f"spec must be {SPEC_VERSION}, not {data.get('spec')!r}", path=path, line=data.line_of("spec"))
+        raise ConfigError(f"spec must be {SPEC_VERSION}, not {data.get('spec')!r}", path=path, line=data.line_of("spec"))
     expect = None
     raw = data.get("expect")
     if raw is not None:
         if not isinstance(raw, LineDict) or "verdict" not in raw:
-            raise PlanError("expect needs at least a verdict", path=path, line=data.line_of("expect"), field="expect")
+            raise ConfigError("expect needs at least a verdict", path=path, line=data.line_of("expect"), field="expect")
         for key in raw:
             if key not in _EXPECT_KEYS:
-                raise PlanError(f"unknown field {key!r}", path=path, line=raw.line_of(key), field=f"expect.{key}")
+                raise ConfigError(f"unknown field {key!r}", path=path, line=raw.line_of(key), field=f"expect.{key}")
         expect = Expectation(
             verdict=str(raw["verdict"]),
             faults=tuple(str(f) for f in raw.get("faults", []) or []),

@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.errors import EquipmentError, PlanError
+from drivers.errors import ConfigError, EquipmentError
 from drivers.sim.unitprofile import load_profile, validate_profile
 from drivers.sim.unitsim import UnitSim
 
@@ -287,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile = load_profile(args.profile)
         else:
             profile = validate_profile(json.loads(args.profile_json), source="--profile-json")
-    except (PlanError, json.JSONDecodeError) as exc:
+    except (ConfigError, json.JSONDecodeError) as exc:
         sys.stderr.write(f"simulated unit: bad profile: {exc}\n")
         return 2
     if args.baud is not None and args.baud <= 0:

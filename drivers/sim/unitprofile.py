@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bench.errors import PlanError
+from drivers.errors import ConfigError
 
 SPEC_VERSION = 1
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -113,35 +113,35 @@ def _resolve(path_or_name: str | Path, relative_to: Path | None = None) -> Path:
 
 def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path.resolve() in chain:
-        raise PlanError("profile inherits from itself", path=str(path), field="base")
+        raise ConfigError("profile inherits from itself", path=str(path), field="base")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise PlanError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from exc
+        raise ConfigError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise PlanError(
+        raise ConfigError(
             f"invalid YAML: {getattr(exc, 'problem', exc)}",
             path=str(path),
             line=mark.line + 1 if mark is not None else None,
         ) from exc
     if not isinstance(data, dict):
-        raise PlanError("a profile must be a mapping", path=str(path))
+        raise ConfigError("a profile must be a mapping", path=str(path))
     _check_spec(data, str(path))
     base = data.pop("base", None)
     if base is None:
         return data
     if not isinstance(base, str):
-        raise PlanError("base must be a profile name or path", path=str(path), field="base")
+        raise ConfigError("base must be a profile name or path", path=str(path), field="base")
     parent = _read(_resolve(base, path.parent), (*chain, path.resolve()))
     return deep_merge(parent, data)
 
 
 def _check_spec(data: Mapping[str, Any], source: str) -> None:
     if "spec" not in data:
-        raise PlanError(f"missing 'spec: {SPEC_VERSION}'", path=source, field="spec")
+        raise ConfigError(f"missing 'spec: {SPEC_VERSION}'", path=source, field="spec")
     if data["spec"] != SPEC_VERSION:
-        raise PlanError(
+        raise ConfigError(
             f"unsupported profile spec {data['spec']!r} (this bench reads spec {SPEC_VERSION})",
             path=source,
             field="spec",
@@ -159,7 +159,7 @@ def load_profile(path_or_name: str | Path, overrides: Mapping[str, Any] | None =
         The merged, validated profile as a plain dict (JSON-serialisable).
 
     Raises:
-        PlanError: unreadable file, bad YAML, wrong ``spec``, unknown key or bad value.
+        ConfigError: unreadable file, bad YAML, wrong ``spec``, unknown key or bad value.
     """
     path = _resolve(path_or_name)
     data = _read(path, ())
@@ -169,16 +169,16 @@ def load_profile(path_or_name: str | Path, overrides: Mapping[str, Any] | None =
 
 
 def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict[str, Any]:
-    """Check a (merged) profile and fill in defaults; raises PlanError naming the bad field."""
+    """Check a (merged) profile and fill in defaults; raises ConfigError naming the bad field."""
     _check_spec(data, source)
     unknown = sorted(set(data) - _TOP)
     if unknown:
-        raise PlanError(f"unknown profile key(s): {', '.join(unknown)}", path=source, field=unknown[0])
+        raise ConfigError(f"unknown profile key(s): {', '.join(unknown)}", path=source, field=unknown[0])
     prof = deep_merge(_DEFAULTS, {k: v for k, v in data.items() if k != "base"})
     prof["faults"] = deep_merge(_FAULT_DEFAULTS, prof["faults"] or {})
 
-    def fail(field: str, message: str) -> PlanError:
-        return PlanError(message, path=source, field=field)
+    def fail(field: str, message: str) -> ConfigError:
+        return ConfigError(message, path=source, field=field)
 
     def want(field: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
         if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):

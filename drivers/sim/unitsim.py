@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.errors import ProtocolError
 from drivers import unitproto as up
+from drivers.errors import ProtocolError
 from drivers.link import (
     ERR_BAD_PAYLOAD,
     ERR_UNSUPPORTED,

@@ -52,8 +52,8 @@ from typing import Any
 import usb.backend
 import usb.core
 
-from bench.errors import EquipmentError, PlanError
 from drivers import escpos
+from drivers.errors import ConfigError, EquipmentError
 from drivers.interfaces import PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -94,12 +94,12 @@ class PrinterFaults:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None, *, path: str | None = None) -> PrinterFaults:
-        """Validate a fault mapping (YAML); unknown keys and wrong types are a PlanError."""
+        """Validate a fault mapping (YAML); unknown keys and wrong types are a ConfigError."""
         data = dict(data or {})
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise PlanError(
+            raise ConfigError(
                 f"unknown printer fault(s) {unknown}; known: {sorted(known)}",
                 path=path,
                 field="printer.faults",
@@ -109,20 +109,20 @@ class PrinterFaults:
             default = getattr(out, key)
             if isinstance(default, bool):
                 if not isinstance(value, bool):
-                    raise PlanError(
+                    raise ConfigError(
                         f"printer fault {key} must be true/false, not {value!r}",
                         path=path,
                         field=f"printer.faults.{key}",
                     )
             elif key in ("offline_after_bytes", "buffer_size"):
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                    raise PlanError(
+                    raise ConfigError(
                         f"printer fault {key} must be a whole number >= 0, not {value!r}",
                         path=path,
                         field=f"printer.faults.{key}",
                     )
             elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
-                raise PlanError(
+                raise ConfigError(
                     f"printer fault {key} must be a number > 0, not {value!r}",
                     path=path,
                     field=f"printer.faults.{key}",
@@ -570,7 +570,7 @@ class SimUsbBackend(usb.backend.IBackend):
         info_keys = {f.name for f in fields(PrinterInfo)}
         unknown = sorted(set(data) - info_keys)
         if unknown:
-            raise PlanError(
+            raise ConfigError(
                 f"unknown printer key(s) {unknown}; known: faults, {', '.join(sorted(info_keys))}",
                 path=path,
                 field="printer",

@@ -38,9 +38,9 @@ from typing import Any
 
 import yaml
 
-from bench import tlv
-from bench.errors import PlanError
-from bench.iso7816 import PPSE, PSE, compute_tck, parse_atr
+from drivers.codecs import tlv
+from drivers.codecs.iso7816 import PPSE, PSE, compute_tck, parse_atr
+from drivers.errors import ConfigError
 
 _LOG = logging.getLogger(__name__)
 
@@ -122,50 +122,50 @@ def _hex(value: Any, where: str, path: str | None) -> bytes:
     if isinstance(value, int):
         value = f"{value:X}"
     if not isinstance(value, str):
-        raise PlanError(f"expected a hex string, got {type(value).__name__}", path=path, field=where)
+        raise ConfigError(f"expected a hex string, got {type(value).__name__}", path=path, field=where)
     try:
         return bytes.fromhex(value.replace(" ", "").replace(":", ""))
     except ValueError as exc:
-        raise PlanError(f"not hex: {value!r}", path=path, field=where) from exc
+        raise ConfigError(f"not hex: {value!r}", path=path, field=where) from exc
 
 
 def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str | None = None) -> CardProfile:
     """Validate a profile dict (as loaded from YAML) into a :class:`CardProfile`.
 
     Raises:
-        PlanError: wrong ``spec`` version, unknown key, or bad value; the message names the field.
+        ConfigError: wrong ``spec`` version, unknown key, or bad value; the message names the field.
     """
     if not isinstance(data, dict):
-        raise PlanError("a card profile must be a mapping", path=path)
+        raise ConfigError("a card profile must be a mapping", path=path)
     if data.get("spec") != SPEC_VERSION:
-        raise PlanError(f"unsupported card profile spec {data.get('spec')!r} (expected {SPEC_VERSION})",
+        raise ConfigError(f"unsupported card profile spec {data.get('spec')!r} (expected {SPEC_VERSION})",
                         path=path, field="spec")
     known = {"spec", "name", "description", "interface", "atr", "t0_style", "applications", "faults"}
     unknown = set(data) - known
     if unknown:
-        raise PlanError(f"unknown key(s) {sorted(unknown)}", path=path)
+        raise ConfigError(f"unknown key(s) {sorted(unknown)}", path=path)
     interface = data.get("interface", "contact")
     if interface not in ("contact", "contactless"):
-        raise PlanError(f"interface must be contact or contactless, not {interface!r}", path=path,
+        raise ConfigError(f"interface must be contact or contactless, not {interface!r}", path=path,
                         field="interface")
     atr = _hex(data.get("atr", ""), "atr", path)
     apps: list[Application] = []
     for i, app in enumerate(data.get("applications") or []):
         where = f"applications[{i}]"
         if not isinstance(app, dict) or "aid" not in app:
-            raise PlanError("an application needs an aid", path=path, field=where)
+            raise ConfigError("an application needs an aid", path=path, field=where)
         records: dict[tuple[int, int], bytes] = {}
         for key, value in (app.get("records") or {}).items():
             try:
                 sfi, rec = (int(x) for x in str(key).split("/"))
             except ValueError as exc:
-                raise PlanError(f"record key {key!r} is not 'SFI/record'", path=path,
+                raise ConfigError(f"record key {key!r} is not 'SFI/record'", path=path,
                                 field=f"{where}.records") from exc
             body = _hex(value, f"{where}.records.{key}", path)
             try:
                 tlv.parse(body)
             except tlv.TlvError as exc:
-                raise PlanError(f"record {key} is not BER-TLV: {exc}", path=path,
+                raise ConfigError(f"record {key} is not BER-TLV: {exc}", path=path,
                                 field=f"{where}.records") from exc
             records[(sfi, rec)] = body
         apps.append(
@@ -180,10 +180,10 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
     f = data.get("faults") or {}
     fknown = {"mute", "bad_tck", "slow_ms", "error_rate", "error_sw", "seed", "pull_after"}
     if set(f) - fknown:
-        raise PlanError(f"unknown fault(s) {sorted(set(f) - fknown)}", path=path, field="faults")
+        raise ConfigError(f"unknown fault(s) {sorted(set(f) - fknown)}", path=path, field="faults")
     rate = float(f.get("error_rate", 0.0))
     if not 0.0 <= rate <= 1.0:
-        raise PlanError("error_rate must be between 0 and 1", path=path, field="faults.error_rate")
+        raise ConfigError("error_rate must be between 0 and 1", path=path, field="faults.error_rate")
     faults = Faults(
         mute=bool(f.get("mute", False)),
         bad_tck=bool(f.get("bad_tck", False)),
@@ -194,7 +194,7 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
         pull_after=None if f.get("pull_after") is None else int(f["pull_after"]),
     )
     if not faults.mute and not faults.bad_tck and atr and not parse_atr(atr).valid:
-        raise PlanError(f"ATR is malformed: {parse_atr(atr).describe()}", path=path, field="atr")
+        raise ConfigError(f"ATR is malformed: {parse_atr(atr).describe()}", path=path, field="atr")
     return CardProfile(
         name=str(data.get("name", name)),
         atr=atr,
@@ -215,7 +215,7 @@ def load_profile(card: str | dict[str, Any] | CardProfile) -> CardProfile:
     """Load a profile by name (``emv-visa-contact``), by path to a YAML file, or from a dict.
 
     Raises:
-        PlanError: unknown name (the message lists the known ones) or an invalid profile.
+        ConfigError: unknown name (the message lists the known ones) or an invalid profile.
     """
     if isinstance(card, CardProfile):
         return card
@@ -225,7 +225,7 @@ def load_profile(card: str | dict[str, Any] | CardProfile) -> CardProfile:
     if not path.suffix:
         path = CARDS_DIR / f"{card}.yaml"
     if not path.is_file():
-        raise PlanError(f"unknown card profile {card!r}; known: {', '.join(available_profiles())}")
+        raise ConfigError(f"unknown card profile {card!r}; known: {', '.join(available_profiles())}")
     with path.open(encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     if isinstance(data, dict):

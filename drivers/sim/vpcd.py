@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 
-from bench.errors import EquipmentError
+from drivers.errors import EquipmentError
 from drivers.sim.vcard import CardRemoved, VirtualCard
 
 _LOG = logging.getLogger(__name__)

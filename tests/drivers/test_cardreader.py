@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).parent / "sim"))
 
 from cardfixtures import cardbench, reader  # noqa: F401
 
-from bench.errors import CardError, EquipmentError
-from bench.iso7816 import PSE, read_record, select_by_name
 from bench.runner import Runner
 from drivers import cardreader
 from drivers.cardreader import CardReaderClient, exchange, open_card_reader, pcsc_error
+from drivers.codecs.iso7816 import PSE, read_record, select_by_name
+from drivers.errors import CardError, EquipmentError
 from drivers.sim.cardbench import SimCardBench
 from drivers.sim.vcard import VirtualCard
 
@@ -112,9 +112,9 @@ def test_high_level_pyscard_exceptions_are_wrapped() -> None:
 
 
 def test_bad_url() -> None:
-    from bench.errors import UsageError
+    from drivers.errors import ConfigError
 
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         open_card_reader("usb://04b8:0e15")
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import ProtocolError, UsageError
 from drivers import escpos
+from drivers.errors import ConfigError, ProtocolError
 from drivers.interfaces import PrinterStatus
 
 
@@ -16,7 +16,7 @@ def test_status_request_bytes(n: int) -> None:
 
 @pytest.mark.parametrize("n", [0, 5, 0x31])
 def test_status_request_rejects_bad_n(n: int) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         escpos.status_request(n)
 
 
@@ -98,9 +98,9 @@ def test_text_style_encoders() -> None:
     assert escpos.align("right") == b"\x1b\x61\x02"
     assert escpos.feed(3) == b"\x1b\x64\x03"
     assert escpos.line("Hé") == b"H\x82\n"  # code page 437
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         escpos.size(9, 1)
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         escpos.align("middle")
 
 
@@ -113,7 +113,7 @@ def test_cut_encoders() -> None:
 
 def test_raster_encoder() -> None:
     assert escpos.raster(16, 2, b"\xff\x00\x0f\xf0") == b"\x1d\x76\x30\x00\x02\x00\x02\x00\xff\x00\x0f\xf0"
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         escpos.raster(16, 2, b"\xff")
 
 

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.iso7816 import PSE, select_by_name
 from bench.station import Station, load_station
+from drivers.codecs.iso7816 import PSE, select_by_name
 from drivers.interfaces import CardReader, Device, Printer, Unit
 from drivers.registry import open_device
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
+from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
 from drivers.link import (
     MAX_PAYLOAD,
     SOF,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.errors import DeviceError, EquipmentError, UsageError
 from drivers import escpos
+from drivers.errors import ConfigError, DeviceError, EquipmentError
 from drivers.interfaces import Printer
 from drivers.printer import fault_for, open_printer
 from drivers.registry import open_device
@@ -114,9 +114,9 @@ def test_url_errors(bus: SimUsbBackend) -> None:
         open_printer("usb://04b8:0e15?backend=sim&serial=NOPE")
     with pytest.raises(EquipmentError):
         open_printer("usb://04b8:0e15?backend=sim:not-installed")
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         open_printer("usb://04b8:0e15?backend=winusb")
-    with pytest.raises(UsageError):
+    with pytest.raises(ConfigError):
         open_printer("usb://epson")
     with pytest.raises(EquipmentError) as info:
         open_printer("unit://")

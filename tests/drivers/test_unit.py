@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.errors import DeviceError, LinkTimeout
+from drivers.errors import DeviceError, LinkTimeout
 from drivers.interfaces import MsrSwipe
 from drivers.link import Frame, ReceivedEvent
 from drivers.sim.unit import PtyServer

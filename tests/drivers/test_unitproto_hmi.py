@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import ProtocolError
 from drivers import unitproto as up
+from drivers.errors import ProtocolError
 from drivers.link import encode_frame
 from drivers.sim.unitsim import encode_event
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fakes import FakeUnit
 
-from bench.msr import with_lrc
 from bench.operator import ScriptedOperator
+from drivers.codecs.msr import with_lrc
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hmichecks import run_check, sim_unit

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.errors import DeviceError, LinkTimeout, PlanError, ProtocolError
+from drivers.errors import ConfigError, DeviceError, LinkTimeout, ProtocolError
 from drivers.link import T_ACK, T_ERROR, T_EVENT, T_NAK, Frame, FrameDecoder, encode_frame
 from drivers.sim.unitprofile import load_profile, parse_time, validate_profile
 from drivers.sim.unitsim import UnitSim
@@ -127,7 +127,7 @@ def test_base_in_a_user_file(tmp_path: Path) -> None:
 def test_bad_profiles_are_plan_errors(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(PlanError, match=match):
+    with pytest.raises(ConfigError, match=match):
         load_profile(path)
 
 
@@ -369,7 +369,7 @@ def test_sim_display_commands() -> None:
 
 
 def test_sim_swipe_tracks_carry_their_lrc() -> None:
-    from bench.msr import check_track
+    from drivers.codecs.msr import check_track
 
     sim = UnitSim(load_profile("good"), now=0.0)
     sim.feed(encode_frame(1, 0x38, b"\x01"), now=0.0)
@@ -413,7 +413,7 @@ def _events_from(sim: UnitSim, start: float, until: float) -> list[tuple[float, 
 
 @pytest.mark.slow
 def test_process_control_socket(spawn: Spawn, tmp_path: Path) -> None:
-    from bench.errors import EquipmentError
+    from drivers.errors import EquipmentError
     from drivers.sim.unit import SimUnitControl
 
     control = Path("/tmp") / f"ctl-{os.getpid()}-{time.monotonic_ns()}.sock"  # short: AF_UNIX path limit

@@ -10,8 +10,8 @@ import usb.core
 import usb.util
 from PIL import Image, ImageOps
 
-from bench.errors import PlanError
 from drivers import escpos
+from drivers.errors import ConfigError
 from drivers.sim.escpos_render import render
 from drivers.sim.usbprinter import (
     PrinterFaults,
@@ -154,11 +154,11 @@ def test_offline_bulk_write_times_out_in_time(backend: SimUsbBackend) -> None:
 
 
 def test_fault_mapping_is_validated() -> None:
-    with pytest.raises(PlanError):
+    with pytest.raises(ConfigError):
         PrinterFaults.from_mapping({"cover_opened": True})
-    with pytest.raises(PlanError):
+    with pytest.raises(ConfigError):
         PrinterFaults.from_mapping({"cover_open": "yes"})
-    with pytest.raises(PlanError):
+    with pytest.raises(ConfigError):
         PrinterFaults.from_mapping({"slow_lines_per_s": 0})
     assert PrinterFaults.from_mapping({"offline_after_bytes": 5}).offline_after_bytes == 5
 

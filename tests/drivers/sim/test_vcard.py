@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench import tlv
-from bench.errors import PlanError
-from bench.iso7816 import PPSE, PSE, parse_atr, read_record, select_by_name
+from drivers.codecs import tlv
+from drivers.codecs.iso7816 import PPSE, PSE, parse_atr, read_record, select_by_name
+from drivers.errors import ConfigError
 from drivers.sim.vcard import CardRemoved, VirtualCard, available_profiles, load_profile
 
 VISA = bytes.fromhex("A0000000031010")
@@ -96,13 +96,13 @@ def test_faults() -> None:
 
 
 def test_profile_validation() -> None:
-    with pytest.raises(PlanError, match="spec"):
+    with pytest.raises(ConfigError, match="spec"):
         load_profile({"spec": 2, "atr": "3B00"})
-    with pytest.raises(PlanError, match="unknown key"):
+    with pytest.raises(ConfigError, match="unknown key"):
         load_profile({"spec": 1, "atr": "3B00", "colour": "red"})
-    with pytest.raises(PlanError, match="ATR is malformed"):
+    with pytest.raises(ConfigError, match="ATR is malformed"):
         load_profile({"spec": 1, "atr": "3B80800100"})
-    with pytest.raises(PlanError, match="unknown card profile 'nope'"):
+    with pytest.raises(ConfigError, match="unknown card profile 'nope'"):
         load_profile("nope")
     card = load_profile({"spec": 1, "atr": "3B 80 80 01 01", "applications": [
         {"aid": "A0000000031010", "records": {"1/1": "70 04 5F 34 01 01"}}]})

@@ -10,7 +10,7 @@ with the plan's Ac and Re.
 The tables are data, transcribed from MIL-STD-105E (public domain): one string per code
 letter, one token per AQL column: ``Ac/Re``, ``v``, ``^``, or ``.`` (no entry: the
 tightened table's extra letter S has a plan in one column only). Nothing here is computed
-from a formula; ``tests/bench/test_sampling.py`` checks every cell against a second,
+from a formula; ``tests/bench/lots/test_sampling.py`` checks every cell against a second,
 independently written copy and against the structure of the standard.
 
 The switching rules (normal, tightened, reduced, discontinued) follow ISO 2859-1:1999

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench import sampling
 from bench.cli import cli
 from bench.errors import UsageError
-from bench.lots import LotStore, check_lot_open
+from bench.lots import sampling
+from bench.lots.store import LotStore, check_lot_open
 from bench.record import Verdict
 from bench.store import Store
 from bench.storeschema import LATEST
-from tests.bench.test_cli_store import T0, make_run, store_runs
+from tests.bench.cli.test_store import T0, make_run, store_runs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.iso7816 import compute_tck, get_response, parse_atr, read_record, select_by_name, sw_text, with_le
+from drivers.codecs.iso7816 import compute_tck, get_response, parse_atr, read_record, select_by_name, sw_text, with_le
 
 
 def test_pcsc_contactless_storage_atr() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bench.errors import PlanError
+from drivers.errors import ConfigError
 
 
 class LineDict(dict[str, Any]):
@@ -46,10 +46,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
-            raise PlanError("mapping keys must be plain scalars", line=key_node.start_mark.line + 1)
+            raise ConfigError("mapping keys must be plain scalars", line=key_node.start_mark.line + 1)
         skey = str(key)
         if skey in out:
-            raise PlanError(f"duplicate key {skey!r}", line=key_node.start_mark.line + 1)
+            raise ConfigError(f"duplicate key {skey!r}", line=key_node.start_mark.line + 1)
         out[skey] = loader.construct_object(value_node, deep=True)
         out.key_lines[skey] = key_node.start_mark.line + 1
     return out
@@ -67,33 +67,33 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 
 def load_text(text: str, *, path: str | None = None) -> Any:
-    """Parse YAML text safely; a syntax error becomes a :class:`PlanError` with its line."""
+    """Parse YAML text safely; a syntax error becomes a :class:`ConfigError` with its line."""
     try:
         return yaml.load(text, Loader=_Loader)
-    except PlanError as exc:
-        raise PlanError(_strip_where(exc), path=path, line=exc.line) from exc
+    except ConfigError as exc:
+        raise ConfigError(_strip_where(exc), path=path, line=exc.line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise PlanError(f"YAML error: {problem}", path=path, line=line) from exc
+        raise ConfigError(f"YAML error: {problem}", path=path, line=line) from exc
     except yaml.YAMLError as exc:
-        raise PlanError(f"YAML error: {exc}", path=path) from exc
+        raise ConfigError(f"YAML error: {exc}", path=path) from exc
 
 
 def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file; a missing or unreadable file is a :class:`PlanError`."""
+    """Read and parse a YAML file; a missing or unreadable file is a :class:`ConfigError`."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise PlanError(f"{p}: no such file") from exc
+        raise ConfigError(f"{p}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{p}: cannot read: {exc}") from exc
+        raise ConfigError(f"{p}: cannot read: {exc}") from exc
     return load_text(text, path=str(p))
 
 
-def _strip_where(exc: PlanError) -> str:
+def _strip_where(exc: ConfigError) -> str:
     msg = exc.message
     if exc.line is not None and msg.startswith(f"line {exc.line}: "):
         return msg[len(f"line {exc.line}: ") :]

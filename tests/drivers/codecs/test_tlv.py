@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import tlv
+from drivers.codecs import tlv
 
 
 def _ppse() -> bytes:

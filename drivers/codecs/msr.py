@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 
-from bench.pan import luhn_ok, mask_pan
+from drivers.codecs.pan import luhn_ok, mask_pan
 from drivers.interfaces import MsrSwipe, TrackRead
 
 _LOG = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bench.pan import RedactingFilter, luhn_ok, mask_pan, redact
+from drivers.codecs.pan import RedactingFilter, luhn_ok, mask_pan, redact
 
 PAN = "4761739001010010"
 

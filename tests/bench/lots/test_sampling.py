@@ -1,7 +1,7 @@
 """ISO 2859-1 / MIL-STD-105E single sampling: Table I, Tables II-A/B/C cell by cell, arrows,
 100 % inspection, decisions and the switching rules.
 
-The expected tables are written here independently of bench/sampling.py's data: Table I as
+The expected tables are written here independently of bench/lots/sampling.py's data: Table I as
 one column string per inspection level (the module stores one row string per lot size range),
 and Tables II-A/B/C from the standard's diagonal structure (every diagonal running from
 upper right to lower left carries one plan; the sample sizes follow the code letters),
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import sampling as s
 from bench.errors import UsageError
+from bench.lots import sampling as s
 
 LETTERS = "ABCDEFGHJKLMNPQR"
 AQL_TEXT = ["0.010", "0.015", "0.025", "0.040", "0.065", "0.10", "0.15", "0.25", "0.40", "0.65", "1.0", "1.5", "2.5", "4.0", "6.5", "10", "15", "25", "40", "65", "100", "150", "250", "400", "650", "1000"]

@@ -17,7 +17,7 @@ import pytest
 from drivers.sim.bench import SimUnitProcess
 from drivers.sim.unit import load_profile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.msr import check_track, describe, lrc, summarize_swipe, with_lrc
+from drivers.codecs.msr import check_track, describe, lrc, summarize_swipe, with_lrc
 
 T1 = "%B4761739001010010^BENCH/TEST CARD^30122010000000000?"
 T2 = ";4761739001010010=30122010000000?"

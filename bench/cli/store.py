@@ -89,7 +89,7 @@ def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> No
 def trend(measurement: str, model: str | None, serial: str | None, limit: int, db: str | None,
           as_json: bool) -> None:
     """Values of MEASUREMENT over time, with limits and a drift warning (see docs/reports.md)."""
-    from bench.reports.render import drift
+    from bench.reports.format import drift
 
     with _open_history(db) as store:
         points = store.trend(measurement, model=model, serial=serial, limit=limit)

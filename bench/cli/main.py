@@ -21,9 +21,7 @@ from typing import Any
 import click
 
 from bench import __version__
-from bench.errors import BenchError, UsageError
-
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_BENCH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, UsageError, exit_code
 
 _LOG = logging.getLogger("bench")
 
@@ -36,10 +34,10 @@ def _setup_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     try:
-        from bench.pan import RedactingFilter
+        from drivers.codecs.pan import RedactingFilter
 
         handler.addFilter(RedactingFilter())
-    except ImportError:  # pragma: no cover - bench.pan ships with bench
+    except ImportError:  # pragma: no cover - drivers.codecs.pan ships with bench
         pass
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -88,6 +86,7 @@ def run(
     as_json: bool,
 ) -> None:
     """Run PLAN on the unit at a station (or on the simulated bench with --sim)."""
+    from bench.cli.console import ConsoleListener, TerminalOperator, print_summary
     from bench.run import RunRequest, execute
 
     if sim == (station_file is not None):
@@ -105,7 +104,8 @@ def run(
         operator_script=operator_script,
         lot=lot,
         junit=junit_file,
-        console=not as_json,
+        listener=None if as_json else ConsoleListener(),
+        terminal_operator=TerminalOperator,
     )
     try:
         rec, report_path = execute(request)
@@ -116,6 +116,8 @@ def run(
         raise
     if as_json:
         _echo_record(rec, report_path)
+    else:
+        print_summary(rec, str(report_path) if report_path else None)
     sys.exit(rec.verdict.exit_code)
 
 
@@ -228,11 +230,11 @@ def list_cmd(plans_dir: Path, as_json: bool) -> None:
 
 # ---------------------------------------------------------------------------- commands from other modules
 # (each module imports only click at module level, so `bench --help` stays fast)
-from bench.cli_store import history, report, stats, trend  # noqa: E402
+from bench.cli.store import history, report, stats, trend  # noqa: E402
 
 for _command in (history, trend, stats, report):
     cli.add_command(_command)
-from bench.cli_inspect import inspect  # noqa: E402
+from bench.cli.inspect import inspect  # noqa: E402
 
 cli.add_command(inspect)
 
@@ -266,7 +268,7 @@ def _run_guarded(fn: Callable[[], Any]) -> None:
         if debug or _State.debug:
             traceback.print_exc()
         click.echo(f"bench: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        sys.exit(exit_code(exc))
     except KeyboardInterrupt:
         click.echo("bench: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -13,13 +13,14 @@ from click.testing import CliRunner
 from stored import store_run
 
 from bench.cli import cli
-from bench.cli_store import parse_since
+from bench.cli.store import parse_since
 from bench.measure import Limit, Measurement
 from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
-from bench.reports.render import drift, write_reports
+from bench.reports.format import drift
+from bench.reports.render import write_reports
 from bench.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
 VOLT = Limit(min=7.0, max=8.6, unit="V", fault="PWR-BATT-LOW")
 FW = Limit(equals=True, fault="FW-OUTDATED")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from bench.lots import LotStatus, LotStore
+    from bench.lots.store import LotStatus, LotStore
     from bench.store import Store
 
 _DB_HELP = "Results store URL (default: the local SQLite store)."
@@ -66,7 +66,7 @@ def inspect() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def plan_cmd(lot_size: int, aql: str, level: str, severity: str, as_json: bool) -> None:
     """Print the sampling plan of a lot: code letter, sample size, Ac and Re."""
-    from bench import sampling
+    from bench.lots import sampling
 
     p = sampling.plan(lot_size, _aql(aql), level, severity)
     if as_json:
@@ -126,8 +126,8 @@ def open_lot(store: Store, *, supplier: str, part: str, lot_id: str, lot_size: i
              level: str = "II", severity: str | None = None, approve_reduced: bool = False, resume: bool = False,
              inspector: str = "inspector", now: datetime | None = None) -> tuple[Any, Any]:
     """Validate the test plan, take the severity from the switching rules, and open the lot."""
-    from bench import sampling
-    from bench.lots import LotStore
+    from bench.lots import sampling
+    from bench.lots.store import LotStore
     from bench.plan import load_plan
 
     load_plan(plan_file)  # a plan error is a usage error now, not at the first unit
@@ -147,7 +147,7 @@ def open_lot(store: Store, *, supplier: str, part: str, lot_id: str, lot_size: i
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def status(lot_id: str, db: str | None, as_json: bool) -> None:
     """Progress of LOT (tested, defectives, remaining) and its decision once reached."""
-    from bench.lots import LotStore
+    from bench.lots.store import LotStore
 
     with _open(db) as store:
         st = LotStore(store).status(lot_id)
@@ -195,7 +195,7 @@ def report(lot_id: str, out_dir: Path | None, db: str | None, as_json: bool) -> 
 
 def write_report(store: Store, lot_id: str, out_dir: Path) -> tuple[Any, dict[str, Path], Any]:
     """Decide (if due) and write ``lot.html``/``lot.json``; returns the status, files and switching state."""
-    from bench.lots import LotStore
+    from bench.lots.store import LotStore
     from bench.reports.lot import write_lot_reports
 
     lots: LotStore = LotStore(store)
@@ -216,7 +216,7 @@ def _safe(text: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
     """The switching state (normal, tightened, reduced, discontinued) of a supplier's part."""
-    from bench.lots import LotStore
+    from bench.lots.store import LotStore
 
     with _open(db) as store:
         sw = LotStore(store).switching(supplier, part)
@@ -263,7 +263,7 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
     code path of ``bench run --sim --lot``), one simulated unit per sampled serial, defective
     ones with a fault drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
     """
-    from bench.lots import LotStore, check_lot_open
+    from bench.lots.store import LotStore, check_lot_open
     from bench.run import RunRequest, execute
 
     rng = random.Random(seed)
@@ -295,7 +295,7 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
                                             "unit": unit, "operator": {"answers": {"*": True}}}))
             t0 = time.monotonic()
             rec, _ = execute(RunRequest(plan_file=plan_file, sim=True, scenario=str(scenario), report_dir=None,
-                                        db=db, operator_name="demo", lot=lot_id, console=False))
+                                        db=db, operator_name="demo", lot=lot_id))
             if echo:
                 echo(f"  unit {k:>3}/{p.sample_size} {serial}: {rec.verdict.value}"
                      f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")

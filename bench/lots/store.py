@@ -1,6 +1,6 @@
 """Incoming inspection lots in the store: open a lot, count its sampled units, decide it.
 
-A lot is opened with its sampling plan (:mod:`bench.sampling`); each sampled unit is then
+A lot is opened with its sampling plan (:mod:`bench.lots.sampling`); each sampled unit is then
 tested with ``bench run PLAN --lot LOT``, so the lot's units are the runs carrying that lot.
 Counting, per unit (serial): a unit is *tested* once it has a PASS or FAIL run in the lot,
 and *defective* if any of them FAILed (a later passing retest does not hide a defective);
@@ -9,7 +9,7 @@ REJECT as soon as the defectives reach Re, ACCEPT once the whole sample is teste
 with fewer; the decision is written the first time it is seen (:meth:`LotStore.evaluate`).
 
 The switching state of a supplier's part is replayed from its decided lots
-(:func:`bench.sampling.switching_state`).
+(:func:`bench.lots.sampling.switching_state`).
 
 Uses the store's transactions (``Store._write``/``_read``) so SQLite writes take the write
 lock like every other write of the store.
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from bench import sampling
 from bench.errors import UsageError
+from bench.lots import sampling
 from bench.record import Verdict
 from bench.storeschema import findings, lots, runs, steps, units
 

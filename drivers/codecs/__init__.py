@@ -1,0 +1,2 @@
+"""Wire codecs shared by the drivers and the harness: ISO 7816 and ATR, BER-TLV, PAN masking,
+magstripe tracks, and the unit's event-log codes."""
