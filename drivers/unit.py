@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drivers import unitproto as up
+from drivers.codecs.msr import summarize_swipe
 from drivers.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
 from drivers.interfaces import (
     BatteryStatus,
@@ -66,8 +67,6 @@ def parse_event(event: ReceivedEvent) -> UnitEvent:
         if not r.done:
             data["t_ms"] = r.u32()  # the unit's millisecond clock at the key edge
     elif kind == "card_swipe":
-        from drivers.codecs.msr import summarize_swipe
-
         # The tracks are checked here and dropped: only verdicts and the masked PAN go on.
         ok = r.u8() == 0
         data = {"ok": ok, "swipe": summarize_swipe(ok, r.str(), r.str(), r.str())}
