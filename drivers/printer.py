@@ -1,18 +1,10 @@
-"""ESC/POS receipt printers over USB (pyusb) or a serial line (pyserial).
+"""ESC/POS receipt printers on any transport: the :class:`Printer` the checks talk to.
 
-URL forms (``open_printer(url, **options)``)::
-
-    usb://04b8:0e15                       first printer with that VID:PID, pyusb's default backend
-    usb://04b8:0e15?serial=X1234          the one whose USB serial number is X1234
-    usb://04b8:0e15?backend=libusb1       a named pyusb backend: libusb1, libusb0, openusb
-    usb://04b8:0e15?backend=sim           the simulated USB bus of this process
-    usb://04b8:0e15?backend=sim:slot2     another simulated bus (see drivers.sim.usbprinter)
-    serial:///dev/ttyS1?baud=38400        RS-232 (``rtscts=1`` for hardware flow control)
-    unit://                               the printer built into the unit (not available yet)
-
-Only the pyusb backend object differs between a real and a simulated printer: the
-driver below never asks which one it has. Every call is traced on a child logger named
-after the URL, with its duration.
+A transport moves bytes (:class:`PrinterTransport`); :class:`EscPosPrinter` speaks ESC/POS
+over it and never asks which one it has. Each URL scheme has its own opener, named in
+:data:`drivers.registry.REGISTRY`: ``usb://`` (:mod:`drivers.printer_usb`), ``serial://``
+(:mod:`drivers.printer_serial`) and ``unit://`` (:func:`open_unit_printer`, not available
+yet). Every call is traced on a child logger named after the URL, with its duration.
 
 Real-time status (``DLE EOT n``) works even when the printer is offline; a printer that
 stops accepting data (offline mid-print, cover opened) makes :meth:`EscPosPrinter.write`
@@ -23,14 +15,13 @@ status then shows (``PRN-OFFLINE`` when it shows none).
 from __future__ import annotations
 
 import abc
-import importlib
 import logging
 import time
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 from drivers import escpos
-from drivers.errors import ConfigError, DeviceError, EquipmentError
+from drivers.errors import DeviceError, EquipmentError
 from drivers.interfaces import Printer, PrinterIdentity, PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -39,14 +30,6 @@ CHUNK = 4096
 DRAIN_TIMEOUT = 0.005
 POLL_INTERVAL = 0.25  # wait_printed polls the real-time status this often
 OFFLINE_GRACE = 5.0  # seconds a printer may stay plainly offline while printing before it is a fault
-
-USB_BACKENDS: dict[str, str] = {
-    "libusb1": "usb.backend.libusb1:get_backend",
-    "libusb0": "usb.backend.libusb0:get_backend",
-    "openusb": "usb.backend.openusb:get_backend",
-    "sim": "drivers.sim.usbprinter:get_backend",
-}
-"""``?backend=NAME`` → the function returning the pyusb backend (``sim:BUS`` passes BUS)."""
 
 CONDITION_FAULTS: tuple[tuple[str, str], ...] = (
     ("cover_open", "PRN-COVER"),
@@ -95,16 +78,16 @@ def describe(status: PrinterStatus | None) -> str:
 # --------------------------------------------------------------------------- transports
 
 
-class _Stalled(Exception):
+class TransportStalled(Exception):
     """The transport did not accept data within the timeout."""
 
 
-class _Transport(abc.ABC):
+class PrinterTransport(abc.ABC):
     """Bytes to and from the printer."""
 
     @abc.abstractmethod
     def write(self, data: bytes, timeout: float) -> None:
-        """Send ``data``; :class:`_Stalled` when not accepted within ``timeout``."""
+        """Send ``data``; :class:`TransportStalled` when not accepted within ``timeout``."""
 
     @abc.abstractmethod
     def read(self, size: int, timeout: float) -> bytes:
@@ -119,106 +102,6 @@ class _Transport(abc.ABC):
         """Release the port or interface."""
 
 
-def _ms(seconds: float) -> int:
-    return max(1, int(seconds * 1000))
-
-
-class _UsbTransport(_Transport):
-    """A printer-class USB interface: bulk OUT for data, bulk IN for answers."""
-
-    def __init__(self, dev: Any, interface: int, ep_out: Any, ep_in: Any) -> None:
-        self.dev = dev
-        self.interface = interface
-        self.ep_out = ep_out
-        self.ep_in = ep_in
-
-    def write(self, data: bytes, timeout: float) -> None:
-        """Bulk OUT."""
-        import usb.core
-
-        try:
-            self.ep_out.write(data, _ms(timeout))
-        except usb.core.USBTimeoutError as exc:
-            raise _Stalled(str(exc)) from exc
-        except usb.core.USBError as exc:
-            raise DeviceError(f"USB write to the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
-
-    def read(self, size: int, timeout: float) -> bytes:
-        """Bulk IN."""
-        import usb.core
-
-        if self.ep_in is None:
-            return b""
-        try:
-            return bytes(self.ep_in.read(max(size, self.ep_in.wMaxPacketSize), _ms(timeout)))
-        except usb.core.USBTimeoutError:
-            return b""
-        except usb.core.USBError as exc:
-            raise DeviceError(f"USB read from the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
-
-    def device_id(self) -> str:
-        """IEEE 1284 GET_DEVICE_ID (class request 0 on the printer interface)."""
-        import usb.core
-
-        try:
-            raw = bytes(self.dev.ctrl_transfer(0xA1, 0, 0, self.interface << 8, 1024, 1000))
-        except usb.core.USBError as exc:
-            _LOG.debug("GET_DEVICE_ID failed: %s", exc)
-            return ""
-        if len(raw) < 2:
-            return ""
-        length = int.from_bytes(raw[:2], "big")
-        return raw[2:length].decode("ascii", errors="replace")
-
-    def close(self) -> None:
-        """Release the interface and the device."""
-        import usb.core
-        import usb.util
-
-        try:
-            usb.util.release_interface(self.dev, self.interface)
-        except usb.core.USBError as exc:
-            _LOG.debug("release_interface: %s", exc)
-        usb.util.dispose_resources(self.dev)
-
-
-class _SerialTransport(_Transport):
-    """An RS-232 printer through pyserial."""
-
-    def __init__(self, port: Any) -> None:
-        self.port = port
-
-    def write(self, data: bytes, timeout: float) -> None:
-        """Write with a write timeout (flow control holds it when the printer is busy)."""
-        import serial
-
-        self.port.write_timeout = timeout
-        try:
-            self.port.write(data)
-            self.port.flush()
-        except serial.SerialTimeoutException as exc:
-            raise _Stalled(str(exc)) from exc
-        except serial.SerialException as exc:
-            raise DeviceError(f"serial write to the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
-
-    def read(self, size: int, timeout: float) -> bytes:
-        """Read what arrives within ``timeout``."""
-        import serial
-
-        self.port.timeout = timeout
-        try:
-            first = bytes(self.port.read(1))  # returns at the first byte, not after `size` bytes
-            if not first or size <= 1:
-                return first
-            return first + bytes(self.port.read(min(size - 1, self.port.in_waiting)))
-        except serial.SerialException as exc:
-            raise DeviceError(f"serial read from the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
-
-    def close(self) -> None:
-        """Close the port."""
-        self.port.close()
-
-
 # --------------------------------------------------------------------------- the printer
 
 
@@ -230,13 +113,13 @@ class EscPosPrinter(Printer):
         transport: the opened transport.
     """
 
-    def __init__(self, url: str, transport: _Transport) -> None:
+    def __init__(self, url: str, transport: PrinterTransport) -> None:
         self.url = url
-        self._transport: _Transport | None = transport
+        self._transport: PrinterTransport | None = transport
         self._log = _LOG.getChild(url.replace(".", "_"))
 
     @property
-    def transport(self) -> _Transport:
+    def transport(self) -> PrinterTransport:
         """The open transport; an EquipmentError after close()."""
         if self._transport is None:
             raise EquipmentError(f"printer {self.url} is closed", fault_code="BENCH-ERROR")
@@ -286,11 +169,11 @@ class EscPosPrinter(Printer):
             while sent < len(data):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise _Stalled("deadline")
+                    raise TransportStalled("deadline")
                 chunk = data[sent : sent + CHUNK]
                 self.transport.write(chunk, left)
                 sent += len(chunk)
-        except _Stalled:
+        except TransportStalled:
             self._log.debug("write %d bytes: stalled after %d (%.3f s)", len(data), sent, time.monotonic() - t0)
             self._stalled(sent, len(data), "accepting data")
         self._log.debug("write %d bytes (%.3f s)", len(data), time.monotonic() - t0)
@@ -304,7 +187,7 @@ class EscPosPrinter(Printer):
         for n in (1, 2, 3, 4):
             try:
                 self.transport.write(escpos.status_request(n), max(0.001, deadline - time.monotonic()))
-            except _Stalled as exc:
+            except TransportStalled as exc:
                 raise DeviceError("printer does not accept a status request", fault_code="PRN-OFFLINE") from exc
             got = self._read_until(deadline, size=1)
             if not got:
@@ -323,7 +206,7 @@ class EscPosPrinter(Printer):
         for n in (escpos.INFO_MANUFACTURER, escpos.INFO_MODEL, escpos.INFO_FIRMWARE, escpos.INFO_SERIAL):
             try:
                 self.transport.write(escpos.info_request(n), max(0.001, deadline - time.monotonic()))
-            except _Stalled as exc:
+            except TransportStalled as exc:
                 raise DeviceError("printer does not accept GS I", fault_code="PRN-OFFLINE") from exc
             item_deadline = min(deadline, time.monotonic() + max(0.2, timeout / 4))
             reply = self._read_until(item_deadline, terminator=escpos.NUL)
@@ -356,7 +239,7 @@ class EscPosPrinter(Printer):
         request = escpos.paper_sensor_request()
         try:
             self.transport.write(request, max(0.001, timeout))
-        except _Stalled:
+        except TransportStalled:
             self._stalled(0, len(request), "accepting data")
         st: PrinterStatus | None = None
         offline_since: float | None = None
@@ -395,7 +278,7 @@ class EscPosPrinter(Printer):
         for n in (1, 2, 3, 4):
             try:
                 self.transport.write(escpos.status_request(n), max(0.001, deadline - time.monotonic()))
-            except _Stalled:
+            except TransportStalled:
                 return printed, None
             while True:
                 got = self._read_until(deadline, size=1)
@@ -409,151 +292,21 @@ class EscPosPrinter(Printer):
         return printed, escpos.decode_status(raw)
 
 
-# --------------------------------------------------------------------------- opening
+# --------------------------------------------------------------------------- openers' helpers
 
 
-def _query(url: str) -> dict[str, str]:
+def url_query(url: str) -> dict[str, str]:
+    """The URL's query as a dict (the last value of a repeated key wins)."""
     return {k: v[-1] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
 
 
-def _usb_backend(name: str | None) -> Any:
-    if not name:
-        return None
-    base, _, arg = name.partition(":")
-    target = USB_BACKENDS.get(base)
-    if target is None:
-        raise ConfigError(f"unknown USB backend {name!r}; known: {', '.join(USB_BACKENDS)}")
-    module_name, func_name = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise EquipmentError(f"USB backend {name!r} unavailable: {exc}", fault_code="BENCH-CONFIG") from exc
-    backend = getattr(module, func_name)(arg) if (base == "sim" and arg) else getattr(module, func_name)()
-    if backend is None:
-        raise EquipmentError(f"USB backend {name!r} found no library (is libusb installed?)", fault_code="BENCH-CONFIG")
-    return backend
-
-
-def _parse_vid_pid(url: str) -> tuple[int, int]:
-    netloc = urlsplit(url).netloc
-    try:
-        vid_s, pid_s = netloc.split(":")
-        return int(vid_s, 16), int(pid_s, 16)
-    except ValueError:
-        raise ConfigError(f"printer URL {url!r}: expected usb://VID:PID in hex, e.g. usb://04b8:0e15") from None
-
-
-def _open_usb(url: str, options: dict[str, Any]) -> EscPosPrinter:
-    import usb.core
-    import usb.util
-
-    vid, pid = _parse_vid_pid(url)
-    query = _query(url)
-    backend = options.get("backend") or _usb_backend(query.get("backend"))
-    serial_no = options.get("serial") or query.get("serial")
-    kwargs: dict[str, Any] = {"idVendor": vid, "idProduct": pid, "find_all": True}
-    if backend is not None:
-        kwargs["backend"] = backend
-    try:
-        found = list(usb.core.find(**kwargs))
-    except usb.core.NoBackendError as exc:
-        raise EquipmentError("no USB library (libusb) available to pyusb", fault_code="BENCH-CONFIG") from exc
-    if serial_no:
-        matching = []
-        for dev in found:
-            try:
-                if dev.serial_number == serial_no:
-                    matching.append(dev)
-            except (usb.core.USBError, ValueError) as exc:
-                _LOG.debug("cannot read the serial number of %s: %s", dev, exc)
-        found = matching
-    if not found:
-        which = f" with serial {serial_no}" if serial_no else ""
-        raise EquipmentError(f"no USB printer {vid:04x}:{pid:04x}{which} found ({url})", fault_code="BENCH-ERROR")
-    dev = found[0]
-    try:
-        try:
-            cfg = dev.get_active_configuration()
-        except usb.core.USBError:
-            dev.set_configuration()
-            cfg = dev.get_active_configuration()
-        intf = usb.util.find_descriptor(cfg, bInterfaceClass=7) or cfg[(0, 0)]
-        number = intf.bInterfaceNumber
-        try:
-            if dev.is_kernel_driver_active(number):
-                dev.detach_kernel_driver(number)
-        except (NotImplementedError, usb.core.USBError) as exc:
-            _LOG.debug("kernel driver check: %s", exc)
-        usb.util.claim_interface(dev, number)
-
-        def bulk(direction: int) -> Any:
-            return usb.util.find_descriptor(
-                intf,
-                custom_match=lambda e: (
-                    usb.util.endpoint_direction(e.bEndpointAddress) == direction
-                    and usb.util.endpoint_type(e.bmAttributes) == usb.util.ENDPOINT_TYPE_BULK
-                ),
-            )
-
-        ep_out = bulk(usb.util.ENDPOINT_OUT)
-        ep_in = bulk(usb.util.ENDPOINT_IN)
-    except usb.core.USBError as exc:
-        raise EquipmentError(
-            f"cannot claim the USB printer {vid:04x}:{pid:04x}: {exc}", fault_code="BENCH-ERROR"
-        ) from exc
-    if ep_out is None:
-        raise EquipmentError(
-            f"USB device {vid:04x}:{pid:04x} has no bulk OUT endpoint: not a printer?",
-            fault_code="BENCH-CONFIG",
-        )
-    _LOG.debug(
-        "opened %s: interface %d, OUT %#04x, IN %s",
-        url,
-        number,
-        ep_out.bEndpointAddress,
-        f"{ep_in.bEndpointAddress:#04x}" if ep_in is not None else "none",
-    )
-    return EscPosPrinter(url, _UsbTransport(dev, number, ep_out, ep_in))
-
-
-def _open_serial(url: str, options: dict[str, Any]) -> EscPosPrinter:
-    import serial
-
-    parts = urlsplit(url)
-    path = parts.path or parts.netloc
-    if not path:
-        raise ConfigError(f"printer URL {url!r}: expected serial:///dev/ttyS1?baud=38400")
-    query = _query(url)
-    try:
-        baud = int(options.get("baud") or query.get("baud") or 38400)
-    except ValueError:
-        raise ConfigError(f"printer URL {url!r}: baud must be a number") from None
-    rtscts = str(options.get("rtscts") or query.get("rtscts") or "0") in ("1", "true", "yes")
-    try:
-        port = serial.serial_for_url(path, baudrate=baud, rtscts=rtscts, timeout=1.0, write_timeout=5.0)
-    except (serial.SerialException, ValueError) as exc:
-        raise EquipmentError(f"cannot open the printer port {path}: {exc}", fault_code="BENCH-PORT") from exc
-    return EscPosPrinter(url, _SerialTransport(port))
-
-
-def open_printer(url: str, **options: Any) -> Printer:
-    """Open the printer at ``url`` (see the module docstring for the URL forms).
-
-    Options (override the URL's query): ``backend`` (a pyusb backend object), ``serial``,
-    ``baud``, ``rtscts``.
+def open_unit_printer(url: str, **options: Any) -> Printer:
+    """``unit://``: the printer built into the unit, through the unit link (not available yet).
 
     Raises:
-        ConfigError: malformed URL or unknown backend name.
-        EquipmentError: no such printer, or the port/interface cannot be opened.
+        EquipmentError: always, for now.
     """
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "usb":
-        return _open_usb(url, options)
-    if scheme == "serial":
-        return _open_serial(url, options)
-    if scheme == "unit":
-        raise EquipmentError(
-            "printing through the unit link (unit://) is not available yet; connect the printer by USB or serial",
-            fault_code="BENCH-CONFIG",
-        )
-    raise ConfigError(f"unknown printer URL scheme in {url!r}; known: usb://, serial://, unit://")
+    raise EquipmentError(
+        "printing through the unit link (unit://) is not available yet; connect the printer by USB or serial",
+        fault_code="BENCH-CONFIG",
+    )

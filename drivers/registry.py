@@ -28,9 +28,9 @@ REGISTRY: dict[str, dict[str, str]] = {
         "pcsc": "drivers.cardreader:open_card_reader",
     },
     "printer": {
-        "usb": "drivers.printer:open_printer",
-        "serial": "drivers.printer:open_printer",
-        "unit": "drivers.printer:open_printer",
+        "usb": "drivers.printer_usb:open_usb_printer",
+        "serial": "drivers.printer_serial:open_serial_printer",
+        "unit": "drivers.printer:open_unit_printer",
     },
 }
 

@@ -145,7 +145,7 @@ def test_page(ctx: StepContext) -> None:
     _require_ready(ctx, printer)
     page = test_page_bytes(str(ctx.params["qr_data"]), str(ctx.params["barcode_data"]))
     try:
-        from drivers.sim.escpos_render import render_png
+        from drivers.escpos.render import render_png
     except ImportError as exc:  # Pillow missing: the page still prints
         ctx.note(f"no receipt picture: {exc}")
     else:

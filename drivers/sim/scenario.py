@@ -11,7 +11,7 @@
       substitute: {emv-visa-contact: mute}   # the reader turns the good test card into this one
                                              # (none: the reader never sees the card at all)
       inserted: emv-visa-contact             # a card already in the reader at the start
-    printer:                  # the simulated USB printer (drivers/sim/usbprinter.py)
+    printer:                  # the simulated USB printer (drivers/sim/printer.py)
       faults: {cover_open: true}
     operator:                 # the scripted operator's answers (question text -> answer; "*" default)
       answers: {"*": true}

@@ -1,42 +1,26 @@
-"""The simulated USB receipt printer: an ESC/POS state machine behind a pyusb backend.
+"""The simulated USB bus: ESC/POS printers behind a pyusb backend.
 
-These machines have no USB stack, so the simulated printer is a ``usb.backend.IBackend``
+These machines have no USB stack, so the simulated bus is a ``usb.backend.IBackend``
 that :func:`usb.core.find` enumerates like libusb would: pyusb's own ``Device``,
 descriptor, endpoint and control-transfer code runs on top of it, and so does any
 independent client such as python-escpos's ``escpos.printer.Usb`` (pass
 ``usb_args={"backend": backend}``).
 
-Two layers:
-
-* :class:`SimPrinter` is transport-free: ``feed(bytes) -> bytes`` runs ESC/POS, answers
-  ``DLE EOT n``, ``GS I n`` and ``GS r n``, keeps the printed bytes (``page``) for the
-  renderer, and applies the faults of :class:`PrinterFaults`.
-* :class:`SimUsbBackend` presents one or more of them as USB printer-class devices
-  (interface class 7/1/2, bulk OUT 0x01, bulk IN 0x82, string descriptors, IEEE 1284
-  ``GET_DEVICE_ID``).
+:class:`SimUsbPrinter` presents one :class:`~drivers.sim.printer.SimPrinter` (the
+transport-free state machine) as a USB printer-class device (interface class 7/1/2, bulk
+OUT 0x01, bulk IN 0x82, string descriptors, IEEE 1284 ``GET_DEVICE_ID``);
+:class:`SimUsbBackend` is the bus that holds them.
 
 How a URL reaches it (explicit, no import side effects)::
 
-    backend = install_sim_backend()              # process-wide registry, name "default"
+    backend = install_sim_backend()              # process-wide bus "default"
     sim = backend.add_printer(faults={"paper_near_end": True})
-    open_printer(sim.url)                       # "usb://04b8:0e15?backend=sim&serial=SIM00001"
+    open_device("printer", sim.url)              # "usb://04b8:0e15?backend=sim&serial=SIM00001"
 
-``drivers.printer`` maps ``?backend=sim`` (or ``sim:NAME``) to :func:`get_backend`; the
-driver's methods are the same for libusb and for this backend.
-
-Faults (a dict, e.g. the ``printer: faults:`` section of a scenario YAML)::
-
-    paper_end: true            # out of paper: offline, printing stops
-    paper_near_end: true       # near-end sensor
-    cover_open: true           # offline, cover open
-    cutter_jam: true           # the next cut sets the autocutter error (offline)
-    head_overheat: true        # auto-recoverable error (offline)
-    fatal: true                # unrecoverable error (offline)
-    offline: true              # offline with no other cause
-    feed_button: true          # feed button held
-    offline_after_bytes: 200   # goes offline after accepting this many print bytes
-    slow_lines_per_s: 2.0      # print engine speed (each line feed costs 1/N s)
-    buffer_size: 1024          # bytes an offline printer still accepts before it stalls
+:func:`install_sim_backend` registers the provider ``sim`` with the USB opener
+(:func:`drivers.printer_usb.register_usb_backend`), so ``?backend=sim`` (or ``sim:BUS``)
+resolves to the bus; :func:`uninstall_sim_backend` of the last bus unregisters it. The
+real driver never names this module, and its code is the same for libusb and this bus.
 """
 
 from __future__ import annotations
@@ -46,383 +30,32 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from typing import Any
 
 import usb.backend
 import usb.core
 
-from drivers import escpos
 from drivers.errors import ConfigError, EquipmentError
-from drivers.interfaces import PrinterStatus
+from drivers.printer_usb import register_usb_backend, unregister_usb_backend
+from drivers.sim.printer import PrinterFaults, PrinterInfo, PrinterStalled, SimPrinter
+from drivers.sim.usbdescriptors import (
+    ENDPOINTS,
+    EP_IN,
+    EP_OUT,
+    MAX_PACKET,
+    ConfigDescriptor,
+    DeviceDescriptor,
+    EndpointDescriptor,
+    InterfaceDescriptor,
+    pack_config,
+)
 
 _LOG = logging.getLogger(__name__)
 
-EPSON_VID = 0x04B8
-TM_T88_PID = 0x0E15
-EP_OUT = 0x01
-EP_IN = 0x82
-MAX_PACKET = 64
 INFINITE_TIMEOUT_CAP = 5.0  # seconds a "timeout 0" (libusb: forever) waits in the sim
-DEFAULT_BUFFER = 1024
-
-
-class PrinterStalled(Exception):
-    """The printer stopped accepting data (offline and its receive buffer is full)."""
-
-    def __init__(self, accepted: int, replies: bytes) -> None:
-        super().__init__(f"printer stalled after {accepted} bytes")
-        self.accepted = accepted
-        self.replies = replies
-
-
-@dataclass
-class PrinterFaults:
-    """The faults of a simulated printer (see the module docstring for each key)."""
-
-    paper_end: bool = False
-    paper_near_end: bool = False
-    cover_open: bool = False
-    cutter_jam: bool = False
-    head_overheat: bool = False
-    fatal: bool = False
-    offline: bool = False
-    feed_button: bool = False
-    offline_after_bytes: int | None = None
-    slow_lines_per_s: float | None = None
-    buffer_size: int = DEFAULT_BUFFER
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, *, path: str | None = None) -> PrinterFaults:
-        """Validate a fault mapping (YAML); unknown keys and wrong types are a ConfigError."""
-        data = dict(data or {})
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"unknown printer fault(s) {unknown}; known: {sorted(known)}",
-                path=path,
-                field="printer.faults",
-            )
-        out = cls()
-        for key, value in data.items():
-            default = getattr(out, key)
-            if isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise ConfigError(
-                        f"printer fault {key} must be true/false, not {value!r}",
-                        path=path,
-                        field=f"printer.faults.{key}",
-                    )
-            elif key in ("offline_after_bytes", "buffer_size"):
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                    raise ConfigError(
-                        f"printer fault {key} must be a whole number >= 0, not {value!r}",
-                        path=path,
-                        field=f"printer.faults.{key}",
-                    )
-            elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
-                raise ConfigError(
-                    f"printer fault {key} must be a number > 0, not {value!r}",
-                    path=path,
-                    field=f"printer.faults.{key}",
-                )
-            setattr(out, key, value)
-        return out
-
-
-@dataclass(frozen=True)
-class PrinterInfo:
-    """What the simulated printer says it is."""
-
-    manufacturer: str = "EPSON"
-    model: str = "TM-T88V"
-    firmware: str = "30.01 ESC/POS"
-    serial: str = "SIM00001"
-    vendor_id: int = EPSON_VID
-    product_id: int = TM_T88_PID
-
-    @property
-    def device_id(self) -> str:
-        """The IEEE 1284 device ID string."""
-        mfg, mdl = self.manufacturer, self.model
-        return f"MFG:{mfg};CMD:ESC/POS;MDL:{mdl};CLS:PRINTER;DES:{mfg} {mdl};"
-
-
-class SimPrinter:
-    """An ESC/POS printer as a state machine over bytes: ``feed(data) -> replies``.
-
-    Args:
-        info: identity answered to ``GS I``.
-        faults: initial faults; change them later with :meth:`set_fault`.
-    """
-
-    def __init__(self, info: PrinterInfo | None = None, faults: PrinterFaults | None = None) -> None:
-        self.info = info or PrinterInfo()
-        self.faults = faults or PrinterFaults()
-        self.page = bytearray()  # every print byte executed, for the renderer
-        self.pending = bytearray()  # a command split across writes
-        self.held = bytearray()  # bytes received while offline, not yet executed
-        self.accepted = 0  # print bytes accepted (counts toward offline_after_bytes)
-        self.lines_printed = 0
-        self.cuts = 0
-        self.cutter_error = False
-        self.went_offline = False
-
-    # -- state
-    def set_fault(self, name: str, value: Any) -> None:
-        """Change one fault now (e.g. open the cover mid-run); clearing the last cause resumes printing."""
-        self.faults = replace(self.faults, **{name: value})
-        if name == "cutter_jam" and not value:
-            self.cutter_error = False
-        if name in ("offline", "offline_after_bytes") and not value:
-            self.went_offline = False
-
-    @property
-    def offline(self) -> bool:
-        """True when the printer does not print (any offline cause)."""
-        f = self.faults
-        return (
-            f.offline
-            or self.went_offline
-            or f.cover_open
-            or f.paper_end
-            or self.cutter_error
-            or f.fatal
-            or f.head_overheat
-        )
-
-    def status(self) -> PrinterStatus:
-        """The printer's status as named conditions (what ``DLE EOT 1..4`` encode)."""
-        f = self.faults
-        flags = PrinterStatus(
-            offline=self.offline,
-            cover_open=f.cover_open,
-            paper_end=f.paper_end,
-            paper_near_end=f.paper_near_end,
-            cutter_error=self.cutter_error,
-            unrecoverable_error=f.fatal,
-            auto_recoverable_error=f.head_overheat,
-            feed_button=f.feed_button,
-            paper_feeding=f.feed_button,
-            waiting_online_recovery=f.head_overheat,
-            stopped_by_paper_end=f.paper_end,
-            error=self.cutter_error or f.fatal or f.head_overheat,
-        )
-        raw = bytes(escpos.encode_status_byte(n, flags) for n in (1, 2, 3, 4))
-        return replace(flags, raw=raw)
-
-    # -- bytes
-    def feed(self, data: bytes) -> bytes:
-        """Take bytes from the host; return the bytes the printer sends back.
-
-        Raises:
-            PrinterStalled: the printer is offline and its receive buffer is full; the
-                exception carries how many bytes were accepted and the replies so far.
-        """
-        if not self.offline and self.held:
-            self._resume()
-        base = len(self.pending)
-        self.pending += data
-        replies = bytearray()
-        i = 0
-        while i < len(self.pending):
-            found = escpos.next_command(bytes(self.pending), i)
-            if found is None:
-                break
-            cmd, nxt = found
-            raw = bytes(self.pending[i:nxt])
-            if cmd.realtime:
-                replies += self._realtime(cmd)
-            elif self.offline:
-                if len(self.held) + len(raw) > self.faults.buffer_size:
-                    accepted = max(0, i - base)
-                    del self.pending[:i]
-                    self.pending.clear()
-                    raise PrinterStalled(accepted, bytes(replies))
-                self.held += raw
-            else:
-                limit = self.faults.offline_after_bytes
-                if limit is not None and self.accepted + len(raw) > limit:
-                    self.went_offline = True
-                    _LOG.debug("simulated printer goes offline after %d bytes", self.accepted)
-                    self.held += raw
-                else:
-                    self.accepted += len(raw)
-                    replies += self._execute(cmd, raw)
-            i = nxt
-        del self.pending[:i]
-        return bytes(replies)
-
-    def _resume(self) -> None:
-        held, self.held = bytes(self.held), bytearray()
-        cmds, _ = escpos.parse(held, final=True)
-        for cmd in cmds:
-            self._execute(cmd, b"")
-        self.page += held
-
-    def _realtime(self, cmd: escpos.Command) -> bytes:
-        if cmd.name == "DLE EOT" and cmd.args and cmd.args[0] in (1, 2, 3, 4):
-            return bytes([escpos.encode_status_byte(cmd.args[0], self.status())])
-        return b""  # DLE ENQ / DLE DC4: no answer
-
-    def _execute(self, cmd: escpos.Command, raw: bytes) -> bytes:
-        self.page += raw
-        name = cmd.name
-        if name == "LF":
-            self.lines_printed += 1
-        elif name == "ESC d":
-            self.lines_printed += cmd.args[0]
-        elif name == "GS V":
-            self.cuts += 1
-            if self.faults.cutter_jam:
-                self.cutter_error = True
-        elif name == "GS I":
-            return self._info(cmd.args[0])
-        elif name == "GS r":
-            f = self.faults
-            value = (0b11 if f.paper_near_end else 0) | (0b1100 if f.paper_end else 0)
-            return bytes([value])
-        return b""
-
-    def _info(self, n: int) -> bytes:
-        info = self.info
-        one_byte = {1: 0x20, 2: 0x02, 3: 0x01}
-        if n in one_byte:
-            return bytes([one_byte[n]])
-        strings = {
-            escpos.INFO_FIRMWARE: info.firmware,
-            escpos.INFO_MANUFACTURER: info.manufacturer,
-            escpos.INFO_MODEL: info.model,
-            escpos.INFO_SERIAL: info.serial,
-        }
-        if n in strings:
-            return escpos.encode_info(strings[n])
-        return b""
-
-    def render_png(self) -> bytes:
-        """The printed page as a PNG (Pillow)."""
-        from drivers.sim.escpos_render import render_png
-
-        return render_png(bytes(self.page))
-
-
-# --------------------------------------------------------------------------- USB
-
-
-@dataclass
-class DeviceDescriptor:
-    """USB device descriptor fields as pyusb reads them from a backend."""
-
-    idVendor: int
-    idProduct: int
-    bus: int
-    address: int
-    bLength: int = 18
-    bDescriptorType: int = 1
-    bcdUSB: int = 0x0200
-    bDeviceClass: int = 0  # class given per interface
-    bDeviceSubClass: int = 0
-    bDeviceProtocol: int = 0
-    bMaxPacketSize0: int = MAX_PACKET
-    bcdDevice: int = 0x0100
-    iManufacturer: int = 1
-    iProduct: int = 2
-    iSerialNumber: int = 3
-    bNumConfigurations: int = 1
-    port_number: int = 1
-    port_numbers: tuple[int, ...] = (1,)
-    speed: int = 3  # full speed
-
-    def pack(self) -> bytes:
-        """The 18 descriptor bytes."""
-        return (
-            bytes([18, 1])
-            + self.bcdUSB.to_bytes(2, "little")
-            + bytes([self.bDeviceClass, self.bDeviceSubClass, self.bDeviceProtocol, self.bMaxPacketSize0])
-            + self.idVendor.to_bytes(2, "little")
-            + self.idProduct.to_bytes(2, "little")
-            + self.bcdDevice.to_bytes(2, "little")
-            + bytes([self.iManufacturer, self.iProduct, self.iSerialNumber, self.bNumConfigurations])
-        )
-
-
-@dataclass
-class ConfigDescriptor:
-    """The one configuration."""
-
-    bLength: int = 9
-    bDescriptorType: int = 2
-    wTotalLength: int = 9 + 9 + 7 + 7
-    bNumInterfaces: int = 1
-    bConfigurationValue: int = 1
-    iConfiguration: int = 0
-    bmAttributes: int = 0xC0  # self powered
-    bMaxPower: int = 1
-    extra_descriptors: list[int] = field(default_factory=list)
-
-
-@dataclass
-class InterfaceDescriptor:
-    """Printer class, printer subclass, bidirectional protocol."""
-
-    bLength: int = 9
-    bDescriptorType: int = 4
-    bInterfaceNumber: int = 0
-    bAlternateSetting: int = 0
-    bNumEndpoints: int = 2
-    bInterfaceClass: int = 7
-    bInterfaceSubClass: int = 1
-    bInterfaceProtocol: int = 2
-    iInterface: int = 0
-    extra_descriptors: list[int] = field(default_factory=list)
-
-
-@dataclass
-class EndpointDescriptor:
-    """A bulk endpoint."""
-
-    bEndpointAddress: int
-    bLength: int = 7
-    bDescriptorType: int = 5
-    bmAttributes: int = 2  # bulk
-    wMaxPacketSize: int = MAX_PACKET
-    bInterval: int = 0
-    bRefresh: int = 0
-    bSynchAddress: int = 0
-    extra_descriptors: list[int] = field(default_factory=list)
-
-
-_ENDPOINTS = (EndpointDescriptor(EP_OUT), EndpointDescriptor(EP_IN))
-
-
-def _pack_config() -> bytes:
-    c, i = ConfigDescriptor(), InterfaceDescriptor()
-    out = (
-        bytes([9, 2])
-        + c.wTotalLength.to_bytes(2, "little")
-        + bytes([c.bNumInterfaces, c.bConfigurationValue, c.iConfiguration, c.bmAttributes, c.bMaxPower])
-    )
-    out += bytes(
-        [
-            9,
-            4,
-            i.bInterfaceNumber,
-            i.bAlternateSetting,
-            i.bNumEndpoints,
-            i.bInterfaceClass,
-            i.bInterfaceSubClass,
-            i.bInterfaceProtocol,
-            i.iInterface,
-        ]
-    )
-    for ep in _ENDPOINTS:
-        out += (
-            bytes([7, 5, ep.bEndpointAddress, ep.bmAttributes])
-            + ep.wMaxPacketSize.to_bytes(2, "little")
-            + bytes([ep.bInterval])
-        )
-    return out
+BACKEND_NAME = "sim"
+"""``?backend=sim`` (or ``sim:BUS``): the name the simulated bus registers with the USB opener."""
 
 
 def _timeout_s(timeout_ms: int | None) -> float:
@@ -610,9 +243,9 @@ class SimUsbBackend(usb.backend.IBackend):
         self, dev: SimUsbPrinter, ep: int, intf: int, alt: int, config: int
     ) -> EndpointDescriptor:
         """Bulk OUT (index 0) and bulk IN (index 1)."""
-        if (intf, alt, config) != (0, 0, 0) or not 0 <= ep < len(_ENDPOINTS):
+        if (intf, alt, config) != (0, 0, 0) or not 0 <= ep < len(ENDPOINTS):
             raise usb.core.USBError("Entity not found", -5, errno.ENOENT)
-        return _ENDPOINTS[ep]
+        return ENDPOINTS[ep]
 
     def open_device(self, dev: SimUsbPrinter) -> _Handle:
         """Open the device."""
@@ -690,7 +323,7 @@ class SimUsbBackend(usb.backend.IBackend):
             if kind == 1:
                 reply = dev.descriptor.pack()
             elif kind == 2 and index == 0:
-                reply = _pack_config()
+                reply = pack_config()
             elif kind == 3:
                 if index == 0:
                     reply = b"\x04\x03\x09\x04"  # English (US)
@@ -746,12 +379,14 @@ def install_sim_backend(name: str = "default") -> SimUsbBackend:
     """Create (or return the existing) process-wide simulated USB bus called ``name``.
 
     ``usb://VID:PID?backend=sim`` opens through the bus ``default``,
-    ``?backend=sim:NAME`` through another one.
+    ``?backend=sim:NAME`` through another one: the first bus registers that provider
+    with the USB opener.
     """
     with _REGISTRY_LOCK:
         backend = _BACKENDS.get(name)
         if backend is None:
             backend = _BACKENDS[name] = SimUsbBackend(name)
+        register_usb_backend(BACKEND_NAME, _provide)
         return backend
 
 
@@ -759,6 +394,8 @@ def uninstall_sim_backend(name: str = "default") -> None:
     """Remove a simulated bus (its printers disappear); harmless when not installed."""
     with _REGISTRY_LOCK:
         backend = _BACKENDS.pop(name, None)
+        if not _BACKENDS:
+            unregister_usb_backend(BACKEND_NAME)
     if backend is not None:
         for dev in list(backend.devices):
             backend.unplug(dev)
@@ -774,3 +411,8 @@ def get_backend(name: str = "default") -> SimUsbBackend:
             fault_code="BENCH-CONFIG",
         )
     return backend
+
+
+def _provide(bus: str) -> SimUsbBackend:
+    """The USB opener's provider for ``?backend=sim[:BUS]``."""
+    return get_backend(bus or "default")

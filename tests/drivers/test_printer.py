@@ -1,20 +1,30 @@
-"""The printer driver over the simulated USB bus (and a pty for serial): same code, other backend."""
+"""The ESC/POS printer driver over the simulated USB bus: status, identity, writes, stalls, faults."""
 
 from __future__ import annotations
 
-import os
-import threading
+import ast
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from drivers import escpos
-from drivers.errors import ConfigError, DeviceError, EquipmentError
+from drivers.errors import DeviceError, EquipmentError
 from drivers.interfaces import Printer
-from drivers.printer import fault_for, open_printer
+from drivers.printer import fault_for
 from drivers.registry import open_device
-from drivers.sim.usbprinter import SimPrinter, SimUsbBackend, install_sim_backend, uninstall_sim_backend
+from drivers.sim.usbprinter import SimUsbBackend, install_sim_backend, uninstall_sim_backend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_printer(url: str) -> Printer:
+    p = open_device("printer", url)
+    assert isinstance(p, Printer)
+    return p
 
 
 @pytest.fixture
@@ -106,25 +116,6 @@ def test_slow_printer_is_paced(bus: SimUsbBackend) -> None:
         assert time.monotonic() - t0 >= 0.18
 
 
-def test_url_errors(bus: SimUsbBackend) -> None:
-    with pytest.raises(EquipmentError):
-        open_printer("usb://04b8:0e15?backend=sim")  # nothing plugged
-    bus.add_printer()
-    with pytest.raises(EquipmentError):
-        open_printer("usb://04b8:0e15?backend=sim&serial=NOPE")
-    with pytest.raises(EquipmentError):
-        open_printer("usb://04b8:0e15?backend=sim:not-installed")
-    with pytest.raises(ConfigError):
-        open_printer("usb://04b8:0e15?backend=winusb")
-    with pytest.raises(ConfigError):
-        open_printer("usb://epson")
-    with pytest.raises(EquipmentError) as info:
-        open_printer("unit://")
-    assert "not available yet" in str(info.value)
-    with pytest.raises(EquipmentError):
-        open_printer("serial:///dev/does-not-exist?baud=38400")
-
-
 def test_closed_printer_is_an_equipment_error(bus: SimUsbBackend) -> None:
     p = open_printer(bus.add_printer().url)
     p.close()
@@ -133,33 +124,33 @@ def test_closed_printer_is_an_equipment_error(bus: SimUsbBackend) -> None:
         p.status()
 
 
-def test_serial_printer_on_a_pty() -> None:
-    """The same driver over pyserial: a SimPrinter answers on the other end of a pty."""
-    master, slave = os.openpty()
-    sim = SimPrinter()
-    stop = threading.Event()
+def test_unit_printer_is_not_available_yet() -> None:
+    with pytest.raises(EquipmentError) as info:
+        open_printer("unit://")
+    assert "not available yet" in str(info.value)
 
-    def serve() -> None:
-        import select
 
-        while not stop.is_set():
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if ready:
-                replies = sim.feed(os.read(master, 4096))
-                if replies:
-                    os.write(master, replies)
+def _names_in(path: Path) -> Iterator[str]:
+    """Every module an import names, and every string (an importlib target is one)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield node.module or ""
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    try:
-        with open_printer(f"serial://{os.ttyname(slave)}?baud=38400") as p:
-            assert p.status().ready
-            assert p.identify().model == "TM-T88V"
-            p.write(escpos.line("over serial"))
-            p.wait_printed(timeout=2.0)
-        assert b"over serial" in bytes(sim.page)
-    finally:
-        stop.set()
-        t.join()
-        os.close(master)
-        os.close(slave)
+
+def test_the_real_driver_never_names_the_simulator() -> None:
+    modules = sorted((ROOT / "drivers").glob("printer*.py"))
+    assert {m.name for m in modules} >= {"printer.py", "printer_usb.py", "printer_serial.py"}
+    for path in modules:
+        named = [n for n in _names_in(path) if "drivers.sim" in n or "drivers/sim" in n]
+        assert not named, f"{path.name} names the simulator: {named}"
+    code = (
+        "import sys, drivers.printer, drivers.printer_usb, drivers.printer_serial, drivers.registry; "
+        "print(sorted(m for m in sys.modules if m.startswith('drivers.sim')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

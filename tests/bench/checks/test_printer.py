@@ -10,10 +10,10 @@ import pytest
 
 from bench.checks.base import CheckSpec, StepContext
 from bench.checks.printer import CHECKS
-from bench.errors import DeviceError
 from bench.operator import ScriptedOperator
+from drivers.errors import DeviceError
 from drivers.interfaces import Printer
-from drivers.printer import open_printer
+from drivers.registry import open_device
 from drivers.sim.usbprinter import SimUsbBackend, SimUsbPrinter, install_sim_backend, uninstall_sim_backend
 
 SPECS = {spec.name: spec for spec in CHECKS}
@@ -56,7 +56,9 @@ def run(
 
 def printer_with(bus: SimUsbBackend, faults: dict[str, Any] | None = None) -> tuple[SimUsbPrinter, Printer]:
     sim = bus.add_printer(faults)
-    return sim, open_printer(sim.url)
+    printer = open_device("printer", sim.url)
+    assert isinstance(printer, Printer)
+    return sim, printer
 
 
 def test_checks_are_declared() -> None:
@@ -120,7 +122,7 @@ def test_test_page_prints_attaches_png_and_asks(bus: SimUsbBackend) -> None:
         assert b"BENCH PRINTER TEST" in page and b"\x1d(k" in page and b"\x1dk\x49" in page
         assert sim.printer.cuts == 1
         # the picture is of what was sent: it renders like what the printer received
-        from drivers.sim.escpos_render import render_png
+        from drivers.escpos.render import render_png
 
         assert render_png(page[: page.rindex(b"\x1dr\x01")]).__len__() > 1000
         fault, _ = run(SPECS["printer.test_page"], p, answer=False)

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from drivers import escpos
-from drivers.sim.escpos_render import PAPER_DOTS, barcode_modules, render, render_png
+from drivers.escpos.barcodes import barcode_modules
+from drivers.escpos.render import PAPER_DOTS, render, render_png
 
 
 def ink(img: Image.Image) -> tuple[int, int, int, int]:
