@@ -22,6 +22,7 @@ from drivers.errors import (
     DeviceError,
     EquipmentError,
     LinkTimeout,
+    PrinterError,
     ProtocolError,
 )
 
@@ -81,6 +82,7 @@ __all__ = [
     "LinkTimeout",
     "OperatorTimeout",
     "PlanError",
+    "PrinterError",
     "ProtocolError",
     "UsageError",
     "exit_code",

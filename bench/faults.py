@@ -11,6 +11,7 @@ reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -145,3 +146,32 @@ def lookup(code: str) -> Fault:
     if fault is not None:
         return fault
     return Fault(code, f"fault {code}", Category.HARDWARE, "unknown", "see the step log")
+
+
+# --------------------------------------------------------------------------- printer conditions
+
+PRINTER_CONDITIONS: tuple[tuple[str, str], ...] = (
+    ("cover_open", "PRN-COVER"),
+    ("paper_end", "PRN-PAPER-END"),
+    ("cutter_error", "PRN-CUTTER"),
+    ("auto_recoverable_error", "PRN-HEAD-HOT"),
+    ("unrecoverable_error", "PRN-FATAL"),
+    ("offline", "PRN-OFFLINE"),
+    ("paper_near_end", "PRN-PAPER-NEAR-END"),
+)
+"""A printer's status condition (a ``PrinterStatus`` flag the driver names) and its fault code,
+most specific first: a printer with its cover open is offline too, and the cover is the fault."""
+
+
+def printer_fault(conditions: Iterable[str], *, near_end: bool = True) -> str | None:
+    """The fault code of the most specific condition shown (None when none is a fault).
+
+    Args:
+        conditions: condition names, e.g. ``PrinterStatus.conditions`` or ``PrinterError.conditions``.
+        near_end: whether "paper near end" counts (it does not stop printing).
+    """
+    shown = set(conditions)
+    for name, code in PRINTER_CONDITIONS:
+        if name in shown and (near_end or name != "paper_near_end"):
+            return code
+    return None

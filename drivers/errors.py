@@ -17,6 +17,8 @@ original stays available to ``--debug``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class BenchError(Exception):
     """Root of every error the drivers and the harness raise on purpose."""
@@ -91,6 +93,19 @@ class CardError(DeviceError):
         super().__init__(message, fault_code=fault_code)
 
 
+class PrinterError(DeviceError):
+    """The printer stopped taking data or printing; ``conditions`` says what its status showed then.
+
+    The conditions are :class:`~drivers.interfaces.PrinterStatus` flag names (``"cover_open"``,
+    ``"paper_end"``, ...; empty when the status was unreadable). Which fault each one is, is the
+    harness's to say; until it does, a printer that stopped is ``PRN-OFFLINE``.
+    """
+
+    def __init__(self, message: str, *, conditions: Iterable[str] = (), fault_code: str | None = "PRN-OFFLINE") -> None:
+        super().__init__(message, fault_code=fault_code)
+        self.conditions = tuple(conditions)
+
+
 __all__ = [
     "BenchError",
     "CardError",
@@ -98,5 +113,6 @@ __all__ = [
     "DeviceError",
     "EquipmentError",
     "LinkTimeout",
+    "PrinterError",
     "ProtocolError",
 ]

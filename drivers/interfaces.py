@@ -340,6 +340,22 @@ class CardReader(Device):
 
 # --------------------------------------------------------------------------- printer
 
+_CONDITION_WORDS: dict[str, str] = {
+    "cover_open": "cover open",
+    "paper_end": "paper end",
+    "paper_near_end": "paper near end",
+    "cutter_error": "autocutter error",
+    "auto_recoverable_error": "head overheated (auto-recoverable error)",
+    "unrecoverable_error": "unrecoverable error",
+    "recoverable_error": "recoverable error",
+    "offline": "offline",
+    "feed_button": "feed button pressed",
+    "paper_feeding": "paper being fed by the feed button",
+    "waiting_online_recovery": "waiting for online recovery",
+    "stopped_by_paper_end": "printing stopped by paper end",
+    "error": "error occurred",
+}
+
 
 @dataclass(frozen=True)
 class PrinterStatus:
@@ -372,6 +388,10 @@ class PrinterStatus:
             name for name in self.__dataclass_fields__ if name not in skip and getattr(self, name) is True
         )
 
+    def describe(self) -> str:
+        """The conditions in words, e.g. ``"offline, cover open"`` (``"ready"`` when none)."""
+        return ", ".join(_CONDITION_WORDS.get(c, c) for c in self.conditions) or "ready"
+
     @property
     def ready(self) -> bool:
         """True when the printer can print now (online, no error, paper present, cover closed)."""
@@ -397,7 +417,7 @@ class Printer(Device):
 
     @abc.abstractmethod
     def write(self, data: bytes, timeout: float = 10.0) -> None:
-        """Send ESC/POS bytes; a printer that stops accepting them raises a DeviceError in ``timeout``."""
+        """Send ESC/POS bytes; a printer that stops accepting them raises a PrinterError in ``timeout``."""
 
     @abc.abstractmethod
     def status(self, timeout: float = 2.0) -> PrinterStatus:
@@ -409,4 +429,4 @@ class Printer(Device):
 
     @abc.abstractmethod
     def wait_printed(self, timeout: float = 10.0) -> None:
-        """Return once everything sent so far was processed; DeviceError when not within ``timeout``."""
+        """Return once everything sent so far was processed; PrinterError when not within ``timeout``."""

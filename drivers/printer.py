@@ -8,8 +8,9 @@ yet). Every call is traced on a child logger named after the URL, with its durat
 
 Real-time status (``DLE EOT n``) works even when the printer is offline; a printer that
 stops accepting data (offline mid-print, cover opened) makes :meth:`EscPosPrinter.write`
-raise a :class:`DeviceError` within its timeout, with the fault code of the condition the
-status then shows (``PRN-OFFLINE`` when it shows none).
+raise a :class:`~drivers.errors.PrinterError` within its timeout, naming the conditions the
+status then shows (cover open, paper end, ...). Which fault code a condition is, the harness
+decides (``bench.faults``), not this driver.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 from drivers import escpos
-from drivers.errors import DeviceError, EquipmentError
+from drivers.errors import DeviceError, EquipmentError, PrinterError
 from drivers.interfaces import Printer, PrinterIdentity, PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -31,48 +32,18 @@ DRAIN_TIMEOUT = 0.005
 POLL_INTERVAL = 0.25  # wait_printed polls the real-time status this often
 OFFLINE_GRACE = 5.0  # seconds a printer may stay plainly offline while printing before it is a fault
 
-CONDITION_FAULTS: tuple[tuple[str, str], ...] = (
-    ("cover_open", "PRN-COVER"),
-    ("paper_end", "PRN-PAPER-END"),
-    ("cutter_error", "PRN-CUTTER"),
-    ("auto_recoverable_error", "PRN-HEAD-HOT"),
-    ("unrecoverable_error", "PRN-FATAL"),
-    ("offline", "PRN-OFFLINE"),
-    ("paper_near_end", "PRN-PAPER-NEAR-END"),
+STOPS_PRINTING: tuple[str, ...] = (
+    "cover_open",
+    "paper_end",
+    "cutter_error",
+    "auto_recoverable_error",
+    "unrecoverable_error",
 )
-"""Status condition → fault code, most specific first (a cover open printer is also offline)."""
-
-CONDITION_TEXT: dict[str, str] = {
-    "cover_open": "cover open",
-    "paper_end": "paper end",
-    "paper_near_end": "paper near end",
-    "cutter_error": "autocutter error",
-    "auto_recoverable_error": "head overheated (auto-recoverable error)",
-    "unrecoverable_error": "unrecoverable error",
-    "recoverable_error": "recoverable error",
-    "offline": "offline",
-    "feed_button": "feed button pressed",
-    "paper_feeding": "paper being fed by the feed button",
-    "waiting_online_recovery": "waiting for online recovery",
-    "stopped_by_paper_end": "printing stopped by paper end",
-    "error": "error occurred",
-}
+"""Conditions that stop printing for good: :meth:`EscPosPrinter.wait_printed` fails at once on one."""
 
 
-def fault_for(status: PrinterStatus, *, near_end: bool = True) -> str | None:
-    """The fault code of the most specific condition ``status`` shows (None when it shows none)."""
-    for name, code in CONDITION_FAULTS:
-        if getattr(status, name) and (near_end or name != "paper_near_end"):
-            return code
-    return None
-
-
-def describe(status: PrinterStatus | None) -> str:
-    """The conditions in words, e.g. ``"offline, cover open"`` (``"ready"`` when none)."""
-    if status is None:
-        return "status unknown"
-    words = [CONDITION_TEXT.get(c, c) for c in status.conditions]
-    return ", ".join(words) or "ready"
+def _words(status: PrinterStatus | None) -> str:
+    return status.describe() if status is not None else "status unknown"
 
 
 # --------------------------------------------------------------------------- transports
@@ -156,12 +127,14 @@ class EscPosPrinter(Printer):
             st: PrinterStatus | None = self.status(timeout=0.5)
         except DeviceError:
             st = None
-        code = (fault_for(st) if st is not None else None) or "PRN-OFFLINE"
-        raise DeviceError(f"printer stopped {what} after {sent} of {total} bytes ({describe(st)})", fault_code=code)
+        raise PrinterError(
+            f"printer stopped {what} after {sent} of {total} bytes ({_words(st)})",
+            conditions=st.conditions if st is not None else (),
+        )
 
     # -- the contract
     def write(self, data: bytes, timeout: float = 10.0) -> None:
-        """Send ESC/POS bytes in chunks; a stall raises a DeviceError naming the condition."""
+        """Send ESC/POS bytes in chunks; a stall raises a PrinterError naming the conditions."""
         t0 = time.monotonic()
         deadline = t0 + timeout
         sent = 0
@@ -194,7 +167,7 @@ class EscPosPrinter(Printer):
                 raise DeviceError(f"printer did not answer DLE EOT {n} within {timeout:g} s", fault_code="PRN-OFFLINE")
             raw += got[:1]
         st = escpos.decode_status(raw)
-        self._log.debug("status %s: %s (%.3f s)", raw.hex(" "), describe(st), time.monotonic() - t0)
+        self._log.debug("status %s: %s (%.3f s)", raw.hex(" "), st.describe(), time.monotonic() - t0)
         return st
 
     def identify(self, timeout: float = 2.0) -> PrinterIdentity:
@@ -228,9 +201,10 @@ class EscPosPrinter(Printer):
     def wait_printed(self, timeout: float = 10.0) -> None:
         """Send ``GS r 1`` (answered only after everything before it) and wait for its answer.
 
-        While waiting, real-time status is polled every :data:`POLL_INTERVAL`; a specific
-        condition (cover open, paper end, cutter error, ...) fails at once with its fault
-        code; a plain "offline" fails after :data:`OFFLINE_GRACE` seconds. The ``GS r`` answer has
+        While waiting, real-time status is polled every :data:`POLL_INTERVAL`; a condition of
+        :data:`STOPS_PRINTING` (cover open, paper end, cutter error, ...) fails at once with a
+        :class:`~drivers.errors.PrinterError` naming it; a plain "offline" fails after
+        :data:`OFFLINE_GRACE` seconds. The ``GS r`` answer has
         bit 4 clear and every ``DLE EOT`` answer has it set, so the two never mix up.
         """
         t0 = time.monotonic()
@@ -254,21 +228,19 @@ class EscPosPrinter(Printer):
             if printed:
                 self._log.debug("printed (%.3f s)", time.monotonic() - t0)
                 return
-            code = fault_for(st, near_end=False) if st is not None else None
-            if code is None:
-                offline_since = None
-            elif code != "PRN-OFFLINE":
+            if st is not None and any(getattr(st, name) for name in STOPS_PRINTING):
                 break
+            if st is None or not st.offline:
+                offline_since = None
             else:
                 # A printer pauses offline for a moment (feeding, buffer full); one that stays
                 # offline has stopped printing, and waiting out a long step timeout helps nobody.
                 offline_since = offline_since or time.monotonic()
                 if time.monotonic() - offline_since >= OFFLINE_GRACE:
                     break
-        code = (fault_for(st) if st is not None else None) or "PRN-OFFLINE"
-        raise DeviceError(
-            f"printer did not finish printing within {time.monotonic() - t0:.1f} s ({describe(st)})",
-            fault_code=code,
+        raise PrinterError(
+            f"printer did not finish printing within {time.monotonic() - t0:.1f} s ({_words(st)})",
+            conditions=st.conditions if st is not None else (),
         )
 
     def _poll_status(self, deadline: float) -> tuple[bool, PrinterStatus | None]:

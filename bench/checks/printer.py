@@ -1,23 +1,26 @@
 """Checks of the receipt printer: real-time status, test page, autocutter, throughput.
 
 Every status condition fails with its own fault code (cover open ``PRN-COVER``, paper end
-``PRN-PAPER-END``, ...). Measurements are reported most specific first, so a cover-open
-printer (which is also offline) fails as ``PRN-COVER``, not ``PRN-OFFLINE``. A printer
-that stops taking data mid-print ends the step with the driver's DeviceError within the
-step's remaining time, never a hang.
+``PRN-PAPER-END``, ...; the table is :data:`bench.faults.PRINTER_CONDITIONS`). Measurements
+are reported most specific first, so a cover-open printer (which is also offline) fails as
+``PRN-COVER``, not ``PRN-OFFLINE``. A printer that stops taking data mid-print ends the
+step with the driver's PrinterError within the step's remaining time, never a hang, and
+with the fault code of the condition the error names.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 
 from bench.checks.base import CheckSpec, Param, StepContext
-from bench.errors import DeviceError
+from bench.errors import DeviceError, PrinterError
+from bench.faults import PRINTER_CONDITIONS, printer_fault
 from bench.measure import Limit
 from drivers import escpos
 from drivers.interfaces import Printer, PrinterStatus
-from drivers.printer import CONDITION_FAULTS, describe, fault_for
 
 _LOG = logging.getLogger(__name__)
 
@@ -32,13 +35,29 @@ def _printer(ctx: StepContext) -> Printer:
     return ctx.device("printer", Printer)
 
 
+def _fails_with_the_condition(check: Callable[[StepContext], None]) -> Callable[[StepContext], None]:
+    """A printer that stopped fails with the fault of the condition it showed (``bench.faults``)."""
+
+    @functools.wraps(check)
+    def run(ctx: StepContext) -> None:
+        try:
+            check(ctx)
+        except PrinterError as exc:
+            code = printer_fault(exc.conditions)
+            if code is None or code == exc.fault_code:
+                raise
+            raise PrinterError(exc.message, conditions=exc.conditions, fault_code=code) from exc
+
+    return run
+
+
 def _judge_status(ctx: StepContext, st: PrinterStatus, *, near_end_fails: bool) -> bool:
     """Measure every condition against its fault code; True when none failed."""
     ok = True
     # Offline is what a printer reports *because* of a cover, paper or head condition; it is
     # a fault of its own only when no such cause explains it.
-    explained = any(getattr(st, name) for name, _ in CONDITION_FAULTS if name not in ("offline", "paper_near_end"))
-    for name, code in CONDITION_FAULTS:
+    explained = any(getattr(st, name) for name, _ in PRINTER_CONDITIONS if name not in ("offline", "paper_near_end"))
+    for name, code in PRINTER_CONDITIONS:
         value = bool(getattr(st, name))
         if name == "offline" and explained:
             ctx.measure(name, value, judged=False)
@@ -58,11 +77,12 @@ def _judge_status(ctx: StepContext, st: PrinterStatus, *, near_end_fails: bool) 
 def _require_ready(ctx: StepContext, printer: Printer) -> None:
     """Fail with the condition's fault code when the printer cannot print now."""
     st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
-    code = fault_for(st, near_end=False)
+    code = printer_fault(st.conditions, near_end=False)
     if code is not None:
-        raise DeviceError(f"printer not ready: {describe(st)} (status {st.raw.hex(' ')})", fault_code=code)
+        raise DeviceError(f"printer not ready: {st.describe()} (status {st.raw.hex(' ')})", fault_code=code)
 
 
+@_fails_with_the_condition
 def status(ctx: StepContext) -> None:
     """Read real-time status (each condition fails with its own fault code), then identity when online.
 
@@ -71,7 +91,7 @@ def status(ctx: StepContext) -> None:
     """
     printer = _printer(ctx)
     st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
-    ctx.note(f"status bytes {st.raw.hex(' ')}: {describe(st)}")
+    ctx.note(f"status bytes {st.raw.hex(' ')}: {st.describe()}")
     _judge_status(ctx, st, near_end_fails=bool(ctx.params["near_end_fails"]))
     if ctx.params["identify"] and not st.offline:
         ident = printer.identify(timeout=ctx.budget(STATUS_TIMEOUT))
@@ -139,6 +159,7 @@ def test_page_bytes(qr_data: str, barcode_data: str, title: str = "BENCH PRINTER
     )
 
 
+@_fails_with_the_condition
 def test_page(ctx: StepContext) -> None:
     """Print the test page, attach the picture of what was sent, and ask the operator to judge it."""
     printer = _printer(ctx)
@@ -163,6 +184,7 @@ def test_page(ctx: StepContext) -> None:
     ctx.measure("operator_accepts", accepted, limit=Limit(equals=True, fault="PRN-PRINT"))
 
 
+@_fails_with_the_condition
 def cutter(ctx: StepContext) -> None:
     """Cut the paper ``cuts`` times; after each cut the status must show no autocutter error."""
     printer = _printer(ctx)
@@ -181,8 +203,8 @@ def cutter(ctx: StepContext) -> None:
             ctx.measure("cuts_ok", done)
             raise
         st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
-        if st.cutter_error or fault_for(st, near_end=False):
-            ctx.note(f"after cut {i}: {describe(st)}")
+        if st.cutter_error or printer_fault(st.conditions, near_end=False):
+            ctx.note(f"after cut {i}: {st.describe()}")
             ctx.measure("cuts_ok", done)
             _judge_status(ctx, st, near_end_fails=False)
             return
@@ -191,6 +213,7 @@ def cutter(ctx: StepContext) -> None:
     ctx.measure("cutter_error", False, limit=Limit(equals=False, fault="PRN-CUTTER"))
 
 
+@_fails_with_the_condition
 def throughput(ctx: StepContext) -> None:
     """Print ``lines`` lines and measure lines per second (until the printer reports them done)."""
     printer = _printer(ctx)
@@ -221,7 +244,7 @@ CHECKS: tuple[CheckSpec, ...] = (
             "firmware": None,
             **{
                 name: (None if name == "paper_near_end" else Limit(equals=False, fault=code))
-                for name, code in CONDITION_FAULTS
+                for name, code in PRINTER_CONDITIONS
             },
         },
         fault="PRN-OFFLINE",

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from drivers import escpos
-from drivers.errors import DeviceError, EquipmentError
+from drivers.errors import EquipmentError, PrinterError
 from drivers.interfaces import Printer
-from drivers.printer import fault_for
 from drivers.registry import open_device
 from drivers.sim.usbprinter import SimUsbBackend, install_sim_backend, uninstall_sim_backend
 
@@ -60,36 +59,38 @@ def test_write_reaches_the_page(bus: SimUsbBackend) -> None:
 
 
 @pytest.mark.parametrize(
-    ("faults", "condition", "code"),
+    ("faults", "conditions", "words"),
     [
-        ({"offline": True}, "offline", "PRN-OFFLINE"),
-        ({"cover_open": True}, "cover_open", "PRN-COVER"),
-        ({"paper_end": True}, "paper_end", "PRN-PAPER-END"),
-        ({"paper_near_end": True}, "paper_near_end", "PRN-PAPER-NEAR-END"),
-        ({"head_overheat": True}, "auto_recoverable_error", "PRN-HEAD-HOT"),
-        ({"fatal": True}, "unrecoverable_error", "PRN-FATAL"),
-        ({"feed_button": True}, "feed_button", None),
+        ({}, (), "ready"),
+        ({"offline": True}, ("offline",), "offline"),
+        ({"cover_open": True}, ("offline", "cover_open"), "offline, cover open"),
+        ({"paper_end": True}, ("offline", "paper_end", "stopped_by_paper_end"), "offline, paper end, printing stopped by paper end"),
+        ({"paper_near_end": True}, ("paper_near_end",), "paper near end"),
+        ({"head_overheat": True}, ("offline", "auto_recoverable_error", "waiting_online_recovery", "error"),
+         "offline, head overheated (auto-recoverable error), waiting for online recovery, error occurred"),
+        ({"fatal": True}, ("offline", "unrecoverable_error", "error"), "offline, unrecoverable error, error occurred"),
+        ({"feed_button": True}, ("feed_button", "paper_feeding"), "feed button pressed, paper being fed by the feed button"),
     ],
 )
-def test_each_fault_decodes_to_its_condition(
-    bus: SimUsbBackend, faults: dict[str, bool], condition: str, code: str | None
+def test_each_fault_decodes_to_its_conditions(
+    bus: SimUsbBackend, faults: dict[str, bool], conditions: tuple[str, ...], words: str
 ) -> None:
     sim = bus.add_printer(faults)
     with open_printer(sim.url) as p:
         st = p.status()
-    assert getattr(st, condition) is True
-    assert fault_for(st) == code
+    assert set(st.conditions) == set(conditions)
+    assert st.describe() == words
 
 
 def test_offline_mid_print_fails_in_time(bus: SimUsbBackend) -> None:
     sim = bus.add_printer({"offline_after_bytes": 500, "buffer_size": 256})
     with open_printer(sim.url) as p:
         t0 = time.monotonic()
-        with pytest.raises(DeviceError) as info:
+        with pytest.raises(PrinterError) as info:
             p.write(escpos.line("y" * 60) * 200, timeout=1.0)
         assert time.monotonic() - t0 < 2.0
-    assert info.value.fault_code == "PRN-OFFLINE"
-    assert "stopped accepting data" in str(info.value) and "offline" in str(info.value)
+    assert info.value.conditions == ("offline",) and info.value.fault_code == "PRN-OFFLINE"
+    assert "stopped accepting data" in str(info.value) and "(offline)" in str(info.value)
 
 
 def test_cover_opened_before_wait_printed(bus: SimUsbBackend) -> None:
@@ -98,9 +99,9 @@ def test_cover_opened_before_wait_printed(bus: SimUsbBackend) -> None:
         p.write(escpos.line("first"))
         sim.printer.set_fault("cover_open", True)
         p.write(escpos.line("second"))  # buffered while offline
-        with pytest.raises(DeviceError) as info:
+        with pytest.raises(PrinterError) as info:
             p.wait_printed(timeout=0.3)
-        assert info.value.fault_code == "PRN-COVER"
+        assert "cover_open" in info.value.conditions and "(offline, cover open)" in str(info.value)
         sim.printer.set_fault("cover_open", False)
         p.wait_printed(timeout=1.0)  # the late GS r answer is drained, not confused
         assert p.status().ready

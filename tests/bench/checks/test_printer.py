@@ -10,9 +10,9 @@ import pytest
 
 from bench.checks.base import CheckSpec, StepContext
 from bench.checks.printer import CHECKS
+from bench.errors import DeviceError, PrinterError
 from bench.operator import ScriptedOperator
-from drivers.errors import DeviceError
-from drivers.interfaces import Printer
+from drivers.interfaces import Printer, PrinterIdentity, PrinterStatus
 from drivers.registry import open_device
 from drivers.sim.usbprinter import SimUsbBackend, SimUsbPrinter, install_sim_backend, uninstall_sim_backend
 
@@ -175,3 +175,45 @@ def test_throughput_passes_fast_and_fails_slow(bus: SimUsbBackend) -> None:
     assert fault == "PRN-SLOW"
     lps = {m.name: m.value for m in ctx.measurements}["lines_per_s"]
     assert 3 < lps <= 5.1
+
+
+class StopsPrinting(Printer):
+    """A ready printer whose every write stops with the conditions given."""
+
+    url = "fake://printer"
+
+    def __init__(self, conditions: tuple[str, ...]) -> None:
+        self.conditions = conditions
+
+    def write(self, data: bytes, timeout: float = 10.0) -> None:
+        raise PrinterError("printer stopped accepting data after 0 bytes", conditions=self.conditions)
+
+    def status(self, timeout: float = 2.0) -> PrinterStatus:
+        return PrinterStatus(raw=b"\x12\x12\x12\x12")
+
+    def identify(self, timeout: float = 2.0) -> PrinterIdentity:
+        return PrinterIdentity("EPSON", "TM-T88V", "30.01")
+
+    def wait_printed(self, timeout: float = 10.0) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("conditions", "code"),
+    [
+        ((), "PRN-OFFLINE"),
+        (("offline",), "PRN-OFFLINE"),
+        (("offline", "cover_open"), "PRN-COVER"),
+        (("offline", "paper_end", "stopped_by_paper_end"), "PRN-PAPER-END"),
+        (("offline", "cutter_error", "error"), "PRN-CUTTER"),
+    ],
+)
+@pytest.mark.parametrize("check", ["printer.test_page", "printer.cutter", "printer.throughput"])
+def test_a_printer_that_stops_fails_with_the_fault_of_its_condition(
+    check: str, conditions: tuple[str, ...], code: str
+) -> None:
+    fault, _ = run(SPECS[check], StopsPrinting(conditions))
+    assert fault == code
