@@ -205,7 +205,11 @@ class SimBench:
             self._cards.insert(inserted, slot=self._cards.slot_of(self.urls["card_reader"]))
 
     def _start_printer(self) -> None:
-        """The simulated USB printer lives in this process, behind pyusb's backend interface."""
+        """The simulated USB printer lives in this process, behind pyusb's backend interface.
+
+        Installing the bus registers it with the USB opener as ``?backend=sim``; closing the
+        bench unregisters it.
+        """
         from drivers.sim.usbprinter import install_sim_backend
 
         self._printer_bus = install_sim_backend()
