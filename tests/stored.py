@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.record import RunRecord, Verdict
-from bench.store import Store
+from bench.store.engine import Store
 
 
 def store_run(store: Store, rec: RunRecord) -> RunRecord:
@@ -15,3 +15,10 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
         assert rec.ended_at is not None
         store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
     return rec
+
+
+#: Takes a current SQLite store back to schema version 2 as released (what migration 3 added, removed).
+TO_VERSION_2 = (
+    "DROP TABLE run_totals; DROP TABLE fault_totals; DROP INDEX ix_measurements_name_model_at; "
+    "ALTER TABLE measurements DROP COLUMN model; DELETE FROM schema_version WHERE version = 3;"
+)

@@ -23,7 +23,7 @@ import click
 
 if TYPE_CHECKING:
     from bench.lots.store import LotStatus, LotStore
-    from bench.store import Store
+    from bench.store.engine import Store
 
 _DB_HELP = "Results store URL (default: the local SQLite store)."
 _LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
@@ -40,7 +40,7 @@ DEMO_FAULTS: dict[str, dict[str, Any]] = {
 
 
 def _open(db: str | None) -> Store:
-    from bench.store import Store
+    from bench.store.engine import Store
 
     return Store.open(db)
 

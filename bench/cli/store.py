@@ -1,6 +1,6 @@
 """The store's side of the command line: ``bench history``, ``trend``, ``stats`` and ``report``.
 
-Only click and the standard library are imported here at module level (the store pulls in
+Only click and the standard library are imported here at module level (the store may pull in
 SQLAlchemy), so ``bench --help`` stays fast. Every command takes ``--db URL`` (default:
 the local SQLite store) and ``--json``. Having no history is not an error: an unknown
 serial or measurement prints a note and exits 0. An unknown run id is a usage error
@@ -18,25 +18,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from bench.store import Store
-    from bench.storequery import RunHistory
+    from bench.store.base import StoreBase
 
 _DB_HELP = "Results store URL (default: the local SQLite store)."
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
-def _open(db: str | None) -> Store:
-    from bench.store import Store
+def _open(db: str | None) -> StoreBase:
+    """The store: through ``sqlite3`` alone when it is a current SQLite file (no SQLAlchemy)."""
+    from bench.store.connect import open_store
 
-    return Store.open(db)
-
-
-def _open_history(db: str | None) -> RunHistory:
-    """The store for history and trend: read directly when it is a current SQLite file (no SQLAlchemy)."""
-    from bench.storequery import default_url, open_current_sqlite
-
-    reader = open_current_sqlite(db if db is not None else default_url())
-    return reader if reader is not None else _open(db)
+    return open_store(db)
 
 
 def _when(t: datetime | None) -> str:
@@ -51,7 +43,7 @@ def _when(t: datetime | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> None:
     """Every run of the unit SERIAL, newest first, and when it last passed."""
-    with _open_history(db) as store:
+    with _open(db) as store:
         runs = store.history(serial, limit=limit)
         last = store.last_pass(serial)
     if as_json:
@@ -91,7 +83,7 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
     """Values of MEASUREMENT over time, with limits and a drift warning (see docs/reports.md)."""
     from bench.reports.format import drift
 
-    with _open_history(db) as store:
+    with _open(db) as store:
         points = store.trend(measurement, model=model, serial=serial, limit=limit)
     lo = points[-1].limit_min if points else None
     hi = points[-1].limit_max if points else None

@@ -26,10 +26,10 @@ from sqlalchemy import and_, select
 from bench.errors import UsageError
 from bench.lots import sampling
 from bench.record import Verdict
-from bench.storeschema import findings, lots, runs, steps, units
+from bench.store.schema import findings, lots, runs, steps, units
 
 if TYPE_CHECKING:
-    from bench.store import Store
+    from bench.store.engine import Store
 
 OPEN, DECIDED = "OPEN", "DECIDED"
 
@@ -132,7 +132,7 @@ class LotStatus:
 
 
 class LotStore:
-    """The lots of a :class:`~bench.store.Store` (which stays the caller's to close)."""
+    """The lots of a :class:`~bench.store.engine.Store` (which stays the caller's to close)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store

@@ -4,7 +4,7 @@ Every renderer first passes the record through :func:`redacted`, so no full PAN 
 data reaches any report even when a device put one in a message or a log line.
 :func:`drift` is the one definition of "this measurement is drifting towards a limit",
 used by the HTML report and ``bench trend`` (documented in ``docs/reports.md``).
-Reports read a unit's past through :class:`~bench.storequery.RunHistory`, a read-only
+Reports read a unit's past through :class:`~bench.store.history.RunHistory`, a read-only
 interface, never the whole store.
 """
 
@@ -21,7 +21,7 @@ from bench.record import AttachmentRecord, RunRecord
 from drivers.codecs.pan import redact, redact_data
 
 if TYPE_CHECKING:
-    from bench.storequery import RunHistory, RunSummary
+    from bench.store.history import RunHistory, RunSummary
 
 #: Drift: the mean of the last DRIFT_WINDOW values within DRIFT_MARGIN of the limit span from a limit.
 DRIFT_WINDOW = 5

@@ -26,7 +26,7 @@ from bench.reports.style import COLOURS as _COLOURS
 from bench.reports.style import CSS as _CSS
 
 if TYPE_CHECKING:
-    from bench.storequery import RunHistory, TrendPoint
+    from bench.store.history import RunHistory, TrendPoint
 
 #: Sparkline length: the last N values of each measurement for this unit.
 TREND_POINTS = 20

@@ -21,7 +21,7 @@ from bench.reports.junit import render_junit
 from bench.reports.rma import build_rma, render_rma_json, render_rma_md
 
 if TYPE_CHECKING:
-    from bench.storequery import RunHistory
+    from bench.store.history import RunHistory
 
 #: Format name -> the file it writes in a report folder.
 FILES: dict[str, str] = {

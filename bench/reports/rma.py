@@ -18,7 +18,7 @@ from bench.record import Outcome, RunRecord
 from bench.reports.format import fmt_time, fmt_value, last_pass_before, redacted, run_duration
 
 if TYPE_CHECKING:
-    from bench.storequery import RunHistory
+    from bench.store.history import RunHistory
 
 RMA_SCHEMA = "bench.rma/1"
 NEVER = "never on record"

@@ -18,7 +18,7 @@ from bench.measure import Limit, Measurement
 from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.reports.format import drift
 from bench.reports.render import write_reports
-from bench.store import Store
+from bench.store.engine import Store
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from stored import TO_VERSION_2
 
 from bench.cli import cli
 from bench.errors import UsageError
 from bench.lots import sampling
 from bench.lots.store import LotStore, check_lot_open
 from bench.record import Verdict
-from bench.store import Store
-from bench.storeschema import LATEST
+from bench.store.engine import Store
+from bench.store.schema import LATEST
 from tests.bench.cli.test_store import T0, make_run, store_runs
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,12 +46,13 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v1.db'}"
     store_runs(url, unit_run(1, "OLD", "S1"))
     con = sqlite3.connect(tmp_path / "v1.db")  # back to version 1 as released
+    con.executescript(TO_VERSION_2)
     con.executescript("DROP TABLE lots; DROP INDEX ix_runs_lot; DELETE FROM schema_version WHERE version = 2;")
     con.close()
     with Store.open(url) as store:
         assert store.get_run(unit_run(1, "OLD", "S1").run_id).lot == "OLD"
     con = sqlite3.connect(tmp_path / "v1.db")
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
     migrated = {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     indexes = {r[1] for r in con.execute("PRAGMA index_list(runs)")}
     con.close()
@@ -60,7 +62,7 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     assert migrated == {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     assert "ix_runs_lot" in indexes
     con.close()
-    assert LATEST == 2
+    assert LATEST == 3
 
 
 def test_counting_and_early_reject(tmp_db: str) -> None:

@@ -14,7 +14,7 @@ from bench.measure import Limit, Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.reports.html import render_html
 from bench.reports.render import write_reports
-from bench.store import Store
+from bench.store.engine import Store
 
 T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
 PAN = "4761739001010010"

@@ -10,7 +10,7 @@ from stored import store_run
 from bench.measure import Limit, Measurement
 from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.reports.rma import NEVER, NO_STORE, build_rma, render_rma_json, render_rma_md
-from bench.store import Store
+from bench.store.engine import Store
 
 T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
 PAN = "4761739001010010"

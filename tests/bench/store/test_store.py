@@ -21,9 +21,11 @@ from stored import store_run
 from bench.errors import EquipmentError, UsageError
 from bench.measure import Limit, Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
-from bench.store import RunNotFoundError, Store, parse_url, redact
-from bench.storequery import SCHEMA_VERSION, open_current_sqlite
-from bench.storeschema import LATEST
+from bench.store.engine import RunNotFoundError, Store, parse_url
+from bench.store.queries import SCHEMA_VERSION
+from bench.store.schema import LATEST
+from bench.store.sqlite import open_current
+from drivers.codecs.pan import redact
 
 T0 = datetime(2024, 5, 1, 8, 0, 0, 123456, tzinfo=UTC)
 PAN = "4761739001010010"
@@ -525,12 +527,36 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
     with Store.open(f"sqlite:///{path}") as s:
         conn = s._conn
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: a commit survives a power cut
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
         conn.rollback()
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # persistent in the file
+
+
+@pytest.mark.parametrize(("query", "level"), [("", 2), ("?synchronous=full", 2), ("?synchronous=NORMAL", 1),
+                                              ("?synchronous=extra", 3), ("?synchronous=off", 0)])
+def test_synchronous_level_from_the_url_on_both_paths(tmp_path: Path, query: str, level: int) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}{query}"
+    with Store.open(url) as s:  # creates the store (SQLAlchemy)
+        assert s._conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
+        s._conn.rollback()
+    light = open_current(url)  # the current store on sqlite3 alone
+    assert light is not None
+    with light:
+        assert light._conn.execute("PRAGMA synchronous").fetchone()[0] == level
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db?synchronous=fast", "sqlite:///x.db?synchronous=",
+                                 "postgresql://u@h/d?synchronous=full"])
+def test_unknown_synchronous_level_is_a_one_line_usage_error(url: str) -> None:
+    with pytest.raises(UsageError) as info:
+        Store.open(url)
+    assert "\n" not in str(info.value) and "synchronous" in str(info.value)
+    if url.startswith("sqlite"):
+        with pytest.raises(UsageError, match="expected one of: full, normal, extra, off"):
+            open_current(url)
 
 
 def test_step_for_unknown_run_is_rejected(store: Store) -> None:
@@ -602,7 +628,7 @@ def test_the_sqlite3_reader_answers_like_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     with Store.open(url) as store:
         _dataset(store)
-        reader = open_current_sqlite(url)
+        reader = open_current(url)
         assert reader is not None
         with reader:
             for serial in ("A", "B", "C", "nobody"):
@@ -618,22 +644,22 @@ def test_the_sqlite3_reader_answers_like_the_store(tmp_path: Path) -> None:
 
 def test_the_sqlite3_reader_only_reads_current_stores(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    assert open_current_sqlite(url) is None  # no file yet: Store.open creates it
+    assert open_current(url) is None  # no file yet: Store.open creates it
     (tmp_path / "bench.db").write_bytes(b"not a database")
-    assert open_current_sqlite(url) is None  # Store.open says what is wrong with it
+    assert open_current(url) is None  # Store.open says what is wrong with it
     (tmp_path / "bench.db").unlink()
     Store.open(url).close()
-    reader = open_current_sqlite(url)
+    reader = open_current(url)
     assert reader is not None
     reader.close()
     with sqlite3.connect(tmp_path / "bench.db") as conn:
         conn.execute("INSERT INTO schema_version (version, applied_at, description) VALUES (?, '2030-01-01 00:00:00', 'future')",
                      (SCHEMA_VERSION + 1,))
-    assert open_current_sqlite(url) is None  # newer than this bench: Store.open refuses it
-    assert open_current_sqlite(f"sqlite:///{tmp_path / 'bench.db'}?mode=ro") is None  # options: SQLAlchemy's job
+    assert open_current(url) is None  # newer than this bench: Store.open refuses it
+    assert open_current(f"sqlite:///{tmp_path / 'bench.db'}?mode=ro") is None  # options: SQLAlchemy's job
 
 
 def test_schema_version_is_the_number_of_migrations() -> None:
-    from bench.storeschema import LATEST
+    from bench.store.schema import LATEST
 
     assert SCHEMA_VERSION == LATEST

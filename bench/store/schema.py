@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -37,6 +37,12 @@ from sqlalchemy import (
     select,
     text,
 )
+
+from bench.store import totals
+from bench.store.queries import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from bench.store.db import Db
 
 _LOG = logging.getLogger(__name__)
 
@@ -166,8 +172,10 @@ measurements = Table(
     Column("fault", String(64), nullable=True),
     Column("message", Text, nullable=False),
     Column("measured_at", UtcDateTime, nullable=False),  # the step's start: trends order by it
+    Column("model", String(200), nullable=True),  # version 3: the unit's model, for trends by model
     UniqueConstraint("step_id", "seq", name="uq_measurements_step_seq"),
     Index("ix_measurements_name_at", "name", "measured_at"),
+    Index("ix_measurements_name_model_at", "name", "model", "measured_at", "id"),  # version 3
 )
 
 attachments = Table(
@@ -224,7 +232,29 @@ lots = Table(
     Index("ix_lots_supplier_part", "supplier", "part", "decided_at"),
 )
 
-_DATA_TABLES = (stations, units, runs, steps, measurements, attachments, findings, lots)
+# Version 3: summary rows kept as runs finish (bench/store/totals.py), so stats over every run is a few rows.
+run_totals = Table(
+    "run_totals",
+    metadata,
+    Column("model", String(200), primary_key=True),  # '' for runs without a unit
+    Column("station_id", ForeignKey("stations.id"), primary_key=True),
+    Column("verdict", String(16), primary_key=True),
+    Column("runs", BigInteger, nullable=False),
+    Column("firsts", BigInteger, nullable=False),  # runs that were their unit's first finished run
+    Column("firsts_here", BigInteger, nullable=False),  # ... its first finished run at this station
+    Column("duration_us", BigInteger, nullable=False),
+)
+
+fault_totals = Table(
+    "fault_totals",
+    metadata,
+    Column("model", String(200), primary_key=True),
+    Column("station_id", ForeignKey("stations.id"), primary_key=True),
+    Column("fault", String(64), primary_key=True),
+    Column("runs", BigInteger, nullable=False),  # FAIL runs showing this fault code
+)
+
+_DATA_TABLES = (stations, units, runs, steps, measurements, attachments, findings, lots, run_totals, fault_totals)
 
 
 def _baseline(conn: Connection) -> None:
@@ -263,6 +293,27 @@ def _v2(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_runs_lot ON runs (lot)"))
 
 
+def _v3(conn: Connection) -> None:
+    """Version 2 -> 3: measurements carry their unit's model (trends by model); summary rows for stats."""
+    conn.execute(text("ALTER TABLE measurements ADD COLUMN model VARCHAR(200)"))
+    conn.execute(text(
+        "UPDATE measurements SET model = (SELECT u.model FROM steps s JOIN runs r ON r.id = s.run_id "
+        "JOIN units u ON u.id = r.unit_id WHERE s.id = measurements.step_id)"
+    ))
+    conn.execute(text("CREATE INDEX ix_measurements_name_model_at ON measurements (name, model, measured_at, id)"))
+    conn.execute(text(
+        "CREATE TABLE run_totals ("
+        " model VARCHAR(200) NOT NULL, station_id INTEGER NOT NULL REFERENCES stations (id),"
+        " verdict VARCHAR(16) NOT NULL, runs BIGINT NOT NULL, firsts BIGINT NOT NULL, firsts_here BIGINT NOT NULL,"
+        " duration_us BIGINT NOT NULL, PRIMARY KEY (model, station_id, verdict))"
+    ))
+    conn.execute(text(
+        "CREATE TABLE fault_totals ("
+        " model VARCHAR(200) NOT NULL, station_id INTEGER NOT NULL REFERENCES stations (id),"
+        " fault VARCHAR(64) NOT NULL, runs BIGINT NOT NULL, PRIMARY KEY (model, station_id, fault))"
+    ))
+
+
 def _ts(conn: Connection) -> str:
     return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
 
@@ -270,9 +321,12 @@ def _ts(conn: Connection) -> str:
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("baseline: stations, units, runs, steps, measurements, attachments, findings", _baseline),
     ("lots (incoming inspection) and an index on runs.lot", _v2),
+    ("measurements.model for trends by model; run_totals and fault_totals for stats", _v3),
 )
 
 LATEST = len(MIGRATIONS)
+if LATEST != SCHEMA_VERSION:  # pragma: no cover - caught by the first test that opens a store
+    raise RuntimeError(f"bench.store.queries.SCHEMA_VERSION is {SCHEMA_VERSION}, the migrations reach {LATEST}")
 
 
 def current_version(conn: Connection) -> int:
@@ -283,8 +337,11 @@ def current_version(conn: Connection) -> int:
     return int(value or 0)
 
 
-def migrate(conn: Connection) -> list[int]:
+def migrate(conn: Connection, db: Db) -> list[int]:
     """Apply the pending migrations on ``conn`` (inside the caller's transaction).
+
+    ``db`` runs plain SQL on the same connection: the summary rows of version 3 are
+    recomputed from the runs through it (:func:`bench.store.totals.rebuild`).
 
     The caller holds the write lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock
     on PostgreSQL), so two processes opening a new store at once cannot both migrate.
@@ -311,6 +368,8 @@ def migrate(conn: Connection) -> list[int]:
             _LOG.info("store: applying schema migration %d (%s)", version, description)
             step(conn)
             applied.append(version)
+    if have and 3 in applied:
+        totals.rebuild(db)
     if applied:
         conn.execute(
             schema_version.insert(),

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from pgcluster import create_database
 
 from bench.record import Verdict
-from bench.store import Store, parse_url
-from bench.storeschema import LATEST
+from bench.store.engine import Store, parse_url
+from bench.store.schema import LATEST
 
 _LOG = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ _COMMON = textwrap.dedent(
     from datetime import UTC, datetime, timedelta
     from bench.measure import Limit, Measurement
     from bench.record import Outcome, RunRecord, StepRecord, UnitInfo, Verdict
-    from bench.store import Store
+    from bench.store.engine import Store
 
     T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -95,7 +95,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _child_env() -> dict[str, str]:
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[3])
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
 
 

@@ -1,0 +1,25 @@
+"""The run store: every run, step, measurement and finding, in SQLite or PostgreSQL.
+
+Modules, by job (``docs/store.md``):
+
+* :mod:`bench.store.engine`: :class:`~bench.store.engine.Store`, the store through SQLAlchemy
+  (any URL; creates and migrates the schema; PostgreSQL);
+* :mod:`bench.store.sqlite`: SQLite settings (WAL, ``synchronous``), the URL of a SQLite file,
+  and :class:`~bench.store.sqlite.SqliteStore`, the same store on ``sqlite3`` alone;
+* :mod:`bench.store.connect`: which of the two a command gets (:func:`~bench.store.connect.open_store`);
+* :mod:`bench.store.schema`: the tables and their numbered migrations;
+* :mod:`bench.store.writes` and :mod:`bench.store.queries`: the run path's writes and every read,
+  as plain SQL both databases run; :mod:`bench.store.totals`: the summary rows behind ``stats``;
+  :mod:`bench.store.rows`: records to rows and back; :mod:`bench.store.base`: the methods both stores share;
+* :mod:`bench.store.history`: what the queries return and :class:`RunHistory`, the read-only
+  view that reports take.
+
+Importing this package is cheap: it never loads SQLAlchemy (only :mod:`bench.store.engine` and
+:mod:`bench.store.schema` do).
+"""
+
+from __future__ import annotations
+
+from bench.store.history import RunHistory, RunNotFoundError, RunSummary, Stats, TrendPoint
+
+__all__ = ["RunHistory", "RunNotFoundError", "RunSummary", "Stats", "TrendPoint"]

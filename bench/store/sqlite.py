@@ -1,0 +1,224 @@
+"""The SQLite side of the store through the standard library's ``sqlite3``: settings, URL, fast paths.
+
+* :func:`configure` sets up every connection to a SQLite store, whoever opened it (WAL, the
+  ``synchronous`` level, foreign keys, the busy timeout); :class:`bench.store.engine.Store`
+  calls it too.
+* :class:`SqliteDb` runs the store's plain SQL on a ``sqlite3`` connection; ``Store`` uses it
+  on SQLite after SQLAlchemy has created or migrated the file.
+* :class:`SqliteStore` (:func:`open_current`) is the whole store on ``sqlite3`` alone, for a
+  SQLite file whose schema is current: ``bench run``, ``bench history`` and ``bench trend``
+  then never import SQLAlchemy (about 300 ms with the schema). A missing, older or newer
+  store goes through :meth:`Store.open` (which creates, migrates or refuses it).
+
+Durability (``docs/store.md``): ``synchronous=FULL`` by default, so a committed step survives a
+power cut, not only a crash of the process; ``sqlite:///path.db?synchronous=normal`` trades that
+for speed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from bench.errors import EquipmentError, UsageError
+from bench.store import rows
+from bench.store.base import StoreBase
+from bench.store.queries import SCHEMA_VERSION
+
+_LOG = logging.getLogger(__name__)
+
+#: SQLite waits this long for another writer before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+#: The ``synchronous=`` levels a SQLite store URL may ask for; the first is the default.
+SYNCHRONOUS = ("full", "normal", "extra", "off")
+
+
+def synchronous_level(query: Mapping[str, Any], url: str) -> str:
+    """The ``synchronous`` level a URL's query asks for (``full`` when it does not say).
+
+    Raises:
+        UsageError: an unknown level.
+    """
+    value = query.get("synchronous", SYNCHRONOUS[0])
+    if isinstance(value, tuple | list):
+        value = value[-1]
+    level = str(value).lower()
+    if level not in SYNCHRONOUS:
+        raise UsageError(f"bad store URL {url!r}: synchronous={value} (expected one of: {', '.join(SYNCHRONOUS)}; "
+                         f"default {SYNCHRONOUS[0]})")
+    return level
+
+
+def configure(conn: sqlite3.Connection, synchronous: str = SYNCHRONOUS[0]) -> None:
+    """Set up a connection to a SQLite store: we BEGIN ourselves, WAL, ``synchronous``, foreign keys."""
+    conn.isolation_level = None  # transactions are ours: BEGIN IMMEDIATE for writes
+    conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _enable_wal(conn)
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch a SQLite database to WAL, waiting out other processes doing the same.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not always run the
+    busy handler for it, so several processes opening a new store at once would see
+    "database is locked"; once the file is in WAL mode the switch is never needed again.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (the driver's own, when SQLAlchemy wrapped it)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split())
+    return text or type(orig).__name__
+
+
+class SqliteDb:
+    """The store's plain SQL on one ``sqlite3`` connection (opened by :func:`configure`'s rules)."""
+
+    time = staticmethod(rows.sqlite_time)
+
+    def __init__(self, conn: sqlite3.Connection, url: str) -> None:
+        self.conn = conn
+        self.url = url
+
+    def query(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        """Run a SELECT; all its rows."""
+        return self.conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Mapping[str, Any]) -> int:
+        """Run one statement; the rows it changed."""
+        return self.conn.execute(sql, params).rowcount
+
+    def insert(self, sql: str, params: Mapping[str, Any]) -> int:
+        """Run one INSERT; the new row's id."""
+        rowid = self.conn.execute(sql, params).lastrowid
+        assert rowid is not None
+        return rowid
+
+    def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run one statement for each parameter set."""
+        self.conn.executemany(sql, params)
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front.
+
+        A deferred transaction that read first would fail with SQLITE_BUSY instead of
+        waiting when another process writes.
+        """
+        with self._transaction("BEGIN IMMEDIATE"):
+            yield
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        """One read transaction, so a query and its follow-ups see the same data."""
+        with self._transaction("BEGIN"):
+            yield
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[None]:
+        conn = self.conn
+        try:
+            conn.execute(begin)
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise ValueError(f"store: {one_line(exc)}") from exc
+            raise EquipmentError(f"store {self.url}: {one_line(exc)}") from exc
+
+
+class SqliteStore(StoreBase):
+    """The whole store on ``sqlite3`` alone, for a SQLite file whose schema is current."""
+
+    def __init__(self, conn: sqlite3.Connection, url: str) -> None:
+        super().__init__(SqliteDb(conn, url))
+        self._conn = conn
+        self.url = url
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+
+def default_url() -> str:
+    """``sqlite:///<user data dir>/bench.db``, creating the directory."""
+    import platformdirs
+
+    directory = Path(platformdirs.user_data_dir("bench"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'bench.db'}"
+
+
+def sqlite_file(url: str) -> tuple[Path, str] | None:
+    """The file and ``synchronous`` level of a plain ``sqlite:///path[?synchronous=...]`` URL.
+
+    None for anything else (another database, other parameters, ``:memory:``): left to SQLAlchemy.
+
+    Raises:
+        UsageError: an unknown ``synchronous`` level.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path, _, query = url[len(prefix) :].partition("?")
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    level = synchronous_level(params, url)
+    if set(params) - {"synchronous"}:
+        return None
+    path = unquote(path)
+    return (Path(path), level) if path and path != ":memory:" else None
+
+
+def open_current(url: str) -> SqliteStore | None:
+    """The store at ``url`` on ``sqlite3`` when it is an existing SQLite file with a current schema, else None.
+
+    Raises:
+        UsageError: an unknown ``synchronous`` level in the URL.
+    """
+    found = sqlite_file(url)
+    if found is None or not found[0].is_file():
+        return None
+    path, level = found
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            configure(conn, level)
+            return SqliteStore(conn, url)
+    except sqlite3.Error as exc:  # not a store (yet): Store.open says what is wrong with it
+        _LOG.debug("store %s: not opened directly (%s)", url, exc)
+    conn.close()
+    return None

@@ -1,0 +1,170 @@
+"""Summary rows kept as runs finish, so ``bench stats`` over the whole store reads a few rows.
+
+Two tables (schema version 3), keyed by the unit's model ('' for a run without a unit) and
+the station:
+
+* ``run_totals (model, station_id, verdict)``: finished runs, their summed duration in
+  microseconds, how many were their unit's first finished run (``firsts``) and how many
+  were their unit's first finished run at that station (``firsts_here``): the first-pass
+  yield over all stations, or over one;
+* ``fault_totals (model, station_id, fault)``: FAIL runs showing each fault code (once per run).
+
+They are kept exact by difference: :func:`kept` takes what a run and its unit's first runs
+contribute before a write and after it, and adds the change. So a run finished twice, a
+run finishing out of order (it started before a run of the same unit already finished) and
+a run marked ABORTED all come out right. :func:`rebuild` recomputes them from the runs
+(schema migration, bulk-filled stores). A window (``bench stats --since``) does not use them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from bench.store import rows
+
+if TYPE_CHECKING:
+    from bench.store.db import Db, Reads
+
+#: ('run', model, station_id, verdict, column) or ('fault', model, station_id, fault) -> amount.
+Facts = Counter[tuple[Any, ...]]
+
+_RUN = (
+    "SELECT r.unit_id, r.station_id, coalesce(u.model, ''), r.verdict, r.started_at, r.ended_at "
+    "FROM runs r LEFT JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
+)
+# A unit's first finished run (at one station): the first-pass yield counts its verdict.
+_FIRST = (
+    "SELECT r.station_id, r.verdict FROM runs r WHERE r.unit_id = :unit_id AND r.verdict <> 'RUNNING' {here}"
+    "ORDER BY r.started_at, r.id LIMIT 1"
+)
+_FAULTS = (
+    "SELECT fault FROM steps WHERE run_id = :run_id AND fault IS NOT NULL "
+    "UNION SELECT fault FROM findings WHERE run_id = :run_id"
+)
+_ADD_RUN = (
+    "INSERT INTO run_totals (model, station_id, verdict, runs, firsts, firsts_here, duration_us) "
+    "VALUES (:model, :station_id, :verdict, :runs, :firsts, :firsts_here, :duration_us) "
+    "ON CONFLICT (model, station_id, verdict) DO UPDATE SET runs = run_totals.runs + excluded.runs, "
+    "firsts = run_totals.firsts + excluded.firsts, firsts_here = run_totals.firsts_here + excluded.firsts_here, "
+    "duration_us = run_totals.duration_us + excluded.duration_us"
+)
+_ADD_FAULT = (
+    "INSERT INTO fault_totals (model, station_id, fault, runs) VALUES (:model, :station_id, :fault, :runs) "
+    "ON CONFLICT (model, station_id, fault) DO UPDATE SET runs = fault_totals.runs + excluded.runs"
+)
+_COLUMNS = ("runs", "firsts", "firsts_here", "duration_us")
+
+
+def _facts(db: Db, run_id: str) -> Facts:
+    """What one run, and its unit's first runs (anywhere and at its station), add to the totals."""
+    facts: Facts = Counter()
+    found = db.query(_RUN, {"run_id": run_id})
+    if not found:
+        return facts
+    unit_id, station_id, model, verdict, started, ended = found[0]
+    if verdict != "RUNNING":
+        facts["run", model, station_id, verdict, "runs"] += 1
+        if ended is not None:
+            facts["run", model, station_id, verdict, "duration_us"] += rows.micros(rows.utc(started), rows.utc(ended))
+        if verdict == "FAIL":
+            for (code,) in db.query(_FAULTS, {"run_id": run_id}):
+                facts["fault", model, station_id, code] += 1
+    if unit_id is not None:  # this run may be, or stop being, the unit's first finished run
+        for (first_station, first_verdict) in db.query(_FIRST.format(here=""), {"unit_id": unit_id}):
+            facts["run", model, first_station, first_verdict, "firsts"] += 1
+        here = {"unit_id": unit_id, "station_id": station_id}
+        for (_, here_verdict) in db.query(_FIRST.format(here="AND r.station_id = :station_id "), here):
+            facts["run", model, station_id, here_verdict, "firsts_here"] += 1
+    return facts
+
+
+@contextmanager
+def kept(db: Db, run_id: str) -> Iterator[None]:
+    """Keep the totals right across a change to run ``run_id`` (inside the caller's write transaction)."""
+    before = _facts(db, run_id)
+    yield
+    after = _facts(db, run_id)
+    after.subtract(before)
+    add(db, after)
+
+
+def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
+    """Add ``facts`` (changes, possibly negative) to the summary rows."""
+    runs: dict[tuple[Any, ...], dict[str, Any]] = {}
+    faults: list[dict[str, Any]] = []
+    for key, amount in facts.items():
+        if not amount:
+            continue
+        if key[0] == "run":
+            _, model, station_id, verdict, column = key
+            row = runs.setdefault((model, station_id, verdict), {
+                "model": model, "station_id": station_id, "verdict": verdict, **dict.fromkeys(_COLUMNS, 0)})
+            row[column] += amount
+        else:
+            _, model, station_id, fault = key
+            faults.append({"model": model, "station_id": station_id, "fault": fault, "runs": amount})
+    if runs:
+        db.executemany(_ADD_RUN, list(runs.values()))
+    if faults:
+        db.executemany(_ADD_FAULT, faults)
+
+
+_ALL_RUNS = (
+    "SELECT r.id, r.unit_id, r.station_id, coalesce(u.model, ''), r.verdict, r.started_at, r.ended_at "
+    "FROM runs r LEFT JOIN units u ON u.id = r.unit_id WHERE r.verdict <> 'RUNNING' ORDER BY r.started_at, r.id"
+)
+_ALL_FAULTS = (
+    "SELECT s.run_id, s.fault FROM steps s JOIN runs r ON r.id = s.run_id "
+    "WHERE r.verdict = 'FAIL' AND s.fault IS NOT NULL "
+    "UNION SELECT f.run_id, f.fault FROM findings f JOIN runs r ON r.id = f.run_id WHERE r.verdict = 'FAIL'"
+)
+
+
+def rebuild(db: Db) -> None:
+    """Recompute the summary rows from the runs (inside the caller's write transaction)."""
+    db.execute("DELETE FROM run_totals", {})
+    db.execute("DELETE FROM fault_totals", {})
+    faults: dict[str, set[str]] = {}
+    for rid, code in db.query(_ALL_FAULTS, {}):
+        faults.setdefault(rid, set()).add(code)
+    facts: Facts = Counter()
+    seen: set[Any] = set()
+    seen_here: set[tuple[Any, Any]] = set()
+    for rid, unit_id, station_id, model, verdict, started, ended in db.query(_ALL_RUNS, {}):
+        facts["run", model, station_id, verdict, "runs"] += 1
+        if ended is not None:
+            facts["run", model, station_id, verdict, "duration_us"] += rows.micros(rows.utc(started), rows.utc(ended))
+        for code in faults.get(rid, ()):
+            facts["fault", model, station_id, code] += 1
+        if unit_id is not None:
+            if unit_id not in seen:
+                seen.add(unit_id)
+                facts["run", model, station_id, verdict, "firsts"] += 1
+            if (unit_id, station_id) not in seen_here:
+                seen_here.add((unit_id, station_id))
+                facts["run", model, station_id, verdict, "firsts_here"] += 1
+    add(db, facts)
+
+
+def read(db: Reads, model: str | None, station: str | None) -> tuple[Sequence[Sequence[Any]], Sequence[Sequence[Any]]]:
+    """The summed rows for ``stats`` over every run: ``(verdict, runs, firsts, duration_us)`` and ``(fault, runs)``.
+
+    ``firsts`` counts units by their first run anywhere, or at ``station`` when one is given.
+    """
+    where, params = ["1 = 1"], {}
+    if model is not None:
+        where.append("t.model = :model")
+        params["model"] = model
+    if station is not None:
+        where.append("t.station_id = (SELECT id FROM stations WHERE name = :station)")
+        params["station"] = station
+    first = "firsts_here" if station is not None else "firsts"
+    cond = " AND ".join(where)
+    verdicts = db.query(
+        f"SELECT t.verdict, sum(t.runs), sum(t.{first}), sum(t.duration_us) FROM run_totals t WHERE {cond} "
+        "GROUP BY t.verdict ORDER BY t.verdict", params)
+    fault_rows = db.query(f"SELECT t.fault, sum(t.runs) FROM fault_totals t WHERE {cond} GROUP BY t.fault", params)
+    return verdicts, fault_rows

@@ -1,0 +1,239 @@
+"""The run path's writes, as plain SQL that SQLite and PostgreSQL both run.
+
+:class:`RunWriter` is what the runner calls (start_run, set_unit, add_step, finish_run) and
+what marks the runs of crashed processes ABORTED. It runs on a :class:`Db`: the standard
+library's ``sqlite3`` (:mod:`bench.store.sqlite`) or a SQLAlchemy connection
+(:mod:`bench.store.engine`). Both execute the SQL text of this module, so a step stored by
+either reads back the same, byte for byte (a test compares them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
+from bench.store import rows, totals
+from bench.store.db import Db
+from bench.store.history import RunNotFoundError
+from drivers.codecs.pan import redact
+
+_LOG = logging.getLogger(__name__)
+
+
+INSERT_RUN = (
+    "INSERT INTO runs (id, unit_id, unit_hw_revision, unit_firmware, station_id, operator, plan_name, "
+    "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, hostname, bench_version) "
+    "VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, :plan_name, :plan_version, "
+    ":plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :hostname, :bench_version)"
+)
+SET_UNIT = (
+    "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware "
+    "WHERE id = :id"
+)
+#: Steps stored before the unit was known get its model (trends by model read it from the measurement).
+SET_MEASUREMENT_MODEL = (
+    "UPDATE measurements SET model = :model WHERE step_id IN (SELECT id FROM steps WHERE run_id = :run_id)"
+)
+RUN_MODEL = "SELECT u.model FROM runs r JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
+INSERT_STEP = (
+    "INSERT INTO steps (run_id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log) "
+    "VALUES (:run_id, :idx, :name, :check_name, :outcome, :started_at, :duration_s, :attempts, :fault, :message, :log)"
+)
+INSERT_MEASUREMENT = (
+    "INSERT INTO measurements (step_id, seq, name, value_json, value_num, unit, limit_json, limit_min, limit_max, "
+    "passed, fault, message, measured_at, model) VALUES (:step_id, :seq, :name, :value_json, :value_num, :unit, "
+    ":limit_json, :limit_min, :limit_max, :passed, :fault, :message, :measured_at, :model)"
+)
+INSERT_ATTACHMENT = (
+    "INSERT INTO attachments (step_id, seq, name, mime, data) VALUES (:step_id, :seq, :name, :mime, :data)"
+)
+FINISH_RUN = "UPDATE runs SET verdict = :verdict, ended_at = :ended_at, summary = :summary WHERE id = :id"
+DELETE_FINDINGS = "DELETE FROM findings WHERE run_id = :run_id"
+INSERT_FINDING = (
+    "INSERT INTO findings (run_id, seq, fault, title, category, part, action, in_unit, steps, consequences) "
+    "VALUES (:run_id, :seq, :fault, :title, :category, :part, :action, :in_unit, :steps, :consequences)"
+)
+# 'RUNNING' is a literal so that SQLite may use the partial index ix_runs_running.
+OPEN_RUNS = "SELECT id, pid, started_at FROM runs WHERE verdict = 'RUNNING' AND hostname = :hostname"
+STEP_TIMES = "SELECT started_at, duration_s FROM steps WHERE run_id = :run_id"
+MARK_ABORTED = (
+    "UPDATE runs SET verdict = 'ABORTED', ended_at = :ended_at WHERE id = :id AND verdict = 'RUNNING'"
+)
+UPSERT_STATION = "INSERT INTO stations (name) VALUES (:name) ON CONFLICT DO NOTHING"
+STATION_ID = "SELECT id FROM stations WHERE name = :name"
+UPSERT_UNIT = "INSERT INTO units (model, serial) VALUES (:model, :serial) ON CONFLICT DO NOTHING"
+UNIT_ID = "SELECT id FROM units WHERE model = :model AND serial = :serial"
+
+
+class RunWriter:
+    """The writes of a run, on one :class:`Db`. Not thread-safe: one per connection."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self._station_ids: dict[str, int] = {}
+        self._unit_ids: dict[tuple[str, str], int] = {}
+        self._models: dict[str, str | None] = {}  # run id -> its unit's model, for the measurement rows
+        self._hostname = socket.gethostname()
+
+    @contextmanager
+    def _write(self) -> Iterator[Db]:
+        try:
+            with self.db.write():
+                yield self.db
+        except BaseException:
+            # Ids cached during a rolled-back transaction may name rows that are not there.
+            self._station_ids.clear()
+            self._unit_ids.clear()
+            self._models.clear()
+            raise
+
+    def _id(self, cache: dict[Any, int], key: Any, upsert: str, select: str, values: dict[str, Any]) -> int:
+        found = cache.get(key)
+        if found is None:
+            self.db.execute(upsert, values)
+            found = cache[key] = int(self.db.query(select, values)[0][0])
+        return found
+
+    def _station_id(self, name: str) -> int:
+        return self._id(self._station_ids, name, UPSERT_STATION, STATION_ID, {"name": name})
+
+    def _unit_id(self, unit: UnitInfo) -> int:
+        key = (unit.model, unit.serial)
+        return self._id(self._unit_ids, key, UPSERT_UNIT, UNIT_ID, {"model": unit.model, "serial": unit.serial})
+
+    def start_run(self, run: RunRecord) -> None:
+        """Write the run's row with verdict RUNNING and this process's pid and hostname.
+
+        Steps, findings, ended_at and verdict already on ``run`` are not written: steps come
+        through :meth:`add_step`, the end through :meth:`finish_run`.
+        """
+        unit = run.unit
+        with self._write() as db:
+            db.execute(INSERT_RUN, {
+                "id": run.run_id,
+                "unit_id": self._unit_id(unit) if unit else None,
+                "unit_hw_revision": unit.hw_revision if unit else "",
+                "unit_firmware": unit.firmware if unit else "",
+                "station_id": self._station_id(run.station),
+                "operator": run.operator,
+                "plan_name": run.plan_name,
+                "plan_version": run.plan_version,
+                "plan_hash": run.plan_hash,
+                "lot": run.lot,
+                "scenario": run.scenario,
+                "started_at": db.time(run.started_at),
+                "summary": redact(run.summary),
+                "pid": os.getpid(),
+                "hostname": self._hostname,
+                "bench_version": run.bench_version,
+            })
+        self._remember(run.run_id, unit.model if unit else None)
+        _LOG.debug("store: run %s started", run.run_id)
+
+    def _remember(self, run_id: str, model: str | None) -> None:
+        if len(self._models) >= 64:
+            self._models.clear()
+        self._models[run_id] = model
+
+    def set_unit(self, run_id: str, unit: UnitInfo) -> None:
+        """Record which unit a run is testing (known once the unit has identified itself)."""
+        with self._write() as db:
+            changed = db.execute(SET_UNIT, {"id": run_id, "unit_id": self._unit_id(unit),
+                                            "unit_hw_revision": unit.hw_revision, "unit_firmware": unit.firmware})
+            if changed != 1:
+                raise RunNotFoundError(f"no run {run_id!r} in the store")
+            db.execute(SET_MEASUREMENT_MODEL, {"model": unit.model, "run_id": run_id})
+        self._remember(run_id, unit.model)
+
+    def add_step(self, run_id: str, step: StepRecord) -> None:
+        """Store one finished step with its measurements and attachments, committed on return."""
+        step_row = rows.step_row(run_id, step)
+        with self._write() as db:
+            step_row["started_at"] = at = db.time(step.started_at)
+            if run_id in self._models:
+                model = self._models[run_id]
+            else:
+                found = db.query(RUN_MODEL, {"run_id": run_id})
+                model = found[0][0] if found else None
+                self._remember(run_id, model)
+            step_id = db.insert(INSERT_STEP, step_row)
+            if step.measurements:
+                m_rows = [rows.measurement_row(i, m) for i, m in enumerate(step.measurements)]
+                for row in m_rows:
+                    row["step_id"], row["measured_at"], row["model"] = step_id, at, model
+                db.executemany(INSERT_MEASUREMENT, m_rows)
+            if step.attachments:
+                a_rows = [rows.attachment_row(i, a) for i, a in enumerate(step.attachments)]
+                for row in a_rows:
+                    row["step_id"] = step_id
+                db.executemany(INSERT_ATTACHMENT, a_rows)
+
+    def finish_run(
+        self,
+        run_id: str,
+        verdict: Verdict,
+        ended_at: datetime,
+        summary: str = "",
+        findings: Sequence[Finding] = (),
+    ) -> None:
+        """Close a run: its verdict, end time, summary and diagnosis (replacing any earlier ones)."""
+        with self._write() as db, totals.kept(db, run_id):
+            changed = db.execute(FINISH_RUN, {"id": run_id, "verdict": verdict.value,
+                                              "ended_at": db.time(ended_at), "summary": redact(summary)})
+            if changed != 1:
+                raise RunNotFoundError(f"no run {run_id!r} in the store")
+            db.execute(DELETE_FINDINGS, {"run_id": run_id})
+            f_rows = rows.finding_rows(run_id, findings)
+            if f_rows:
+                db.executemany(INSERT_FINDING, f_rows)
+        _LOG.debug("store: run %s finished %s", run_id, verdict.value)
+
+    def mark_abandoned(self) -> list[str]:
+        """Mark ABORTED the RUNNING runs of this host whose process is gone.
+
+        A run's ``ended_at`` becomes the end of its last step (its start when it has none).
+        Runs of live processes and of other hosts are left alone.
+
+        Returns:
+            The ids of the runs marked.
+        """
+        with self.db.read():
+            candidates = self.db.query(OPEN_RUNS, {"hostname": self._hostname})
+        dead = [(rid, rows.utc(started)) for rid, pid, started in candidates if pid is None or not pid_alive(pid)]
+        marked: list[str] = []
+        for run_id, started in dead:
+            with self._write() as db, totals.kept(db, run_id):
+                ends = db.query(STEP_TIMES, {"run_id": run_id})
+                ended = max((rows.utc(s) + timedelta(seconds=d) for s, d in ends), default=started)
+                changed = db.execute(MARK_ABORTED, {"id": run_id, "ended_at": db.time(ended)})
+            if changed == 1:
+                marked.append(run_id)
+                _LOG.warning("store: run %s was abandoned by a dead process: marked ABORTED", run_id)
+        return marked
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie counts as gone)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate it there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
