@@ -1,7 +1,7 @@
 """Benchmark 1: per-step overhead of the runner with every step durably stored, against OpenHTF.
 
 Ours: :class:`bench.runner.Runner` directly (no CLI), a plan of 1,000 steps, a
-:class:`bench.devices.DeviceSet` with no devices, and the real SQLite :class:`bench.store.Store`
+:class:`bench.devices.DeviceSet` with no devices, and the real SQLite :class:`bench.store.engine.Store`
 (the default store: WAL, ``synchronous=NORMAL``, one committed transaction per step) in a temp dir.
 Two plans: no-op checks, and checks that report one measurement judged against a min/max limit.
 The time is ``Runner(...).run()`` (run start, 1,000 steps each stored, run end with diagnosis),
@@ -51,7 +51,7 @@ def ours_once(measure: bool, workdir: Path) -> float:
     from bench.devices import DeviceSet
     from bench.operator import ScriptedOperator
     from bench.runner import Runner
-    from bench.store import Store
+    from bench.store.engine import Store
 
     plan = _plan(measure)
     db = Path(tempfile.mkdtemp(dir=workdir)) / "bench.db"

@@ -1,15 +1,17 @@
-"""Fill a SQLite store with 1,000,000 step results, fast, for the store benchmark.
+"""Fill a SQLite store with 1,000,000 step results (or 10,000, 100,000), fast, for the store benchmark.
 
-The schema comes from the store itself (``Store.open`` creates it from :mod:`bench.storeschema`);
+The schema comes from the store itself (``Store.open`` creates it from :mod:`bench.store.schema`);
 rows go in with ``executemany`` on the raw sqlite3 connection, in one transaction, in the exact
-storage format SQLAlchemy uses (times as naive-UTC ISO text), so the store reads them back like
-its own. The shape is a bench's few years: 5,000 units of 3 models, 10 runs each, over 8
-stations, a 20-step plan with one numeric measurement per step, ~10 % failing runs (a fault code
-on the failing step and a finding). 50,000 runs x 20 steps = 1,000,000 steps and as many
-measurements.
+storage format the store writes (times as naive-UTC ISO text, :func:`bench.store.rows.sqlite_time`),
+so the store reads them back like its own; the summary rows ``bench stats`` reads are then
+computed from the runs (:func:`bench.store.totals.rebuild`). The shape is a bench's two years:
+5,000 units of 3 models (and 2 units of a rare fourth, ``PT-900``), 10 runs each, over 8 stations,
+a 20-step plan with one numeric measurement per step, ~10 % failing runs (a fault code on the
+failing step and a finding). 50,000 runs x 20 steps = 1,000,000 steps and as many measurements.
+Smaller stores have fewer units over the same two years.
 
-The file is cached (``benchmarks/.out/store-1m-v1.db``): run again, it is reused when complete.
-Usage: ``python -m benchmarks.fill_store [--force] [PATH]``.
+The files are cached (``benchmarks/.out/store-<steps>-v2.db``): run again, one is reused when complete.
+Usage: ``python -m benchmarks.fill_store [--force] [--steps N] [PATH]``.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from pathlib import Path
 
 from benchmarks.common import OUT
 
-VERSION = 1  # bump when the shape below changes: the cache is keyed on it
-DEFAULT_PATH = OUT / f"store-1m-v{VERSION}.db"
+VERSION = 2  # bump when the shape below changes: the cache is keyed on it
 N_UNITS = 5000
 RUNS_PER_UNIT = 10
 STEPS_PER_RUN = 20
 MODELS = ("PT-300", "PT-310", "PT-500")
+#: Units 0 and 1 are of this model whatever the store's size: `bench trend M --model PT-900` finds 20 values.
+RARE = "PT-900"
 STATIONS = tuple(f"bench-{i}" for i in range(1, 9))
 #: (step name, check, measurement, unit, min, max, typical value, spread, fault code when out of limits)
 STEPS = (
@@ -63,14 +66,15 @@ def serial_of(i: int) -> str:
     return f"PT{3 + i % 3}-{i:06d}"
 
 
-def _ts(t: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text for an aware time (stored as naive UTC)."""
-    t = t.astimezone(UTC)
-    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-            f".{t.microsecond:06d}")
+def model_of(i: int) -> str:
+    return RARE if i < 2 else MODELS[i % 3]
 
 
-def _complete(path: Path) -> bool:
+def default_path(steps: int = N_UNITS * RUNS_PER_UNIT * STEPS_PER_RUN) -> Path:
+    return OUT / f"store-{steps}-v{VERSION}.db"
+
+
+def _complete(path: Path, n_units: int) -> bool:
     if not path.exists():
         return False
     try:
@@ -82,28 +86,26 @@ def _complete(path: Path) -> bool:
             con.close()
     except sqlite3.Error:
         return False
-    return n == N_UNITS * RUNS_PER_UNIT * STEPS_PER_RUN and done == 1
+    return n == n_units * RUNS_PER_UNIT * STEPS_PER_RUN and done == 1
 
 
-def fill(path: Path = DEFAULT_PATH, force: bool = False) -> Path:
-    """Create (or reuse) the 1M-step store at ``path``; returns it."""
-    if not force and _complete(path):
-        return path
-    from bench.store import Store
-    from bench.storeschema import steps as steps_table
+def fill(path: Path | None = None, force: bool = False, steps: int = N_UNITS * RUNS_PER_UNIT * STEPS_PER_RUN
+         ) -> tuple[Path, float | None]:
+    """Create (or reuse) the store of ``steps`` steps at ``path``; returns it and the seconds it took (None: cached)."""
+    n_units = steps // (RUNS_PER_UNIT * STEPS_PER_RUN)
+    path = path or default_path(steps)
+    if not force and _complete(path, n_units):
+        return path, None
+    from bench.store import totals
+    from bench.store.engine import Store
+    from bench.store.rows import sqlite_time as _ts
+    from bench.store.sqlite import SqliteDb
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     t0 = time.perf_counter()
-    with Store.open(f"sqlite:///{path}") as store:  # the store creates its own schema
-        dialect = store._engine.dialect
-    # our timestamp text must be exactly what the store writes
-    proc = steps_table.c.started_at.type.bind_processor(dialect)
-    probe = datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
-    stored = proc(probe) if proc else probe  # add_step hands this to sqlite3, which writes isoformat(" ")
-    stored = stored if isinstance(stored, str) else stored.isoformat(" ")
-    assert stored == _ts(probe), (stored, _ts(probe))
+    Store.open(f"sqlite:///{path}").close()  # the store creates its own schema
 
     rng = random.Random(20261124)
     con = sqlite3.connect(path, isolation_level=None)
@@ -112,14 +114,14 @@ def fill(path: Path = DEFAULT_PATH, force: bool = False) -> Path:
     con.execute("BEGIN")
     con.executemany("INSERT INTO stations (id, name) VALUES (?, ?)", list(enumerate(STATIONS, 1)))
     con.executemany("INSERT INTO units (id, model, serial) VALUES (?, ?, ?)",
-                    [(i + 1, MODELS[i % 3], serial_of(i)) for i in range(N_UNITS)])
+                    [(i + 1, model_of(i), serial_of(i)) for i in range(n_units)])
     start = datetime(2024, 11, 1, 8, 0, tzinfo=UTC)
     span = timedelta(days=730).total_seconds()
     run_rows, step_rows, m_rows, f_rows = [], [], [], []
     step_id = 0
-    n_runs = N_UNITS * RUNS_PER_UNIT
+    n_runs = n_units * RUNS_PER_UNIT
     # Runs in time order across the fleet: each unit comes back now and then.
-    schedule = sorted((rng.random() * span, u) for u in range(N_UNITS) for _ in range(RUNS_PER_UNIT))
+    schedule = sorted((rng.random() * span, u) for u in range(n_units) for _ in range(RUNS_PER_UNIT))
     for r, (offset, u) in enumerate(schedule):
         at = start + timedelta(seconds=offset)
         rid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -141,7 +143,7 @@ def fill(path: Path = DEFAULT_PATH, force: bool = False) -> Path:
             limit = {k2: v for k2, v in (("min", lo), ("max", hi), ("unit", unit or None), ("fault", fault))
                      if v is not None}
             m_rows.append((step_id, 0, mname, json.dumps(value), value, unit or None, json.dumps(limit),
-                           lo, hi, 1 if passed else 0, None if passed else fault, msg, ts))
+                           lo, hi, 1 if passed else 0, None if passed else fault, msg, ts, model_of(u)))
             t += timedelta(seconds=0.05 + rng.random() * 0.2)
         verdict = "FAIL" if run_fault else "PASS"
         run_rows.append((rid, u + 1, "A", "2.4.1", 1 + r % len(STATIONS), "tech", "pos-full", "1.0", "0" * 64,
@@ -156,28 +158,32 @@ def fill(path: Path = DEFAULT_PATH, force: bool = False) -> Path:
             con.executemany("INSERT INTO steps (id, run_id, idx, name, check_name, outcome, started_at, duration_s, "
                             "attempts, fault, message, log) VALUES (" + ",".join("?" * 12) + ")", step_rows)
             con.executemany("INSERT INTO measurements (step_id, seq, name, value_json, value_num, unit, limit_json, "
-                            "limit_min, limit_max, passed, fault, message, measured_at) VALUES ("
-                            + ",".join("?" * 13) + ")", m_rows)
+                            "limit_min, limit_max, passed, fault, message, measured_at, model) VALUES ("
+                            + ",".join("?" * 14) + ")", m_rows)
             con.executemany("INSERT INTO findings (run_id, seq, fault, title, category, part, action, in_unit, "
                             "steps, consequences) VALUES (" + ",".join("?" * 10) + ")", f_rows)
             run_rows, step_rows, m_rows, f_rows = [], [], [], []
             print(f"  fill: {r + 1:,} of {n_runs:,} runs ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
                   flush=True)
+    totals.rebuild(SqliteDb(con, str(path)))  # the summary rows bench stats reads
     con.execute("INSERT INTO stations (name) VALUES ('fill-complete')")
     con.execute("COMMIT")
     con.execute("ANALYZE")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
-    print(f"  fill: {step_id:,} steps written to {path} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    return path
+    took = time.perf_counter() - t0
+    print(f"  fill: {step_id:,} steps written to {path} in {took:.0f} s", file=sys.stderr)
+    return path, took
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
+    ap.add_argument("path", nargs="?", type=Path)
+    ap.add_argument("--steps", type=int, default=N_UNITS * RUNS_PER_UNIT * STEPS_PER_RUN,
+                    help="steps in the store (a multiple of 200; default 1,000,000)")
     ap.add_argument("--force", action="store_true", help="rebuild even when a complete store is cached")
     args = ap.parse_args()
-    print(fill(args.path, args.force))
+    print(fill(args.path, args.force, args.steps)[0])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,122 @@
+"""The summary rows behind `bench stats`: they agree with the runs, and migration 3 builds them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pgcluster import create_database
+from stored import TO_VERSION_2, store_run
+
+from bench.record import Verdict
+from bench.store.engine import Store, parse_url
+from tests.bench.store.test_store import T0, _dataset, make_run, make_step
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bench.db'}"
+    return create_database(request.getfixturevalue("pg_url"), f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with Store.open(store_url) as s:
+        yield s
+
+
+def _same(store: Store, **scope: str) -> None:
+    """Over every run, the summary rows (no ``since``) say what the runs themselves say."""
+    summary = store.stats(**scope).to_dict()  # type: ignore[arg-type]
+    scanned = store.stats(since=EPOCH, **scope).to_dict()  # type: ignore[arg-type]
+    scanned["since"] = None
+    assert summary == scanned
+
+
+def _awkward(store: Store) -> None:
+    """Runs that finish out of order, are finished twice, have no unit, or were abandoned."""
+    h = timedelta(hours=1)
+    early = make_run(T0 - 10 * h, serial="A", verdict=Verdict.PASS, station="st2")  # A's first, stored last
+    store_run(store, make_run(T0 - 5 * h, serial="D", verdict=Verdict.FAIL, steps=[
+        make_step(0, T0 - 5 * h, fault="ICC-NO-ATR")]))
+    store_run(store, early)
+    twice = make_run(T0 - 20 * h, serial="E", verdict=Verdict.FAIL, steps=[make_step(0, T0 - 20 * h, fault="X")])
+    store_run(store, twice)
+    store.finish_run(twice.run_id, Verdict.PASS, twice.started_at + timedelta(seconds=7), "retested", [])
+    store_run(store, replace(make_run(T0 - 30 * h), unit=None))  # never identified
+    dead = make_run(T0 - 40 * h, serial="F")
+    dead.verdict, dead.ended_at = Verdict.RUNNING, None
+    store_run(store, dead)
+    with store._write() as conn:
+        conn.execute(sa.text("UPDATE runs SET pid = 0 WHERE id = :i"), {"i": dead.run_id})
+    assert store.mark_abandoned() == [dead.run_id]
+
+
+def test_summary_rows_agree_with_the_runs(store: Store) -> None:
+    _dataset(store)
+    _same(store)
+    _awkward(store)
+    for scope in ({}, {"model": "T650"}, {"model": "T700"}, {"station": "st1"}, {"station": "st2"},
+                  {"model": "T650", "station": "st2"}, {"model": "nothing"}, {"station": "nowhere"}):
+        _same(store, **scope)
+    s = store.stats()
+    assert s.verdicts == {"ABORTED": 1, "ERROR": 1, "FAIL": 4, "PASS": 5}
+    assert s.units == 6  # A B C D E F; the run without a unit counts as a run only
+    assert s.first_pass_yield == pytest.approx(3 / 6)  # A (its early run at st2), B, E (retested PASS)
+
+
+def test_summary_rows_are_what_a_rebuild_computes(store: Store, store_url: str) -> None:
+    from bench.store import totals
+
+    _dataset(store)
+    _awkward(store)
+
+    def snapshot() -> list[tuple[object, ...]]:
+        with store._read() as conn:
+            return [tuple(r) for t in ("run_totals", "fault_totals")
+                    for r in conn.execute(sa.text(f"SELECT * FROM {t} WHERE runs <> 0 ORDER BY 1, 2, 3"))]
+
+    kept = snapshot()
+    with store._write():
+        totals.rebuild(store._db)
+    assert snapshot() == kept
+
+
+def _schema(url: str) -> dict[str, object]:
+    engine = sa.create_engine(parse_url(url))
+    try:
+        insp = sa.inspect(engine)
+        return {t: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)),
+                    sorted((i["name"], tuple(i["column_names"])) for i in insp.get_indexes(t)),
+                    insp.get_pk_constraint(t)["constrained_columns"])
+                for t in ("measurements", "run_totals", "fault_totals")}
+    finally:
+        engine.dispose()
+
+
+def test_version_3_migrates_a_version_2_store(store_url: str, tmp_path: Path) -> None:
+    with Store.open(store_url) as store:
+        runs = _dataset(store)
+        _awkward(store)
+        before = store.stats()
+        fresh_schema = _schema(store_url)
+        with store._write() as conn:  # back to version 2 as released
+            for statement in TO_VERSION_2.split(";"):
+                if statement.strip():
+                    conn.execute(sa.text(statement))
+    with Store.open(store_url) as store:  # migrates
+        assert store.stats() == before
+        assert [p.value for p in store.trend("battery_v", model="T700")] == [3.5]
+        assert store.get_run(runs["r4"].run_id).to_dict() == runs["r4"].to_dict()
+        with store._read() as conn:
+            versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
+    assert versions == [1, 2, 3]
+    assert _schema(store_url) == fresh_schema
