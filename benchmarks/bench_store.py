@@ -23,6 +23,7 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,11 @@ def _wall(cmd: list[str]) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _ms(fn: object, n: int) -> list[float]:
+def _ms(fn: Callable[[], object], n: int) -> list[float]:
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
-        fn()  # type: ignore[operator]
+        fn()
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
@@ -136,7 +137,7 @@ def _scan_rows(reps: int, stores: dict[int, tuple[str, float | None]]) -> list[R
                     found = db.query(_OLD_TREND, {"name": MEASUREMENT, "model": RARE, "limit": 20})
                 assert len(found) == 20
 
-            pairs = {
+            pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
                 "stats": (store.stats, lambda: store.stats(since=EPOCH)),
                 "trend": (lambda: store.trend(MEASUREMENT, model=RARE, limit=20), old_trend),
             }
