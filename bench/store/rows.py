@@ -29,9 +29,7 @@ def sqlite_time(t: datetime) -> str:
     """
     if t.tzinfo is None:
         raise ValueError(f"naive datetime {t!r}: the store only takes timezone-aware times")
-    t = t.astimezone(UTC)
-    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-            f".{t.microsecond:06d}")
+    return t.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def aware_time(t: datetime) -> datetime:

@@ -17,11 +17,12 @@ for speed.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -101,56 +102,91 @@ class SqliteDb:
 
     def query(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Run a SELECT; all its rows."""
-        return self.conn.execute(sql, params).fetchall()
+        text, names = _positional(sql)
+        return self.conn.execute(text, [params[n] for n in names]).fetchall()
 
     def execute(self, sql: str, params: Mapping[str, Any]) -> int:
         """Run one statement; the rows it changed."""
-        return self.conn.execute(sql, params).rowcount
+        text, names = _positional(sql)
+        return self.conn.execute(text, [params[n] for n in names]).rowcount
 
     def insert(self, sql: str, params: Mapping[str, Any]) -> int:
         """Run one INSERT; the new row's id."""
-        rowid = self.conn.execute(sql, params).lastrowid
+        text, names = _positional(sql)
+        rowid = self.conn.execute(text, [params[n] for n in names]).lastrowid
         assert rowid is not None
         return rowid
 
     def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for each parameter set."""
-        self.conn.executemany(sql, params)
+        text, names = _positional(sql)
+        self.conn.executemany(text, [[p[n] for n in names] for p in params])
 
-    @contextmanager
-    def write(self) -> Iterator[None]:
+    def write(self) -> _Transaction:
         """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front.
 
         A deferred transaction that read first would fail with SQLITE_BUSY instead of
         waiting when another process writes.
         """
-        with self._transaction("BEGIN IMMEDIATE"):
-            yield
+        return _Transaction(self, "BEGIN IMMEDIATE")
 
-    @contextmanager
-    def read(self) -> Iterator[None]:
+    def read(self) -> _Transaction:
         """One read transaction, so a query and its follow-ups see the same data."""
-        with self._transaction("BEGIN"):
-            yield
+        return _Transaction(self, "BEGIN")
 
-    @contextmanager
-    def _transaction(self, begin: str) -> Iterator[None]:
-        conn = self.conn
+
+_NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=512)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """The SQL with ``?`` for each ``:name``, and the names in order.
+
+    sqlite3 binds ``:name`` parameters by building each name as a Python string and looking it up,
+    every time; positional binding costs a third of that, which shows on every stored step.
+    The store's SQL has no ``:word`` inside a string literal (that would be taken for a parameter).
+    """
+    names = tuple(m.group(1) for m in _NAME.finditer(sql))
+    return _NAME.sub("?", sql), names
+
+
+class _Transaction:
+    """BEGIN on entry; COMMIT on a clean exit, ROLLBACK otherwise; sqlite3 errors as the store's.
+
+    A class rather than a generator: it runs once per stored step, and this is a third of the cost.
+    """
+
+    __slots__ = ("_begin", "_db")
+
+    def __init__(self, db: SqliteDb, begin: str) -> None:
+        self._db = db
+        self._begin = begin
+
+    def __enter__(self) -> None:
         try:
-            conn.execute(begin)
-            try:
-                yield
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
-            conn.execute("COMMIT")
+            self._db.conn.execute(self._begin)
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.rollback()
-            if isinstance(exc, sqlite3.IntegrityError):
-                raise ValueError(f"store: {one_line(exc)}") from exc
-            raise EquipmentError(f"store {self.url}: {one_line(exc)}") from exc
+            raise _mapped(exc, self._db.url) from exc
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        conn = self._db.conn
+        try:
+            if kind is None:
+                conn.execute("COMMIT")
+                return
+        except sqlite3.Error as error:
+            exc = error
+        if conn.in_transaction:
+            conn.rollback()
+        if isinstance(exc, sqlite3.Error):
+            raise _mapped(exc, self._db.url) from exc
+
+
+def _mapped(exc: sqlite3.Error, url: str) -> Exception:
+    """A constraint is a ValueError (the caller's data); anything else an EquipmentError (the bench's)."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ValueError(f"store: {one_line(exc)}")
+    return EquipmentError(f"store {url}: {one_line(exc)}")
 
 
 class SqliteStore(StoreBase):

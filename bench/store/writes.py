@@ -89,11 +89,14 @@ class RunWriter:
             with self.db.write():
                 yield self.db
         except BaseException:
-            # Ids cached during a rolled-back transaction may name rows that are not there.
-            self._station_ids.clear()
-            self._unit_ids.clear()
-            self._models.clear()
+            self._forget()
             raise
+
+    def _forget(self) -> None:
+        """Ids cached during a rolled-back transaction may name rows that are not there."""
+        self._station_ids.clear()
+        self._unit_ids.clear()
+        self._models.clear()
 
     def _id(self, cache: dict[Any, int], key: Any, upsert: str, select: str, values: dict[str, Any]) -> int:
         found = cache.get(key)
@@ -156,25 +159,30 @@ class RunWriter:
     def add_step(self, run_id: str, step: StepRecord) -> None:
         """Store one finished step with its measurements and attachments, committed on return."""
         step_row = rows.step_row(run_id, step)
-        with self._write() as db:
-            step_row["started_at"] = at = db.time(step.started_at)
-            if run_id in self._models:
-                model = self._models[run_id]
-            else:
-                found = db.query(RUN_MODEL, {"run_id": run_id})
-                model = found[0][0] if found else None
-                self._remember(run_id, model)
-            step_id = db.insert(INSERT_STEP, step_row)
-            if step.measurements:
-                m_rows = [rows.measurement_row(i, m) for i, m in enumerate(step.measurements)]
-                for row in m_rows:
-                    row["step_id"], row["measured_at"], row["model"] = step_id, at, model
-                db.executemany(INSERT_MEASUREMENT, m_rows)
-            if step.attachments:
-                a_rows = [rows.attachment_row(i, a) for i, a in enumerate(step.attachments)]
-                for row in a_rows:
-                    row["step_id"] = step_id
-                db.executemany(INSERT_ATTACHMENT, a_rows)
+        db = self.db
+        try:  # the hot path: no generator-based context manager (self._write) around it
+            with db.write():
+                step_row["started_at"] = at = db.time(step.started_at)
+                if run_id in self._models:
+                    model = self._models[run_id]
+                else:
+                    found = db.query(RUN_MODEL, {"run_id": run_id})
+                    model = found[0][0] if found else None
+                    self._remember(run_id, model)
+                step_id = db.insert(INSERT_STEP, step_row)
+                if step.measurements:
+                    m_rows = [rows.measurement_row(i, m) for i, m in enumerate(step.measurements)]
+                    for row in m_rows:
+                        row["step_id"], row["measured_at"], row["model"] = step_id, at, model
+                    db.executemany(INSERT_MEASUREMENT, m_rows)
+                if step.attachments:
+                    a_rows = [rows.attachment_row(i, a) for i, a in enumerate(step.attachments)]
+                    for row in a_rows:
+                        row["step_id"] = step_id
+                    db.executemany(INSERT_ATTACHMENT, a_rows)
+        except BaseException:
+            self._forget()
+            raise
 
     def finish_run(
         self,
