@@ -271,3 +271,13 @@ def test_real_run_then_report_and_history(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "FAIL" in proc.stdout and "PWR-BATT-LOW" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "never passed on record"
+
+
+def test_unknown_synchronous_level_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}?synchronous=fast"
+    for args in (["history", "SN-1"], ["stats"], ["run", "testplans/pos-quick.yaml", "--sim"]):
+        proc = bench(*args, "--db", url)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == (f"bench: error: bad store URL {url!r}: synchronous=fast "
+                               "(expected one of: full, normal, extra, off; default full)\n")
+    assert not (tmp_path / "b.db").exists()  # refused before anything was opened or run
