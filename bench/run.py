@@ -74,7 +74,7 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
     elif scenario is not None:
         answers = dict(scenario.operator.get("answers", {"*": True}))
 
-    store = _open_store(db, lot=req.lot is not None)
+    store = _open_store(db)
     if req.lot is not None:
         from bench.lots.store import check_lot_open
 
@@ -160,16 +160,11 @@ def _load_answers(path: Path) -> dict[str, Any]:
     return dict(data.get("answers", {}))
 
 
-def _open_store(db: str | None, *, lot: bool = False) -> Any:
-    """The store for a run: ``sqlite3`` alone on a current SQLite file, unless a lot needs SQLAlchemy."""
-    if lot:
-        from bench.store.engine import Store
+def _open_store(db: str | None) -> Any:
+    """The store for a run: ``sqlite3`` alone on a current SQLite file (no SQLAlchemy), else SQLAlchemy's."""
+    from bench.store.connect import open_store
 
-        store: Any = Store.open(db)
-    else:
-        from bench.store.connect import open_store
-
-        store = open_store(db)
+    store = open_store(db)
     aborted = store.mark_abandoned()
     for run_id in aborted:
         _LOG.warning("run %s was left open by a process that is gone; marked ABORTED", run_id)

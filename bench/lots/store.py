@@ -11,25 +11,26 @@ with fewer; the decision is written the first time it is seen (:meth:`LotStore.e
 The switching state of a supplier's part is replayed from its decided lots
 (:func:`bench.lots.sampling.switching_state`).
 
-Uses the store's transactions (``Store._write``/``_read``) so SQLite writes take the write
-lock like every other write of the store.
+The SQL is plain (``:name`` parameters) and runs on the store's own connection
+(:attr:`bench.store.base.StoreBase.db`), so a lot works on either store, SQLAlchemy's or the
+``sqlite3`` one ``bench run --lot`` gets on a current SQLite file, and SQLite writes take the
+write lock like every other write of the store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
-
 from bench.errors import UsageError
 from bench.lots import sampling
 from bench.record import Verdict
-from bench.store.schema import findings, lots, runs, steps, units
+from bench.store.rows import utc
 
 if TYPE_CHECKING:
-    from bench.store.engine import Store
+    from bench.store.base import StoreBase
 
 OPEN, DECIDED = "OPEN", "DECIDED"
 
@@ -132,10 +133,11 @@ class LotStatus:
 
 
 class LotStore:
-    """The lots of a :class:`~bench.store.engine.Store` (which stays the caller's to close)."""
+    """The lots of a store (which stays the caller's to close)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
+        self._db = store.db
 
     def open_lot(
         self,
@@ -156,14 +158,15 @@ class LotStore:
         if not lot_id.strip():
             raise UsageError("a lot needs a non-empty lot number")
         opened = now or datetime.now(UTC)
-        with self.store._write() as conn:
-            if conn.execute(select(lots.c.id).where(lots.c.id == lot_id)).scalar() is not None:
+        db = self._db
+        with db.write():
+            if db.query("SELECT id FROM lots WHERE id = :id", {"id": lot_id}):
                 raise UsageError(f"lot {lot_id!r} already exists (bench inspect status {lot_id})")
-            conn.execute(lots.insert().values(
+            db.execute(_INSERT_LOT, dict(
                 id=lot_id, supplier=supplier, part=part, lot_size=plan.lot_size, aql=plan.aql, level=plan.level,
                 severity=plan.severity.value, plan_file=plan_file, code_letter=plan.letter,
                 sample_size=plan.sample_size, ac=plan.ac, re=plan.re, state=OPEN, decision=None,
-                inspector=inspector, opened_at=opened, decided_at=None,
+                inspector=inspector, opened_at=db.time(opened), decided_at=None,
             ))
         return self.get(lot_id)
 
@@ -173,20 +176,18 @@ class LotStore:
         Raises:
             UsageError: no such lot.
         """
-        with self.store._read() as conn:
-            row = conn.execute(select(lots).where(lots.c.id == lot_id)).one_or_none()
-        if row is None:
+        with self._db.read():
+            found = self._db.query(f"SELECT {_LOT_COLUMNS} FROM lots WHERE id = :id", {"id": lot_id})
+        if not found:
             raise UsageError(f"no lot {lot_id!r} in the store; open it with: bench inspect start --lot {lot_id} ...")
-        return _lot(row)
+        return _lot(found[0])
 
     def lots_of(self, supplier: str, part: str) -> list[Lot]:
         """A supplier's lots of a part, oldest first."""
-        with self.store._read() as conn:
-            rows = conn.execute(
-                select(lots).where(lots.c.supplier == supplier, lots.c.part == part)
-                .order_by(lots.c.opened_at, lots.c.id)
-            ).all()
-        return [_lot(r) for r in rows]
+        with self._db.read():
+            found = self._db.query(f"SELECT {_LOT_COLUMNS} FROM lots WHERE supplier = :supplier AND part = :part "
+                                   "ORDER BY opened_at, id", {"supplier": supplier, "part": part})
+        return [_lot(r) for r in found]
 
     def results(self, supplier: str, part: str) -> list[sampling.LotResult]:
         """The decided lots of a supplier's part as the switching rules see them, oldest decision first."""
@@ -210,24 +211,11 @@ class LotStore:
     def status(self, lot_id: str, *, decide: bool = True, now: datetime | None = None) -> LotStatus:
         """The lot's units and progress; with ``decide``, write the decision once it is reached."""
         lot = self.get(lot_id)
-        with self.store._read() as conn:
-            rows = conn.execute(
-                select(runs.c.id, runs.c.verdict, runs.c.ended_at, runs.c.started_at, units.c.serial, units.c.model)
-                .select_from(runs.outerjoin(units, units.c.id == runs.c.unit_id))
-                .where(runs.c.lot == lot_id)
-                .order_by(runs.c.started_at, runs.c.id)
-            ).all()
-            fault_rows = conn.execute(
-                select(steps.c.run_id, steps.c.fault)
-                .select_from(steps.join(runs, and_(runs.c.id == steps.c.run_id, runs.c.lot == lot_id)))
-                .where(steps.c.fault.is_not(None))
-                .order_by(steps.c.run_id, steps.c.idx)
-            ).all()
-            finding_rows = conn.execute(
-                select(findings.c.run_id, findings.c.fault)
-                .select_from(findings.join(runs, and_(runs.c.id == findings.c.run_id, runs.c.lot == lot_id)))
-                .order_by(findings.c.run_id, findings.c.seq)
-            ).all()
+        db, lot_param = self._db, {"lot": lot_id}
+        with db.read():
+            rows = db.query(_LOT_RUNS, lot_param)
+            fault_rows = db.query(_LOT_STEP_FAULTS, lot_param)
+            finding_rows = db.query(_LOT_FINDING_FAULTS, lot_param)
         run_faults: dict[str, list[str]] = {}
         for rid, code in [*fault_rows, *finding_rows]:
             codes = run_faults.setdefault(rid, [])
@@ -235,25 +223,25 @@ class LotStore:
                 codes.append(code)
         by_unit: dict[str, UnitResult] = {}
         pending: dict[str, int] = {}
-        for r in rows:
-            key = r.serial if r.serial is not None else f"(unidentified run {r.id[:8]})"
-            counted = r.verdict in (Verdict.PASS.value, Verdict.FAIL.value)
+        for rid, verdict, ended, started, serial, model in rows:
+            key = serial if serial is not None else f"(unidentified run {rid[:8]})"
+            counted = verdict in (Verdict.PASS.value, Verdict.FAIL.value)
             u = by_unit.get(key)
             if not counted:
                 if u is None:
                     pending[key] = pending.get(key, 0) + 1
                 else:
-                    u.runs.append(r.id)
+                    u.runs.append(rid)
                 continue
             pending.pop(key, None)
+            tested_at = utc(ended if ended is not None else started)
             if u is None:
-                u = by_unit[key] = UnitResult(serial=key, model=r.model, verdict=r.verdict,
-                                              tested_at=r.ended_at or r.started_at)
-            u.runs.append(r.id)
-            if r.verdict == Verdict.FAIL.value:
+                u = by_unit[key] = UnitResult(serial=key, model=model, verdict=verdict, tested_at=tested_at)
+            u.runs.append(rid)
+            if verdict == Verdict.FAIL.value:
                 if u.verdict != Verdict.FAIL.value:
-                    u.verdict, u.tested_at = Verdict.FAIL.value, r.ended_at or r.started_at
-                for code in run_faults.get(r.id, []):
+                    u.verdict, u.tested_at = Verdict.FAIL.value, tested_at
+                for code in run_faults.get(rid, []):
                     if code not in u.faults:
                         u.faults.append(code)
         status = LotStatus(lot, list(by_unit.values()), sum(pending.values()))
@@ -261,14 +249,15 @@ class LotStore:
             verdict = sampling.decide(lot.plan, status.tested, status.defectives)
             if verdict is not None:
                 when = now or datetime.now(UTC)
-                with self.store._write() as conn:
-                    conn.execute(lots.update().where(lots.c.id == lot_id, lots.c.decision.is_(None))
-                                 .values(state=DECIDED, decision=verdict.value, decided_at=when))
+                with db.write():
+                    db.execute("UPDATE lots SET state = :state, decision = :decision, decided_at = :at "
+                               "WHERE id = :id AND decision IS NULL",
+                               {"state": DECIDED, "decision": verdict.value, "at": db.time(when), "id": lot_id})
                 lot.state, lot.decision, lot.decided_at = DECIDED, verdict.value, when
         return status
 
 
-def check_lot_open(store: Store, lot: str) -> None:
+def check_lot_open(store: StoreBase, lot: str) -> None:
     """Refuse a run for a lot that is unknown or already decided (``bench run --lot``).
 
     Decides the lot first if its sample is complete, so a run after the last sampled unit
@@ -286,14 +275,34 @@ def check_lot_open(store: Store, lot: str) -> None:
         )
 
 
-def _lot(row: Any) -> Lot:
-    severity = sampling.Severity(row.severity)
-    n = row.sample_size
-    table_letter = sampling.code_letter(row.lot_size, row.level)
-    p = sampling.SamplingPlan(row.lot_size, row.aql, row.level, severity, table_letter, row.code_letter, n,
-                              row.ac, row.re, n >= row.lot_size)
-    return Lot(row.id, row.supplier, row.part, p, row.plan_file, row.state, row.decision, row.inspector,
-               row.opened_at, row.decided_at)
+_LOT_COLUMNS = ("id, supplier, part, lot_size, aql, level, severity, plan_file, code_letter, sample_size, ac, re, "
+                "state, decision, inspector, opened_at, decided_at")
+_INSERT_LOT = (
+    f"INSERT INTO lots ({_LOT_COLUMNS}) VALUES (:id, :supplier, :part, :lot_size, :aql, :level, :severity, "
+    ":plan_file, :code_letter, :sample_size, :ac, :re, :state, :decision, :inspector, :opened_at, :decided_at)"
+)
+_LOT_RUNS = (
+    "SELECT r.id, r.verdict, r.ended_at, r.started_at, u.serial, u.model FROM runs r "
+    "LEFT OUTER JOIN units u ON u.id = r.unit_id WHERE r.lot = :lot ORDER BY r.started_at, r.id"
+)
+_LOT_STEP_FAULTS = (
+    "SELECT s.run_id, s.fault FROM steps s JOIN runs r ON r.id = s.run_id AND r.lot = :lot "
+    "WHERE s.fault IS NOT NULL ORDER BY s.run_id, s.idx"
+)
+_LOT_FINDING_FAULTS = (
+    "SELECT f.run_id, f.fault FROM findings f JOIN runs r ON r.id = f.run_id AND r.lot = :lot "
+    "ORDER BY f.run_id, f.seq"
+)
+
+
+def _lot(row: Sequence[Any]) -> Lot:
+    (lot_id, supplier, part, lot_size, aql, level, severity, plan_file, code_letter, n, ac, re, state, decision,
+     inspector, opened_at, decided_at) = row
+    table_letter = sampling.code_letter(lot_size, level)
+    p = sampling.SamplingPlan(lot_size, aql, level, sampling.Severity(severity), table_letter, code_letter, n,
+                              ac, re, n >= lot_size)
+    return Lot(lot_id, supplier, part, p, plan_file, state, decision, inspector, utc(opened_at),
+               utc(decided_at) if decided_at is not None else None)
 
 
 def _iso(t: datetime | None) -> str | None:

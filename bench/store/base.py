@@ -26,6 +26,11 @@ class StoreBase:
         self._db = db
         self._writer = RunWriter(db)
 
+    @property
+    def db(self) -> Db:
+        """The connection the store's plain SQL runs on, for code that keeps its own tables here (the lots)."""
+        return self._db
+
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from stored import store_run
 
+from bench.lots import sampling
+from bench.lots.store import LotStore
 from bench.measure import Measurement
 from bench.record import UnitInfo, Verdict
 from bench.store.engine import Store
@@ -92,10 +94,10 @@ def test_bench_run_on_a_current_sqlite_store_does_not_import_sqlalchemy(tmp_path
     probe.write_text(_PROBE)
     db = f"sqlite:///{tmp_path / 'bench.db'}"
 
-    def run() -> subprocess.CompletedProcess[str]:
+    def run(*more: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(probe), "run", "testplans/pos-quick.yaml", "--sim", "--db", db,
-                               "--report", str(tmp_path / "reports")], cwd=ROOT, capture_output=True, text=True,
-                              timeout=300)
+                               "--report", str(tmp_path / "reports"), *more], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
 
     first = run()  # no store yet: SQLAlchemy creates it
     assert first.returncode == 0, first.stderr
@@ -104,7 +106,14 @@ def test_bench_run_on_a_current_sqlite_store_does_not_import_sqlalchemy(tmp_path
     assert second.returncode == 0, second.stderr
     assert second.stderr.strip().endswith("LIGHT"), second.stderr
     with Store.open(db) as store:
+        LotStore(store).open_lot("L9", "acme", "BAT-7", sampling.plan(500, 1.0, "II", "normal"), "p.yaml", "ana")
+    third = run("--lot", "L9")  # a lot's checks run on the sqlite3 store too
+    assert third.returncode == 0, third.stderr
+    assert third.stderr.strip().endswith("LIGHT"), third.stderr
+    with Store.open(db) as store:
+        assert LotStore(store).status("L9", decide=False).tested == 1
+    with Store.open(db) as store:
         (newest,) = store.history(store.latest_run().unit.serial, limit=1)  # type: ignore[union-attr]
         back = store.get_run(newest.run_id)
     assert back.verdict is Verdict.PASS and len(back.steps) >= 5
-    assert len(list((tmp_path / "reports").iterdir())) == 2  # both runs got their report folder
+    assert len(list((tmp_path / "reports").iterdir())) == 3  # every run got its report folder
