@@ -22,6 +22,8 @@ class Db(Reads, Protocol):
     """One database connection, as the store's plain SQL needs it (``:name`` parameters)."""
 
     url: str
+    #: Appended to a SELECT to lock the rows it reads until the transaction ends ('' where writers are serial).
+    row_lock: str
 
     def execute(self, sql: str, params: Mapping[str, Any]) -> int:
         """Run one statement; the number of rows it changed."""

@@ -111,6 +111,7 @@ class _SaDb:
         self.url = url
         self.time = aware_time if conn.dialect.name != "sqlite" else SqliteDb.time
         self._returning = conn.dialect.name == "postgresql"
+        self.row_lock = " FOR UPDATE" if self._returning else ""
 
     def query(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Run a SELECT; all its rows."""

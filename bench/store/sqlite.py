@@ -95,6 +95,7 @@ class SqliteDb:
     """The store's plain SQL on one ``sqlite3`` connection (opened by :func:`configure`'s rules)."""
 
     time = staticmethod(rows.sqlite_time)
+    row_lock = ""  # BEGIN IMMEDIATE: one writer at a time already
 
     def __init__(self, conn: sqlite3.Connection, url: str) -> None:
         self.conn = conn

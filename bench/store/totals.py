@@ -83,7 +83,14 @@ def _facts(db: Db, run_id: str) -> Facts:
 
 @contextmanager
 def kept(db: Db, run_id: str) -> Iterator[None]:
-    """Keep the totals right across a change to run ``run_id`` (inside the caller's write transaction)."""
+    """Keep the totals right across a change to run ``run_id`` (inside the caller's write transaction).
+
+    On PostgreSQL the unit's row is locked first, so two stations finishing runs of one unit at
+    once take turns at deciding which of them is its first.
+    """
+    if db.row_lock:
+        db.query("SELECT u.id FROM units u JOIN runs r ON r.unit_id = u.id WHERE r.id = :run_id" + db.row_lock,
+                 {"run_id": run_id})
     before = _facts(db, run_id)
     yield
     after = _facts(db, run_id)
