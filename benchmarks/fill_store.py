@@ -91,11 +91,18 @@ def _complete(path: Path, n_units: int) -> bool:
 
 def fill(path: Path | None = None, force: bool = False, steps: int = N_UNITS * RUNS_PER_UNIT * STEPS_PER_RUN
          ) -> tuple[Path, float | None]:
-    """Create (or reuse) the store of ``steps`` steps at ``path``; returns it and the seconds it took (None: cached)."""
+    """Create (or reuse) the store of ``steps`` steps at ``path``; returns it and the seconds generating it took.
+
+    For a cached store the seconds are those of the run that generated it (None if unknown).
+    """
     n_units = steps // (RUNS_PER_UNIT * STEPS_PER_RUN)
     path = path or default_path(steps)
+    took_file = Path(f"{path}.seconds")
     if not force and _complete(path, n_units):
-        return path, None
+        try:
+            return path, float(took_file.read_text())
+        except (OSError, ValueError):
+            return path, None
     from bench.store import totals
     from bench.store.engine import Store
     from bench.store.rows import sqlite_time as _ts
@@ -172,6 +179,7 @@ def fill(path: Path | None = None, force: bool = False, steps: int = N_UNITS * R
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     took = time.perf_counter() - t0
+    took_file.write_text(f"{took:.2f}\n")
     print(f"  fill: {step_id:,} steps written to {path} in {took:.0f} s", file=sys.stderr)
     return path, took
 
