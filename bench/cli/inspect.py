@@ -23,7 +23,7 @@ import click
 
 if TYPE_CHECKING:
     from bench.lots.store import LotStatus, LotStore
-    from bench.store.engine import Store
+    from bench.store.base import StoreBase as Store
 
 _DB_HELP = "Results store URL (default: the local SQLite store)."
 _LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
@@ -40,9 +40,9 @@ DEMO_FAULTS: dict[str, dict[str, Any]] = {
 
 
 def _open(db: str | None) -> Store:
-    from bench.store.engine import Store
+    from bench.store.connect import open_store
 
-    return Store.open(db)
+    return open_store(db)
 
 
 def _aql(value: str) -> float:
