@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import binascii
+import contextlib
 import os
 import threading
 import time
@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
-from drivers.link import (
+from drivers.link import Link
+from drivers.linkframe import (
     MAX_PAYLOAD,
     SOF,
     T_ACK,
@@ -23,7 +24,6 @@ from drivers.link import (
     T_NAK,
     Frame,
     FrameDecoder,
-    Link,
     crc16,
     encode_frame,
 )
@@ -39,9 +39,20 @@ def test_crc_check_value() -> None:
     assert crc16(b"") == 0xFFFF
 
 
+def _crc_bitwise(data: bytes) -> int:
+    """CRC-16/CCITT-FALSE straight from its definition, one bit at a time."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
 def test_crc_matches_an_independent_implementation() -> None:
     data = bytes(range(256)) * 3
-    assert crc16(data) == binascii.crc_hqx(data, 0xFFFF)
+    assert crc16(data) == _crc_bitwise(data)
+    assert crc16(memoryview(data)[5:300]) == _crc_bitwise(data[5:300])
 
 
 def test_encode_empty_hello_exact_bytes() -> None:
@@ -240,6 +251,8 @@ class ScriptedSim(UnitSim):
 
     corrupt_requests = 0
     nak_everything = False
+    lose_answers = 0  # the next N answers vanish on the line
+    damage_answers = 0  # the next N answers arrive with a flipped byte
 
     def feed(self, data: bytes, now: float | None = None) -> bytes:
         if self.nak_everything:
@@ -249,7 +262,28 @@ class ScriptedSim(UnitSim):
             wire = bytearray(data)
             wire[-1] ^= 0xFF
             data = bytes(wire)
-        return super().feed(data, now)
+        out = super().feed(data, now)
+        if out and self.lose_answers:
+            self.lose_answers -= 1
+            return b""
+        if out and self.damage_answers:
+            self.damage_answers -= 1
+            return out[:-1] + bytes((out[-1] ^ 0x55,))
+        return out
+
+
+@contextlib.contextmanager
+def _serving(sim: UnitSim, link: Path, baud: int | None = None) -> Iterator[str]:
+    server = PtyServer(sim, link, baud)
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        yield str(link)
+    finally:
+        server.stop()
+        thread.join(2)
+        server.close()
 
 
 @pytest.fixture
@@ -271,6 +305,51 @@ def test_pty_request_response(pty_unit: tuple[ScriptedSim, str]) -> None:
         answer = link.request(0x02, b"ping")
         assert answer == Frame(1, 0x82, b"ping")
         assert link.stats.retransmissions == 0
+
+
+def test_pty_the_response_stands_for_the_ack(pty_unit: tuple[ScriptedSim, str]) -> None:
+    _, path = pty_unit
+    with Link(path).open() as link:
+        assert link.request(0x11, name="BATTERY").type == 0x91
+        stats = link.stats
+        assert (stats.frames_sent, stats.frames_received, stats.retransmissions) == (1, 1, 0)
+
+
+def test_pty_a_lost_response_is_recovered_by_retransmission_not_run_twice(pty_unit: tuple[ScriptedSim, str]) -> None:
+    sim, path = pty_unit
+    sim.lose_answers = 1
+    with Link(path, timeout=0.2).open() as link:
+        assert link.request(0x02, b"again").payload == b"again"
+        stats = link.stats
+        assert (stats.timeouts, stats.retransmissions) == (1, 1)
+    assert sim.commands == 1  # the unit answered the retransmission from its cache
+
+
+def test_pty_a_damaged_response_is_resent_after_the_hosts_nak(pty_unit: tuple[ScriptedSim, str]) -> None:
+    sim, path = pty_unit
+    sim.damage_answers = 1
+    with Link(path, timeout=0.3).open() as link:
+        assert link.request(0x02, b"crc").payload == b"crc"
+        stats = link.stats
+        assert stats.naks_sent == 1 and stats.crc_errors == 1 and stats.retransmissions == 0
+    assert sim.commands == 1
+
+
+def test_pty_a_unit_that_acks_first_is_waited_for_past_the_first_answer_timeout(tmp_path: Path) -> None:
+    sim = UnitSim(load_profile("good", {"faults": {"slow_ms": 400}}))
+    with _serving(sim, tmp_path / "unit") as path, Link(path, timeout=0.1).open() as link:
+        assert link.request(0x11, name="BATTERY").type == 0x91
+        stats = link.stats
+        assert stats.frames_received == 2 and stats.retransmissions == 0 and stats.timeouts == 0
+
+
+@pytest.mark.slow
+def test_pty_at_a_low_baud_rate_long_frames_outlast_the_timeout_without_retransmission(tmp_path: Path) -> None:
+    """At 9600 baud a 607-byte request and its answer take 0.63 s each way, more than the 0.3 s timeout."""
+    sim = UnitSim(load_profile("good"))
+    with _serving(sim, tmp_path / "unit", baud=9600) as path, Link(path, baudrate=9600, timeout=0.3).open() as link:
+        assert link.request(0x02, bytes(600)).payload == bytes(600)
+        assert link.stats.retransmissions == 0 and link.stats.timeouts == 0
 
 
 def test_pty_retransmits_after_unit_naks_a_corrupted_request(pty_unit: tuple[ScriptedSim, str]) -> None:

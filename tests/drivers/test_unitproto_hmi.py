@@ -6,8 +6,8 @@ import pytest
 
 from drivers import unitproto as up
 from drivers.errors import ProtocolError
-from drivers.link import encode_frame
-from drivers.sim.unitsim import encode_event
+from drivers.linkframe import encode_frame
+from drivers.sim.unitcommands import encode_event
 
 
 def test_command_numbers() -> None:
