@@ -2,7 +2,7 @@
 
 :class:`Link` opens any pyserial URL and does stop-and-wait request/response with sequence
 numbers, ACK/NAK, bounded retransmission and timeouts, and queues the unit's unsolicited
-event frames. The bytes of a frame are :mod:`drivers.linkframe`'s job; the command set is
+event frames. The bytes of a frame are :mod:`drivers.codecs.linkframe`'s job; the command set is
 :mod:`drivers.unitproto`'s: the link knows frames, not commands.
 """
 
@@ -19,8 +19,7 @@ from typing import Any, Self
 
 import serial
 
-from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
-from drivers.linkframe import (
+from drivers.codecs.linkframe import (
     ERR_BAD_PAYLOAD,
     ERR_UNSUPPORTED,
     ERROR_NAMES,
@@ -34,6 +33,7 @@ from drivers.linkframe import (
     FrameDecoder,
     encode_frame,
 )
+from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
 
 _LOG = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drivers import unitproto as up
+from drivers.codecs.linkframe import MAX_PAYLOAD, MIN_PAYLOAD
 from drivers.codecs.msr import summarize_swipe
 from drivers.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
 from drivers.interfaces import (
@@ -29,7 +30,6 @@ from drivers.interfaces import (
     UnitEvent,
 )
 from drivers.link import Link, LinkStats, ReceivedEvent
-from drivers.linkframe import MAX_PAYLOAD, MIN_PAYLOAD
 
 _LOG = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from drivers import unitproto as up
+from drivers.codecs.linkframe import ERR_BAD_PAYLOAD, ERR_UNSUPPORTED, MAX_PAYLOAD, MIN_PAYLOAD, RESPONSE_BIT, T_ERROR
 from drivers.errors import ProtocolError
-from drivers.linkframe import ERR_BAD_PAYLOAD, ERR_UNSUPPORTED, MAX_PAYLOAD, MIN_PAYLOAD, RESPONSE_BIT, T_ERROR
 from drivers.sim.unitpanel import Panel
 from drivers.sim.unitprofile import parse_time
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drivers import unitproto as up
-from drivers.linkframe import (
+from drivers.codecs.linkframe import (
     MAX_PAYLOAD,
     RESPONSE_BIT,
     T_ACK,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from drivers.codecs.linkframe import Frame
 from drivers.errors import DeviceError, LinkTimeout
 from drivers.interfaces import MsrSwipe
 from drivers.link import ReceivedEvent
-from drivers.linkframe import Frame
 from drivers.sim.unit import PtyServer
 from drivers.sim.unitcommands import encode_event
 from drivers.sim.unitpanel import track_lrc

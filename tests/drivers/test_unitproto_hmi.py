@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from drivers import unitproto as up
+from drivers.codecs.linkframe import encode_frame
 from drivers.errors import ProtocolError
-from drivers.linkframe import encode_frame
 from drivers.sim.unitcommands import encode_event
 
 

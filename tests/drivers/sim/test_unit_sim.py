@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from drivers.codecs.linkframe import T_ACK, T_ERROR, T_EVENT, T_NAK, Frame, FrameDecoder, encode_frame
 from drivers.errors import ConfigError, DeviceError, LinkTimeout, ProtocolError
-from drivers.linkframe import T_ACK, T_ERROR, T_EVENT, T_NAK, Frame, FrameDecoder, encode_frame
 from drivers.sim.unitprofile import load_profile, parse_time, validate_profile
 from drivers.sim.unitsim import UnitSim
 from drivers.unit import open_unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.linkframe import FrameDecoder, encode_frame
+from drivers.codecs.linkframe import FrameDecoder, encode_frame
 from drivers.sim.unitprofile import load_profile
 from drivers.sim.unitsim import UnitSim
 from drivers.sim.wire import PacedUnit, Wire
