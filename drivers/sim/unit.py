@@ -9,8 +9,8 @@ It creates a pty, makes ``--link`` a symlink to the slave device, prints exactly
 ``READY <link>`` once serving, and serves until SIGTERM or SIGINT (exit 0, symlink
 removed). A reboot makes it silent for the profile's ``boot_time``; ``power_off_after``
 makes it exit (closing the pty) like a real power loss. ``--baud N`` paces the line both
-ways at N/10 bytes per second (8N1; the model is in :mod:`drivers.sim.wire`). Exit codes: 0 stopped or powered off, 2 bad profile or
-arguments, 3 the pty or link path could not be set up.
+ways at N/10 bytes per second (8N1; the model is in :mod:`drivers.sim.wire`). Exit codes:
+0 stopped or powered off, 2 bad profile or arguments, 3 the pty or link path could not be set up.
 
 ``--control PATH`` also listens on a Unix stream socket for what a person does to the
 unit, one JSON object per line (``{"action": "press_keys", "keys": ["1", "2"]}``,

@@ -8,10 +8,12 @@ The pacing model (8N1: a start bit, 8 data bits and a stop bit, so 10 bits per b
 * a byte is delivered when its last bit is across, never earlier: bytes written onto an idle
   wire start then, not "in the past". Idle time is never banked (no token bucket that fills
   while the line waits and then lets a burst through at once);
-* the host's bytes count from the moment the simulator reads them off the pty (never earlier
-  than the host wrote them), and reach the unit when the last byte of that write has arrived;
-  the unit acts on them at that time (as read off the clock again) and its answer starts on
-  the other wire then.
+* the host's bytes start on their wire when the simulator reads them off the pty (never
+  earlier than the host wrote them); the unit acts on a write once its last byte has arrived
+  (when the simulator's clock says so, never earlier), and its answer starts on the other
+  wire then;
+* the unit's bytes are handed to the pty in batches of about 2 ms of line time, each byte no
+  earlier than its last bit would be across, and the last byte of a write exactly then.
 
 :class:`PacedUnit` puts a :class:`~drivers.sim.unitsim.UnitSim` between two wires, with time
 explicit, so the pacing is tested without a clock; :mod:`drivers.sim.unit` drives it from a pty.
