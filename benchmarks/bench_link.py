@@ -1,13 +1,17 @@
 """Benchmark 3: link throughput, downloading a 64 KiB event log from the simulated unit at 115200 baud.
 
 The simulated unit (its own process, :class:`drivers.sim.bench.SimUnitProcess`) serves the link
-protocol on a pty with ``--baud 115200``: its output is paced at 11,520 bytes/s, as 8N1 on a real
-line. Its profile's ``event_log_fill`` is chosen so the event-log image is just over 64 KiB.
-Ours: ``UnitClient.event_log_bytes()`` (framed, CRC-checked, acknowledged ``LOG_READ`` chunks),
-timed from the first request to the last byte; the figure is payload bytes per second.
-Reference: the line rate itself, 115200 / 10 = 11,520 bytes/s (the physical limit).
-Note: only the unit's direction is paced by the simulator; the PC's requests and ACKs cross the
-pty unpaced (on a real line they would cost their bytes at 11,520 B/s too).
+protocol on a real pty with ``--baud 115200``, paced strictly both ways (:mod:`drivers.sim.wire`):
+every byte, the unit's and the PC's requests alike, takes 10 bits / 115200 s on its direction of
+the line, one byte after another; the unit acts on a request only once its last byte would have
+crossed; and idle time is never banked, so nothing the PC spends between requests is credited
+back. Its profile's ``event_log_fill`` makes the event-log image just over 64 KiB.
+Ours: ``UnitClient.event_log_bytes()`` (framed, CRC-checked ``LOG_READ`` chunks, the response
+standing for the ACK), timed from the first request to the last byte; the figure is log bytes
+per second. Reference: the line rate itself, 115200 / 10 = 11,520 bytes/s (the physical limit).
+The goal row uses a unit that announces the protocol's largest payload (1024 bytes; the host
+then uses it, HELLO takes the smaller of both ends' announcements); the second row is the
+``good`` profile's 512-byte unit, for comparison, with no target.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from benchmarks.common import Row, Series, cli
 BAUD = 115200
 LINE_RATE = BAUD / 10  # 8N1: 10 bits per byte
 TARGET_BYTES = 64 * 1024
+LOG_READ_REQUEST = 7 + 6  # frame overhead + u32 offset, u16 max length
+LOG_READ_OVERHEAD = 7 + 12  # frame overhead + generation, total, offset
 
 
 def _fill_for(size: int) -> tuple[int, int]:
     """The smallest ``event_log_fill`` whose image is at least ``size`` bytes, and that size."""
+    from drivers.sim.unitcommands import build_log_image
     from drivers.sim.unitprofile import load_profile
-    from drivers.sim.unitsim import build_log_image
 
     base = load_profile("good")
     one = len(build_log_image({**base, "event_log_fill": 100})) - len(build_log_image({**base, "event_log_fill": 0}))
@@ -36,13 +42,19 @@ def _fill_for(size: int) -> tuple[int, int]:
     return n, len(build_log_image({**base, "event_log_fill": n}))
 
 
-def run(reps: int) -> list[Row]:
+def _bound(size: int, payload: int) -> float:
+    """The best a stop-and-wait download can do at this payload: log bytes / every byte on the line."""
+    chunk = payload - 12
+    requests = -(-size // chunk)
+    return size / (size + requests * (LOG_READ_REQUEST + LOG_READ_OVERHEAD))
+
+
+def _rates(max_payload: int, fill: int, size: int, reps: int) -> list[float]:
     from drivers.sim.bench import SimUnitProcess
     from drivers.sim.unitprofile import load_profile
     from drivers.unit import open_unit
 
-    fill, size = _fill_for(TARGET_BYTES)
-    profile = load_profile("good", {"event_log_fill": fill})
+    profile = load_profile("good", {"event_log_fill": fill, "max_payload": max_payload})
     rates: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
         proc = SimUnitProcess(profile, Path(tmp) / "unit0", baud=BAUD)
@@ -50,6 +62,7 @@ def run(reps: int) -> list[Row]:
         try:
             unit = open_unit(str(proc.link), baudrate=BAUD)
             try:
+                assert unit.link.max_payload == max_payload, unit.link.max_payload
                 got = unit.event_log_bytes()  # warm-up; also checks the size
                 assert len(got) == size, (len(got), size)
                 for _ in range(reps):
@@ -60,15 +73,25 @@ def run(reps: int) -> list[Row]:
                 unit.close()
         finally:
             proc.stop()
-    ours = Series("B/s", rates)
-    ref = Series("B/s", [LINE_RATE])
-    ratio = ours.median / LINE_RATE
-    return [Row(
-        bench="3", what=f"event log download, {size:,} B at 115200 baud 8N1 (paced simulator)",
-        ours=ours, ref=ref, ref_name="line rate 115200/10", ratio=ratio, ratio_label="ours/line rate",
-        target="≥ 95% of line rate", met=ratio >= 0.95,
-        note=f"{size:,} bytes takes {size / LINE_RATE:.2f} s at line rate",
-    )]
+    return rates
+
+
+def run(reps: int) -> list[Row]:
+    fill, size = _fill_for(TARGET_BYTES)
+    rows = []
+    for payload, target in ((1024, "≥ 95% of line rate, honestly paced"), (512, "-")):
+        ours = Series("B/s", _rates(payload, fill, size, reps))
+        ratio = ours.median / LINE_RATE
+        rows.append(Row(
+            bench="3", what=f"event log download, {size:,} B at 115200 baud 8N1, {payload}-byte payloads "
+                            "(simulator paced strictly both ways)",
+            ours=ours, ref=Series("B/s", [LINE_RATE]), ref_name="line rate 115200/10", ratio=ratio,
+            ratio_label="ours/line rate", target=target, met=ratio >= 0.95 if target != "-" else None,
+            note=(f"{size:,} bytes takes {size / LINE_RATE:.2f} s at line rate; framing alone allows "
+                  f"{_bound(size, payload):.1%} at {payload}-byte payloads (requests and answer headers share "
+                  "the line time); pacing: 10 bits per byte both ways, one byte after another, idle time not banked"),
+        ))
+    return rows
 
 
 def main() -> None:

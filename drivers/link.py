@@ -1,15 +1,9 @@
-"""The framed, checksummed, acknowledged link to the unit (see docs/protocol.md).
+"""The host's session on the framed link to the unit (docs/protocol.md §3, §6).
 
-Two layers:
-
-* a pure codec: :func:`encode_frame` and the incremental :class:`FrameDecoder`, which
-  hunts for the start byte, bounds the length field, checks the CRC-16/CCITT-FALSE and
-  resynchronises after garbage or truncated frames;
-* :class:`Link`, which opens any pyserial URL and does stop-and-wait request/response
-  with sequence numbers, ACK/NAK, bounded retransmission and timeouts, and queues the
-  unit's unsolicited event frames.
-
-The link knows frames, not commands: the command set lives in :mod:`drivers.unitproto`.
+:class:`Link` opens any pyserial URL and does stop-and-wait request/response with sequence
+numbers, ACK/NAK, bounded retransmission and timeouts, and queues the unit's unsolicited
+event frames. The bytes of a frame are :mod:`drivers.codecs.linkframe`'s job; the command set is
+:mod:`drivers.unitproto`'s: the link knows frames, not commands.
 """
 
 from __future__ import annotations
@@ -25,165 +19,25 @@ from typing import Any, Self
 
 import serial
 
+from drivers.codecs.linkframe import (
+    ERR_BAD_PAYLOAD,
+    ERR_UNSUPPORTED,
+    ERROR_NAMES,
+    MAX_PAYLOAD,
+    RESPONSE_BIT,
+    T_ACK,
+    T_ERROR,
+    T_EVENT,
+    T_NAK,
+    Frame,
+    FrameDecoder,
+    encode_frame,
+)
 from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
 
 _LOG = logging.getLogger(__name__)
 
-SOF = 0xA5
-"""Start-of-frame byte."""
-MAX_PAYLOAD = 1024
-"""Largest payload the protocol allows; a unit may announce a smaller one in HELLO."""
-OVERHEAD = 7
-"""SOF + LEN(2) + SEQ + TYPE + CRC(2)."""
-
-# Frame types that belong to the link itself (commands are 0x01-0x5F, answers cmd|0x80).
-T_EVENT = 0xE0
-T_ACK = 0xF0
-T_NAK = 0xF1
-T_ERROR = 0xFE
-RESPONSE_BIT = 0x80
-
-# Error codes carried by an ERROR frame.
-ERR_UNSUPPORTED = 0x01
-ERR_BAD_PAYLOAD = 0x02
-ERR_BUSY = 0x03
-ERR_INTERNAL = 0x04
-ERROR_NAMES = {
-    ERR_UNSUPPORTED: "unsupported command",
-    ERR_BAD_PAYLOAD: "bad payload",
-    ERR_BUSY: "busy",
-    ERR_INTERNAL: "internal error",
-}
-
 _POLL = 0.05  # seconds: read granularity, so close() and deadlines are noticed promptly
-
-
-def _make_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return tuple(table)
-
-
-_CRC_TABLE = _make_table()
-
-
-def crc16(data: bytes | bytearray | memoryview, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0 (check 0x29B1)."""
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
-    return crc
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One decoded frame: sequence number, type byte and payload."""
-
-    seq: int
-    type: int
-    payload: bytes = b""
-
-
-def encode_frame(seq: int, ftype: int, payload: bytes = b"", *, max_payload: int = MAX_PAYLOAD) -> bytes:
-    """Encode one frame: ``A5 LEN_hi LEN_lo SEQ TYPE PAYLOAD CRC_hi CRC_lo``.
-
-    Raises:
-        ValueError: seq or type out of 0..255, or payload longer than ``max_payload``.
-    """
-    if not 0 <= seq <= 0xFF or not 0 <= ftype <= 0xFF:
-        raise ValueError(f"seq and type must be bytes, got seq={seq} type={ftype}")
-    if len(payload) > max_payload:
-        raise ValueError(f"payload of {len(payload)} bytes exceeds the maximum of {max_payload}")
-    body = bytes((len(payload) >> 8, len(payload) & 0xFF, seq, ftype)) + bytes(payload)
-    crc = crc16(body)
-    return bytes((SOF,)) + body + bytes((crc >> 8, crc & 0xFF))
-
-
-class FrameDecoder:
-    """Incremental frame decoder that resynchronises on garbage.
-
-    ``feed`` never blocks and never raises: bytes that do not make a frame are skipped
-    (counted in ``discarded`` and ``resyncs``), frames with a bad CRC are dropped
-    (counted in ``crc_errors``) and the hunt for the start byte resumes one byte after
-    the false start. Each byte starts at most one candidate frame, so the work per byte
-    is bounded by the maximum frame size.
-    """
-
-    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
-        self.max_payload = max_payload
-        self._buf = bytearray()
-        self._hunting = False
-        self.crc_errors = 0
-        self.resyncs = 0
-        self.discarded = 0
-        self.frames = 0
-
-    @property
-    def pending(self) -> int:
-        """Bytes held back, waiting for the rest of a frame."""
-        return len(self._buf)
-
-    def _discard(self, count: int) -> None:
-        if count <= 0:
-            return
-        del self._buf[:count]
-        self.discarded += count
-        if not self._hunting:
-            self._hunting = True
-            self.resyncs += 1
-
-    def feed(self, data: bytes | bytearray) -> list[Frame]:
-        """Add received bytes; return every complete, valid frame they finish."""
-        self._buf += data
-        return self._scan()
-
-    def expire(self) -> list[Frame]:
-        """The line went idle with a partial frame pending: drop its start byte and rescan.
-
-        A truncated frame (or a corrupted length) would otherwise hold back the good
-        frames behind it until more bytes arrive.
-        """
-        if not self._buf:
-            return []
-        self._discard(1)
-        return self._scan()
-
-    def reset(self) -> None:
-        """Forget any buffered bytes."""
-        self._buf.clear()
-        self._hunting = False
-
-    def _scan(self) -> list[Frame]:
-        frames: list[Frame] = []
-        buf = self._buf
-        while buf:
-            start = buf.find(SOF)
-            if start < 0:
-                self._discard(len(buf))
-                break
-            self._discard(start)
-            if len(buf) < 3:
-                break
-            length = (buf[1] << 8) | buf[2]
-            if length > self.max_payload:
-                self._discard(1)
-                continue
-            total = OVERHEAD + length
-            if len(buf) < total:
-                break
-            got = (buf[total - 2] << 8) | buf[total - 1]
-            if crc16(memoryview(buf)[1 : total - 2]) != got:
-                self.crc_errors += 1
-                self._discard(1)
-                continue
-            frames.append(Frame(buf[3], buf[4], bytes(buf[5 : total - 2])))
-            del buf[:total]
-            self._hunting = False
-            self.frames += 1
-        return frames
 
 
 @dataclass
@@ -225,10 +79,13 @@ class Link:
         url: pyserial URL or device path (``/dev/ttyUSB0``, a pty path, ``socket://``,
             ``rfc2217://``, ``loop://``).
         baudrate: line speed (ignored by network and loop URLs).
-        timeout: seconds to wait for the first answer (ACK or response) per try.
+        timeout: seconds to wait for the first answer (response, ERROR, ACK or NAK) per try;
+            an answer whose first bytes came in time is read to its end.
         retries: retransmissions after the first try.
-        busy_timeout: seconds to wait for the response once the unit has ACKed.
-        max_payload: largest payload to send or accept.
+        busy_timeout: seconds to wait for the response once the unit has ACKed (a unit
+            ACKs only a command it cannot answer at once; the response stands for the ACK).
+        max_payload: largest payload to send or accept; the handshake announces it to the
+            unit and lowers it to the unit's maximum (:meth:`drivers.unit.UnitClient.handshake`).
     """
 
     def __init__(
@@ -394,7 +251,9 @@ class Link:
             tries += 1
             self._write(frame)
             self._last_control = None
-            deadline = time.monotonic() + timeout
+            # The timeout counts once the request is on the line: flush() may return while it is
+            # still going out (a pty, a USB adapter's FIFO), and at a low baud rate that matters.
+            deadline = time.monotonic() + timeout + len(frame) * 10 / self.baudrate
             while True:
                 answer = self._next_frame(deadline, label)
                 if answer is None:
@@ -406,9 +265,9 @@ class Link:
                     break
                 if answer.seq != seq:
                     continue  # stale answer to an earlier request, or our own echo
-                if answer.type == T_ACK:
+                if answer.type == T_ACK:  # a slow command: the response comes later
                     deadline = time.monotonic() + busy_timeout
-                elif answer.type == command | RESPONSE_BIT:
+                elif answer.type == command | RESPONSE_BIT:  # with or without an ACK before it
                     return answer
                 elif answer.type == T_ERROR:
                     raise self._unit_error(label, answer)
@@ -503,7 +362,10 @@ class Link:
             raise LinkTimeout(f"{label}: link to {self.url} closed while waiting for the unit")
         try:
             waiting = port.in_waiting
-            if time.monotonic() >= deadline and not waiting:
+            if time.monotonic() >= deadline and not waiting and not self._decoder.pending:
+                # A frame that started arriving in time is read to its end (or until the line
+                # goes idle and the decoder drops it): at a low baud rate a long response takes
+                # longer on the wire than the first-answer timeout, with or without an ACK.
                 return False
             data = port.read(waiting or 1)
         except (serial.SerialException, OSError, TypeError, AttributeError) as exc:

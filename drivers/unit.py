@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drivers import unitproto as up
+from drivers.codecs.linkframe import MAX_PAYLOAD, MIN_PAYLOAD
 from drivers.codecs.msr import summarize_swipe
 from drivers.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
 from drivers.interfaces import (
@@ -28,7 +29,7 @@ from drivers.interfaces import (
     Unit,
     UnitEvent,
 )
-from drivers.link import MAX_PAYLOAD, Link, LinkStats, ReceivedEvent
+from drivers.link import Link, LinkStats, ReceivedEvent
 
 _LOG = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class UnitClient(Unit):
         self._log = _LOG.getChild(link.url)
         self._identity: Identity | None = None
         self._boots_seen = 0
+        self._host_max = max(MIN_PAYLOAD, min(MAX_PAYLOAD, link.max_payload))  # what we announce in HELLO
 
     # ------------------------------------------------------------------ plumbing
 
@@ -145,8 +147,12 @@ class UnitClient(Unit):
                 self._boots_seen = max(self._boots_seen, event.index)
 
     def handshake(self, **options: Any) -> Identity:
-        """Send HELLO, check the protocol version, agree on the payload size, return the identity."""
-        payload = up.Writer().u8(up.PROTOCOL_VERSION).u16(MAX_PAYLOAD).bytes()
+        """Send HELLO, check the protocol version, agree on the payload size, return the identity.
+
+        Both ends announce the largest payload they take; both then use the larger of the two
+        that both take, ``min(ours, the unit's)`` (docs/protocol.md §5, HELLO).
+        """
+        payload = up.Writer().u8(up.PROTOCOL_VERSION).u16(self._host_max).bytes()
         answer = self.link.request(up.CMD_HELLO, payload, name="HELLO", **options)
         identity = parse_identity(answer.payload)
         if identity.protocol_version != up.PROTOCOL_VERSION:
@@ -155,7 +161,7 @@ class UnitClient(Unit):
                 f"bench speaks {up.PROTOCOL_VERSION}",
                 fault_code="LINK-UNSUPPORTED",
             )
-        self.link.max_payload = max(32, min(MAX_PAYLOAD, identity.max_payload))
+        self.link.max_payload = max(MIN_PAYLOAD, min(self._host_max, identity.max_payload))
         self._identity = identity
         self._log.debug("unit %s %s firmware %s", identity.model, identity.serial, identity.firmware)
         return identity

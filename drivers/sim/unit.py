@@ -8,9 +8,9 @@ Usage::
 It creates a pty, makes ``--link`` a symlink to the slave device, prints exactly one line
 ``READY <link>`` once serving, and serves until SIGTERM or SIGINT (exit 0, symlink
 removed). A reboot makes it silent for the profile's ``boot_time``; ``power_off_after``
-makes it exit (closing the pty) like a real power loss. ``--baud N`` paces output at
-N/10 bytes per second (8N1). Exit codes: 0 stopped or powered off, 2 bad profile or
-arguments, 3 the pty or link path could not be set up.
+makes it exit (closing the pty) like a real power loss. ``--baud N`` paces the line both
+ways at N/10 bytes per second (8N1; the model is in :mod:`drivers.sim.wire`). Exit codes:
+0 stopped or powered off, 2 bad profile or arguments, 3 the pty or link path could not be set up.
 
 ``--control PATH`` also listens on a Unix stream socket for what a person does to the
 unit, one JSON object per line (``{"action": "press_keys", "keys": ["1", "2"]}``,
@@ -23,6 +23,7 @@ the simulator's stand-in for fingers and eyes; it is not part of the link protoc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import logging
@@ -43,6 +44,7 @@ from typing import Any
 from drivers.errors import ConfigError, EquipmentError
 from drivers.sim.unitprofile import load_profile, validate_profile
 from drivers.sim.unitsim import UnitSim
+from drivers.sim.wire import PacedUnit
 
 _LOG = logging.getLogger(__name__)
 _IDLE = 0.05
@@ -55,7 +57,7 @@ class PtyServer:
         self.sim = sim
         self.link = link
         self.control = control
-        self.bytes_per_s = baud / 10.0 if baud else None
+        self.baud = baud
         self._stop = False
         self._master = -1
         self._slave = -1
@@ -158,27 +160,33 @@ class PtyServer:
             time.sleep(0.01)
 
     def serve(self) -> str:
-        """Serve until stopped or powered off; return why ("stopped" or "power off")."""
-        tx = bytearray()
-        tokens = 0.0
-        last = time.monotonic()
+        """Serve until stopped or powered off; return why ("stopped" or "power off").
+
+        With a baud rate, both directions are paced by :class:`drivers.sim.wire.PacedUnit`
+        (see its module for the model): the unit acts on the host's bytes only once they
+        would have crossed the line, and its own bytes reach the pty no earlier than they
+        would have crossed it.
+        """
+        line = PacedUnit(self.sim, self.baud)
+        out = bytearray()  # across the line, not yet taken by the pty
         while not self._stop:
             now = time.monotonic()
-            if self.bytes_per_s:
-                tokens = min(tokens + (now - last) * self.bytes_per_s, max(1.0, self.bytes_per_s * 0.02))
-            last = now
-            can_send = bool(tx) and (self.bytes_per_s is None or tokens >= 1.0)
+            out += line.step(now)
+            if out:
+                with contextlib.suppress(BlockingIOError, InterruptedError):  # the pty is full: later
+                    del out[: os.write(self._master, bytes(out))]
+            if line.powered_off and not out:
+                self._drain()
+                return "power off"
             timeout = _IDLE
-            deadline = self.sim.next_deadline()
-            if deadline is not None:
-                timeout = max(0.0, min(timeout, deadline - now))
-            if tx and not can_send and self.bytes_per_s:
-                timeout = min(timeout, (1.0 - tokens) / self.bytes_per_s)
+            wake = line.next_wake()
+            if wake is not None:
+                timeout = max(0.0, min(timeout, wake - now))
             watch: list[Any] = [self._master, *self._conns]
             if self._listener is not None:
                 watch.append(self._listener)
             try:
-                readable, writable, _ = select.select(watch, [self._master] if can_send else [], [], timeout)
+                readable, _, _ = select.select(watch, [self._master] if out else [], [], timeout)
             except InterruptedError:
                 continue
             now = time.monotonic()
@@ -192,19 +200,7 @@ class PtyServer:
                 except OSError:  # EIO: no process has the slave open
                     data = b""
                 if data:
-                    tx += self.sim.feed(data, now)
-            tx += self.sim.poll(now)
-            if writable and tx:
-                count = len(tx) if self.bytes_per_s is None else min(len(tx), int(tokens))
-                try:
-                    written = os.write(self._master, bytes(tx[:count]))
-                except (BlockingIOError, InterruptedError):
-                    written = 0
-                del tx[:written]
-                tokens -= written
-            if self.sim.powered_off and not tx:
-                self._drain()
-                return "power off"
+                    line.from_host(data, now)
         return "stopped"
 
 
@@ -259,7 +255,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     source.add_argument("--profile", help="profile name (good, low-battery, ...) or YAML path")
     source.add_argument("--profile-json", help="an already merged profile, as JSON")
     parser.add_argument("--link", required=True, help="path of the symlink to create to the pty slave")
-    parser.add_argument("--baud", type=int, default=None, help="pace output at N/10 bytes per second")
+    parser.add_argument("--baud", type=int, default=None, help="pace the line both ways at N/10 bytes per second (8N1)")
     parser.add_argument("--control", default=None, help="Unix socket for simulated operator actions")
     return parser.parse_args(argv)
 

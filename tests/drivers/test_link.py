@@ -1,8 +1,8 @@
-"""Tests of the link codec (exact bytes, properties) and of Link over loop:// and a real pty."""
+"""Tests of the host's link session: Link over loop:// and over a real pty served by the simulated unit."""
 
 from __future__ import annotations
 
-import binascii
+import contextlib
 import os
 import threading
 import time
@@ -11,150 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
-from drivers.link import (
-    MAX_PAYLOAD,
+from drivers.codecs.linkframe import (
     SOF,
     T_ACK,
     T_EVENT,
     T_NAK,
     Frame,
-    FrameDecoder,
-    Link,
-    crc16,
     encode_frame,
 )
+from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
+from drivers.link import Link
 from drivers.sim.unit import PtyServer
 from drivers.sim.unitprofile import load_profile
 from drivers.sim.unitsim import UnitSim
-
-# ---------------------------------------------------------------------------- exact bytes
-
-
-def test_crc_check_value() -> None:
-    assert crc16(b"123456789") == 0x29B1
-    assert crc16(b"") == 0xFFFF
-
-
-def test_crc_matches_an_independent_implementation() -> None:
-    data = bytes(range(256)) * 3
-    assert crc16(data) == binascii.crc_hqx(data, 0xFFFF)
-
-
-def test_encode_empty_hello_exact_bytes() -> None:
-    # CRC over 00 00 01 01 computed by hand with CRC-16/CCITT-FALSE = 0xA7D0
-    assert encode_frame(1, 0x01) == bytes.fromhex("A5 0000 01 01 A7D0")
-
-
-def test_encode_with_payload_exact_bytes() -> None:
-    assert encode_frame(7, 0x11, b"\x01\x02") == bytes.fromhex("A5 0002 07 11 0102 7C9E")
-
-
-def test_encode_ack_and_nak() -> None:
-    assert encode_frame(0x42, T_ACK)[:5] == bytes((SOF, 0, 0, 0x42, 0xF0))
-    assert encode_frame(0, T_NAK)[4] == 0xF1
-
-
-def test_encode_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError):
-        encode_frame(256, 1)
-    with pytest.raises(ValueError):
-        encode_frame(0, 1, bytes(MAX_PAYLOAD + 1))
-
-
-# ---------------------------------------------------------------------------- decoder properties
-
-frames_st = st.builds(
-    Frame,
-    seq=st.integers(0, 255),
-    type=st.integers(0, 255),
-    payload=st.binary(max_size=MAX_PAYLOAD),
-)
-
-
-def _drain(decoder: FrameDecoder) -> list[Frame]:
-    """Feed idle-line expiries until nothing is pending (what Link does on a quiet line)."""
-    out: list[Frame] = []
-    for _ in range(MAX_PAYLOAD * 4):
-        if not decoder.pending:
-            break
-        out += decoder.expire()
-    assert decoder.pending == 0
-    return out
-
-
-@given(frames_st)
-def test_round_trip(frame: Frame) -> None:
-    assert FrameDecoder().feed(encode_frame(frame.seq, frame.type, frame.payload)) == [frame]
-
-
-@given(st.lists(frames_st, max_size=5))
-def test_concatenated_frames(frames: list[Frame]) -> None:
-    wire = b"".join(encode_frame(f.seq, f.type, f.payload) for f in frames)
-    assert FrameDecoder().feed(wire) == frames
-
-
-@given(st.lists(frames_st, max_size=3))
-def test_one_byte_at_a_time(frames: list[Frame]) -> None:
-    decoder = FrameDecoder()
-    got: list[Frame] = []
-    for f in frames:
-        for byte in encode_frame(f.seq, f.type, f.payload):
-            got += decoder.feed(bytes((byte,)))
-    assert got == frames
-
-
-@settings(max_examples=300)
-@given(st.binary(max_size=4096) | st.lists(st.sampled_from([SOF, 0, 1, 2, 0xFF]), max_size=4096).map(bytes))
-def test_random_bytes_only_frames_or_protocol_error(data: bytes) -> None:
-    decoder = FrameDecoder()
-    started = time.perf_counter()
-    try:
-        out = decoder.feed(data) + _drain(decoder)
-    except ProtocolError:
-        return
-    assert all(isinstance(f, Frame) and len(f.payload) <= MAX_PAYLOAD for f in out)
-    assert time.perf_counter() - started < 2.0
-
-
-@given(st.binary(max_size=600), frames_st)
-def test_resync_after_garbage(garbage: bytes, frame: Frame) -> None:
-    decoder = FrameDecoder()
-    out = decoder.feed(garbage + encode_frame(frame.seq, frame.type, frame.payload)) + _drain(decoder)
-    assert out and out[-1] == frame
-
-
-@given(frames_st, frames_st, st.data())
-def test_corrupted_or_truncated_frame_then_good_frame(bad: Frame, good: Frame, data: st.DataObject) -> None:
-    wire = bytearray(encode_frame(bad.seq, bad.type, bad.payload))
-    if data.draw(st.booleans(), label="truncate"):
-        wire = wire[: data.draw(st.integers(1, len(wire) - 1), label="cut")]
-    else:
-        pos = data.draw(st.integers(1, len(wire) - 1), label="pos")
-        wire[pos] ^= data.draw(st.integers(1, 255), label="xor")
-    decoder = FrameDecoder()
-    out = decoder.feed(bytes(wire) + encode_frame(good.seq, good.type, good.payload)) + _drain(decoder)
-    assert out[-1] == good
-    assert bad not in out[:-1] or bad == good  # a damaged frame is never delivered
-
-
-def test_corrupted_frame_counts_crc_error() -> None:
-    wire = bytearray(encode_frame(3, 0x10, b"hello"))
-    wire[7] ^= 0x01
-    decoder = FrameDecoder()
-    assert decoder.feed(bytes(wire)) == []
-    assert decoder.crc_errors == 1
-
-
-def test_oversized_length_is_a_false_start() -> None:
-    decoder = FrameDecoder(max_payload=16)
-    good = encode_frame(1, 2, b"x")
-    assert decoder.feed(bytes((SOF, 0xFF, 0xFF)) + good) == [Frame(1, 2, b"x")]
-    assert decoder.resyncs == 1
-
 
 # ---------------------------------------------------------------------------- Link over loop://
 
@@ -240,6 +110,8 @@ class ScriptedSim(UnitSim):
 
     corrupt_requests = 0
     nak_everything = False
+    lose_answers = 0  # the next N answers vanish on the line
+    damage_answers = 0  # the next N answers arrive with a flipped byte
 
     def feed(self, data: bytes, now: float | None = None) -> bytes:
         if self.nak_everything:
@@ -249,7 +121,28 @@ class ScriptedSim(UnitSim):
             wire = bytearray(data)
             wire[-1] ^= 0xFF
             data = bytes(wire)
-        return super().feed(data, now)
+        out = super().feed(data, now)
+        if out and self.lose_answers:
+            self.lose_answers -= 1
+            return b""
+        if out and self.damage_answers:
+            self.damage_answers -= 1
+            return out[:-1] + bytes((out[-1] ^ 0x55,))
+        return out
+
+
+@contextlib.contextmanager
+def _serving(sim: UnitSim, link: Path, baud: int | None = None) -> Iterator[str]:
+    server = PtyServer(sim, link, baud)
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        yield str(link)
+    finally:
+        server.stop()
+        thread.join(2)
+        server.close()
 
 
 @pytest.fixture
@@ -271,6 +164,51 @@ def test_pty_request_response(pty_unit: tuple[ScriptedSim, str]) -> None:
         answer = link.request(0x02, b"ping")
         assert answer == Frame(1, 0x82, b"ping")
         assert link.stats.retransmissions == 0
+
+
+def test_pty_the_response_stands_for_the_ack(pty_unit: tuple[ScriptedSim, str]) -> None:
+    _, path = pty_unit
+    with Link(path).open() as link:
+        assert link.request(0x11, name="BATTERY").type == 0x91
+        stats = link.stats
+        assert (stats.frames_sent, stats.frames_received, stats.retransmissions) == (1, 1, 0)
+
+
+def test_pty_a_lost_response_is_recovered_by_retransmission_not_run_twice(pty_unit: tuple[ScriptedSim, str]) -> None:
+    sim, path = pty_unit
+    sim.lose_answers = 1
+    with Link(path, timeout=0.2).open() as link:
+        assert link.request(0x02, b"again").payload == b"again"
+        stats = link.stats
+        assert (stats.timeouts, stats.retransmissions) == (1, 1)
+    assert sim.commands == 1  # the unit answered the retransmission from its cache
+
+
+def test_pty_a_damaged_response_is_resent_after_the_hosts_nak(pty_unit: tuple[ScriptedSim, str]) -> None:
+    sim, path = pty_unit
+    sim.damage_answers = 1
+    with Link(path, timeout=0.3).open() as link:
+        assert link.request(0x02, b"crc").payload == b"crc"
+        stats = link.stats
+        assert stats.naks_sent == 1 and stats.crc_errors == 1 and stats.retransmissions == 0
+    assert sim.commands == 1
+
+
+def test_pty_a_unit_that_acks_first_is_waited_for_past_the_first_answer_timeout(tmp_path: Path) -> None:
+    sim = UnitSim(load_profile("good", {"faults": {"slow_ms": 400}}))
+    with _serving(sim, tmp_path / "unit") as path, Link(path, timeout=0.1).open() as link:
+        assert link.request(0x11, name="BATTERY").type == 0x91
+        stats = link.stats
+        assert stats.frames_received == 2 and stats.retransmissions == 0 and stats.timeouts == 0
+
+
+@pytest.mark.slow
+def test_pty_at_a_low_baud_rate_long_frames_outlast_the_timeout_without_retransmission(tmp_path: Path) -> None:
+    """At 9600 baud a 607-byte request and its answer take 0.63 s each way, more than the 0.3 s timeout."""
+    sim = UnitSim(load_profile("good"))
+    with _serving(sim, tmp_path / "unit", baud=9600) as path, Link(path, baudrate=9600, timeout=0.3).open() as link:
+        assert link.request(0x02, bytes(600)).payload == bytes(600)
+        assert link.stats.retransmissions == 0 and link.stats.timeouts == 0
 
 
 def test_pty_retransmits_after_unit_naks_a_corrupted_request(pty_unit: tuple[ScriptedSim, str]) -> None:

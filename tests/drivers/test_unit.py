@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
+from drivers.codecs.linkframe import Frame
 from drivers.errors import DeviceError, LinkTimeout
 from drivers.interfaces import MsrSwipe
-from drivers.link import Frame, ReceivedEvent
+from drivers.link import ReceivedEvent
 from drivers.sim.unit import PtyServer
+from drivers.sim.unitcommands import encode_event
+from drivers.sim.unitpanel import track_lrc
 from drivers.sim.unitprofile import load_profile
-from drivers.sim.unitsim import UnitSim, encode_event, track_lrc
+from drivers.sim.unitsim import UnitSim
 from drivers.unit import UnitClient, open_unit, parse_event
 
 Start = Callable[..., UnitClient]
@@ -93,6 +96,22 @@ def test_large_log_is_downloaded_in_chunks(start_unit: Start) -> None:
     texts = [e.text for e in log if e.text.startswith("fill entry")]
     assert texts == [f"fill entry {i:05d}: periodic status report ok" for i in range(1800)]
     assert unit.stats.requests > len(raw) // 256
+
+
+def test_both_ends_use_the_largest_payload_both_announce(start_unit: Start) -> None:
+    big = start_unit(overrides={"event_log_fill": 1800, "max_payload": 1024})
+    assert big.link.max_payload == 1024
+    raw = big.event_log_bytes()
+    assert big.stats.requests == 1 + -(-len(raw) // (1024 - 12))  # HELLO + full-size LOG_READ chunks
+
+    small_host = start_unit(overrides={"event_log_fill": 1800, "max_payload": 1024}, max_payload=300)
+    assert small_host.identity is not None and small_host.identity.max_payload == 1024
+    assert small_host.link.max_payload == 300  # the unit announced more; we take 300
+    assert small_host.event_log_bytes() == raw
+    assert small_host.stats.requests == 1 + -(-len(raw) // (300 - 12))
+
+    small_unit = start_unit(overrides={"max_payload": 64})
+    assert small_unit.link.max_payload == 64
 
 
 def test_unsupported_capability_is_link_unsupported(start_unit: Start) -> None:
@@ -217,7 +236,7 @@ def test_colour_display_and_dead_pixels(start_unit: Start) -> None:
 def test_msr_tracks_and_swipe_event_without_track_data(start_unit: Start, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from drivers.sim.unitsim import MSR_CARDS
+    from drivers.sim.unitpanel import MSR_CARDS
 
     caplog.set_level(logging.DEBUG)
     unit = start_unit()

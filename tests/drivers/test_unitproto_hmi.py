@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from drivers import unitproto as up
+from drivers.codecs.linkframe import encode_frame
 from drivers.errors import ProtocolError
-from drivers.link import encode_frame
-from drivers.sim.unitsim import encode_event
+from drivers.sim.unitcommands import encode_event
 
 
 def test_command_numbers() -> None:

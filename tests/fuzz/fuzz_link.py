@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.errors import ProtocolError
-from drivers.link import MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
+from drivers.codecs.linkframe import MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
 
 
 def run(frames: int, seed: int) -> dict[str, object]:

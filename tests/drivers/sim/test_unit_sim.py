@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from drivers.codecs.linkframe import T_ACK, T_ERROR, T_EVENT, T_NAK, Frame, FrameDecoder, encode_frame
 from drivers.errors import ConfigError, DeviceError, LinkTimeout, ProtocolError
-from drivers.link import T_ACK, T_ERROR, T_EVENT, T_NAK, Frame, FrameDecoder, encode_frame
 from drivers.sim.unitprofile import load_profile, parse_time, validate_profile
 from drivers.sim.unitsim import UnitSim
 from drivers.unit import open_unit
@@ -31,12 +31,11 @@ def _frames(data: bytes) -> list[Frame]:
     return FrameDecoder().feed(data)
 
 
-def test_sim_acks_then_answers_battery() -> None:
+def test_sim_answers_battery_and_the_answer_stands_for_the_ack() -> None:
     sim = UnitSim(load_profile("good"), now=0.0)
     out = _frames(sim.feed(encode_frame(9, 0x11), now=0.0))
-    assert out[0] == Frame(9, T_ACK, b"")
-    # 7.6 V = 7600 mV = 0x1DB0, 87 %, flags: adapter present (0x02)
-    assert out[1] == Frame(9, 0x91, bytes.fromhex("1DB0 57 02"))
+    # 7.6 V = 7600 mV = 0x1DB0, 87 %, flags: adapter present (0x02); no ACK before it
+    assert out == [Frame(9, 0x91, bytes.fromhex("1DB0 57 02"))]
 
 
 def test_sim_with_a_bad_receive_line_naks_every_nth_frame() -> None:
@@ -44,7 +43,7 @@ def test_sim_with_a_bad_receive_line_naks_every_nth_frame() -> None:
     profile["faults"]["rx_noise"] = 2
     sim = UnitSim(validate_profile(profile), now=0.0)
     answers = [_frames(sim.feed(encode_frame(seq, 0x11), now=seq / 10)) for seq in range(1, 5)]
-    assert [a[0].type for a in answers] == [T_ACK, T_NAK, T_ACK, T_NAK]
+    assert [a[0].type for a in answers] == [0x91, T_NAK, 0x91, T_NAK]
     assert sim.commands == 2  # a damaged frame is never executed
 
 
@@ -55,10 +54,33 @@ def test_sim_retransmission_is_not_executed_twice() -> None:
     assert first == again and sim.commands == 1
 
 
+def _log_chunk(sim: UnitSim, seq: int, now: float) -> int:
+    """Bytes of log data in the sim's answer to LOG_READ at offset 0 asking for 1000 bytes."""
+    (answer,) = _frames(sim.feed(encode_frame(seq, 0x14, bytes.fromhex("00000000 03E8")), now=now))
+    return len(answer.payload) - 12
+
+
+@pytest.mark.parametrize(
+    ("hello", "unit_max", "used"),
+    [
+        (bytes.fromhex("01 0400"), 1024, 1024),  # both take 1024
+        (bytes.fromhex("01 0100"), 1024, 256),  # the host announced 256
+        (bytes.fromhex("01 0400"), 512, 512),  # the unit's own maximum
+        (b"", 512, 512),  # a host that announced nothing: the unit's maximum
+        (bytes.fromhex("01 0008"), 512, 32),  # below the protocol's floor of 32
+    ],
+)
+def test_sim_sends_no_more_than_the_host_announced(hello: bytes, unit_max: int, used: int) -> None:
+    sim = UnitSim(load_profile("good", {"event_log_fill": 100, "max_payload": unit_max}), now=0.0)
+    (answer,) = _frames(sim.feed(encode_frame(1, 0x01, hello), now=0.0))
+    assert int.from_bytes(answer.payload[1:3], "big") == unit_max  # it announces its own maximum
+    assert _log_chunk(sim, 2, 0.0) == min(used, 1000 + 12) - 12
+
+
 def test_sim_unknown_command_gets_error_frame() -> None:
     sim = UnitSim(load_profile("good"), now=0.0)
     out = _frames(sim.feed(encode_frame(1, 0x5E), now=0.0))
-    assert out[1].type == T_ERROR and out[1].payload[:2] == bytes((0x5E, 0x01))
+    assert len(out) == 1 and out[0].type == T_ERROR and out[0].payload[:2] == bytes((0x5E, 0x01))
 
 
 def test_sim_reboot_is_silent_then_sends_boot() -> None:
@@ -75,15 +97,21 @@ def test_sim_reboot_is_silent_then_sends_boot() -> None:
 
 def test_sim_power_off_after() -> None:
     sim = UnitSim(load_profile("good", {"faults": {"power_off_after": 1}}), now=0.0)
-    assert _frames(sim.feed(encode_frame(1, 0x11), now=0.0))[1].type == 0x91
+    assert _frames(sim.feed(encode_frame(1, 0x11), now=0.0))[0].type == 0x91
     assert sim.powered_off
 
 
-def test_sim_slow_ms_delays_answers() -> None:
+def test_sim_slow_ms_acks_at_once_and_answers_later() -> None:
     sim = UnitSim(load_profile("good", {"faults": {"slow_ms": 200}}), now=0.0)
-    assert sim.feed(encode_frame(1, 0x11), now=0.0) == b""
+    assert _frames(sim.feed(encode_frame(1, 0x11), now=0.0)) == [Frame(1, T_ACK)]
     assert sim.next_deadline() == pytest.approx(0.2)
-    assert len(_frames(sim.poll(now=0.2))) == 2
+    assert sim.poll(now=0.1) == b""
+    # the host retransmits before the answer is out: ACK again; one answer at 0.2 s; run once
+    assert _frames(sim.feed(encode_frame(1, 0x11), now=0.1)) == [Frame(1, T_ACK)]
+    assert sim.poll(now=0.19) == b""
+    assert [f.type for f in _frames(sim.poll(now=0.2))] == [0x91] and sim.commands == 1
+    # ... and after it: the cached answer again at once (the first one was lost)
+    assert [f.type for f in _frames(sim.feed(encode_frame(1, 0x11), now=0.7))] == [0x91] and sim.commands == 1
 
 
 # ---------------------------------------------------------------------------- profiles
@@ -288,7 +316,7 @@ def test_sim_key_presses_only_in_test_mode_with_unit_timestamps() -> None:
     sim.operator_action("press_keys", {"keys": ["1"]}, now=0.0)
     assert _events(sim, 1.0) == []  # test mode off: the payment app gets the key
     answer = _frames(sim.feed(encode_frame(1, 0x30, b"\x01"), now=1.0))
-    assert answer[1] == Frame(1, 0xB0, bytes.fromhex("02 01 31 01 32"))
+    assert answer == [Frame(1, 0xB0, bytes.fromhex("02 01 31 01 32"))]
     sim.operator_action("press_keys", {"keys": ["1", "2"]}, now=1.0)
     got = _events(sim, 2.0)
     # 1 pressed at 1.2 s, released 80 ms later; 2 pressed 150 ms after 1
@@ -356,16 +384,16 @@ def test_sim_display_commands() -> None:
 
     sim = UnitSim(load_profile("good", {"display": {"width": 10, "height": 2}}), now=0.0)
     out = _frames(sim.feed(encode_frame(1, 0x24), now=0.0))
-    assert out[1].payload == bytes.fromhex("000A 0002 01 08 15 03")
+    assert out[0].payload == bytes.fromhex("000A 0002 01 08 15 03")
     sim.feed(encode_frame(2, 0x21, b"\x01"), now=0.0)
     out = _frames(sim.feed(encode_frame(3, 0x22), now=0.0))
-    assert out[1].payload == zlib.crc32(bytes.fromhex("FFC0 FFC0")).to_bytes(4, "big") + bytes.fromhex("000A 0002")
+    assert out[0].payload == zlib.crc32(bytes.fromhex("FFC0 FFC0")).to_bytes(4, "big") + bytes.fromhex("000A 0002")
     out = _frames(sim.feed(encode_frame(4, 0x21, b"\x04"), now=0.0))
-    assert out[1].type == T_ERROR and out[1].payload[:2] == b"\x21\x01"  # colour bars on a mono display
+    assert out[0].type == T_ERROR and out[0].payload[:2] == b"\x21\x01"  # colour bars on a mono display
     sim.feed(encode_frame(5, 0x20, bytes.fromhex("01 02 02 4F4B")), now=0.0)
     assert sim.operator_action("state", {})["text"][1] == "  OK"
     out = _frames(sim.feed(encode_frame(6, 0x23, b"\x32"), now=0.0))
-    assert out[1].payload == (204).to_bytes(2, "big")  # 40 mA * 50 % + 0.4 mA = 20.4 mA
+    assert out[0].payload == (204).to_bytes(2, "big")  # 40 mA * 50 % + 0.4 mA = 20.4 mA
 
 
 def test_sim_swipe_tracks_carry_their_lrc() -> None:
