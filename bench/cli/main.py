@@ -260,7 +260,7 @@ def _run_guarded(fn: Callable[[], Any]) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        exc.show(file=safe.stream(err=True))
         sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:
         safe.echo("bench: interrupted", err=True)

@@ -5,14 +5,15 @@ the newline, DEL, C1, bidi overrides and other format characters; see :mod:`benc
 as visible escapes such as ``\\x1b``. Colour is the CLI's own: :func:`style` escapes its text
 first and marks the result, and :func:`echo` passes marked parts through as they are. JSON
 goes through :func:`echo_json`, which escapes the same characters the JSON way (``\\u001b``).
-Log records reach stderr through :class:`SafeFormatter`. A test checks that no other module of
+Log records reach stderr through :class:`SafeFormatter`, Click's usage errors through :func:`stream`. A test checks that no other module of
 ``bench.cli`` calls ``click.echo``, ``print`` or writes to ``sys.stdout``/``sys.stderr`` itself.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import sys
+from typing import IO, Any, cast
 
 import click
 
@@ -50,6 +51,22 @@ def echo_json(text: str, *, err: bool = False, nl: bool = True) -> None:
     click.echo(escape_controls_json(text), err=err, nl=nl)
 
 
+class _Stream:
+    def __init__(self, err: bool) -> None:
+        self._err = err
+
+    def write(self, text: str) -> int:
+        return (sys.stderr if self._err else sys.stdout).write(clean(text))
+
+    def flush(self) -> None:
+        (sys.stderr if self._err else sys.stdout).flush()
+
+
+def stream(*, err: bool = False) -> IO[str]:
+    """A text stream for code that writes to a file itself (Click's usage errors): escapes what it is given."""
+    return cast(IO[str], _Stream(err))
+
+
 class SafeFormatter(logging.Formatter):
     """A log formatter whose lines carry no control characters (tracebacks keep their newlines)."""
 
@@ -58,4 +75,4 @@ class SafeFormatter(logging.Formatter):
         return clean(super().format(record))
 
 
-__all__ = ["SafeFormatter", "Styled", "clean", "echo", "echo_json", "one_line", "style"]
+__all__ = ["SafeFormatter", "Styled", "clean", "echo", "echo_json", "one_line", "stream", "style"]

@@ -18,18 +18,19 @@ What counts as a PAN (the scanner's rule):
 * A PAN is 13-19 digits of a run, not starting with 0, passing the Luhn check, and laid out
   as people and devices write card numbers:
 
-  - whole groups, all separated alike (whitespace of any kind counts as one separator, so
-    ``4761\\t7390\\u00a00101  0010`` is one layout), every group but the last at least
-    three digits long (``4761 7390 0101 0010``, ``3782 822463 10005``, ``4222 2222 2222 2``);
-    the first group may carry leading zeros (zero padding); the PAN ends where a group ends,
-    so what follows it (`` 12/25``, a CVV) stays;
+  - one group (``4761739001010010``), or groups of 3-6 digits (the last one 1-6) all
+    separated alike (whitespace of any kind counts as one separator, so
+    ``4761\\t7390\\u00a00101  0010`` is one layout): ``4761 7390 0101 0010``,
+    ``3782 822463 10005``, ``4222 2222 2222 2``; the first group may carry leading zeros
+    (zero padding); the PAN ends where a group ends, so what follows it (`` 12/25``, a CVV) stays;
   - or, inside one group, right after its ISO 8583 length (``16`` or ``016`` + 16 digits).
 
   Where several readings are possible the one starting first wins, and at one start a
   single group, then 16, 15, 19, 14, 13, 18, 17 digits.
 * Not a PAN: fewer than 13 digits, a failed Luhn check, digit runs broken by ``:``, ``,``
   or a line break (timestamps, lists), mixed separators (``2026-12-06 2026-12-07``), groups
-  of one or two digits (dates, versions, IP addresses, spaced hex bytes), and digits inside
+  of one or two digits or of more than six (dates, versions, IP addresses, spaced hex bytes,
+  ``20261206T210540 20261207T080000``), and digits inside
   a hex token with two or more hex letters (an ATR or an APDU written without spaces; EMV
   PANs in hex are found by their tags above). A 13-19 digit Luhn-valid number written like
   a card number (an IMEI, say) is masked: a false alarm costs less than a leak.
@@ -104,6 +105,8 @@ def _track1(m: re.Match[str]) -> str:
 def _track2(m: re.Match[str]) -> str:
     raw = m.group(1)
     prefix, pan = _best_pan(raw.replace(" ", ""))
+    if unicodedata.decimal(pan[0]) == 0 or not luhn_ok(pan):  # not a card: zero-filled hex bytes with a 0D, say
+        return m.group(0)
     keep = 0  # keep the prefix digits as written (with their spaces)
     seen = 0
     while seen < len(prefix):
@@ -216,7 +219,7 @@ class _Run:
             end = self.gend[g0]
             if 13 <= end - i <= 19 and end <= hi and _luhn(v[i:end]):
                 return end
-            if self.gend[g0] - i >= 3:
+            if 3 <= self.gend[g0] - i <= 6:
                 for length in _LENGTHS:
                     end = i + length
                     if end > hi or (end < len(v) and grp[end] == grp[end - 1]) or grp[end - 1] == g0:
@@ -224,7 +227,9 @@ class _Run:
                     g1 = grp[end - 1]
                     if len(set(self.sigs[g0:g1])) != 1:
                         continue
-                    if any(self.gend[g] - self.gstart[g] < 3 for g in range(g0 + 1, g1)):
+                    if not all(3 <= self.gend[g] - self.gstart[g] <= 6 for g in range(g0 + 1, g1)):
+                        continue
+                    if self.gend[g1] - self.gstart[g1] > 6:
                         continue
                     if _luhn(v[i:end]):
                         return end

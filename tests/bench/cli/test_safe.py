@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -56,6 +57,15 @@ def test_echo_json_stays_json() -> None:
     out = CliRunner().invoke(cmd).output
     assert_inert(out)
     assert json.loads(out) == doc and "≤ 8.6 V" in out
+
+
+def test_log_lines_and_click_errors_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    record = logging.LogRecord("drivers.unit", logging.WARNING, __file__, 1, "unit said %s", (EVIL_FW,), None)
+    assert safe.SafeFormatter("%(name)s: %(message)s").format(record) == "drivers.unit: unit said 1\\x1b]0;pwned\\x07"
+    click.UsageError(f"no such thing {EVIL_FW}").show(file=safe.stream(err=True))
+    err = capsys.readouterr().err
+    assert_inert(err)
+    assert "no such thing 1\\x1b]0;pwned\\x07" in err
 
 
 def test_no_cli_module_writes_to_the_terminal_but_safe() -> None:
