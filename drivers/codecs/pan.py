@@ -4,7 +4,7 @@
   the layout it is given: ``4761.7390.0101.0010`` -> ``476173******0010``.
 * :func:`redact` removes track 1 (``%B...^...^...?``) and track 2 / track-2-equivalent data
   (``;PAN=YYMM...?``, ``PAN=YYMM...``, and the BCD hex form ``PAN D YYMM ...`` of EMV tags
-  ``57`` / ``9F6B``), masks the BCD hex PAN of EMV tag ``5A``, and then masks every PAN a
+  ``57`` / ``9F6B``, also without its tag when it starts a hex token), masks the BCD hex PAN of EMV tag ``5A``, and then masks every PAN a
   scanner finds in the rest of the text.
 * :class:`RedactingFilter` applies :func:`redact` to every log record it sees.
 
@@ -93,7 +93,10 @@ def _best_pan(digits: str) -> tuple[str, str]:
 
 
 _TRACK1 = re.compile(r"%?B(\d{12,19})\^[^^\r\n]{0,26}\^[^?\r\n]*\??")
-_TRACK2 = re.compile(r";?(\d(?: ?\d){11,22}) ?[=Dd] ?\d(?: ?\d){3}[\d ]*(?<! )[Ff]?\??")
+_TRACK2 = re.compile(r";?(\d(?: ?\d){11,22}) ?= ?\d(?: ?\d){3}[\d ]*(?<! )[Ff]?\??")
+# Track 2 equivalent in hex without its tag: digits at the start of a hex token, D, YYMM.
+# (Spaced hex bytes carry their tag, 57 or 9F6B, which _TAG57 reads.)
+_TRACK2_HEX = re.compile(r"(?<![0-9A-Fa-f])(\d{12,22})[Dd]\d{4}\d*[Ff]?")
 _TAG57 = re.compile(r"(?i)(57|9F ?6B) ?([0-9A-F]{2}) ?(\d(?: ?\d){11,18}) ?D ?\d(?: ?\d){3}[\d ]*(?<! )F?")
 _TAG5A = re.compile(r"(?i)5A ?(0[6-9A])( ?(?:[0-9]{2} ?){5,9}[0-9][0-9F])")
 
@@ -278,6 +281,7 @@ def redact(text: str) -> str:
     text = _TRACK1.sub(_track1, text)
     text = _TAG57.sub(_tag57, text)
     text = _TRACK2.sub(_track2, text)
+    text = _TRACK2_HEX.sub(_track2, text)
     text = _TAG5A.sub(_tag5a, text)
     return _scan(text)
 

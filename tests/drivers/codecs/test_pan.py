@@ -87,6 +87,7 @@ def script(digits: str, table: str) -> str:
         (f"card {script(PAN, FW)} ok", "card 476173******0010 ok"),
         (f"card {script(PAN, AR)} ok", "card 476173******0010 ok"),
         (f"t2 {script(PAN, FW)}=2912201100 end", "t2 [track2 removed 476173******0010] end"),
+        (f"< {PAN}D29122011000000000F 9000", "< [track2 removed 476173******0010] 9000"),
     ],
 )
 def test_redact_reads_pans_through_any_layout(text: str, expected: str) -> None:
@@ -113,6 +114,8 @@ def test_mask_pan_any_layout() -> None:
         "ATR 3B8F8001804F0CA000000306030001000000006A",
         "< 00 00 00 00 00 00 00 00 00 00 00 00 00 00 90 00",
         "00 00 00 00 00 00 0D 00 00",
+        "BA 7E 3C 5C 9E 3A 80 34 63 19 03 50 8D 74 09 A3 A1 F1",
+        "BC90AD50FD3E709B71C0DE14B865198712F375178573205001D59407421FB8B0",
         "20000101T010000 20000609T000000",
         "order 1234567890123 x",
         "dates 2026-12-06 2026-12-07 2026-12-08",
