@@ -78,7 +78,11 @@ def mask_pan(pan: str) -> str:
     Every character that is not a decimal digit (spaces, dots, tabs, ...) is dropped first and
     digits of any script are written in ASCII; a value too short to mask safely is fully starred.
     """
-    digits = "".join(map(str, _digit_values(pan)))
+    return _mask("".join(map(str, _digit_values(pan))))
+
+
+def _mask(digits: str) -> str:
+    """:func:`mask_pan` of ASCII digits."""
     if len(digits) < 13:
         return "*" * len(digits)
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
@@ -259,7 +263,7 @@ def _scan(text: str) -> str:
                 i += 1
                 continue
             out.append(text[done : run.pos[i]])
-            out.append(mask_pan("".join(map(str, run.values[i:end]))))
+            out.append(_mask("".join(map(str, run.values[i:end]))))
             done = run.pos[end - 1] + 1
             i = end
     if not out:
