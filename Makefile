@@ -35,6 +35,7 @@ typecheck: $(STAMP)
 
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzz/fuzz_link.py 1000000
+	$(BIN)/python tests/fuzz/fuzz_redact.py 1000000
 
 # Benchmarks (not part of `make test`): our figures against OpenHTF, raw pyscard and the physical
 # limits, measured in one run. The `bench` extra (OpenHTF 1.6.3, pyinstrument) is installed when missing.

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import click
-
+from bench.cli import safe
 from bench.errors import OperatorTimeout
 from bench.operator import Operator
 from bench.plan import Step
@@ -37,8 +36,10 @@ class ConsoleListener:
 
     def run_started(self, rec: RunRecord) -> None:
         """The line above the steps: plan, unit, station."""
-        unit = f"{rec.unit.model} {rec.unit.serial} (firmware {rec.unit.firmware})" if rec.unit else "unit not identified"
-        click.echo(f"bench run  {rec.plan_name} {rec.plan_version}  on {unit}  station {rec.station}", err=self.err)
+        u = rec.unit
+        unit = f"{u.model} {u.serial} (firmware {u.firmware})" if u else "unit not identified"
+        safe.echo(f"bench run  {rec.plan_name} {rec.plan_version}  on {safe.one_line(unit)}  station {rec.station}",
+                  err=self.err)
 
     def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
         """Nothing to show until the step ends (retries are shown on the result line)."""
@@ -47,13 +48,13 @@ class ConsoleListener:
         """One line: number, name, outcome, time, fault and message."""
         num = f"{record.index + 1:>{len(str(total))}}/{total}"
         name = f"{record.name} ".ljust(self.width, ".")
-        outcome = click.style(f"{record.outcome.value:<7}", fg=_COLOURS[record.outcome], bold=True)
+        outcome = safe.style(f"{record.outcome.value:<7}", fg=_COLOURS[record.outcome], bold=True)
         tries = f" ({record.attempts} tries)" if record.attempts > 1 else ""
         detail = ""
         if record.outcome != Outcome.PASS:
             fault = f"{record.fault}  " if record.fault else ""
-            detail = f"  {fault}{record.message}"
-        click.echo(f"  {num}  {name} {outcome} {record.duration_s:6.2f} s{tries}{detail}", err=self.err)
+            detail = safe.one_line(f"  {fault}{record.message}")
+        safe.echo(f"  {num}  {name} ", outcome, f" {record.duration_s:6.2f} s{tries}{detail}", err=self.err)
 
 
 def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False) -> None:
@@ -62,21 +63,21 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
     for s in rec.steps:
         counts[s.outcome.value] = counts.get(s.outcome.value, 0) + 1
     tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items())
-    verdict = click.style(rec.verdict.value, fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
-    click.echo(f"\nVerdict: {verdict}  ({tally})  {rec.summary}", err=err)
+    verdict = safe.style(rec.verdict.value, fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
+    safe.echo("\nVerdict: ", verdict, f"  ({tally})  {safe.one_line(rec.summary)}", err=err)
     for f in rec.findings:
         where = "unit" if f.in_unit else "bench"
-        click.echo(f"  {f.fault:<16} {f.title} [{f.category}, {where}]", err=err)
-        click.echo(f"  {'':<16} part: {f.part}; action: {f.action}", err=err)
+        safe.echo(f"  {f.fault:<16} {f.title} [{f.category}, {where}]", err=err)
+        safe.echo(f"  {'':<16} part: {f.part}; action: {f.action}", err=err)
         if f.consequences:
-            click.echo(f"  {'':<16} also skipped because of it: {', '.join(f.consequences)}", err=err)
-    click.echo(f"Run {rec.run_id}", err=err)
+            safe.echo(f"  {'':<16} also skipped because of it: {', '.join(f.consequences)}", err=err)
+    safe.echo(f"Run {rec.run_id}", err=err)
     if report_path:
         folder = Path(report_path)
-        click.echo(f"Report: {folder / 'report.html'}  (also run.json, junit.xml)", err=err)
+        safe.echo(f"Report: {folder / 'report.html'}  (also run.json, junit.xml)", err=err)
         for file in sorted((folder / "attachments").glob("*")):
             label = "Receipt" if "receipt" in file.name else "Attachment"
-            click.echo(f"{label}: {file}", err=err)
+            safe.echo(f"{label}: {file}", err=err)
 
 
 class TerminalOperator(Operator):
@@ -86,7 +87,7 @@ class TerminalOperator(Operator):
         self.name = name
 
     def _read(self, question: str, timeout: float) -> str:
-        click.echo(question, nl=False, err=True)
+        safe.echo(question, nl=False, err=True)
         sys.stderr.flush()
         if not sys.stdin.isatty():
             line = sys.stdin.readline()
@@ -95,7 +96,7 @@ class TerminalOperator(Operator):
             return line.strip()
         ready, _, _ = select.select([sys.stdin], [], [], timeout)
         if not ready:
-            click.echo("", err=True)
+            safe.echo("", err=True)
             raise OperatorTimeout(f"no operator response within {timeout:g} s")
         return sys.stdin.readline().strip()
 
@@ -121,4 +122,4 @@ class TerminalOperator(Operator):
 
     def perform(self, action: str, instruction: str, **details: Any) -> None:
         """Show the instruction; the check then waits for the device to see it."""
-        click.echo(click.style(f">>> {instruction}", bold=True), err=True)
+        safe.echo(safe.style(f">>> {instruction}", bold=True), err=True)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bench.cli import safe
+
 if TYPE_CHECKING:
     from bench.lots.store import LotStatus, LotStore
     from bench.store.base import StoreBase as Store
@@ -70,9 +72,9 @@ def plan_cmd(lot_size: int, aql: str, level: str, severity: str, as_json: bool) 
 
     p = sampling.plan(lot_size, _aql(aql), level, severity)
     if as_json:
-        click.echo(json.dumps(p.to_dict(), indent=2))
+        safe.echo_json(json.dumps(p.to_dict(), indent=2))
         return
-    click.echo(_plan_text(p))
+    safe.echo(_plan_text(p))
 
 
 def _plan_text(p: Any) -> str:
@@ -113,13 +115,13 @@ def start(supplier: str, part: str, lot_id: str, lot_size: int, aql: str, plan_f
                               plan_file=plan_file, level=level, severity=severity, approve_reduced=approve_reduced,
                               resume=resume, inspector=inspector or getpass.getuser())
     if as_json:
-        click.echo(json.dumps({**lot.to_dict(), "switching": state.to_dict()}, indent=2))
+        safe.echo_json(json.dumps({**lot.to_dict(), "switching": state.to_dict()}, indent=2))
         return
-    click.echo(f"lot {lot.lot_id} opened: {lot.part} from {lot.supplier}, inspector {lot.inspector}")
-    click.echo(_plan_text(lot.plan))
+    safe.echo(f"lot {lot.lot_id} opened: {lot.part} from {lot.supplier}, inspector {lot.inspector}")
+    safe.echo(_plan_text(lot.plan))
     if state.reduced_eligible and lot.plan.severity.value == "normal":
-        click.echo(f"switching score {state.score}: reduced inspection may be approved (--approve-reduced)")
-    click.echo(f"test {lot.plan.sample_size} unit(s) drawn at random: bench run {plan_file} --station FILE --lot {lot.lot_id}")
+        safe.echo(f"switching score {state.score}: reduced inspection may be approved (--approve-reduced)")
+    safe.echo(f"test {lot.plan.sample_size} unit(s) drawn at random: bench run {plan_file} --station FILE --lot {lot.lot_id}")
 
 
 def open_lot(store: Store, *, supplier: str, part: str, lot_id: str, lot_size: int, aql: float, plan_file: Path,
@@ -152,9 +154,9 @@ def status(lot_id: str, db: str | None, as_json: bool) -> None:
     with _open(db) as store:
         st = LotStore(store).status(lot_id)
     if as_json:
-        click.echo(json.dumps(st.to_dict(), indent=2))
+        safe.echo_json(json.dumps(st.to_dict(), indent=2))
         return
-    click.echo(_status_text(st))
+    safe.echo(_status_text(st))
 
 
 def _status_text(st: LotStatus) -> str:
@@ -221,12 +223,12 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
     with _open(db) as store:
         sw = LotStore(store).switching(supplier, part)
     if as_json:
-        click.echo(json.dumps({"supplier": supplier, "part": part, **sw.to_dict()}, indent=2))
+        safe.echo_json(json.dumps({"supplier": supplier, "part": part, **sw.to_dict()}, indent=2))
         return
-    click.echo(f"{part} from {supplier}: next lot {sw.state.value}, switching score {sw.score}"
-               + (" (reduced inspection may be approved)" if sw.reduced_eligible else ""))
+    safe.echo(f"{part} from {supplier}: next lot {sw.state.value}, switching score {sw.score}"
+              + (" (reduced inspection may be approved)" if sw.reduced_eligible else ""))
     for line in sw.history:
-        click.echo(f"  {line}")
+        safe.echo(f"  {line}")
 
 
 # ---------------------------------------------------------------------------- demo
@@ -249,7 +251,7 @@ def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | No
     """Inspect a whole simulated lot: open it, test its sample on simulated units, report."""
     lot_id = lot_id or datetime.now(UTC).strftime("DEMO-%Y%m%d-%H%M%S")
     out = out_dir or Path("reports") / f"lot-{_safe(lot_id)}"
-    progress = None if as_json else click.echo
+    progress = None if as_json else safe.echo
     st, written, sw = run_demo(lot_id=lot_id, lot_size=lot_size, aql=_aql(aql), level=level,
                                defect_rate=defect_rate, seed=seed, plan_file=plan_file, db=db, out_dir=out,
                                echo=progress)
@@ -313,8 +315,8 @@ def _echo_written(st: Any, sw: Any, written: dict[str, Path], as_json: bool) -> 
     from bench.reports.lot import lot_document
 
     if as_json:
-        click.echo(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
+        safe.echo_json(json.dumps({**lot_document(st, sw), "files": {k: str(v) for k, v in written.items()}}, indent=2))
         return
-    click.echo(_status_text(st))
+    safe.echo(_status_text(st))
     for path in written.values():
-        click.echo(f"wrote {path}")
+        safe.echo(f"wrote {path}")

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.cli import safe
 from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, UsageError, exit_code
 
 _LOG = logging.getLogger("bench")
@@ -32,7 +33,7 @@ class _State:
 
 def _setup_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(safe.SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     try:
         from drivers.codecs.pan import RedactingFilter
 
@@ -124,7 +125,7 @@ def run(
 def _echo_record(rec: Any, report_path: Path | None) -> None:
     out = rec.to_dict()
     out["report"] = str(report_path) if report_path else None
-    click.echo(json.dumps(out, indent=2))
+    safe.echo_json(json.dumps(out, indent=2))
 
 
 @cli.command()
@@ -147,20 +148,20 @@ def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json
         lines = ['name = "sim"', "[devices]"] + [f'{role} = "{url}"' for role, url in sorted(bench_.urls.items())]
         path.write_text("\n".join(lines) + "\n")
         if as_json:
-            click.echo(json.dumps({"station": str(path), "devices": bench_.urls}))
+            safe.echo_json(json.dumps({"station": str(path), "devices": bench_.urls}))
         else:
-            click.echo(f"Simulated bench up (scenario {scenario}).")
+            safe.echo(f"Simulated bench up (scenario {scenario}).")
             for role, url in sorted(bench_.urls.items()):
-                click.echo(f"  {role:<12} {url}")
-            click.echo(f"Station file: {path}")
-            click.echo(f"Try: bench run testplans/pos-quick.yaml --station {path}")
-            click.echo("Ctrl-C stops the bench.")
+                safe.echo(f"  {role:<12} {url}")
+            safe.echo(f"Station file: {path}")
+            safe.echo(f"Try: bench run testplans/pos-quick.yaml --station {path}")
+            safe.echo("Ctrl-C stops the bench.")
         sys.stdout.flush()
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            click.echo("simulated bench stopped", err=True)
+            safe.echo("simulated bench stopped", err=True)
 
 
 # ---------------------------------------------------------------------------- plans
@@ -182,11 +183,11 @@ def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
         results.append({"file": str(f), "plan": p.name, "version": p.version, "steps": len(p.steps),
                         "devices": sorted(p.devices), "ok": True})
     if as_json:
-        click.echo(json.dumps(results, indent=2))
+        safe.echo_json(json.dumps(results, indent=2))
     else:
         for r in results:
-            click.echo(f"{r['file']}: OK  plan {r['plan']} {r['version']}, {r['steps']} steps, "
-                       f"devices: {', '.join(r['devices']) or 'none'}")
+            safe.echo(f"{r['file']}: OK  plan {r['plan']} {r['version']}, {r['steps']} steps, "
+                      f"devices: {', '.join(r['devices']) or 'none'}")
 
 
 @cli.command("list")
@@ -209,23 +210,23 @@ def list_cmd(plans_dir: Path, as_json: bool) -> None:
         except BenchError as exc:
             plans.append({"file": str(f), "error": str(exc)})
     if as_json:
-        click.echo(json.dumps({
+        safe.echo_json(json.dumps({
             "checks": [{"name": s.name, "summary": s.summary, "devices": list(s.devices),
                         "params": sorted(s.params), "measurements": sorted(s.measurements)} for s in specs],
             "plans": plans,
             "scenarios": scenario_names(),
         }, indent=2))
         return
-    click.echo("Checks:")
+    safe.echo("Checks:")
     for s in specs:
-        click.echo(f"  {s.name:<24} {s.summary}")
-    click.echo(f"\nPlans ({plans_dir}):")
+        safe.echo(f"  {s.name:<24} {s.summary}")
+    safe.echo(f"\nPlans ({plans_dir}):")
     for row in plans:
         if "error" in row:
-            click.echo(f"  {row['file']}: INVALID: {row['error']}")
+            safe.echo(f"  {row['file']}: INVALID: {row['error']}")
         else:
-            click.echo(f"  {row['file']:<28} {row['name']} {row['version']}: {row['steps']} steps. {row['description']}")
-    click.echo(f"\nScenarios: {', '.join(scenario_names())}")
+            safe.echo(f"  {row['file']:<28} {row['name']} {row['version']}: {row['steps']} steps. {row['description']}")
+    safe.echo(f"\nScenarios: {', '.join(scenario_names())}")
 
 
 # ---------------------------------------------------------------------------- commands from other modules
@@ -259,23 +260,23 @@ def _run_guarded(fn: Callable[[], Any]) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        exc.show(file=safe.stream(err=True))
         sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:
-        click.echo("bench: interrupted", err=True)
+        safe.echo("bench: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except BenchError as exc:
         if debug or _State.debug:
-            traceback.print_exc()
-        click.echo(f"bench: error: {exc}", err=True)
+            safe.echo(traceback.format_exc(), err=True, nl=False)
+        safe.echo(f"bench: error: {exc}", err=True)
         sys.exit(exit_code(exc))
     except KeyboardInterrupt:
-        click.echo("bench: interrupted", err=True)
+        safe.echo("bench: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
         if debug or _State.debug:
-            traceback.print_exc()
-        click.echo(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            safe.echo(traceback.format_exc(), err=True, nl=False)
+        safe.echo(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         sys.exit(EXIT_BENCH)
     if isinstance(rv, int):
         sys.exit(rv)

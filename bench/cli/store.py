@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bench.cli import safe
+
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
 
@@ -47,26 +49,26 @@ def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> No
         runs = store.history(serial, limit=limit)
         last = store.last_pass(serial)
     if as_json:
-        click.echo(json.dumps({
+        safe.echo_json(json.dumps({
             "serial": serial,
             "runs": [r.to_dict() for r in runs],
             "last_pass": last.to_dict() if last else None,
         }, indent=2))
         return
     if not runs:
-        click.echo(f"no runs on record for serial {serial}")
+        safe.echo(f"no runs on record for serial {serial}")
         return
     models = sorted({r.model for r in runs if r.model})
-    click.echo(f"{serial} ({', '.join(models) or 'unknown model'}): {len(runs)} run(s), newest first (UTC)")
+    safe.echo(f"{serial} ({', '.join(models) or 'unknown model'}): {len(runs)} run(s), newest first (UTC)")
     for r in runs:
         faults = ", ".join(r.faults) or "-"
-        click.echo(f"  {_when(r.started_at)}  {r.verdict.value:<7} {r.plan_name} {r.plan_version:<6} "
-                   f"{r.station:<10} {r.run_id[:8]}  {faults}")
+        safe.echo(f"  {_when(r.started_at)}  {r.verdict.value:<7} {r.plan_name} {r.plan_version:<6} "
+                  f"{r.station:<10} {r.run_id[:8]}  {faults}")
     if last is not None:
-        click.echo(f"last passed on {_when(last.started_at)} UTC (run {last.run_id[:8]}, "
-                   f"{last.plan_name} {last.plan_version}, station {last.station})")
+        safe.echo(f"last passed on {_when(last.started_at)} UTC (run {last.run_id[:8]}, "
+                  f"{last.plan_name} {last.plan_version}, station {last.station})")
     else:
-        click.echo("never passed on record")
+        safe.echo("never passed on record")
 
 
 # ---------------------------------------------------------------------------- trend
@@ -89,7 +91,7 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
     hi = points[-1].limit_max if points else None
     judged = drift([p.value for p in points], lo, hi)
     if as_json:
-        click.echo(json.dumps({
+        safe.echo_json(json.dumps({
             "measurement": measurement,
             "model": model,
             "serial": serial,
@@ -103,20 +105,20 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
         f"model {model}" if model else "", f"serial {serial}" if serial else "",
     ) if x)
     if not points:
-        click.echo(f"no numeric values of {measurement!r} on record" + (f" for {scope}" if scope else ""))
+        safe.echo(f"no numeric values of {measurement!r} on record" + (f" for {scope}" if scope else ""))
         return
     unit = points[-1].unit or ""
     limits = _limits(lo, hi, unit)
     where = f" ({scope})" if scope else ""
-    click.echo(f"{measurement}{where}: last {len(points)} value(s), limits {limits}")
+    safe.echo(f"{measurement}{where}: last {len(points)} value(s), limits {limits}")
     for p in points:
         mark = "" if p.passed else "  << out of limits"
-        click.echo(f"  {_when(p.at)}  {p.serial or '-':<14} {p.value:>10g} {unit:<4} {p.run_id[:8]}{mark}")
-    click.echo(f"  {_sparkline([p.value for p in points])}")
+        safe.echo(f"  {_when(p.at)}  {p.serial or '-':<14} {p.value:>10g} {unit:<4} {p.run_id[:8]}{mark}")
+    safe.echo(f"  {_sparkline([p.value for p in points])}")
     if judged.warning:
-        click.echo(f"DRIFT WARNING ({judged.kind}): {judged.message}")
+        safe.echo(f"DRIFT WARNING ({judged.kind}): {judged.message}")
     else:
-        click.echo(f"no drift: {judged.message}")
+        safe.echo(f"no drift: {judged.message}")
 
 
 def _limits(lo: float | None, hi: float | None, unit: str) -> str:
@@ -150,31 +152,31 @@ def stats(since: str | None, model: str | None, station: str | None, db: str | N
     with _open(db) as store:
         result = store.stats(since=start, model=model, station=station)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        safe.echo_json(json.dumps(result.to_dict(), indent=2))
         return
     scope = ", ".join(x for x in (
         f"since {_when(start)} UTC" if start else "", f"model {model}" if model else "",
         f"station {station}" if station else "") if x)
-    click.echo(f"runs: {result.runs}" + (f"  ({scope})" if scope else ""))
+    safe.echo(f"runs: {result.runs}" + (f"  ({scope})" if scope else ""))
     if not result.runs:
         return
     if result.first_pass_yield is not None:
         passed = round(result.first_pass_yield * result.units)
-        click.echo(f"first-pass yield: {result.first_pass_yield:.1%} ({passed} of {result.units} units "
-                   f"passed their first run)")
-    click.echo("verdicts: " + ", ".join(f"{v} {n}" for v, n in result.verdicts.items()))
+        safe.echo(f"first-pass yield: {result.first_pass_yield:.1%} ({passed} of {result.units} units "
+                  f"passed their first run)")
+    safe.echo("verdicts: " + ", ".join(f"{v} {n}" for v, n in result.verdicts.items()))
     if result.mean_duration_s is not None:
-        click.echo(f"mean time per run: {result.mean_duration_s:.1f} s")
+        safe.echo(f"mean time per run: {result.mean_duration_s:.1f} s")
     if result.failures_by_fault:
         total = sum(n for _, n in result.failures_by_fault)
         width = max(len(code) for code, _ in result.failures_by_fault)
         top = result.failures_by_fault[0][1]
-        click.echo("failures by fault code (pareto; FAIL runs showing each code):")
+        safe.echo("failures by fault code (pareto; FAIL runs showing each code):")
         cumulative = 0
         for code, n in result.failures_by_fault:
             cumulative += n
             bar = "█" * max(1, round(20 * n / top))
-            click.echo(f"  {code:<{width}}  {n:>4}  {n / total:>4.0%}  cum {cumulative / total:>4.0%}  {bar}")
+            safe.echo(f"  {code:<{width}}  {n:>4}  {n / total:>4.0%}  cum {cumulative / total:>4.0%}  {bar}")
 
 
 def parse_since(text: str) -> datetime:
@@ -237,13 +239,16 @@ def report(run_ref: str, fmt: str, out: Path | None, db: str | None, as_json: bo
             doc["content"] = json.loads(content) if fmt in ("json", "rma-json") else content
         else:
             doc["files"] = {FILES[k]: str(p) for k, p in written.items()}
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        safe.echo_json(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     if content is not None:
-        click.echo(content, nl=False)
+        if fmt in ("json", "rma-json"):
+            safe.echo_json(content, nl=False)
+        else:
+            safe.echo(content, nl=False)
         return
     for path in written.values():
-        click.echo(f"wrote {path}")
+        safe.echo(f"wrote {path}")
 
 
 COMMANDS = (history, trend, stats, report)

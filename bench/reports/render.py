@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.controls import escape_controls_json
 from bench.errors import UsageError
 from bench.record import RunRecord
 from bench.reports.format import redacted
@@ -105,7 +106,7 @@ def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
         UsageError: an unknown format name.
     """
     if fmt == "json":
-        return json.dumps(redacted(rec).to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return escape_controls_json(json.dumps(redacted(rec).to_dict(), indent=2, ensure_ascii=False)) + "\n"
     if fmt == "html":
         return render_html(rec, history)
     if fmt == "junit":

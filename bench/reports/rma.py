@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bench.controls import escape_controls, escape_controls_json
 from bench.record import Outcome, RunRecord
 from bench.reports.format import fmt_time, fmt_value, last_pass_before, redacted, run_duration
 
@@ -114,12 +115,12 @@ def build_rma(rec: RunRecord, history: RunHistory | None = None) -> dict[str, An
 
 
 def render_rma_json(data: dict[str, Any]) -> str:
-    """``rma.json``: the data of :func:`build_rma`, indented."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """``rma.json``: the data of :func:`build_rma`, indented (control characters as ``\\uXXXX``)."""
+    return escape_controls_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_rma_md(data: dict[str, Any]) -> str:
-    """``rma.md``: the fault report as Markdown for a person."""
+    """``rma.md``: the fault report as Markdown for a person (no control characters, see :func:`_md`)."""
     u = data["unit"]
     title = " ".join(x for x in (u["model"], u["serial"]) if x) or "unknown unit"
     lines = [f"# Fault report: {_md(title)}", ""]
@@ -191,7 +192,8 @@ def render_rma_md(data: dict[str, Any]) -> str:
     ):
         if value:
             lines.append(f"| {label} | {_cell(value)} |")
-    return "\n".join(lines) + "\n"
+    # _md escapes every device text; this catches a field added later without it.
+    return escape_controls("\n".join(lines), keep="\n") + "\n"
 
 
 def _iso(summary: Any) -> str:
@@ -205,8 +207,9 @@ def _md(text: Any) -> str:
     """Text from the device, made inert in Markdown (no HTML, links, code or emphasis), on one line.
 
     Underscores inside words (``charge_percent``) stay as they are: they cannot start emphasis.
+    Control characters become visible escapes (``\\x1b``, see :mod:`bench.controls`).
     """
-    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join(str(text).split()))
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), escape_controls(" ".join(str(text).split())))
 
 
 def _cell(value: Any) -> str:
