@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from drivers.codecs.linkframe import (
@@ -129,14 +129,19 @@ def test_resync_after_garbage(garbage: bytes, frame: Frame) -> None:
 
 @given(frames_st, frames_st, st.data())
 def test_corrupted_or_truncated_frame_then_good_frame(bad: Frame, good: Frame, data: st.DataObject) -> None:
-    wire = bytearray(encode_frame(bad.seq, bad.type, bad.payload))
+    whole = encode_frame(bad.seq, bad.type, bad.payload)
+    wire = bytearray(whole)
+    good_wire = encode_frame(good.seq, good.type, good.payload)
     if data.draw(st.booleans(), label="truncate"):
         wire = wire[: data.draw(st.integers(1, len(wire) - 1), label="cut")]
+        # When the next frame's first bytes are the missing ones (a CRC ending in 0xA5 = SOF), the wire
+        # really does carry the whole bad frame: no decoder can tell, so that case proves nothing.
+        assume((bytes(wire) + good_wire)[: len(whole)] != whole)
     else:
         pos = data.draw(st.integers(1, len(wire) - 1), label="pos")
         wire[pos] ^= data.draw(st.integers(1, 255), label="xor")
     decoder = FrameDecoder()
-    out = decoder.feed(bytes(wire) + encode_frame(good.seq, good.type, good.payload)) + _drain(decoder)
+    out = decoder.feed(bytes(wire) + good_wire) + _drain(decoder)
     assert out[-1] == good
     assert bad not in out[:-1] or bad == good  # a damaged frame is never delivered
 
