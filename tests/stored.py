@@ -17,8 +17,13 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
-#: Takes a current SQLite store back to schema version 2 as released (what migration 3 added, removed).
-TO_VERSION_2 = (
+#: Takes a current store back to schema version 3 as released (what migration 4 added, removed).
+TO_VERSION_3 = (
+    "ALTER TABLE runs DROP COLUMN pid_start; ALTER TABLE runs DROP COLUMN boot_id; "
+    "DELETE FROM schema_version WHERE version = 4;"
+)
+#: Takes a current SQLite store back to schema version 2 as released (what migrations 3 and 4 added, removed).
+TO_VERSION_2 = TO_VERSION_3 + (
     "DROP TABLE run_totals; DROP TABLE fault_totals; DROP INDEX ix_measurements_name_model_at; "
     "ALTER TABLE measurements DROP COLUMN model; DELETE FROM schema_version WHERE version = 3;"
 )

@@ -67,13 +67,16 @@ class StoreBase:
         """Close a run: its verdict, end time, summary and diagnosis (replacing any earlier ones)."""
         self._writer.finish_run(run_id, verdict, ended_at, summary, findings)
 
-    def mark_abandoned(self) -> list[str]:
-        """Mark ABORTED the RUNNING runs of this host whose process is gone; their ids.
+    def mark_abandoned(self, host: str | None = None) -> list[str]:
+        """Mark ABORTED the RUNNING runs whose process is gone; their ids.
 
-        A run's ``ended_at`` becomes the end of its last step (its start when it has none).
-        Runs of live processes and of other hosts are left alone.
+        Without ``host`` (or with this host's name): this host's runs whose owner (pid, its start
+        time, the boot) is gone; runs of live processes and of other hosts are left alone. With
+        another host's name: every RUNNING run of that host (only when a person says so:
+        ``bench runs abandon --host``). A run's ``ended_at`` becomes the end of its last step
+        (its start when it has none).
         """
-        return self._writer.mark_abandoned()
+        return self._writer.mark_abandoned(host)
 
     # ----------------------------------------------------------------- reads
 
@@ -91,6 +94,11 @@ class StoreBase:
         with self._db.read():
             rid = queries.latest_run_id(self._db)
             return queries.get_run(self._db, rid) if rid is not None else None
+
+    def open_runs(self) -> list[tuple[str, str | None, int | None, datetime]]:
+        """The RUNNING runs of every host, oldest first: id, host, pid, start."""
+        with self._db.read():
+            return queries.open_runs(self._db)
 
     def history(self, serial: str, limit: int | None = None) -> list[RunSummary]:
         """A unit's runs, newest first (every model with that serial)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,6 +40,7 @@ from bench.store.schema import migrate
 from bench.store.sqlite import (
     SQLITE_BUSY_TIMEOUT_MS,
     SqliteDb,
+    check_sqlite_path,
     configure,
     default_url,
     one_line,
@@ -178,11 +180,13 @@ class Store(StoreBase):
             url: ``None`` for the per-user SQLite file, ``sqlite:///path``, or ``postgresql://...``.
 
         Raises:
-            UsageError: the URL is malformed.
+            UsageError: the URL is malformed, or names a SQLite file in a directory that does not exist.
             EquipmentError: the database cannot be reached, opened or migrated.
         """
         parsed = parse_url(url if url is not None else default_url())
         shown = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+            check_sqlite_path(Path(parsed.database), shown)
         engine = _make_engine(parsed)
         try:
             conn = engine.connect()

@@ -19,7 +19,7 @@ from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 # --------------------------------------------------------------------------- history and trend
@@ -237,6 +237,13 @@ def get_run(db: Reads, run_id: str) -> RunRecord:
         steps=steps, findings=[rows.finding(f) for f in db.query(_FINDINGS, params)], summary=summary, lot=lot,
         scenario=scenario, bench_version=bench_version,
     )
+
+
+def open_runs(db: Reads) -> list[tuple[str, str | None, int | None, Any]]:
+    """The RUNNING runs, oldest first: id, host, pid, start (stored form)."""
+    found = db.query("SELECT id, hostname, pid, started_at FROM runs WHERE verdict = 'RUNNING' "
+                     "ORDER BY started_at, id", {})
+    return [(str(rid), host, pid, rows.utc(started)) for rid, host, pid, started in found]
 
 
 def latest_run_id(db: Reads) -> str | None:

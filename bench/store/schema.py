@@ -122,6 +122,9 @@ runs = Table(
     Column("verdict", String(16), nullable=False),
     Column("summary", Text, nullable=False, default=""),
     Column("pid", Integer, nullable=True),
+    # version 4: with pid and hostname, who owns a RUNNING run (drivers/owner.py): pid reuse, reboots
+    Column("pid_start", BigInteger, nullable=True),  # the process's start, clock ticks after boot
+    Column("boot_id", String(64), nullable=True),
     Column("hostname", String(255), nullable=True),
     Column("bench_version", String(50), nullable=False, default=""),
     Index("ix_runs_unit_started", "unit_id", "started_at"),
@@ -314,6 +317,12 @@ def _v3(conn: Connection) -> None:
     ))
 
 
+def _v4(conn: Connection) -> None:
+    """Version 3 -> 4: a run's owner is its pid, its start time and its boot (the host was there)."""
+    conn.execute(text("ALTER TABLE runs ADD COLUMN pid_start BIGINT"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN boot_id VARCHAR(64)"))
+
+
 def _ts(conn: Connection) -> str:
     return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
 
@@ -322,6 +331,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("baseline: stations, units, runs, steps, measurements, attachments, findings", _baseline),
     ("lots (incoming inspection) and an index on runs.lot", _v2),
     ("measurements.model for trends by model; run_totals and fault_totals for stats", _v3),
+    ("runs.pid_start and runs.boot_id: who owns a RUNNING run, beyond its pid", _v4),
 )
 
 LATEST = len(MIGRATIONS)

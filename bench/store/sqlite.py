@@ -235,6 +235,24 @@ def sqlite_file(url: str) -> tuple[Path, str] | None:
     return (Path(path), level) if path and path != ":memory:" else None
 
 
+def check_sqlite_path(path: Path, shown: str) -> None:
+    """A SQLite store's file can be there: its directory exists and it is not itself a directory.
+
+    SQLite would only say "unable to open database file"; a path typed wrong is the user's
+    mistake, not the bench's.
+
+    Raises:
+        UsageError: naming the missing directory, or what is in the way.
+    """
+    parent = path.parent
+    if not parent.exists():
+        raise UsageError(f"store {shown}: directory {parent} does not exist (create it, or fix the --db path)")
+    if not parent.is_dir():
+        raise UsageError(f"store {shown}: {parent} is not a directory")
+    if path.is_dir():
+        raise UsageError(f"store {shown}: {path} is a directory, not a SQLite file")
+
+
 def open_current(url: str) -> SqliteStore | None:
     """The store at ``url`` on ``sqlite3`` when it is an existing SQLite file with a current schema, else None.
 

@@ -10,19 +10,16 @@ either reads back the same, byte for byte (a test compares them).
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import rows, totals
 from bench.store.db import Db
 from bench.store.history import RunNotFoundError
+from drivers import owner
 from drivers.codecs.pan import redact
 
 _LOG = logging.getLogger(__name__)
@@ -30,9 +27,10 @@ _LOG = logging.getLogger(__name__)
 
 INSERT_RUN = (
     "INSERT INTO runs (id, unit_id, unit_hw_revision, unit_firmware, station_id, operator, plan_name, "
-    "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, hostname, bench_version) "
-    "VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, :plan_name, :plan_version, "
-    ":plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :hostname, :bench_version)"
+    "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, pid_start, boot_id, hostname, "
+    "bench_version) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, :plan_name, "
+    ":plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :pid_start, :boot_id, "
+    ":hostname, :bench_version)"
 )
 SET_UNIT = (
     "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware "
@@ -62,7 +60,9 @@ INSERT_FINDING = (
     "VALUES (:run_id, :seq, :fault, :title, :category, :part, :action, :in_unit, :steps, :consequences)"
 )
 # 'RUNNING' is a literal so that SQLite may use the partial index ix_runs_running.
-OPEN_RUNS = "SELECT id, pid, started_at FROM runs WHERE verdict = 'RUNNING' AND hostname = :hostname"
+OPEN_RUNS = (
+    "SELECT id, pid, pid_start, boot_id, started_at FROM runs WHERE verdict = 'RUNNING' AND hostname = :hostname"
+)
 STEP_TIMES = "SELECT started_at, duration_s FROM steps WHERE run_id = :run_id"
 MARK_ABORTED = (
     "UPDATE runs SET verdict = 'ABORTED', ended_at = :ended_at WHERE id = :id AND verdict = 'RUNNING'"
@@ -81,7 +81,7 @@ class RunWriter:
         self._station_ids: dict[str, int] = {}
         self._unit_ids: dict[tuple[str, str], int] = {}
         self._models: dict[str, str | None] = {}  # run id -> its unit's model, for the measurement rows
-        self._hostname = socket.gethostname()
+        self._me = owner.me()
 
     @contextmanager
     def _write(self) -> Iterator[Db]:
@@ -134,8 +134,10 @@ class RunWriter:
                 "scenario": run.scenario,
                 "started_at": db.time(run.started_at),
                 "summary": redact(run.summary),
-                "pid": os.getpid(),
-                "hostname": self._hostname,
+                "pid": self._me.pid,
+                "pid_start": self._me.start,
+                "boot_id": self._me.boot_id,
+                "hostname": self._me.host,
                 "bench_version": run.bench_version,
             })
         self._remember(run.run_id, unit.model if unit else None)
@@ -204,18 +206,26 @@ class RunWriter:
                 db.executemany(INSERT_FINDING, f_rows)
         _LOG.debug("store: run %s finished %s", run_id, verdict.value)
 
-    def mark_abandoned(self) -> list[str]:
-        """Mark ABORTED the RUNNING runs of this host whose process is gone.
+    def mark_abandoned(self, host: str | None = None) -> list[str]:
+        """Mark ABORTED the RUNNING runs whose process is gone.
 
+        Without ``host``, or with this host's name: the runs of this host whose process is gone
+        (its pid not running, or running a process that started at another time or in another
+        boot: the pid was reused). With another host's name: every RUNNING run of that host,
+        which this host cannot check (the user says that host's runs are over).
         A run's ``ended_at`` becomes the end of its last step (its start when it has none).
-        Runs of live processes and of other hosts are left alone.
 
         Returns:
             The ids of the runs marked.
         """
+        here = host is None or host == self._me.host
         with self.db.read():
-            candidates = self.db.query(OPEN_RUNS, {"hostname": self._hostname})
-        dead = [(rid, rows.utc(started)) for rid, pid, started in candidates if pid is None or not pid_alive(pid)]
+            candidates = self.db.query(OPEN_RUNS, {"hostname": self._me.host if here else host})
+        dead = [
+            (rid, rows.utc(started))
+            for rid, pid, pid_start, boot, started in candidates
+            if not here or pid is None or not owner.alive(owner.Owner(pid, pid_start, boot, self._me.host))
+        ]
         marked: list[str] = []
         for run_id, started in dead:
             with self._write() as db, totals.kept(db, run_id):
@@ -224,24 +234,5 @@ class RunWriter:
                 changed = db.execute(MARK_ABORTED, {"id": run_id, "ended_at": db.time(ended)})
             if changed == 1:
                 marked.append(run_id)
-                _LOG.warning("store: run %s was abandoned by a dead process: marked ABORTED", run_id)
+                _LOG.warning("store: run %s was left open by a process that is gone: marked ABORTED", run_id)
         return marked
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (a zombie counts as gone)."""
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate it there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

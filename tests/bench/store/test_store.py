@@ -440,6 +440,82 @@ def test_mark_abandoned_only_dead_local_processes(store: Store, store_url: str) 
     assert store.mark_abandoned() == []
 
 
+def _open_run(store: Store, store_url: str, minutes: int, **owner: Any) -> RunRecord:
+    """A RUNNING run of this process with one step, its owner columns then set to ``owner``."""
+    run = make_run(T0 + timedelta(minutes=minutes))
+    run.verdict, run.ended_at, run.steps = Verdict.RUNNING, None, [make_step(0, run.started_at, duration=2.0)]
+    store_run(store, run)
+    if owner:
+        engine = sa.create_engine(parse_url(store_url))
+        with engine.begin() as conn:
+            sets = ", ".join(f"{k} = :{k}" for k in owner)
+            conn.execute(sa.text(f"UPDATE runs SET {sets} WHERE id = :i"), {**owner, "i": run.run_id})
+        engine.dispose()
+    return run
+
+
+def test_a_run_is_owned_by_more_than_its_pid(store: Store, store_url: str) -> None:
+    from drivers import owner
+
+    me = owner.me()
+    assert me.start is not None and me.boot_id  # Linux: /proc/PID/stat and the boot id
+    mine = _open_run(store, store_url, 0)
+    with store._read() as conn:  # this process's own run writes who it is
+        assert conn.execute(sa.text("SELECT pid, pid_start, boot_id, hostname FROM runs")).one() == (
+            me.pid, me.start, me.boot_id, me.host)
+    reused = _open_run(store, store_url, 1, pid_start=me.start - 1)  # the pid now runs another process
+    rebooted = _open_run(store, store_url, 2, boot_id="00000000-0000-0000-0000-000000000000")
+    older = _open_run(store, store_url, 3, pid_start=None, boot_id=None)  # written by schema 3: the pid alone
+    assert sorted(store.mark_abandoned()) == sorted([reused.run_id, rebooted.run_id])
+    for run in (reused, rebooted):
+        back = store.get_run(run.run_id)
+        assert (back.verdict, back.ended_at) == (Verdict.ABORTED, run.started_at + timedelta(seconds=2))
+    for run in (mine, older):
+        assert store.get_run(run.run_id).verdict is Verdict.RUNNING
+
+
+def test_another_hosts_runs_are_marked_only_when_told(store: Store, store_url: str) -> None:
+    remote = _open_run(store, store_url, 0, hostname="bench-elsewhere", pid=1)
+    mine = _open_run(store, store_url, 1)
+    assert store.mark_abandoned() == []
+    assert [r[0] for r in store.open_runs()] == [remote.run_id, mine.run_id]
+    assert store.mark_abandoned(socket.gethostname()) == []  # naming this host: its live runs stay
+    assert store.mark_abandoned("bench-elsewhere") == [remote.run_id]
+    assert store.get_run(remote.run_id).verdict is Verdict.ABORTED
+    assert [r[0] for r in store.open_runs()] == [mine.run_id]
+
+
+def test_version_4_migrates_a_version_3_store(store_url: str) -> None:
+    from stored import TO_VERSION_3
+
+    with Store.open(store_url) as store:
+        run = _open_run(store, store_url, 0)
+    fresh = _runs_columns(store_url)
+    engine = sa.create_engine(parse_url(store_url))
+    with engine.begin() as conn:  # back to version 3 as released
+        for statement in TO_VERSION_3.split(";"):
+            if statement.strip():
+                conn.execute(sa.text(statement))
+    engine.dispose()
+    assert "boot_id" not in _runs_columns(store_url)
+    with Store.open(store_url) as store:  # migrates
+        assert store.mark_abandoned() == []  # the old row has only its pid: this live process
+        assert store.get_run(run.run_id).verdict is Verdict.RUNNING
+        with store._read() as conn:
+            versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
+            owner_cols = conn.execute(sa.text("SELECT pid_start, boot_id FROM runs")).one()
+    assert versions == [1, 2, 3, 4] and tuple(owner_cols) == (None, None)
+    assert _runs_columns(store_url) == fresh
+
+
+def _runs_columns(url: str) -> dict[str, tuple[str, bool]]:
+    engine = sa.create_engine(parse_url(url))
+    try:
+        return {c["name"]: (str(c["type"]), c["nullable"]) for c in sa.inspect(engine).get_columns("runs")}
+    finally:
+        engine.dispose()
+
+
 # --------------------------------------------------------------------------- schema and URLs
 
 
@@ -507,9 +583,22 @@ def test_unreachable_postgres_is_one_line_equipment_error() -> None:
 
 
 def test_unopenable_sqlite_is_equipment_error(tmp_path: Path) -> None:
+    (tmp_path / "bench.db").write_bytes(b"not a database, " * 100)
     with pytest.raises(EquipmentError) as info:
-        Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'bench.db'}")
+        Store.open(f"sqlite:///{tmp_path / 'bench.db'}")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("where", "why"), [("no/such/dir/bench.db", "directory {p}/no/such/dir does not exist"),
+                                            ("file/bench.db", "{p}/file is not a directory"),
+                                            ("folder", "{p}/folder is a directory")])
+def test_a_sqlite_path_that_cannot_be_is_a_usage_error_naming_it(tmp_path: Path, where: str, why: str) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(UsageError) as info:
+        Store.open(f"sqlite:///{tmp_path / where}")
+    assert why.format(p=tmp_path) in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "no").exists()
 
 
 def test_default_store_in_user_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
