@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench import interrupts
 from bench.errors import BenchError, ConfigError, PlanError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
@@ -41,12 +42,13 @@ class RunRequest:
     terminal_operator: Callable[[str], Operator] | None = None  # prompts a person at a real station
 
 
-def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
-    """Run a plan as the request says; return the record and the report folder.
+def execute(req: RunRequest) -> RunResult:
+    """Run a plan as the request says; the record, the report folder, and any report that failed.
 
     Raises:
-        UsageError: bad plan, station or scenario (before anything runs).
-        Interrupted: Ctrl-C (the run is stored as ABORTED first).
+        UsageError: bad plan, station or scenario, or report destinations that cannot be
+            written (before anything runs).
+        Interrupted: Ctrl-C or another terminating signal (the run is stored as ABORTED first).
     """
     from bench.devices import DeviceSet
     from bench.plan import load_plan
@@ -74,22 +76,19 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
     elif scenario is not None:
         answers = dict(scenario.operator.get("answers", {"*": True}))
 
+    check_outputs(req)
     store = _open_store(db)
-    if req.lot is not None:
-        from bench.lots.store import check_lot_open
-
-        try:
-            check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
-        except BaseException:
-            store.close()
-            raise
-    listener = req.listener
-    report_path = None
     try:
+        if req.lot is not None:
+            from bench.lots.store import check_lot_open
+
+            check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
+        listener = req.listener
         with _bench(scenario, plan.devices) as (sim_urls, actions):
             urls = {**urls, **sim_urls}
             operator = _operator(req, answers, actions, station_operator)
-            with DeviceSet(urls) as devices:
+            devices = DeviceSet(urls)
+            try:
                 runner = Runner(plan, devices, operator, store, station=station_name, listener=listener,
                                 lot=req.lot, scenario=scenario.name if scenario else None)
                 try:
@@ -97,44 +96,108 @@ def execute(req: RunRequest) -> tuple[RunRecord, Path | None]:
                 except BenchError as exc:
                     # The run ended early (unit unreachable, Ctrl-C) but it ended: its record
                     # is stored, and it gets its reports like any other run.
+                    interrupts.hold()
                     if runner.record.verdict != Verdict.RUNNING:
                         exc.record = runner.record  # type: ignore[attr-defined]
-                        exc.report = _write_reports(req, runner.record, store)  # type: ignore[attr-defined]
+                        exc.report, exc.report_error = write_reports(req, runner.record, store)  # type: ignore[attr-defined]
                     raise
-        report_path = _write_reports(req, rec, store)
+                interrupts.hold()  # the verdict is stored: a signal from now on does not undo the run
+            finally:
+                with interrupts.shielded():
+                    devices.close()
+        report_path, report_error = write_reports(req, rec, store)
     finally:
-        store.close()
-    return rec, report_path
+        with interrupts.shielded():
+            store.close()
+    return RunResult(rec, report_path, report_error)
 
 
-def _write_reports(req: RunRequest, rec: RunRecord, store: Any) -> Path | None:
-    """Write the run's report folder (and --junit file) while the store is open.
+@dataclass
+class RunResult:
+    """What ``bench run`` did: the finished record, its report folder, and why a report failed (if one did)."""
+
+    record: RunRecord
+    report: Path | None
+    report_error: str | None = None
+
+    def __iter__(self) -> Iterator[Any]:  # rec, report_path = execute(...) keeps working
+        return iter((self.record, self.report))
+
+
+def check_outputs(req: RunRequest) -> None:
+    """Refuse, before anything runs, report destinations that cannot be written (exit 2, naming the path).
+
+    The report folder is created (it would be anyway) and a file is made and removed in it and in
+    the ``--junit`` file's folder: the user learns now, not after the whole run. A disk that fills
+    up during the run is still possible: :func:`write_reports` copes with that.
+
+    Raises:
+        UsageError: naming the path and what is wrong with it.
+    """
+    from bench.reports.files import check_writable_dir, check_writable_file
+
+    if req.report_dir is not None:
+        check_writable_dir(req.report_dir, "--report")
+    if req.junit is not None:
+        check_writable_file(req.junit, "--junit")
+
+
+def write_reports(req: RunRequest, rec: RunRecord, store: Any) -> tuple[Path | None, str | None]:
+    """Write the run's report folder (and --junit file) while the store is open; never raises for a file.
 
     The store is needed: the HTML shows the unit's trends, the fault report when it last passed.
+    Each file is written whole or not at all (temp file and rename), under :func:`interrupts.shielded`.
+
+    Returns:
+        The report folder (None when none was asked for or it could not be written) and, when a
+        report could not be written, one line saying which and why (the run is stored regardless).
     """
     from bench.reports import report_dir_name
-    from bench.reports.render import render, write_attachments, write_reports
+    from bench.reports.files import write_atomic
+    from bench.reports.render import render, write_attachments
+    from bench.reports.render import write_reports as write_folder
 
     report_path = None
-    if req.report_dir is not None:
-        report_path = req.report_dir / report_dir_name(rec)
-        write_reports(rec, report_path, ("json", "html", "junit"), store)
-        write_attachments(rec, report_path)
-    if req.junit is not None:
-        req.junit.parent.mkdir(parents=True, exist_ok=True)
-        req.junit.write_text(render(rec, "junit"), encoding="utf-8")
-    return report_path
+    problems: list[str] = []
+    with interrupts.shielded():
+        if req.report_dir is not None:
+            folder = req.report_dir / report_dir_name(rec)
+            try:
+                write_folder(rec, folder, ("json", "html", "junit"), store)
+                write_attachments(rec, folder)
+                report_path = folder
+            except OSError as exc:
+                problems.append(f"cannot write the report folder {folder}: {_why(exc)}")
+        if req.junit is not None:
+            try:
+                write_atomic(req.junit, render(rec, "junit"))
+            except OSError as exc:
+                problems.append(f"cannot write --junit {req.junit}: {_why(exc)}")
+    for problem in problems:
+        _LOG.debug("run %s: %s", rec.run_id, problem)
+    return report_path, "; ".join(problems) or None
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 @contextlib.contextmanager
 def _bench(scenario: Any, roles: set[str]) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+    """The simulated bench (when asked for), started and torn down whole whatever signal comes."""
     if scenario is None:
         yield {}, {}
         return
     from drivers.sim.bench import SimBench
 
-    with SimBench(scenario, roles) as sim:
+    sim = SimBench(scenario, roles)
+    try:
+        with interrupts.shielded():
+            sim.start()
         yield dict(sim.urls), dict(sim.actions)
+    finally:
+        with interrupts.shielded():
+            sim.close()
 
 
 def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any], station_operator: str | None) -> Operator:
@@ -161,11 +224,10 @@ def _load_answers(path: Path) -> dict[str, Any]:
 
 
 def _open_store(db: str | None) -> Any:
-    """The store for a run: ``sqlite3`` alone on a current SQLite file (no SQLAlchemy), else SQLAlchemy's."""
+    """The store for a run: ``sqlite3`` alone on a current SQLite file (no SQLAlchemy), else SQLAlchemy's.
+
+    Opening it marks ABORTED the runs that crashed processes left open (:func:`open_store`).
+    """
     from bench.store.connect import open_store
 
-    store = open_store(db)
-    aborted = store.mark_abandoned()
-    for run_id in aborted:
-        _LOG.warning("run %s was left open by a process that is gone; marked ABORTED", run_id)
-    return store
+    return open_store(db)

@@ -265,6 +265,7 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
     code path of ``bench run --sim --lot``), one simulated unit per sampled serial, defective
     ones with a fault drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
     """
+    from bench import interrupts
     from bench.lots.store import LotStore, check_lot_open
     from bench.run import RunRequest, execute
 
@@ -298,6 +299,8 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
             t0 = time.monotonic()
             rec, _ = execute(RunRequest(plan_file=plan_file, sim=True, scenario=str(scenario), report_dir=None,
                                         db=db, operator_name="demo", lot=lot_id))
+            if interrupts.release():  # a signal came as that run ended: the demo stops here
+                raise KeyboardInterrupt
             if echo:
                 echo(f"  unit {k:>3}/{p.sample_size} {serial}: {rec.verdict.value}"
                      f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")

@@ -8,11 +8,10 @@ imported inside the commands so ``bench --help`` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -63,14 +62,14 @@ def cli(debug: bool) -> None:
               help="Station file (stations/NAME.toml) with the bench's device URLs.")
 @click.option("--sim", is_flag=True, help="Start the simulated bench, run on it, and tear it down.")
 @click.option("--scenario", help="With --sim: a fault scenario (name or file); default 'good'.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=Path("reports"),
               show_default=True, help="Directory for the run's report folder.")
 @click.option("--db", help="Results store URL (default: the local SQLite store).")
 @click.option("--operator", "operator_name", help="Operator name recorded with the run.")
 @click.option("--operator-script", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML answers for a scripted operator (no person needed).")
 @click.option("--lot", help="Incoming-inspection lot this unit belongs to.")
-@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path),
               help="Also write a JUnit XML file here (for CI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run(
@@ -109,22 +108,34 @@ def run(
         terminal_operator=TerminalOperator,
     )
     try:
-        rec, report_path = execute(request)
+        result = execute(request)
     except BenchError as exc:
         # A run that ended early still has its record: scripts asking for JSON get it.
         if as_json and getattr(exc, "record", None) is not None:
-            _echo_record(exc.record, getattr(exc, "report", None))  # type: ignore[attr-defined]
+            _echo_record(exc.record, getattr(exc, "report", None),  # type: ignore[attr-defined]
+                         getattr(exc, "report_error", None))
+        if getattr(exc, "report_error", None):
+            _say(f"bench: error: {exc.report_error}")  # type: ignore[attr-defined]
         raise
+    rec = result.record
     if as_json:
-        _echo_record(rec, report_path)
+        _echo_record(rec, result.report, result.report_error)
     else:
-        print_summary(rec, str(report_path) if report_path else None)
-    sys.exit(rec.verdict.exit_code)
+        print_summary(rec, str(result.report) if result.report else None)
+    code = rec.verdict.exit_code
+    if result.report_error:
+        # The verdict above stands and the run is stored; the bench did not do all it was asked.
+        _say(f"bench: error: {result.report_error} (the run is stored: `bench report {rec.run_id[:8]}` "
+             "renders it again)")
+        code = EXIT_BENCH
+    sys.exit(code)
 
 
-def _echo_record(rec: Any, report_path: Path | None) -> None:
+def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = None) -> None:
     out = rec.to_dict()
     out["report"] = str(report_path) if report_path else None
+    if report_error:
+        out["report_error"] = report_error
     safe.echo_json(json.dumps(out, indent=2))
 
 
@@ -161,7 +172,10 @@ def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            safe.echo("simulated bench stopped", err=True)
+            from bench import interrupts
+
+            interrupts.hold()  # tear the bench down whole; only a second signal cuts that short
+            _say("simulated bench stopped")
 
 
 # ---------------------------------------------------------------------------- plans
@@ -238,45 +252,102 @@ for _command in (history, trend, stats, report):
 from bench.cli.inspect import inspect  # noqa: E402
 
 cli.add_command(inspect)
+from bench.cli.runs import runs  # noqa: E402
+
+cli.add_command(runs)
 
 
 # ---------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: runs the CLI and maps errors to one line and an exit code."""
-    _run_guarded(lambda: cli.main(args=argv, prog_name="bench", standalone_mode=False))
+    """Console-script entry point: runs the CLI and maps errors to one line and an exit code.
+
+    Every way a command ends is one of the documented exit codes (0, 1, 2, 3, 130), whatever
+    signal comes when (:mod:`bench.interrupts`). Called with ``argv`` (inside another program,
+    a test), it gives the signals back their handlers on the way out; as the process itself
+    (``argv`` None) it ignores them once its exit code is decided, through Python's shutdown.
+    """
+    from bench import interrupts
+
+    previous = interrupts.install()
+    code = EXIT_INTERRUPTED
+    try:
+        try:
+            code = _run_guarded(lambda: cli.main(args=argv, prog_name="bench", standalone_mode=False))
+        except KeyboardInterrupt:  # a signal while the outcome was being reported
+            interrupts.done()
+    except KeyboardInterrupt:
+        interrupts.done()
+    if previous is not None:
+        if argv is None:
+            interrupts.settle()
+        else:
+            interrupts.restore(previous)
+    _flush_or_drop()
+    sys.exit(code)
 
 
-def _terminated(signum: int, frame: Any) -> None:
-    """SIGTERM (a service stop, ``timeout``, ``kill``) ends a command like Ctrl-C: runs are recorded ABORTED."""
-    raise KeyboardInterrupt
+def _say(text: str) -> None:
+    """One line to stderr; a terminal or pipe that is gone does not change how the command ends."""
+    with contextlib.suppress(OSError):
+        safe.echo(text, err=True)
 
 
-def _run_guarded(fn: Callable[[], Any]) -> None:
+def _flush_or_drop() -> None:
+    """Flush stdout and stderr; where that fails (a closed pipe, a hung-up terminal), point them at /dev/null.
+
+    Otherwise Python's own flush at exit would fail too, and turn the exit code into 120.
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
+
+
+def _run_guarded(fn: Callable[[], Any]) -> int:
+    """Run the command; its exit code. Nothing it raises escapes (errors become one line on stderr)."""
+    from bench import interrupts
+
     debug = "--debug" in (sys.argv[1:])
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
     try:
         rv = fn()
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show(file=safe.stream(err=True))
-        sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        safe.echo("bench: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except BenchError as exc:
-        if debug or _State.debug:
-            safe.echo(traceback.format_exc(), err=True, nl=False)
-        safe.echo(f"bench: error: {exc}", err=True)
-        sys.exit(exit_code(exc))
-    except KeyboardInterrupt:
-        safe.echo("bench: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        if debug or _State.debug:
-            safe.echo(traceback.format_exc(), err=True, nl=False)
-        safe.echo(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(EXIT_BENCH)
-    if isinstance(rv, int):
-        sys.exit(rv)
+    except BaseException as exc:  # every way out becomes an exit code
+        interrupts.done()
+        return _exit_code_of(exc, debug or _State.debug)
+    interrupts.done()
+    return rv if isinstance(rv, int) else 0
+
+
+def _exit_code_of(exc: BaseException, debug: bool) -> int:
+    if isinstance(exc, SystemExit):
+        if exc.code is None or isinstance(exc.code, int):
+            return int(exc.code or 0)
+        _say(str(exc.code))
+        return EXIT_BENCH
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
+        with contextlib.suppress(OSError):
+            exc.show(file=safe.stream(err=True))
+        return EXIT_USAGE
+    if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+        _say("bench: interrupted")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BenchError):
+        if debug:
+            _say(traceback.format_exc().rstrip("\n"))
+        _say(f"bench: error: {exc}")
+        return exit_code(exc)
+    if not isinstance(exc, Exception):  # GeneratorExit and the like: not ours to hide
+        raise exc
+    if debug:
+        _say(traceback.format_exc().rstrip("\n"))
+    _say(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+    return EXIT_BENCH

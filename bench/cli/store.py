@@ -230,8 +230,10 @@ def report(run_ref: str, fmt: str, out: Path | None, db: str | None, as_json: bo
         elif out.is_dir():
             written = write_reports(rec, out, [fmt], store)
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render(rec, fmt, store), encoding="utf-8", newline="\n")
+            from bench.reports.files import check_writable_file, write_atomic
+
+            check_writable_file(out, "--out")
+            write_atomic(out, render(rec, fmt, store))
             written = {fmt: out}
     if as_json:
         doc: dict[str, Any] = {"run_id": rec.run_id, "verdict": rec.verdict.value, "format": fmt}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bench.controls import escape_controls_json
 from bench.errors import UsageError
 from bench.record import RunRecord
+from bench.reports.files import write_atomic
 from bench.reports.format import redacted
 from bench.reports.html import render_html
 from bench.reports.junit import render_junit
@@ -78,7 +79,7 @@ def write_reports(
     written: dict[str, Path] = {}
     for name in names:
         path = folder / FILES[name]
-        _write_atomic(path, render(rec, name, history))
+        write_atomic(path, render(rec, name, history))
         written[name] = path
     return written
 
@@ -93,8 +94,7 @@ def write_attachments(rec: RunRecord, folder: Path) -> list[Path]:
         for a in step.attachments:
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{step.name}-{a.name}")
             path = folder / "attachments" / safe
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(a.data)
+            write_atomic(path, a.data)
             out.append(path)
     return out
 
@@ -115,12 +115,6 @@ def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
         data = build_rma(rec, history)
         return render_rma_md(data) if fmt == "rma" else render_rma_json(data)
     raise UsageError(f"unknown report format {fmt!r} (known: {', '.join(FILES)})")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    tmp.replace(path)
 
 
 # --------------------------------------------------------------------------- redaction

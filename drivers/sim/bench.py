@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -163,7 +162,9 @@ class SimBench:
 
     def start(self) -> SimBench:
         """Start the simulated devices the plan needs."""
-        self._tmp = Path(tempfile.mkdtemp(prefix="bench-sim-"))
+        from drivers.sim import tmpdirs
+
+        self._tmp = tmpdirs.make()  # names its owner; removes the folders of benches killed before
         try:
             if "unit" in self.roles:
                 self._start_unit()

@@ -94,3 +94,37 @@ def test_list_json() -> None:
             "comms.selftest"} <= names
     assert {p["name"] for p in data["plans"]} >= {"pos-quick", "pos-full"}
     assert "good" in data["scenarios"]
+
+
+@pytest.mark.parametrize(("option", "where", "why"), [
+    ("--junit", "/proc/no-such/junit.xml", "cannot create its folder /proc/no-such"),
+    ("--junit", "{tmp}/a-file/junit.xml", "a file is in the way"),
+    ("--junit", "{tmp}/a-folder", "is a folder, not a file"),
+    ("--junit", "/dev/null", "is not a regular file"),
+    ("--report", "{tmp}/a-file", "a file is in the way"),
+    ("--report", "/proc/no-such", "cannot create this folder"),
+])
+def test_report_destinations_that_cannot_be_written_are_refused_before_anything_runs(
+        tmp_path: Path, option: str, where: str, why: str) -> None:
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "a-folder").mkdir()
+    path = where.format(tmp=tmp_path)
+    db = f"sqlite:///{tmp_path / 'bench.db'}"
+    proc = bench("run", "testplans/pos-quick.yaml", "--sim", "--db", db, option, path)
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert f"{option} {path}" in line and why in line, line
+    assert proc.stdout == ""  # no step ran
+    assert not (tmp_path / "bench.db").exists()  # nothing was opened either
+    assert (tmp_path / "a-file").read_text() == "x"
+
+
+@pytest.mark.parametrize("args", [("run", "testplans/pos-quick.yaml", "--sim"), ("history", "PT3-000123"),
+                                  ("stats",), ("report", "latest"), ("runs", "open")])
+def test_a_store_in_a_missing_directory_is_a_usage_error_naming_it(tmp_path: Path, args: tuple[str, ...]) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    extra = ("--report", str(tmp_path / "r")) if args[0] == "run" else ()
+    proc = bench(*args, "--db", f"sqlite:///{missing / 'x.db'}", *extra)
+    assert proc.returncode == 2, proc.stderr
+    assert f"directory {missing} does not exist" in one_line_error(proc)
+    assert not (tmp_path / "no").exists()

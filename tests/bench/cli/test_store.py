@@ -281,3 +281,28 @@ def test_unknown_synchronous_level_is_a_one_line_usage_error(tmp_path: Path) -> 
         assert proc.stderr == (f"bench: error: bad store URL {url!r}: synchronous=fast "
                                "(expected one of: full, normal, extra, off; default full)\n")
     assert not (tmp_path / "b.db").exists()  # refused before anything was opened or run
+
+
+def test_runs_left_open_by_another_host_are_closed_only_when_told(tmp_db: str) -> None:
+    import sqlalchemy as sa
+
+    from bench.store.engine import parse_url
+
+    left = make_run(1, "PT3-000777")
+    left.verdict, left.ended_at = Verdict.RUNNING, None
+    store_runs(tmp_db, left)
+    engine = sa.create_engine(parse_url(tmp_db))
+    with engine.begin() as conn:  # a bench PC that died mid-run, sharing this store
+        conn.execute(sa.text("UPDATE runs SET hostname = 'bench-9', pid = 1"))
+    engine.dispose()
+    code, out = invoke("history", "PT3-000777", "--db", tmp_db)
+    assert code == 0 and " RUNNING " in out  # this host cannot know that bench-9 is gone
+    code, out = invoke("runs", "open", "--db", tmp_db)
+    assert code == 0 and left.run_id in out and "host bench-9" in out
+    done = bench("runs", "abandon", "--host", "bench-9", "--db", tmp_db, "--json")
+    assert done.returncode == 0 and json.loads(done.stdout) == {"host": "bench-9", "aborted": [left.run_id]}
+    assert left.run_id in done.stderr  # the warning says which run was marked
+    code, out = invoke("history", "PT3-000777", "--db", tmp_db, "--json")
+    assert [r["verdict"] for r in json.loads(out)["runs"]] == ["ABORTED"]
+    assert invoke("runs", "open", "--db", tmp_db)[1] == "no runs are open\n"
+    assert invoke("runs", "abandon", "--host", "bench-9", "--db", tmp_db)[1].startswith("marked ABORTED: 0 run(s)")
