@@ -184,14 +184,18 @@ def _status_text(st: LotStatus) -> str:
 # ---------------------------------------------------------------------------- report
 @inspect.command()
 @click.argument("lot_id", metavar="LOT")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Directory for lot.html and lot.json (default: reports/lot-LOT).")
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON (files still written).")
 def report(lot_id: str, out_dir: Path | None, db: str | None, as_json: bool) -> None:
     """Write the report of LOT: plan, units and verdicts, defectives by fault, decision."""
+    from bench.reports.files import check_writable_dir
+
+    out = out_dir or Path("reports") / f"lot-{_safe(lot_id)}"
+    check_writable_dir(out, "--out")
     with _open(db) as store:
-        st, written, sw = write_report(store, lot_id, out_dir or Path("reports") / f"lot-{_safe(lot_id)}")
+        st, written, sw = write_report(store, lot_id, out)
     _echo_written(st, sw, written, as_json)
 
 
@@ -243,7 +247,7 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
               default=Path("testplans/pos-quick.yaml"), show_default=True)
 @click.option("--lot", "lot_id", help="Lot number (default: DEMO-<time>).")
 @click.option("--db", help=_DB_HELP)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Directory for the lot report (default: reports/lot-LOT).")
 @click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON.")
 def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | None, plan_file: Path,
@@ -251,6 +255,9 @@ def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | No
     """Inspect a whole simulated lot: open it, test its sample on simulated units, report."""
     lot_id = lot_id or datetime.now(UTC).strftime("DEMO-%Y%m%d-%H%M%S")
     out = out_dir or Path("reports") / f"lot-{_safe(lot_id)}"
+    from bench.reports.files import check_writable_dir
+
+    check_writable_dir(out, "--out")  # before the sample is tested, not after
     progress = None if as_json else safe.echo
     st, written, sw = run_demo(lot_id=lot_id, lot_size=lot_size, aql=_aql(aql), level=level,
                                defect_rate=defect_rate, seed=seed, plan_file=plan_file, db=db, out_dir=out,

@@ -143,39 +143,46 @@ def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = 
 @click.option("--scenario", default="good", show_default=True, help="Fault scenario (name or file).")
 @click.option("--device", "roles", multiple=True, type=click.Choice(["unit", "card_reader", "printer"]),
               default=("unit",), show_default=True, help="Simulated devices to start (repeatable).")
-@click.option("--station-out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--station-out", type=click.Path(path_type=Path),
               help="Where to write the station file (default: a temp file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the device URLs as JSON.")
 def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json: bool) -> None:
     """Keep a simulated bench up for manual work; Ctrl-C stops it."""
-    import tempfile
     import time
 
+    from bench import interrupts
+    from bench.reports.files import check_writable_file, write_atomic
     from drivers.sim.bench import SimBench
     from drivers.sim.scenario import load_scenario
 
-    with SimBench(load_scenario(scenario), roles) as bench_:
-        path = station_out or Path(tempfile.mkdtemp(prefix="bench-station-")) / "sim.toml"
-        lines = ['name = "sim"', "[devices]"] + [f'{role} = "{url}"' for role, url in sorted(bench_.urls.items())]
-        path.write_text("\n".join(lines) + "\n")
-        if as_json:
-            safe.echo_json(json.dumps({"station": str(path), "devices": bench_.urls}))
-        else:
-            safe.echo(f"Simulated bench up (scenario {scenario}).")
-            for role, url in sorted(bench_.urls.items()):
-                safe.echo(f"  {role:<12} {url}")
-            safe.echo(f"Station file: {path}")
-            safe.echo(f"Try: bench run testplans/pos-quick.yaml --station {path}")
-            safe.echo("Ctrl-C stops the bench.")
-        sys.stdout.flush()
+    if station_out is not None:
+        check_writable_file(station_out, "--station-out")
+    bench_ = SimBench(load_scenario(scenario), roles)
+    try:
+        with interrupts.shielded():  # started whole or not at all, whatever signal comes
+            bench_.start()
         try:
+            path = station_out or bench_.folder / "sim.toml"  # the default goes with the bench
+            lines = ['name = "sim"', "[devices]"] + [f'{role} = "{url}"' for role, url in sorted(bench_.urls.items())]
+            write_atomic(path, "\n".join(lines) + "\n")
+            if as_json:
+                safe.echo_json(json.dumps({"station": str(path), "devices": bench_.urls}))
+            else:
+                safe.echo(f"Simulated bench up (scenario {scenario}).")
+                for role, url in sorted(bench_.urls.items()):
+                    safe.echo(f"  {role:<12} {url}")
+                safe.echo(f"Station file: {path}")
+                safe.echo(f"Try: bench run testplans/pos-quick.yaml --station {path}")
+                safe.echo("Ctrl-C stops the bench.")
+            sys.stdout.flush()
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            from bench import interrupts
-
             interrupts.hold()  # tear the bench down whole; only a second signal cuts that short
             _say("simulated bench stopped")
+    finally:
+        with interrupts.shielded():
+            bench_.close()
 
 
 # ---------------------------------------------------------------------------- plans
@@ -347,6 +354,12 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
         return exit_code(exc)
     if not isinstance(exc, Exception):  # GeneratorExit and the like: not ours to hide
         raise exc
+    if isinstance(exc, OSError):  # the bench PC's disk or files (full, gone, not allowed): the bench's problem
+        if debug:
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        _say(f"bench: error: {exc.strerror or type(exc).__name__}{where}")
+        return EXIT_BENCH
     if debug:
         _say(traceback.format_exc().rstrip("\n"))
     _say(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")

@@ -116,11 +116,13 @@ def render_lot_html(status: LotStatus, switching: SwitchingState | None = None) 
 
 def write_lot_reports(status: LotStatus, out_dir: Path, switching: SwitchingState | None = None) -> dict[str, Path]:
     """Write ``lot.html`` and ``lot.json`` into ``out_dir`` (created)."""
+    from bench.reports.files import write_atomic
+
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for kind, text in (("html", render_lot_html(status, switching)), ("json", render_lot_json(status, switching))):
         path = out_dir / FILES[kind]
-        path.write_text(text, encoding="utf-8", newline="\n")
+        write_atomic(path, text)  # whole or not at all
         written[kind] = path
     return written
 

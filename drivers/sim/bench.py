@@ -177,6 +177,13 @@ class SimBench:
             raise
         return self
 
+    @property
+    def folder(self) -> Path:
+        """The bench's own temp folder (removed when it closes), once started."""
+        if self._tmp is None:
+            raise RuntimeError("the simulated bench is not started")
+        return self._tmp
+
     def _start_unit(self) -> None:
         from drivers.sim.unit import load_profile
 

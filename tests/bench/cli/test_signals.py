@@ -130,6 +130,24 @@ def test_a_killed_bench_sim_takes_its_unit_with_it(tmp_path: Path) -> None:
             sim.kill()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP, signal.SIGQUIT], ids=lambda s: s.name)
+def test_bench_sim_stops_whole_on_every_terminating_signal(tmp_env: tuple[Path, dict[str, str]],
+                                                           sig: signal.Signals) -> None:
+    tmp, env = tmp_env
+    sim = _start("sim", env=env)
+    try:
+        station, unit_url = _sim_station(sim)
+        assert station.is_file()
+        sim.send_signal(sig)
+        assert sim.wait(30) == 0
+        assert "simulated bench stopped" in (sim.stderr.read() if sim.stderr else "")
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+    assert _wait_gone(unit_url) == []
+    assert list(tmp.iterdir()) == [], "bench sim left files behind"  # its station file went with it
+
+
 def test_sigterm_during_a_run_records_it_aborted(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'bench.db'}"
     run = _start("run", "testplans/pos-full.yaml", "--sim", "--db", db, "--report", str(tmp_path / "reports"))
