@@ -21,7 +21,7 @@ import click
 
 from bench import __version__
 from bench.cli import safe
-from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, UsageError, exit_code
+from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, Interrupted, UsageError, exit_code
 
 _LOG = logging.getLogger("bench")
 
@@ -344,13 +344,16 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
         with contextlib.suppress(OSError):
             exc.show(file=safe.stream(err=True))
         return EXIT_USAGE
+    from bench import interrupts
+
+    by = f" ({interrupts.received()[0]})" if interrupts.received() else ""  # which signal, when one did
     if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
-        _say("bench: interrupted")
+        _say(f"bench: interrupted{by}")
         return EXIT_INTERRUPTED
     if isinstance(exc, BenchError):
         if debug:
             _say(traceback.format_exc().rstrip("\n"))
-        _say(f"bench: error: {exc}")
+        _say(f"bench: error: {exc}{by if isinstance(exc, Interrupted) else ''}")
         return exit_code(exc)
     if not isinstance(exc, Exception):  # GeneratorExit and the like: not ours to hide
         raise exc

@@ -176,7 +176,7 @@ def test_every_terminating_signal_ends_a_run_like_ctrl_c(tmp_path: Path, tmp_env
         _read_until(run, "  3/", timeout=60)
         run.send_signal(sig)
         assert run.wait(60) == 130
-        assert "interrupted" in (run.stderr.read() if run.stderr else "")
+        assert f"interrupted by the operator ({sig.name})" in (run.stderr.read() if run.stderr else "")
     finally:
         if run.poll() is None:
             run.kill()
