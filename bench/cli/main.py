@@ -9,11 +9,12 @@ imported inside the commands so ``bench --help`` starts fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,34 @@ def _setup_logging(debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Bench(click.Group):
+    """The ``bench`` group: a reader that went away (``bench history X | head -1``) interrupts the command.
+
+    Click would exit 1 on a closed pipe, which here says "the unit failed".
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        """Parse the command line (``--help`` and ``--version`` print here)."""
+        with _reader_gone_is_interrupted():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command."""
+        with _reader_gone_is_interrupted():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _reader_gone_is_interrupted() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from exc
+
+
+@click.group(cls=_Bench, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bench")
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
 def cli(debug: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,17 @@ def test_a_store_in_a_missing_directory_is_a_usage_error_naming_it(tmp_path: Pat
     assert proc.returncode == 2, proc.stderr
     assert f"directory {missing} does not exist" in one_line_error(proc)
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("args", [("list",), ("--help",)])
+def test_a_reader_that_went_away_interrupts_the_command(args: tuple[str, ...]) -> None:
+    """``bench list | head -1``: the output is closed before the command writes (exit 130, not 1 or 120)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
