@@ -387,7 +387,7 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
         raise exc
     if isinstance(exc, OSError):  # the bench PC's disk or files (full, gone, not allowed): the bench's problem
         if debug:
-            traceback.print_exc()
+            _say(traceback.format_exc().rstrip("\n"))
         where = f": {exc.filename}" if exc.filename else ""
         _say(f"bench: error: {exc.strerror or type(exc).__name__}{where}")
         return EXIT_BENCH
