@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import interrupts
-from bench.errors import BenchError, ConfigError, PlanError, UsageError
+from bench.errors import BenchError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
 
 if TYPE_CHECKING:
     from bench.runner import RunListener
+    from drivers.sim.scenario import SimDevices
 
 _LOG = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class RunRequest:
     junit: Path | None = None
     listener: RunListener | None = None  # progress as steps end (the CLI's console)
     terminal_operator: Callable[[str], Operator] | None = None  # prompts a person at a real station
+    unit_serial: str | None = None  # with sim: the simulated unit's serial (one unit of a lot)
 
 
 def execute(req: RunRequest) -> RunResult:
@@ -57,7 +59,7 @@ def execute(req: RunRequest) -> RunResult:
     plan = load_plan(req.plan_file)
     scenario = None
     if req.sim:
-        from drivers.sim.scenario import load_scenario
+        from bench.scenario import load_scenario
 
         scenario = load_scenario(req.scenario or "good")
     station_name = "sim"
@@ -72,9 +74,14 @@ def execute(req: RunRequest) -> RunResult:
         db = db or station.db
     answers: dict[str, Any] = {}
     if req.operator_script is not None:
-        answers = _load_answers(req.operator_script)
+        from bench.scenario import load_operator_script
+
+        answers = load_operator_script(req.operator_script)
     elif scenario is not None:
-        answers = dict(scenario.operator.get("answers", {"*": True}))
+        answers = scenario.answers
+    sim_devices = None
+    if scenario is not None:
+        sim_devices = scenario.devices.with_serial(req.unit_serial) if req.unit_serial else scenario.devices
 
     check_outputs(req)
     store = _open_store(db)
@@ -84,7 +91,7 @@ def execute(req: RunRequest) -> RunResult:
 
             check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
         listener = req.listener
-        with _bench(scenario, plan.devices) as (sim_urls, actions):
+        with _bench(sim_devices, plan.devices) as (sim_urls, actions):
             urls = {**urls, **sim_urls}
             operator = _operator(req, answers, actions, station_operator)
             devices = DeviceSet(urls)
@@ -183,14 +190,14 @@ def _why(exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def _bench(scenario: Any, roles: set[str]) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+def _bench(devices: SimDevices | None, roles: set[str]) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
     """The simulated bench (when asked for), started and torn down whole whatever signal comes."""
-    if scenario is None:
+    if devices is None:
         yield {}, {}
         return
     from drivers.sim.bench import SimBench
 
-    sim = SimBench(scenario, roles)
+    sim = SimBench(devices, roles)
     try:
         with interrupts.shielded():
             sim.start()
@@ -209,18 +216,6 @@ def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any],
     import getpass
 
     return req.terminal_operator(name or getpass.getuser())
-
-
-def _load_answers(path: Path) -> dict[str, Any]:
-    from drivers.yamlsafe import load_file
-
-    try:
-        data = load_file(path)
-    except ConfigError as exc:
-        raise PlanError.of(exc) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("answers", {}), dict):
-        raise PlanError("an operator script is a mapping with an 'answers' mapping", path=str(path))
-    return dict(data.get("answers", {}))
 
 
 def _open_store(db: str | None) -> Any:

@@ -180,12 +180,12 @@ def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json
 
     from bench import interrupts
     from bench.reports.files import check_writable_file, write_atomic
+    from bench.scenario import load_scenario
     from drivers.sim.bench import SimBench
-    from drivers.sim.scenario import load_scenario
 
     if station_out is not None:
         check_writable_file(station_out, "--station-out")
-    bench_ = SimBench(load_scenario(scenario), roles)
+    bench_ = SimBench(load_scenario(scenario).devices, roles)
     try:
         with interrupts.shielded():  # started whole or not at all, whatever signal comes
             bench_.start()

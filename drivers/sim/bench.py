@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import EquipmentError
-from drivers.sim.scenario import Scenario
+from drivers.sim.scenario import SimDevices
 
 _LOG = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ class SimUnitProcess:
         self.proc = None
 
 
-def _substituting(actions: dict[str, Callable[..., None]], substitute: dict[str, str]) -> dict[str, Callable[..., None]]:
+def _substituting(
+    actions: dict[str, Callable[..., None]], substitute: dict[str, str | None]
+) -> dict[str, Callable[..., None]]:
     """Card actions that put a faulty card where the plan asks for a good one.
 
     This is how a scenario models a faulty card reader: the operator inserts the known-good
@@ -116,7 +118,7 @@ def _substituting(actions: dict[str, Callable[..., None]], substitute: dict[str,
 
         def swapped(card: str, *args: Any, _original: Callable[..., None] = original, **kw: Any) -> None:
             replacement = substitute.get(card, card)
-            if replacement in (None, "none"):
+            if replacement is None:
                 return  # the reader never sees this card (a dead antenna, a broken card slot)
             _original(replacement, *args, **kw)
 
@@ -144,12 +146,12 @@ class SimBench:
     """Everything simulated that a plan needs, for one run.
 
     Args:
-        scenario: the scenario (unit profile overrides, cards, faults).
+        devices: the validated device half of a scenario (unit profile, cards, printer faults).
         roles: device roles the plan needs; only those are started.
     """
 
-    def __init__(self, scenario: Scenario, roles: Iterable[str] = ("unit",)) -> None:
-        self.scenario = scenario
+    def __init__(self, devices: SimDevices, roles: Iterable[str] = ("unit",)) -> None:
+        self.devices = devices
         self.roles = set(roles)
         self.urls: dict[str, str] = {}
         self.actions: dict[str, Callable[..., None]] = {}
@@ -185,17 +187,12 @@ class SimBench:
         return self._tmp
 
     def _start_unit(self) -> None:
-        from drivers.sim.unit import load_profile
-
-        unit = dict(self.scenario.unit)
-        base = unit.pop("base", "good")
-        profile = load_profile(base, unit)
-        assert self._tmp is not None
         from drivers.sim.unit import SimUnitControl
 
+        assert self._tmp is not None
         link = self._tmp / "unit0"
         control = self._tmp / "unit0.ctl"
-        self._unit = SimUnitProcess(profile, link, control=control)
+        self._unit = SimUnitProcess(self.devices.unit, link, control=control)
         self._unit.start()
         self.urls["unit"] = str(link)
         self.unit_control = SimUnitControl(control)
@@ -207,8 +204,8 @@ class SimBench:
         self._cards = SimCardBench()
         self._cards.__enter__()
         self.urls["card_reader"] = self._cards.reader_url(self._cards.lease())
-        self.actions.update(_substituting(operator_actions(self._cards), self.scenario.cards.get("substitute") or {}))
-        inserted = self.scenario.cards.get("inserted")
+        self.actions.update(_substituting(operator_actions(self._cards), self.devices.substitute))
+        inserted = self.devices.inserted
         if inserted:
             self._cards.insert(inserted, slot=self._cards.slot_of(self.urls["card_reader"]))
 
@@ -221,7 +218,7 @@ class SimBench:
         from drivers.sim.usbprinter import install_sim_backend
 
         self._printer_bus = install_sim_backend()
-        self.printer = self._printer_bus.add_printer_from_mapping(self.scenario.printer, path=self.scenario.path)
+        self.printer = self._printer_bus.add_printer(self.devices.printer_faults, info=self.devices.printer_info)
         self.urls["printer"] = self.printer.url
 
     def close(self) -> None:

@@ -5,7 +5,7 @@
 renderer (:mod:`drivers.escpos.render`), and applies the faults of :class:`PrinterFaults`.
 Any transport can carry it: the simulated USB bus (:mod:`drivers.sim.usbprinter`) or a pty.
 
-Faults (a dict, e.g. the ``printer: faults:`` section of a scenario YAML)::
+Faults (a dict, e.g. the ``device: printer: faults:`` section of a scenario YAML)::
 
     paper_end: true            # out of paper: offline, printing stops
     paper_near_end: true       # near-end sensor

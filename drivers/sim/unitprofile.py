@@ -101,6 +101,16 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def profile_names() -> list[str]:
+    """Names of the unit profiles shipped in ``drivers/sim/profiles``."""
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+
+
+def profile_file(path_or_name: str | Path) -> Path:
+    """The file of a shipped profile name (``good``), or the given path."""
+    return _resolve(path_or_name)
+
+
 def _resolve(path_or_name: str | Path, relative_to: Path | None = None) -> Path:
     text = str(path_or_name)
     if "/" not in text and not text.endswith((".yaml", ".yml")):

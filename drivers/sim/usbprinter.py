@@ -30,13 +30,13 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 import usb.backend
 import usb.core
 
-from drivers.errors import ConfigError, EquipmentError
+from drivers.errors import EquipmentError
 from drivers.printer_usb import register_usb_backend, unregister_usb_backend
 from drivers.sim.printer import PrinterFaults, PrinterInfo, PrinterStalled, SimPrinter
 from drivers.sim.usbdescriptors import (
@@ -191,24 +191,6 @@ class SimUsbBackend(usb.backend.IBackend):
             self.devices.append(dev)
         _LOG.debug("simulated printer plugged: %s", dev.url)
         return dev
-
-    def add_printer_from_mapping(self, data: Mapping[str, Any] | None, *, path: str | None = None) -> SimUsbPrinter:
-        """Plug a printer described by a scenario's ``printer:`` section.
-
-        Keys: ``faults`` (see the module docstring), ``manufacturer``, ``model``,
-        ``firmware``, ``serial``, ``vendor_id``, ``product_id``.
-        """
-        data = dict(data or {})
-        faults = PrinterFaults.from_mapping(data.pop("faults", None), path=path)
-        info_keys = {f.name for f in fields(PrinterInfo)}
-        unknown = sorted(set(data) - info_keys)
-        if unknown:
-            raise ConfigError(
-                f"unknown printer key(s) {unknown}; known: faults, {', '.join(sorted(info_keys))}",
-                path=path,
-                field="printer",
-            )
-        return self.add_printer(faults, info=PrinterInfo(**data))
 
     def unplug(self, dev: SimUsbPrinter) -> None:
         """Remove a printer from the bus (the cable is pulled)."""

@@ -35,10 +35,10 @@ def run_check(name: str, unit: Unit, operator: ScriptedOperator | None = None, *
 def sim_unit(**unit: Any) -> Iterator[tuple[Unit, dict[str, Callable[..., None]]]]:
     """The simulated unit as its own process on a pty, with the scripted operator's actions."""
     from drivers.sim.bench import SimBench
-    from drivers.sim.scenario import Scenario
+    from drivers.sim.scenario import parse_devices
     from drivers.unit import open_unit
 
-    with SimBench(Scenario("test", "", {"base": "good", **unit}), ("unit",)) as sim:
+    with SimBench(parse_devices({"unit": {"base": "good", **unit}}), ("unit",)) as sim:
         client = open_unit(sim.urls["unit"])
         try:
             yield client, dict(sim.actions)

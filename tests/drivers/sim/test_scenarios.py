@@ -11,7 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from drivers.sim.scenario import load_scenario, scenario_names
+from bench.scenario import load_scenario
+from drivers.sim.scenario import scenario_names
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((ROOT / "docs" / "run-record.schema.json").read_text())

@@ -1,0 +1,185 @@
+"""Fault scenarios as acceptance tests: a simulated bench, a scripted operator, a stated result.
+
+``drivers/sim/scenarios/NAME.yaml`` (or any file given to ``--scenario``)::
+
+    spec: 2
+    description: battery too low to pass
+    device:                   # the simulated bench: read and validated by drivers/sim/scenario.py
+      unit:
+        base: good
+        battery: {charge_percent: 8, voltage: 3.41}
+    operator:                 # the scripted operator's answers (question text -> answer; "*" default)
+      answers: {"*": true}
+    expect:                   # what a run on this bench must end with
+      verdict: FAIL
+      faults: [PWR-BATT-LOW]
+      exit: 1
+
+The file has two halves with one owner each. This module reads the file, checks its
+top-level fields, and validates the harness's half: ``operator`` (default: answer yes to
+everything), ``plan`` (the plan the acceptance suite runs; default ``testplans/pos-full.yaml``)
+and ``expect``. It hands the ``device:`` section, unread, to
+:func:`drivers.sim.scenario.parse_devices`. The scenario library is an acceptance suite:
+``tests/drivers/sim/test_scenarios.py`` runs every scenario and compares the run with ``expect``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ConfigError, PlanError
+from bench.faults import FAULTS
+from bench.record import Verdict
+from drivers.sim.scenario import SimDevices, parse_devices, scenario_path
+from drivers.yamlsafe import LineDict, LineList, load_file
+
+SPEC_VERSION = 2
+_KEYS = ("spec", "description", "device", "operator", "plan", "expect")
+_EXPECT_KEYS = ("verdict", "faults", "exit", "summary")
+_VERDICTS = tuple(v.value for v in Verdict if v is not Verdict.RUNNING)
+_DEFAULT_ANSWERS: dict[str, Any] = {"*": True}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a run on this scenario must end with."""
+
+    verdict: str
+    faults: tuple[str, ...] = ()
+    exit: int = 0
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the simulator's half as :class:`SimDevices`, and the harness's half."""
+
+    name: str
+    description: str
+    devices: SimDevices
+    answers: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULT_ANSWERS))
+    plan: str | None = None
+    expect: Expectation | None = None
+    path: str | None = None
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """Load and validate a shipped scenario by name, or a scenario file by path.
+
+    Raises:
+        PlanError: unreadable file, bad YAML, or a bad field in the harness's half.
+        ConfigError: unknown name, or a bad field in the device half (from the simulator).
+        Either names the file, the line and the field.
+    """
+    p = scenario_path(name_or_path)
+    path = str(p)
+    data = _read(p)
+    if not isinstance(data, LineDict):
+        raise PlanError("a scenario must be a mapping", path=path)
+    _check_spec(data, path)
+    for key in data:
+        if key not in _KEYS:
+            raise PlanError(f"unknown field {key!r}; known: {', '.join(_KEYS)}", path=path,
+                            line=data.line_of(key), field=key)
+    plan = data.get("plan")
+    if plan is not None and not isinstance(plan, str):
+        raise PlanError("plan must be the path of a test plan", path=path, line=data.line_of("plan"), field="plan")
+    return Scenario(
+        name=p.stem,
+        description=str(data.get("description", "")),
+        devices=parse_devices(data.get("device"), path=path),
+        answers=parse_operator(data.get("operator"), path=path, line=data.line_of("operator")),
+        plan=plan,
+        expect=_expectation(data, path),
+        path=path,
+    )
+
+
+def load_operator_script(path: Path) -> dict[str, Any]:
+    """The answers of an ``--operator-script`` file (the same shape as a scenario's ``operator:``)."""
+    data = _read(path)
+    if not isinstance(data, LineDict):
+        raise PlanError("an operator script is a mapping with an 'answers' mapping", path=str(path))
+    return parse_operator(data, path=str(path), line=data.line, name="", default={})
+
+
+def parse_operator(section: Any, *, path: str, line: int | None = None, name: str = "operator",
+                   default: Mapping[str, Any] = _DEFAULT_ANSWERS) -> dict[str, Any]:
+    """Validate an ``operator:`` section (``answers: {question: answer}``) into the answers.
+
+    Without ``answers`` the operator gives ``default`` (in a scenario: yes to everything);
+    ``answers: {}`` is an operator who never answers.
+    """
+    def where(key: str) -> str:
+        return f"{name}.{key}" if name else key
+
+    if section is None:
+        return dict(default)
+    if not isinstance(section, Mapping):
+        raise PlanError("operator must be a mapping with an 'answers' mapping", path=path, line=line, field=name or None)
+    at = section.line_of if isinstance(section, LineDict) else (lambda _key: line)
+    for key in section:
+        if key != "answers":
+            raise PlanError(f"unknown field {key!r}; known: answers", path=path, line=at(key), field=where(key))
+    answers = section.get("answers", dict(default))
+    if not isinstance(answers, Mapping):
+        raise PlanError("answers must map a question to its answer", path=path, line=at("answers"),
+                        field=where("answers"))
+    for question, answer in answers.items():
+        if isinstance(answer, Mapping | list) or answer is None:
+            raise PlanError(f"the answer to {question!r} must be yes/no, a number or text, not {answer!r}",
+                            path=path, line=answers.line_of(question) if isinstance(answers, LineDict) else line,
+                            field=where("answers"))
+    return dict(answers)
+
+
+def _read(path: Path) -> Any:
+    try:
+        return load_file(path)
+    except ConfigError as exc:  # unreadable file or bad YAML: the harness's file, a plan error
+        raise PlanError.of(exc) from exc
+
+
+def _check_spec(data: LineDict, path: str) -> None:
+    spec = data.get("spec")
+    if spec == SPEC_VERSION:
+        return
+    hint = "; spec 1 had unit, cards and printer at the top: move them under device:" if spec == 1 else ""
+    raise PlanError(f"spec must be {SPEC_VERSION}, not {spec!r}{hint}", path=path, line=data.line_of("spec"),
+                    field="spec")
+
+
+def _expectation(data: LineDict, path: str) -> Expectation | None:
+    raw = data.get("expect")
+    if raw is None:
+        return None
+    if not isinstance(raw, LineDict) or "verdict" not in raw:
+        raise PlanError("expect needs at least a verdict", path=path, line=data.line_of("expect"), field="expect")
+
+    def fail(key: str, message: str) -> PlanError:
+        return PlanError(message, path=path, line=raw.line_of(key), field=f"expect.{key}")
+
+    for key in raw:
+        if key not in _EXPECT_KEYS:
+            raise fail(key, f"unknown field {key!r}; known: {', '.join(_EXPECT_KEYS)}")
+    verdict = raw["verdict"]
+    if verdict not in _VERDICTS:
+        raise fail("verdict", f"verdict must be one of {', '.join(_VERDICTS)}, not {verdict!r}")
+    faults = raw.get("faults") or []
+    if not isinstance(faults, list):
+        raise fail("faults", "faults must be a list of fault codes")
+    for i, code in enumerate(faults):
+        if code not in FAULTS:
+            line = faults.item_lines[i] if isinstance(faults, LineList) else raw.line_of("faults")
+            raise PlanError(f"unknown fault code {code!r} (bench/faults.py lists them)", path=path, line=line,
+                            field=f"expect.faults[{i}]")
+    exit_code = Verdict(verdict).exit_code
+    if raw.get("exit", exit_code) != exit_code:
+        raise fail("exit", f"a {verdict} run exits {exit_code}, not {raw['exit']!r}")
+    summary = raw.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        raise fail("summary", "summary must be the run's summary text")
+    return Expectation(verdict=verdict, faults=tuple(faults), exit=exit_code, summary=summary)
