@@ -13,7 +13,6 @@ from __future__ import annotations
 import getpass
 import json
 import random
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,14 +30,8 @@ _DB_HELP = "Results store URL (default: the local SQLite store)."
 _LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
 _SEVERITIES = ("normal", "tightened", "reduced")
 
-#: Faults a defective simulated unit may have, as unit-profile overrides (drivers/sim/scenarios/).
-DEMO_FAULTS: dict[str, dict[str, Any]] = {
-    "battery-low": {"battery": {"voltage": 3.41, "charge_percent": 8, "charging": False, "adapter_present": False}},
-    "not-charging": {"battery": {"voltage": 7.5, "charge_percent": 45, "charging": False, "adapter_present": True}},
-    "tampered": {"tamper": {"tampered": True, "keys_present": False, "flags": ["mesh-open", "keys-erased"]}},
-    "post-flash": {"self_test": {"flash": {"code": 0x0203, "detail": "bad block at 0x1F000"}}},
-    "firmware-old": {"firmware": "1.9.0"},
-}
+#: Faults a defective simulated unit may have: scenarios in drivers/sim/scenarios/ (a good unit runs "good").
+DEMO_FAULTS: tuple[str, ...] = ("battery-low", "firmware-old", "not-charging", "post-flash", "tampered")
 
 
 def _open(db: str | None) -> Store:
@@ -270,7 +263,7 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
              out_dir: Path, echo: Any = None) -> tuple[Any, dict[str, Path], Any]:
     """Open a lot of simulated units and test its sample through ``bench.run.execute`` (the
     code path of ``bench run --sim --lot``), one simulated unit per sampled serial, defective
-    ones with a fault drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
+    ones with a fault scenario drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
     """
     from bench import interrupts
     from bench.lots.store import LotStore, check_lot_open
@@ -287,30 +280,21 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
         echo(f"lot {lot_id}: {lot_size} simulated units, {len(defective)} defective (unknown to the inspector)")
         echo(_plan_text(p))
     drawn = rng.sample(range(lot_size), p.sample_size)
-    with tempfile.TemporaryDirectory(prefix="bench-lot-") as tmp:
-        for k, idx in enumerate(drawn, 1):
-            with _open(db) as store:
-                check_lot_open_or_stop = LotStore(store).status(lot_id)
-                if check_lot_open_or_stop.lot.decision is not None:
-                    break
-                check_lot_open(store, lot_id)
-            serial = f"{_safe(lot_id)}-{idx + 1:05d}"
-            unit: dict[str, Any] = {"base": "good", "serial": serial}
-            fault = None
-            if idx in defective:
-                fault = rng.choice(sorted(DEMO_FAULTS))
-                unit.update(DEMO_FAULTS[fault])
-            scenario = Path(tmp) / f"unit-{k}.yaml"
-            scenario.write_text(json.dumps({"spec": 1, "description": f"unit {serial} of lot {lot_id}",
-                                            "unit": unit, "operator": {"answers": {"*": True}}}))
-            t0 = time.monotonic()
-            rec, _ = execute(RunRequest(plan_file=plan_file, sim=True, scenario=str(scenario), report_dir=None,
-                                        db=db, operator_name="demo", lot=lot_id))
-            if interrupts.release():  # a signal came as that run ended: the demo stops here
-                raise KeyboardInterrupt
-            if echo:
-                echo(f"  unit {k:>3}/{p.sample_size} {serial}: {rec.verdict.value}"
-                     f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")
+    for k, idx in enumerate(drawn, 1):
+        with _open(db) as store:
+            if LotStore(store).status(lot_id).lot.decision is not None:
+                break
+            check_lot_open(store, lot_id)
+        serial = f"{_safe(lot_id)}-{idx + 1:05d}"
+        fault = rng.choice(DEMO_FAULTS) if idx in defective else None
+        t0 = time.monotonic()
+        rec, _ = execute(RunRequest(plan_file=plan_file, sim=True, scenario=fault or "good", unit_serial=serial,
+                                    report_dir=None, db=db, operator_name="demo", lot=lot_id))
+        if interrupts.release():  # a signal came as that run ended: the demo stops here
+            raise KeyboardInterrupt
+        if echo:
+            echo(f"  unit {k:>3}/{p.sample_size} {serial}: {rec.verdict.value}"
+                 f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")
     with _open(db) as store:
         return write_report(store, lot_id, out_dir)
 
