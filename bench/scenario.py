@@ -93,7 +93,7 @@ def load_scenario(name_or_path: str) -> Scenario:
         devices=parse_devices(data.get("device"), path=path),
         answers=parse_operator(data.get("operator"), path=path, line=data.line_of("operator")),
         plan=plan,
-        expect=_expectation(data, path),
+        expect=_expectation(data.get("expect"), path=path, line=data.line_of("expect")),
         path=path,
     )
 
@@ -152,12 +152,11 @@ def _check_spec(data: LineDict, path: str) -> None:
                     field="spec")
 
 
-def _expectation(data: LineDict, path: str) -> Expectation | None:
-    raw = data.get("expect")
+def _expectation(raw: Any, *, path: str, line: int) -> Expectation | None:
     if raw is None:
         return None
     if not isinstance(raw, LineDict) or "verdict" not in raw:
-        raise PlanError("expect needs at least a verdict", path=path, line=data.line_of("expect"), field="expect")
+        raise PlanError("expect needs at least a verdict", path=path, line=line, field="expect")
 
     def fail(key: str, message: str) -> PlanError:
         return PlanError(message, path=path, line=raw.line_of(key), field=f"expect.{key}")

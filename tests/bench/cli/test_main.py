@@ -83,6 +83,25 @@ def test_unknown_scenario_exits_2() -> None:
     assert "unknown scenario 'no-such'; known:" in one_line_error(proc)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "expected"),
+    [
+        ("spec: 2\ndevice:\n  printer:\n    faults: {cover_open: 1}\nexpect: {verdict: FAIL}\n", 4,
+         "printer fault cover_open must be true/false, not 1 (at device.printer.faults.cover_open)"),
+        ("spec: 2\ndevice:\n  unit: {base: good}\nexpect:\n  verdict: FAIL\n  exit: 3\n", 6,
+         "a FAIL run exits 1, not 3 (at expect.exit)"),
+    ],
+)
+@pytest.mark.parametrize("command", [("run", "testplans/pos-quick.yaml", "--sim"), ("sim",)])
+def test_bad_scenario_halves_exit_2_with_file_and_line(tmp_path: Path, text: str, line: int, expected: str,
+                                                        command: tuple[str, ...]) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(text)
+    proc = bench(*command, "--scenario", str(f))
+    assert proc.returncode == 2
+    assert one_line_error(proc) == f"bench: error: {f}:{line}: {expected}"
+
+
 def test_debug_shows_traceback() -> None:
     proc = bench("--debug", "run", "testplans/pos-quick.yaml", "--station", "stations/nope.toml")
     assert proc.returncode == 2 and "Traceback" in proc.stderr

@@ -15,12 +15,15 @@ from click.testing import CliRunner
 from stored import TO_VERSION_2
 
 from bench.cli import cli
+from bench.cli.inspect import DEMO_FAULTS
 from bench.errors import UsageError
 from bench.lots import sampling
 from bench.lots.store import LotStore, check_lot_open
 from bench.record import Verdict
+from bench.scenario import load_scenario
 from bench.store.engine import Store
 from bench.store.schema import LATEST
+from drivers.sim.scenario import scenario_names
 from tests.bench.cli.test_store import T0, make_run, store_runs
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -161,3 +164,24 @@ def test_simulated_lot_of_500_from_start_to_report(tmp_db: str, tmp_path: Path, 
                        "--db", tmp_db, "--out", str(tmp_path / "bad"), "--json")
     bad = json.loads(out)
     assert bad["decision"] == "REJECT" and bad["tested"] < 50 and bad["defectives"] == 2
+
+
+def test_demo_faults_are_shipped_scenarios_that_fail() -> None:
+    assert set(DEMO_FAULTS) <= set(scenario_names())
+    for name in DEMO_FAULTS:
+        expect = load_scenario(name).expect
+        assert expect is not None and expect.verdict == "FAIL", name
+
+
+@pytest.mark.slow
+def test_demo_units_run_named_scenarios_with_their_own_serials(tmp_db: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out = invoke("inspect", "demo", "--lot-size", "8", "--aql", "10", "--defect-rate", "0.5", "--seed", "3",
+                       "--lot", "T1", "--plan", "testplans/pos-quick.yaml", "--db", tmp_db,
+                       "--out", str(tmp_path / "lot"))
+    assert code == 0
+    assert "  unit   2/5 T1-00005: FAIL (tampered)" in out and "  unit   3/5 T1-00004: FAIL (battery-low)" in out
+    assert "defectives by fault: PWR-BATT-LOW 1, SEC-TAMPER 1" in out and "decision: REJECT" in out
+    doc = json.loads((tmp_path / "lot" / "lot.json").read_text())
+    assert {u["serial"] for u in doc["units"]} == {"T1-00006", "T1-00005", "T1-00004"}
