@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import ConfigError
-from drivers.sim import unitprofile, usbprinter
+from drivers.sim import printer as simprinter
+from drivers.sim import unitprofile
 from drivers.sim.bench import SimBench
 from drivers.sim.scenario import parse_devices, scenario_names, scenario_path
 from drivers.yamlsafe import load_text
@@ -87,9 +88,9 @@ def test_shipped_scenarios_are_found_by_name() -> None:
 @pytest.mark.slow
 def test_the_bench_starts_validated_devices_without_checking_them_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    validate, from_mapping = unitprofile.validate_profile, usbprinter.PrinterFaults.from_mapping
+    validate, from_mapping = unitprofile.validate_profile, simprinter.PrinterFaults.from_mapping
     monkeypatch.setattr(unitprofile, "validate_profile", lambda *a, **k: calls.append("unit") or validate(*a, **k))
-    monkeypatch.setattr(usbprinter.PrinterFaults, "from_mapping",
+    monkeypatch.setattr(simprinter.PrinterFaults, "from_mapping",
                         classmethod(lambda cls, *a, **k: calls.append("printer") or from_mapping(*a, **k)))
     devices = parse_devices(device_section(
         "device:\n  unit: {base: good, serial: S-1}\n  printer:\n    faults: {paper_near_end: true}\n"))
