@@ -91,9 +91,9 @@ def evil_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, subpr
     """One simulated run of a unit whose model, serial and firmware carry escape sequences."""
     tmp = tmp_path_factory.mktemp("evil")
     scenario = tmp / "evil.yaml"
-    scenario.write_text(json.dumps({"spec": 1, "description": "a unit that answers with escape sequences",
-                                    "unit": {"base": "good", "model": EVIL_MODEL, "serial": EVIL_SERIAL,
-                                             "firmware": EVIL_FW}}))
+    scenario.write_text(json.dumps({"spec": 2, "description": "a unit that answers with escape sequences",
+                                    "device": {"unit": {"base": "good", "model": EVIL_MODEL, "serial": EVIL_SERIAL,
+                                                        "firmware": EVIL_FW}}}))
     db = f"sqlite:///{tmp / 'bench.db'}"
     proc = bench("run", "testplans/pos-quick.yaml", "--sim", "--scenario", str(scenario), "--db", db,
                  "--report", str(tmp / "reports"))
