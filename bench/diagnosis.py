@@ -44,6 +44,9 @@ def diagnose(
     actions = actions or {}
     skipped_because = skipped_because or {}
     by_code: dict[str, Finding] = {}
+    # Each finding's steps and consequences, as sets beside the ordered lists, so a fault that
+    # many steps show costs one lookup per step rather than a scan of the list so far.
+    listed: dict[str, set[str]] = {}
     origin_of_step: dict[str, str] = {}
     for step in steps:
         if step.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT):
@@ -52,22 +55,30 @@ def diagnose(
             finding = by_code.get(code)
             if finding is None:
                 finding = by_code[code] = finding_for(code, actions)
-            if step.name not in finding.steps:
+                listed[code] = set()
+            if step.name not in listed[code]:
+                listed[code].add(step.name)
                 finding.steps.append(step.name)
             origin_of_step.setdefault(step.name, code)
+    consequences: dict[str, set[str]] = {code: set() for code in by_code}
+    roots: dict[str, str] = {}
     for skipped, cause in skipped_because.items():
-        root = _root(cause, skipped_because)
-        origin = origin_of_step.get(root)
-        if origin is not None and skipped not in by_code[origin].consequences:
+        origin = origin_of_step.get(_root(cause, skipped_because, roots))
+        if origin is not None and skipped not in consequences[origin]:
+            consequences[origin].add(skipped)
             by_code[origin].consequences.append(skipped)
     findings = list(by_code.values())
     tamper = by_code.get("SEC-TAMPER")
     if tamper is not None:
         # A tampered unit has erased its keys: nothing else it does can be trusted or repaired
         # on the bench. Every other failure is a consequence, and the verdict is the factory.
+        seen = consequences["SEC-TAMPER"]
         for f in findings:
             if f is not tamper:
-                tamper.consequences.extend(s for s in f.steps + f.consequences if s not in tamper.consequences)
+                for s in f.steps + f.consequences:
+                    if s not in seen:
+                        seen.add(s)
+                        tamper.consequences.append(s)
         return [tamper]
     findings.sort(key=lambda f: (not f.in_unit, f.category == Category.CONSUMABLE.value))
     return findings
@@ -112,9 +123,17 @@ def _default_code(step: StepRecord) -> str:
     return "UNIT-FAULT"
 
 
-def _root(name: str, skipped_because: Mapping[str, str]) -> str:
-    seen: set[str] = set()
-    while name in skipped_because and name not in seen:
-        seen.add(name)
+def _root(name: str, skipped_because: Mapping[str, str], roots: dict[str, str]) -> str:
+    """The failed step at the end of ``name``'s chain of skips; ``roots`` remembers every chain walked."""
+    path: list[str] = []
+    on_path: set[str] = set()
+    while name in skipped_because and name not in on_path and name not in roots:
+        path.append(name)
+        on_path.add(name)
         name = skipped_because[name]
-    return name
+    if name in on_path:  # a cycle (a plan cannot make one): where it closes, as without memory
+        return name
+    root = roots.get(name, name)
+    for walked in path:
+        roots[walked] = root
+    return root
