@@ -7,28 +7,18 @@ step's timeout, the supervisor records the step as TIMEOUT, closes the devices i
 thread and starts a new one at the next attempt or step. Ctrl-C reaches the supervisor,
 which ends the current step, records it, and marks the run ABORTED. Every step is handed
 to the sink (the store) before the next one starts, so a crash loses nothing already
-measured.
-
-Why a supervisor rather than a worker per check: handing each check to a worker thread
-and waiting for its answer costs two thread wake-ups per step (50 us on a 2-CPU VM, more
-than the whole rest of a step). Here a step that ends in time wakes nobody: the step
-thread publishes "in a check until <deadline>" under a lock, and the supervisor sleeps
-until the earliest deadline it was told about, wakes once per step timeout at most,
-and only acts when the check it finds is still the one past its deadline.
+measured. The handshake between the two threads is :mod:`bench.supervisor`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from bench import __version__
 from bench.checks.base import StepContext
@@ -46,9 +36,9 @@ from bench.record import (
     Verdict,
     utcnow,
 )
+from bench.supervisor import Abandoned, Attempt, Generation, Region, Resume, Watch
 
 _LOG = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 #: How long the runner waits for a unit that dropped off the link to come back.
 RECONNECT_WAIT = 15.0
@@ -101,141 +91,6 @@ class RunListener(Protocol):
         """A step ended and was recorded."""
 
 
-class _Abandoned(Exception):
-    """Internal: raised on a step thread the supervisor gave up on, to end it quietly."""
-
-
-class _Generation:
-    """One step thread; ``abandoned`` once the supervisor took its step away (timeout or Ctrl-C)."""
-
-    __slots__ = ("abandoned",)
-
-    def __init__(self) -> None:
-        self.abandoned = False
-
-
-@dataclass
-class _Region:
-    """What the step thread is doing that the supervisor may take over: a check, a prompt, a wait."""
-
-    gen: _Generation
-    deadline: float | None  # monotonic; None: no timeout (bounded by its own waits), but Ctrl-C may end it
-    step: Step | None = None
-    ctx: StepContext | None = None  # set for a check: what to record if it is taken over
-    resume: _Resume | None = None
-
-
-@dataclass
-class _Resume:
-    """Where a new step thread picks up after a timed-out attempt."""
-
-    index: int
-    started: datetime
-    t0: float
-    attempt_no: int
-    result: _Attempt | None = None
-
-
-class _Watch:
-    """The handshake between the step thread and the supervisor (one lock, one condition).
-
-    The step thread :meth:`enter`s a region before a check (or a prompt, or a wait) and
-    :meth:`leave`s it after; both are an uncontended lock round trip. It notifies the
-    supervisor only when the new deadline is earlier than the one it sleeps until, or
-    when the thread is done.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._region: _Region | None = None
-        self._wake_at = math.inf
-        self._stopping = False
-        self._done: _Generation | None = None
-        self._error: BaseException | None = None
-
-    # -- step thread side
-    def enter(self, region: _Region) -> None:
-        """The step thread starts something the supervisor may take over; raises _Abandoned when stopping."""
-        with self._cond:
-            if region.gen.abandoned or self._stopping:  # taken over, or Ctrl-C: no new region
-                raise _Abandoned
-            self._region = region
-            if region.deadline is not None and region.deadline < self._wake_at:
-                self._cond.notify()
-
-    def leave(self, gen: _Generation) -> None:
-        """The step thread is done with its region; raises _Abandoned when the supervisor took it."""
-        with self._cond:
-            if gen.abandoned:
-                raise _Abandoned
-            self._region = None
-
-    def call(self, gen: _Generation, fn: Callable[[], _T]) -> _T:
-        """``fn()`` in a region without a deadline (a prompt, a device open, a reconnect wait): Ctrl-C may end it."""
-        self.enter(_Region(gen, None))
-        try:
-            return fn()
-        finally:
-            self.leave(gen)
-
-    def done(self, gen: _Generation, error: BaseException | None) -> None:
-        """The step thread ran out of steps (or failed with ``error``)."""
-        with self._cond:
-            if gen.abandoned:
-                return
-            self._done, self._error = gen, error
-            self._cond.notify()
-
-    # -- supervisor side
-    def supervise(self, gen: _Generation) -> _Region | None:
-        """Sleep until the step thread ends (None; its error re-raised) or a check overruns (that region)."""
-        with self._cond:
-            while True:
-                if self._done is gen:
-                    if self._error is not None:
-                        raise self._error
-                    return None
-                region = self._region
-                now = time.monotonic()
-                if region is not None and region.deadline is not None and now >= region.deadline:
-                    return self._take(region)
-                self._wake_at = region.deadline if region is not None and region.deadline is not None else math.inf
-                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
-
-    def stop(self, gen: _Generation | None) -> _Region | None:
-        """Ctrl-C: take the step thread's current region (None when it is between regions or done).
-
-        Between regions the thread is abandoned at once: it stops at its next region or record
-        (records are made under the runner's record lock, so never while the supervisor writes).
-        """
-        with self._cond:
-            self._stopping = True
-            if gen is None or gen.abandoned:
-                return None
-            if self._done is gen:
-                if self._error is not None and not isinstance(self._error, KeyboardInterrupt):
-                    _LOG.error("the step thread failed as the run was interrupted: %s", self._error)
-                return None
-            if self._region is not None:
-                return self._take(self._region)
-            gen.abandoned = True
-            return None
-
-    def _take(self, region: _Region) -> _Region:
-        region.gen.abandoned = True
-        self._region = None
-        self._wake_at = math.inf
-        return region
-
-
-@dataclass
-class _Attempt:
-    outcome: Outcome
-    fault: str | None
-    message: str
-    ctx: StepContext
-
-
 class Runner:
     """Runs one plan on one unit.
 
@@ -280,9 +135,9 @@ class Runner:
             scenario=scenario,
             bench_version=__version__,
         )
-        self._watch = _Watch()
-        self._gen: _Generation | None = None
-        self._overrun: _Region | None = None  # a timed-out check the supervisor is recording
+        self._watch = Watch()
+        self._gen: Generation | None = None
+        self._overrun: Region | None = None  # a timed-out check the supervisor is recording
         # Held while a step is recorded and stored, and while the supervisor records or finishes:
         # the record and the sink are never used by two threads at once.
         self._record_lock = threading.Lock()
@@ -352,10 +207,10 @@ class Runner:
 
     def _supervise_steps(self) -> None:
         """Run the steps on a step thread and watch their deadlines from this one."""
-        resume: _Resume | None = None
+        resume: Resume | None = None
         start = 0
         while True:
-            gen = _Generation()
+            gen = Generation()
             self._gen = gen
             threading.Thread(target=self._steps_from, args=(gen, start, resume), name="bench-steps", daemon=True).start()
             self._overrun = None
@@ -371,13 +226,13 @@ class Runner:
             self.devices.reset(step.check.devices)  # closing them unblocks the abandoned driver
             start = resume.index
 
-    def _steps_from(self, gen: _Generation, start: int, resume: _Resume | None) -> None:
+    def _steps_from(self, gen: Generation, start: int, resume: Resume | None) -> None:
         """The step thread: steps ``start``.. in order (the first one resumed after a timed-out attempt)."""
         steps = self.plan.steps
         try:
             for index in range(start, len(steps)):
                 self._run_step(gen, steps[index], index, len(steps), resume if index == start else None)
-        except _Abandoned:
+        except Abandoned:
             return
         except BaseException as exc:  # re-raised by the supervisor, on its thread
             self._watch.done(gen, exc)
@@ -392,8 +247,8 @@ class Runner:
             self.devices.reset(region.step.check.devices)
             self._record_interrupted(region.step, region.ctx, region.resume)
 
-    def _run_step(self, gen: _Generation, step: Step, index: int, total: int, resume: _Resume | None) -> None:
-        result: _Attempt | None = None
+    def _run_step(self, gen: Generation, step: Step, index: int, total: int, resume: Resume | None) -> None:
+        result: Attempt | None = None
         if resume is None:
             started = utcnow()
             t0 = time.perf_counter()
@@ -411,7 +266,7 @@ class Runner:
             attempt_no += 1
             if self.listener is not None:
                 self.listener.step_started(step, index, total, attempt_no)
-            result = self._attempt(gen, step, _Resume(index, started, t0, attempt_no))
+            result = self._attempt(gen, step, Resume(index, started, t0, attempt_no))
             if result.outcome == Outcome.PASS:
                 break
             if attempt_no <= step.retries:
@@ -423,10 +278,10 @@ class Runner:
         if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:
             self._watch.call(gen, lambda: self._recover_unit(step))
 
-    def _record(self, gen: _Generation, step: Step, rec: StepRecord, total: int) -> None:
+    def _record(self, gen: Generation, step: Step, rec: StepRecord, total: int) -> None:
         with self._record_lock:
             if gen.abandoned:  # the supervisor recorded this step (or ended the run) already
-                raise _Abandoned
+                raise Abandoned
             self._keep(step, rec)
         if self.listener is not None:
             self.listener.step_ended(rec, total)
@@ -437,7 +292,7 @@ class Runner:
         self.record.steps.append(rec)
         self.sink.add_step(self.record.run_id, rec)
 
-    def _skip_reason(self, gen: _Generation, step: Step) -> str | None:
+    def _skip_reason(self, gen: Generation, step: Step) -> str | None:
         unit = self.record.unit
         if step.models and unit is not None and unit.model not in step.models:
             return f"not for model {unit.model}"
@@ -455,7 +310,7 @@ class Runner:
             return "operator skipped the step"
         return None
 
-    def _attempt(self, gen: _Generation, step: Step, where: _Resume) -> _Attempt:
+    def _attempt(self, gen: Generation, step: Step, where: Resume) -> Attempt:
         watch = self._watch
         if step.check.devices:
             watch.call(gen, lambda: self.devices.open(step.check.devices))
@@ -473,32 +328,32 @@ class Runner:
             err = self.devices.error(role)
             if err is not None:
                 return self._from_exception(err, ctx)
-        watch.enter(_Region(gen, ctx.deadline, step, ctx, where))
+        watch.enter(Region(gen, ctx.deadline, step, ctx, where))
         try:
             step.check.func(ctx)
         except BaseException as exc:  # classified below, once the supervisor's claim is settled
             error: BaseException | None = exc
         else:
             error = None
-        watch.leave(gen)  # raises _Abandoned when the supervisor recorded this attempt already
+        watch.leave(gen)  # raises Abandoned when the supervisor recorded this attempt already
         if error is not None:
             return self._from_exception(error, ctx)
         failed = [m for m in ctx.measurements if not m.passed]
         if failed:
-            return _Attempt(Outcome.FAIL, failed[0].fault or step.check.fault, _join(failed), ctx)
-        return _Attempt(Outcome.PASS, None, "", ctx)
+            return Attempt(Outcome.FAIL, failed[0].fault or step.check.fault, _join(failed), ctx)
+        return Attempt(Outcome.PASS, None, "", ctx)
 
-    def _from_exception(self, exc: BaseException, ctx: StepContext) -> _Attempt:
+    def _from_exception(self, exc: BaseException, ctx: StepContext) -> Attempt:
         if isinstance(exc, DeviceError):
-            return _Attempt(Outcome.FAIL, exc.fault_code or ctx.spec.fault, str(exc), ctx)
+            return Attempt(Outcome.FAIL, exc.fault_code or ctx.spec.fault, str(exc), ctx)
         if isinstance(exc, EquipmentError):
-            return _Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
+            return Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
         if isinstance(exc, BenchError):
-            return _Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
+            return Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
         if isinstance(exc, KeyboardInterrupt):
             raise exc
         _LOG.error("check %s crashed:\n%s", ctx.spec.name, "".join(traceback.format_exception(exc)))
-        return _Attempt(
+        return Attempt(
             Outcome.ERROR, "BENCH-ERROR", f"internal error in check {ctx.spec.name}: {type(exc).__name__}: {exc}", ctx
         )
 
@@ -511,7 +366,7 @@ class Runner:
         if not self.devices.reconnect("unit", self.reconnect_wait):
             self._lost_roles["unit"] = step.name
 
-    def _record_interrupted(self, step: Step, ctx: StepContext, where: _Resume | None) -> None:
+    def _record_interrupted(self, step: Step, ctx: StepContext, where: Resume | None) -> None:
         started, duration, attempts = utcnow(), 0.0, 1
         if where is not None:  # the attempt's own start, so a retry keeps its count and time
             started, duration, attempts = where.started, time.perf_counter() - where.t0, where.attempt_no
@@ -555,7 +410,7 @@ def _step_record(
                       list(ctx.measurements), list(ctx.notes), list(ctx.attachments))
 
 
-def _timed_out(step: Step, ctx: StepContext) -> _Attempt:
+def _timed_out(step: Step, ctx: StepContext) -> Attempt:
     """A check outlived its step: name the device call it was blocked in, when a device says so."""
     message = f"did not finish within {step.timeout:g} s"
     for role in step.check.devices:
@@ -563,8 +418,8 @@ def _timed_out(step: Step, ctx: StepContext) -> _Attempt:
         pending = device.pending() if device is not None else None
         if pending is not None:
             where = f"{role.replace('_', ' ')} still waiting {pending.seconds:.1f} s for {pending.waiting_for}"
-            return _Attempt(Outcome.TIMEOUT, pending.fault_code, f"{message}: {where}", ctx)
-    return _Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", message, ctx)
+            return Attempt(Outcome.TIMEOUT, pending.fault_code, f"{message}: {where}", ctx)
+    return Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", message, ctx)
 
 
 def _join(failed: list[Measurement]) -> str:
