@@ -46,6 +46,17 @@ def redacted(rec: RunRecord) -> RunRecord:
     return out
 
 
+def redacted_dict(rec: RunRecord) -> dict[str, Any]:
+    """``redacted(rec).to_dict()``, without building the redacted record (what run.json holds)."""
+    data: dict[str, Any] = redact_data(rec.to_dict(), _SKIP_REDACT)
+    for step, out in zip(rec.steps, data["steps"], strict=True):
+        out["attachments"] = [  # name and mime as redact_data left them, text bodies redacted
+            _redact_attachment(AttachmentRecord(d["name"], d["mime"], a.data)).to_dict()
+            for a, d in zip(step.attachments, out["attachments"], strict=True)
+        ]
+    return data
+
+
 def _redact_attachment(a: AttachmentRecord) -> AttachmentRecord:
     if not a.mime.startswith("text/"):
         return a
@@ -177,4 +188,4 @@ def _slope(ys: Sequence[float]) -> float:
     return sum((i - mx) * (y - my) for i, y in enumerate(ys)) / den if den else 0.0
 
 
-__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "redacted", "run_duration"]
+__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "redacted", "redacted_dict", "run_duration"]

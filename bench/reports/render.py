@@ -7,7 +7,6 @@ formats asked for into a run's report folder, atomically. The renderers themselv
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,8 +16,9 @@ from bench.controls import escape_controls_json
 from bench.errors import UsageError
 from bench.record import RunRecord
 from bench.reports.files import write_atomic
-from bench.reports.format import redacted
+from bench.reports.format import redacted, redacted_dict
 from bench.reports.html import render_html
+from bench.reports.jsontext import dumps_indented
 from bench.reports.junit import render_junit
 from bench.reports.rma import build_rma, render_rma_json, render_rma_md
 
@@ -106,7 +106,7 @@ def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
         UsageError: an unknown format name.
     """
     if fmt == "json":
-        return escape_controls_json(json.dumps(redacted(rec).to_dict(), indent=2, ensure_ascii=False)) + "\n"
+        return escape_controls_json(dumps_indented(redacted_dict(rec))) + "\n"
     if fmt == "html":
         return render_html(rec, history)
     if fmt == "junit":
