@@ -27,6 +27,7 @@ Both sides write their JSON with a plain write and rename, without fsync.
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import time
@@ -90,6 +91,10 @@ def ours(n: int, runs: int, url: str, workdir: Path) -> float:
     return elapsed / (n * runs)
 
 
+def _ours_in(n: int, runs: int, query: str, workdir: Path) -> float:
+    return ours(n, runs, store_url(workdir, query), workdir)
+
+
 def _htf_test(n: int, out: Path) -> Any:
     import openhtf as htf
     from openhtf.output.callbacks import json_factory
@@ -133,9 +138,9 @@ def run(reps: int) -> list[Row]:
         for n in LENGTHS:
             runs = RUNS_PER_SAMPLE[n]
             sides: dict[str, Callable[[], float]] = {
-                label: (lambda q=query: ours(n, runs, store_url(work, q), work)) for label, query in STORES
+                label: functools.partial(_ours_in, n, runs, query, work) for label, query in STORES
             }
-            sides["htf"] = lambda: htf(n, runs, work)
+            sides["htf"] = functools.partial(htf, n, runs, work)
             for fn in sides.values():  # warm-up (imports, schema creation, OpenHTF's lazy set-up)
                 fn()
             samples: dict[str, list[float]] = {k: [] for k in sides}
