@@ -6,7 +6,6 @@ a plan the same way the command line does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,9 +51,7 @@ def execute(req: RunRequest) -> RunResult:
             written (before anything runs).
         Interrupted: Ctrl-C or another terminating signal (the run is stored as ABORTED first).
     """
-    from bench.devices import DeviceSet
     from bench.plan import load_plan
-    from bench.runner import Runner
 
     plan = load_plan(req.plan_file)
     scenario = None
@@ -84,38 +81,56 @@ def execute(req: RunRequest) -> RunResult:
         sim_devices = scenario.devices.with_serial(req.unit_serial) if req.unit_serial else scenario.devices
 
     check_outputs(req)
-    store = _open_store(db)
+    # The simulated unit's process starts first and comes up while this one opens the store
+    # and imports what the run needs; the run waits for it only when it opens the devices.
+    sim = _spawn_sim(sim_devices, plan.devices)
     try:
+        store = _open_store(db)
+    except BaseException:
+        _close_sim(sim)
+        raise
+    try:
+        from bench.devices import DeviceSet
+        from bench.runner import Runner
+
         if req.lot is not None:
             from bench.lots.store import check_lot_open
 
             check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
         listener = req.listener
-        with _bench(sim_devices, plan.devices) as (sim_urls, actions):
-            urls = {**urls, **sim_urls}
-            operator = _operator(req, answers, actions, station_operator)
-            devices = DeviceSet(urls)
+        actions: dict[str, Any] = {}
+        if sim is not None:
+            with interrupts.shielded():
+                sim.start()  # waits for the unit's process to serve
+            urls, actions = {**urls, **sim.urls}, dict(sim.actions)
+        operator = _operator(req, answers, actions, station_operator)
+        devices = DeviceSet(urls)
+        try:
+            runner = Runner(plan, devices, operator, store, station=station_name, listener=listener,
+                            lot=req.lot, scenario=scenario.name if scenario else None)
             try:
-                runner = Runner(plan, devices, operator, store, station=station_name, listener=listener,
-                                lot=req.lot, scenario=scenario.name if scenario else None)
-                try:
-                    rec = runner.run()
-                except BenchError as exc:
-                    # The run ended early (unit unreachable, Ctrl-C) but it ended: its record
-                    # is stored, and it gets its reports like any other run.
-                    interrupts.hold()
-                    if runner.record.verdict != Verdict.RUNNING:
-                        exc.record = runner.record  # type: ignore[attr-defined]
-                        exc.report, exc.report_error = write_reports(req, runner.record, store)  # type: ignore[attr-defined]
-                    raise
-                interrupts.hold()  # the verdict is stored: a signal from now on does not undo the run
-            finally:
-                with interrupts.shielded():
-                    devices.close()
+                rec = runner.run()
+            except BenchError as exc:
+                # The run ended early (unit unreachable, Ctrl-C) but it ended: its record
+                # is stored, and it gets its reports like any other run.
+                interrupts.hold()
+                if runner.record.verdict != Verdict.RUNNING:
+                    exc.record = runner.record  # type: ignore[attr-defined]
+                    exc.report, exc.report_error = write_reports(req, runner.record, store)  # type: ignore[attr-defined]
+                raise
+            interrupts.hold()  # the verdict is stored: a signal from now on does not undo the run
+        finally:
+            with interrupts.shielded():
+                devices.close()
+        if sim is not None:
+            sim.stop_unit_soon()  # it exits while the reports are written; closing the bench waits
         report_path, report_error = write_reports(req, rec, store)
     finally:
-        with interrupts.shielded():
-            store.close()
+        try:
+            _close_sim(sim)
+        finally:
+            with interrupts.shielded():
+                store.close()
     return RunResult(rec, report_path, report_error)
 
 
@@ -189,20 +204,20 @@ def _why(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-@contextlib.contextmanager
-def _bench(devices: SimDevices | None, roles: set[str]) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
-    """The simulated bench (when asked for), started and torn down whole whatever signal comes."""
+def _spawn_sim(devices: SimDevices | None, roles: set[str]) -> Any:
+    """The simulated bench with its unit's process started (not yet serving), or None without --sim."""
     if devices is None:
-        yield {}, {}
-        return
+        return None
     from drivers.sim.bench import SimBench
 
     sim = SimBench(devices, roles)
-    try:
-        with interrupts.shielded():
-            sim.start()
-        yield dict(sim.urls), dict(sim.actions)
-    finally:
+    with interrupts.shielded():
+        return sim.spawn()
+
+
+def _close_sim(sim: Any) -> None:
+    """Tear the simulated bench down whole, whatever signal comes."""
+    if sim is not None:
         with interrupts.shielded():
             sim.close()
 

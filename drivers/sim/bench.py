@@ -49,6 +49,11 @@ class SimUnitProcess:
 
     def start(self) -> None:
         """Start the process and wait until it serves (its READY line)."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it: the caller does other work meanwhile, then :meth:`wait_ready`."""
         cmd = [sys.executable, "-m", "drivers.sim.unit", "--profile-json", json.dumps(self.profile), "--link", str(self.link)]
         if self.baud:
             cmd += ["--baud", str(self.baud)]
@@ -58,7 +63,14 @@ class SimUnitProcess:
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        assert self.proc.stdout is not None
+
+    def wait_ready(self) -> None:
+        """Wait until the spawned process serves (its READY line).
+
+        Raises:
+            EquipmentError: it exited or did not say READY within :data:`READY_TIMEOUT`.
+        """
+        assert self.proc is not None and self.proc.stdout is not None
         deadline = time.monotonic() + READY_TIMEOUT
         line = b""
         while time.monotonic() < deadline:
@@ -89,6 +101,7 @@ class SimUnitProcess:
             return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+            _until_exit(self.proc, 3)
             try:
                 self.proc.wait(3)
             except subprocess.TimeoutExpired:
@@ -98,6 +111,18 @@ class SimUnitProcess:
             if stream is not None:
                 stream.close()
         self.proc = None
+
+
+def _until_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Sleep until ``proc`` exits (or ``timeout``); Popen.wait with a timeout polls, up to 50 ms late."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: Popen.wait's polling it is
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
 
 
 def _substituting(
@@ -162,14 +187,30 @@ class SimBench:
         self.printer: Any = None  # the simulated printer, for scenarios that change it mid-run
         self.unit_control: Any = None  # SimUnitControl: the simulated operator's hands on the unit
 
-    def start(self) -> SimBench:
-        """Start the simulated devices the plan needs."""
-        from drivers.sim import tmpdirs
+    def spawn(self) -> SimBench:
+        """Start the simulated unit's process without waiting for it to serve (:meth:`start` waits).
 
-        self._tmp = tmpdirs.make()  # names its owner; removes the folders of benches killed before
+        The unit's process takes a while to start; a caller that has other start-up work
+        (opening the store, importing what the run needs) spawns it first and overlaps the two.
+        """
+        if self._tmp is None:
+            from drivers.sim import tmpdirs
+
+            self._tmp = tmpdirs.make()  # names its owner; removes the folders of benches killed before
+            try:
+                if "unit" in self.roles:
+                    self._spawn_unit()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    def start(self) -> SimBench:
+        """Start the simulated devices the plan needs (after :meth:`spawn`, or instead of it)."""
+        self.spawn()
         try:
-            if "unit" in self.roles:
-                self._start_unit()
+            if self._unit is not None:
+                self._unit_ready()
             if "card_reader" in self.roles:
                 self._start_cards()
             if "printer" in self.roles:
@@ -186,16 +227,20 @@ class SimBench:
             raise RuntimeError("the simulated bench is not started")
         return self._tmp
 
-    def _start_unit(self) -> None:
+    def _spawn_unit(self) -> None:
+        assert self._tmp is not None
+        self._unit = SimUnitProcess(self.devices.unit, self._tmp / "unit0", control=self._tmp / "unit0.ctl")
+        self._unit.spawn()
+
+    def _unit_ready(self) -> None:
         from drivers.sim.unit import SimUnitControl
 
-        assert self._tmp is not None
-        link = self._tmp / "unit0"
-        control = self._tmp / "unit0.ctl"
-        self._unit = SimUnitProcess(self.devices.unit, link, control=control)
-        self._unit.start()
-        self.urls["unit"] = str(link)
-        self.unit_control = SimUnitControl(control)
+        assert self._unit is not None and self._unit.control is not None
+        if "unit" in self.urls:
+            return
+        self._unit.wait_ready()
+        self.urls["unit"] = str(self._unit.link)
+        self.unit_control = SimUnitControl(self._unit.control)
         self.actions.update(unit_actions(self.unit_control))
 
     def _start_cards(self) -> None:

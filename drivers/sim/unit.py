@@ -39,12 +39,13 @@ import tty
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.errors import ConfigError, EquipmentError
 from drivers.sim.unitprofile import load_profile, validate_profile
-from drivers.sim.unitsim import UnitSim
-from drivers.sim.wire import PacedUnit
+
+if TYPE_CHECKING:  # the process imports the simulator in main(); a bench that only starts the process does not
+    from drivers.sim.unitsim import UnitSim
 
 _LOG = logging.getLogger(__name__)
 _IDLE = 0.05
@@ -63,6 +64,8 @@ class PtyServer:
         self._slave = -1
         self._listener: socket.socket | None = None
         self._conns: dict[socket.socket, bytearray] = {}
+        #: A pipe signal.set_wakeup_fd writes to: a stop signal ends the wait in select at once.
+        self.wake_fd = -1
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         """Ask the serve loop to end (signal handler)."""
@@ -167,6 +170,8 @@ class PtyServer:
         would have crossed the line, and its own bytes reach the pty no earlier than they
         would have crossed it.
         """
+        from drivers.sim.wire import PacedUnit
+
         line = PacedUnit(self.sim, self.baud)
         out = bytearray()  # across the line, not yet taken by the pty
         while not self._stop:
@@ -185,11 +190,17 @@ class PtyServer:
             watch: list[Any] = [self._master, *self._conns]
             if self._listener is not None:
                 watch.append(self._listener)
+            if self.wake_fd >= 0:
+                watch.append(self.wake_fd)
             try:
                 readable, _, _ = select.select(watch, [self._master] if out else [], [], timeout)
             except InterruptedError:
                 continue
             now = time.monotonic()
+            if self.wake_fd in readable:
+                readable.remove(self.wake_fd)
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self.wake_fd, 512)
             if len(readable) > (self._master in readable):
                 self._serve_control(readable, now)
             if self._master in readable:
@@ -277,6 +288,8 @@ def _stop_with_parent() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulated unit process; returns the exit code."""
     args = _parse(argv)
+    from drivers.sim.unitsim import UnitSim
+
     logging.basicConfig(level=os.environ.get("BENCH_SIM_LOG", "WARNING"), stream=sys.stderr)
     try:
         if args.profile is not None:
@@ -299,6 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     signal.signal(signal.SIGTERM, server.stop)
     signal.signal(signal.SIGINT, server.stop)
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    server.wake_fd = wake_r
     _stop_with_parent()
     try:
         print(f"READY {args.link}", flush=True)

@@ -16,8 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from drivers.errors import ConfigError
 
 SPEC_VERSION = 1
@@ -122,6 +120,8 @@ def _resolve(path_or_name: str | Path, relative_to: Path | None = None) -> Path:
 
 
 def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    import yaml  # here: the unit's process gets its profile as JSON and never needs it
+
     if path.resolve() in chain:
         raise ConfigError("profile inherits from itself", path=str(path), field="base")
     try:
