@@ -119,13 +119,26 @@ def _resolve(path_or_name: str | Path, relative_to: Path | None = None) -> Path:
     return path
 
 
+def _parse(text: str) -> Any:
+    """``yaml.safe_load``, on libyaml's parser when present (a document it rejects is parsed again for the error)."""
+    import yaml
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.load(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
+
+
 def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     import yaml  # here: the unit's process gets its profile as JSON and never needs it
 
     if path.resolve() in chain:
         raise ConfigError("profile inherits from itself", path=str(path), field="base")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _parse(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from exc
     except yaml.YAMLError as exc:
