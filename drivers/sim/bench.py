@@ -46,6 +46,7 @@ class SimUnitProcess:
         self.baud = baud
         self.control = control
         self.proc: subprocess.Popen[bytes] | None = None
+        self._terminated = False
 
     def start(self) -> None:
         """Start the process and wait until it serves (its READY line)."""
@@ -95,12 +96,18 @@ class SimUnitProcess:
         """True while the process runs (False after a simulated power loss)."""
         return self.proc is not None and self.proc.poll() is None
 
+    def terminate(self) -> None:
+        """Ask the process to stop (SIGTERM) without waiting: :meth:`stop` waits, after other work."""
+        if self.proc is not None and self.proc.poll() is None and not self._terminated:
+            self.proc.send_signal(signal.SIGTERM)
+            self._terminated = True
+
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             _until_exit(self.proc, 3)
             try:
                 self.proc.wait(3)
@@ -111,6 +118,7 @@ class SimUnitProcess:
             if stream is not None:
                 stream.close()
         self.proc = None
+        self._terminated = False
 
 
 def _until_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -265,6 +273,14 @@ class SimBench:
         self._printer_bus = install_sim_backend()
         self.printer = self._printer_bus.add_printer(self.devices.printer_faults, info=self.devices.printer_info)
         self.urls["printer"] = self.printer.url
+
+    def stop_unit_soon(self) -> None:
+        """Ask the unit's process to stop, without waiting: it exits while the caller writes reports.
+
+        :meth:`close` still waits for it. Call this once nothing talks to the unit any more.
+        """
+        if self._unit is not None:
+            self._unit.terminate()
 
     def close(self) -> None:
         """Stop everything that was started."""
