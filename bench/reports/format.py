@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bench.record import AttachmentRecord, RunRecord
+from bench.reports.jsontext import dumps_indented
 from drivers.codecs.pan import redact, redact_data
 
 if TYPE_CHECKING:
@@ -46,15 +47,15 @@ def redacted(rec: RunRecord) -> RunRecord:
     return out
 
 
-def redacted_dict(rec: RunRecord) -> dict[str, Any]:
-    """``redacted(rec).to_dict()``, without building the redacted record (what run.json holds)."""
-    data: dict[str, Any] = redact_data(rec.to_dict(), _SKIP_REDACT)
+def redacted_json(rec: RunRecord) -> str:
+    """``redacted(rec).to_dict()`` as indented JSON (what run.json holds), redacted as it is written."""
+    data = rec.to_dict()
     for step, out in zip(rec.steps, data["steps"], strict=True):
-        out["attachments"] = [  # name and mime as redact_data left them, text bodies redacted
-            _redact_attachment(AttachmentRecord(d["name"], d["mime"], a.data)).to_dict()
-            for a, d in zip(step.attachments, out["attachments"], strict=True)
-        ]
-    return data
+        for a, d in zip(step.attachments, out["attachments"], strict=True):
+            mime = redact(a.mime)
+            if mime.startswith("text/"):  # its body is base64 (data_b64 is skipped): redact it here
+                d["data_b64"] = _redact_attachment(AttachmentRecord(a.name, mime, a.data)).to_dict()["data_b64"]
+    return dumps_indented(data, redact, _SKIP_REDACT)
 
 
 def _redact_attachment(a: AttachmentRecord) -> AttachmentRecord:
@@ -188,4 +189,4 @@ def _slope(ys: Sequence[float]) -> float:
     return sum((i - mx) * (y - my) for i, y in enumerate(ys)) / den if den else 0.0
 
 
-__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "redacted", "redacted_dict", "run_duration"]
+__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "redacted", "redacted_json", "run_duration"]

@@ -10,6 +10,7 @@ errors are the standard library's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from json.encoder import encode_basestring  # the C escaper when the accelerator is present
 from typing import Any
 
@@ -20,14 +21,33 @@ class _Unknown(Exception):
     """Internal: a value ``json`` would handle differently (or reject): let it."""
 
 
-def dumps_indented(data: Any) -> str:
-    """The text of ``json.dumps(data, indent=2, ensure_ascii=False)``."""
+def dumps_indented(data: Any, text: Callable[[str], str] | None = None, skip: frozenset[str] = frozenset()) -> str:
+    """The text of ``json.dumps(data, indent=2, ensure_ascii=False)``.
+
+    With ``text``, every string value passes through it first, except under the dict keys in
+    ``skip``: the text of ``json.dumps(redact_data(data, skip), ...)`` with ``text=redact``,
+    without building the redacted copy (keys are not passed through ``text``; neither are
+    they by :func:`drivers.codecs.pan.redact_data`).
+    """
     out: list[str] = []
     try:
-        _encode(data, out, "\n")
+        _encode(data, out, "\n", text, skip)
     except (_Unknown, RecursionError):
+        if text is not None:
+            data = _apply(data, text, skip)
         return json.dumps(data, indent=2, ensure_ascii=False)
     return "".join(out)
+
+
+def _apply(value: Any, text: Callable[[str], str], skip: frozenset[str]) -> Any:
+    """``value`` with ``text`` applied as :func:`dumps_indented` would (for the standard library's errors)."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, list | tuple):
+        return [_apply(v, text, skip) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in skip else _apply(v, text, skip) for k, v in value.items()}
+    return value
 
 
 def _float(value: float) -> str:
@@ -56,10 +76,11 @@ def _key(key: Any) -> str:
     raise _Unknown
 
 
-def _encode(value: Any, out: list[str], newline: str) -> None:
+def _encode(value: Any, out: list[str], newline: str, text: Callable[[str], str] | None,
+            skip: frozenset[str]) -> None:
     """Append ``value``'s text to ``out``; ``newline`` is a newline and the current indent."""
     if isinstance(value, str):
-        out.append(encode_basestring(value))
+        out.append(encode_basestring(value if text is None else text(value)))
     elif value is None:
         out.append("null")
     elif value is True:
@@ -78,7 +99,7 @@ def _encode(value: Any, out: list[str], newline: str) -> None:
         sep = "{" + inner
         for key, item in value.items():
             out.append(sep + encode_basestring(_key(key)) + ": ")
-            _encode(item, out, inner)
+            _encode(item, out, inner, None if key in skip else text, skip)
             sep = "," + inner
         out.append(newline + "}")
     elif isinstance(value, list | tuple):
@@ -89,7 +110,7 @@ def _encode(value: Any, out: list[str], newline: str) -> None:
         sep = "[" + inner
         for item in value:
             out.append(sep)
-            _encode(item, out, inner)
+            _encode(item, out, inner, text, skip)
             sep = "," + inner
         out.append(newline + "]")
     else:

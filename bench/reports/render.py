@@ -16,9 +16,8 @@ from bench.controls import escape_controls_json
 from bench.errors import UsageError
 from bench.record import RunRecord
 from bench.reports.files import write_atomic
-from bench.reports.format import redacted, redacted_dict
+from bench.reports.format import redacted, redacted_json
 from bench.reports.html import render_html
-from bench.reports.jsontext import dumps_indented
 from bench.reports.junit import render_junit
 from bench.reports.rma import build_rma, render_rma_json, render_rma_md
 
@@ -106,7 +105,7 @@ def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
         UsageError: an unknown format name.
     """
     if fmt == "json":
-        return escape_controls_json(dumps_indented(redacted_dict(rec))) + "\n"
+        return escape_controls_json(redacted_json(rec)) + "\n"
     if fmt == "html":
         return render_html(rec, history)
     if fmt == "junit":

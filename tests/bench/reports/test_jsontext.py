@@ -15,6 +15,7 @@ from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepReco
 from bench.reports.format import redacted
 from bench.reports.jsontext import dumps_indented
 from bench.reports.render import render
+from drivers.codecs.pan import redact, redact_data
 
 _PAN = "4111 1111 1111 1111"
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
@@ -63,3 +64,19 @@ def test_run_json_is_the_redacted_record_as_before() -> None:
     text = render(rec, "json")
     assert text == escape_controls_json(json.dumps(redacted(rec).to_dict(), indent=2, ensure_ascii=False)) + "\n"
     assert "1111 1111 1111 1111" not in text and "4111111111111111" not in text
+
+
+_texts = st.text() | st.sampled_from([_PAN, f"card {_PAN} read", "%B4111111111111111^X/Y^2512?", "5A084111111111111111"])
+_records = st.recursive(
+    st.none() | st.integers() | _texts,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["run_id", "message", "data_b64", "name", "x"]), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_records)
+def test_text_passed_through_redaction_is_redact_data_then_dumps(data: object) -> None:
+    skip = frozenset({"run_id", "data_b64"})
+    expected = json.dumps(redact_data(data, skip), indent=2, ensure_ascii=False)
+    assert dumps_indented(data, redact, skip) == expected
