@@ -28,6 +28,7 @@ Both sides write their JSON with a plain write and rename, without fsync.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import tempfile
 import time
@@ -81,6 +82,7 @@ def ours(n: int, runs: int, url: str, workdir: Path) -> float:
     reports = Path(tempfile.mkdtemp(dir=workdir))
     open_store(url).close()  # creates the schema; bench run then finds a current store
     with open_store(url) as store:
+        gc.collect()  # each side starts from a heap without the other's garbage
         t0 = time.perf_counter()
         for i in range(runs):
             rec = Runner(plan, DeviceSet({}), ScriptedOperator(), store, station="bench").run()
@@ -116,6 +118,7 @@ def htf(n: int, runs: int, workdir: Path) -> float:
     """Seconds per phase over ``runs`` OpenHTF tests of ``n`` phases, each writing its JSON."""
     folder = Path(tempfile.mkdtemp(dir=workdir))
     tests = [(_htf_test(n, folder / f"{i}.json"), folder / f"{i}.json") for i in range(runs)]
+    gc.collect()
     t0 = time.perf_counter()
     for test, _ in tests:
         assert test.execute(test_start=lambda: "DUT-1"), "OpenHTF run did not pass"
