@@ -25,6 +25,9 @@ _CONTROLS = re.compile(
     "\\U000e0001\\U000e0020-\\U000e007f]"
 )
 # Most text holds nothing to escape: one search decides, the substitution runs only when needed.
+#: The same without the whitespace JSON text keeps raw (newline, carriage return, tab): indented
+#: JSON has a newline on every line, and a substitution callback for each was most of its cost.
+_CONTROLS_JSON = re.compile(_CONTROLS.pattern.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f", 1))
 
 
 def _visible(m: re.Match[str]) -> str:
@@ -57,9 +60,9 @@ def escape_controls_json(text: str) -> str:
     Outside strings JSON holds only ASCII structure and whitespace (kept); inside strings a
     ``\\uXXXX`` escape means the same character, so the document's data does not change.
     """
-    if _CONTROLS.search(text) is None:
+    if _CONTROLS_JSON.search(text) is None:
         return text
-    return _CONTROLS.sub(lambda m: m.group(0) if m.group(0) in "\n\r\t" else _json(m), text)
+    return _CONTROLS_JSON.sub(_json, text)
 
 
 __all__ = ["escape_controls", "escape_controls_json"]

@@ -37,3 +37,14 @@ def test_json_escapes_keep_the_data(doc: dict[str, object]) -> None:
     text = escape_controls_json(json.dumps(doc, indent=2, ensure_ascii=False))
     assert json.loads(text) == doc
     assert all(unicodedata.category(c) not in ESCAPED or c == "\n" for c in text)
+
+
+
+def test_json_escaping_keeps_newline_tab_and_return_and_escapes_every_other_control() -> None:
+    from bench.controls import _CONTROLS, _json, escape_controls_json
+
+    every = "".join(chr(cp) for cp in range(0x110000) if _CONTROLS.fullmatch(chr(cp)))
+    text = '{\n  "a": "' + every + 'x"\n}'
+    out = escape_controls_json(text)
+    assert out == _CONTROLS.sub(lambda m: m.group(0) if m.group(0) in "\n\r\t" else _json(m), text)
+    assert out.count("\n") == 2 + 1 and "\t" in out and "\r" in out and "\\u001b" in out
