@@ -4,7 +4,9 @@ Each failed step contributes the fault codes of its failed measurements (or the
 step's own fault). Findings are grouped by fault code, unit faults before bench
 faults, in the order the plan met them (the plan follows the repair workflow, so the
 first fault is the most basic one). Steps skipped because a prerequisite failed are
-listed as consequences of that finding, not as faults of their own. A tampered unit
+listed as consequences of that finding, not as faults of their own. A step the operator
+declined is SKIP with fault OP-SKIPPED: a finding of its own (the steps that needed it are
+its consequences), and the run is INCOMPLETE unless a fault was found. A tampered unit
 is a special case: everything else is moot until the factory reactivates it.
 """
 
@@ -16,6 +18,8 @@ from bench.faults import Category, lookup
 from bench.record import Finding, Outcome, StepRecord, Verdict
 
 RETURN_TO_FACTORY = "return to factory for reactivation"
+#: The fault code of a step the operator declined (SKIP): the run cannot pass without it.
+OPERATOR_SKIPPED = "OP-SKIPPED"
 
 
 def step_faults(step: StepRecord) -> list[str]:
@@ -49,7 +53,7 @@ def diagnose(
     listed: dict[str, set[str]] = {}
     origin_of_step: dict[str, str] = {}
     for step in steps:
-        if step.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT):
+        if step.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT) and not not_run(step):
             continue
         for code in step_faults(step) or [_default_code(step)]:
             finding = by_code.get(code)
@@ -80,7 +84,8 @@ def diagnose(
                         seen.add(s)
                         tamper.consequences.append(s)
         return [tamper]
-    findings.sort(key=lambda f: (not f.in_unit, f.category == Category.CONSUMABLE.value))
+    findings.sort(key=lambda f: (not f.in_unit, f.category == Category.OPERATOR.value,
+                                 f.category == Category.CONSUMABLE.value))
     return findings
 
 
@@ -91,13 +96,31 @@ def finding_for(code: str, actions: Mapping[str, str] | None = None) -> Finding:
     return Finding(fault=code, title=f.title, category=f.category.value, part=f.part, action=action, in_unit=f.in_unit)
 
 
+def not_run(step: StepRecord) -> bool:
+    """A step skipped for a reason of its own (it carries a fault code, e.g. OP-SKIPPED).
+
+    Not a step skipped because a prerequisite failed (that failure is the finding) or because
+    it is not for the unit's model (it does not apply): those carry no fault code.
+    """
+    return step.outcome == Outcome.SKIP and step.fault is not None
+
+
 def verdict_of(steps: Iterable[StepRecord]) -> Verdict:
-    """PASS, FAIL (a unit fault was found) or ERROR (only the bench failed)."""
-    outcomes = {s.outcome for s in steps}
+    """FAIL (a unit fault was found), ERROR (the bench failed), INCOMPLETE (steps not run), else PASS.
+
+    PASS only when every step ran and passed, or does not apply to the unit's model.
+    """
+    outcomes = set()
+    skipped = False
+    for s in steps:
+        outcomes.add(s.outcome)
+        skipped = skipped or not_run(s)
     if Outcome.FAIL in outcomes or Outcome.TIMEOUT in outcomes:
         return Verdict.FAIL
     if Outcome.ERROR in outcomes:
         return Verdict.ERROR
+    if skipped:
+        return Verdict.INCOMPLETE
     return Verdict.PASS
 
 
@@ -107,6 +130,10 @@ def summarize(verdict: Verdict, findings: list[Finding]) -> str:
         return "all steps passed"
     if findings and findings[0].fault == "SEC-TAMPER":
         return f"tamper detected: {RETURN_TO_FACTORY}"
+    skipped = next((f for f in findings if f.fault == OPERATOR_SKIPPED), None)
+    if verdict == Verdict.INCOMPLETE and skipped is not None:
+        also = f" (so {', '.join(skipped.consequences)} did not run)" if skipped.consequences else ""
+        return f"not signed off: the operator skipped {', '.join(skipped.steps)}{also} -> test again with every step"
     if not findings:
         return verdict.value.lower()
     first = findings[0]

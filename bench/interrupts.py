@@ -100,6 +100,27 @@ def received() -> list[str]:
     return [signal.Signals(s).name for s in _State.received]
 
 
+#: Who sends each terminating signal, in the words a technician uses.
+_WHO = {
+    "SIGINT": "the operator (Ctrl-C, SIGINT)",
+    "SIGTERM": "SIGTERM (kill, a service stop or a shutdown)",
+    "SIGHUP": "SIGHUP (the terminal or SSH session was closed)",
+    "SIGQUIT": "the operator (Ctrl-\\, SIGQUIT)",
+}
+
+
+def interrupted_by() -> str:
+    """``interrupted by ...``: who ended the command, from the first terminating signal received.
+
+    Without a signal on record (the handlers are not installed, e.g. the runner inside another
+    program) a KeyboardInterrupt is Python's own Ctrl-C.
+    """
+    names = received() if signal.getsignal(signal.SIGINT) is _on_signal else []
+    if not names:
+        return "interrupted by the operator (Ctrl-C)"
+    return f"interrupted by {_WHO.get(names[0], names[0])}"
+
+
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
     """Hold signals for the block; one that came meanwhile is raised (as KeyboardInterrupt) after it.

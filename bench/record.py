@@ -24,7 +24,9 @@ class Outcome(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"  # the unit is at fault
     ERROR = "ERROR"  # the bench (or the check) is at fault
-    SKIP = "SKIP"  # a prerequisite did not pass, or the unit's model is filtered out
+    # Not run: a prerequisite did not pass, the step is not for the unit's model, or (with fault
+    # OP-SKIPPED) the operator declined it. A SKIP with a fault code keeps the run from passing.
+    SKIP = "SKIP"
     TIMEOUT = "TIMEOUT"  # the step did not finish in time
 
 
@@ -35,12 +37,13 @@ class Verdict(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"
     ERROR = "ERROR"
-    ABORTED = "ABORTED"  # Ctrl-C, or a crash found on a later start
+    INCOMPLETE = "INCOMPLETE"  # no fault found, but steps the operator skipped: the unit is not signed off
+    ABORTED = "ABORTED"  # Ctrl-C or another terminating signal, or a crash found on a later start
 
     @property
     def exit_code(self) -> int:
-        """The CLI exit code for this verdict."""
-        return {"PASS": 0, "FAIL": 1, "ERROR": 3, "ABORTED": 130, "RUNNING": 3}[self.value]
+        """The CLI exit code for this verdict (INCOMPLETE is 1: the unit did not pass)."""
+        return {"PASS": 0, "FAIL": 1, "INCOMPLETE": 1, "ERROR": 3, "ABORTED": 130, "RUNNING": 3}[self.value]
 
 
 @dataclass

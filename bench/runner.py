@@ -20,9 +20,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
-from bench import __version__
+from bench import __version__, interrupts
 from bench.checks.base import StepContext
-from bench.diagnosis import diagnose, finding_for, summarize, verdict_of
+from bench.diagnosis import OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
 from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
@@ -42,6 +42,8 @@ _LOG = logging.getLogger(__name__)
 
 #: How long the runner waits for a unit that dropped off the link to come back.
 RECONNECT_WAIT = 15.0
+#: The message of a step whose prompt the operator declined (SKIP, fault OP-SKIPPED).
+DECLINED = "operator skipped the step"
 
 
 class RecordSink(Protocol):
@@ -164,9 +166,10 @@ class Runner:
                 self.listener.run_started(rec)
             self._supervise_steps()
         except KeyboardInterrupt:
-            self._take_over_interrupted_step()
-            self._finish(Verdict.ABORTED, "interrupted by the operator")
-            raise Interrupted("interrupted by the operator") from None
+            who = interrupts.interrupted_by()  # "interrupted by SIGTERM (...)", "... the operator (Ctrl-C, SIGINT)"
+            self._take_over_interrupted_step(who)
+            self._finish(Verdict.ABORTED, who)
+            raise Interrupted(who) from None
         except ConfigError as exc:
             self._finish(Verdict.ERROR, str(exc))
             raise
@@ -239,13 +242,13 @@ class Runner:
             return
         self._watch.done(gen, None)
 
-    def _take_over_interrupted_step(self) -> None:
-        """Ctrl-C: end the step thread's check (recorded as interrupted) or prompt, or stop it between steps."""
+    def _take_over_interrupted_step(self, who: str) -> None:
+        """Ctrl-C: end the step thread's check (recorded ERROR, saying ``who``) or prompt, or stop it between steps."""
         region = self._overrun or self._watch.stop(self._gen)
         if region is not None and region.ctx is not None and region.step is not None:
             region.ctx.cancel.set()
             self.devices.reset(region.step.check.devices)
-            self._record_interrupted(region.step, region.ctx, region.resume)
+            self._record_interrupted(region.step, region.ctx, region.resume, who)
 
     def _run_step(self, gen: Generation, step: Step, index: int, total: int, resume: Resume | None) -> None:
         result: Attempt | None = None
@@ -254,7 +257,8 @@ class Runner:
             t0 = time.perf_counter()
             skip = self._skip_reason(gen, step)
             if skip is not None:
-                rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, None, skip)
+                fault = OPERATOR_SKIPPED if skip == DECLINED else None  # not signed off: the run cannot PASS
+                rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, fault, skip)
                 self._record(gen, step, rec, total)
                 return
             attempt_no = 0
@@ -307,7 +311,7 @@ class Runner:
                 return f"{role.replace('_', ' ')} lost after step {self._lost_roles[role]}"
         prompt = step.prompt
         if prompt and not self._watch.call(gen, lambda: self.operator.confirm(prompt, timeout=step.timeout)):
-            return "operator skipped the step"
+            return DECLINED
         return None
 
     def _attempt(self, gen: Generation, step: Step, where: Resume) -> Attempt:
@@ -366,13 +370,13 @@ class Runner:
         if not self.devices.reconnect("unit", self.reconnect_wait):
             self._lost_roles["unit"] = step.name
 
-    def _record_interrupted(self, step: Step, ctx: StepContext, where: Resume | None) -> None:
+    def _record_interrupted(self, step: Step, ctx: StepContext, where: Resume | None, who: str) -> None:
         started, duration, attempts = utcnow(), 0.0, 1
         if where is not None:  # the attempt's own start, so a retry keeps its count and time
             started, duration, attempts = where.started, time.perf_counter() - where.t0, where.attempt_no
         with self._record_lock:
             self._keep(step, _step_record(step, len(self.record.steps), Outcome.ERROR, started, duration, attempts,
-                                          None, "interrupted by the operator", ctx))
+                                          None, who, ctx))
 
     def _finish(self, verdict: Verdict | None, summary: str | None, fault: str | None = None) -> None:
         rec = self.record

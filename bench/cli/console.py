@@ -24,7 +24,8 @@ _COLOURS = {
     Outcome.TIMEOUT: "red",
     Outcome.SKIP: "yellow",
 }
-_VERDICT_COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "magenta", Verdict.ABORTED: "yellow"}
+_VERDICT_COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "magenta", Verdict.INCOMPLETE: "yellow",
+                    Verdict.ABORTED: "yellow"}
 
 
 class ConsoleListener:
@@ -66,7 +67,7 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
     verdict = safe.style(rec.verdict.value, fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
     safe.echo("\nVerdict: ", verdict, f"  ({tally})  {safe.one_line(rec.summary)}", err=err)
     for f in rec.findings:
-        where = "unit" if f.in_unit else "bench"
+        where = "unit" if f.in_unit else "operator" if f.category == "operator" else "bench"
         safe.echo(f"  {f.fault:<16} {f.title} [{f.category}, {where}]", err=err)
         safe.echo(f"  {'':<16} part: {f.part}; action: {f.action}", err=err)
         if f.consequences:

@@ -160,7 +160,7 @@ def _status_text(st: LotStatus) -> str:
              + (f"remaining {st.remaining}" if not st.lot.decision or st.tested >= p.sample_size
                 else f"the other {p.sample_size - st.tested} need no test (decided early)")]
     if st.not_counted:
-        lines.append(f"{st.not_counted} run(s) ended ERROR/ABORTED: retest those units")
+        lines.append(f"{st.not_counted} run(s) ended ERROR/INCOMPLETE/ABORTED: retest those units")
     by_fault = st.defectives_by_fault()
     if by_fault:
         lines.append("defectives by fault: " + ", ".join(f"{k} {v}" for k, v in by_fault.items()))

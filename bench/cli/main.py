@@ -381,7 +381,9 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, BenchError):
         if debug:
             _say(traceback.format_exc().rstrip("\n"))
-        _say(f"bench: error: {exc}{by if isinstance(exc, Interrupted) else ''}")
+        first = interrupts.received()[:1]
+        named = bool(first) and first[0] in str(exc)  # the message says which signal already
+        _say(f"bench: error: {exc}{by if isinstance(exc, Interrupted) and not named else ''}")
         return exit_code(exc)
     if not isinstance(exc, Exception):  # GeneratorExit and the like: not ours to hide
         raise exc

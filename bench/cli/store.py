@@ -62,7 +62,7 @@ def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> No
     safe.echo(f"{serial} ({', '.join(models) or 'unknown model'}): {len(runs)} run(s), newest first (UTC)")
     for r in runs:
         faults = ", ".join(r.faults) or "-"
-        safe.echo(f"  {_when(r.started_at)}  {r.verdict.value:<7} {r.plan_name} {r.plan_version:<6} "
+        safe.echo(f"  {_when(r.started_at)}  {r.verdict.value:<10} {r.plan_name} {r.plan_version:<6} "
                   f"{r.station:<10} {r.run_id[:8]}  {faults}")
     if last is not None:
         safe.echo(f"last passed on {_when(last.started_at)} UTC (run {last.run_id[:8]}, "

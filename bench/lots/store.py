@@ -4,7 +4,7 @@ A lot is opened with its sampling plan (:mod:`bench.lots.sampling`); each sample
 tested with ``bench run PLAN --lot LOT``, so the lot's units are the runs carrying that lot.
 Counting, per unit (serial): a unit is *tested* once it has a PASS or FAIL run in the lot,
 and *defective* if any of them FAILed (a later passing retest does not hide a defective);
-ERROR and ABORTED runs do not count (the unit must be retested). The lot is decided
+ERROR, INCOMPLETE and ABORTED runs do not count (the unit must be retested). The lot is decided
 REJECT as soon as the defectives reach Re, ACCEPT once the whole sample is tested
 with fewer; the decision is written the first time it is seen (:meth:`LotStore.evaluate`).
 
@@ -89,7 +89,7 @@ class LotStatus:
 
     lot: Lot
     units: list[UnitResult]
-    not_counted: int  # ERROR/ABORTED/RUNNING runs of units without a counted result
+    not_counted: int  # ERROR/INCOMPLETE/ABORTED/RUNNING runs of units without a counted result
 
     @property
     def tested(self) -> int:

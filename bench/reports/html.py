@@ -115,12 +115,13 @@ def _counts(steps: Sequence[StepRecord]) -> str:
 
 def _diagnosis(findings: Sequence[Finding], rec: RunRecord) -> str:
     if not findings:
-        text = "No fault found: every step passed." if rec.verdict.value == "PASS" else "No finding recorded."
+        text = "No fault found: every step ran and passed." if rec.verdict.value == "PASS" else "No finding recorded."
         return f'<section class="diagnosis"><h2>Diagnosis</h2><p class="ok">{_e(text)}</p></section>'
     cards = []
     for i, f in enumerate(findings, 1):
-        whose = "unit" if f.in_unit else "bench"
-        whose_text = "fault in the unit" if f.in_unit else "fault in the bench, not the unit"
+        whose = "unit" if f.in_unit else "operator" if f.category == "operator" else "bench"
+        whose_text = {"unit": "fault in the unit", "bench": "fault in the bench, not the unit",
+                      "operator": "not tested: an operator decision, not a fault in the unit"}[whose]
         rows = [("Suspected part", _e(f.part)), ("Action", _e(f.action))]
         if f.steps:
             links = [f'<a href="#step-{_e(_slug(s))}">{_e(s)}</a>' for s in f.steps]

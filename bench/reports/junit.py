@@ -6,7 +6,9 @@ step (classname ``bench.<plan>``, name = step name). Measurements are testcase
 words). FAIL and TIMEOUT become ``<failure type="FAULT-CODE">`` with measured vs
 expected, ERROR becomes ``<error>``, SKIP ``<skipped>``; the step log is ``<system-out>``.
 A run that ended ERROR or ABORTED without any step saying so gets one extra
-``run`` testcase with an ``<error>``, so CI never shows such a run green.
+``run`` testcase with an ``<error>``, and an INCOMPLETE run (steps the operator skipped:
+``<skipped>`` alone would read as green) one with a ``<failure type="RUN-INCOMPLETE">``,
+so CI never shows a run green that did not PASS.
 Timestamps are UTC without an offset (``2026-11-24T22:20:04``), as most consumers expect.
 """
 
@@ -40,6 +42,10 @@ def render_junit(rec: RunRecord) -> str:
         cases.append(_run_error(rec))
         counts["tests"] += 1
         counts["errors"] += 1
+    elif rec.verdict == Verdict.INCOMPLETE and not counts["failures"]:
+        cases.append(_run_error(rec, "failure"))
+        counts["tests"] += 1
+        counts["failures"] += 1
     total = run_duration(rec)
     if total is None:
         total = sum(s.duration_s for s in rec.steps)
@@ -116,10 +122,10 @@ def _testcase(plan: str, step: StepRecord) -> ET.Element:
     return case
 
 
-def _run_error(rec: RunRecord) -> ET.Element:
+def _run_error(rec: RunRecord, kind: str = "error") -> ET.Element:
     case = ET.Element("testcase", _attrs(classname=f"bench.{rec.plan_name}", name="run", time="0.000"))
     message = f"run ended {rec.verdict.value}" + (f": {rec.summary}" if rec.summary else "")
-    el = ET.SubElement(case, "error", _attrs(message=message, type=f"RUN-{rec.verdict.value}"))
+    el = ET.SubElement(case, kind, _attrs(message=message, type=f"RUN-{rec.verdict.value}"))
     el.text = _clean(message)
     return case
 

@@ -101,8 +101,8 @@ def render_lot_html(status: LotStatus, switching: SwitchingState | None = None) 
     else:
         parts.append('<p class="note">no unit tested yet</p>')
     if d["not_counted_runs"]:
-        parts.append(f'<p class="note">{d["not_counted_runs"]} run(s) ended ERROR or ABORTED without a counted '
-                     "result: those units must be retested.</p>")
+        parts.append(f'<p class="note">{d["not_counted_runs"]} run(s) ended ERROR, INCOMPLETE or ABORTED '
+                     "without a counted result: those units must be retested.</p>")
     sw = d.get("switching_after")
     if sw:
         parts.append("<h2>Switching rules (this supplier's part)</h2>")

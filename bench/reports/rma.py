@@ -159,7 +159,7 @@ def render_rma_md(data: dict[str, Any]) -> str:
     if not data["diagnosis"]:
         lines.append("No fault found.")
     for i, f in enumerate(data["diagnosis"], 1):
-        whose = "unit" if f["in_unit"] else "bench (not the unit)"
+        whose = "unit" if f["in_unit"] else "not the unit" if f["category"] == "operator" else "bench (not the unit)"
         lines.append(f"{i}. **`{f['fault']}`: {_md(f['title'])}** ({f['category']}, {whose})")
         lines.append(f"   - Suspected part: {_md(f['part'])}")
         lines.append(f"   - Action: {_md(f['action'])}")

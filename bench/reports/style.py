@@ -8,6 +8,7 @@ COLOURS = {
     "TIMEOUT": "#bc4c00",
     "ERROR": "#9a6700",
     "SKIP": "#6e7781",
+    "INCOMPLETE": "#9a6700",
     "ABORTED": "#8250df",
     "RUNNING": "#0969da",
 }
@@ -44,6 +45,7 @@ header.top .meta{color:var(--muted);margin:0;font-size:14px}
 .finding.bench .fault{background:#fff8c5;color:#7d4e00}
 .tag{font-size:12px;border:1px solid var(--line);border-radius:10px;padding:0 8px;color:var(--muted)}
 .tag.unit{border-color:#cf222e;color:#a40e26}.tag.bench{border-color:#9a6700;color:#7d4e00}
+.finding.operator{border-left-color:#6e7781}.tag.operator{border-color:#6e7781;color:#59636e}
 .finding dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 0}
 .finding dt{color:var(--muted)}.finding dd{margin:0}
 .ok{color:#1a7f37;font-weight:600}

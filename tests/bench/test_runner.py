@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fakes import FakeUnit
 
+from bench import interrupts
 from bench.checks.base import CheckSpec, StepContext
 from bench.devices import DeviceSet
 from bench.errors import DeviceError, EquipmentError, Interrupted, LinkTimeout
@@ -297,9 +298,69 @@ def test_ctrl_c_records_step_and_aborts() -> None:
     rec = runner.record
     assert rec.verdict == Verdict.ABORTED and rec.verdict.exit_code == 130
     assert [s.name for s in rec.steps] == ["a", "s"]
-    assert rec.steps[1].message == "interrupted by the operator"
+    assert rec.steps[1].message == "interrupted by the operator (Ctrl-C)"
     assert [c for c in sink.calls if c[0] == "step"] == [("step", "a"), ("step", "s")]
     assert sink.calls[-1] == ("finish", Verdict.ABORTED)
+
+
+def test_the_step_in_flight_at_sigterm_says_who_interrupted_it() -> None:
+    started = threading.Event()
+
+    def hang(ctx: StepContext) -> None:
+        ctx.measure("v", 5)
+        started.set()
+        ctx.cancel.wait(30)
+
+    runner, _ = make_runner([step("a", spec("x.ok", ok, measurements=V)),
+                             step("hang", spec("x.hang", hang, measurements=V), timeout=60)])
+    previous = interrupts.install()  # as the CLI does: the handlers note which signal came
+    try:
+        threading.Thread(target=lambda: started.wait(30) and os.kill(os.getpid(), signal.SIGTERM), daemon=True).start()
+        with pytest.raises(Interrupted, match="SIGTERM"):
+            runner.run()
+    finally:
+        interrupts.restore(previous)
+    rec = runner.record
+    who = "interrupted by SIGTERM (kill, a service stop or a shutdown)"
+    assert [(s.name, s.outcome, s.message) for s in rec.steps] == [("a", Outcome.PASS, ""),
+                                                                    ("hang", Outcome.ERROR, who)]
+    assert rec.steps[1].measurements[0].value == 5  # what it measured before the signal is kept
+    assert rec.verdict == Verdict.ABORTED and rec.summary == who
+
+
+def test_a_step_the_operator_declines_keeps_the_run_from_passing() -> None:
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)), step("keys", spec("x.ok", ok), prompt="Press every key"),
+                               step("after", spec("x.ok", ok), requires=("keys",))))
+    runner = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()),
+                    ScriptedOperator({"*": False}))
+    rec = runner.run()
+    assert [(s.name, s.outcome, s.fault) for s in rec.steps] == [
+        ("a", Outcome.PASS, None), ("keys", Outcome.SKIP, "OP-SKIPPED"), ("after", Outcome.SKIP, None)]
+    assert rec.verdict == Verdict.INCOMPLETE and rec.verdict.exit_code == 1
+    assert [(f.fault, f.steps, f.consequences) for f in rec.findings] == [("OP-SKIPPED", ["keys"], ["after"])]
+    assert rec.summary == "not signed off: the operator skipped keys (so after did not run) -> test again with every step"
+
+
+def test_a_step_not_for_the_units_model_does_not_keep_the_run_from_passing() -> None:
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)), step("other", spec("x.ok", ok), models=("PT-999",)),
+                               step("after", spec("x.ok", ok), requires=("other",))))
+    runner = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()),
+                    ScriptedOperator({"*": True}))
+    rec = runner.run()
+    assert [s.outcome for s in rec.steps] == [Outcome.PASS, Outcome.SKIP, Outcome.SKIP]
+    assert rec.verdict == Verdict.PASS and rec.findings == []
+
+
+def test_a_fault_outranks_a_declined_step() -> None:
+    def fail(ctx: StepContext) -> None:
+        raise DeviceError("bad", fault_code="UNIT-FAULT")
+
+    plan = Plan("t", "1", "", (step("keys", spec("x.ok", ok), prompt="Press every key"), step("b", spec("x.f", fail))))
+    runner = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()),
+                    ScriptedOperator({"*": False}))
+    rec = runner.run()
+    assert rec.verdict == Verdict.FAIL
+    assert [f.fault for f in rec.findings] == ["UNIT-FAULT", "OP-SKIPPED"]
 
 
 def test_ctrl_c_during_an_operator_prompt_aborts_at_once() -> None:
@@ -375,7 +436,7 @@ def test_ctrl_c_while_a_timed_out_check_is_being_closed_still_records_it() -> No
     with pytest.raises(Interrupted):
         runner.run()
     release.set()
-    assert [(s.name, s.message) for s in runner.record.steps] == [("a", ""), ("hang", "interrupted by the operator")]
+    assert [(s.name, s.message) for s in runner.record.steps] == [("a", ""), ("hang", "interrupted by the operator (Ctrl-C)")]
     assert runner.record.verdict == Verdict.ABORTED
 
 

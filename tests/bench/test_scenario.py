@@ -67,7 +67,7 @@ def test_each_half_goes_to_its_own_validator_and_only_there(tmp_path: Path, monk
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("spec: 2\nexpect:\n  verdict: FAILED\n", 3, "verdict must be one of PASS, FAIL, ERROR, ABORTED, not 'FAILED'"),
+        ("spec: 2\nexpect:\n  verdict: FAILED\n", 3, "verdict must be one of PASS, FAIL, ERROR, INCOMPLETE, ABORTED, not 'FAILED'"),
         ("spec: 2\nexpect:\n  verdict: FAIL\n  faults:\n    - PRN-COVER\n    - PRN-COVR\n", 6,
          "unknown fault code 'PRN-COVR'"),
         ("spec: 2\nexpect:\n  verdict: FAIL\n  exit: 0\n", 4, "a FAIL run exits 1, not 0 (at expect.exit)"),

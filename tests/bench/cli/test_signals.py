@@ -176,11 +176,17 @@ def test_every_terminating_signal_ends_a_run_like_ctrl_c(tmp_path: Path, tmp_env
         _read_until(run, "  3/", timeout=60)
         run.send_signal(sig)
         assert run.wait(60) == 130
-        assert f"interrupted by the operator ({sig.name})" in (run.stderr.read() if run.stderr else "")
+        said = [ln for ln in (run.stderr.read() if run.stderr else "").splitlines() if "interrupted" in ln]
+        assert len(said) == 1 and said[0].startswith("bench: error: interrupted by ") and sig.name in said[0], said
     finally:
         if run.poll() is None:
             run.kill()
     assert _verdicts(db) == ["ABORTED"]
+    # The stored run says who interrupted it, and so does the step it cut short (if one was in flight).
+    stored = json.loads(_bench("report", "latest", "--format", "json", "--db", db, env=env).stdout)
+    assert stored["summary"] == said[0].removeprefix("bench: error: ")
+    cut = [s for s in stored["steps"] if s["outcome"] == "ERROR"]
+    assert all(s["message"] == stored["summary"] for s in cut), cut
     assert list(tmp.glob("bench-sim-*")) == [], "the simulated bench was not torn down"
     assert _wait_gone(str(tmp)) == [], "the simulated unit outlived the run"
 

@@ -306,3 +306,68 @@ def test_runs_left_open_by_another_host_are_closed_only_when_told(tmp_db: str) -
     assert [r["verdict"] for r in json.loads(out)["runs"]] == ["ABORTED"]
     assert invoke("runs", "open", "--db", tmp_db)[1] == "no runs are open\n"
     assert invoke("runs", "abandon", "--host", "bench-9", "--db", tmp_db)[1].startswith("marked ABORTED: 0 run(s)")
+
+
+# --------------------------------------------------------------------------- verdicts that must not lie
+
+DECLINABLE = """\
+plan: declinable
+version: "1.0"
+steps:
+  - name: identify
+    check: unit.identify
+  - name: battery
+    check: power.battery
+    prompt: "Is the battery tester connected?"
+  - name: battery-again
+    check: power.battery
+    requires: [battery]
+"""
+
+
+@pytest.mark.slow
+def test_a_run_whose_steps_the_operator_declined_is_incomplete_everywhere(tmp_path: Path) -> None:
+    """Declined prompts: not PASS, not "all steps passed", exit 1; history, stats, JUnit and run.json agree."""
+    import jsonschema
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(DECLINABLE)
+    (tmp_path / "no.yaml").write_text('answers: {"*": false}\n')
+    (tmp_path / "yes.yaml").write_text('answers: {"*": true}\n')
+    db = f"sqlite:///{tmp_path / 'bench.db'}"
+    junit = tmp_path / "junit.xml"
+    proc = bench("run", str(plan), "--sim", "--operator-script", str(tmp_path / "no.yaml"), "--db", db,
+                 "--report", str(tmp_path / "reports"), "--junit", str(junit))
+    assert proc.returncode == 1, proc.stderr
+    verdict = next(line for line in proc.stdout.splitlines() if line.startswith("Verdict:"))
+    assert verdict == ("Verdict: INCOMPLETE  (1 pass, 2 skip)  not signed off: the operator skipped battery "
+                       "(so battery-again did not run) -> test again with every step")
+    assert "all steps passed" not in proc.stdout
+    assert "OP-SKIPPED" in proc.stdout
+    (folder,) = (tmp_path / "reports").iterdir()
+    record = json.loads((folder / "run.json").read_text("utf-8"))
+    jsonschema.validate(record, json.loads((ROOT / "docs" / "run-record.schema.json").read_text("utf-8")))
+    assert record["verdict"] == "INCOMPLETE"
+    assert [(s["outcome"], s["fault"]) for s in record["steps"]] == [("PASS", None), ("SKIP", "OP-SKIPPED"),
+                                                                     ("SKIP", None)]
+    xml = junit.read_text("utf-8")
+    assert 'failures="1"' in xml and 'type="RUN-INCOMPLETE"' in xml  # CI does not show it green
+    history = bench("history", "PT3-000123", "--db", db).stdout.splitlines()
+    assert "INCOMPLETE" in history[1] and "OP-SKIPPED" in history[1]
+    assert history[-1] == "never passed on record"
+    stats = bench("stats", "--db", db).stdout
+    assert "first-pass yield: 0.0% (0 of 1 units passed their first run)" in stats
+    assert "verdicts: INCOMPLETE 1" in stats
+
+    proc = bench("run", str(plan), "--sim", "--operator-script", str(tmp_path / "yes.yaml"), "--db", db,
+                 "--report", str(tmp_path / "reports"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "PASS"
+    history = bench("history", "PT3-000123", "--db", db).stdout.splitlines()
+    passed = json.loads(bench("history", "PT3-000123", "--db", db, "--json").stdout)["last_pass"]
+    assert history[-1].startswith("last passed on ") and passed["run_id"][:8] in history[-1]
+    assert "INCOMPLETE" in history[2]  # the first run stays what it was
+    for args in ((), ("--since", "2000-01-01")):  # summary rows and the scan of a window agree
+        data = json.loads(bench("stats", *args, "--json", "--db", db).stdout)
+        assert (data["units"], data["first_pass_yield"]) == (1, 0.0), args
+        assert data["verdicts"] == {"INCOMPLETE": 1, "PASS": 1}, args
