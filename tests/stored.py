@@ -17,10 +17,10 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
-#: Takes a current store back to schema version 3 as released (what migration 4 added, removed).
+#: Takes a current store back to schema version 3 as released (what migrations 4 and 5 added, removed).
 TO_VERSION_3 = (
     "ALTER TABLE runs DROP COLUMN pid_start; ALTER TABLE runs DROP COLUMN boot_id; "
-    "DELETE FROM schema_version WHERE version = 4;"
+    "DELETE FROM schema_version WHERE version >= 4;"
 )
 #: Takes a current SQLite store back to schema version 2 as released (what migrations 3 and 4 added, removed).
 TO_VERSION_2 = TO_VERSION_3 + (

@@ -127,7 +127,8 @@ class StoreBase:
     def stats(self, since: datetime | None = None, model: str | None = None, station: str | None = None) -> Stats:
         """Yield over the finished runs started at or after ``since``.
 
-        ``first_pass_yield`` is the share of units whose first run in the window passed;
+        ``first_pass_yield`` is the share of units whose first judged run in the window passed (an
+        ABORTED run judged nothing and is left out);
         ``failures_by_fault`` counts FAIL runs per fault code (steps' and findings' codes, each
         once per run), most frequent first.
         """

@@ -81,7 +81,7 @@ class Stats:
 
     runs: int
     units: int
-    first_pass_yield: float | None  # share of units whose first run in the window passed
+    first_pass_yield: float | None  # share of units whose first judged (not ABORTED) run in the window passed
     verdicts: dict[str, int]
     failures_by_fault: list[tuple[str, int]]  # FAIL runs per fault code, descending (pareto)
     mean_duration_s: float | None

@@ -19,7 +19,7 @@ from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 # --------------------------------------------------------------------------- history and trend
@@ -157,9 +157,9 @@ def stats(db: Reads, since: datetime | None = None, model: str | None = None, st
         f"WHERE {' AND '.join(where)} ORDER BY r.started_at, r.id", params)
     failed = [rid for rid, _, _, _, verdict in found if verdict == Verdict.FAIL.value]
     faults = run_faults(db, failed)
-    first: dict[int, str] = {}
+    first: dict[int, str] = {}  # each unit's first judged run (an ABORTED run judged nothing)
     for _, unit_id, _, _, verdict in found:
-        if unit_id is not None:
+        if unit_id is not None and verdict not in totals.UNJUDGED:
             first.setdefault(unit_id, verdict)
     total_us = sum(rows.micros(rows.utc(s), rows.utc(e)) for _, _, s, e, _ in found if e is not None)
     return _stats(

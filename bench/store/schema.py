@@ -243,8 +243,8 @@ run_totals = Table(
     Column("station_id", ForeignKey("stations.id"), primary_key=True),
     Column("verdict", String(16), primary_key=True),
     Column("runs", BigInteger, nullable=False),
-    Column("firsts", BigInteger, nullable=False),  # runs that were their unit's first finished run
-    Column("firsts_here", BigInteger, nullable=False),  # ... its first finished run at this station
+    Column("firsts", BigInteger, nullable=False),  # runs that were their unit's first judged (not ABORTED) run
+    Column("firsts_here", BigInteger, nullable=False),  # ... its first judged run at this station
     Column("duration_us", BigInteger, nullable=False),
 )
 
@@ -323,6 +323,10 @@ def _v4(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE runs ADD COLUMN boot_id VARCHAR(64)"))
 
 
+def _v5(conn: Connection) -> None:
+    """Version 4 -> 5: no table changes; ``migrate`` recomputes the summary rows (ABORTED runs are no first run)."""
+
+
 def _ts(conn: Connection) -> str:
     return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
 
@@ -332,7 +336,10 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("lots (incoming inspection) and an index on runs.lot", _v2),
     ("measurements.model for trends by model; run_totals and fault_totals for stats", _v3),
     ("runs.pid_start and runs.boot_id: who owns a RUNNING run, beyond its pid", _v4),
+    ("run_totals recomputed: an ABORTED run is not a unit's first run for the first-pass yield", _v5),
 )
+#: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
+_REBUILDS = frozenset({3, 5})
 
 LATEST = len(MIGRATIONS)
 if LATEST != SCHEMA_VERSION:  # pragma: no cover - caught by the first test that opens a store
@@ -378,7 +385,7 @@ def migrate(conn: Connection, db: Db) -> list[int]:
             _LOG.info("store: applying schema migration %d (%s)", version, description)
             step(conn)
             applied.append(version)
-    if have and 3 in applied:
+    if have and _REBUILDS.intersection(applied):
         totals.rebuild(db)
     if applied:
         conn.execute(

@@ -4,9 +4,11 @@ Two tables (schema version 3), keyed by the unit's model ('' for a run without a
 the station:
 
 * ``run_totals (model, station_id, verdict)``: finished runs, their summed duration in
-  microseconds, how many were their unit's first finished run (``firsts``) and how many
-  were their unit's first finished run at that station (``firsts_here``): the first-pass
-  yield over all stations, or over one;
+  microseconds, how many were their unit's first judged run (``firsts``) and how many
+  were their unit's first judged run at that station (``firsts_here``): the first-pass
+  yield over all stations, or over one. A *judged* run is a finished run that was not
+  ABORTED: an interrupted run judged nothing, so it neither passes nor fails a unit's first
+  pass (schema version 5 recomputed the rows with this rule);
 * ``fault_totals (model, station_id, fault)``: FAIL runs showing each fault code (once per run).
 
 They are kept exact by difference: :func:`kept` takes what a run and its unit's first runs
@@ -35,9 +37,12 @@ _RUN = (
     "SELECT r.unit_id, r.station_id, coalesce(u.model, ''), r.verdict, r.started_at, r.ended_at "
     "FROM runs r LEFT JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
 )
-# A unit's first finished run (at one station): the first-pass yield counts its verdict.
+#: Verdicts of runs that judged nothing: they are not a unit's first run for the first-pass yield.
+UNJUDGED = ("RUNNING", "ABORTED")
+# A unit's first judged run (at one station): the first-pass yield counts its verdict.
 _FIRST = (
-    "SELECT r.station_id, r.verdict FROM runs r WHERE r.unit_id = :unit_id AND r.verdict <> 'RUNNING' {here}"
+    "SELECT r.station_id, r.verdict FROM runs r WHERE r.unit_id = :unit_id "
+    "AND r.verdict NOT IN ('RUNNING', 'ABORTED') {here}"
     "ORDER BY r.started_at, r.id LIMIT 1"
 )
 _FAULTS = (
@@ -72,7 +77,7 @@ def _facts(db: Db, run_id: str) -> Facts:
         if verdict == "FAIL":
             for (code,) in db.query(_FAULTS, {"run_id": run_id}):
                 facts["fault", model, station_id, code] += 1
-    if unit_id is not None:  # this run may be, or stop being, the unit's first finished run
+    if unit_id is not None:  # this run may be, or stop being, the unit's first judged run
         for (first_station, first_verdict) in db.query(_FIRST.format(here=""), {"unit_id": unit_id}):
             facts["run", model, first_station, first_verdict, "firsts"] += 1
         here = {"unit_id": unit_id, "station_id": station_id}
@@ -146,7 +151,7 @@ def rebuild(db: Db) -> None:
             facts["run", model, station_id, verdict, "duration_us"] += rows.micros(rows.utc(started), rows.utc(ended))
         for code in faults.get(rid, ()):
             facts["fault", model, station_id, code] += 1
-        if unit_id is not None:
+        if unit_id is not None and verdict not in UNJUDGED:
             if unit_id not in seen:
                 seen.add(unit_id)
                 facts["run", model, station_id, verdict, "firsts"] += 1

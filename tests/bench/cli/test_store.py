@@ -171,6 +171,17 @@ def test_stats_yield_and_pareto(tmp_db: str) -> None:
     assert data["runs"] == 2
 
 
+def test_stats_an_interrupted_first_run_does_not_count_against_first_pass_yield(tmp_db: str) -> None:
+    aborted = make_run(1, "A")
+    aborted.verdict, aborted.summary = Verdict.ABORTED, "interrupted by SIGTERM (kill, a service stop or a shutdown)"
+    store_runs(tmp_db, aborted, make_run(2, "A"), make_run(3, "B", voltage=3.0))
+    for args in ((), ("--since", "2024-05-01")):
+        code, out = invoke("stats", *args, "--db", tmp_db)
+        assert code == 0
+        assert "first-pass yield: 50.0% (1 of 2 units passed their first run)" in out, args
+        assert "verdicts: ABORTED 1, FAIL 1, PASS 1" in out
+
+
 def test_parse_since() -> None:
     assert parse_since("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
     assert abs((datetime.now(UTC) - parse_since("7d")) - timedelta(days=7)) < timedelta(seconds=5)

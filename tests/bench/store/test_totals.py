@@ -69,8 +69,9 @@ def test_summary_rows_agree_with_the_runs(store: Store) -> None:
         _same(store, **scope)
     s = store.stats()
     assert s.verdicts == {"ABORTED": 1, "ERROR": 1, "FAIL": 4, "PASS": 5}
-    assert s.units == 6  # A B C D E F; the run without a unit counts as a run only
-    assert s.first_pass_yield == pytest.approx(3 / 6)  # A (its early run at st2), B, E (retested PASS)
+    # A B C D E; F's only run was ABORTED (it judged nothing); the run without a unit counts as a run only
+    assert s.units == 5
+    assert s.first_pass_yield == pytest.approx(3 / 5)  # A (its early run at st2), B, E (retested PASS)
 
 
 def test_summary_rows_are_what_a_rebuild_computes(store: Store, store_url: str) -> None:
@@ -118,5 +119,43 @@ def test_version_3_migrates_a_version_2_store(store_url: str, tmp_path: Path) ->
         assert store.get_run(runs["r4"].run_id).to_dict() == runs["r4"].to_dict()
         with store._read() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
-    assert versions == [1, 2, 3, 4]
+    assert versions == [1, 2, 3, 4, 5]
     assert _schema(store_url) == fresh_schema
+
+
+def test_an_aborted_run_does_not_count_against_first_pass_yield(store: Store) -> None:
+    """A unit whose first run was interrupted, then passed, passed first time; one never judged is not counted."""
+    h = timedelta(hours=1)
+    store_run(store, make_run(T0, serial="G", verdict=Verdict.ABORTED))  # Ctrl-C, SIGTERM
+    store_run(store, make_run(T0 + h, serial="G", verdict=Verdict.PASS))
+    store_run(store, make_run(T0 + 2 * h, serial="H", verdict=Verdict.INCOMPLETE))  # judged: not signed off
+    store_run(store, make_run(T0 + 3 * h, serial="H", verdict=Verdict.PASS))
+    dead = make_run(T0 - h, serial="J")  # killed before any other run of J: marked ABORTED later
+    dead.verdict, dead.ended_at = Verdict.RUNNING, None
+    store_run(store, dead)
+    store_run(store, make_run(T0 + 4 * h, serial="J", verdict=Verdict.FAIL))
+    with store._write() as conn:
+        conn.execute(sa.text("UPDATE runs SET pid = 0 WHERE id = :i"), {"i": dead.run_id})
+    assert store.mark_abandoned() == [dead.run_id]
+    store_run(store, make_run(T0 + 5 * h, serial="K", verdict=Verdict.ABORTED))  # never judged
+    s = store.stats()
+    assert s.verdicts == {"ABORTED": 3, "FAIL": 1, "INCOMPLETE": 1, "PASS": 2}
+    assert (s.units, s.first_pass_yield) == (3, pytest.approx(1 / 3))  # G passed; H incomplete, J failed
+    for scope in ({}, {"station": "st1"}, {"model": "T650"}):
+        _same(store, **scope)
+
+
+def test_version_5_recounts_first_runs_without_aborted_ones(store_url: str) -> None:
+    """A store whose summary rows counted ABORTED runs as first runs (version 4) is recomputed at open."""
+    h = timedelta(hours=1)
+    with Store.open(store_url) as store:
+        store_run(store, make_run(T0, serial="G", verdict=Verdict.ABORTED))
+        store_run(store, make_run(T0 + h, serial="G", verdict=Verdict.PASS))
+        with store._write() as conn:  # as version 4 counted: G's first run was the ABORTED one
+            conn.execute(sa.text("UPDATE run_totals SET firsts = 1, firsts_here = 1 WHERE verdict = 'ABORTED'"))
+            conn.execute(sa.text("UPDATE run_totals SET firsts = 0, firsts_here = 0 WHERE verdict = 'PASS'"))
+            conn.execute(sa.text("DELETE FROM schema_version WHERE version = 5"))
+        assert store.stats().first_pass_yield == 0.0
+    with Store.open(store_url) as store:  # migrates
+        assert store.stats().first_pass_yield == 1.0
+        _same(store)
