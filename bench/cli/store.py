@@ -83,13 +83,13 @@ def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> No
 def trend(measurement: str, model: str | None, serial: str | None, limit: int, db: str | None,
           as_json: bool) -> None:
     """Values of MEASUREMENT over time, with limits and a drift warning (see docs/reports.md)."""
-    from bench.reports.format import drift
+    from bench.reports.format import drift, outside
 
     with _open(db) as store:
         points = store.trend(measurement, model=model, serial=serial, limit=limit)
     lo = points[-1].limit_min if points else None
     hi = points[-1].limit_max if points else None
-    judged = drift([p.value for p in points], lo, hi)
+    judged = drift([p.value for p in points], lo, hi, [p.passed for p in points])
     if as_json:
         safe.echo_json(json.dumps({
             "measurement": measurement,
@@ -112,7 +112,7 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
     where = f" ({scope})" if scope else ""
     safe.echo(f"{measurement}{where}: last {len(points)} value(s), limits {limits}")
     for p in points:
-        mark = "" if p.passed else "  << out of limits"
+        mark = "  << out of limits" if outside(p.value, lo, hi, p.passed) else ""
         safe.echo(f"  {_when(p.at)}  {p.serial or '-':<14} {p.value:>10g} {unit:<4} {p.run_id[:8]}{mark}")
     safe.echo(f"  {_sparkline([p.value for p in points])}")
     if judged.warning:

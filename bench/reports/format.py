@@ -124,7 +124,8 @@ class Drift:
     """The drift judgement of a series of values against its limits."""
 
     warning: bool
-    kind: str  # "none", "too-few", "out-of-limits", "near-min", "near-max", "trend-to-min", "trend-to-max"
+    # "none", "too-few", "out-of-limits", "near-min", "near-max", "trend-to-min", "trend-to-max", "was-out-of-limits"
+    kind: str
     message: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,13 +133,28 @@ class Drift:
         return {"warning": self.warning, "kind": self.kind, "message": self.message}
 
 
-def drift(values: Sequence[float], lo: float | None, hi: float | None) -> Drift:
+def outside(value: float, lo: float | None, hi: float | None, passed: bool = True) -> bool:
+    """True for a value shown as out of limits: it failed its own limits, or lies outside ``lo``..``hi``.
+
+    ``lo`` and ``hi`` are the newest limits (the band a trend draws); an older value may have
+    been judged against other limits when it was measured (``passed``).
+    """
+    return not passed or (lo is not None and value < lo) or (hi is not None and value > hi)
+
+
+def drift(values: Sequence[float], lo: float | None, hi: float | None,
+          passed: Sequence[bool] | None = None) -> Drift:
     """Judge whether a measurement's recent values approach a limit (definition in docs/reports.md).
 
     Args:
-        values: the values in chronological order (oldest first).
+        values: the values in chronological order (oldest first): every value shown.
         lo: the lower limit, if any.
         hi: the upper limit, if any.
+        passed: whether each value passed its own limits when it was measured (default: all did).
+
+    Whatever it says is true of every value given: "stable within limits" only when none of
+    them is :func:`outside` the limits; a series whose newest value is within them but an
+    earlier one is not is ``was-out-of-limits`` (no drift warning, but never "within limits").
 
     A warning is raised when, over the last :data:`DRIFT_WINDOW` values (at least
     :data:`DRIFT_MIN_POINTS`):
@@ -153,18 +169,21 @@ def drift(values: Sequence[float], lo: float | None, hi: float | None) -> Drift:
         return Drift(False, "none", "no numeric limits")
     if len(values) < DRIFT_MIN_POINTS:
         return Drift(False, "too-few", f"{len(values)} value(s): too few to judge drift")
+    ok = list(passed) if passed is not None else [True] * len(values)
     last = values[-1]
-    if (lo is not None and last < lo) or (hi is not None and last > hi):
+    if outside(last, lo, hi, ok[-1]):
         return Drift(True, "out-of-limits", f"latest value {last:g} is outside the limits")
     window = list(values[-DRIFT_WINDOW:])
     mean = sum(window) / len(window)
     if lo is not None and hi is not None and hi > lo:
         margin = DRIFT_MARGIN * (hi - lo)
-        near = f"mean of last {len(window)} ({mean:g}) within {margin:g} of"
+        near = f"mean of last {len(window)} ({mean:g})"
         if mean - lo <= margin:
-            return Drift(True, "near-min", f"{near} min {lo:g}")
+            where = f"below min {lo:g}" if mean < lo else f"within {margin:g} of min {lo:g}"
+            return Drift(True, "near-min", f"{near} {where}")
         if hi - mean <= margin:
-            return Drift(True, "near-max", f"{near} max {hi:g}")
+            where = f"above max {hi:g}" if mean > hi else f"within {margin:g} of max {hi:g}"
+            return Drift(True, "near-max", f"{near} {where}")
     if len(window) == DRIFT_WINDOW:
         steps = [b - a for a, b in itertools.pairwise(window)]
         slope = _slope(window)
@@ -178,6 +197,12 @@ def drift(values: Sequence[float], lo: float | None, hi: float | None) -> Drift:
             if runs <= DRIFT_HORIZON:
                 text = f"rising {DRIFT_WINDOW} runs in a row; reaches max {hi:g} in ~{runs} runs"
                 return Drift(True, "trend-to-max", text)
+    out = [v for v, good in zip(values, ok, strict=True) if outside(v, lo, hi, good)]
+    if out:
+        shown = ", ".join(f"{v:g}" for v in out[-3:]) + (", ..." if len(out) > 3 else "")
+        verb = "is" if len(out) == 1 else "are"
+        return Drift(False, "was-out-of-limits", f"latest value within limits, but {len(out)} of the {len(values)} "
+                                                 f"values shown {verb} not ({shown})")
     return Drift(False, "none", "stable within limits")
 
 
@@ -189,4 +214,5 @@ def _slope(ys: Sequence[float]) -> float:
     return sum((i - mx) * (y - my) for i, y in enumerate(ys)) / den if den else 0.0
 
 
-__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "redacted", "redacted_json", "run_duration"]
+__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "outside", "redacted",
+           "redacted_json", "run_duration"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.measure import Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord
-from bench.reports.format import drift, fmt_time, fmt_value, is_number, redacted, run_duration
+from bench.reports.format import drift, fmt_time, fmt_value, is_number, outside, redacted, run_duration
 from bench.reports.style import COLOURS as _COLOURS
 from bench.reports.style import CSS as _CSS
 
@@ -283,7 +283,7 @@ def _trends(rec: RunRecord, history: RunHistory, n: int) -> str:
 def _trend_card(m: Measurement, points: Sequence[TrendPoint], run_id: str) -> tuple[bool, bool, str]:
     """(drift warning, has limits, the card's HTML)."""
     lo, hi = points[-1].limit_min, points[-1].limit_max
-    d = drift([p.value for p in points], lo, hi)
+    d = drift([p.value for p in points], lo, hi, [p.passed for p in points])
     unit = f" {m.unit}" if m.unit else ""
     status = f'<p class="drift {"warn" if d.warning else ""}">{"⚠ " if d.warning else ""}{_e(d.message)}</p>'
     values = [p.value for p in points]
@@ -357,7 +357,7 @@ def _sparkline(points: Sequence[TrendPoint], run_id: str) -> str:
     line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
     parts.append(f'<polyline points="{line}" fill="none" stroke="#0969da" stroke-width="1.5"/>')
     for i, p in enumerate(points):
-        colour = _COLOURS["PASS"] if p.passed else _COLOURS["FAIL"]
+        colour = _COLOURS["FAIL"] if outside(p.value, lo_lim, hi_lim, p.passed) else _COLOURS["PASS"]
         r = 4.0 if p.run_id == run_id else 2.5
         parts.append(f'<circle cx="{x(i):.1f}" cy="{y(p.value):.1f}" r="{r}" fill="{colour}">'
                      f"<title>{_e(fmt_time(p.at))}: {p.value:g}</title></circle>")

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from stored import store_run
 
 from bench.cli import cli
 from bench.cli.store import parse_since
 from bench.measure import Limit, Measurement
 from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict
-from bench.reports.format import drift
+from bench.reports.format import drift, outside
 from bench.reports.render import write_reports
 from bench.store.engine import Store
 
@@ -115,6 +117,7 @@ def test_drift_rule() -> None:
     assert not drift([8.0, 7.7, 8.1, 7.8, 8.0], 7.0, 8.6).warning
     assert not drift([8.05, 8.04, 8.03, 8.02, 8.01], 7.0, 8.6).warning
     assert drift([3.4, 7.9, 3.3], 7.0, 8.6).kind == "out-of-limits"
+    assert drift([7.9, 3.4, 7.9], 7.0, 8.6).message == "mean of last 3 (6.4) below min 7"
     assert drift([7.9, 7.1], 7.0, 8.6).kind == "too-few"
     assert drift([1.0, 2.0, 3.0], None, None).kind == "none"
 
@@ -135,6 +138,40 @@ def test_trend_warns_on_a_series_approaching_a_limit(tmp_db: str) -> None:
     assert data["drift"]["kind"] == "too-few" and data["limit_min"] == 7.0
     code, out = invoke("trend", "nothing", "--db", tmp_db)
     assert (code, out) == (0, "no numeric values of 'nothing' on record\n")
+
+
+def test_trend_never_says_within_limits_under_a_value_that_is_not(tmp_db: str) -> None:
+    """Rows marked out of limits, or outside the newest limits they were not judged by, are never "stable"."""
+    older_plan = make_run(0, "PT3-7", voltage=3.4)  # passed an older plan's min 3 V; today's is 7 V
+    older_plan.steps[0].measurements[0] = Measurement("voltage", 3.4, "V", Limit(min=3.0, unit="V"), True)
+    older_plan.steps[0].outcome, older_plan.steps[0].fault, older_plan.verdict = Outcome.PASS, None, Verdict.PASS
+    # The low value is shown, but older than the last five the drift rules look at.
+    store_runs(tmp_db, *(make_run(i, "PT3-6", voltage=v) for i, v in enumerate([7.9, 3.4, 7.9, 7.95, 7.9, 7.9, 7.9])),
+               older_plan, *(make_run(10 + i, "PT3-7", voltage=v) for i, v in enumerate([7.9, 7.95, 7.9, 7.9, 7.9, 7.9])))
+    for serial, marked in (("PT3-6", [False, True, False, False, False, False, False]),
+                           ("PT3-7", [True, False, False, False, False, False, False])):
+        code, out = invoke("trend", "voltage", "--serial", serial, "--db", tmp_db)
+        assert code == 0
+        rows = [ln for ln in out.splitlines() if ln.startswith("  20")]
+        assert [ln.endswith("<< out of limits") for ln in rows] == marked
+        assert "3.4 V" in next(ln for ln in rows if ln.endswith("<< out of limits"))
+        assert "within limits" not in out.replace("latest value within limits", "")
+        assert out.splitlines()[-1] == "no drift: latest value within limits, but 1 of the 7 values shown is not (3.4)"
+        data = json.loads(invoke("trend", "voltage", "--serial", serial, "--json", "--db", tmp_db)[1])
+        assert data["drift"] == {"warning": False, "kind": "was-out-of-limits",
+                                 "message": out.splitlines()[-1].removeprefix("no drift: ")}
+
+
+@given(st.lists(st.tuples(st.floats(-100, 100), st.booleans()), min_size=1, max_size=25),
+       st.one_of(st.none(), st.floats(-100, 100)), st.one_of(st.none(), st.floats(-100, 100)))
+def test_drift_within_limits_is_true_of_every_value_given(points: list[tuple[float, bool]], lo: float | None,
+                                                           hi: float | None) -> None:
+    values, passed = [v for v, _ in points], [ok for _, ok in points]
+    judged = drift(values, lo, hi, passed)
+    if "within limits" in judged.message:
+        claimed = values if judged.message == "stable within limits" else values[-1:]
+        oks = passed if judged.message == "stable within limits" else passed[-1:]
+        assert not any(outside(v, lo, hi, ok) for v, ok in zip(claimed, oks, strict=True))
 
 
 # --------------------------------------------------------------------------- stats

@@ -141,6 +141,26 @@ def test_trend_sparkline_from_the_store(tmp_db: str) -> None:
     assert "outside the limits" in page
 
 
+@pytest.mark.parametrize("older_limit", [False, True], ids=["failed", "outside-newer-limits"])
+def test_a_trend_card_never_says_within_limits_above_a_point_outside_the_band(tmp_db: str, older_limit: bool) -> None:
+    low = make_run("run-0001", started=T0 + timedelta(days=1), voltage=3.41)
+    if older_limit:  # it passed the plan of its day (min 3 V); the band drawn is today's (min 7 V)
+        low.steps[1].measurements[0] = Measurement("voltage", 3.41, "V", Limit(min=3.0, unit="V"), True)
+    runs = [make_run("run-0000", started=T0, voltage=7.9), low,
+            *(make_run(f"run-000{i}", started=T0 + timedelta(days=i), voltage=v)
+              for i, v in enumerate([7.9, 7.95, 7.9, 7.9, 7.9], start=2))]
+    with Store.open(tmp_db) as store:
+        for rec in runs:
+            store_run(store, rec)
+        page = render_html(runs[-1], store)
+    card = re.search(r'<div class="trend"><div class="thead"><strong>voltage</strong>.*?</p></div>', page, re.S)
+    assert card is not None
+    assert "stable within limits" not in card.group(0)
+    assert "1 of the 7 values shown is not (3.41)" in card.group(0)
+    below = re.search(r'<circle [^>]*fill="([^"]+)"><title>[^<]*: 3.41</title>', card.group(0))
+    assert below is not None and below.group(1) == "#cf222e"  # drawn below the band, in red
+
+
 @pytest.mark.parametrize("outcome", [Outcome.ERROR, Outcome.TIMEOUT])
 def test_log_excerpt_for_failed_steps(outcome: Outcome) -> None:
     rec = make_run()
