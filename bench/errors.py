@@ -7,7 +7,7 @@ re-exported here so harness code has one place to import from). The harness adds
   Nothing runs; exit code 2. A driver's :class:`~drivers.errors.ConfigError` (a bad
   device URL or simulator file) is the same family.
 * :class:`OperatorTimeout`: a prompt was not answered (a device-side failure of the step).
-* :class:`Interrupted`: Ctrl-C or SIGTERM; exit code 130.
+* :class:`Interrupted`: Ctrl-C or another terminating signal (its message says which); exit code 130.
 
 :func:`exit_code` is the mapping: 2 usage, 3 bench or equipment (and anything unclassified),
 1 unit failed, 130 interrupted.
@@ -53,7 +53,7 @@ class OperatorTimeout(DeviceError):
 
 
 class Interrupted(BenchError):
-    """The operator interrupted the run (Ctrl-C)."""
+    """A terminating signal interrupted the run (Ctrl-C, SIGTERM, ...: the message says which)."""
 
 
 def exit_code(exc: BenchError) -> int:

@@ -1,7 +1,7 @@
 """The command line: ``bench run``, ``bench plan check``, ``bench list``, ...
 
-Conventions, everywhere: exit 0 pass, 1 unit failed, 2 usage or plan error, 3 bench or
-equipment error, 130 interrupted; every command that prints results has ``--json``;
+Conventions, everywhere: exit 0 pass, 1 unit did not pass (FAIL or INCOMPLETE), 2 usage or
+plan error, 3 bench or equipment error, 130 interrupted; every command that prints results has ``--json``;
 errors go to stderr as one line (``--debug`` for the traceback). Heavy modules are
 imported inside the commands so ``bench --help`` starts fast.
 """
