@@ -124,10 +124,12 @@ def verdict_of(steps: Iterable[StepRecord]) -> Verdict:
     return Verdict.PASS
 
 
-def summarize(verdict: Verdict, findings: list[Finding]) -> str:
-    """One line for the top of every report."""
+def summarize(verdict: Verdict, findings: list[Finding], steps: Iterable[StepRecord] = ()) -> str:
+    """One line for the top of every report (``steps``: the run's, to name the ones that did not apply)."""
     if verdict == Verdict.PASS:
-        return "all steps passed"
+        # In a PASS run a skipped step is one that does not apply to the unit's model (or needs one that does not).
+        na = sum(s.outcome == Outcome.SKIP for s in steps)
+        return f"all steps passed ({na} not for this model)" if na else "all steps passed"
     if findings and findings[0].fault == "SEC-TAMPER":
         return f"tamper detected: {RETURN_TO_FACTORY}"
     skipped = next((f for f in findings if f.fault == OPERATOR_SKIPPED), None)

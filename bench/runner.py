@@ -386,7 +386,7 @@ class Runner:
             if fault and not rec.findings:
                 rec.findings = [finding_for(fault, self.plan.actions)]
             rec.verdict = verdict or verdict_of(rec.steps)
-            rec.summary = summary or summarize(rec.verdict, rec.findings)
+            rec.summary = summary or summarize(rec.verdict, rec.findings, rec.steps)
             self.sink.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
 
 
