@@ -137,8 +137,11 @@ def render_rma_md(data: dict[str, Any]) -> str:
 
     lines += ["", "## Symptoms", ""]
     if not data["symptoms"]:
+        skipped = [s["name"] for s in data["steps"] if s["outcome"] == "SKIP" and s["fault"]]
         if data["verdict"] == "PASS":
             lines.append("None: every step passed.")
+        elif skipped:
+            lines.append(f"No fault found, but the unit is not signed off: not tested: {', '.join(_md(s) for s in skipped)}.")
         elif not data["steps"]:
             lines.append(f"The run stopped before its first step: {_md(data['summary'])}")
         else:

@@ -400,6 +400,8 @@ def test_a_run_whose_steps_the_operator_declined_is_incomplete_everywhere(tmp_pa
                                                                      ("SKIP", None)]
     xml = junit.read_text("utf-8")
     assert 'failures="1"' in xml and 'type="RUN-INCOMPLETE"' in xml  # CI does not show it green
+    rma = bench("report", "latest", "--format", "rma", "--db", db).stdout
+    assert "**Verdict: INCOMPLETE**" in rma and "the unit is not signed off: not tested: battery." in rma
     history = bench("history", "PT3-000123", "--db", db).stdout.splitlines()
     assert "INCOMPLETE" in history[1] and "OP-SKIPPED" in history[1]
     assert history[-1] == "never passed on record"
