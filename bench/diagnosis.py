@@ -110,7 +110,7 @@ def verdict_of(steps: Iterable[StepRecord]) -> Verdict:
 
     PASS only when every step ran and passed, or does not apply to the unit's model.
     """
-    outcomes = set()
+    outcomes: set[Outcome] = set()
     skipped = False
     for s in steps:
         outcomes.add(s.outcome)

@@ -164,7 +164,8 @@ def stats(db: Reads, since: datetime | None = None, model: str | None = None, st
     total_us = sum(rows.micros(rows.utc(s), rows.utc(e)) for _, _, s, e, _ in found if e is not None)
     return _stats(
         dict(Counter(v for *_, v in found)), len(first), sum(v == Verdict.PASS.value for v in first.values()),
-        total_us, Counter(code for rid in failed for code in faults.get(rid, ())), since, model, station,
+        total_us, Counter(code for rid in failed for code in faults.get(rid, ()) if code not in totals.NOT_FAILURES),
+        since, model, station,
     )
 
 

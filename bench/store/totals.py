@@ -9,7 +9,8 @@ the station:
   yield over all stations, or over one. A *judged* run is a finished run that was not
   ABORTED: an interrupted run judged nothing, so it neither passes nor fails a unit's first
   pass (schema version 5 recomputed the rows with this rule);
-* ``fault_totals (model, station_id, fault)``: FAIL runs showing each fault code (once per run).
+* ``fault_totals (model, station_id, fault)``: FAIL runs showing each fault code (once per run),
+  but for codes that are no failure (:data:`NOT_FAILURES`: a step the operator skipped).
 
 They are kept exact by difference: :func:`kept` takes what a run and its unit's first runs
 contribute before a write and after it, and adds the change. So a run finished twice, a
@@ -37,6 +38,8 @@ _RUN = (
     "SELECT r.unit_id, r.station_id, coalesce(u.model, ''), r.verdict, r.started_at, r.ended_at "
     "FROM runs r LEFT JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
 )
+#: Fault codes a run may show that are no failure of the unit or bench: not in the pareto of failures.
+NOT_FAILURES = frozenset({"OP-SKIPPED"})
 #: Verdicts of runs that judged nothing: they are not a unit's first run for the first-pass yield.
 UNJUDGED = ("RUNNING", "ABORTED")
 # A unit's first judged run (at one station): the first-pass yield counts its verdict.
@@ -76,7 +79,8 @@ def _facts(db: Db, run_id: str) -> Facts:
             facts["run", model, station_id, verdict, "duration_us"] += rows.micros(rows.utc(started), rows.utc(ended))
         if verdict == "FAIL":
             for (code,) in db.query(_FAULTS, {"run_id": run_id}):
-                facts["fault", model, station_id, code] += 1
+                if code not in NOT_FAILURES:
+                    facts["fault", model, station_id, code] += 1
     if unit_id is not None:  # this run may be, or stop being, the unit's first judged run
         for (first_station, first_verdict) in db.query(_FIRST.format(here=""), {"unit_id": unit_id}):
             facts["run", model, first_station, first_verdict, "firsts"] += 1
@@ -141,7 +145,8 @@ def rebuild(db: Db) -> None:
     db.execute("DELETE FROM fault_totals", {})
     faults: dict[str, set[str]] = {}
     for rid, code in db.query(_ALL_FAULTS, {}):
-        faults.setdefault(rid, set()).add(code)
+        if code not in NOT_FAILURES:
+            faults.setdefault(rid, set()).add(code)
     facts: Facts = Counter()
     seen: set[Any] = set()
     seen_here: set[tuple[Any, Any]] = set()

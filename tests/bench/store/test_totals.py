@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pgcluster import create_database
 from stored import TO_VERSION_2, store_run
 
-from bench.record import Verdict
+from bench.record import Outcome, Verdict
 from bench.store.engine import Store, parse_url
 from tests.bench.store.test_store import T0, _dataset, make_run, make_step
 
@@ -133,7 +133,9 @@ def test_an_aborted_run_does_not_count_against_first_pass_yield(store: Store) ->
     dead = make_run(T0 - h, serial="J")  # killed before any other run of J: marked ABORTED later
     dead.verdict, dead.ended_at = Verdict.RUNNING, None
     store_run(store, dead)
-    store_run(store, make_run(T0 + 4 * h, serial="J", verdict=Verdict.FAIL))
+    store_run(store, make_run(T0 + 4 * h, serial="J", verdict=Verdict.FAIL, steps=[  # a fault, and a declined step
+        make_step(0, T0 + 4 * h, outcome=Outcome.FAIL, fault="ICC-NO-ATR"),
+        make_step(1, T0 + 4 * h, outcome=Outcome.SKIP, fault="OP-SKIPPED")]))
     with store._write() as conn:
         conn.execute(sa.text("UPDATE runs SET pid = 0 WHERE id = :i"), {"i": dead.run_id})
     assert store.mark_abandoned() == [dead.run_id]
@@ -141,6 +143,7 @@ def test_an_aborted_run_does_not_count_against_first_pass_yield(store: Store) ->
     s = store.stats()
     assert s.verdicts == {"ABORTED": 3, "FAIL": 1, "INCOMPLETE": 1, "PASS": 2}
     assert (s.units, s.first_pass_yield) == (3, pytest.approx(1 / 3))  # G passed; H incomplete, J failed
+    assert s.failures_by_fault == [("ICC-NO-ATR", 1)]  # a skipped step is no failure in the pareto
     for scope in ({}, {"station": "st1"}, {"model": "T650"}):
         _same(store, **scope)
 
