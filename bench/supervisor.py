@@ -5,8 +5,8 @@ thread supervises. Why a supervisor rather than a worker per check: handing each
 worker thread and waiting for its answer costs two thread wake-ups per step (50 us on a
 2-CPU VM, more than the whole rest of a step). Here a step that ends in time wakes nobody:
 the step thread publishes "in a check until <deadline>" under a lock, and the supervisor
-sleeps until the earliest deadline it was told about, wakes once per step timeout at most,
-and only acts when the check it finds is still the one past its deadline.
+sleeps until the earliest deadline it was told about (a quarter second at most, so a signal
+is never left pending), and only acts when the check it finds is still the one past its deadline.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from bench.record import Outcome
 
 _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+#: The longest the supervisor sleeps without looking up, so Ctrl-C or SIGTERM is acted on within it.
+SIGNAL_LATENCY = 0.25
 
 
 class Abandoned(Exception):
@@ -127,7 +130,9 @@ class Watch:
                 if region is not None and region.deadline is not None and now >= region.deadline:
                     return self._take(region)
                 self._wake_at = region.deadline if region is not None and region.deadline is not None else math.inf
-                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
+                # Capped: a signal that lands just before this thread blocks in the lock finds no
+                # system call to interrupt, and its handler runs only when the thread next wakes.
+                self._cond.wait(min(self._wake_at - now, SIGNAL_LATENCY))
 
     def stop(self, gen: Generation | None) -> Region | None:
         """Ctrl-C: take the step thread's current region (None when it is between regions or done).
