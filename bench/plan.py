@@ -26,6 +26,7 @@ Plans are data: nothing in them is executed. See docs/plans.md.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from bench import checks as check_registry
 from bench.checks.base import CheckSpec
 from bench.errors import ConfigError, PlanError
 from bench.measure import Limit
-from drivers.yamlsafe import LineDict, LineList, load_file, load_text
+from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _FAULT_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -45,6 +46,15 @@ _STEP_KEYS = {"name", "check", "params", "limits", "timeout", "retries", "requir
 _LIMIT_KEYS = {"min", "max", "equals", "one_of", "regex", "unit", "fault"}
 _DEFAULT_TIMEOUT = 30.0
 MAX_TIMEOUT = 3600.0
+MAX_RETRIES = 100
+#: Bounds on what a plan may hold (docs/plans.md): a name, a text, a number, a list.
+MAX_NAME = 64
+MAX_TEXT = 2000
+MAX_VALUE_TEXT = 1000
+MAX_NUMBER = 1e12
+MAX_ITEMS = 1000
+MAX_STEPS = 5000
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline are text
 
 
 @dataclass(frozen=True)
@@ -91,10 +101,10 @@ def load_plan(path: str | Path) -> Plan:
     """Load and validate the plan file at ``path``."""
     p = Path(path)
     try:
-        data = load_file(p)
+        raw = read_bytes(p)
+        data = load_text(decode(raw, path=str(p)), path=str(p))
     except ConfigError as exc:
         raise PlanError.of(exc) from exc
-    raw = p.read_bytes()
     return _build(data, path=str(p), sha=hashlib.sha256(raw).hexdigest())
 
 
@@ -128,9 +138,8 @@ def _build(data: Any, *, path: str, sha: str) -> Plan:
         raise PlanError("a plan must be a YAML mapping with 'plan' and 'steps'", path=path)
     _no_unknown(cx, data, _PLAN_KEYS, "")
     name = _required_str(cx, data, "plan", "plan")
-    if not _NAME_RE.match(name):
-        raise cx.error(f"plan name {name!r} must be letters, digits, '.', '_' or '-'", data, "plan", "plan")
-    version = str(data.get("version", "0"))
+    _check_name(cx, name, "plan name", data, "plan", "plan")
+    version = _str(cx, data, "version", "version", limit=MAX_NAME) or "0"
     description = _str(cx, data, "description", "description") or ""
     models = _str_list(cx, data, "models", "models")
     defaults = data.get("defaults", LineDict())
@@ -143,6 +152,8 @@ def _build(data: Any, *, path: str, sha: str) -> Plan:
     steps_raw = data.get("steps")
     if not isinstance(steps_raw, LineList) or not steps_raw:
         raise cx.error("a plan needs a non-empty list of steps", data, "steps", "steps")
+    if len(steps_raw) > MAX_STEPS:
+        raise cx.error(f"a plan has at most {MAX_STEPS} steps, not {len(steps_raw)}", data, "steps", "steps")
     steps: list[Step] = []
     seen: set[str] = set()
     for i, raw in enumerate(steps_raw):
@@ -170,8 +181,7 @@ def _step(cx: _Ctx, raw: LineDict, fld: str, d_timeout: float, d_retries: int) -
     except PlanError as exc:
         raise cx.error(exc.message, raw, "check", f"{fld}.check") from None
     name = _str(cx, raw, "name", f"{fld}.name") or check_name
-    if not _NAME_RE.match(name):
-        raise cx.error(f"step name {name!r} must be letters, digits, '.', '_' or '-'", raw, "name", f"{fld}.name")
+    _check_name(cx, name, "step name", raw, "name", f"{fld}.name")
     params = _params(cx, raw, spec, fld)
     limits = _limits(cx, raw, spec, fld)
     return Step(
@@ -183,7 +193,7 @@ def _step(cx: _Ctx, raw: LineDict, fld: str, d_timeout: float, d_retries: int) -
         retries=_retries(cx, raw, "retries", f"{fld}.retries", d_retries),
         requires=tuple(_str_list(cx, raw, "requires", f"{fld}.requires")),
         models=tuple(_str_list(cx, raw, "models", f"{fld}.models")),
-        prompt=_str(cx, raw, "prompt", f"{fld}.prompt"),
+        prompt=_str(cx, raw, "prompt", f"{fld}.prompt", limit=MAX_VALUE_TEXT),
         description=_str(cx, raw, "description", f"{fld}.description") or spec.summary,
         line=raw.line,
     )
@@ -200,8 +210,10 @@ def _params(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Any
         p = spec.params.get(key)
         if p is None:
             known = ", ".join(sorted(spec.params)) or "none"
-            raise cx.error(f"check {spec.name} has no parameter {key!r} (known: {known})", given, key, f"{fld}.params.{key}")
+            raise cx.error(f"check {spec.name} has no parameter {_show(key)} (known: {known})", given, key,
+                           f"{fld}.params.{key}")
         out[key] = _coerce(cx, given, key, value, p.type, f"{fld}.params.{key}")
+        _sane(cx, out[key], given, key, f"{fld}.params.{key}")
     for key, p in spec.params.items():
         if key not in out:
             if p.required:
@@ -219,7 +231,7 @@ def _coerce(cx: _Ctx, node: LineDict, key: str, value: Any, kind: type | tuple[t
     elif isinstance(value, kinds):
         return _plain(value)
     names = " or ".join(k.__name__ for k in kinds)
-    raise cx.error(f"{key} must be {names}, not {type(value).__name__} ({value!r})", node, key, fld)
+    raise cx.error(f"{key} must be {names}, not {type(value).__name__} ({_show(value)})", node, key, fld)
 
 
 def _plain(value: Any) -> Any:
@@ -241,7 +253,7 @@ def _limits(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Lim
         lfld = f"{fld}.limits.{mname}"
         if mname not in spec.measurements:
             known = ", ".join(sorted(spec.measurements)) or "none"
-            raise cx.error(f"check {spec.name} has no measurement {mname!r} (known: {known})", given, mname, lfld)
+            raise cx.error(f"check {spec.name} has no measurement {_show(mname)} (known: {known})", given, mname, lfld)
         if not isinstance(lraw, LineDict):
             raise cx.error("a limit must be a mapping (min, max, equals, one_of, regex, unit, fault)", given, mname, lfld)
         _no_unknown(cx, lraw, _LIMIT_KEYS, lfld)
@@ -251,21 +263,26 @@ def _limits(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Lim
             if key in lraw:
                 v = lraw[key]
                 if isinstance(v, bool) or not isinstance(v, int | float):
-                    raise cx.error(f"{key} must be a number, not {type(v).__name__} ({v!r})", lraw, key, f"{lfld}.{key}")
+                    raise cx.error(f"{key} must be a number, not {type(v).__name__} ({_show(v)})", lraw, key,
+                                   f"{lfld}.{key}")
+                _sane(cx, v, lraw, key, f"{lfld}.{key}")
                 kw[key] = float(v)
         if "min" in kw and "max" in kw and kw["min"] > kw["max"]:
             raise cx.error(f"min {kw['min']:g} is above max {kw['max']:g}", lraw, "min", f"{lfld}.min")
         if "equals" in lraw:
+            _sane(cx, lraw["equals"], lraw, "equals", f"{lfld}.equals")
             kw["equals"] = _plain(lraw["equals"])
         if "one_of" in lraw:
             if not isinstance(lraw["one_of"], LineList) or not lraw["one_of"]:
                 raise cx.error("one_of must be a non-empty list", lraw, "one_of", f"{lfld}.one_of")
+            _sane(cx, lraw["one_of"], lraw, "one_of", f"{lfld}.one_of")
             kw["one_of"] = tuple(_plain(lraw["one_of"]))
-        for key in ("regex", "unit", "fault"):
+        for key, limit in (("regex", MAX_VALUE_TEXT), ("unit", MAX_NAME), ("fault", MAX_NAME)):
             if key in lraw:
                 v = lraw[key]
                 if not isinstance(v, str):
                     raise cx.error(f"{key} must be a string", lraw, key, f"{lfld}.{key}")
+                _sane(cx, v, lraw, key, f"{lfld}.{key}", limit=limit)
                 kw[key] = v
         if "regex" in kw:
             try:
@@ -273,7 +290,7 @@ def _limits(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Lim
             except re.error as exc:
                 raise cx.error(f"bad regex: {exc}", lraw, "regex", f"{lfld}.regex") from None
         if "fault" in kw and not _FAULT_RE.match(kw["fault"]):
-            raise cx.error(f"fault code {kw['fault']!r} must look like AREA-WHAT", lraw, "fault", f"{lfld}.fault")
+            raise cx.error(f"fault code {_show(kw['fault'])} must look like AREA-WHAT", lraw, "fault", f"{lfld}.fault")
         if base is not None:
             kw.setdefault("unit", base.unit)
             kw.setdefault("fault", base.fault)
@@ -289,10 +306,11 @@ def _actions(cx: _Ctx, data: LineDict) -> dict[str, str]:
         raise cx.error("actions must map fault codes to repair actions", data, "actions", "actions")
     out: dict[str, str] = {}
     for code, text in raw.items():
-        if not _FAULT_RE.match(code):
-            raise cx.error(f"fault code {code!r} must look like AREA-WHAT", raw, code, f"actions.{code}")
+        if len(code) > MAX_NAME or not _FAULT_RE.match(code):
+            raise cx.error(f"fault code {_show(code)} must look like AREA-WHAT", raw, code, f"actions.{_show(code)}")
         if not isinstance(text, str):
             raise cx.error("a repair action must be text", raw, code, f"actions.{code}")
+        _sane(cx, text, raw, code, f"actions.{code}", limit=MAX_TEXT)
         out[code] = text
     return out
 
@@ -304,23 +322,24 @@ def _no_unknown(cx: _Ctx, node: LineDict, allowed: set[str], fld: str) -> None:
 
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
-            where = f"{fld}.{key}" if fld else key
-            raise cx.error(f"unknown field {key!r}{hint}", node, key, where)
+            where = f"{fld}.{_show(key)}" if fld else _show(key)
+            raise cx.error(f"unknown field {_show(key)}{hint}", node, key, where)
 
 
 def _required_str(cx: _Ctx, node: LineDict, key: str, fld: str) -> str:
-    value = _str(cx, node, key, fld)
+    value = _str(cx, node, key, fld, limit=MAX_NAME)
     if value is None:
         raise cx.error(f"missing required field {key!r}", node, None, fld)
     return value
 
 
-def _str(cx: _Ctx, node: LineDict, key: str, fld: str) -> str | None:
+def _str(cx: _Ctx, node: LineDict, key: str, fld: str, limit: int = MAX_TEXT) -> str | None:
     if key not in node or node[key] is None:
         return None
     value = node[key]
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise cx.error(f"{key} must be text, not {type(value).__name__}", node, key, fld)
+    _sane(cx, value, node, key, fld, limit=limit)
     return str(value)
 
 
@@ -332,7 +351,55 @@ def _str_list(cx: _Ctx, node: LineDict, key: str, fld: str) -> list[str]:
         return [value]
     if not isinstance(value, LineList) or not all(isinstance(v, str | int) for v in value):
         raise cx.error(f"{key} must be a list of names", node, key, fld)
-    return [str(v) for v in value]
+    names = [str(v) for v in value]
+    for name in names:
+        _check_name(cx, name, "a name", node, key, fld, pattern=None)
+    if len(names) > MAX_ITEMS:
+        raise cx.error(f"{key} lists at most {MAX_ITEMS} names, not {len(names)}", node, key, fld)
+    return names
+
+
+def _check_name(cx: _Ctx, name: str, what: str, node: LineDict, key: str, fld: str,
+                pattern: re.Pattern[str] | None = _NAME_RE) -> None:
+    if len(name) > MAX_NAME:
+        raise cx.error(f"{what} {_show(name)} is {len(name)} characters; at most {MAX_NAME}", node, key, fld)
+    if pattern is not None and not pattern.match(name):
+        raise cx.error(f"{what} {_show(name)} must be letters, digits, '.', '_' or '-'", node, key, fld)
+    if pattern is None:
+        _sane(cx, name, node, key, fld, limit=MAX_NAME)
+
+
+def _sane(cx: _Ctx, value: Any, node: LineDict, key: str, fld: str, limit: int = MAX_VALUE_TEXT) -> None:
+    """Every number in ``value`` finite and within +-MAX_NUMBER; every text short and free of control characters."""
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, int | float):
+            if not (math.isfinite(v) and abs(v) <= MAX_NUMBER):
+                raise cx.error(f"{key} must be a finite number within +-{MAX_NUMBER:g}, not {_show(v)}", node, key, fld)
+        elif isinstance(v, str):
+            if len(v) > limit:
+                raise cx.error(f"{key} is {len(v)} characters; at most {limit}", node, key, fld)
+            bad = _TEXT_CONTROL.search(v)
+            if bad is not None:
+                raise cx.error(f"{key} holds control character U+{ord(bad.group()):04X}", node, key, fld)
+        elif isinstance(v, list | tuple):
+            if len(v) > MAX_ITEMS:
+                raise cx.error(f"{key} holds {len(v)} items; at most {MAX_ITEMS}", node, key, fld)
+            todo.extend(v)
+        elif isinstance(v, dict):
+            if len(v) > MAX_ITEMS:
+                raise cx.error(f"{key} holds {len(v)} items; at most {MAX_ITEMS}", node, key, fld)
+            todo.extend(v.keys())
+            todo.extend(v.values())
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _timeout(cx: _Ctx, node: LineDict, key: str, fld: str, default: float) -> float:
@@ -340,7 +407,8 @@ def _timeout(cx: _Ctx, node: LineDict, key: str, fld: str, default: float) -> fl
         return default
     v = node[key]
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= MAX_TIMEOUT:
-        raise cx.error(f"{key} must be a number of seconds between 0 and {MAX_TIMEOUT:g}, not {v!r}", node, key, fld)
+        raise cx.error(f"{key} must be a number of seconds between 0 and {MAX_TIMEOUT:g}, not {_show(v)}", node, key,
+                       fld)
     return float(v)
 
 
@@ -348,6 +416,6 @@ def _retries(cx: _Ctx, node: LineDict, key: str, fld: str, default: int) -> int:
     if key not in node:
         return default
     v = node[key]
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 100:
-        raise cx.error(f"{key} must be a whole number from 0 to 100, not {v!r}", node, key, fld)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_RETRIES:
+        raise cx.error(f"{key} must be a whole number from 0 to {MAX_RETRIES}, not {_show(v)}", node, key, fld)
     return v

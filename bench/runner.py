@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from bench import __version__, interrupts
 from bench.checks.base import StepContext
 from bench.diagnosis import OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
-from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, UsageError
+from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, OperatorTimeout, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
 from bench.plan import Plan, Step
@@ -255,7 +255,13 @@ class Runner:
         if resume is None:
             started = utcnow()
             t0 = time.perf_counter()
-            skip = self._skip_reason(gen, step)
+            try:
+                skip = self._skip_reason(gen, step)
+            except OperatorTimeout as exc:  # nobody answered the step's prompt: the step fails, the run goes on
+                rec = StepRecord(index, step.name, step.check.name, Outcome.TIMEOUT, started,
+                                 time.perf_counter() - t0, 0, exc.fault_code, str(exc))
+                self._record(gen, step, rec, total)
+                return
             if skip is not None:
                 fault = OPERATOR_SKIPPED if skip == DECLINED else None  # not signed off: the run cannot PASS
                 rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, fault, skip)

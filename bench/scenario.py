@@ -41,6 +41,10 @@ _KEYS = ("spec", "description", "device", "operator", "plan", "expect")
 _EXPECT_KEYS = ("verdict", "faults", "exit", "summary")
 _VERDICTS = tuple(v.value for v in Verdict if v is not Verdict.RUNNING)
 _DEFAULT_ANSWERS: dict[str, Any] = {"*": True}
+#: Bounds on the harness's half (docs/plans.md); the loader bounds the file itself.
+MAX_TEXT = 2000
+MAX_ANSWERS = 1000
+MAX_NUMBER = 1e12
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,15 @@ def load_scenario(name_or_path: str) -> Scenario:
             raise PlanError(f"unknown field {key!r}; known: {', '.join(_KEYS)}", path=path,
                             line=data.line_of(key), field=key)
     plan = data.get("plan")
-    if plan is not None and not isinstance(plan, str):
+    if plan is not None and (not isinstance(plan, str) or len(plan) > MAX_TEXT):
         raise PlanError("plan must be the path of a test plan", path=path, line=data.line_of("plan"), field="plan")
+    description = data.get("description", "")
+    if not isinstance(description, str | int | float) or len(str(description)) > MAX_TEXT:
+        raise PlanError(f"description must be text of at most {MAX_TEXT} characters", path=path,
+                        line=data.line_of("description"), field="description")
     return Scenario(
         name=p.stem,
-        description=str(data.get("description", "")),
+        description=str(description),
         devices=parse_devices(data.get("device"), path=path),
         answers=parse_operator(data.get("operator"), path=path, line=data.line_of("operator")),
         plan=plan,
@@ -128,12 +136,27 @@ def parse_operator(section: Any, *, path: str, line: int | None = None, name: st
     if not isinstance(answers, Mapping):
         raise PlanError("answers must map a question to its answer", path=path, line=at("answers"),
                         field=where("answers"))
+    if len(answers) > MAX_ANSWERS:
+        raise PlanError(f"at most {MAX_ANSWERS} answers, not {len(answers)}", path=path, line=at("answers"),
+                        field=where("answers"))
     for question, answer in answers.items():
+        at_line = answers.line_of(question) if isinstance(answers, LineDict) else line
         if isinstance(answer, Mapping | list) or answer is None:
-            raise PlanError(f"the answer to {question!r} must be yes/no, a number or text, not {answer!r}",
-                            path=path, line=answers.line_of(question) if isinstance(answers, LineDict) else line,
-                            field=where("answers"))
+            raise PlanError(f"the answer to {_short(question)} must be yes/no, a number or text, not {_short(answer)}",
+                            path=path, line=at_line, field=where("answers"))
+        for text in (question, answer):
+            if isinstance(text, str) and len(text) > MAX_TEXT:
+                raise PlanError(f"a question or answer has at most {MAX_TEXT} characters, not {len(text)}",
+                                path=path, line=at_line, field=where("answers"))
+        if isinstance(answer, int | float) and not isinstance(answer, bool) and abs(answer) > MAX_NUMBER:
+            raise PlanError(f"the answer to {_short(question)} is out of range (+-{MAX_NUMBER:g})", path=path,
+                            line=at_line, field=where("answers"))
     return dict(answers)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _read(path: Path) -> Any:
@@ -179,6 +202,6 @@ def _expectation(raw: Any, *, path: str, line: int) -> Expectation | None:
     if raw.get("exit", exit_code) != exit_code:
         raise fail("exit", f"a {verdict} run exits {exit_code}, not {raw['exit']!r}")
     summary = raw.get("summary")
-    if summary is not None and not isinstance(summary, str):
+    if summary is not None and (not isinstance(summary, str) or len(summary) > MAX_TEXT):
         raise fail("summary", "summary must be the run's summary text")
     return Expectation(verdict=verdict, faults=tuple(faults), exit=exit_code, summary=summary)

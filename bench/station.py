@@ -16,10 +16,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import PlanError
+from bench.errors import ConfigError, PlanError
+from drivers.yamlsafe import read_text
 
 _ROLES = ("unit", "card_reader", "printer")
 _KEYS = {"name", "db", "operator", "devices", "description"}
+_MAX_TEXT = 1000
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,9 @@ def load_station(path: str | Path) -> Station:
     """Read and validate a station file; every problem is a one-line :class:`PlanError`."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError(f"{p}: no such station file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{p}: cannot read station file: {exc}") from None
+        data = tomllib.loads(read_text(p, what="station file"))  # bounded: a regular file, its size, no control characters
+    except ConfigError as exc:
+        raise PlanError.of(exc) from None
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"TOML error: {exc}", path=str(p)) from None
     for key in data:
@@ -58,7 +58,10 @@ def load_station(path: str | Path) -> Station:
             )
         if not isinstance(url, str) or not url:
             raise PlanError("a device URL must be non-empty text", path=str(p), field=f"devices.{role}")
-    for key in ("db", "operator"):
-        if key in data and not isinstance(data[key], str):
-            raise PlanError(f"{key} must be text", path=str(p), field=key)
+    for key in ("name", "db", "operator", "description"):
+        if key in data and (not isinstance(data[key], str) or len(data[key]) > _MAX_TEXT):
+            raise PlanError(f"{key} must be text of at most {_MAX_TEXT} characters", path=str(p), field=key)
+    for role, url in devices.items():
+        if len(url) > _MAX_TEXT:
+            raise PlanError(f"a device URL has at most {_MAX_TEXT} characters", path=str(p), field=f"devices.{role}")
     return Station(str(name), dict(devices), data.get("db"), data.get("operator"), str(p))

@@ -1,21 +1,51 @@
-"""Safe YAML loading that remembers line numbers, for errors that name file, line and field.
+"""Bounded, safe loading of the bench's data files, with line numbers for errors.
 
-Plans, scenarios, profiles and card files are data: they are loaded with PyYAML's
-``SafeLoader`` only (no tags that construct objects), on libyaml's parser when PyYAML has
-it; a document it rejects is parsed again by the pure-Python one, whose error messages
-and lines are the ones users have always seen. Mappings come back as
-:class:`LineDict`, which knows the line of each key, and duplicate keys are an error
-(PyYAML would silently keep the last one).
+Plans, scenarios, profiles, card files, operator scripts and station files are data, and
+may be hostile: every one of them is read here, through one bounded reader.
+
+* :func:`read_bytes` opens regular files only (a FIFO or a device is refused before it can
+  block) and refuses a file over :data:`MAX_BYTES`.
+* :func:`check_text` refuses NUL and other control characters, naming the line.
+* :func:`load_text` parses YAML with PyYAML's ``SafeLoader`` only (no tags that construct
+  objects), with nesting bounded by :data:`MAX_DEPTH` and the document, with every alias
+  expanded, bounded by :data:`MAX_NODES` values (no "billion laughs"). Numbers are finite
+  (no ``.nan``/``.inf``) and whole numbers fit in 64 bits; a text is at most
+  :data:`MAX_TEXT` characters. Merge keys (``<<: *base``) follow YAML 1.1: keys written
+  in the mapping override the merged ones; a key written twice is an error.
+
+Mappings come back as :class:`LineDict`, which knows the line of each key. Every problem is
+a one-line :class:`~drivers.errors.ConfigError` naming the file and, where there is one,
+the line.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from drivers.errors import ConfigError
+
+#: Largest file read (bytes). The biggest shipped plan is under 4 kB.
+MAX_BYTES = 1 << 20
+#: Deepest nesting of mappings and lists, counting the levels an alias brings in.
+MAX_DEPTH = 64
+#: Most values (scalars, mappings, lists) in a document once every alias is expanded.
+MAX_NODES = 100_000
+#: Longest text value or key (characters).
+MAX_TEXT = 10_000
+#: Longest number as written (characters) and the largest whole number.
+MAX_NUMBER_CHARS = 40
+MAX_INT = 2**63 - 1
+
+# What PyYAML's reader accepts, less NEL (U+0085): tab, newline, return and printable text.
+_BAD_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class LineDict(dict[str, Any]):
@@ -36,76 +66,237 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+def _line(node_or_mark: Any) -> int:
+    mark = getattr(node_or_mark, "start_mark", node_or_mark)
+    return int(mark.line) + 1
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """SafeLoader whose composer refuses nesting deeper than :data:`MAX_DEPTH` as it goes."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= MAX_DEPTH:
+            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", line=_line(self.peek_event()))
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """YAML 1.1 merge keys; remembers how many of the pairs were merged (they come first)."""
+        explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+        has_merge = explicit != len(node.value)  # false once flattened: an anchored mapping counts once
+        super().flatten_mapping(node)
+        if has_merge:
+            node.merged_pairs = len(node.value) - explicit  # type: ignore[attr-defined]
 
 
-#: The same loader on libyaml's parser (six times faster), when PyYAML was built with it.
-_CLoader: Any = None
-if getattr(yaml, "__with_libyaml__", False):
-    _CLoader = type("_CLoader", (yaml.CSafeLoader,), {})
+def _check_graph(root: yaml.Node) -> None:
+    """Refuse a composed document too deep or too big once its aliases are expanded.
+
+    An alias is the same node object as its anchor, so sizes are memoised per node: the walk
+    is linear in the nodes written, whatever the aliases multiply them to.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            if size[key] > MAX_NODES:
+                raise ConfigError(f"more than {MAX_NODES} values once aliases are expanded", line=_line(node))
+            if height[key] > MAX_DEPTH:
+                raise ConfigError(f"nested more than {MAX_DEPTH} levels deep once aliases are expanded",
+                                  line=_line(node))
+            continue
+        if key in size:
+            continue
+        if key in on_path:  # only a hand-built graph can loop; YAML aliases point backwards
+            raise ConfigError("a value contains itself", line=_line(node))
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in _children(node) if id(k) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
+    loader.flatten_mapping(node)  # merged pairs first (the first mapping merged wins), then the written ones
+    merged = getattr(node, "merged_pairs", 0)
     out = LineDict()
-    out.line = node.start_mark.line + 1
+    out.line = _line(node)
     out.key_lines = {}
-    for key_node, value_node in node.value:
+    written: set[str] = set()
+    for i, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
-            raise ConfigError("mapping keys must be plain scalars", line=key_node.start_mark.line + 1)
+            raise ConfigError("mapping keys must be plain scalars", line=_line(key_node))
         skey = str(key)
-        if skey in out:
-            raise ConfigError(f"duplicate key {skey!r}", line=key_node.start_mark.line + 1)
+        if i >= merged:
+            if skey in written:
+                raise ConfigError(f"duplicate key {_short(skey)!r}", line=_line(key_node))
+            written.add(skey)
         out[skey] = loader.construct_object(value_node, deep=True)
-        out.key_lines[skey] = key_node.start_mark.line + 1
+        out.key_lines[skey] = _line(key_node)
     return out
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     out = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    out.line = node.start_mark.line + 1
-    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    out.line = _line(node)
+    out.item_lines = [_line(child) for child in node.value]
     return out
 
 
-for _loader in (_Loader, _CLoader):
-    if _loader is not None:
-        _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-        _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    if len(node.value) > MAX_NUMBER_CHARS:
+        raise ConfigError(f"number {_short(node.value)} is too long (at most {MAX_NUMBER_CHARS} characters)",
+                          line=_line(node))
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    if abs(value) > MAX_INT:
+        raise ConfigError(f"number {_short(node.value)} is out of range (at most {MAX_INT})", line=_line(node))
+    return int(value)
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
+    if len(node.value) > MAX_NUMBER_CHARS:
+        raise ConfigError(f"number {_short(node.value)} is too long (at most {MAX_NUMBER_CHARS} characters)",
+                          line=_line(node))
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    if not math.isfinite(value):
+        raise ConfigError(f"{node.value} is not a finite number", line=_line(node))
+    return float(value)
+
+
+def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
+    value = str(loader.construct_scalar(node))
+    if len(value) > MAX_TEXT:
+        raise ConfigError(f"a text of {len(value)} characters; the limit is {MAX_TEXT}", line=_line(node))
+    return value
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+def read_bytes(path: str | Path, *, max_bytes: int = MAX_BYTES, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (``what`` names it in errors).
+
+    Raises:
+        ConfigError: missing, unreadable, not a regular file (a FIFO, a device, a folder),
+            or too big; one line naming the file.
+    """
+    p = str(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{p}: no such {what}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read {what}: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{p}: not a regular file; a {what} must be one")
+        if st.st_size > max_bytes:
+            raise ConfigError(f"{p}: the {what} is {st.st_size} bytes; the limit is {max_bytes}")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= max_bytes:  # the size may grow while we read: never read past the cap
+            chunk = os.read(fd, max_bytes + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read {what}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise ConfigError(f"{p}: the {what} is over {max_bytes} bytes")
+    return b"".join(chunks)
+
+
+def decode(raw: bytes, *, path: str | None = None) -> str:
+    """UTF-8 text of a data file, checked by :func:`check_text`."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", path=path, line=line) from None
+    check_text(text, path=path)
+    return text
+
+
+def read_text(path: str | Path, *, max_bytes: int = MAX_BYTES, what: str = "file") -> str:
+    """The checked UTF-8 text of a data file (see :func:`read_bytes` and :func:`check_text`)."""
+    return decode(read_bytes(path, max_bytes=max_bytes, what=what), path=str(path))
+
+
+def check_text(text: str, *, path: str | None = None) -> None:
+    """Refuse NUL and other control characters (tab, newline and return are fine), naming the line."""
+    bad = _BAD_CHAR.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ConfigError(f"control character U+{ord(bad.group()):04X} is not allowed in a data file",
+                          path=path, line=line)
 
 
 def load_text(text: str, *, path: str | None = None) -> Any:
-    """Parse YAML text safely; a syntax error becomes a :class:`ConfigError` with its line."""
-    if _CLoader is not None:
-        try:
-            return yaml.load(text, Loader=_CLoader)
-        except (yaml.YAMLError, ConfigError):
-            pass  # the pure-Python parser says what is wrong, in the words it always has
+    """Parse YAML text safely and within bounds; any problem is a one-line :class:`ConfigError`."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"the text is {len(text)} characters; the limit is {MAX_BYTES}", path=path)
+    check_text(text, path=path)
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_graph(node)
+        return loader.construct_document(node)
     except ConfigError as exc:
         raise ConfigError(_strip_where(exc), path=path, line=exc.line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"YAML error: {problem}", path=path, line=line) from exc
+        raise ConfigError(f"YAML error: {_one_line(problem)}", path=path, line=line) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML error: {exc}", path=path) from exc
+        raise ConfigError(f"YAML error: {_one_line(str(exc))}", path=path) from exc
+    finally:
+        loader.dispose()
 
 
-def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file; a missing or unreadable file is a :class:`ConfigError`."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{p}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read: {exc}") from exc
-    return load_text(text, path=str(p))
+def load_file(path: str | Path, *, what: str = "file") -> Any:
+    """Read (bounded) and parse a YAML file; every problem is a one-line :class:`ConfigError`."""
+    return load_text(read_text(path, what=what), path=str(path))
+
+
+def _one_line(text: str) -> str:
+    return _short(" ".join(text.split()), 200)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _strip_where(exc: ConfigError) -> str:

@@ -10,6 +10,7 @@ merged profile can be handed to ``python -m drivers.sim.unit --profile-json``.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,20 @@ _FAULT_DEFAULTS: dict[str, Any] = {
 _TOP = {"spec", "base", "model", "serial", *(_DEFAULTS), "firmware"}
 _REL_TIME = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_BASES = 16
+#: Every number in a profile is finite and within +-_MAX_NUMBER; these fields have tighter bounds.
+_MAX_NUMBER = 1e9
+_MAX_TEXT = 1000
+_MAX_ITEMS = 10_000
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "boot_time": (0, 600),
+    "event_log_fill": (0, 10_000),
+    "battery.voltage": (0, 100),
+    "display.backlight_ma": (0, 10_000),
+    "faults.slow_ms": (0, 600_000),
+    "faults.noise": (0, 1_000_000),
+    "faults.rx_noise": (0, 1_000_000),
+}
 
 
 def parse_time(value: object, now: datetime | None = None) -> datetime:
@@ -119,35 +134,14 @@ def _resolve(path_or_name: str | Path, relative_to: Path | None = None) -> Path:
     return path
 
 
-def _parse(text: str) -> Any:
-    """``yaml.safe_load``, on libyaml's parser when present (a document it rejects is parsed again for the error)."""
-    import yaml
-
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        try:
-            return yaml.load(text, Loader=fast)
-        except yaml.YAMLError:
-            pass
-    return yaml.safe_load(text)
-
-
 def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    import yaml  # here: the unit's process gets its profile as JSON and never needs it
+    from drivers.yamlsafe import load_file  # here: the unit's process gets its profile as JSON
 
     if path.resolve() in chain:
         raise ConfigError("profile inherits from itself", path=str(path), field="base")
-    try:
-        data = _parse(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read profile: {exc.strerror or exc}", path=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"invalid YAML: {getattr(exc, 'problem', exc)}",
-            path=str(path),
-            line=mark.line + 1 if mark is not None else None,
-        ) from exc
+    if len(chain) >= _MAX_BASES:
+        raise ConfigError(f"more than {_MAX_BASES} profiles inherit from each other", path=str(path), field="base")
+    data = load_file(path, what="profile")  # bounded: size, nesting, aliases, finite numbers; one-line errors
     if not isinstance(data, dict):
         raise ConfigError("a profile must be a mapping", path=str(path))
     _check_spec(data, str(path))
@@ -321,4 +315,27 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         if not isinstance(item, dict) or "at" not in item or "event" not in item:
             raise fail(field, "expected {at: seconds, event: kind, ...}")
         want(f"{field}.at", item["at"], (int, float), "seconds after start")
+    _check_bounds(prof, source)
     return prof
+
+
+def _check_bounds(prof: Mapping[str, Any], source: str) -> None:
+    """Every number finite and within bounds, every text and list of a sane length (hostile files)."""
+    todo: list[tuple[str, Any]] = list(prof.items())
+    while todo:
+        field, value = todo.pop()
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            low, high = _BOUNDS.get(field, (-_MAX_NUMBER, _MAX_NUMBER))
+            if not (math.isfinite(value) and low <= value <= high):
+                raise ConfigError(f"{value!r} is out of range ({low:g} to {high:g})", path=source, field=field)
+        elif isinstance(value, str):
+            if len(value) > _MAX_TEXT:
+                raise ConfigError(f"a text of {len(value)} characters; at most {_MAX_TEXT}", path=source, field=field)
+        elif isinstance(value, list):
+            if len(value) > _MAX_ITEMS:
+                raise ConfigError(f"{len(value)} items; at most {_MAX_ITEMS}", path=source, field=field)
+            todo.extend((f"{field}[{i}]", v) for i, v in enumerate(value))
+        elif isinstance(value, Mapping):
+            todo.extend((f"{field}.{k}", v) for k, v in value.items())

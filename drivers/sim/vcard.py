@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from drivers.codecs import tlv
 from drivers.codecs.iso7816 import PPSE, PSE, compute_tck, parse_atr
 from drivers.errors import ConfigError
+from drivers.yamlsafe import load_file
 
 _LOG = logging.getLogger(__name__)
 
@@ -172,7 +171,7 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
             Application(
                 aid=_hex(app["aid"], f"{where}.aid", path),
                 label=str(app.get("label", "")),
-                priority=int(app.get("priority", i + 1)),
+                priority=int(_number(app.get("priority", i + 1), f"{where}.priority", path, 0, 255)),
                 aip=_hex(app.get("aip", "1800"), f"{where}.aip", path),
                 records=records,
             )
@@ -181,17 +180,16 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
     fknown = {"mute", "bad_tck", "slow_ms", "error_rate", "error_sw", "seed", "pull_after"}
     if set(f) - fknown:
         raise ConfigError(f"unknown fault(s) {sorted(set(f) - fknown)}", path=path, field="faults")
-    rate = float(f.get("error_rate", 0.0))
-    if not 0.0 <= rate <= 1.0:
-        raise ConfigError("error_rate must be between 0 and 1", path=path, field="faults.error_rate")
+    rate = _number(f.get("error_rate", 0.0), "faults.error_rate", path, 0.0, 1.0, whole=False)
     faults = Faults(
         mute=bool(f.get("mute", False)),
         bad_tck=bool(f.get("bad_tck", False)),
-        slow_ms=int(f.get("slow_ms", 0)),
+        slow_ms=int(_number(f.get("slow_ms", 0), "faults.slow_ms", path, 0, 600_000)),
         error_rate=rate,
         error_sw=_hex(f.get("error_sw", "6F00"), "faults.error_sw", path),
-        seed=int(f.get("seed", 1)),
-        pull_after=None if f.get("pull_after") is None else int(f["pull_after"]),
+        seed=int(_number(f.get("seed", 1), "faults.seed", path, 0, 2**32)),
+        pull_after=None if f.get("pull_after") is None
+        else int(_number(f["pull_after"], "faults.pull_after", path, 0, 1_000_000)),
     )
     if not faults.mute and not faults.bad_tck and atr and not parse_atr(atr).valid:
         raise ConfigError(f"ATR is malformed: {parse_atr(atr).describe()}", path=path, field="atr")
@@ -204,6 +202,16 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
         faults=faults,
         description=str(data.get("description", "")),
     )
+
+
+def _number(value: Any, field: str, path: str | None, low: float, high: float, *, whole: bool = True) -> float:
+    """A number of a card profile, within ``low``..``high`` (whole unless ``whole`` is False)."""
+    ok = isinstance(value, int) or (not whole and isinstance(value, float))
+    if isinstance(value, bool) or not ok or not low <= value <= high:
+        what = "a whole number" if whole else "a number"
+        raise ConfigError(f"{field} must be {what} from {low:g} to {high:g}, not {str(value)[:40]!r}", path=path,
+                          field=field)
+    return float(value) if not whole else int(value)
 
 
 def available_profiles() -> list[str]:
@@ -226,8 +234,7 @@ def load_profile(card: str | dict[str, Any] | CardProfile) -> CardProfile:
         path = CARDS_DIR / f"{card}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown card profile {card!r}; known: {', '.join(available_profiles())}")
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_file(path)  # bounded: size, nesting, aliases, finite numbers; one-line errors
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
     return profile_from_dict(data, name=path.stem, path=str(path))

@@ -148,8 +148,12 @@ def test_base_in_a_user_file(tmp_path: Path) -> None:
         ("spec: 1\nbase: good\nfaults: {noise: lots}\n", "faults.noise"),
         ("spec: 1\nbase: good\nevent_log: [{time: yesterday, code: 1}]\n", "event_log"),
         ("spec: 1\nbase: good\nself_test: {ram: maybe}\n", "self_test.ram"),
-        ("spec: 1\nbase: nosuch\n", "cannot read profile"),
-        ("spec: 1\nbase: [\n", "invalid YAML"),
+        ("spec: 1\nbase: nosuch\n", "no such profile"),
+        ("spec: 1\nbase: [\n", "YAML error"),
+        ("spec: 1\nbase: good\nboot_time: 1.0e+9\n", "boot_time"),
+        ("spec: 1\nbase: good\nevent_log_fill: 100000000\n", "event_log_fill"),
+        ("spec: 1\nbase: good\nbattery: {voltage: .nan}\n", "not a finite number"),
+        ("spec: 1\nbase: good\nserial: " + "9" * 50 + "\n", "too long"),
     ],
 )
 def test_bad_profiles_are_plan_errors(tmp_path: Path, text: str, match: str) -> None:
