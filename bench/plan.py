@@ -214,6 +214,10 @@ def _params(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Any
                            f"{fld}.params.{key}")
         out[key] = _coerce(cx, given, key, value, p.type, f"{fld}.params.{key}")
         _sane(cx, out[key], given, key, f"{fld}.params.{key}")
+        low, high = p.bounds or (-MAX_NUMBER, MAX_NUMBER)
+        if isinstance(out[key], int | float) and not low <= out[key] <= high:
+            raise cx.error(f"{key} must be from {low:g} to {high:g}, not {_show(out[key])}", given, key,
+                           f"{fld}.params.{key}")
     for key, p in spec.params.items():
         if key not in out:
             if p.required:
@@ -338,7 +342,7 @@ def _str(cx: _Ctx, node: LineDict, key: str, fld: str, limit: int = MAX_TEXT) ->
         return None
     value = node[key]
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise cx.error(f"{key} must be text, not {type(value).__name__}", node, key, fld)
+        raise cx.error(f"{key} must be text, not {_kind(value)}", node, key, fld)
     _sane(cx, value, node, key, fld, limit=limit)
     return str(value)
 
@@ -394,6 +398,15 @@ def _sane(cx: _Ctx, value: Any, node: LineDict, key: str, fld: str, limit: int =
                 raise cx.error(f"{key} holds {len(v)} items; at most {MAX_ITEMS}", node, key, fld)
             todo.extend(v.keys())
             todo.extend(v.values())
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in the words of a plan's author."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _show(value: Any, limit: int = 60) -> str:

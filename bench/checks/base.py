@@ -38,6 +38,8 @@ class Param:
     type: type | tuple[type, ...]
     default: Any = _REQUIRED
     help: str = ""
+    #: (least, most) for a number; a plan's value outside is a plan error (any number is finite and within +-1e12).
+    bounds: tuple[float, float] | None = None
 
     @property
     def required(self) -> bool:

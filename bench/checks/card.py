@@ -362,7 +362,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "card.apdu_latency", apdu_latency, "APDU round-trip time (p50/p95/max)", devices=(ROLE,),
         params={"card": _CARD, "insert_timeout": _INSERT_TIMEOUT, "interface": _INTERFACE,
-                "count": Param(int, 20, "round trips to time")},
+                "count": Param(int, 20, "round trips to time", bounds=(1, 10_000))},
         measurements={"apdu.errors": Limit(max=0, fault="ICC-ERROR"),
                       "apdu.p50_ms": Limit(max=50, unit="ms"), "apdu.p95_ms": Limit(max=100, unit="ms"),
                       "apdu.max_ms": Limit(max=250, unit="ms")},

@@ -194,7 +194,7 @@ CHECKS: tuple[CheckSpec, ...] = (
             "levels": Param(list, [100, 50, 10, 0], "levels to set, in percent"),
             "min_ma": Param((int, float), 10.0, "least current at 100 % (scaled down for lower levels)"),
             "max_off_ma": Param((int, float), 2.0, "most current with the backlight off"),
-            "restore_level": Param(int, 100, "level to leave the backlight at"),
+            "restore_level": Param(int, 100, "level to leave the backlight at", bounds=(0, 100)),
             "confirm": Param(bool, False, "also ask the operator whether the backlight is on"),
             "confirm_timeout": Param((int, float), 60.0, "seconds the operator has to answer"),
         },

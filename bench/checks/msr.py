@@ -99,8 +99,8 @@ CHECKS: tuple[CheckSpec, ...] = (
         "magstripe: N swipes of a test card; read rate, ISO 7813 track format and LRC (PAN masked)",
         devices=("unit",),
         params={
-            "swipes": Param(int, 5, "how many times the operator swipes the card"),
-            "min_success_rate": Param((int, float), 0.8, "fraction of swipes that must read"),
+            "swipes": Param(int, 5, "how many times the operator swipes the card", bounds=(1, 1000)),
+            "min_success_rate": Param((int, float), 0.8, "fraction of swipes that must read", bounds=(0, 1)),
             "card": Param(str, "msr-test", "the magstripe test card to swipe"),
             "tracks": Param(list, [1, 2], "tracks that must be read on every swipe"),
             "swipe_timeout": Param((int, float), 20.0, "seconds to wait for each swipe"),

@@ -35,7 +35,8 @@ CHECKS: tuple[CheckSpec, ...] = (
         devices=("unit",),
         params={
             "require_adapter": Param(bool, False, "fail when no power adapter is detected"),
-            "charge_below_percent": Param(int, 80, "on the adapter, below this charge the battery must be charging"),
+            "charge_below_percent": Param(int, 80, "on the adapter, below this charge the battery must be charging",
+                                          bounds=(0, 100)),
         },
         measurements={
             "voltage": None,  # depends on the pack (1S 3.7 V, 2S 7.4 V): plans set it per model

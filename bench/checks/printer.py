@@ -269,7 +269,7 @@ CHECKS: tuple[CheckSpec, ...] = (
         "cut the paper, then the status must show no autocutter error",
         devices=("printer",),
         params={
-            "cuts": Param(int, 1, "how many cuts"),
+            "cuts": Param(int, 1, "how many cuts", bounds=(0, 100)),
             "partial": Param(bool, False, "partial cut instead of a full cut"),
         },
         measurements={"cuts_ok": None, "cutter_error": Limit(equals=False, fault="PRN-CUTTER")},
@@ -280,7 +280,7 @@ CHECKS: tuple[CheckSpec, ...] = (
         throughput,
         "print N lines and measure lines per second against a minimum",
         devices=("printer",),
-        params={"lines": Param(int, 40, "lines to print")},
+        params={"lines": Param(int, 40, "lines to print", bounds=(1, 1000))},
         measurements={
             "print_time_s": None,
             "lines_per_s": Limit(min=10.0, unit="lines/s", fault="PRN-SLOW"),
