@@ -85,14 +85,6 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        """YAML 1.1 merge keys; remembers how many of the pairs were merged (they come first)."""
-        explicit = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
-        has_merge = explicit != len(node.value)  # false once flattened: an anchored mapping counts once
-        super().flatten_mapping(node)
-        if has_merge:
-            node.merged_pairs = len(node.value) - explicit  # type: ignore[attr-defined]
-
 
 def _check_graph(root: yaml.Node) -> None:
     """Refuse a composed document too deep or too big once its aliases are expanded.
@@ -136,21 +128,42 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)  # merged pairs first (the first mapping merged wins), then the written ones
-    merged = getattr(node, "merged_pairs", 0)
-    out = LineDict()
+    """A mapping with its lines; merge keys per YAML 1.1, done here without changing the nodes.
+
+    PyYAML's own merging rewrites the merged nodes in place, so an anchored mapping with a merge
+    key read twice could change meaning; here every merged mapping is constructed (once, shared)
+    and its keys taken where the mapping does not write them: the first mapping merged wins.
+    """
+    merged = LineDict()
+    merged.key_lines = {}
+    written: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE_TAG:
+            written.append((key_node, value_node))
+            continue
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise ConfigError("'<<' merges a mapping or a list of mappings", line=_line(source))
+            part = loader.construct_object(source, deep=True)
+            for key, value in part.items():
+                if key not in merged:
+                    merged[key] = value
+                    merged.key_lines[key] = part.line_of(key)
+    out = LineDict(merged)
     out.line = _line(node)
-    out.key_lines = {}
-    written: set[str] = set()
-    for i, (key_node, value_node) in enumerate(node.value):
+    out.key_lines = dict(merged.key_lines)
+    seen: set[str] = set()
+    for key_node, value_node in written:
+        if key_node.tag == "tag:yaml.org,2002:value":  # a plain '=' key is text, as in PyYAML
+            key_node.tag = "tag:yaml.org,2002:str"
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
             raise ConfigError("mapping keys must be plain scalars", line=_line(key_node))
         skey = str(key)
-        if i >= merged:
-            if skey in written:
-                raise ConfigError(f"duplicate key {_short(skey)!r}", line=_line(key_node))
-            written.add(skey)
+        if skey in seen:
+            raise ConfigError(f"duplicate key {_short(skey)!r}", line=_line(key_node))
+        seen.add(skey)
         out[skey] = loader.construct_object(value_node, deep=True)
         out.key_lines[skey] = _line(key_node)
     return out

@@ -125,3 +125,105 @@ def test_mutated_plan_only_raises_plan_errors(noise: bytes) -> None:
         data[(i * 37 + b) % len(data)] = noise[min(len(noise) - 1, 2 * i + 1)] if len(noise) > 1 else b
     with contextlib.suppress(BenchError):
         parse_plan(data.decode("utf-8", errors="replace"))
+
+
+# --------------------------------------------------------------------------- hostile plans
+def test_a_yaml_merge_key_with_an_override_is_not_a_duplicate() -> None:
+    plan = parse_plan("plan: t\nsteps:\n  - &first\n    name: a\n    check: power.battery\n    timeout: 3\n"
+                      "  - <<: *first\n    name: b\n    timeout: 4\n")
+    a, b = plan.steps
+    assert (a.name, a.timeout) == ("a", 3.0)
+    assert (b.name, b.check.name, b.timeout) == ("b", "power.battery", 4.0)
+    assert "duplicate key 'name'" in str(_error(
+        "plan: t\nsteps:\n  - &first {name: a, check: power.battery}\n  - <<: *first\n    name: b\n    name: c\n"))
+
+
+@pytest.mark.parametrize(("limit", "message"), [
+    ("{min: .nan}", ".nan is not a finite number"),
+    ("{max: .inf}", ".inf is not a finite number"),
+    ("{min: -.inf}", "-.inf is not a finite number"),
+    ("{min: 1.0e+400}", "1.0e+400 is not a finite number"),
+    ("{min: " + "9" * 400 + "}", "is too long"),
+    ("{min: 1.0e+13}", "min must be a finite number within +-1e+12"),
+    ("{min: 50, unit: " + "V" * 100 + "}", "unit is 100 characters; at most 64"),
+])
+def test_every_limit_is_a_finite_sane_number(limit: str, message: str) -> None:
+    err = _error(GOOD.replace("{min: 50}", limit))
+    assert err.line == 13 and message in str(err), err
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('version: "2"', "version: {a: [1, 2]}", "version must be text, not a mapping"),
+    ('version: "2"', "version: " + "1" * 100, "is too long"),
+    ('version: "2"', "version: v" + "1" * 100, "version is 101 characters; at most 64"),
+    ("plan: t", "plan: " + "t" * 65, "plan is 65 characters; at most 64"),
+    ("timeout: 3", "timeout: " + "9" * 5000, "is too long"),
+    ("retries: 2", "retries: .nan", ".nan is not a finite number"),
+    ('{min_firmware: "2.0.0"}', '{min_firmware: "2.0.0\\e[2J"}', "holds control character U+001B"),
+    ("requires: [id]", "requires: [" + "i" * 100 + "]", "at most 64"),
+])
+def test_every_number_and_text_in_a_plan_is_bounded(old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    err = _error(GOOD.replace(old, new))
+    assert message in str(err) and err.line is not None and "\n" not in str(err), err
+
+
+def _render(value: object) -> str:
+    """Flow-style YAML-ish text: scalars go in raw, so a generated one may also break the syntax."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_render(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    return str(value)
+
+
+_SCALARS = st.one_of(
+    st.sampled_from([".nan", ".NaN", ".inf", "-.inf", "1.0e+400", "-1.0e+400", "9" * 400, "9" * 5000, "0x" + "f" * 60,
+                     "0b101", "0o17", "017", "1:30:00", "190:20:30.15", "~", "null", "yes", "no", "on", "1_000",
+                     '"\\0"', '"\\e]0;x\\a"', '"\\x85"', "'q''q'", "*a", "&a x", "&a [1, 2]", "!!binary AAAA",
+                     "!!python/object/apply:os.system [id]", "!!set {a, b}", "2001-12-14", "2001-12-14t21:59:43.10-05:00",
+                     "<<", "=", "-", "?", "|", ">", "%", "@", "`", "#", "\t", "2.0.0", "PWR-BATT-LOW", "'x' * 70"]),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.floats().map(repr),
+    st.text(max_size=12),
+)
+_CHECKS = st.sampled_from(["power.battery", "unit.identify", "printer.throughput", "card.atr", "msr.swipe", "nope"])
+_LIMIT = st.dictionaries(st.sampled_from(["min", "max", "equals", "one_of", "regex", "unit", "fault", "<<", "x"]),
+                         _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4)
+_STEP = st.fixed_dictionaries(
+    {"check": _CHECKS},
+    optional={"name": _SCALARS, "timeout": _SCALARS, "retries": _SCALARS, "prompt": _SCALARS,
+              "requires": st.lists(_SCALARS, max_size=2), "models": _SCALARS,
+              "params": st.dictionaries(st.sampled_from(["lines", "min_firmware", "card", "swipes", "timeout", "x"]),
+                                        _SCALARS, max_size=2),
+              "limits": st.dictionaries(st.sampled_from(["charge_percent", "voltage", "model", "firmware", "x"]),
+                                        _LIMIT, max_size=2)},
+)
+_PLAN = st.fixed_dictionaries(
+    {"plan": _SCALARS, "steps": st.lists(_STEP, max_size=3)},
+    optional={"version": _SCALARS | st.dictionaries(_SCALARS, _SCALARS, max_size=2), "description": _SCALARS,
+              "defaults": st.dictionaries(st.sampled_from(["timeout", "retries", "x"]), _SCALARS, max_size=2),
+              "actions": st.dictionaries(st.sampled_from(["PWR-BATT-LOW", "bad", "<<"]), _SCALARS, max_size=2)},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PLAN, st.booleans())
+def test_generated_yaml_gives_a_plan_or_one_plan_error(plan: dict[str, object], block: bool) -> None:
+    """Never another exception: no RecursionError, ValueError, OverflowError, TypeError, nor a hang."""
+    if block:
+        steps = "".join(f"  - {_render(step)}\n" for step in plan["steps"]) or "  []\n"  # type: ignore[attr-defined]
+        text = "".join(f"{k}: {_render(v)}\n" for k, v in plan.items() if k != "steps") + "steps:\n" + steps
+    else:
+        text = _render(plan)
+    try:
+        result = parse_plan(text, path="gen.yaml")
+    except PlanError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("gen.yaml"), str(exc)
+        assert len(str(exc)) < 1000, str(exc)  # the longest names every known check
+    else:
+        assert result.steps
+        for step in result.steps:
+            for limit in step.limits.values():
+                for bound in (limit.min, limit.max) if limit is not None else ():
+                    assert bound is None or abs(bound) <= 1e12

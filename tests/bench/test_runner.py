@@ -461,3 +461,17 @@ def test_tamper_makes_every_other_failure_a_consequence() -> None:
     assert [f.fault for f in rec.findings] == ["SEC-TAMPER"]
     assert rec.findings[0].consequences == ["printer", "battery"]
     assert rec.summary == f"tamper detected: {RETURN_TO_FACTORY}"
+
+
+def test_an_unanswered_prompt_is_an_operator_timeout_and_the_run_goes_on() -> None:
+    sink = RecordingSink()
+    plan = Plan("t", "1", "", (step("p", spec("x.ok", ok), prompt="Open the cover"), step("b", spec("x.ok", ok))))
+    operator = ScriptedOperator({"Close the cover": True})  # a script that does not answer this prompt
+    runner = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()), operator, sink)
+    rec = runner.run()
+    p, b = rec.steps
+    assert (p.outcome, p.fault) == (Outcome.TIMEOUT, "OP-NO-RESPONSE")
+    assert "no operator response to 'Open the cover'" in p.message
+    assert b.outcome == Outcome.PASS
+    assert rec.verdict not in (Verdict.RUNNING, Verdict.ABORTED)
+    assert sink.calls[-1] == ("finish", rec.verdict)

@@ -159,3 +159,23 @@ def test_a_deep_scenario(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text("spec: 2\ndescription: deep\ndevice:\n  unit: {base: good, tamper: {flags: " + deep() + "}}\n")
     assert_plan_error(bench(*SCENARIO_ARGS(path)), path, 4, "nested more than 64 levels deep")
+
+
+# --------------------------------------------------------------------------- an operator script that falls short
+def test_a_prompt_the_script_does_not_answer_ends_the_run_normally(tmp_path: Path) -> None:
+    plan = tmp_path / "prompted.yaml"
+    plan.write_text("plan: prompted\nsteps:\n  - name: id\n    check: unit.identify\n"
+                    "    prompt: Connect the diagnostic cable\n  - name: bat\n    check: power.battery\n")
+    script = tmp_path / "operator.yaml"
+    script.write_text("answers:\n  Something else: true\n")
+    db = f"sqlite:///{tmp_path / 'bench.db'}"
+    proc = bench("run", str(plan), "--sim", "--operator-script", str(script), "--db", db,
+                 "--report", str(tmp_path / "reports"))
+    assert proc.returncode == 1, proc.stderr
+    assert re.search(r"id \.+ TIMEOUT .* OP-NO-RESPONSE +no operator response to 'Connect the diagnostic cable'",
+                     proc.stdout), proc.stdout
+    assert re.search(r"bat \.+ PASS", proc.stdout), proc.stdout
+    assert "Verdict: FAIL" in proc.stdout
+    assert list((tmp_path / "reports").glob("*/run.json")), "no report"
+    history = bench("history", "PT3-000123", "--db", db)
+    assert history.returncode == 0 and "FAIL" in history.stdout and "RUNNING" not in history.stdout, history.stdout
