@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,9 @@ def load_station(path: str | Path) -> Station:
     except ConfigError as exc:
         raise PlanError.of(exc) from None
     except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"TOML error: {exc}", path=str(p)) from None
+        at = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
+        message = str(exc)[: at.start()].strip() if at else str(exc)
+        raise PlanError(f"TOML error: {message}", path=str(p), line=int(at.group(1)) if at else None) from None
     for key in data:
         if key not in _KEYS:
             raise PlanError(f"unknown field {key!r}; allowed: {', '.join(sorted(_KEYS))}", path=str(p), field=key)

@@ -179,3 +179,23 @@ def test_a_prompt_the_script_does_not_answer_ends_the_run_normally(tmp_path: Pat
     assert list((tmp_path / "reports").glob("*/run.json")), "no report"
     history = bench("history", "PT3-000123", "--db", db)
     assert history.returncode == 0 and "FAIL" in history.stdout and "RUNNING" not in history.stdout, history.stdout
+
+
+# --------------------------------------------------------------------------- station files (TOML, same reader)
+@pytest.mark.parametrize(("text", "line", "expected"), [
+    ('name = "b"\n[devices]\nunit = "/dev/tty\x00S0"\n', 3, "control character U+0000"),
+    ('name = "b"\n[devices\nunit = "x"\n', 2, "TOML error"),
+    ("name = nan\n[devices]\nunit = \"x\"\n", None, "name must be text"),
+    ('name = "b"\n[devices]\nunit = "' + "u" * 2000 + '"\n', None, "a device URL has at most 1000 characters"),
+])
+def test_hostile_station_files(tmp_path: Path, text: str, line: int | None, expected: str) -> None:
+    path = tmp_path / "station.toml"
+    path.write_text(text)
+    assert_plan_error(bench("run", "testplans/pos-quick.yaml", "--station", str(path)), path, line, expected)
+
+
+def test_a_fifo_station_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "station.toml"
+    os.mkfifo(fifo)
+    assert_plan_error(bench("run", "testplans/pos-quick.yaml", "--station", str(fifo)), fifo, None,
+                      "not a regular file")
