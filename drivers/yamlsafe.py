@@ -279,13 +279,8 @@ def load_text(text: str, *, path: str | None = None) -> Any:
     if len(text) > MAX_BYTES:
         raise ConfigError(f"the text is {len(text)} characters; the limit is {MAX_BYTES}", path=path)
     check_text(text, path=path)
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_graph(node)
-        return loader.construct_document(node)
+        return _load(_Loader, text)
     except ConfigError as exc:
         raise ConfigError(_strip_where(exc), path=path, line=exc.line) from exc
     except yaml.MarkedYAMLError as exc:
@@ -295,6 +290,17 @@ def load_text(text: str, *, path: str | None = None) -> Any:
         raise ConfigError(f"YAML error: {_one_line(problem)}", path=path, line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {_one_line(str(exc))}", path=path) from exc
+
+
+def _load(loader_class: Any, text: str) -> Any:
+    """Compose, check the bounds of the composed graph, then construct (nothing is built before the check)."""
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_graph(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
