@@ -112,7 +112,7 @@ def _check_graph(root: yaml.Node) -> None:
             continue
         if key in size:
             continue
-        if key in on_path:  # only a hand-built graph can loop; YAML aliases point backwards
+        if key in on_path:  # an alias inside its own anchor (`a: &a [*a]`)
             raise ConfigError("a value contains itself", line=_line(node))
         on_path.add(key)
         stack.append((node, True))
