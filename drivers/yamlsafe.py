@@ -119,6 +119,17 @@ def _check_graph(root: yaml.Node) -> None:
         stack.extend((k, False) for k in _children(node) if id(k) not in size)
 
 
+def _check_depth(root: yaml.Node) -> None:
+    """Refuse a tree (a document without aliases) nested deeper than :data:`MAX_DEPTH`."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", line=_line(node))
+        if not isinstance(node, yaml.ScalarNode):
+            stack.extend((kid, depth + 1) for kid in _children(node))
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
@@ -299,7 +310,10 @@ def _load(loader_class: Any, text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_graph(node)
+        if "*" in text:  # an alias may share nodes: count them expanded
+            _check_graph(node)
+        else:  # a tree no bigger than the file: only its depth matters
+            _check_depth(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
