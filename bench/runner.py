@@ -257,7 +257,7 @@ class Runner:
             t0 = time.perf_counter()
             try:
                 skip = self._skip_reason(gen, step)
-            except OperatorTimeout as exc:  # nobody answered the step's prompt: the step fails, the run goes on
+            except OperatorTimeout as exc:  # nobody answered the step's prompt: an operator timeout; the run goes on
                 rec = StepRecord(index, step.name, step.check.name, Outcome.TIMEOUT, started,
                                  time.perf_counter() - t0, 0, exc.fault_code, str(exc))
                 self._record(gen, step, rec, total)
@@ -354,6 +354,8 @@ class Runner:
         return Attempt(Outcome.PASS, None, "", ctx)
 
     def _from_exception(self, exc: BaseException, ctx: StepContext) -> Attempt:
+        if isinstance(exc, OperatorTimeout):  # a question nobody answered: not the unit's fault
+            return Attempt(Outcome.TIMEOUT, exc.fault_code, str(exc), ctx)
         if isinstance(exc, DeviceError):
             return Attempt(Outcome.FAIL, exc.fault_code or ctx.spec.fault, str(exc), ctx)
         if isinstance(exc, EquipmentError):

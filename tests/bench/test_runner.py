@@ -475,3 +475,14 @@ def test_an_unanswered_prompt_is_an_operator_timeout_and_the_run_goes_on() -> No
     assert b.outcome == Outcome.PASS
     assert rec.verdict not in (Verdict.RUNNING, Verdict.ABORTED)
     assert sink.calls[-1] == ("finish", rec.verdict)
+
+
+def test_a_question_a_check_asks_and_nobody_answers_is_an_operator_timeout_too() -> None:
+    def asks(ctx: StepContext) -> None:
+        ctx.operator.confirm("Is the display blank?", timeout=1)
+
+    operator = ScriptedOperator({})
+    plan = Plan("t", "1", "", (step("q", spec("x.asks", asks)), step("b", spec("x.ok", ok))))
+    rec = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()), operator,
+                 RecordingSink()).run()
+    assert [(s.outcome, s.fault) for s in rec.steps] == [(Outcome.TIMEOUT, "OP-NO-RESPONSE"), (Outcome.PASS, None)]
