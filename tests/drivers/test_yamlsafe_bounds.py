@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drivers import yamlsafe
 from drivers.errors import ConfigError
 from drivers.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_file, load_text, read_bytes
 
@@ -127,3 +128,21 @@ def test_any_text_loads_or_gives_one_config_error(text: str) -> None:
         load_text(text, path="f.yaml")
     except ConfigError as exc:
         assert "\n" not in str(exc) and str(exc).startswith("f.yaml"), str(exc)
+
+
+_CHAIN = "a: &b0 [x, x]\n" + "".join(f"b{i}: &b{i} [*b{i - 1}, *b{i - 1}]\n" for i in range(1, 40))
+
+
+@pytest.mark.parametrize("text", [
+    "a: .nan\n", "a: " + "9" * 500 + "\n", "[" * 50_000 + "]" * 50_000,
+    "a:\n" + "".join("  " * i + "- \n" for i in range(1, 80)), "[" * 500 + "]" * 500, _CHAIN,
+    "a: &a {<<: *a}\n", "a: b\x00\n", "a: {<<: [1]}\n", "k: 1\nk: 2\n",
+])
+def test_both_parsers_refuse_alike(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml's parser (when PyYAML has it) and the pure-Python one: the same one-line error, the same line."""
+    with pytest.raises(ConfigError) as fast:
+        load_text(text, path="f.yaml")
+    monkeypatch.setattr(yamlsafe, "_CLoader", None)
+    with pytest.raises(ConfigError) as pure:
+        load_text(text, path="f.yaml")
+    assert (str(fast.value), fast.value.line) == (str(pure.value), pure.value.line)
