@@ -117,10 +117,10 @@ def run(
     from bench.cli.console import ConsoleListener, TerminalOperator, print_summary
     from bench.run import RunRequest, execute
 
-    if sim == (station_file is not None):
-        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
     if scenario and not sim:
         raise UsageError("--scenario needs --sim")
+    if sim == (station_file is not None):
+        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
     request = RunRequest(
         plan_file=plan_file,
         station_file=station_file,
@@ -368,10 +368,15 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
         return EXIT_BENCH
     if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code
+    if isinstance(exc, click.UsageError):
+        from bench.cli.usage import usage_line
+
+        _say(f"bench: error: {usage_line(exc)}")
+        return EXIT_USAGE
     if isinstance(exc, click.ClickException):
         with contextlib.suppress(OSError):
             exc.show(file=safe.stream(err=True))
-        return EXIT_USAGE
+        return exc.exit_code
     from bench import interrupts
 
     by = f" ({interrupts.received()[0]})" if interrupts.received() else ""  # which signal, when one did

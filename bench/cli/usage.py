@@ -1,0 +1,65 @@
+"""Click's usage errors as one line: ``bench: error: --lot-size: 0 is not in the range x>=2``.
+
+Click prints a usage block of four lines for a bad option value; a technician needs the option
+and what is wrong with it. Errors about the command line's shape (a missing argument, an
+unknown option or command) add where to look: ``(see: bench run --help)``.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+def _hint(param: click.Parameter | None, given: object) -> str:
+    if isinstance(given, str):
+        return given.strip("'\"")
+    if isinstance(given, list | tuple):
+        return " / ".join(str(g).strip("'\"") for g in given)
+    if isinstance(param, click.Option):
+        return " / ".join(param.opts)
+    if param is not None:
+        return param.human_readable_name
+    return ""
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
+
+
+def _context(exc: click.UsageError) -> click.Context | None:
+    """The command's context: Click's parser leaves it off some errors (``--report`` without a value)."""
+    if exc.ctx is not None:
+        return exc.ctx
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context):
+            found = ctx
+        tb = tb.tb_next
+    return found
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """The one line (without ``bench: error: ``) that says what is wrong with the command line."""
+    ctx = _context(exc)
+    see = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+    if isinstance(exc, click.MissingParameter):
+        what = _hint(exc.param, exc.param_hint)
+        return f"missing {what or 'a value'}{see}"
+    if isinstance(exc, click.BadParameter):
+        what = _hint(exc.param, exc.param_hint)
+        message = exc.message.rstrip(".")
+        return f"{what}: {message}" if what else _lower_first(message)
+    if isinstance(exc, click.NoSuchOption):
+        text = f"no such option: {exc.option_name}"
+        if exc.possibilities:
+            text += f"; did you mean {' or '.join(sorted(exc.possibilities))}?"
+        return text + see
+    if isinstance(exc, click.BadOptionUsage) and exc.message.endswith("requires an argument."):
+        return f"{exc.option_name} needs a value{see}"
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    return _lower_first(message) + see
+
+
+__all__ = ["usage_line"]
