@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from bench.cli.params import PLAN
 
 if TYPE_CHECKING:
     from bench.lots.store import LotStatus, LotStore
@@ -88,7 +89,7 @@ def _plan_text(p: Any) -> str:
 @click.option("--lot", "lot_id", required=True, help="Lot number (the --lot of `bench run`).")
 @click.option("--lot-size", type=click.IntRange(min=2), required=True)
 @click.option("--aql", required=True, help="Acceptance quality limit in percent.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--plan", "plan_file", type=PLAN, required=True,
               help="The test plan each sampled unit is tested with.")
 @click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
 @click.option("--severity", type=click.Choice(_SEVERITIES),
@@ -236,8 +237,7 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
 @click.option("--defect-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True,
               help="Share of defective units in the simulated lot.")
 @click.option("--seed", type=int, help="Random seed (default: random).")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("testplans/pos-quick.yaml"), show_default=True)
+@click.option("--plan", "plan_file", type=PLAN, default="pos-quick", show_default=True)
 @click.option("--lot", "lot_id", help="Lot number (default: DEMO-<time>).")
 @click.option("--db", help=_DB_HELP)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
@@ -259,15 +259,17 @@ def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | No
 
 
 def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defect_rate: float = 0.02,
-             seed: int | None = None, plan_file: Path = Path("testplans/pos-quick.yaml"), db: str | None = None,
+             seed: int | None = None, plan_file: Path | None = None, db: str | None = None,
              out_dir: Path, echo: Any = None) -> tuple[Any, dict[str, Path], Any]:
     """Open a lot of simulated units and test its sample through ``bench.run.execute`` (the
     code path of ``bench run --sim --lot``), one simulated unit per sampled serial, defective
     ones with a fault scenario drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
     """
-    from bench import interrupts
+    from bench import interrupts, planfind
     from bench.lots.store import LotStore, check_lot_open
     from bench.run import RunRequest, execute
+
+    plan_file = plan_file or planfind.find_plan("pos-quick") or Path("testplans/pos-quick.yaml")
 
     rng = random.Random(seed)
     # The lot: which units are defective (the inspector does not know; the sample finds out).

@@ -22,6 +22,7 @@ import click
 
 from bench import __version__
 from bench.cli import safe
+from bench.cli.params import PLAN
 from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, Interrupted, UsageError, exit_code
 
 _LOG = logging.getLogger("bench")
@@ -85,7 +86,7 @@ def cli(debug: bool) -> None:
 
 # ---------------------------------------------------------------------------- run
 @cli.command()
-@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("plan_file", metavar="PLAN", type=PLAN)
 @click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Station file (stations/NAME.toml) with the bench's device URLs.")
 @click.option("--sim", is_flag=True, help="Start the simulated bench, run on it, and tear it down.")
@@ -113,7 +114,7 @@ def run(
     junit_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Run PLAN on the unit at a station (or on the simulated bench with --sim)."""
+    """Run PLAN (a file, or a plan's name such as pos-quick) on the unit at a station (or on the simulated bench with --sim)."""
     from bench.cli.console import ConsoleListener, TerminalOperator, print_summary
     from bench.run import RunRequest, execute
 
@@ -200,7 +201,7 @@ def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json
                 for role, url in sorted(bench_.urls.items()):
                     safe.echo(f"  {role:<12} {url}")
                 safe.echo(f"Station file: {path}")
-                safe.echo(f"Try: bench run testplans/pos-quick.yaml --station {path}")
+                safe.echo(f"Try: bench run pos-quick --station {path}")
                 safe.echo("Ctrl-C stops the bench.")
             sys.stdout.flush()
             while True:
@@ -220,10 +221,10 @@ def plan() -> None:
 
 
 @plan.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", metavar="PLAN...", nargs=-1, required=True, type=PLAN)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
-    """Validate plan FILES; exit 2 on the first error."""
+    """Validate plans (files, or names such as pos-full); exit 2 on the first error."""
     from bench.plan import load_plan
 
     results: list[dict[str, Any]] = []
@@ -240,18 +241,20 @@ def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
 
 
 @cli.command("list")
-@click.option("--plans-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("testplans"),
-              show_default=True, help="Where to look for plans.")
+@click.option("--plans-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="List the plans in this folder only (default: ./testplans, then the stock plans).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_cmd(plans_dir: Path, as_json: bool) -> None:
-    """List the checks, plans and simulated scenarios bench knows."""
-    from bench import checks
+def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
+    """List the checks, plans and simulated scenarios bench knows, and where plans are looked for."""
+    from bench import checks, planfind
     from bench.plan import load_plan
     from drivers.sim.scenario import scenario_names
 
     specs = sorted(checks.registry().values(), key=lambda s: s.name)
+    dirs = [plans_dir] if plans_dir is not None else planfind.plan_dirs()
+    files = sorted(plans_dir.glob("*.yaml")) if plans_dir is not None else planfind.all_plans()
     plans: list[dict[str, Any]] = []
-    for f in sorted(plans_dir.glob("*.yaml")):
+    for f in files:
         try:
             loaded = load_plan(f)
             plans.append({"file": str(f), "name": loaded.name, "version": loaded.version,
@@ -263,13 +266,16 @@ def list_cmd(plans_dir: Path, as_json: bool) -> None:
             "checks": [{"name": s.name, "summary": s.summary, "devices": list(s.devices),
                         "params": sorted(s.params), "measurements": sorted(s.measurements)} for s in specs],
             "plans": plans,
+            "plan_dirs": [str(d) for d in dirs],
             "scenarios": scenario_names(),
         }, indent=2))
         return
     safe.echo("Checks:")
     for s in specs:
         safe.echo(f"  {s.name:<24} {s.summary}")
-    safe.echo(f"\nPlans ({plans_dir}):")
+    safe.echo(f"\nPlans (run one by name, e.g. `bench run pos-quick --sim`; looked for in: {planfind.describe_dirs(dirs)}):")
+    if not plans:
+        safe.echo("  none found")
     for row in plans:
         if "error" in row:
             safe.echo(f"  {row['file']}: INVALID: {row['error']}")

@@ -1,0 +1,31 @@
+"""Click parameter types of the bench CLI (only click and the standard library at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+class PlanRef(click.ParamType):
+    """A test plan: a file, or a plan's name (``pos-full``) looked up where :mod:`bench.planfind` says."""
+
+    name = "plan"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        """The plan's file; a name found nowhere fails here, naming the folders searched."""
+        from bench import planfind
+
+        if isinstance(value, Path):
+            value = str(value)
+        found = planfind.find_plan(value)
+        if found is None:
+            self.fail(f"no plan named {value!r} (looked for {value.removesuffix('.yaml')}.yaml in: "
+                      f"{planfind.describe_dirs()})", param, ctx)
+        return found
+
+
+PLAN = PlanRef()
+
+__all__ = ["PLAN", "PlanRef"]
