@@ -81,10 +81,14 @@ class DeviceSet:
             if dev is not None:
                 _safe_close(role, dev)
 
-    def reconnect(self, role: str, wait: float) -> bool:
-        """Close ``role`` and try to reopen it for up to ``wait`` seconds (a unit that rebooted)."""
+    def reconnect(self, role: str, wait: float, progress: Callable[[float], None] | None = None) -> bool:
+        """Close ``role`` and try to reopen it for up to ``wait`` seconds (a unit that rebooted).
+
+        ``progress`` is called with the seconds waited so far after each try that failed.
+        """
         self.reset([role])
-        deadline = time.monotonic() + wait
+        start = time.monotonic()
+        deadline = start + wait
         while True:
             self.open([role])
             if role in self._open:
@@ -92,6 +96,8 @@ class DeviceSet:
             err = self._errors.get(role)
             if time.monotonic() >= deadline or not isinstance(err, DeviceError | EquipmentError):
                 return False
+            if progress is not None:
+                progress(time.monotonic() - start)
             time.sleep(0.2)
 
     def close(self) -> None:

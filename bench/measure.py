@@ -59,7 +59,9 @@ class Limit:
             parts.append(f"≥ {_fmt(self.min)}{unit}")
         elif self.max is not None:
             parts.append(f"≤ {_fmt(self.max)}{unit}")
-        if self.equals is not None:
+        if isinstance(self.equals, bool):
+            parts.append(yes_no(self.equals))
+        elif self.equals is not None:
             parts.append(f"= {self.equals!r}")
         if self.one_of is not None:
             parts.append(f"one of {list(self.one_of)!r}")
@@ -105,18 +107,50 @@ class Measurement:
 
 
 def judge(
-    name: str, value: Any, *, unit: str | None, limit: Limit | None, default_fault: str | None
+    name: str, value: Any, *, unit: str | None, limit: Limit | None, default_fault: str | None,
+    says: str | None = None,
 ) -> Measurement:
-    """Judge ``value`` against ``limit`` and return the :class:`Measurement`."""
+    """Judge ``value`` against ``limit`` and return the :class:`Measurement`.
+
+    A failed measurement's message is what it means for the unit: ``says`` when the check
+    gave it; for a yes/no or an exact-value limit, the title of its fault code ("printer
+    cover open", not "cover_open = True: expected False"); for a number, the value against
+    its limit ("voltage = 3.41 V: below min 7"). The
+    name, value and limit stay in the measurement for reports and ``--json``.
+    """
     if limit is None:
         return Measurement(name, value, unit)
     unit = unit or limit.unit
     broken = limit.violations(value)
     if not broken:
         return Measurement(name, value, unit, limit, True)
+    fault = limit.fault or default_fault
+    message = says or _meaning(name, value, unit, limit, fault, broken)
+    return Measurement(name, value, unit, limit, False, fault, message)
+
+
+def _meaning(name: str, value: Any, unit: str | None, limit: Limit, fault: str | None, broken: list[str]) -> str:
+    from bench.faults import FAULTS
+
+    words = words_of(name)
+    title = FAULTS[fault].title if fault in FAULTS else None
+    if isinstance(value, bool) or isinstance(limit.equals, bool):
+        return title or f"{words}: {yes_no(value)}, expected {yes_no(limit.equals)}"
+    if limit.equals is not None or limit.one_of is not None or limit.regex is not None:
+        got = f"{words}: {_fmt(value)}"
+        return f"{title} ({got})" if title else f"{got}, {', '.join(broken)}"
     shown = f"{_fmt(value)} {unit}" if unit else _fmt(value)
-    message = f"{name} = {shown}: {', '.join(broken)}"
-    return Measurement(name, value, unit, limit, False, limit.fault or default_fault, message)
+    return f"{name} = {shown}: {', '.join(broken)}"
+
+
+def words_of(name: str) -> str:
+    """A measurement's name in words: ``post.secure_element`` -> ``post secure element``."""
+    return name.replace("_", " ").replace(".", " ")
+
+
+def yes_no(value: Any) -> str:
+    """``yes``/``no`` for a truth value, the value itself otherwise."""
+    return ("yes" if value else "no") if isinstance(value, bool) else _fmt(value)
 
 
 def _fmt(value: Any) -> str:

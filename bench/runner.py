@@ -92,6 +92,12 @@ class RunListener(Protocol):
     def step_ended(self, record: StepRecord, total: int) -> None:
         """A step ended and was recorded."""
 
+    # Optional (the runner looks them up): a wait with nothing else to show, such as for a unit
+    # that dropped off its port. ``waiting`` comes at the start (``waited`` 0) and then a few
+    # times a second; ``wait_ended`` once, with whether the wait was answered.
+    # def waiting(self, what: str, waited: float, limit: float) -> None: ...
+    # def wait_ended(self, what: str, answered: bool, waited: float) -> None: ...
+
 
 class Runner:
     """Runs one plan on one unit.
@@ -354,6 +360,8 @@ class Runner:
         return Attempt(Outcome.PASS, None, "", ctx)
 
     def _from_exception(self, exc: BaseException, ctx: StepContext) -> Attempt:
+        if isinstance(exc, BenchError) and exc.detail:  # the wire-level facts: the step's log, not its message
+            ctx.note(f"detail: {exc.detail}")
         if isinstance(exc, OperatorTimeout):  # a question nobody answered: not the unit's fault
             return Attempt(Outcome.TIMEOUT, exc.fault_code, str(exc), ctx)
         if isinstance(exc, DeviceError):
@@ -375,7 +383,18 @@ class Runner:
             self._lost_roles["unit"] = step.name
             return
         _LOG.info("unit link lost in step %s; waiting up to %.0f s for it to come back", step.name, self.reconnect_wait)
-        if not self.devices.reconnect("unit", self.reconnect_wait):
+        what = "the unit to answer again on its diagnostic port"
+        waiting = getattr(self.listener, "waiting", None)
+        ended = getattr(self.listener, "wait_ended", None)
+        limit = self.reconnect_wait
+        t0 = time.monotonic()
+        if waiting is not None:
+            waiting(what, 0.0, limit)
+        back = self.devices.reconnect(
+            "unit", limit, progress=None if waiting is None else (lambda waited: waiting(what, waited, limit)))
+        if ended is not None:
+            ended(what, back, time.monotonic() - t0)
+        if not back:
             self._lost_roles["unit"] = step.name
 
     def _record_interrupted(self, step: Step, ctx: StepContext, where: Resume | None, who: str) -> None:
@@ -435,4 +454,4 @@ def _timed_out(step: Step, ctx: StepContext) -> Attempt:
 
 
 def _join(failed: list[Measurement]) -> str:
-    return "; ".join(m.message for m in failed)
+    return "; ".join(dict.fromkeys(m.message for m in failed))  # two measurements of one fault: said once

@@ -78,6 +78,10 @@ _REMOVED = {SCARD_W_REMOVED_CARD, SCARD_E_NO_SMARTCARD, SCARD_W_RESET_CARD, SCAR
 _MUTE = {SCARD_W_UNRESPONSIVE_CARD, SCARD_W_UNPOWERED_CARD}
 
 
+_PULLED = "the card was pulled out while the bench was talking to it"
+_MUTE_CARD = "the card does not respond when powered (no answer to reset)"
+
+
 def pcsc_error(hresult: int, action: str, *, reader: str = "", during_apdu: bool = False) -> Exception:
     """Map a PC/SC return code onto the bench error a technician can act on.
 
@@ -96,14 +100,15 @@ def pcsc_error(hresult: int, action: str, *, reader: str = "", during_apdu: bool
     if hresult in _NO_READER:
         return EquipmentError(f"card reader{where} is not available ({text})", fault_code="ICC-NO-READER")
     if during_apdu and hresult in _REMOVED:
-        return CardError(f"card removed during {action}{where}", fault_code="ICC-REMOVED")
+        return CardError(_PULLED, fault_code="ICC-REMOVED", detail=f"card removed during {action}{where}")
     if hresult in _MUTE:
-        return CardError(f"card{where} does not answer reset (no ATR): {text}", fault_code="ICC-NO-ATR")
+        return CardError(_MUTE_CARD, fault_code="ICC-NO-ATR", detail=f"card{where} does not answer reset: {text}")
     if hresult in (SCARD_E_NO_SMARTCARD, SCARD_W_REMOVED_CARD):
         return CardError(f"no card in the reader{where}", fault_code="ICC-NO-CARD")
     if hresult == SCARD_E_TIMEOUT:
-        return CardError(f"{action}{where}: timed out", fault_code="ICC-NO-CARD")
-    return CardError(f"{action}{where} failed: {text} (0x{hresult:08X})", fault_code="ICC-ERROR")
+        return CardError("no card answered in time", fault_code="ICC-NO-CARD", detail=f"{action}{where}: timed out")
+    return CardError("the card reader could not talk to the card", fault_code="ICC-ERROR",
+                     detail=f"{action}{where} failed: {text} (0x{hresult:08X})")
 
 
 def wrap_pyscard_exception(exc: BaseException, action: str, *, reader: str = "") -> Exception:
@@ -118,8 +123,9 @@ def wrap_pyscard_exception(exc: BaseException, action: str, *, reader: str = "")
     if name == "NoCardException":
         return CardError(f"no card in the reader {reader!r}", fault_code="ICC-NO-CARD")
     if name == "CardConnectionException":
-        return CardError(f"card removed during {action} ({exc})", fault_code="ICC-REMOVED")
-    return CardError(f"{action} failed: {exc}", fault_code="ICC-ERROR")
+        return CardError(_PULLED, fault_code="ICC-REMOVED", detail=f"card removed during {action} ({exc})")
+    return CardError("the card reader could not talk to the card", fault_code="ICC-ERROR",
+                     detail=f"{action} failed: {exc}")
 
 
 def _error_text(hresult: int) -> str:
@@ -155,12 +161,12 @@ def exchange(raw: Callable[[bytes], bytes], apdu: bytes, *, max_rounds: int = MA
     while True:
         rounds += 1
         if rounds > max_rounds:
-            raise CardError(f"{describe_apdu(apdu)}: card keeps answering 61xx/6Cxx after {max_rounds} "
-                            "rounds", fault_code="ICC-ERROR")
+            raise CardError("the card never finishes its answer", fault_code="ICC-ERROR",
+                            detail=f"{describe_apdu(apdu)}: card keeps answering 61xx/6Cxx after {max_rounds} rounds")
         resp = raw(command)
         if len(resp) < 2:
-            raise CardError(f"{describe_apdu(apdu)}: response of {len(resp)} byte(s), no status word",
-                            fault_code="ICC-ERROR")
+            raise CardError("the card gave an incomplete answer", fault_code="ICC-ERROR",
+                            detail=f"{describe_apdu(apdu)}: response of {len(resp)} byte(s), no status word")
         body, sw1, sw2 = resp[:-2], resp[-2], resp[-1]
         if sw1 == 0x6C:
             command = with_le(command, sw2)
@@ -258,8 +264,9 @@ class CardReaderClient(CardReader):
             left = deadline - time.monotonic()
             if left <= 0:
                 what = "no card inserted" if want_present else "card not removed"
-                raise CardError(f"{what} in {self.reader_name!r} within {timeout:g} s",
-                                fault_code="ICC-NO-CARD" if want_present else "ICC-ERROR")
+                raise CardError(f"{what} within {timeout:g} s",
+                                fault_code="ICC-NO-CARD" if want_present else "ICC-ERROR",
+                                detail=f"reader {self.reader_name!r}")
             event, _ = self._state(min(_POLL, left), event & 0xFFFF)
         return time.monotonic() - t0
 
@@ -309,8 +316,8 @@ class CardReaderClient(CardReader):
             self._wait(True, timeout)
             event, atr = self._state()
             if event & STATE_MUTE or not _plausible_atr(atr):
-                raise CardError(f"card in {self.reader_name!r} gives no answer to reset "
-                                f"(ATR {atr.hex(' ').upper() or 'empty'})", fault_code="ICC-NO-ATR")
+                raise CardError(_MUTE_CARD, fault_code="ICC-NO-ATR",
+                                detail=f"reader {self.reader_name!r}: ATR {atr.hex(' ').upper() or 'empty'}")
             s = self._scard
             # Right after insertion pcscd may report the card present before it has powered
             # it; "unpowered" then means "not yet", so retry for a moment before calling it mute.
@@ -345,7 +352,7 @@ class CardReaderClient(CardReader):
         """One SCardTransmit on the calling thread."""
         card = self._card
         if card is None:
-            raise CardError("transmit without a connected card", fault_code="ICC-NO-CARD")
+            raise CardError("no card is connected", fault_code="ICC-NO-CARD", detail="transmit without a connected card")
         debug = self.log.isEnabledFor(logging.DEBUG)  # redacting costs more than the APDU itself
         if debug:
             self.log.debug("> %s", redact(apdu.hex().upper()))
@@ -357,8 +364,8 @@ class CardReaderClient(CardReader):
         out = bytes(resp)
         if len(out) < 2 and self._gone_within(0.6):
             self._card, self._info = None, None
-            raise CardError(f"card removed during {describe_apdu(apdu)} on {self.reader_name!r}",
-                            fault_code="ICC-REMOVED")
+            raise CardError(_PULLED, fault_code="ICC-REMOVED",
+                            detail=f"card removed during {describe_apdu(apdu)} on {self.reader_name!r}")
         if debug:
             self.log.debug("< %s (%.1f ms)", redact(out.hex().upper()), (time.monotonic() - t0) * 1000)
         return out
@@ -389,8 +396,8 @@ class CardReaderClient(CardReader):
                 self._in_flight = None
             took = time.monotonic() - t0
             if took > timeout:
-                raise CardError(f"{describe_apdu(apdu)}: the card took {took:.1f} s to answer (limit {timeout:g} s)",
-                                fault_code="ICC-SLOW")
+                raise CardError(f"the card took {took:.1f} s to answer (limit {timeout:g} s)", fault_code="ICC-SLOW",
+                                detail=f"{describe_apdu(apdu)} on {self.reader_name!r}")
             if not resp.ok:
                 self.log.debug("%s -> %s (%s)", describe_apdu(apdu), sw_hex(resp.sw1, resp.sw2),
                                sw_text(resp.sw1, resp.sw2))

@@ -21,12 +21,18 @@ from collections.abc import Iterable
 
 
 class BenchError(Exception):
-    """Root of every error the drivers and the harness raise on purpose."""
+    """Root of every error the drivers and the harness raise on purpose.
 
-    def __init__(self, message: str, *, fault_code: str | None = None) -> None:
+    ``message`` says what happened in the bench's words, for the technician ("the unit stopped
+    answering on its diagnostic port"); ``detail`` keeps the wire-level facts behind it (command,
+    port, tries) for the step's log, the report's details and ``--debug``.
+    """
+
+    def __init__(self, message: str, *, fault_code: str | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fault_code = fault_code
+        self.detail = detail
 
     def __str__(self) -> str:
         return self.message
@@ -68,29 +74,29 @@ class EquipmentError(BenchError):
 class DeviceError(BenchError):
     """The unit under test misbehaved; carries the fault code that names the suspected part."""
 
-    def __init__(self, message: str, *, fault_code: str | None = "UNIT-FAULT") -> None:
-        super().__init__(message, fault_code=fault_code)
+    def __init__(self, message: str, *, fault_code: str | None = "UNIT-FAULT", detail: str | None = None) -> None:
+        super().__init__(message, fault_code=fault_code, detail=detail)
 
 
 class ProtocolError(DeviceError):
     """Bytes on the wire that do not make a valid frame or answer (garbage, bad CRC, truncation)."""
 
-    def __init__(self, message: str, *, fault_code: str | None = "LINK-GARBAGE") -> None:
-        super().__init__(message, fault_code=fault_code)
+    def __init__(self, message: str, *, fault_code: str | None = "LINK-GARBAGE", detail: str | None = None) -> None:
+        super().__init__(message, fault_code=fault_code, detail=detail)
 
 
 class LinkTimeout(DeviceError):
     """The unit did not answer within the link timeout after every retry."""
 
-    def __init__(self, message: str, *, fault_code: str | None = "LINK-NO-RESPONSE") -> None:
-        super().__init__(message, fault_code=fault_code)
+    def __init__(self, message: str, *, fault_code: str | None = "LINK-NO-RESPONSE", detail: str | None = None) -> None:
+        super().__init__(message, fault_code=fault_code, detail=detail)
 
 
 class CardError(DeviceError):
     """The card or the unit's card reader misbehaved (no ATR, card pulled, bad status word)."""
 
-    def __init__(self, message: str, *, fault_code: str | None = "ICC-ERROR") -> None:
-        super().__init__(message, fault_code=fault_code)
+    def __init__(self, message: str, *, fault_code: str | None = "ICC-ERROR", detail: str | None = None) -> None:
+        super().__init__(message, fault_code=fault_code, detail=detail)
 
 
 class PrinterError(DeviceError):
@@ -101,8 +107,9 @@ class PrinterError(DeviceError):
     harness's to say; until it does, a printer that stopped is ``PRN-OFFLINE``.
     """
 
-    def __init__(self, message: str, *, conditions: Iterable[str] = (), fault_code: str | None = "PRN-OFFLINE") -> None:
-        super().__init__(message, fault_code=fault_code)
+    def __init__(self, message: str, *, conditions: Iterable[str] = (), fault_code: str | None = "PRN-OFFLINE",
+                 detail: str | None = None) -> None:
+        super().__init__(message, fault_code=fault_code, detail=detail)
         self.conditions = tuple(conditions)
 
 

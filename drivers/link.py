@@ -273,14 +273,17 @@ class Link:
                     raise self._unit_error(label, answer)
         if naks * 2 > tries:
             raise DeviceError(
-                f"{label}: unit on {self.url} rejected {naks} of {tries} tries (NAK storm)",
+                "the unit rejects what the bench sends on its diagnostic port",
                 fault_code="LINK-NAK-STORM",
+                detail=f"{label}: unit on {self.url} rejected {naks} of {tries} tries (NAK storm)",
             )
         got_valid = self._decoder.frames > valid_before
         got_garbage = self._decoder.discarded + self._decoder.crc_errors > garbage_before
         if got_garbage and not got_valid:
-            raise ProtocolError(f"{label}: unit on {self.url} answered only garbage ({tries} tries)")
-        raise LinkTimeout(f"{label}: no answer from unit on {self.url} after {tries} tries of {timeout:g} s")
+            raise ProtocolError("the unit answers garbage on its diagnostic port",
+                                detail=f"{label}: unit on {self.url} answered only garbage ({tries} tries)")
+        raise LinkTimeout("the unit stopped answering on its diagnostic port",
+                          detail=f"{label}: no answer from unit on {self.url} after {tries} tries of {timeout:g} s")
 
     @staticmethod
     def _unit_error(label: str, frame: Frame) -> DeviceError:
@@ -336,12 +339,13 @@ class Link:
 
     def _lost(self, exc: Exception) -> LinkTimeout:
         reason = " ".join(str(exc).split())
-        return LinkTimeout(f"link to unit on {self.url} lost (unit powered off or cable pulled): {reason}")
+        return LinkTimeout("the unit's diagnostic port went away (unit powered off or cable pulled)",
+                           detail=f"link to unit on {self.url} lost: {reason}")
 
     def _write(self, data: bytes) -> None:
         port = self._serial
         if port is None or self._closing.is_set():
-            raise LinkTimeout(f"link to {self.url} closed while sending")
+            raise LinkTimeout("the bench closed its link to the unit", detail=f"link to {self.url} closed while sending")
         try:
             port.write(data)
             port.flush()
@@ -359,7 +363,8 @@ class Link:
         """Read once (at most one poll interval); return False when the deadline passed."""
         port = self._serial
         if port is None or self._closing.is_set():
-            raise LinkTimeout(f"{label}: link to {self.url} closed while waiting for the unit")
+            raise LinkTimeout("the bench closed its link to the unit",
+                              detail=f"{label}: link to {self.url} closed while waiting for the unit")
         try:
             waiting = port.in_waiting
             if time.monotonic() >= deadline and not waiting and not self._decoder.pending:
@@ -370,7 +375,8 @@ class Link:
             data = port.read(waiting or 1)
         except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
             if self._closing.is_set():
-                raise LinkTimeout(f"{label}: link to {self.url} closed while waiting for the unit") from exc
+                raise LinkTimeout("the bench closed its link to the unit",
+                              detail=f"{label}: link to {self.url} closed while waiting for the unit") from exc
             raise self._lost(exc) from exc
         lost_before = self._decoder.crc_errors + self._decoder.discarded
         if data:

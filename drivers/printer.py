@@ -161,10 +161,12 @@ class EscPosPrinter(Printer):
             try:
                 self.transport.write(escpos.status_request(n), max(0.001, deadline - time.monotonic()))
             except TransportStalled as exc:
-                raise DeviceError("printer does not accept a status request", fault_code="PRN-OFFLINE") from exc
+                raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+                                  detail=f"status request DLE EOT {n} not accepted") from exc
             got = self._read_until(deadline, size=1)
             if not got:
-                raise DeviceError(f"printer did not answer DLE EOT {n} within {timeout:g} s", fault_code="PRN-OFFLINE")
+                raise DeviceError("the printer does not answer", fault_code="PRN-OFFLINE",
+                                  detail=f"no answer to DLE EOT {n} within {timeout:g} s")
             raw += got[:1]
         st = escpos.decode_status(raw)
         self._log.debug("status %s: %s (%.3f s)", raw.hex(" "), st.describe(), time.monotonic() - t0)
@@ -180,14 +182,16 @@ class EscPosPrinter(Printer):
             try:
                 self.transport.write(escpos.info_request(n), max(0.001, deadline - time.monotonic()))
             except TransportStalled as exc:
-                raise DeviceError("printer does not accept GS I", fault_code="PRN-OFFLINE") from exc
+                raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+                                  detail="GS I (identity request) not accepted") from exc
             item_deadline = min(deadline, time.monotonic() + max(0.2, timeout / 4))
             reply = self._read_until(item_deadline, terminator=escpos.NUL)
             if reply:
                 start = reply.find(b"_")
                 values[n] = escpos.decode_info(reply[start : reply.index(escpos.NUL) + 1] if start >= 0 else reply)
         if not values:
-            raise DeviceError(f"printer did not answer GS I within {timeout:g} s", fault_code="PRN-OFFLINE")
+            raise DeviceError("the printer does not say what it is", fault_code="PRN-OFFLINE",
+                              detail=f"no answer to GS I within {timeout:g} s")
         ident = PrinterIdentity(
             manufacturer=values.get(escpos.INFO_MANUFACTURER, ""),
             model=values.get(escpos.INFO_MODEL, ""),

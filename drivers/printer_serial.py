@@ -29,7 +29,8 @@ class SerialTransport(PrinterTransport):
         except serial.SerialTimeoutException as exc:
             raise TransportStalled(str(exc)) from exc
         except serial.SerialException as exc:
-            raise DeviceError(f"serial write to the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
+            raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+                              detail=f"serial write to the printer failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
         """Read what arrives within ``timeout``."""
@@ -42,7 +43,8 @@ class SerialTransport(PrinterTransport):
                 return first
             return first + bytes(self.port.read(min(size - 1, self.port.in_waiting)))
         except serial.SerialException as exc:
-            raise DeviceError(f"serial read from the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
+            raise DeviceError("the printer sends nothing back", fault_code="PRN-OFFLINE",
+                              detail=f"serial read from the printer failed: {exc}") from exc
 
     def close(self) -> None:
         """Close the port."""

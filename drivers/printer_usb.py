@@ -82,7 +82,8 @@ class UsbTransport(PrinterTransport):
         except usb.core.USBTimeoutError as exc:
             raise TransportStalled(str(exc)) from exc
         except usb.core.USBError as exc:
-            raise DeviceError(f"USB write to the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
+            raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+                              detail=f"USB write to the printer failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
         """Bulk IN."""
@@ -95,7 +96,8 @@ class UsbTransport(PrinterTransport):
         except usb.core.USBTimeoutError:
             return b""
         except usb.core.USBError as exc:
-            raise DeviceError(f"USB read from the printer failed: {exc}", fault_code="PRN-OFFLINE") from exc
+            raise DeviceError("the printer sends nothing back", fault_code="PRN-OFFLINE",
+                              detail=f"USB read from the printer failed: {exc}") from exc
 
     def device_id(self) -> str:
         """IEEE 1284 GET_DEVICE_ID (class request 0 on the printer interface)."""

@@ -136,9 +136,9 @@ class UnitClient(Unit):
                 self._identity = None
                 info = parse_event(event).data
                 raise DeviceError(
-                    f"unit on {self.url} rebooted unexpectedly during {during} "
-                    f"(reason {info['reason']}, boot #{info['boot_count']})",
+                    f"the unit restarted by itself during {during} (reason: {info['reason']})",
                     fault_code="LINK-REBOOT",
+                    detail=f"unit on {self.url}: BOOT event, reason {info['reason']}, boot #{info['boot_count']}",
                 )
 
     def _forget_boots(self) -> None:
@@ -157,9 +157,10 @@ class UnitClient(Unit):
         identity = parse_identity(answer.payload)
         if identity.protocol_version != up.PROTOCOL_VERSION:
             raise DeviceError(
-                f"unit on {self.url} speaks link protocol {identity.protocol_version}, "
-                f"bench speaks {up.PROTOCOL_VERSION}",
+                f"the unit's firmware speaks diagnostic protocol {identity.protocol_version}; "
+                f"this bench speaks {up.PROTOCOL_VERSION}",
                 fault_code="LINK-UNSUPPORTED",
+                detail=f"HELLO from unit on {self.url}: protocol version {identity.protocol_version}",
             )
         self.link.max_payload = max(MIN_PAYLOAD, min(self._host_max, identity.max_payload))
         self._identity = identity
@@ -241,7 +242,8 @@ class UnitClient(Unit):
             else:
                 return bytes(image[:total])
         raise DeviceError(
-            f"event log of unit on {self.url} kept changing during download", fault_code="UNIT-FAULT"
+            "the unit's event log kept changing while the bench read it", fault_code="UNIT-FAULT",
+            detail=f"LOG_READ from unit on {self.url}: generation changed on every try",
         )
 
     def event_log(self) -> list[LogEntry]:
@@ -280,7 +282,8 @@ class UnitClient(Unit):
                     continue
                 self._forget_boots()
                 return identity
-        raise LinkTimeout(f"unit on {self.url} did not come back within {wait:g} s of REBOOT")
+        raise LinkTimeout(f"the unit did not come back within {wait:g} s of being restarted",
+                          detail=f"unit on {self.url}: no BOOT event or HELLO answer within {wait:g} s of REBOOT")
 
     def next_event(self, timeout: float) -> UnitEvent | None:
         """Return the next unsolicited event, or None when none arrives within ``timeout``."""

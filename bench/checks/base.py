@@ -149,18 +149,22 @@ class StepContext:
 
     # -- results
     def measure(
-        self, name: str, value: Any, *, unit: str | None = None, limit: Limit | None = None, judged: bool = True
+        self, name: str, value: Any, *, unit: str | None = None, limit: Limit | None = None, judged: bool = True,
+        says: str | None = None,
     ) -> Measurement:
         """Record a measurement and judge it; a value outside its limit fails the step.
 
         The plan's limit for ``name`` wins; ``limit`` is the check's own default for
         measurements whose limit depends on what the unit reported. ``judged=False``
         records the value without judging it (it is explained by another measurement).
+        ``says`` is what a failure means for the unit, in the bench's words (see
+        :func:`bench.measure.judge` for the message it gets otherwise).
         """
         chosen = self.limits.get(name)
         if not judged:
             chosen = limit = None
-        m = judge(name, value, unit=unit, limit=chosen if chosen is not None else limit, default_fault=self.spec.fault)
+        m = judge(name, value, unit=unit, limit=chosen if chosen is not None else limit, default_fault=self.spec.fault,
+                  says=says)
         self.measurements.append(m)
         return m
 
@@ -173,9 +177,10 @@ class StepContext:
         self.notes.append(text)
         self.log.info("%s", text)
 
-    def fail(self, message: str, fault_code: str | None = None) -> None:
-        """Fail the step now with ``message`` and ``fault_code`` (default: the check's)."""
-        raise DeviceError(message, fault_code=fault_code or self.spec.fault)
+    def fail(self, message: str, fault_code: str | None = None, *, detail: str | None = None) -> None:
+        """Fail the step now with ``message`` (what it means for the unit) and ``fault_code`` (default:
+        the check's); ``detail`` (the wire's facts) goes to the step's log."""
+        raise DeviceError(message, fault_code=fault_code or self.spec.fault, detail=detail)
 
     def check_cancelled(self) -> None:
         """Raise when the runner gave up on this step; call it inside long loops."""

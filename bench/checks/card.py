@@ -52,10 +52,12 @@ def _ensure_card(ctx: StepContext, reader: CardReader, card: str, timeout: float
 def _check_sw(resp: ApduResponse, what: str, fault: str = "ICC-APP") -> None:
     if resp.ok:
         return
-    text = f"{what}: card answered {sw_hex(resp.sw1, resp.sw2)} ({sw_text(resp.sw1, resp.sw2)})"
+    detail = f"{what}: card answered {sw_hex(resp.sw1, resp.sw2)} ({sw_text(resp.sw1, resp.sw2)})"
     if resp.sw1 in (0x6F, 0x64, 0x65):
-        raise CardError(text, fault_code="ICC-ERROR")
-    raise CardError(text, fault_code=fault)
+        raise CardError(f"the card reported an internal error ({sw_text(resp.sw1, resp.sw2)})", fault_code="ICC-ERROR",
+                        detail=detail)
+    raise CardError(f"the card refused a payment command ({sw_text(resp.sw1, resp.sw2)})", fault_code=fault,
+                    detail=detail)
 
 
 @dataclass
@@ -94,7 +96,8 @@ def _parse(resp: ApduResponse, what: str) -> list[tlv.Tlv]:
     try:
         return tlv.parse(resp.data)
     except tlv.TlvError as exc:
-        raise CardError(f"{what}: malformed answer ({exc})", fault_code="ICC-APP") from exc
+        raise CardError("the card's payment application gave a malformed answer", fault_code="ICC-APP",
+                        detail=f"{what}: {exc}") from exc
 
 
 def emv_select(reader: CardReader, interface: str) -> EmvSession:
@@ -174,7 +177,8 @@ def reader_present(ctx: StepContext) -> None:
     reader = _reader(ctx)
     names = reader.list_readers()
     ctx.measure("reader.count", len(names))
-    ctx.measure("reader.present", reader.reader_name in names)
+    ctx.measure("reader.present", reader.reader_name in names,
+                says=f"the card reader {reader.reader_name!r} is not connected to this PC")
     ctx.note(f"reader {reader.reader_name!r}; listed: {', '.join(names)}")
 
 
@@ -187,14 +191,15 @@ def atr(ctx: StepContext) -> None:
     ctx.note(f"ATR {parsed.describe()}, negotiated {info.protocol}")
     ctx.measure("atr.hex", parsed.hex)
     ctx.measure("atr.protocol", info.protocol)
-    ctx.measure("atr.tck_ok", parsed.tck_ok is not False)
-    ctx.measure("atr.valid", parsed.valid)
+    ctx.measure("atr.tck_ok", parsed.tck_ok is not False, says="the card's answer to reset has a bad checksum (TCK)")
+    ctx.measure("atr.valid", parsed.valid, says="the card's answer to reset is malformed")
     expected = ctx.params["protocol"]
     if expected != "any" and expected != info.protocol:
         ctx.fail(f"card negotiated {info.protocol}, expected {expected}", "ICC-BAD-ATR")
     pattern = ctx.params["atr_regex"]
     if pattern and not re.fullmatch(pattern, info.atr.hex().upper()):
-        ctx.fail(f"ATR {info.atr.hex().upper()} does not match /{pattern}/", "ICC-BAD-ATR")
+        ctx.fail("the card's answer to reset is not the one this plan expects", "ICC-BAD-ATR",
+                 detail=f"ATR {info.atr.hex().upper()} does not match /{pattern}/")
 
 
 def emv_select_check(ctx: StepContext) -> None:
@@ -268,7 +273,7 @@ def insert_remove(ctx: StepContext) -> None:
     try:
         reader.wait_for_remove(_wait_budget(ctx, timeout))
     except CardError as exc:
-        raise CardError(str(exc), fault_code="ICC-ERROR") from exc
+        raise CardError(str(exc), fault_code="ICC-ERROR", detail=getattr(exc, "detail", None)) from exc
     ctx.state.setdefault(_STATE_KEY, {}).pop(reader.url, None)
     ctx.measure("remove.detect_ms", round((time.monotonic() - t0) * 1000, 1), unit="ms")
 

@@ -46,7 +46,7 @@ def _fails_with_the_condition(check: Callable[[StepContext], None]) -> Callable[
             code = printer_fault(exc.conditions)
             if code is None or code == exc.fault_code:
                 raise
-            raise PrinterError(exc.message, conditions=exc.conditions, fault_code=code) from exc
+            raise PrinterError(exc.message, conditions=exc.conditions, fault_code=code, detail=exc.detail) from exc
 
     return run
 
@@ -79,7 +79,7 @@ def _require_ready(ctx: StepContext, printer: Printer) -> None:
     st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
     code = printer_fault(st.conditions, near_end=False)
     if code is not None:
-        raise DeviceError(f"printer not ready: {st.describe()} (status {st.raw.hex(' ')})", fault_code=code)
+        raise DeviceError(f"printer not ready: {st.describe()}", fault_code=code, detail=f"status bytes {st.raw.hex(' ')}")
 
 
 @_fails_with_the_condition

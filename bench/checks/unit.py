@@ -28,9 +28,10 @@ def identify(ctx: StepContext) -> None:
     minimum = ctx.params["min_firmware"]
     if minimum:
         outdated = is_older(ident.firmware, minimum)
-        ctx.measure("firmware_current", not outdated, limit=Limit(equals=True, fault="FW-OUTDATED"))
+        older = f"firmware {ident.firmware} is older than the minimum {minimum}"
+        ctx.measure("firmware_current", not outdated, limit=Limit(equals=True, fault="FW-OUTDATED"), says=older)
         if outdated:
-            ctx.fail(f"firmware {ident.firmware} is older than {minimum}: update required", "FW-OUTDATED")
+            ctx.fail(f"{older}: update required", "FW-OUTDATED")
 
 
 def self_test(ctx: StepContext) -> None:
@@ -55,8 +56,8 @@ def tamper(ctx: StepContext) -> None:
     state = ctx.unit.tamper()
     if state.flags:
         ctx.note(f"tamper flags: {', '.join(state.flags)}")
-    ctx.measure("tampered", state.tampered)
-    ctx.measure("keys_present", state.keys_present)
+    ctx.measure("tampered", state.tampered, says="the unit reports it was tampered with")
+    ctx.measure("keys_present", state.keys_present, says="the unit's payment keys are erased")
 
 
 def event_log(ctx: StepContext) -> None:

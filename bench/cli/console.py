@@ -28,12 +28,55 @@ _VERDICT_COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "
                     Verdict.ABORTED: "yellow"}
 
 
-class ConsoleListener:
-    """Prints one line per step as the run goes (to stderr when stdout carries JSON)."""
+#: Seconds between the plain "still waiting" lines when the console is not a terminal (a log, CI).
+PLAIN_WAIT_EVERY = 5.0
+_REWRITE = safe.Styled("\r\x1b[2K")  # back to the start of the line and clear it: the live line
 
-    def __init__(self, *, err: bool = False, width: int = 28) -> None:
+
+class ConsoleListener:
+    """Prints one line per step as the run goes (to stderr when stdout carries JSON).
+
+    A wait with nothing else to show (a unit that dropped off its port) is announced with what
+    is awaited and for how long, then shown as it goes: on a terminal a live line counting the
+    seconds, otherwise a plain line every :data:`PLAIN_WAIT_EVERY` seconds.
+    """
+
+    def __init__(self, *, err: bool = False, width: int = 28, tty: bool | None = None) -> None:
         self.err = err
         self.width = width
+        self._tty = tty
+        self._shown = 0.0
+
+    def _is_tty(self) -> bool:
+        if self._tty is None:
+            stream = sys.stderr if self.err else sys.stdout
+            self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        return self._tty
+
+    def waiting(self, what: str, waited: float, limit: float) -> None:
+        """The start of a wait (``waited`` 0), then its progress."""
+        if waited == 0:
+            safe.echo(f"  waiting up to {limit:g} s for {what} (check its power and cable)", err=self.err)
+            self._shown = 0.0
+            return
+        if self._is_tty():
+            if int(waited) != int(self._shown):
+                self._shown = waited
+                safe.echo(_REWRITE, f"  ... {int(waited)} s of {limit:g} s", nl=False, err=self.err)
+                (sys.stderr if self.err else sys.stdout).flush()
+        elif waited - self._shown >= PLAIN_WAIT_EVERY:
+            self._shown = waited
+            safe.echo(f"  still waiting for {what}: {int(waited)} s of {limit:g} s", err=self.err)
+
+    def wait_ended(self, what: str, answered: bool, waited: float) -> None:
+        """How the wait ended, on its own line."""
+        if self._is_tty() and self._shown:
+            safe.echo(_REWRITE, nl=False, err=self.err)
+        if answered:
+            safe.echo(f"  the unit answered again after {waited:.1f} s", err=self.err)
+        else:
+            safe.echo(f"  the unit did not answer again within {waited:.0f} s: the steps that need it are skipped",
+                      err=self.err)
 
     def run_started(self, rec: RunRecord) -> None:
         """The line above the steps: plan, unit, station."""

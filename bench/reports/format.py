@@ -78,7 +78,9 @@ def is_number(value: Any) -> bool:
 
 
 def fmt_value(value: Any) -> str:
-    """A measured value for people: ``3.41``, ``True``, ``'2.4.1'`` as ``2.4.1``."""
+    """A measured value for people: ``3.41``, ``yes``/``no`` for a truth value, ``'2.4.1'`` as ``2.4.1``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
     if value is None:

@@ -222,6 +222,13 @@ def _step(s: StepRecord, *, anchor: bool = True) -> str:
     )
 
 
+def _name_cell(m: Measurement) -> str:
+    """A failed measurement leads with what it means for the unit; its name stays beneath."""
+    if m.passed or not m.message:
+        return _e(m.name)
+    return f'{_e(m.message)}<br><small>{_e(m.name)}</small>'
+
+
 def _measurements(ms: Iterable[Measurement]) -> str:
     rows = []
     for m in ms:
@@ -230,7 +237,7 @@ def _measurements(ms: Iterable[Measurement]) -> str:
         expected = m.limit.describe() if m.limit else "-"
         chart = _gauge(m) if m.limit is not None else ""
         rows.append(
-            f'<tr class="{"" if m.passed else "bad"}"><td>{_e(m.name)}</td>'
+            f'<tr class="{"" if m.passed else "bad"}"><td>{_name_cell(m)}</td>'
             f'<td class="value">{_e(fmt_value(m.value))}{_e(unit)}</td><td>{_e(expected)}</td>'
             f'<td class="chart">{chart}</td><td>{_badge(ok, small=True) if m.limit else ""}</td></tr>'
         )

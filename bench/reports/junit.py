@@ -149,7 +149,8 @@ def _details(step: StepRecord) -> str:
         unit = f" {m.unit}" if m.unit else ""
         expected = m.limit.describe() if m.limit else "-"
         fault = f" [{m.fault}]" if m.fault else ""
-        lines.append(f"{m.name}: measured {fmt_value(m.value)}{unit}, expected {expected}{fault}")
+        lead = f"{m.message}: " if m.message and not m.message.startswith(m.name) else ""
+        lines.append(f"{lead}{m.name} measured {fmt_value(m.value)}{unit}, expected {expected}{fault}")
     if step.attempts > 1:
         lines.append(f"attempts: {step.attempts}")
     return "\n".join(lines)

@@ -280,3 +280,14 @@ def test_pty_vanishing_unit_is_link_timeout() -> None:
         assert time.monotonic() - started < 1.0
     finally:
         link.close()
+
+
+def test_no_answer_says_what_it_means_and_keeps_the_wire_facts_as_detail() -> None:
+    link = Link("loop://", timeout=0.05, retries=1).open()
+    try:
+        with pytest.raises(LinkTimeout) as info:
+            link.request(0x11, name="BATTERY")
+    finally:
+        link.close()
+    assert str(info.value) == "the unit stopped answering on its diagnostic port"
+    assert info.value.detail == "BATTERY: no answer from unit on loop:// after 2 tries of 0.05 s"
