@@ -392,6 +392,8 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, BenchError):
         if debug:
             _say(traceback.format_exc().rstrip("\n"))
+            if exc.detail:
+                _say(f"bench: detail: {exc.detail}")
         first = interrupts.received()[:1]
         named = bool(first) and first[0] in str(exc)  # the message says which signal already
         _say(f"bench: error: {exc}{by if isinstance(exc, Interrupted) and not named else ''}")

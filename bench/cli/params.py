@@ -21,8 +21,13 @@ class PlanRef(click.ParamType):
             value = str(value)
         found = planfind.find_plan(value)
         if found is None:
+            import difflib
+
+            names = [f.stem for f in planfind.all_plans()]
+            close = difflib.get_close_matches(value.removesuffix(".yaml"), names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
             self.fail(f"no plan named {value!r} (looked for {value.removesuffix('.yaml')}.yaml in: "
-                      f"{planfind.describe_dirs()})", param, ctx)
+                      f"{planfind.describe_dirs()}){hint}", param, ctx)
         return found
 
 

@@ -122,3 +122,17 @@ def test_console_echo_is_not_fooled(monkeypatch: pytest.MonkeyPatch) -> None:
     console = ConsoleListener(tty=True)
     console.waiting("the unit\x1b]0;pwned\x07", 0.0, 15.0)
     assert "\x1b]" not in buf.getvalue() and "\\x1b]0;pwned\\x07" in buf.getvalue()
+
+
+@pytest.mark.slow
+def test_a_run_that_cannot_start_says_why_plainly_and_debug_adds_the_wire_facts(tmp_path: Path) -> None:
+    proc = run_sim(tmp_path, "pos-quick", "unit-garbage")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == ["bench: error: the unit answers garbage on its diagnostic port"]
+    debug = subprocess.run(
+        [sys.executable, "-m", "bench", "--debug", "run", "pos-quick", "--sim", "--scenario", "unit-garbage",
+         "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r")],
+        cwd=ROOT, capture_output=True, text=True, timeout=180)
+    said = [ln for ln in debug.stderr.splitlines() if ln.startswith("bench: ")]
+    assert said[-1] == "bench: error: the unit answers garbage on its diagnostic port"
+    assert said[-2].startswith("bench: detail: HELLO: unit on ") and said[-2].endswith("answered only garbage (4 tries)")

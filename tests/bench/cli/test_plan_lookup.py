@@ -56,6 +56,11 @@ def test_an_unknown_plan_name_says_where_it_looked(tmp_path: Path, args: tuple[s
     assert f"looked for nosuch.yaml in: ./testplans, {ROOT / 'testplans'}" in lines[0]
 
 
+def test_a_misspelt_plan_name_gets_a_suggestion(tmp_path: Path) -> None:
+    proc = bench("run", "pos-fulll", "--sim", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.rstrip().endswith("; did you mean pos-full?"), proc.stderr
+
+
 def test_a_plan_path_that_does_not_exist_is_still_a_missing_file(tmp_path: Path) -> None:
     proc = bench("plan", "check", "sub/pos-quick.yaml", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip() == "bench: error: sub/pos-quick.yaml: no such file"
