@@ -104,6 +104,10 @@ def start(supplier: str, part: str, lot_id: str, lot_size: int, aql: str, plan_f
           severity: str | None, approve_reduced: bool, resume: bool, inspector: str | None, db: str | None,
           as_json: bool) -> None:
     """Open a lot for inspection; then test each sampled unit with `bench run PLAN --lot LOT`."""
+    if severity is not None and approve_reduced:
+        from bench.errors import UsageError
+
+        raise UsageError(f"--approve-reduced has no effect with --severity {severity}: give one or the other")
     with _open(db) as store:
         lot, state = open_lot(store, supplier=supplier, part=part, lot_id=lot_id, lot_size=lot_size, aql=_aql(aql),
                               plan_file=plan_file, level=level, severity=severity, approve_reduced=approve_reduced,
