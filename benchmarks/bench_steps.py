@@ -23,7 +23,8 @@ of several runs) and 1,000 steps. Two store settings for ours:
 
 The JSON files: OpenHTF writes a temp file and renames it, without fsync. Ours is written as
 ``bench run`` writes every report file (:func:`bench.reports.files.write_atomic`): a temp file,
-fsynced, then renamed. That one fsync per run is counted against us on every row.
+then renamed, without fsync either (the store is what survives a power cut; a report is
+written again from it by ``bench report``).
 """
 
 from __future__ import annotations

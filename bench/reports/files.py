@@ -1,9 +1,11 @@
 """Report files on disk: whole or not at all, and destinations checked before a run starts.
 
-:func:`write_atomic` writes a temp file beside the target, syncs it and renames it over the
-target, so a reader (CI picking up ``junit.xml``, a person opening ``report.html``) never sees
-half a file, and a full disk or a vanished folder leaves the old file (or none), never an
-empty one. :func:`check_writable_dir` and :func:`check_writable_file` find out before the first
+:func:`write_atomic` writes a temp file beside the target and renames it over the target,
+so a reader (CI picking up ``junit.xml``, a person opening ``report.html``) never sees half a
+file, and a full disk or a vanished folder leaves the old file (or none), never an empty one.
+It does not fsync: what must survive a power cut is the run in the store (committed with an
+fsync per step by default); a report is a rendering of it, and ``bench report RUN`` writes it
+again from the store. :func:`check_writable_dir` and :func:`check_writable_file` find out before the first
 step whether a destination can be written at all.
 """
 
@@ -30,10 +32,12 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
