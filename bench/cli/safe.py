@@ -5,8 +5,10 @@ the newline, DEL, C1, bidi overrides and other format characters; see :mod:`benc
 as visible escapes such as ``\\x1b``. Colour is the CLI's own: :func:`style` escapes its text
 first and marks the result, and :func:`echo` passes marked parts through as they are. JSON
 goes through :func:`echo_json`, which escapes the same characters the JSON way (``\\u001b``).
-Log records reach stderr through :class:`SafeFormatter`, Click's usage errors through :func:`stream`. A test checks that no other module of
-``bench.cli`` calls ``click.echo``, ``print`` or writes to ``sys.stdout``/``sys.stderr`` itself.
+Log records reach stderr through :class:`SafeFormatter`, Click's usage errors through :func:`stream`.
+The multi-up console (:mod:`bench.cli.multiconsole`) draws with rich: device text goes through
+:func:`one_line` into rich ``Text`` objects, on a console with markup off. A test checks that no
+other module of ``bench.cli`` calls ``click.echo``, ``print`` or writes to ``sys.stdout``/``sys.stderr`` itself.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ def style(text: object, **styles: Any) -> Styled:
     return Styled(click.style(one_line(text), **styles))
 
 
-def echo(*parts: object, err: bool = False, nl: bool = True) -> None:
-    """Write ``parts`` joined, each escaped unless it came from :func:`style`."""
-    click.echo("".join(p if isinstance(p, Styled) else clean(p) for p in parts), err=err, nl=nl)
+def echo(*parts: object, err: bool = False, nl: bool = True, file: IO[str] | None = None) -> None:
+    """Write ``parts`` joined, each escaped unless it came from :func:`style` (to ``file`` if given)."""
+    click.echo("".join(p if isinstance(p, Styled) else clean(p) for p in parts), file=file, err=err, nl=nl)
 
 
 def echo_json(text: str, *, err: bool = False, nl: bool = True) -> None:

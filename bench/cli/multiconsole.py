@@ -1,0 +1,459 @@
+"""The console of a multi-up run: one row (or one line prefix) per slot, and the summary table at the end.
+
+On a terminal a live table (rich's ``Live``) shows each slot's unit, step, progress, failures
+so far and verdict, redrawn a few times a second from rich's own thread; the runners' threads
+only update the state under one lock, so a step never waits on the terminal. In a log or CI
+the same events are plain lines prefixed by their slot, one write per line under that lock,
+so lines from different slots never interleave. Device text (serials, messages, faults) is
+escaped with :func:`bench.cli.safe.one_line` and handed to rich as ``Text`` objects on a
+console with markup, emoji and highlighting off, so ``[red]`` or an escape sequence in a
+unit's serial is shown as it is and styles nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Protocol
+
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from bench.cli import safe
+from bench.cli.console import _COLOURS, _VERDICT_COLOURS, PLAIN_WAIT_EVERY
+from bench.plan import Step
+from bench.record import Outcome, RunRecord, StepRecord, Verdict
+
+#: Redraws a second of the live table (rich's refresh thread; the runners never draw).
+REFRESH_PER_SECOND = 4
+_FAILED = (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT)
+_NAME_WIDTH = 28
+
+
+class SlotResult(Protocol):
+    """What :meth:`MultiConsole.print_summary` reads of each slot's end (the multi-up run's result)."""
+
+    @property
+    def slot(self) -> int:
+        """The slot number."""
+
+    @property
+    def record(self) -> RunRecord | None:
+        """The slot's run record (None: the bench failed before its first step)."""
+
+    @property
+    def report(self) -> Path | None:
+        """The slot's report folder, if one was written."""
+
+    @property
+    def error(self) -> str | None:
+        """Why the slot has no record (or its report none), on one line."""
+
+
+@dataclass
+class _Row:
+    """One slot's state, as the live table shows it (changed only under the console's lock)."""
+
+    slot: int
+    total: int
+    serial: str = ""
+    step: str = ""
+    attempt: int = 1
+    done: int = 0
+    failures: int = 0
+    first_fault: str = ""
+    waiting: tuple[float, float] | None = None  # (waited, limit) while waiting for the unit
+    verdict: Verdict | None = None
+    error: str = ""
+    wait_shown: float = 0.0
+
+
+def first_fault(record: RunRecord | None, error: str | None = None) -> str:
+    """The one-line reason a unit did not pass: its first finding, else its first faulty step, else ``error``."""
+    if record is not None:
+        if record.findings:
+            f = record.findings[0]
+            return f"{f.fault}  {f.title}"
+        for s in record.steps:
+            if s.outcome != Outcome.PASS and s.fault:
+                return f"{s.fault}  {s.message}".rstrip()
+        for s in record.steps:
+            if s.outcome in _FAILED:
+                return f"{s.name}: {s.message}".rstrip(": ")
+        if record.verdict not in (Verdict.PASS, Verdict.RUNNING) and record.summary and not error:
+            return record.summary
+    return error or ""
+
+
+def _report_file(report: Path | str | None) -> str:
+    return str(Path(report) / "report.html") if report else ""
+
+
+def _verdict_text(verdict: Verdict) -> Text:
+    return Text(verdict.value, style=f"bold {_VERDICT_COLOURS.get(verdict, 'white')}")
+
+
+def _text(value: object, style: str = "") -> Text:
+    """Device (or any) text for rich: escaped onto one line, never parsed as markup."""
+    return Text(safe.one_line(value), style=style)
+
+
+class SlotListener:
+    """The :class:`bench.runner.RunListener` of one slot: forwards each event to its :class:`MultiConsole`."""
+
+    def __init__(self, console: MultiConsole, slot: int) -> None:
+        self.console = console
+        self.slot = slot
+
+    def run_started(self, record: RunRecord) -> None:
+        """The unit identified itself (or not): its serial goes on the slot's row."""
+        self.console._run_started(self.slot, record)
+
+    def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
+        """The slot's current step."""
+        self.console._step_started(self.slot, step.name, index, total, attempt)
+
+    def step_ended(self, record: StepRecord, total: int) -> None:
+        """A step of the slot ended."""
+        self.console._step_ended(self.slot, record, total)
+
+    def waiting(self, what: str, waited: float, limit: float) -> None:
+        """The slot waits for its unit (it dropped off its port)."""
+        self.console._waiting(self.slot, what, waited, limit)
+
+    def wait_ended(self, what: str, answered: bool, waited: float) -> None:
+        """The slot's wait ended."""
+        self.console._wait_ended(self.slot, what, answered, waited)
+
+
+class MultiConsole:
+    """The console of a run on several slots at once, safe to call from every slot's thread.
+
+    Args:
+        slots: the slot numbers, in the order their rows are shown.
+        plan_name: shown in the live table's title.
+        total_steps: the plan's step count (each slot's own count replaces it once its steps start).
+        err: write to stderr (stdout carries JSON) instead of stdout.
+        tty: live table (True) or plain lines (False); None: whether the stream is a terminal.
+        file: write there instead of stdout/stderr (tests); with ``tty`` True, as a terminal.
+        width: the live and summary tables' width (None: the terminal's).
+    """
+
+    def __init__(self, slots: Sequence[int], plan_name: str, total_steps: int, *, err: bool = False,
+                 tty: bool | None = None, file: IO[str] | None = None, width: int | None = None) -> None:
+        self.plan_name = plan_name
+        self.total_steps = total_steps
+        self.err = err
+        self.tty = _is_terminal(err) if tty is None else tty
+        self._file = file
+        self._lock = threading.Lock()  # the state and the plain lines
+        self._live_lock = threading.Lock()  # starting/stopping the live table; taken before _lock, never inside it
+        self._rows = {n: _Row(n, total_steps) for n in slots}
+        self._prefix_width = max((len(f"[slot {n}]") for n in slots), default=8)
+        self._pauses = 0
+        self._held: list[tuple[str | safe.Styled, ...]] = []  # plain lines written while a prompt is shown
+        self._rich: Console | None = None
+        self._live: Live | None = None
+        if self.tty:
+            self._rich = Console(file=file, stderr=err, force_terminal=True, width=width, markup=False,
+                                 emoji=False, highlight=False)
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> MultiConsole:
+        """On a terminal, start the live table; nothing on plain output."""
+        with self._live_lock:
+            if self._rich is not None and self._live is None:
+                # Lines others write to the terminal (log records, an operator's instruction) go above
+                # the table; stdout is left alone when it carries JSON (err=True).
+                real = self._file is None
+                self._live = Live(console=self._rich, get_renderable=self.live_table,
+                                  refresh_per_second=REFRESH_PER_SECOND, transient=False,
+                                  redirect_stdout=real and not self.err,
+                                  redirect_stderr=real and (self.err or _is_terminal(err=True)))
+                self._live.start(refresh=True)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Stop the live table, leaving its last frame on the screen."""
+        with self._live_lock:
+            live, self._live = self._live, None
+            if live is not None and self._pauses == 0:
+                live.transient = False
+                live.stop()
+            with self._lock:
+                self._write_held()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """While a prompt is asked on the terminal: the live table is taken off the screen and redrawn after.
+
+        In plain mode the slots' lines are held meanwhile and written when the last prompt ends,
+        so none lands in the middle of a question. The runners' events are never blocked.
+        """
+        with self._live_lock:
+            with self._lock:
+                self._pauses += 1
+                first = self._pauses == 1
+            if first and self._live is not None:
+                self._live.transient = True  # erase the table: the prompt takes its place
+                self._live.stop()
+        try:
+            yield
+        finally:
+            with self._live_lock:
+                with self._lock:
+                    self._pauses -= 1
+                    last = self._pauses == 0
+                    if last:
+                        self._write_held()
+                if last and self._live is not None:
+                    self._live.transient = False
+                    self._live.start(refresh=True)
+
+    def listener(self, slot: int) -> SlotListener:
+        """The run listener of ``slot`` (a :class:`bench.runner.RunListener`)."""
+        with self._lock:
+            self._rows.setdefault(slot, _Row(slot, self.total_steps))
+        return SlotListener(self, slot)
+
+    # ------------------------------------------------------------------ the end of a slot
+    def slot_failed(self, slot: int, message: str) -> None:
+        """The slot ended without a record (the bench failed before its first step)."""
+        with self._lock:
+            row = self._row(slot)
+            row.error = message
+            row.waiting = None
+            self._line(slot, "bench error: ", safe.style(message, fg="magenta"))
+
+    def slot_done(self, slot: int, record: RunRecord, report_path: Path | str | None) -> None:
+        """The slot's run ended with ``record``; its report (folder) is at ``report_path``."""
+        with self._lock:
+            row = self._row(slot)
+            row.verdict = record.verdict
+            row.waiting = None
+            row.done = max(row.done, len(record.steps))
+            if record.unit is not None:
+                row.serial = record.unit.serial
+            counts: dict[str, int] = {}
+            for s in record.steps:
+                counts[s.outcome.value] = counts.get(s.outcome.value, 0) + 1
+            tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items())
+            fault = first_fault(record)
+            parts: list[str | safe.Styled] = [
+                "verdict ", safe.style(record.verdict.value, fg=_VERDICT_COLOURS.get(record.verdict, "white"), bold=True),
+                f"  ({tally})" if tally else ""]
+            if fault:
+                parts.append(f"  {safe.one_line(fault)}")
+            if report_path:
+                parts.append(f"  report: {_report_file(report_path)}")
+            self._line(slot, *parts)
+
+    # ------------------------------------------------------------------ the listener's events
+    def _run_started(self, slot: int, record: RunRecord) -> None:
+        with self._lock:
+            row = self._row(slot)
+            u = record.unit
+            if u is not None:
+                row.serial = u.serial
+            unit = f"{u.model} {u.serial} (firmware {u.firmware})" if u else "unit not identified"
+            self._line(slot, f"{record.plan_name} {record.plan_version} on {safe.one_line(unit)}")
+
+    def _step_started(self, slot: int, name: str, index: int, total: int, attempt: int) -> None:
+        with self._lock:
+            row = self._row(slot)
+            row.step, row.total, row.attempt = name, total, attempt
+
+    def _step_ended(self, slot: int, rec: StepRecord, total: int) -> None:
+        with self._lock:
+            row = self._row(slot)
+            row.total = total
+            row.done = max(row.done, rec.index + 1)
+            if rec.outcome in _FAILED:
+                row.failures += 1
+                if not row.first_fault:
+                    row.first_fault = rec.fault or rec.name
+            if self.tty:
+                return
+            num = f"{rec.index + 1:>{len(str(total))}}/{total}"
+            name = f"{rec.name} ".ljust(_NAME_WIDTH, ".")
+            outcome = safe.style(f"{rec.outcome.value:<7}", fg=_COLOURS[rec.outcome], bold=True)
+            tries = f" ({rec.attempts} tries)" if rec.attempts > 1 else ""
+            detail = ""
+            if rec.outcome != Outcome.PASS:
+                fault = f"{rec.fault}  " if rec.fault else ""
+                detail = safe.one_line(f"  {fault}{rec.message}")
+            self._line(slot, f" {num}  {safe.one_line(name)} ", outcome, f" {rec.duration_s:6.2f} s{tries}{detail}")
+
+    def _waiting(self, slot: int, what: str, waited: float, limit: float) -> None:
+        with self._lock:
+            row = self._row(slot)
+            row.waiting = (waited, limit)
+            if self.tty:
+                return
+            if waited == 0:
+                row.wait_shown = 0.0
+                self._line(slot, f"waiting up to {limit:g} s for {safe.one_line(what)} (check its power and cable)")
+            elif waited - row.wait_shown >= PLAIN_WAIT_EVERY:
+                row.wait_shown = waited
+                self._line(slot, f"still waiting for {safe.one_line(what)}: {int(waited)} s of {limit:g} s")
+
+    def _wait_ended(self, slot: int, what: str, answered: bool, waited: float) -> None:
+        with self._lock:
+            self._row(slot).waiting = None
+            if answered:
+                self._line(slot, f"the unit answered again after {waited:.1f} s")
+            else:
+                self._line(slot, f"the unit did not answer again within {waited:.0f} s: "
+                                 "the steps that need it are skipped")
+
+    # ------------------------------------------------------------------ drawing
+    def _row(self, slot: int) -> _Row:
+        return self._rows.setdefault(slot, _Row(slot, self.total_steps))
+
+    def _line(self, slot: int, *parts: str | safe.Styled) -> None:
+        """One plain line for ``slot`` (caller holds the lock; nothing on a terminal, the table shows it)."""
+        if self.tty:
+            return
+        line = (f"[slot {slot}]".ljust(self._prefix_width) + " ", *parts)
+        if self._pauses:
+            self._held.append(line)
+        else:
+            safe.echo(*line, err=self.err, file=self._file)
+
+    def _write_held(self) -> None:
+        """The plain lines held during a prompt (caller holds the lock)."""
+        held, self._held = self._held, []
+        for line in held:
+            safe.echo(*line, err=self.err, file=self._file)
+
+    def live_table(self, width: int | None = None) -> Table:
+        """The live table as it stands, fitted to ``width`` (default: the console's): one row per slot.
+
+        Called by rich's refresh thread; it copies the rows under the lock and draws outside it.
+        """
+        with self._lock:
+            rows = [replace(r) for r in self._rows.values()]
+        width = width or (self._rich.width if self._rich is not None else 100)
+        counter = max((len(f"{r.total}/{r.total}") for r in rows), default=5)
+        bar, widths = _live_widths(width, counter)
+        n_done = sum(1 for r in rows if r.verdict is not None or r.error)
+        table = Table(title=_text(f"bench run {self.plan_name}: {n_done} of {len(rows)} units done"),
+                      title_justify="left")
+        table.add_column("slot", justify="right", no_wrap=True, width=4)
+        for name, w in zip(("unit", "step"), widths[:2], strict=True):
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=w)
+        table.add_column("progress", no_wrap=True, width=bar + counter + (1 if bar else 0))
+        for name, w in zip(("fails", "status"), widths[2:], strict=True):
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=w)
+        for r in rows:
+            table.add_row(*_cells(r, bar, counter))
+        return table
+
+    # ------------------------------------------------------------------ the end table
+    def print_summary(self, results: Sequence[SlotResult]) -> None:
+        """The end table (slot, serial, verdict, first fault, report), then one line of counts."""
+        rows: list[tuple[str, str, Verdict, str, str]] = []
+        for res in sorted(results, key=lambda r: r.slot):
+            rec = res.record
+            serial = rec.unit.serial if rec is not None and rec.unit is not None else ""
+            verdict = rec.verdict if rec is not None else Verdict.ERROR
+            rows.append((str(res.slot), safe.one_line(serial), verdict, safe.one_line(first_fault(rec, res.error)),
+                         safe.one_line(_report_file(res.report))))
+        counts: dict[Verdict, int] = {}
+        for row in rows:
+            counts[row[2]] = counts.get(row[2], 0) + 1
+        tally = ", ".join(f"{counts[v]} {v.value}" for v in Verdict if v in counts)
+        total = f"{len(rows)} unit{'s' if len(rows) != 1 else ''}: {tally}"
+        with self._lock:
+            if self._rich is not None:
+                self._rich_summary(rows, total)
+            else:
+                self._plain_summary(rows, total)
+
+    def _rich_summary(self, rows: list[tuple[str, str, Verdict, str, str]], total: str) -> None:
+        assert self._rich is not None
+        table = Table()
+        table.add_column("slot", justify="right", no_wrap=True)
+        table.add_column("serial", overflow="fold")
+        table.add_column("verdict")
+        table.add_column("first fault", overflow="fold")
+        table.add_column("report", overflow="fold")
+        for slot, serial, verdict, fault, report in rows:
+            table.add_row(Text(slot), Text(serial), _verdict_text(verdict), Text(fault), Text(report))
+        self._rich.print(table)
+        self._rich.print(Text(total), soft_wrap=True)
+
+    def _plain_summary(self, rows: list[tuple[str, str, Verdict, str, str]], total: str) -> None:
+        head = ("slot", "serial", "verdict", "first fault", "report")
+        cells = [head, *[(s, n, v.value, f, r) for s, n, v, f, r in rows]]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(head) - 1)]
+        safe.echo("", err=self.err, file=self._file)
+        for i, (slot, serial, verdict, fault, report) in enumerate(cells):
+            colour = None if i == 0 else _VERDICT_COLOURS.get(Verdict(verdict), "white")
+            shown: str | safe.Styled = verdict if colour is None else safe.style(verdict, fg=colour, bold=True)
+            safe.echo(f"{slot:>{widths[0]}}  {serial:<{widths[1]}}  ", shown, " " * (widths[2] - len(verdict)),
+                      f"  {fault:<{widths[3]}}  {report}".rstrip(), err=self.err, file=self._file)
+        safe.echo(total, err=self.err, file=self._file)
+
+
+def _cells(r: _Row, bar: int, counter: int) -> tuple[RenderableType, ...]:
+    """One slot's row of the live table."""
+    count = Text(f"{r.done}/{r.total}".rjust(counter))
+    progress: RenderableType = count
+    if bar:
+        total = max(r.total, 1)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(ProgressBar(total=total, completed=min(r.done, total), width=bar, complete_style="cyan",
+                                 finished_style="green"), count)
+        progress = grid
+    running = r.verdict is None and not r.error
+    step = _text(r.step) if r.step and running else Text("")
+    fails = _text(f"{r.failures} {r.first_fault}".rstrip(), "red") if r.failures else Text("0", style="dim")
+    if r.error:
+        status = _text(f"bench error: {r.error}", "bold magenta")
+    elif r.verdict is not None:
+        status = _verdict_text(r.verdict)
+    elif r.waiting is not None:
+        status = Text(f"waiting for the unit ... {int(r.waiting[0])} s", style="yellow")
+    elif r.step:
+        status = Text("running" + (f" (try {r.attempt})" if r.attempt > 1 else ""), style="cyan")
+    else:
+        status = Text("starting", style="dim")
+    serial = _text(r.serial) if r.serial else Text("-", style="dim")
+    return Text(str(r.slot)), serial, step, progress, fails, status
+
+
+def _live_widths(width: int, counter: int) -> tuple[int, list[int]]:
+    """The progress bar's width, and the unit, step, fails and status columns' widths that fit ``width``.
+
+    Each column gets its least, then the room left is shared toward each one's most (left to
+    itself, rich squeezes the narrow columns, the slot first, to nothing).
+    """
+    bar = 16 if width >= 110 else 8 if width >= 80 else 0
+    room = width - 19 - 4 - counter - (bar + 1 if bar else 0)  # 6 columns: 7 rules and 12 padding
+    least, most = [8, 10, 5, 12], [20, 24, 16, 48]
+    spare = room - sum(least)
+    if spare <= 0:
+        return bar, least
+    share = min(1.0, spare / sum(m - n for n, m in zip(least, most, strict=True)))
+    return bar, [n + int((m - n) * share) for n, m in zip(least, most, strict=True)]
+
+
+def _is_terminal(err: bool) -> bool:
+    stream: Any = sys.stderr if err else sys.stdout
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+__all__ = ["REFRESH_PER_SECOND", "MultiConsole", "SlotListener", "SlotResult", "first_fault"]
