@@ -223,7 +223,7 @@ class MultiConsole:
     def listener(self, slot: int) -> SlotListener:
         """The run listener of ``slot`` (a :class:`bench.runner.RunListener`)."""
         with self._lock:
-            self._rows.setdefault(slot, _Row(slot, self.total_steps))
+            self._row(slot)
         return SlotListener(self, slot)
 
     # ------------------------------------------------------------------ the end of a slot
@@ -318,7 +318,11 @@ class MultiConsole:
 
     # ------------------------------------------------------------------ drawing
     def _row(self, slot: int) -> _Row:
-        return self._rows.setdefault(slot, _Row(slot, self.total_steps))
+        """``slot``'s row, added (at the end) for a slot the console was not told of (caller holds the lock)."""
+        if slot not in self._rows:
+            self._rows[slot] = _Row(slot, self.total_steps)
+            self._prefix_width = max(self._prefix_width, len(f"[slot {slot}]"))
+        return self._rows[slot]
 
     def _line(self, slot: int, *parts: str | safe.Styled) -> None:
         """One plain line for ``slot`` (caller holds the lock; nothing on a terminal, the table shows it)."""
