@@ -1,70 +1,218 @@
-"""Stations: which unit port, card reader and printer a bench has (``stations/*.toml``).
+"""Stations: which unit port, card reader and printer each slot of a bench has (``stations/*.toml``).
 
-::
+A bench with one unit names its devices in ``[devices]``; that is slot 1::
 
     name = "bench-7"
     db = "postgresql://bench@dbhost/bench"   # optional; default: the local SQLite store
+    operator = "Dana"                        # optional; recorded with each run
     [devices]
     unit = "/dev/ttyUSB0"                    # any pyserial URL: rfc2217://host:4001, socket://...
     card_reader = "pcsc://ACS ACR39U*"
     printer = "usb://04b8:0e15"
+
+A multi-up fixture gives each slot its own table, ``[slots.N]`` (N a whole number 1..64), and
+keeps in ``[devices]`` what every slot shares (optional)::
+
+    name = "fixture-a"
+    [devices]
+    printer = "usb://04b8:0e15"
+    [slots.1]
+    unit = "/dev/ttyUSB0"
+    card_reader = "pcsc://ACS ACR39U 00 00"
+    [slots.2]
+    unit = "/dev/ttyUSB1"
+    card_reader = "pcsc://ACS ACR39U 01 00"
+
+A role is either shared or per slot, never both; two slots never name the same device for a
+role (a device every slot uses goes in ``[devices]``). Roles are ``unit``, ``card_reader`` and
+``printer``; a URL's scheme must be one the drivers open (:mod:`drivers.registry`).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench.errors import ConfigError, PlanError
+from bench.errors import ConfigError, PlanError, UsageError
+from drivers.registry import REGISTRY, scheme_of
 from drivers.yamlsafe import read_text
 
 _ROLES = ("unit", "card_reader", "printer")
-_KEYS = {"name", "db", "operator", "devices", "description"}
+_KEYS = {"name", "db", "operator", "devices", "slots", "description"}
 _MAX_TEXT = 1000
+#: Slot numbers a station file may use (a fixture has at most this many slots).
+MAX_SLOT = 64
+_SLOT_KEY = re.compile(r"[1-9][0-9]{0,2}")
 
 
 @dataclass(frozen=True)
 class Station:
-    """A validated station file."""
+    """A validated station file.
+
+    ``slots`` maps each slot number to its own role URLs; ``shared`` holds the devices every
+    slot uses. ``devices`` is what a one-unit run uses: a station with one slot, its devices
+    (shared ones included); with several slots, the shared devices only.
+    """
 
     name: str
     devices: dict[str, str] = field(default_factory=dict)
     db: str | None = None
     operator: str | None = None
     path: str | None = None
+    slots: dict[int, dict[str, str]] = field(default_factory=dict)
+    shared: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.slots and self.devices:  # built the one-slot way, Station(name, devices)
+            object.__setattr__(self, "slots", {1: dict(self.devices)})
+
+    @property
+    def slot_numbers(self) -> list[int]:
+        """The station's slot numbers, in order."""
+        return sorted(self.slots)
+
+    def slot_urls(self, slot: int) -> dict[str, str]:
+        """Role -> URL for ``slot``: the shared devices and the slot's own.
+
+        Raises:
+            UsageError: the station has no such slot.
+        """
+        if slot not in self.slots:
+            raise UsageError(f"station {self.name} has no slot {slot} (its slots: {_numbers(self.slot_numbers)})")
+        return {**self.shared, **self.slots[slot]}
+
+    def select_slots(self, wanted: Iterable[int] = ()) -> list[int]:
+        """The slots asked for (``--slot N ...``), sorted and once each; every slot when none is asked for.
+
+        Raises:
+            UsageError: a slot the station does not have.
+        """
+        picked = sorted(set(wanted)) or self.slot_numbers
+        for n in picked:
+            self.slot_urls(n)
+        return picked
+
+
+def _numbers(numbers: Iterable[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
 
 
 def load_station(path: str | Path) -> Station:
     """Read and validate a station file; every problem is a one-line :class:`PlanError`."""
     p = Path(path)
     try:
-        data = tomllib.loads(read_text(p, what="station file"))  # bounded: a regular file, its size, no control characters
+        text = read_text(p, what="station file")  # bounded: a regular file, its size, no control characters
+        data = tomllib.loads(text)
     except ConfigError as exc:
         raise PlanError.of(exc) from None
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
         message = str(exc)[: at.start()].strip() if at else str(exc)
         raise PlanError(f"TOML error: {message}", path=str(p), line=int(at.group(1)) if at else None) from None
-    for key in data:
-        if key not in _KEYS:
-            raise PlanError(f"unknown field {key!r}; allowed: {', '.join(sorted(_KEYS))}", path=str(p), field=key)
-    name = data.get("name", p.stem)
-    devices = data.get("devices", {})
-    if not isinstance(devices, dict) or not devices:
-        raise PlanError("a station needs a [devices] table (unit, card_reader, printer)", path=str(p), field="devices")
-    for role, url in devices.items():
-        if role not in _ROLES:
-            raise PlanError(
-                f"unknown device role {role!r}; known: {', '.join(_ROLES)}", path=str(p), field=f"devices.{role}"
-            )
-        if not isinstance(url, str) or not url:
-            raise PlanError("a device URL must be non-empty text", path=str(p), field=f"devices.{role}")
-    for key in ("name", "db", "operator", "description"):
-        if key in data and (not isinstance(data[key], str) or len(data[key]) > _MAX_TEXT):
-            raise PlanError(f"{key} must be text of at most {_MAX_TEXT} characters", path=str(p), field=key)
-    for role, url in devices.items():
-        if len(url) > _MAX_TEXT:
-            raise PlanError(f"a device URL has at most {_MAX_TEXT} characters", path=str(p), field=f"devices.{role}")
-    return Station(str(name), dict(devices), data.get("db"), data.get("operator"), str(p))
+    return _Checker(str(p), text).station(data)
+
+
+class _Checker:
+    """Validates one parsed station file; errors name the file, the field and (best effort) its line."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def error(self, message: str, where: str) -> PlanError:
+        return PlanError(message, path=self.path, line=_line_of(self.lines, where), field=where)
+
+    def station(self, data: dict[str, Any]) -> Station:
+        for key in data:
+            if key not in _KEYS:
+                raise self.error(f"unknown field {key!r}; allowed: {', '.join(sorted(_KEYS))}", key)
+        for key in ("name", "db", "operator", "description"):
+            if key in data and (not isinstance(data[key], str) or len(data[key]) > _MAX_TEXT):
+                raise self.error(f"{key} must be text of at most {_MAX_TEXT} characters", key)
+        if "slots" not in data:
+            devices = data.get("devices", {})
+            if not isinstance(devices, dict) or not devices:
+                raise self.error("a station needs a [devices] table (unit, card_reader, printer) "
+                                 "or [slots.N] tables", "devices")
+            slots = {1: self.roles(devices, "devices")}
+            shared: dict[str, str] = {}
+        else:
+            shared = self.roles(data.get("devices", {}), "devices", may_be_empty=True)
+            slots = self.slots(data["slots"], shared)
+        one = next(iter(slots.values())) if len(slots) == 1 else None
+        devices_ = {**shared, **one} if one is not None else dict(shared)
+        name = str(data.get("name", Path(self.path).stem))
+        return Station(name, devices_, data.get("db"), data.get("operator"), self.path, slots, shared)
+
+    def roles(self, table: Any, where: str, *, may_be_empty: bool = False) -> dict[str, str]:
+        """A table of role -> device URL."""
+        if not isinstance(table, dict):
+            raise self.error(f"[{where}] must be a table of role = \"URL\" ({', '.join(_ROLES)})", where)
+        if not table and not may_be_empty:
+            raise self.error(f"[{where}] names no device; give it at least one of {', '.join(_ROLES)}", where)
+        for role, url in table.items():
+            at = f"{where}.{role}"
+            if role not in _ROLES:
+                raise self.error(f"unknown device role {role!r}; known: {', '.join(_ROLES)}", at)
+            if not isinstance(url, str) or not url:
+                raise self.error("a device URL must be non-empty text", at)
+            if len(url) > _MAX_TEXT:
+                raise self.error(f"a device URL has at most {_MAX_TEXT} characters", at)
+            scheme = scheme_of(url)
+            if scheme not in REGISTRY[role]:
+                known = ", ".join(f"{s}://" if s else "a device path" for s in REGISTRY[role])
+                what = f"start with {scheme}://" if scheme else "be a device path"
+                raise self.error(f"a {role} URL cannot {what} ({url!r}); known: {known}", at)
+        return dict(table)
+
+    def slots(self, table: Any, shared: dict[str, str]) -> dict[int, dict[str, str]]:
+        """The ``[slots.N]`` tables, checked against each other and the shared devices."""
+        if not isinstance(table, dict):
+            raise self.error("slots must be tables written [slots.1], [slots.2], ...", "slots")
+        if not table:
+            raise self.error("a station with [slots] needs at least one slot, e.g. [slots.1]", "slots")
+        slots: dict[int, dict[str, str]] = {}
+        first_user: dict[tuple[str, str], int] = {}  # (role, URL) -> the first slot that names it
+        for key, devices in table.items():
+            if not _SLOT_KEY.fullmatch(key) or not 1 <= int(key) <= MAX_SLOT:
+                raise self.error(f"slot {key!r} is not a slot number; slots are numbered 1 to {MAX_SLOT}",
+                                 f"slots.{key}")
+            n = int(key)
+            slots[n] = self.roles(devices, f"slots.{n}")
+            for role, url in slots[n].items():
+                if role in shared:
+                    raise self.error(f"{role} is both shared ([devices] {role} = {shared[role]!r}) and in "
+                                     f"[slots.{n}] ({url!r}); keep one", f"slots.{n}.{role}")
+                other = first_user.setdefault((role, url), n)
+                if other != n:
+                    raise self.error(f"slots {other} and {n} both name {role} {url!r}; a device every slot "
+                                     "uses goes in [devices]", f"slots.{n}.{role}")
+        return dict(sorted(slots.items()))
+
+
+def _line_of(lines: list[str], where: str) -> int | None:
+    """The line that sets ``where`` (``slots.2.unit``, ``devices``, ``name``), or None when not found.
+
+    Best effort, for messages: it follows ``[table]`` headers and ``key =`` lines, the way
+    station files are written; a key set some other way (inline tables) has no line.
+    """
+    parts = where.split(".")
+    table: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\](\s*#.*)?", line)
+        if header:
+            table = [k.strip().strip("\"'") for k in header.group(1).split(".")]
+            if table == parts:
+                return number
+            continue
+        assign = re.match(r"([A-Za-z0-9_.\"' -]+?)\s*=", line)
+        if assign:
+            key = [k.strip().strip("\"'") for k in assign.group(1).split(".")]
+            if table + key == parts or table + key[: len(parts) - len(table)] == parts:
+                return number
+    return None

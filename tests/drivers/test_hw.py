@@ -5,6 +5,9 @@ reader and paper in the printer::
 
     BENCH_HW_STATION=stations/bench-1.toml .venv/bin/python -m pytest -m hw tests/drivers/test_hw.py
 
+On a multi-up station it checks the first slot, or slot N with ``BENCH_HW_SLOT=N``
+(``bench station check`` asks every device of every slot who it is, without the card steps).
+
 Each test talks to one device of the station through the same driver ``bench run`` uses, and
 only asks it harmless questions (no reboot, no printing). A role the station does not have is
 skipped with the reason. The card test waits up to 30 s for the card. These tests were checked
@@ -40,9 +43,10 @@ def station() -> Station:
 
 
 def _open(station: Station, role: str) -> Iterator[Device]:
-    url = station.devices.get(role)
+    slot = int(os.environ.get("BENCH_HW_SLOT", station.slot_numbers[0]))
+    url = station.slot_urls(slot).get(role)
     if url is None:
-        pytest.skip(f"station {station.name} has no {role}")
+        pytest.skip(f"station {station.name} has no {role} in slot {slot}")
     device = open_device(role, url)
     try:
         yield device
