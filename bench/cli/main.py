@@ -1,4 +1,4 @@
-"""The command line: ``bench run``, ``bench plan check``, ``bench list``, ...
+"""The command line: ``bench run``, ``bench plan check``, ``bench list``, ``bench station check``, ...
 
 Conventions, everywhere: exit 0 pass, 1 unit did not pass (FAIL or INCOMPLETE), 2 usage or
 plan error, 3 bench or equipment error, 130 interrupted; every command that prints results has ``--json``;
@@ -296,6 +296,9 @@ cli.add_command(inspect)
 from bench.cli.runs import runs  # noqa: E402
 
 cli.add_command(runs)
+from bench.cli.station import station  # noqa: E402
+
+cli.add_command(station)
 
 
 # ---------------------------------------------------------------------------- entry point
