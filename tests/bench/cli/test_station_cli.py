@@ -84,7 +84,7 @@ def test_a_slot_with_missing_devices_exits_3_and_says_why(sim: SimBench, tmp_pat
     assert "FAIL  no card reader matches 'No Such Reader'" in reader2
     shared = out.split("\nshared\n")[1].split("\nslot 1\n")[0]
     assert "printer" in shared and ": ready" in shared  # the shared printer is checked once, on its own
-    assert "3 of 5 devices answered; not answering: slot 2 unit, slot 2 card_reader." in out
+    assert "3 of 5 devices answered; not answering: slot 2." in out
 
 
 def test_json_per_slot(sim: SimBench, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,6 +114,19 @@ def test_slot_option_checks_only_those_slots(sim: SimBench, tmp_path: Path,
     code, out, err = bench(capsys, "station", "check", str(f), "--slot", "3")
     assert code == 2 and out == ""
     assert err == "bench: error: station fixture-t has no slot 3 (its slots: 1, 2)\n"
+
+
+def test_two_slots_reaching_the_same_reader_is_a_problem(sim: SimBench, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    name = sim.urls["card_reader"].removeprefix("pcsc://").replace("%20", " ")
+    f = write(tmp_path, f'[slots.1]\ncard_reader = "{sim.urls["card_reader"]}"\n'
+                        f'[slots.2]\ncard_reader = "pcsc://{name}"\n')  # written differently, the same reader
+    code, out, _ = bench(capsys, "station", "check", str(f))
+    assert code == 3
+    assert f"problem: slots 1 and 2 both reach card reader '{name}'" in out and "2 of 2 devices answered." in out
+    code, out, _ = bench(capsys, "station", "check", str(f), "--json")
+    doc = json.loads(out)
+    assert code == 3 and doc["ok"] is False and doc["problems"] == [f"slots 1 and 2 both reach card reader '{name}'"]
 
 
 def test_devices_are_closed_afterwards(sim: SimBench, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
