@@ -11,7 +11,9 @@ answers nothing: 4 tries of 0.5 s at the handshake, and 2 s more when it stops a
 printer: 2 s for its status and 2 s for its identity), whatever the number of slots. Measured:
 16 slots of silent units and missing readers, 2.1 s for ``bench station check``, as for one. Every
 device opened is closed before :func:`check_station` returns, also when it is interrupted
-(Ctrl-C): the devices are closed under :func:`bench.interrupts.shielded` and the threads waited for.
+(Ctrl-C): the devices are closed under :func:`bench.interrupts.shielded` and the threads waited
+for. A device still being opened (a unit in its handshake) cannot be cut short from outside, so
+Ctrl-C waits for its driver's timeouts (the same 4 s at worst); a second Ctrl-C leaves at once.
 """
 
 from __future__ import annotations
