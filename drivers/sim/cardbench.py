@@ -23,7 +23,7 @@ from typing import Any, Self
 from urllib.parse import quote, unquote
 
 from drivers.errors import EquipmentError
-from drivers.sim.pcscd import Pcscd, ensure_pcscd, reader_name, slot_port
+from drivers.sim.pcscd import DEFAULT_SLOTS, MAX_SLOTS, Pcscd, ensure_pcscd, reader_name, slot_port
 from drivers.sim.vcard import CardProfile, VirtualCard
 from drivers.sim.vpcd import VpcdCardClient
 
@@ -33,12 +33,16 @@ _LOG = logging.getLogger(__name__)
 class SimCardBench:
     """pcscd with vpcd slots, and the virtual cards in them.
 
+    Several benches (in one process or many) share the one pcscd and lease its slots
+    (:meth:`lease`, :meth:`lease_slots`): a lock file per slot, held while the bench is open.
+
     Args:
-        slots: vpcd slots wanted when pcscd has to be started (at least 4 by default).
+        slots: vpcd slots wanted when pcscd has to be started (default
+            :data:`~drivers.sim.pcscd.DEFAULT_SLOTS`, 14, room for parallel benches; at most 16).
         timeout: seconds to wait for pcscd and for card removals to be seen.
     """
 
-    def __init__(self, slots: int = 4, timeout: float = 10.0) -> None:
+    def __init__(self, slots: int = DEFAULT_SLOTS, timeout: float = 10.0) -> None:
         self.timeout = timeout
         self.pcscd: Pcscd = ensure_pcscd(slots, timeout)
         self.slots = self.pcscd.slots
@@ -82,15 +86,38 @@ class SimCardBench:
     # -- leases: several simulated benches on one machine share pcscd, never a slot
     def lease(self) -> int:
         """Reserve a free slot for this process (a lock file per slot); EquipmentError when all are taken."""
+        return self.lease_slots(1)[0]
+
+    def lease_slots(self, n: int) -> list[int]:
+        """Reserve ``n`` free slots at once, all or none (a multi-up station needs one per unit).
+
+        Raises:
+            EquipmentError: (BENCH-CONFIG) pcscd has fewer than ``n`` slots, or fewer than
+                ``n`` are free; the message says how many are needed and free.
+        """
+        if n > self.slots:
+            why = (f"pcsc-lite serves at most {MAX_SLOTS} readers" if n > MAX_SLOTS else
+                   f"the running pcscd has {self.slots} (stop pcscd while no bench uses it: the next bench "
+                   f"starts it with as many as it needs)")
+            raise EquipmentError(f"{n} simulated card reader slots needed, but {why}", fault_code="BENCH-CONFIG")
+        got: dict[int, int] = {}
         for slot in range(self.slots):
+            if len(got) == n:
+                break
             if slot in self._leases:
                 continue
             fd = _try_lock(slot)
             if fd is not None:
-                self._leases[slot] = fd
-                return slot
-        raise EquipmentError(f"all {self.slots} simulated card reader slots are in use by other bench processes",
-                             fault_code="BENCH-CONFIG")
+                got[slot] = fd
+        if len(got) < n:
+            free = len(got)
+            for fd in got.values():
+                os.close(fd)
+            raise EquipmentError(
+                f"{n} simulated card reader slot{'s' if n > 1 else ''} needed, {free} of {self.slots} free "
+                "(the others are leased by other simulated benches)", fault_code="BENCH-CONFIG")
+        self._leases.update(got)
+        return sorted(got)
 
     def _others_active(self) -> bool:
         """True when another process holds a slot (so pcscd must keep running)."""
@@ -145,22 +172,29 @@ class SimCardBench:
 
     def wait_empty(self, slot: int, timeout: float | None = None) -> None:
         """Wait until pcscd reports ``slot``'s reader empty (so the next insertion is a new card)."""
+        if not self.wait_state(slot, present=False, timeout=timeout):
+            _LOG.warning("pcscd still reports a card in %r after %.1f s", reader_name(slot), timeout or self.timeout)
+
+    def wait_state(self, slot: int, present: bool, timeout: float | None = None) -> bool:
+        """Wait until pcscd reports a card in ``slot``'s reader (``present``) or none; False on timeout."""
         from smartcard import scard
 
         name = reader_name(slot)
         deadline = time.monotonic() + (timeout or self.timeout)
         hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hr != scard.SCARD_S_SUCCESS:
-            return
+            return True  # no pcscd to ask: nothing to wait for
         try:
             while time.monotonic() < deadline:
                 hr, states = scard.SCardGetStatusChange(ctx, 0, [(name, scard.SCARD_STATE_UNAWARE)])
-                if hr != scard.SCARD_S_SUCCESS or not states[0][1] & scard.SCARD_STATE_PRESENT:
-                    return
+                if hr != scard.SCARD_S_SUCCESS:
+                    return not present
+                if bool(states[0][1] & scard.SCARD_STATE_PRESENT) == present:
+                    return True
                 time.sleep(0.02)
         finally:
             scard.SCardReleaseContext(ctx)
-        _LOG.warning("pcscd still reports a card in %r after %.1f s", name, timeout or self.timeout)
+        return False
 
     def tap(self, card: str | dict[str, Any] | CardProfile, slot: int = 0, hold: float = 2.0) -> VirtualCard:
         """A contactless tap: the card is in the field for ``hold`` seconds, then leaves by itself."""
@@ -207,19 +241,31 @@ def _try_lock(slot: int) -> int | None:
     return fd
 
 
-def operator_actions(cardbench: SimCardBench) -> dict[str, Callable[..., None]]:
+def operator_actions(cardbench: SimCardBench, slot: int | None = None) -> dict[str, Callable[..., None]]:
     """Handlers for :class:`bench.operator.ScriptedOperator`: ``insert_card``, ``remove_card``, ``tap_card``.
 
     Each takes the details the check passes: ``card`` (profile name) and ``reader`` (URL).
+    With ``slot``, they act on that slot's reader only (one slot of a multi-up station):
+    ``reader`` may be left out, and naming another reader is an EquipmentError.
     """
 
-    def insert_card(card: str, reader: str, **_: Any) -> None:
-        cardbench.insert(card, cardbench.slot_of(reader))
+    def where(reader: str | None) -> int:
+        if slot is None:
+            if reader is None:
+                raise EquipmentError("no card reader named for the card action", fault_code="BENCH-CONFIG")
+            return cardbench.slot_of(reader)
+        if reader is not None and cardbench.slot_of(reader) != slot:
+            raise EquipmentError(f"{reader!r} is another slot's card reader (this slot's is "
+                                 f"{cardbench.reader_url(slot)!r})", fault_code="BENCH-CONFIG")
+        return slot
 
-    def remove_card(reader: str, **_: Any) -> None:
-        cardbench.remove(cardbench.slot_of(reader), wait=False)
+    def insert_card(card: str, reader: str | None = None, **_: Any) -> None:
+        cardbench.insert(card, where(reader))
 
-    def tap_card(card: str, reader: str, hold: float = 2.0, **_: Any) -> None:
-        cardbench.tap(card, cardbench.slot_of(reader), hold=hold)
+    def remove_card(reader: str | None = None, **_: Any) -> None:
+        cardbench.remove(where(reader), wait=False)
+
+    def tap_card(card: str, reader: str | None = None, hold: float = 2.0, **_: Any) -> None:
+        cardbench.tap(card, where(reader), hold=hold)
 
     return {"insert_card": insert_card, "remove_card": remove_card, "tap_card": tap_card}

@@ -34,7 +34,7 @@ def cardbench() -> Iterator[SimCardBench]:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    bench = SimCardBench(slots=4)
+    bench = SimCardBench()
     try:
         yield bench
     finally:
