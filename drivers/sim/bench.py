@@ -175,6 +175,43 @@ def unit_actions(control: Any) -> dict[str, Callable[..., None]]:
     return {"press_keys": press_keys, "swipe_card": swipe_card}
 
 
+# -- helpers SimBench and SimStation (drivers/sim/station.py) share: one unit, one reader slot, one printer
+def spawn_unit(folder: Path, profile: dict[str, Any], name: str) -> SimUnitProcess:
+    """Spawn a simulated unit whose pty link is ``folder/name`` and control socket ``folder/name.ctl``."""
+    unit = SimUnitProcess(profile, folder / name, control=folder / f"{name}.ctl")
+    unit.spawn()
+    return unit
+
+
+def unit_ready(unit: SimUnitProcess) -> tuple[str, Any, dict[str, Callable[..., None]]]:
+    """Wait for a spawned unit; its URL, its :class:`~drivers.sim.unit.SimUnitControl` and operator actions."""
+    from drivers.sim.unit import SimUnitControl
+
+    assert unit.control is not None
+    unit.wait_ready()
+    control = SimUnitControl(unit.control)
+    return str(unit.link), control, unit_actions(control)
+
+
+def reader_slot(cards: Any, slot: int, devices: SimDevices) -> tuple[str, dict[str, Callable[..., None]]]:
+    """URL and operator actions of a leased reader ``slot`` of ``cards`` (a SimCardBench), per ``devices``.
+
+    The actions act on that reader only, with the scenario's card substitutions; the
+    scenario's ``inserted`` card goes in now.
+    """
+    from drivers.sim.cardbench import operator_actions
+
+    actions = _substituting(operator_actions(cards, slot), devices.substitute)
+    if devices.inserted:
+        cards.insert(devices.inserted, slot=slot)
+    return cards.reader_url(slot), actions
+
+
+def plug_printer(bus: Any, devices: SimDevices, serial: str | None = None) -> Any:
+    """Plug the scenario's printer (faults, identity; ``serial`` if given) into a simulated USB bus."""
+    return bus.add_printer(devices.printer_faults, info=devices.printer_info, serial=serial)
+
+
 class SimBench:
     """Everything simulated that a plan needs, for one run.
 
@@ -235,32 +272,29 @@ class SimBench:
             raise RuntimeError("the simulated bench is not started")
         return self._tmp
 
+    @property
+    def cardbench(self) -> Any:
+        """The :class:`~drivers.sim.cardbench.SimCardBench` behind the card reader (None without one)."""
+        return self._cards
+
     def _spawn_unit(self) -> None:
         assert self._tmp is not None
-        self._unit = SimUnitProcess(self.devices.unit, self._tmp / "unit0", control=self._tmp / "unit0.ctl")
-        self._unit.spawn()
+        self._unit = spawn_unit(self._tmp, self.devices.unit, "unit0")
 
     def _unit_ready(self) -> None:
-        from drivers.sim.unit import SimUnitControl
-
-        assert self._unit is not None and self._unit.control is not None
+        assert self._unit is not None
         if "unit" in self.urls:
             return
-        self._unit.wait_ready()
-        self.urls["unit"] = str(self._unit.link)
-        self.unit_control = SimUnitControl(self._unit.control)
-        self.actions.update(unit_actions(self.unit_control))
+        self.urls["unit"], self.unit_control, actions = unit_ready(self._unit)
+        self.actions.update(actions)
 
     def _start_cards(self) -> None:
-        from drivers.sim.cardbench import SimCardBench, operator_actions
+        from drivers.sim.cardbench import SimCardBench
 
         self._cards = SimCardBench()
         self._cards.__enter__()
-        self.urls["card_reader"] = self._cards.reader_url(self._cards.lease())
-        self.actions.update(_substituting(operator_actions(self._cards), self.devices.substitute))
-        inserted = self.devices.inserted
-        if inserted:
-            self._cards.insert(inserted, slot=self._cards.slot_of(self.urls["card_reader"]))
+        self.urls["card_reader"], actions = reader_slot(self._cards, self._cards.lease(), self.devices)
+        self.actions.update(actions)
 
     def _start_printer(self) -> None:
         """The simulated USB printer lives in this process, behind pyusb's backend interface.
@@ -271,7 +305,7 @@ class SimBench:
         from drivers.sim.usbprinter import install_sim_backend
 
         self._printer_bus = install_sim_backend()
-        self.printer = self._printer_bus.add_printer(self.devices.printer_faults, info=self.devices.printer_info)
+        self.printer = plug_printer(self._printer_bus, self.devices)
         self.urls["printer"] = self.printer.url
 
     def stop_unit_soon(self) -> None:
