@@ -168,52 +168,6 @@ def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = 
     safe.echo_json(json.dumps(out, indent=2))
 
 
-@cli.command()
-@click.option("--scenario", default="good", show_default=True, help="Fault scenario (name or file).")
-@click.option("--device", "roles", multiple=True, type=click.Choice(["unit", "card_reader", "printer"]),
-              default=("unit",), show_default=True, help="Simulated devices to start (repeatable).")
-@click.option("--station-out", type=click.Path(path_type=Path),
-              help="Where to write the station file (default: a temp file).")
-@click.option("--json", "as_json", is_flag=True, help="Print the device URLs as JSON.")
-def sim(scenario: str, roles: tuple[str, ...], station_out: Path | None, as_json: bool) -> None:
-    """Keep a simulated bench up for manual work; Ctrl-C stops it."""
-    import time
-
-    from bench import interrupts
-    from bench.reports.files import check_writable_file, write_atomic
-    from bench.scenario import load_scenario
-    from drivers.sim.bench import SimBench
-
-    if station_out is not None:
-        check_writable_file(station_out, "--station-out")
-    bench_ = SimBench(load_scenario(scenario).devices, roles)
-    try:
-        with interrupts.shielded():  # started whole or not at all, whatever signal comes
-            bench_.start()
-        try:
-            path = station_out or bench_.folder / "sim.toml"  # the default goes with the bench
-            lines = ['name = "sim"', "[devices]"] + [f'{role} = "{url}"' for role, url in sorted(bench_.urls.items())]
-            write_atomic(path, "\n".join(lines) + "\n")
-            if as_json:
-                safe.echo_json(json.dumps({"station": str(path), "devices": bench_.urls}))
-            else:
-                safe.echo(f"Simulated bench up (scenario {scenario}).")
-                for role, url in sorted(bench_.urls.items()):
-                    safe.echo(f"  {role:<12} {url}")
-                safe.echo(f"Station file: {path}")
-                safe.echo(f"Try: bench run pos-quick --station {path}")
-                safe.echo("Ctrl-C stops the bench.")
-            sys.stdout.flush()
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            interrupts.hold()  # tear the bench down whole; only a second signal cuts that short
-            _say("simulated bench stopped")
-    finally:
-        with interrupts.shielded():
-            bench_.close()
-
-
 # ---------------------------------------------------------------------------- plans
 @cli.group()
 def plan() -> None:
@@ -299,6 +253,9 @@ cli.add_command(runs)
 from bench.cli.station import station  # noqa: E402
 
 cli.add_command(station)
+from bench.cli.sim import sim  # noqa: E402
+
+cli.add_command(sim)
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -1,0 +1,192 @@
+"""``bench sim``: keep a simulated bench (or a multi-up station, ``--units N``) up for manual work.
+
+It writes a station file for ``bench run --station`` and any other client, can hold virtual
+cards in the readers (``--card SLOT=NAME``), and reads card commands on stdin while it runs
+(:mod:`bench.cli.simcards`). Heavy modules are imported inside the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench.cli import safe
+from bench.errors import UsageError
+
+_MAX_UNITS = 16
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError):
+        safe.echo(text, err=True)
+
+
+def _parse_cards(given: tuple[str, ...], units: int) -> dict[int, str]:
+    """``--card SLOT=NAME`` (``NAME`` alone: slot 1 of a one-unit bench) -> slot: card."""
+    from bench.cli.simcards import check_card
+
+    cards: dict[int, str] = {}
+    for text in given:
+        slot_text, eq, name = text.partition("=")
+        if not eq and units == 1:
+            slot_text, name = "1", text
+        if not slot_text.strip().isdigit() or not name:
+            raise UsageError(f"--card {text}: give SLOT=CARD, e.g. --card 1=emv-visa-contact")
+        slot = int(slot_text)
+        if not 1 <= slot <= units:
+            raise UsageError(f"--card {text}: no slot {slot} (slots 1-{units})")
+        if slot in cards:
+            raise UsageError(f"--card {text}: slot {slot} already holds {cards[slot]}")
+        error = check_card(name)
+        if error:
+            raise UsageError(f"--card {text}: {error}")
+        cards[slot] = name
+    return cards
+
+
+def _toml(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a TOML basic string
+
+
+def _station_text(urls_by_slot: dict[int, dict[str, str]], one_slot: bool) -> str:
+    lines = ['name = "sim"']
+    if one_slot:
+        lines += ["[devices]"] + [f"{role} = {_toml(url)}" for role, url in sorted(urls_by_slot[1].items())]
+    for slot, urls in ([] if one_slot else sorted(urls_by_slot.items())):
+        lines += [f"[slots.{slot}]"] + [f"{role} = {_toml(url)}" for role, url in sorted(urls.items())]
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--scenario", default="good", show_default=True, help="Fault scenario (name or file), for every unit.")
+@click.option("--units", type=click.IntRange(1, _MAX_UNITS), default=1, show_default=True,
+              help=f"Simulated units, each in its own slot with its own devices (up to {_MAX_UNITS}).")
+@click.option("--device", "roles", multiple=True, type=click.Choice(["unit", "card_reader", "printer"]),
+              default=("unit",), show_default=True, help="Simulated devices to start in each slot (repeatable).")
+@click.option("--card", "cards", multiple=True, metavar="SLOT=CARD",
+              help="Hold a virtual card in that slot's reader from the start (repeatable; starts the card readers).")
+@click.option("--station-out", type=click.Path(path_type=Path),
+              help="Where to write the station file (default: a temp file, removed with the bench).")
+@click.option("--json", "as_json", is_flag=True, help="Print the station file and each slot's URLs as JSON.")
+def sim(scenario: str, units: int, roles: tuple[str, ...], cards: tuple[str, ...], station_out: Path | None,
+        as_json: bool) -> None:
+    """Keep a simulated bench up for manual work; Ctrl-C (or `quit`) stops it, with exit 0.
+
+    With --units N, N units in slots 1..N, each with its own card reader slot and printer
+    and its own serial, and a station file with one [slots.N] table per slot.
+
+    While it runs it reads commands on stdin, one per line, each answered with one line on
+    stdout: `insert SLOT CARD`, `remove SLOT`, `tap SLOT CARD`, `cards` (what each reader
+    holds), `help`, `quit`. CARD is a card profile (`help` lists them). A bad command is
+    answered with a line starting `error:` and the bench keeps running. At the end of stdin
+    (`bench sim ... &`, `< /dev/null`) the bench stays up until Ctrl-C or a kill.
+    """
+    from bench import interrupts
+    from bench.cli.simcards import CardSlots, answer, serve
+    from bench.reports.files import check_writable_file, write_atomic
+    from bench.scenario import load_scenario
+
+    if station_out is not None:
+        check_writable_file(station_out, "--station-out")
+    held = _parse_cards(cards, units)
+    wanted = set(roles) | ({"card_reader"} if held else set())
+    devices = load_scenario(scenario).devices
+    bench_ = _make_bench(devices, units, wanted)
+    try:
+        with interrupts.shielded():  # started whole or not at all, whatever signal comes
+            bench_.start()
+            urls, actions, cardbench = _slots_of(bench_)
+            slots = CardSlots(cardbench, {s: u["card_reader"] for s, u in urls.items() if "card_reader" in u},
+                              actions)
+            for slot, card in held.items():
+                slots.insert(slot, card)
+        try:
+            path = station_out or bench_.folder / "sim.toml"  # the default goes with the bench
+            write_atomic(path, _station_text(urls, units == 1))
+            _print_up(scenario, path, urls, slots.held() if cardbench is not None else {}, as_json)
+
+            def reply(line: str) -> bool:
+                text, stop = answer(slots, line)
+                if text is not None:
+                    if as_json:
+                        ok = not text.startswith("error:")
+                        safe.echo_json(json.dumps({"ok": ok, "message": text,
+                                                   **({"cards": _keyed(slots.held())} if ok and cardbench else {})}))
+                    else:
+                        safe.echo(text)
+                    sys.stdout.flush()
+                return stop
+
+            if not serve(sys.stdin.fileno(), reply):
+                _wait_for_a_signal()
+            interrupts.hold()
+            _say("simulated bench stopped")
+        except KeyboardInterrupt:
+            interrupts.hold()  # tear the bench down whole; only a second signal cuts that short
+            _say("simulated bench stopped")
+    finally:
+        with interrupts.shielded():
+            bench_.close()
+
+
+def _make_bench(devices: Any, units: int, roles: set[str]) -> Any:
+    if units == 1:
+        from drivers.sim.bench import SimBench
+
+        return SimBench(devices, roles)
+    from drivers.sim.station import SimStation
+
+    return SimStation(dict.fromkeys(range(1, units + 1), devices), roles)
+
+
+def _slots_of(bench_: Any) -> tuple[dict[int, dict[str, str]], dict[int, dict[str, Any]], Any]:
+    """Per slot URLs and operator actions, and the card bench, of a SimBench (slot 1) or a SimStation."""
+    if hasattr(bench_, "urls_by_slot"):
+        return bench_.urls_by_slot, bench_.actions_by_slot, bench_.cards
+    return {1: bench_.urls}, {1: bench_.actions}, bench_.cardbench
+
+
+def _keyed(by_slot: dict[int, Any]) -> dict[str, Any]:
+    return {str(slot): value for slot, value in by_slot.items()}
+
+
+def _print_up(scenario: str, path: Path, urls: dict[int, dict[str, str]], held: dict[int, str | None],
+              as_json: bool) -> None:
+    if as_json:
+        out: dict[str, Any] = {"station": str(path), "slots": _keyed(urls), "cards": _keyed(held)}
+        if len(urls) == 1:
+            out["devices"] = urls[1]
+        safe.echo_json(json.dumps(out))
+    else:
+        if len(urls) == 1:
+            safe.echo(f"Simulated bench up (scenario {scenario}).")
+        else:
+            safe.echo(f"Simulated station up: {len(urls)} units in slots 1-{len(urls)} (scenario {scenario}).")
+        for slot, slot_urls in sorted(urls.items()):
+            indent = "  "
+            if len(urls) > 1:
+                safe.echo(f"  slot {slot}")
+                indent = "    "
+            for role, url in sorted(slot_urls.items()):
+                safe.echo(f"{indent}{role:<12} {url}")
+            if slot in held:
+                safe.echo(f"{indent}{'card':<12} {held[slot] or 'none'}")
+        safe.echo(f"Station file: {path}")
+        safe.echo(f"Try: bench run pos-quick --station {path}")
+        if held:
+            safe.echo("Cards: type insert SLOT CARD, remove SLOT, tap SLOT CARD, cards, help or quit.")
+        safe.echo("Ctrl-C stops the bench.")
+    sys.stdout.flush()
+
+
+def _wait_for_a_signal() -> None:
+    """Stdin is over: keep the bench up until a signal (``bench sim &`` in a script)."""
+    import time
+
+    while True:
+        time.sleep(3600)
