@@ -77,14 +77,17 @@ def sim(scenario: str, units: int, roles: tuple[str, ...], cards: tuple[str, ...
         as_json: bool) -> None:
     """Keep a simulated bench up for manual work; Ctrl-C (or `quit`) stops it, with exit 0.
 
-    With --units N, N units in slots 1..N, each with its own card reader slot and printer
-    and its own serial, and a station file with one [slots.N] table per slot.
+    With --units N, N units in slots 1..N, each with its own card reader slot, printer and
+    serial (the scenario's with the slot appended: PT3-000123-01, ...), and a station file
+    with one [slots.N] table per slot.
 
     While it runs it reads commands on stdin, one per line, each answered with one line on
-    stdout: `insert SLOT CARD`, `remove SLOT`, `tap SLOT CARD`, `cards` (what each reader
-    holds), `help`, `quit`. CARD is a card profile (`help` lists them). A bad command is
-    answered with a line starting `error:` and the bench keeps running. At the end of stdin
-    (`bench sim ... &`, `< /dev/null`) the bench stays up until Ctrl-C or a kill.
+    stdout once pcscd reports the change: `insert SLOT CARD`, `remove SLOT`, `tap SLOT CARD`,
+    `cards` (what each reader holds), `help`, `quit`. CARD is a card profile (`help` lists
+    them); the scenario's reader faults apply. A bad command is answered with a line starting
+    `error:` and the bench keeps running. When stdin ends (a script's background job, stdin
+    from /dev/null) the bench stays up until Ctrl-C or a kill; a background job of an
+    interactive shell reads its commands once brought back with `fg`.
     """
     from bench import interrupts
     from bench.cli.simcards import CardSlots, answer, serve
