@@ -112,6 +112,12 @@ def test_three_units_a_held_card_cards_moved_from_stdin_and_nothing_left_after_c
         assert all(_processes_mentioning(u) for u in units)
         assert "    card         emv-visa-contact\n" in lines
 
+        check = subprocess.run([sys.executable, "-m", "bench", "station", "check", str(station_file), "--json"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0, check.stderr  # the station file is one `bench station check` reads
+        found = {(s["slot"], d["role"]): d["identity"] for s in json.loads(check.stdout)["slots"] for d in s["devices"]}
+        assert [found[(s, "unit")]["serial"] for s in (1, 2, 3)] == ["PT3-000123-01", "PT3-000123-02", "PT3-000123-03"]
+
         scan = _pcsc_scan()
         assert {slot: scan.get(name) for slot, name in readers.items()} == {1: False, 2: True, 3: False}
 
