@@ -169,6 +169,7 @@ class RunRecord:
     lot: str | None = None
     scenario: str | None = None
     bench_version: str = ""
+    slot: int | None = None  # the fixture slot on a multi-up station (None: a one-unit station)
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON form (see docs/run-record.schema.json)."""
@@ -185,6 +186,7 @@ class RunRecord:
             "unit": self.unit.to_dict() if self.unit else None,
             "lot": self.lot,
             "scenario": self.scenario,
+            "slot": self.slot,
             "bench_version": self.bench_version,
             "steps": [s.to_dict() for s in self.steps],
             "findings": [f.to_dict() for f in self.findings],
@@ -211,6 +213,7 @@ class RunRecord:
             lot=d.get("lot"),
             scenario=d.get("scenario"),
             bench_version=d.get("bench_version", ""),
+            slot=d.get("slot"),
         )
 
 

@@ -17,9 +17,9 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
-#: Takes a current store back to schema version 3 as released (what migrations 4 and 5 added, removed).
+#: Takes a current store back to schema version 3 as released (what migrations 4 to 6 added, removed).
 TO_VERSION_3 = (
-    "ALTER TABLE runs DROP COLUMN pid_start; ALTER TABLE runs DROP COLUMN boot_id; "
+    "ALTER TABLE runs DROP COLUMN slot; ALTER TABLE runs DROP COLUMN pid_start; ALTER TABLE runs DROP COLUMN boot_id; "
     "DELETE FROM schema_version WHERE version >= 4;"
 )
 #: Takes a current SQLite store back to schema version 2 as released (what migrations 3 and 4 added, removed).

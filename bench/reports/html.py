@@ -149,7 +149,7 @@ def _facts(rec: RunRecord) -> str:
         ("Firmware", (unit.firmware or "-") if unit else "-"),
         ("Plan", f"{rec.plan_name} {rec.plan_version}"),
         ("Plan hash", rec.plan_hash[:16]),
-        ("Station", rec.station),
+        ("Station", rec.station if rec.slot is None else f"{rec.station}, slot {rec.slot}"),
         ("Operator", rec.operator),
         ("Started", fmt_time(rec.started_at)),
         ("Ended", fmt_time(rec.ended_at)),

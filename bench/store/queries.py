@@ -19,7 +19,7 @@ from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 # --------------------------------------------------------------------------- history and trend
@@ -190,7 +190,7 @@ def _stats(counts: dict[str, int], units: int, passed: int, total_us: int, paret
 _RUN = (
     "SELECT r.id, r.plan_name, r.plan_version, r.plan_hash, s.name, r.operator, r.started_at, r.ended_at, "
     "r.verdict, u.model, u.serial, r.unit_hw_revision, r.unit_firmware, r.summary, r.lot, r.scenario, "
-    "r.bench_version FROM runs r JOIN stations s ON s.id = r.station_id LEFT OUTER JOIN units u ON u.id = r.unit_id "
+    "r.bench_version, r.slot FROM runs r JOIN stations s ON s.id = r.station_id LEFT OUTER JOIN units u ON u.id = r.unit_id "
     "WHERE r.id = :id"
 )
 _STEPS = (
@@ -230,13 +230,13 @@ def get_run(db: Reads, run_id: str) -> RunRecord:
     for step_id, name, mime, data in db.query(_ATTACHMENTS, params):
         by_step[step_id].attachments.append(AttachmentRecord(name, mime, bytes(data)))
     (rid, plan_name, plan_version, plan_hash, station, operator, started, ended, verdict, model, serial, hw, fw,
-     summary, lot, scenario, bench_version) = run
+     summary, lot, scenario, bench_version, slot) = run
     return RunRecord(
         run_id=rid, plan_name=plan_name, plan_version=plan_version, plan_hash=plan_hash, station=station,
         operator=operator, started_at=rows.utc(started), ended_at=rows.utc(ended) if ended is not None else None,
         verdict=Verdict(verdict), unit=UnitInfo(model, serial, hw, fw) if model is not None else None,
         steps=steps, findings=[rows.finding(f) for f in db.query(_FINDINGS, params)], summary=summary, lot=lot,
-        scenario=scenario, bench_version=bench_version,
+        scenario=scenario, bench_version=bench_version, slot=slot,
     )
 
 

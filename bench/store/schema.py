@@ -127,6 +127,7 @@ runs = Table(
     Column("boot_id", String(64), nullable=True),
     Column("hostname", String(255), nullable=True),
     Column("bench_version", String(50), nullable=False, default=""),
+    Column("slot", Integer, nullable=True),  # version 6: the fixture slot on a multi-up station
     Index("ix_runs_unit_started", "unit_id", "started_at"),
     Index("ix_runs_started", "started_at"),
     Index("ix_runs_station_started", "station_id", "started_at"),
@@ -327,6 +328,11 @@ def _v5(conn: Connection) -> None:
     """Version 4 -> 5: no table changes; ``migrate`` recomputes the summary rows (ABORTED runs are no first run)."""
 
 
+def _v6(conn: Connection) -> None:
+    """Version 5 -> 6: ``runs.slot``, the fixture slot of a unit tested on a multi-up station."""
+    conn.execute(text("ALTER TABLE runs ADD COLUMN slot INTEGER"))
+
+
 def _ts(conn: Connection) -> str:
     return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
 
@@ -337,6 +343,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("measurements.model for trends by model; run_totals and fault_totals for stats", _v3),
     ("runs.pid_start and runs.boot_id: who owns a RUNNING run, beyond its pid", _v4),
     ("run_totals recomputed: an ABORTED run is not a unit's first run for the first-pass yield", _v5),
+    ("runs.slot: the fixture slot on a multi-up station", _v6),
 )
 #: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
 _REBUILDS = frozenset({3, 5})

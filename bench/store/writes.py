@@ -28,9 +28,9 @@ _LOG = logging.getLogger(__name__)
 INSERT_RUN = (
     "INSERT INTO runs (id, unit_id, unit_hw_revision, unit_firmware, station_id, operator, plan_name, "
     "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, pid_start, boot_id, hostname, "
-    "bench_version) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, :plan_name, "
+    "bench_version, slot) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, :plan_name, "
     ":plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :pid_start, :boot_id, "
-    ":hostname, :bench_version)"
+    ":hostname, :bench_version, :slot)"
 )
 SET_UNIT = (
     "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware "
@@ -139,6 +139,7 @@ class RunWriter:
                 "boot_id": self._me.boot_id,
                 "hostname": self._me.host,
                 "bench_version": run.bench_version,
+                "slot": run.slot,
             })
         self._remember(run.run_id, unit.model if unit else None)
         _LOG.debug("store: run %s started", run.run_id)
