@@ -81,8 +81,12 @@ def done() -> None:
 
 
 def hold() -> None:
-    """The run has its verdict: from now on a signal is noted, and only a second one interrupts."""
-    if _State.mode == _RAISE:
+    """The run has its verdict: from now on a signal is noted, and only a second one interrupts.
+
+    Outside the main thread (one slot of a multi-up run) it does nothing: signals reach only the
+    main thread, and the other slots' runs still need them.
+    """
+    if _State.mode == _RAISE and _on_main_thread():
         _State.mode, _State.held = _HOLD, 0
 
 
@@ -126,9 +130,11 @@ def shielded() -> Iterator[None]:
     """Hold signals for the block; one that came meanwhile is raised (as KeyboardInterrupt) after it.
 
     A second signal inside the block is raised at once (a teardown that hangs stays interruptible).
+    Outside the main thread the block just runs: no signal can interrupt that thread, and the
+    process-wide mode belongs to the main thread.
     """
     before, held_before = _State.mode, _State.held
-    if before != _RAISE:
+    if before != _RAISE or not _on_main_thread():
         yield
         return
     _State.mode, _State.held = _HOLD, 0
@@ -142,6 +148,10 @@ def shielded() -> Iterator[None]:
             came = 0
     if came:
         raise KeyboardInterrupt
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _on_signal(signum: int, frame: Any) -> None:

@@ -12,6 +12,7 @@ measured. The handshake between the two threads is :mod:`bench.supervisor`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -186,6 +187,14 @@ class Runner:
         self._finish(None, None)
         return rec
 
+    def abort(self) -> None:
+        """From another thread: end this run as Ctrl-C would (its step recorded, the run ABORTED).
+
+        :meth:`run` then raises :class:`Interrupted` on its own thread. Before the steps start
+        (opening the devices, identifying the unit) it takes effect as soon as they do.
+        """
+        self._watch.interrupt()
+
     # ------------------------------------------------------------------ internals
     def _stop_if_unit_unreachable(self) -> None:
         """No step can run without the unit: stop with one clear error instead of N identical ones."""
@@ -327,6 +336,16 @@ class Runner:
         return None
 
     def _attempt(self, gen: Generation, step: Step, where: Resume) -> Attempt:
+        turn = getattr(self.devices, "turn", None)  # a multi-up slot: shared devices are used in turns
+        if turn is None:
+            return self._attempt_now(gen, step, where)
+        with contextlib.ExitStack() as held:
+            got = self._watch.call(gen, lambda: held.enter_context(turn(step.check.devices, gen, lambda: gen.abandoned)))
+            if not got:
+                raise Abandoned
+            return self._attempt_now(gen, step, where)
+
+    def _attempt_now(self, gen: Generation, step: Step, where: Resume) -> Attempt:
         watch = self._watch
         if step.check.devices:
             watch.call(gen, lambda: self.devices.open(step.check.devices))

@@ -114,6 +114,39 @@ def load_operator_script(path: Path) -> dict[str, Any]:
     return parse_operator(data, path=str(path), line=data.line, name="", default={})
 
 
+def load_slot_operator_script(path: Path) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """An ``--operator-script`` for a multi-up run: the answers for every slot, and each slot's own.
+
+    ::
+
+        answers: {"*": true}          # every slot
+        slots:
+          3: {answers: {"*": false}}  # slot 3 answers no (merged over the answers above)
+
+    Raises:
+        PlanError: naming the file, the line and the field.
+    """
+    data = _read(path)
+    if not isinstance(data, LineDict):
+        raise PlanError("an operator script is a mapping with an 'answers' mapping", path=str(path))
+    raw = data.pop("slots", None)
+    common = parse_operator(data, path=str(path), line=data.line, name="", default={})
+    per_slot: dict[int, dict[str, Any]] = {}
+    if raw is None:
+        return common, per_slot
+    if not isinstance(raw, LineDict):
+        raise PlanError("slots must map a slot number to that slot's answers", path=str(path),
+                        line=data.line_of("slots"), field="slots")
+    for key, section in raw.items():
+        slot = key if isinstance(key, int) and not isinstance(key, bool) else None
+        if slot is None or not 1 <= slot <= 64:
+            raise PlanError(f"a slot is a number from 1 to 64, not {_short(key)}", path=str(path),
+                            line=raw.line_of(key), field="slots")
+        per_slot[slot] = {**common, **parse_operator(section, path=str(path), line=raw.line_of(key),
+                                                     name=f"slots.{slot}", default={})}
+    return common, per_slot
+
+
 def parse_operator(section: Any, *, path: str, line: int | None = None, name: str = "operator",
                    default: Mapping[str, Any] = _DEFAULT_ANSWERS) -> dict[str, Any]:
     """Validate an ``operator:`` section (``answers: {question: answer}``) into the answers.

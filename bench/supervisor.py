@@ -82,6 +82,7 @@ class Watch:
         self._stopping = False
         self._done: Generation | None = None
         self._error: BaseException | None = None
+        self._interrupted = False
 
     # -- step thread side
     def enter(self, region: Region) -> None:
@@ -121,6 +122,8 @@ class Watch:
         """Sleep until the step thread ends (None; its error re-raised) or a check overruns (that region)."""
         with self._cond:
             while True:
+                if self._interrupted:  # another thread stopped this run (a multi-up run's Ctrl-C)
+                    raise KeyboardInterrupt
                 if self._done is gen:
                     if self._error is not None:
                         raise self._error
@@ -133,6 +136,16 @@ class Watch:
                 # Capped: a signal that lands just before this thread blocks in the lock finds no
                 # system call to interrupt, and its handler runs only when the thread next wakes.
                 self._cond.wait(min(self._wake_at - now, SIGNAL_LATENCY))
+
+    def interrupt(self) -> None:
+        """From any thread: the supervisor raises KeyboardInterrupt, as on Ctrl-C, within a moment.
+
+        Signals reach only the main thread; this is how the runs of a multi-up station, each
+        supervised on its own thread, are all ended by one Ctrl-C.
+        """
+        with self._cond:
+            self._interrupted = True
+            self._cond.notify_all()
 
     def stop(self, gen: Generation | None) -> Region | None:
         """Ctrl-C: take the step thread's current region (None when it is between regions or done).

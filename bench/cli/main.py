@@ -90,7 +90,12 @@ def cli(debug: bool) -> None:
 @click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Station file (stations/NAME.toml) with the bench's device URLs.")
 @click.option("--sim", is_flag=True, help="Start the simulated bench, run on it, and tear it down.")
-@click.option("--scenario", help="With --sim: a fault scenario (name or file); default 'good'.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="[SLOT=]NAME",
+              help="With --sim: a fault scenario (name or file); default 'good'. With --units, "
+                   "SLOT=NAME puts it on one slot (repeatable); the others run NAME or 'good'.")
+@click.option("--units", type=click.IntRange(1, 16), help="With --sim: test N simulated units at once (slots 1..N).")
+@click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True,
+              help="On a multi-up station: run only this slot (repeatable). Default: every slot.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=Path("reports"),
               show_default=True, help="Directory for the run's report folder.")
 @click.option("--db", help="Results store URL (default: the local SQLite store).")
@@ -105,7 +110,9 @@ def run(
     plan_file: Path,
     station_file: Path | None,
     sim: bool,
-    scenario: str | None,
+    scenarios: tuple[str, ...],
+    units: int | None,
+    slots: tuple[int, ...],
     report_dir: Path,
     db: str | None,
     operator_name: str | None,
@@ -114,14 +121,27 @@ def run(
     junit_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Run PLAN (a file, or a plan's name such as pos-quick) on the unit at a station (or on the simulated bench with --sim)."""
+    """Run PLAN (a file, or a plan's name such as pos-quick) on the unit at a station (or on the simulated bench with --sim).
+
+    On a multi-up station (a station file with [slots.N], or --sim --units N) every slot runs at
+    once, each unit with its own record, report and verdict; the exit code is 0 when every unit
+    passed, 1 when any did not, 3 when the bench failed, 130 when interrupted.
+    """
     from bench.cli.console import ConsoleListener, TerminalOperator, print_summary
+    from bench.cli.multi import parse_scenarios, run_many, wants_many
     from bench.run import RunRequest, execute
 
-    if scenario and not sim:
+    if scenarios and not sim:
         raise UsageError("--scenario needs --sim")
+    if units is not None and not sim:
+        raise UsageError("--units needs --sim (a real station's slots come from its station file)")
     if sim == (station_file is not None):
         raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+    by_slot = parse_scenarios(scenarios)
+    many = wants_many(station_file, slots, units)
+    if not many and set(by_slot) - {0}:
+        raise UsageError("--scenario SLOT=NAME needs --units N (a multi-up simulated station)")
+    scenario = by_slot.get(0)
     request = RunRequest(
         plan_file=plan_file,
         station_file=station_file,
@@ -133,9 +153,11 @@ def run(
         operator_script=operator_script,
         lot=lot,
         junit=junit_file,
-        listener=None if as_json else ConsoleListener(),
+        listener=None if as_json or many else ConsoleListener(),
         terminal_operator=TerminalOperator,
     )
+    if many:
+        sys.exit(run_many(request, slots=slots, units=units, scenarios=by_slot, as_json=as_json))
     try:
         result = execute(request)
     except BenchError as exc:

@@ -27,7 +27,25 @@ _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 def render_junit(rec: RunRecord) -> str:
     """The JUnit XML document of ``rec`` (PAN-redacted), as text with an XML declaration."""
-    rec = redacted(rec)
+    return render_junit_many([rec])
+
+
+def render_junit_many(records: list[RunRecord]) -> str:
+    """One JUnit XML document for the runs of a multi-up station: a test suite per unit."""
+    suites = [_suite(redacted(rec), n, several=len(records) > 1) for n, rec in enumerate(records)]
+    counts = {k: sum(c[k] for _, c, _ in suites) for k in ("tests", "failures", "errors", "skipped")}
+    time = f"{max((t for _, _, t in suites), default=0.0):.3f}"
+    plans = sorted({rec.plan_name for rec in records})
+    name = f"bench {', '.join(plans)}" + (f" on {len(records)} units" if len(records) > 1 else "")
+    root = ET.Element("testsuites", _attrs(name=name, time=time, **_str(counts)))
+    root.extend(suite for suite, _, _ in suites)
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def _suite(rec: RunRecord, index: int, *, several: bool) -> tuple[ET.Element, dict[str, int], float]:
+    """The ``testsuite`` of one run, its counts and its duration."""
     plan = rec.plan_name
     cases = [_testcase(plan, s) for s in rec.steps]
     counts = {
@@ -49,24 +67,23 @@ def render_junit(rec: RunRecord) -> str:
     total = run_duration(rec)
     if total is None:
         total = sum(s.duration_s for s in rec.steps)
-    time = f"{total:.3f}"
-
-    root = ET.Element("testsuites", _attrs(name=f"bench {plan}", time=time, **_str(counts)))
-    suite = ET.SubElement(
-        root,
+    unit = rec.unit
+    name = plan
+    if several:  # one suite per unit: which slot and which unit, so CI shows them apart
+        name = f"{plan} slot {rec.slot if rec.slot is not None else index + 1}" + (f" {unit.serial}" if unit else "")
+    suite = ET.Element(
         "testsuite",
         _attrs(
-            name=plan,
+            name=name,
             **_str(counts),
-            time=time,
+            time=f"{total:.3f}",
             timestamp=_timestamp(rec.started_at),
             hostname=rec.station,
-            id="0",
+            id=str(index),
         ),
     )
     props = ET.SubElement(suite, "properties")
-    unit = rec.unit
-    for name, value in (
+    for prop, value in (
         ("run_id", rec.run_id),
         ("verdict", rec.verdict.value),
         ("summary", rec.summary),
@@ -84,14 +101,12 @@ def render_junit(rec: RunRecord) -> str:
         ("scenario", rec.scenario or ""),
         ("lot", rec.lot or ""),
         ("bench_version", rec.bench_version),
-    ):
-        ET.SubElement(props, "property", _attrs(name=name, value=value))
+    ) + ((("slot", str(rec.slot)),) if rec.slot is not None else ()):
+        ET.SubElement(props, "property", _attrs(name=prop, value=value))
     suite.extend(cases)
     out = ET.SubElement(suite, "system-out")
     out.text = _clean(_diagnosis_text(rec))
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    return suite, counts, total
 
 
 def _testcase(plan: str, step: StepRecord) -> ET.Element:
