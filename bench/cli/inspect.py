@@ -246,9 +246,11 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
 @click.option("--db", help=_DB_HELP)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Directory for the lot report (default: reports/lot-LOT).")
+@click.option("--units", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Test the sample on a multi-up simulated station of N slots, N units at a time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON.")
 def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | None, plan_file: Path,
-         lot_id: str | None, db: str | None, out_dir: Path | None, as_json: bool) -> None:
+         lot_id: str | None, db: str | None, out_dir: Path | None, units: int, as_json: bool) -> None:
     """Inspect a whole simulated lot: open it, test its sample on simulated units, report."""
     lot_id = lot_id or datetime.now(UTC).strftime("DEMO-%Y%m%d-%H%M%S")
     out = out_dir or Path("reports") / f"lot-{_safe(lot_id)}"
@@ -258,16 +260,17 @@ def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | No
     progress = None if as_json else safe.echo
     st, written, sw = run_demo(lot_id=lot_id, lot_size=lot_size, aql=_aql(aql), level=level,
                                defect_rate=defect_rate, seed=seed, plan_file=plan_file, db=db, out_dir=out,
-                               echo=progress)
+                               echo=progress, units=units)
     _echo_written(st, sw, written, as_json)
 
 
 def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defect_rate: float = 0.02,
              seed: int | None = None, plan_file: Path | None = None, db: str | None = None,
-             out_dir: Path, echo: Any = None) -> tuple[Any, dict[str, Path], Any]:
+             out_dir: Path, echo: Any = None, units: int = 1) -> tuple[Any, dict[str, Path], Any]:
     """Open a lot of simulated units and test its sample through ``bench.run.execute`` (the
     code path of ``bench run --sim --lot``), one simulated unit per sampled serial, defective
     ones with a fault scenario drawn from :data:`DEMO_FAULTS`; stop as soon as the lot is decided.
+    With ``units`` > 1 the sample is tested that many at a time on a multi-up simulated station.
     """
     from bench import interrupts, planfind
     from bench.lots.store import LotStore, check_lot_open
@@ -286,6 +289,12 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
         echo(f"lot {lot_id}: {lot_size} simulated units, {len(defective)} defective (unknown to the inspector)")
         echo(_plan_text(p))
     drawn = rng.sample(range(lot_size), p.sample_size)
+    if units > 1:
+        sample = [(f"{_safe(lot_id)}-{idx + 1:05d}", rng.choice(DEMO_FAULTS) if idx in defective else None)
+                  for idx in drawn]
+        _demo_in_batches(lot_id, plan_file, db, sample, units, echo)
+        with _open(db) as store:
+            return write_report(store, lot_id, out_dir)
     for k, idx in enumerate(drawn, 1):
         with _open(db) as store:
             if LotStore(store).status(lot_id).lot.decision is not None:
@@ -304,6 +313,43 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
     with _open(db) as store:
         return write_report(store, lot_id, out_dir)
 
+
+def _demo_in_batches(lot_id: str, plan_file: Path, db: str | None, sample: list[tuple[str, str | None]],
+                     units: int, echo: Any) -> None:
+    """The demo's sample on a multi-up simulated station: ``units`` at a time, the lot's status after each unit."""
+    from bench.lots.batches import Batch, test_in_batches
+    from bench.multirun import MultiRequest
+    from bench.run import RunRequest
+
+    faults = dict(sample)
+    done = 0
+
+    def batches() -> Any:
+        for start in range(0, len(sample), units):
+            chunk = sample[start:start + units]
+            yield Batch({n: serial for n, (serial, _) in enumerate(chunk, 1)},
+                        {n: fault for n, (_, fault) in enumerate(chunk, 1) if fault})
+
+    def unit_done(run: Any, st: Any) -> None:
+        nonlocal done
+        done += 1
+        if echo is None:
+            return
+        rec = run.record
+        serial = rec.unit.serial if rec is not None and rec.unit else "?"
+        verdict = rec.verdict.value if rec is not None else f"no run ({run.error})"
+        fault = faults.get(serial)
+        decided = f"  -> lot {st.lot.decision}" if st.lot.decision else ""
+        echo(f"  unit {done:>3}/{len(sample)} slot {run.slot} {serial}: {verdict}"
+             f"{' (' + fault + ')' if fault else ''}  tested {st.tested}, defectives {st.defectives}{decided}")
+
+    base = RunRequest(plan_file=plan_file, sim=True, report_dir=None, db=db, operator_name="demo")
+    test_in_batches(MultiRequest(base=base, units=units), lot_id, batches(), unit_done)
+
+
+from bench.cli.inspecttest import inspect_test  # noqa: E402
+
+inspect.add_command(inspect_test)
 
 COMMANDS = (inspect,)
 
