@@ -228,6 +228,8 @@ class Runner:
         resume: Resume | None = None
         start = 0
         while True:
+            if self._watch.interrupted:  # stopped from another thread before a step thread started
+                raise KeyboardInterrupt
             gen = Generation()
             self._gen = gen
             threading.Thread(target=self._steps_from, args=(gen, start, resume), name="bench-steps", daemon=True).start()

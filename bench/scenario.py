@@ -138,7 +138,8 @@ def load_slot_operator_script(path: Path) -> tuple[dict[str, Any], dict[int, dic
         raise PlanError("slots must map a slot number to that slot's answers", path=str(path),
                         line=data.line_of("slots"), field="slots")
     for key, section in raw.items():
-        slot = key if isinstance(key, int) and not isinstance(key, bool) else None
+        text = str(key) if isinstance(key, str | int) and not isinstance(key, bool) else ""
+        slot = int(text) if text.isdecimal() and len(text) < 3 else None
         if slot is None or not 1 <= slot <= 64:
             raise PlanError(f"a slot is a number from 1 to 64, not {_short(key)}", path=str(path),
                             line=raw.line_of(key), field="slots")

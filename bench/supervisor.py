@@ -144,8 +144,13 @@ class Watch:
         supervised on its own thread, are all ended by one Ctrl-C.
         """
         with self._cond:
-            self._interrupted = True
+            self._interrupted = self._stopping = True  # the step thread starts no new region
             self._cond.notify_all()
+
+    @property
+    def interrupted(self) -> bool:
+        """True once :meth:`interrupt` was called."""
+        return self._interrupted
 
     def stop(self, gen: Generation | None) -> Region | None:
         """Ctrl-C: take the step thread's current region (None when it is between regions or done).

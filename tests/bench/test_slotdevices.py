@@ -16,7 +16,6 @@ from bench.record import Outcome, Verdict
 from bench.runner import Runner
 from bench.slotdevices import SharedDevices, SlotDevices
 
-
 V = {"v": Limit(min=3, fault="PWR-BATT-LOW")}
 
 
