@@ -1,0 +1,140 @@
+"""``bench run`` on a multi-up simulated station: one record, report and verdict per unit, all at once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.slow
+
+
+def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _runs(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT r.slot, u.serial, r.verdict, (SELECT count(*) FROM steps s WHERE s.run_id = r.id) "
+                            "FROM runs r LEFT JOIN units u ON u.id = r.unit_id ORDER BY r.slot").fetchall()
+
+
+def test_four_units_at_once_two_with_their_own_fault(tmp_path: Path) -> None:
+    db, reports = tmp_path / "b.db", tmp_path / "reports"
+    proc = bench("run", "pos-full", "--sim", "--units", "4", "--scenario", "2=printer-cover-open",
+                 "--scenario", "4=battery-low", "--db", f"sqlite:///{db}", "--report", str(reports),
+                 "--junit", str(tmp_path / "junit.xml"), "--json")
+    assert proc.returncode == 1, proc.stderr
+    units = json.loads(proc.stdout)
+    assert [u["slot"] for u in units] == [1, 2, 3, 4]
+    assert [u["verdict"] for u in units] == ["PASS", "FAIL", "PASS", "FAIL"]
+    assert [f["fault"] for f in units[1]["findings"]] == ["PRN-COVER"]
+    assert [f["fault"] for f in units[3]["findings"]] == ["PWR-BATT-LOW"]
+    assert [u["scenario"] for u in units] == ["good", "printer-cover-open", "good", "battery-low"]
+    serials = [u["unit"]["serial"] for u in units]
+    assert len(set(serials)) == 4
+    assert all(len(u["steps"]) == 24 for u in units)
+    folders = [Path(u["report"]) for u in units]
+    assert len(set(folders)) == 4 and all((f / "report.html").is_file() for f in folders)
+    assert all(serial in f.name for serial, f in zip(serials, folders, strict=True))
+    stored = _runs(db)
+    assert [(slot, serial, verdict, steps) for slot, serial, verdict, steps in stored] == [
+        (n, serials[n - 1], units[n - 1]["verdict"], 24) for n in (1, 2, 3, 4)]
+    junit = (tmp_path / "junit.xml").read_text()
+    assert junit.count("<testsuite ") == 4 and "slot 2" in junit
+    # The console went to stderr, one line per event, each prefixed by its slot.
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert any(ln.startswith("[slot 2]") and "PRN-COVER" in ln for ln in lines), proc.stderr
+
+
+def test_the_summary_table_names_each_slot_serial_verdict_and_first_fault(tmp_path: Path) -> None:
+    proc = bench("run", "pos-quick", "--sim", "--units", "3", "--scenario", "3=battery-low",
+                 "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"))
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout
+    rows = [ln for ln in out.splitlines() if ln.lstrip().startswith(("1 ", "2 ", "3 "))]
+    assert len(rows) == 3, out
+    assert "PASS" in rows[0] and "PASS" in rows[1] and "FAIL" in rows[2] and "PWR-BATT-LOW" in rows[2]
+    assert "3 units" in out and "2 PASS" in out and "1 FAIL" in out
+
+
+def test_a_unit_that_stops_answering_affects_only_its_slot(tmp_path: Path) -> None:
+    proc = bench("run", "pos-full", "--sim", "--units", "2", "--scenario", "2=unit-stops-answering",
+                 "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
+    assert proc.returncode == 1, proc.stderr
+    first, second = json.loads(proc.stdout)
+    assert first["verdict"] == "PASS" and len(first["steps"]) == 24
+    assert second["verdict"] == "FAIL" and second["findings"][0]["fault"] == "LINK-NO-RESPONSE"
+    assert first["ended_at"] < second["ended_at"], "slot 1 finished while slot 2 waited for its unit"
+
+
+def test_ctrl_c_aborts_every_slot_each_stored_with_its_finished_steps(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "pos-full", "--sim", "--units", "4",
+                             "--db", f"sqlite:///{db}", "--report", str(tmp_path / "r"), "--json"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        seen: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(seen) < 4 and time.monotonic() < deadline:  # every slot has finished a step
+            line = proc.stderr.readline()
+            if line.startswith("[slot") and "/24" in line:
+                seen.add(line.split("]")[0])
+        assert len(seen) == 4, "the slots did not start"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    units = json.loads(out)
+    assert [u["verdict"] for u in units] == ["ABORTED"] * 4
+    assert all(1 <= len(u["steps"]) < 24 for u in units)
+    assert all(u["report"] and Path(u["report"], "report.html").is_file() for u in units)
+    stored = _runs(db)
+    assert [(slot, verdict) for slot, _, verdict, _ in stored] == [(n, "ABORTED") for n in (1, 2, 3, 4)]
+    assert [steps for *_, steps in stored] == [len(u["steps"]) for u in units]
+    assert "interrupted by the operator (Ctrl-C, SIGINT)" in err
+    assert _orphaned_units() == []
+
+
+def _orphaned_units() -> list[str]:
+    """Simulated unit processes whose bench is gone (a bench removes its folder after stopping its units)."""
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    out = []
+    for line in ps.splitlines():
+        if "drivers.sim.unit" in line and "--link" in line:
+            link = Path(line.split("--link", 1)[1].split()[0])
+            if not link.parent.exists():
+                out.append(line)
+    return out
+
+
+def test_slot_choice_and_usage_errors(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    proc = bench("run", "pos-quick", "--sim", "--units", "3", "--slot", "2", "--db", db, "--report",
+                 str(tmp_path / "r"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [u["slot"] for u in json.loads(proc.stdout)] == [2]
+    for args, message in [
+        (("--units", "3", "--slot", "5"), "--slot 5: the simulated station has slots 1-3"),
+        (("--units", "2", "--scenario", "3=battery-low"), "--scenario names slot 3"),
+        (("--scenario", "2=battery-low"), "--scenario SLOT=NAME needs --units N"),
+        (("--units", "17"), "17 is not in the range 1<=x<=16"),
+        (("--units", "2", "--scenario", "2=no-such-scenario"), "no-such-scenario"),
+    ]:
+        proc = bench("run", "pos-quick", "--sim", *args, "--db", db)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    proc = bench("run", "pos-quick", "--units", "2", "--station", str(tmp_path / "s.toml"))
+    assert proc.returncode == 2 and "--units needs --sim" in proc.stderr
