@@ -134,17 +134,18 @@ def execute_many(req: MultiRequest) -> MultiResult:
             shared = SharedDevices(shared_urls)
         queue = PromptQueue(req.pause)
         stopper = _Stopper()
+        finished = _Finished()
         threads = []
         results = {slot.number: SlotRun(slot.number) for slot in slots}
         for slot in slots:
             operator = _operator(base, slot, queue, station_operator)
             t = threading.Thread(target=_run_slot, name=f"bench-slot-{slot.number}", daemon=True,
                                  args=(req, plan, slot, operator, shared, db, station_name, stopper,
-                                       results[slot.number]))
+                                       results[slot.number], finished))
             threads.append(t)
         if req.started is not None:
             req.started([slot.number for slot in slots], plan)
-        interrupted = _start_and_wait(threads, stopper, queue)
+        interrupted = _start_and_wait(threads, finished, stopper, queue)
         interrupts.hold()  # every slot has its verdict stored: a signal now does not undo them
         if sim is not None:
             sim.stop_units_soon()
@@ -275,27 +276,49 @@ class _Stopper:
                 runner.abort()
 
 
-def _start_and_wait(threads: list[threading.Thread], stopper: _Stopper, queue: PromptQueue) -> bool:
+class _Finished:
+    """How many slot threads have finished, under a condition the main thread waits on.
+
+    Not ``Thread.join``: on Python 3.11 a join cut short by Ctrl-C can mark a thread that is
+    still running as stopped, and the slots would then be left before they stored ABORTED.
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.count = 0
+
+    def one(self) -> None:
+        with self.cond:
+            self.count += 1
+            self.cond.notify_all()
+
+    def wait_for(self, n: int) -> None:
+        """Until ``n`` slots finished; wakes every quarter second so a signal is acted on."""
+        with self.cond:
+            while self.count < n:
+                self.cond.wait(0.25)
+
+
+def _start_and_wait(threads: list[threading.Thread], finished: _Finished, stopper: _Stopper,
+                    queue: PromptQueue) -> bool:
     """Start every slot and wait for them (a signal is acted on within a quarter second); whether one stopped them."""
+    started = 0
     try:
         for t in threads:
             t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(0.25)
+            started += 1
+        finished.wait_for(len(threads))
         return False
     except KeyboardInterrupt:
         stopper.stop_all()
         queue.close()
         with interrupts.shielded():  # each slot records its step and its ABORTED verdict; a second signal cuts it short
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.25)
+            finished.wait_for(started)
         return True
 
 
 def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, shared: SharedDevices | None,
-              db: str | None, station: str, stopper: _Stopper, result: SlotRun) -> None:
+              db: str | None, station: str, stopper: _Stopper, result: SlotRun, finished: _Finished) -> None:
     """One slot's whole run, on its own thread; never raises (the outcome goes into ``result``)."""
     from bench.runner import Runner
     from bench.slotdevices import SlotDevices
@@ -333,11 +356,13 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
         devices.close()
         if store is not None:
             store.close()
-        if req.slot_done is not None:
-            try:
+        try:
+            if req.slot_done is not None:
                 req.slot_done(result)
-            except Exception:
-                _LOG.warning("showing slot %d's end failed", slot.number, exc_info=True)
+        except Exception:
+            _LOG.warning("showing slot %d's end failed", slot.number, exc_info=True)
+        finally:
+            finished.one()
 
 
 def _write_junit(base: RunRequest, runs: list[SlotRun]) -> str | None:
