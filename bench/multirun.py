@@ -221,9 +221,8 @@ def _check_lot(db: str | None, lot: str) -> None:
 
 def _start_sim(req: MultiRequest, slots: list[_Slot], plan: Plan) -> Any:
     """The simulated station for the chosen slots, started whole; fills in each slot's URLs, answers and actions."""
-    from drivers.sim.station import SimStation
-
     from bench.scenario import load_scenario
+    from drivers.sim.station import SimStation
 
     loaded: dict[str, Any] = {}
     devices = {}
