@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -61,7 +62,7 @@ def test_the_summary_table_names_each_slot_serial_verdict_and_first_fault(tmp_pa
                  "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"))
     assert proc.returncode == 1, proc.stderr
     out = proc.stdout
-    rows = [ln for ln in out.splitlines() if ln.lstrip().startswith(("1 ", "2 ", "3 "))]
+    rows = [ln for ln in out.splitlines() if re.match(r"^\s+[123]\s+PT3-", ln)]
     assert len(rows) == 3, out
     assert "PASS" in rows[0] and "PASS" in rows[1] and "FAIL" in rows[2] and "PWR-BATT-LOW" in rows[2]
     assert "3 units" in out and "2 PASS" in out and "1 FAIL" in out
