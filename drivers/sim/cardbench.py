@@ -23,7 +23,15 @@ from typing import Any, Self
 from urllib.parse import quote, unquote
 
 from drivers.errors import EquipmentError
-from drivers.sim.pcscd import DEFAULT_SLOTS, MAX_SLOTS, Pcscd, ensure_pcscd, reader_name, slot_port
+from drivers.sim.pcscd import (
+    DEFAULT_SLOTS,
+    MAX_SLOTS,
+    Pcscd,
+    ensure_pcscd,
+    reader_name,
+    replace_bench_pcscd,
+    slot_port,
+)
 from drivers.sim.vcard import CardProfile, VirtualCard
 from drivers.sim.vpcd import VpcdCardClient
 
@@ -45,6 +53,10 @@ class SimCardBench:
     def __init__(self, slots: int = DEFAULT_SLOTS, timeout: float = 10.0) -> None:
         self.timeout = timeout
         self.pcscd: Pcscd = ensure_pcscd(slots, timeout)
+        if self.pcscd.slots < min(slots, MAX_SLOTS) and not self.pcscd.started:
+            # A pcscd an earlier bench left running has too few slots for this one: replace it
+            # while nobody leases a slot (holding every lease so nobody starts meanwhile).
+            self.pcscd = _while_idle(lambda: replace_bench_pcscd(slots, timeout)) or self.pcscd
         self.slots = self.pcscd.slots
         self._cards: dict[int, VpcdCardClient] = {}
         self._lock = threading.Lock()
@@ -228,6 +240,21 @@ def _lock_dir() -> Path:
     path = Path(tempfile.gettempdir()) / "bench-vpcd-slots"
     path.mkdir(mode=0o1777, exist_ok=True)
     return path
+
+
+def _while_idle(fn: Callable[[], Pcscd | None]) -> Pcscd | None:
+    """``fn()`` while holding every slot's lease; None (without calling it) when a bench holds one."""
+    held: list[int] = []
+    try:
+        for slot in range(MAX_SLOTS):
+            fd = _try_lock(slot)
+            if fd is None:
+                return None
+            held.append(fd)
+        return fn()
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 def _try_lock(slot: int) -> int | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -215,3 +216,47 @@ def ensure_pcscd(slots: int = DEFAULT_SLOTS, timeout: float = 10.0) -> Pcscd:
     _LOG.info("started pcscd (pid %d) with %d vpcd slots in %.0f ms", proc.pid, slots,
               handle.start_seconds * 1000)
     return handle
+
+
+def bench_pcscd_pids() -> list[int]:
+    """Running pcscd processes a bench started (``-c .../bench-pcscd-*``), not the system's own."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and args and args[0].endswith(b"pcscd") and any(b"bench-pcscd-" in a for a in args):
+            pids.append(int(entry.name))
+    return pids
+
+
+def replace_bench_pcscd(slots: int, timeout: float = 10.0) -> Pcscd | None:
+    """Stop the running pcscd a bench left behind and start one with ``slots``; None when it is not ours.
+
+    For a bench whose pcscd has too few slots for a multi-up station. The caller holds every
+    slot's lease, so no bench is using the daemon. The system's own pcscd is never touched.
+    """
+    pids = bench_pcscd_pids()
+    if not pids or os.geteuid() != 0:
+        return None
+    for pid in pids:
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            continue
+        folder = next((Path(a.decode()).parent for a in args if b"bench-pcscd-" in a), None)
+        deadline = time.monotonic() + 5
+        while pid in bench_pcscd_pids() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if folder is not None and folder.name.startswith("bench-pcscd-"):
+            shutil.rmtree(folder, ignore_errors=True)
+        _LOG.info("stopped the idle pcscd %d a bench left running, to start one with %d slots", pid, slots)
+    deadline = time.monotonic() + timeout
+    while list_readers_now() is not None and time.monotonic() < deadline:
+        time.sleep(0.02)  # its socket goes away with it
+    return ensure_pcscd(slots, timeout)
