@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,29 @@ def tmp_db(tmp_path: Path) -> str:
 def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never write into the user's real data directory from a test."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data"))
+
+
+_SESSION_PCSCD = pytest.StashKey[Any]()  # a SimCardBench, or None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pcscd runs before the first test and until the last one (tests/simpcscd.py says why).
+
+    Under xdist the controller does it, before it starts the workers; the workers only reuse it.
+    """
+    if hasattr(session.config, "workerinput") or session.config.option.collectonly:
+        return
+    from simpcscd import start_for_session
+
+    session.config.stash[_SESSION_PCSCD] = start_for_session()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the session's pcscd (if it started it and no other suite holds a slot)."""
+    bench = session.config.stash.get(_SESSION_PCSCD, None)
+    if bench is not None:
+        bench.close()
 
 
 def is_root() -> bool:

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "sim"))
 
-from cardfixtures import cardbench, reader  # noqa: F401
+from cardfixtures import card_slot, cardbench, reader  # noqa: F401
 
 from bench.runner import Runner
 from drivers import cardreader
@@ -150,9 +150,9 @@ def test_reader_url_matches_exactly_one_slot(cardbench: SimCardBench) -> None:
 @pytest.mark.parametrize("profile, protocol", [("emv-visa-contact", "T=0"), ("emv-mastercard-contact", "T=1"),
                                                ("emv-contactless", "T=1")])
 def test_atr_through_pcscd(
-    cardbench: SimCardBench, reader: CardReaderClient, profile: str, protocol: str
+    cardbench: SimCardBench, card_slot: int, reader: CardReaderClient, profile: str, protocol: str
 ) -> None:
-    vcard = cardbench.insert(profile, 0)
+    vcard = cardbench.insert(profile, card_slot)
     took = reader.wait_for_insert(5)
     assert took < 2.0
     info = reader.connect()
@@ -162,9 +162,9 @@ def test_atr_through_pcscd(
 
 @pytest.mark.slow
 def test_emv_select_and_read_through_61xx_and_6cxx(
-    cardbench: SimCardBench, reader: CardReaderClient, caplog: pytest.LogCaptureFixture
+    cardbench: SimCardBench, card_slot: int, reader: CardReaderClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cardbench.insert("emv-visa-contact", 0)
+    cardbench.insert("emv-visa-contact", card_slot)
     reader.connect(5)
     with caplog.at_level("DEBUG", logger="drivers.cardreader"):
         resp = reader.transmit(select_by_name(PSE))
@@ -179,12 +179,12 @@ def test_emv_select_and_read_through_61xx_and_6cxx(
 
 
 @pytest.mark.slow
-def test_insert_and_remove_are_seen(cardbench: SimCardBench, reader: CardReaderClient) -> None:
+def test_insert_and_remove_are_seen(cardbench: SimCardBench, card_slot: int, reader: CardReaderClient) -> None:
     t0 = time.monotonic()
-    cardbench.insert("emv-visa-contact", 0)
+    cardbench.insert("emv-visa-contact", card_slot)
     assert reader.wait_for_insert(5) < 2.0
     assert reader.card_present()
-    cardbench.remove(0, wait=False)
+    cardbench.remove(card_slot, wait=False)
     assert reader.wait_for_remove(5) < 2.0
     assert not reader.card_present()
     with pytest.raises(CardError) as err:
@@ -194,20 +194,20 @@ def test_insert_and_remove_are_seen(cardbench: SimCardBench, reader: CardReaderC
 
 
 @pytest.mark.slow
-def test_wait_for_change_reports_events(cardbench: SimCardBench, reader: CardReaderClient) -> None:
+def test_wait_for_change_reports_events(cardbench: SimCardBench, card_slot: int, reader: CardReaderClient) -> None:
     assert reader.wait_for_change(0.3) is None
-    cardbench.insert("emv-visa-contact", 0)
+    cardbench.insert("emv-visa-contact", card_slot)
     event = reader.wait_for_change(3)
     assert event is not None and event.kind == "inserted"
     assert event.atr == bytes.fromhex("3B6800000073C84012009000")
-    cardbench.remove(0, wait=False)
+    cardbench.remove(card_slot, wait=False)
     event = reader.wait_for_change(3)
     assert event is not None and event.kind == "removed"
 
 
 @pytest.mark.slow
-def test_mute_card_gives_no_atr(cardbench: SimCardBench, reader: CardReaderClient) -> None:
-    cardbench.insert("mute", 0)
+def test_mute_card_gives_no_atr(cardbench: SimCardBench, card_slot: int, reader: CardReaderClient) -> None:
+    cardbench.insert("mute", card_slot)
     reader.wait_for_insert(5)
     with pytest.raises(CardError) as err:
         reader.connect(5)
@@ -215,22 +215,22 @@ def test_mute_card_gives_no_atr(cardbench: SimCardBench, reader: CardReaderClien
 
 
 @pytest.mark.slow
-def test_card_pulled_mid_apdu(cardbench: SimCardBench, reader: CardReaderClient) -> None:
-    cardbench.insert("pulled", 0)
+def test_card_pulled_mid_apdu(cardbench: SimCardBench, card_slot: int, reader: CardReaderClient) -> None:
+    cardbench.insert("pulled", card_slot)
     reader.connect(5)
     reader.transmit(select_by_name(PSE))  # 2 APDUs
     with pytest.raises(CardError) as err:
         reader.transmit(read_record(1, 1))  # 6Cxx, then pulled on the re-issue
     assert err.value.fault_code == "ICC-REMOVED"
     assert str(err.value) == "the card was pulled out while the bench was talking to it"
-    assert err.value.detail == f"card removed during READ RECORD on {cardbench.reader_name(0)!r}"
+    assert err.value.detail == f"card removed during READ RECORD on {cardbench.reader_name(card_slot)!r}"
 
 
 @pytest.mark.slow
-def test_close_from_another_thread_wakes_a_waiter(cardbench: SimCardBench) -> None:
+def test_close_from_another_thread_wakes_a_waiter(cardbench: SimCardBench, card_slot: int) -> None:
     import threading
 
-    r = open_card_reader(cardbench.reader_url(1))
+    r = open_card_reader(cardbench.reader_url(card_slot))  # leased: no card comes in meanwhile
     errors: list[BaseException] = []
 
     def wait() -> None:
@@ -251,13 +251,16 @@ def test_close_from_another_thread_wakes_a_waiter(cardbench: SimCardBench) -> No
 
 
 @pytest.mark.slow
-def test_pcsc_scan_sees_the_virtual_card(cardbench: SimCardBench, reader: CardReaderClient) -> None:
-    cardbench.insert("emv-mastercard-contact", 0)
+def test_pcsc_scan_sees_the_virtual_card(cardbench: SimCardBench, card_slot: int, reader: CardReaderClient) -> None:
+    cardbench.insert("emv-mastercard-contact", card_slot)
     reader.wait_for_insert(5)
     out = subprocess.run(["timeout", "5", "pcsc_scan", "-n"], capture_output=True, text=True, check=False)
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout)
-    assert cardbench.reader_name(0) in text
-    assert "3B E9 00 00 81 31 FE 45 4A 43 4F 50 34 31 56 32 32 A7" in text
+    # Other slots may hold other workers' cards: look at what pcsc_scan says about this slot's reader.
+    ours = [block for block in re.split(r"\n(?= Reader \d+: )", text)
+            if block.startswith(" Reader ") and block.splitlines()[0].endswith(": " + cardbench.reader_name(card_slot))]
+    assert ours, text
+    assert any("ATR: 3B E9 00 00 81 31 FE 45 4A 43 4F 50 34 31 56 32 32 A7" in block for block in ours), text
 
 
 def _card_taking(seconds: float) -> dict[str, object]:
@@ -271,9 +274,9 @@ def _card_taking(seconds: float) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_an_answer_later_than_the_timeout_is_icc_slow_and_the_card_stays_usable(
-    cardbench: SimCardBench, reader: CardReaderClient
+    cardbench: SimCardBench, card_slot: int, reader: CardReaderClient
 ) -> None:
-    cardbench.insert(_card_taking(0.3), 0)
+    cardbench.insert(_card_taking(0.3), card_slot)
     reader.connect(5)
     with pytest.raises(CardError) as err:
         reader.transmit(select_by_name(VISA), timeout=0.1)
@@ -286,7 +289,7 @@ def test_an_answer_later_than_the_timeout_is_icc_slow_and_the_card_stays_usable(
 
 
 @pytest.mark.slow
-def test_a_card_that_stops_answering_times_the_step_out_as_icc_slow(cardbench: SimCardBench) -> None:
+def test_a_card_that_stops_answering_times_the_step_out_as_icc_slow(cardbench: SimCardBench, card_slot: int) -> None:
     """Through the runner: the step ends at its timeout, and the record names the command still waiting."""
     from bench.checks.base import CheckSpec, StepContext
     from bench.devices import DeviceSet
@@ -294,7 +297,7 @@ def test_a_card_that_stops_answering_times_the_step_out_as_icc_slow(cardbench: S
     from bench.plan import Plan, Step
     from bench.record import Outcome
 
-    slot = 0
+    slot = card_slot
     cardbench.insert(_card_taking(2.5), slot)
 
     def select(ctx: StepContext) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "drivers" / "sim"))
 
-from cardfixtures import cardbench, make_ctx, reader  # noqa: F401
+from cardfixtures import card_slot, cardbench, make_ctx, reader  # noqa: F401
 
 from bench.checks import card as card_checks
 from bench.checks.base import CheckSpec
@@ -99,11 +99,11 @@ def test_read_records_masks_the_pan(
     assert PAN not in caplog.text
 
 
-def test_read_records_pulled_card(reader: CardReaderClient, cardbench: SimCardBench) -> None:
+def test_read_records_pulled_card(reader: CardReaderClient, cardbench: SimCardBench, card_slot: int) -> None:
     err = failure("card.read_records", reader, cardbench, card="pulled")
     assert err.fault_code == "ICC-REMOVED"
     assert str(err) == "the card was pulled out while the bench was talking to it"
-    assert err.detail == f"card removed during READ RECORD on {cardbench.reader_name(0)!r}"
+    assert err.detail == f"card removed during READ RECORD on {cardbench.reader_name(card_slot)!r}"
 
 
 def test_emv_select_flaky_card(reader: CardReaderClient, cardbench: SimCardBench) -> None:
@@ -124,8 +124,8 @@ def test_apdu_latency_slow(reader: CardReaderClient, cardbench: SimCardBench) ->
     assert "apdu.p50_ms" in str(err) and "above max 50" in str(err)
 
 
-def test_insert_remove(reader: CardReaderClient, cardbench: SimCardBench) -> None:
-    cardbench.insert("emv-visa-contact", 0)  # a card left in: the check asks for it to be removed first
+def test_insert_remove(reader: CardReaderClient, cardbench: SimCardBench, card_slot: int) -> None:
+    cardbench.insert("emv-visa-contact", card_slot)  # a card left in: the check asks for it to be removed first
     m = run("card.insert_remove", reader, cardbench)
     assert 0 < m["insert.detect_ms"] < 2000 and 0 < m["remove.detect_ms"] < 2000
 

@@ -1,7 +1,10 @@
 """Fixtures for the card reader path through the real pcscd + vpcd (import them into a test module).
 
-As root (here and in CI) pcscd is started when it is not running, so these never skip;
-without root and without a running pcscd they skip with the reason.
+As root (here and in CI) pcscd is running for the whole session (tests/simpcscd.py starts it), so
+these never skip; without root and without a running pcscd they skip with the reason.
+
+pcscd and its vpcd slots are shared by every xdist worker (and by any other suite on the machine):
+a test touches only the slot it leased (:func:`card_slot`), never a fixed one.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ import pytest
 from bench.checks.base import CheckSpec, StepContext
 from bench.operator import ScriptedOperator
 from drivers.cardreader import CardReaderClient, open_card_reader
+from drivers.errors import EquipmentError
 from drivers.sim.cardbench import SimCardBench, operator_actions
 from drivers.sim.pcscd import list_readers_now
+
+#: Seconds a test waits for a free vpcd slot while other workers or suites hold them all.
+LEASE_WAIT = 120.0
 
 
 def _skip_reason() -> str | None:
@@ -28,28 +35,49 @@ def _skip_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def cardbench() -> Iterator[SimCardBench]:
-    """The simulated card bench (pcscd started or reused), for the whole session."""
+    """The simulated card bench for one test: the session's pcscd, and the slots this test leases."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    bench = SimCardBench()
-    try:
+    with SimCardBench() as bench:  # closing it releases its leases
         yield bench
-    finally:
-        bench.close()
+
+
+def lease_slot(cardbench: SimCardBench, timeout: float = LEASE_WAIT) -> int:
+    """Lease a free slot, waiting while all are taken; the slot is empty when this returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            slot = cardbench.lease()
+            break
+        except EquipmentError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+    cardbench.wait_empty(slot)  # the previous lessee may have left without waiting for pcscd to see it
+    return slot
 
 
 @pytest.fixture
-def reader(cardbench: SimCardBench) -> Iterator[CardReaderClient]:
-    """The driver opened on slot 0's reader; the slot is emptied afterwards."""
-    client = open_card_reader(cardbench.reader_url(0))
+def card_slot(cardbench: SimCardBench) -> Iterator[int]:
+    """A vpcd slot leased for this test alone; emptied afterwards (so the next lessee starts empty)."""
+    slot = lease_slot(cardbench)
+    try:
+        yield slot
+    finally:
+        cardbench.remove(slot)
+
+
+@pytest.fixture
+def reader(cardbench: SimCardBench, card_slot: int) -> Iterator[CardReaderClient]:
+    """The driver opened on the leased slot's reader."""
+    client = open_card_reader(cardbench.reader_url(card_slot))
     try:
         yield client
     finally:
         client.close()
-        cardbench.remove(0)
 
 
 def make_ctx(
