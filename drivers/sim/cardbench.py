@@ -103,6 +103,9 @@ class SimCardBench:
     def lease_slots(self, n: int) -> list[int]:
         """Reserve ``n`` free slots at once, all or none (a multi-up station needs one per unit).
 
+        The slots are empty when this returns: a last holder may have let go without waiting for
+        pcscd to see its card leave, and pcscd would take the next card for that one (its ATR).
+
         Raises:
             EquipmentError: (BENCH-CONFIG) pcscd has fewer than ``n`` slots, or fewer than
                 ``n`` are free; the message says how many are needed and free.
@@ -129,6 +132,8 @@ class SimCardBench:
                 f"{n} simulated card reader slot{'s' if n > 1 else ''} needed, {free} of {self.slots} free "
                 "(the others are leased by other simulated benches)", fault_code="BENCH-CONFIG")
         self._leases.update(got)
+        for slot in got:
+            self.wait_empty(slot)
         return sorted(got)
 
     def _others_active(self) -> bool:

@@ -46,18 +46,15 @@ def cardbench() -> Iterator[SimCardBench]:
 
 
 def lease_slot(cardbench: SimCardBench, timeout: float = LEASE_WAIT) -> int:
-    """Lease a free slot, waiting while all are taken; the slot is empty when this returns."""
+    """Lease a free slot (empty), waiting while other workers or suites hold them all."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            slot = cardbench.lease()
-            break
+            return cardbench.lease()
         except EquipmentError:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
-    cardbench.wait_empty(slot)  # the previous lessee may have left without waiting for pcscd to see it
-    return slot
 
 
 @pytest.fixture
