@@ -23,8 +23,12 @@ PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.ex
 demo: $(STAMP) sysdeps
 	$(BIN)/bench run testplans/pos-full.yaml --sim --report reports
 
+# The suite mostly waits (card polls, keypad presses, printer pacing, reconnects): its tests run on
+# TEST_WORKERS pytest-xdist workers, more than the cores. `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) sysdeps sysdeps-test lint typecheck
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench drivers tests
