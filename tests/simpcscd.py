@@ -23,7 +23,8 @@ from drivers.sim.pcscd import list_readers_now
 _LOG = logging.getLogger(__name__)
 
 #: vpcd slots when this session starts pcscd: several workers each lease one or more at a time.
-SESSION_SLOTS = 8
+#: pcsc-lite serves 16 readers at most; 4 are left for a real reader plugged in meanwhile.
+SESSION_SLOTS = 12
 
 
 def start_for_session() -> SimCardBench | None:
