@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from drivers.codecs.linkframe import Frame
 from drivers.errors import DeviceError, LinkTimeout
 from drivers.interfaces import MsrSwipe
 from drivers.link import ReceivedEvent
+from drivers.sim import unitcommands
 from drivers.sim.unit import PtyServer
 from drivers.sim.unitcommands import encode_event
 from drivers.sim.unitpanel import track_lrc
@@ -98,7 +100,10 @@ def test_large_log_is_downloaded_in_chunks(start_unit: Start) -> None:
     assert unit.stats.requests > len(raw) // 256
 
 
-def test_both_ends_use_the_largest_payload_both_announce(start_unit: Start) -> None:
+def test_both_ends_use_the_largest_payload_both_announce(start_unit: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The log's times are relative to the unit's start: both units start at one instant, so their logs match.
+    now = datetime.now(UTC)
+    monkeypatch.setattr(unitcommands, "build_log_image", functools.partial(unitcommands.build_log_image, now=now))
     big = start_unit(overrides={"event_log_fill": 1800, "max_payload": 1024})
     assert big.link.max_payload == 1024
     raw = big.event_log_bytes()
