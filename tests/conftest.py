@@ -42,11 +42,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_SESSION_PCSCD] = start_for_session()
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the session's pcscd (if it started it and no other suite holds a slot)."""
-    bench = session.config.stash.get(_SESSION_PCSCD, None)
-    if bench is not None:
-        bench.close()
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    """Stop the session's pcscd (if it started it and no other suite holds a slot).
+
+    After every other finisher: xdist's stops the workers, and with them any lease a test left open.
+    """
+    try:
+        return (yield)
+    finally:
+        bench = session.config.stash.get(_SESSION_PCSCD, None)
+        if bench is not None:
+            bench.close()
 
 
 def is_root() -> bool:
