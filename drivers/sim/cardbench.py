@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -242,7 +241,9 @@ class SimCardBench:
 
 
 def _lock_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "bench-vpcd-slots"
+    # Not under $TMPDIR: pcscd is one per machine, so its slots' locks must be too (a bench run with
+    # a TMPDIR of its own would otherwise lease slot 0 while another process holds it).
+    path = Path("/tmp") / "bench-vpcd-slots"
     path.mkdir(mode=0o1777, exist_ok=True)
     return path
 
