@@ -56,6 +56,15 @@ def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
             bench.close()
 
 
+@pytest.fixture
+def many_slots() -> Iterator[None]:
+    """For a test that starts several simulated units at once: one such test at a time (simpcscd.many_slots)."""
+    from simpcscd import many_slots
+
+    with many_slots():
+        yield
+
+
 def is_root() -> bool:
     """True when the tests may start system daemons (CI runs as root)."""
     return os.geteuid() == 0

@@ -14,8 +14,11 @@ that only while no slot is leased) under the tests that use it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 from drivers.errors import EquipmentError
 from drivers.sim.cardbench import SimCardBench
@@ -42,3 +45,21 @@ def start_for_session() -> SimCardBench | None:
     except EquipmentError as exc:  # every slot taken by other suites: our tests wait for theirs
         _LOG.warning("pcscd for the test session, without holding a slot: %s", exc)
     return bench
+
+
+@contextlib.contextmanager
+def many_slots() -> Iterator[None]:
+    """Held by a test that starts several simulated units at once: one such test at a time, across workers.
+
+    The session's pcscd has 14 vpcd slots; four xdist workers each in a multi-unit test could
+    ask for more than are free. Single-slot tests lease as they go and do not take this lock.
+    """
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "bench-tests-many-slots.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

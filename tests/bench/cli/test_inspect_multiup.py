@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("many_slots")]
 
 
 def bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

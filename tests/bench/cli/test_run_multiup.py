@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("many_slots")]
 
 
 def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -98,6 +98,7 @@ def _processes_mentioning(text: str) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("many_slots")
 def test_three_units_a_held_card_cards_moved_from_stdin_and_nothing_left_after_ctrl_c() -> None:
     _needs_pcscd()
     sim = _start("--units", "3", "--card", "2=emv-visa-contact", "--device", "unit", "--device", "card_reader")

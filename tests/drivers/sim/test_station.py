@@ -45,8 +45,10 @@ def station() -> Iterator[SimStation]:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
+    from simpcscd import many_slots
+
     good = parse_devices({})
-    with SimStation({slot: good for slot in range(1, 5)}, ROLES) as st:
+    with many_slots(), SimStation({slot: good for slot in range(1, 5)}, ROLES) as st:
         yield st
 
 
@@ -103,6 +105,7 @@ def test_a_slots_card_actions_refuse_another_slots_reader(station: SimStation) -
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("many_slots")
 def test_a_start_that_fails_half_way_leaves_nothing_behind() -> None:
     reason = _skip_reason()
     if reason:
