@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,19 +48,35 @@ def start_for_session() -> SimCardBench | None:
     return bench
 
 
+_HELD = {"depth": 0}
+_HELD_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def many_slots() -> Iterator[None]:
     """Held by a test that starts several simulated units at once: one such test at a time, across workers.
 
     The session's pcscd has 14 vpcd slots; four xdist workers each in a multi-unit test could
     ask for more than are free. Single-slot tests lease as they go and do not take this lock.
+    Re-entrant in a process (a module's station fixture holds it while its tests take it again):
+    a second flock on the same file in one process would wait for itself.
     """
     import fcntl
     import tempfile
 
-    with open(Path(tempfile.gettempdir()) / "bench-tests-many-slots.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
+    with _HELD_LOCK:
+        nested = _HELD["depth"] > 0
+        _HELD["depth"] += 1
+    try:
+        if nested:
             yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            return
+        with open(Path(tempfile.gettempdir()) / "bench-tests-many-slots.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        with _HELD_LOCK:
+            _HELD["depth"] -= 1
