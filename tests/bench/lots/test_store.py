@@ -65,7 +65,7 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     assert migrated == {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     assert "ix_runs_lot" in indexes
     con.close()
-    assert LATEST == 5
+    assert LATEST == 6
 
 
 def test_counting_and_early_reject(tmp_db: str) -> None:
