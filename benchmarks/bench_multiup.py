@@ -72,6 +72,9 @@ def run(reps: int) -> list[Row]:
         ours = Series("s", wall[n])
         ratio = ours.median / one.median
         per_step = [h / _STEPS for h in harness[n]]
+        # What one more slot costs the harness: the N-unit process's CPU less the one-unit process's
+        # (start-up, imports and pcscd counted once), per added unit, per step.
+        added = Series("ms", [(h * n - one_cpu) / (n - 1) / _STEPS for h, one_cpu in zip(harness[n], harness[1], strict=True)])
         rows.append(Row(
             bench="6", what=f"`bench run pos-full --sim --units {n}` (wall time, {n} units at once)",
             ours=ours, ref=one, ref_name="the same plan on one unit (`--sim`)", ratio=ratio,
@@ -79,7 +82,9 @@ def run(reps: int) -> list[Row]:
             target=f"≤ {GOAL_8:g}" if n == 8 else "reported", met=ratio <= GOAL_8 if n == 8 else None,
             note=(f"harness CPU per unit {Series('ms', harness[n]).fmt(3)} (one unit: "
                   f"{Series('ms', harness[1]).fmt(3)}); per step {Series('ms', per_step).fmt(3)} "
-                  f"(one unit: {Series('ms', [h / _STEPS for h in harness[1]]).fmt(3)}); simulated unit "
+                  f"(one unit: {Series('ms', [h / _STEPS for h in harness[1]]).fmt(3)}); each added unit, per step: "
+                  f"{added.fmt(3)} (its devices opened, its steps stored, its report with the receipt image "
+                  f"written); simulated unit "
                   f"processes' CPU per unit {Series('ms', units_cpu[n]).fmt(3)}"),
         ))
     return rows
