@@ -139,3 +139,35 @@ def test_slot_choice_and_usage_errors(tmp_path: Path) -> None:
         assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     proc = bench("run", "pos-quick", "--units", "2", "--station", str(tmp_path / "s.toml"))
     assert proc.returncode == 2 and "--units needs --sim" in proc.stderr
+
+
+def test_a_station_file_with_slots_runs_every_slot(tmp_path: Path) -> None:
+    """The real-station path: a multi-slot station file (from `bench sim --units 2`), not --sim."""
+    import os
+
+    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", "2", "--json", "--station-out",
+                            str(tmp_path / "fixture.toml")], cwd=ROOT, text=True, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert sim.stdout is not None
+        station = json.loads(sim.stdout.readline())["station"]
+        script = tmp_path / "ops.yaml"
+        script.write_text('answers: {"*": true}\n')
+        proc = bench("run", "pos-quick", "--station", station, "--operator-script", str(script),
+                     "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
+        one = bench("run", "pos-quick", "--station", station, "--slot", "2", "--operator-script", str(script),
+                    "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
+    finally:
+        if sim.poll() is None:
+            assert sim.stdin is not None
+            sim.stdin.write("quit\n")
+            sim.stdin.flush()
+            sim.wait(30)
+    assert proc.returncode == 0, proc.stderr
+    units = json.loads(proc.stdout)
+    assert [(u["slot"], u["unit"]["serial"], u["verdict"]) for u in units] == [
+        (1, "PT3-000123-01", "PASS"), (2, "PT3-000123-02", "PASS")]
+    assert {u["station"] for u in units} == {"sim"} and all(u["scenario"] is None for u in units)
+    assert one.returncode == 0, one.stderr
+    assert [(u["slot"], u["unit"]["serial"]) for u in json.loads(one.stdout)] == [(2, "PT3-000123-02")]
