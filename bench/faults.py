@@ -134,6 +134,8 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("BENCH-CONFIG", "bench configuration error", _B, "station file", "fix the station file"),
     ("BENCH-ERROR", "bench equipment error", _B, "bench", "see the step log"),
     ("OP-NO-RESPONSE", "no operator response", _O, "operator", "repeat the step with an operator present"),
+    ("RUN-ABORTED", "run interrupted before it finished", _O, "none (not tested)",
+     "test again: the steps after the interruption did not run"),
     ("OP-SKIPPED", "step skipped by the operator", _O, "none (not tested)",
      "test again with every step: the unit is signed off only when every step ran and passed"),
     ("STEP-TIMEOUT", "step did not finish within its timeout", _H, "unit", "see the step log"),

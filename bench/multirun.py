@@ -119,13 +119,13 @@ def execute_many(req: MultiRequest) -> MultiResult:
     plan = load_plan(base.plan_file)
     slots, station_name, shared_urls, db, station_operator = _slots(req)
     answers_all, answers_by_slot = _operator_answers(base)
-    for slot in slots:
-        if base.operator_script is not None:
-            slot.answers = answers_by_slot.get(slot.number, answers_all)
     check_outputs(base)
     if base.lot is not None:
         _check_lot(db, base.lot)
     sim = _start_sim(req, slots, plan) if base.sim else None
+    for slot in slots:  # an --operator-script answers instead of the scenarios' operator
+        if base.operator_script is not None:
+            slot.answers = answers_by_slot.get(slot.number, answers_all)
     shared = None
     try:
         if shared_urls:
@@ -164,6 +164,8 @@ def _slots(req: MultiRequest) -> tuple[list[_Slot], str, dict[str, str], str | N
     """The chosen slots with their URLs (and scenarios with --sim), the station's name, shared URLs, store, operator."""
     base = req.base
     if base.sim:
+        if req.units is None and req.slots:
+            raise UsageError("--slot with --sim needs --units N (the simulated station's slots are 1..N)")
         units = req.units or 1
         if not 1 <= units <= MAX_SIM_UNITS:
             raise UsageError(f"--units must be between 1 and {MAX_SIM_UNITS}, not {units}")

@@ -43,6 +43,8 @@ _LOG = logging.getLogger(__name__)
 
 #: How long the runner waits for a unit that dropped off the link to come back.
 RECONNECT_WAIT = 15.0
+#: The fault of the step a signal (or another slot's Ctrl-C) cut short: not the bench's, not the unit's.
+INTERRUPTED = "RUN-ABORTED"
 #: The message of a step whose prompt the operator declined (SKIP, fault OP-SKIPPED).
 DECLINED = "operator skipped the step"
 
@@ -424,7 +426,7 @@ class Runner:
             started, duration, attempts = where.started, time.perf_counter() - where.t0, where.attempt_no
         with self._record_lock:
             self._keep(step, _step_record(step, len(self.record.steps), Outcome.ERROR, started, duration, attempts,
-                                          None, who, ctx))
+                                          INTERRUPTED, who, ctx))
 
     def _finish(self, verdict: Verdict | None, summary: str | None, fault: str | None = None) -> None:
         rec = self.record

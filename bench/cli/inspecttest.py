@@ -65,6 +65,7 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
     plan = plan_file or Path(lot.plan_file)
     scanners = _scanners(numbers, operator_script, operator_name or station.operator)
     runs: list[dict[str, Any]] = []
+    scanned: dict[int, str] = {}
 
     def next_batch(status: LotStatus) -> Batch | None:
         from bench.lots.batches import Batch
@@ -82,6 +83,8 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
         if not serials:
             _say(as_json, "no new unit loaded: stopping (the lot stays as it is)")
             return None
+        scanned.clear()
+        scanned.update(serials)
         return Batch(serials, {})
 
     def unit_done(run: SlotRun, status: LotStatus) -> None:
@@ -91,13 +94,19 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
                          "verdict": rec.verdict.value, "report": str(run.report) if run.report else None})
         verdict = rec.verdict.value if rec is not None else f"no run ({run.error})"
         serial = rec.unit.serial if rec is not None and rec.unit else "?"
+        if rec is not None and rec.unit and scanned.get(run.slot) not in (None, rec.unit.serial):
+            _say(as_json, f"slot {run.slot}: scanned {safe.one_line(scanned[run.slot])} but the unit says "
+                          f"{safe.one_line(rec.unit.serial)}: recorded as the unit says (check the label)")
         decided = f"; lot {status.lot.decision}" if status.lot.decision else ""
         _say(as_json, f"slot {run.slot} {safe.one_line(serial)}: {verdict}  (lot {lot_id}: tested {status.tested} of "
                       f"{status.lot.plan.sample_size}, defectives {status.defectives}{decided})")
 
     base = RunRequest(plan_file=plan, station_file=station_file, report_dir=report_dir, db=db,
                       operator_name=operator_name, operator_script=operator_script, terminal_operator=TerminalOperator)
-    status, results = test_in_batches(MultiRequest(base=base, slots=tuple(numbers)), lot_id, next_batch, unit_done)
+    status, results = test_in_batches(
+        MultiRequest(base=base, slots=tuple(numbers)), lot_id, next_batch, unit_done,
+        idle=lambda: _say(as_json, "that round added no tested unit to the lot (units tested already, or runs "
+                                   "that did not end PASS or FAIL): stopping; load other units and run again"))
     if as_json:
         safe.echo_json(json.dumps({"lot": status.to_dict(), "runs": runs}, indent=2))
     else:

@@ -101,7 +101,9 @@ def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, 
     if result.interrupted:
         from bench import interrupts
 
-        safe.echo(f"bench: {interrupts.interrupted_by()}: every slot stopped, each run stored ABORTED", err=True)
+        aborted = sum(1 for r in result.runs if r.record is not None and r.record.verdict.value == "ABORTED")
+        safe.echo(f"bench: {interrupts.interrupted_by()}: {aborted} of {len(result.runs)} slots stopped and "
+                  "stored ABORTED with the steps they finished", err=True)
     return result.exit_code
 
 

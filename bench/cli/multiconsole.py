@@ -80,6 +80,8 @@ class _Row:
 def first_fault(record: RunRecord | None, error: str | None = None) -> str:
     """The one-line reason a unit did not pass: its first finding, else its first faulty step, else ``error``."""
     if record is not None:
+        if record.verdict == Verdict.ABORTED and record.summary:
+            return record.summary  # "interrupted by ...": not a fault of the unit or the bench
         if record.findings:
             f = record.findings[0]
             return f"{f.fault}  {f.title}"

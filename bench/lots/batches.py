@@ -34,7 +34,8 @@ class Batch:
 
 
 def test_in_batches(request: MultiRequest, lot: str, batches: Iterator[Batch] | Callable[[LotStatus], Batch | None],
-                    unit_done: Callable[[SlotRun, LotStatus], None] | None = None) -> tuple[LotStatus, list[MultiResult]]:
+                    unit_done: Callable[[SlotRun, LotStatus], None] | None = None,
+                    idle: Callable[[], None] | None = None) -> tuple[LotStatus, list[MultiResult]]:
     """Test batches of units for ``lot`` until it is decided or no batch comes; its final status and every batch's result.
 
     Args:
@@ -43,6 +44,7 @@ def test_in_batches(request: MultiRequest, lot: str, batches: Iterator[Batch] | 
         lot: the open lot.
         batches: the next batch, from an iterator or from a function of the lot's status (None: stop).
         unit_done: called as each unit's run ends, with the lot's status right after it.
+        idle: called when a round added no tested unit to the lot (the rounds stop there).
 
     Raises:
         UsageError: the lot is unknown or already decided before the first batch.
@@ -76,10 +78,19 @@ def test_in_batches(request: MultiRequest, lot: str, batches: Iterator[Batch] | 
             req = replace(request, base=base, slots=slots if not base.sim else (),
                           units=len(slots) if base.sim else request.units,
                           serials=batch.serials, scenarios=batch.scenarios, slot_done=done)
+            before = status.tested
             result = execute_many(req)
             results.append(result)
+            came = interrupts.release()  # the round's verdicts are stored; a signal meanwhile stops the rounds
             with lock:
                 status = lots.status(lot)
-            if result.interrupted:
+            if result.interrupted or came:
                 raise Interrupted(interrupts.interrupted_by())
+            if status.lot.decision is None and status.tested == before:
+                # The units on the fixture were tested already, or never counted (ERROR,
+                # ABORTED): another round of the same would loop; the operator decides.
+                _LOG.info("lot %s: a round added no tested unit; stopping", lot)
+                if idle is not None:
+                    idle()
+                break
     return status, results

@@ -87,3 +87,31 @@ def test_inspect_test_on_a_station_the_operator_scans_each_slot(tmp_path: Path) 
     # Second round: the script scans the same units again; they are tested already, so the rounds stop.
     assert "PT3-000123-01 is tested already in lot LOT-1" in proc.stderr
     assert "no new unit loaded: stopping" in proc.stderr
+
+
+def test_scans_that_do_not_match_the_units_are_flagged_and_the_rounds_stop(tmp_path: Path) -> None:
+    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", "2", "--json", "--station-out",
+                            str(tmp_path / "fixture.toml")], cwd=ROOT, env=ENV, text=True, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert sim.stdout is not None
+        station = json.loads(sim.stdout.readline())["station"]
+        db = f"sqlite:///{tmp_path / 'b.db'}"
+        assert bench("inspect", "start", "--supplier", "acme", "--part", "PT-300", "--lot", "LOT-2",
+                     "--lot-size", "40", "--aql", "6.5", "--plan", "pos-quick", "--db", db).returncode == 0
+        script = tmp_path / "ops.yaml"
+        script.write_text('answers: {"*": true}\nslots:\n  1: {answers: {serial: A1}}\n  2: {answers: {serial: A2}}\n')
+        proc = bench("inspect", "test", "LOT-2", "--station", station, "--operator-script", str(script),
+                     "--db", db, "--report", str(tmp_path / "r"), timeout=60)
+    finally:
+        if sim.poll() is None:
+            assert sim.stdin is not None
+            sim.stdin.write("quit\n")
+            sim.stdin.flush()
+            sim.wait(30)
+    assert proc.returncode == 0, proc.stderr
+    assert "slot 1: scanned A1 but the unit says PT3-000123-01" in proc.stdout
+    assert "that round added no tested unit to the lot" in proc.stdout
+    assert "tested 2 of 8" in proc.stdout and "decision: open" in proc.stdout
+    with sqlite3.connect(tmp_path / "b.db") as conn:
+        assert conn.execute("SELECT count(*) FROM runs WHERE lot = 'LOT-2'").fetchone()[0] == 4  # two rounds, no more

@@ -171,3 +171,40 @@ def test_a_station_file_with_slots_runs_every_slot(tmp_path: Path) -> None:
     assert {u["station"] for u in units} == {"sim"} and all(u["scenario"] is None for u in units)
     assert one.returncode == 0, one.stderr
     assert [(u["slot"], u["unit"]["serial"]) for u in json.loads(one.stdout)] == [(2, "PT3-000123-02")]
+
+
+def test_an_operator_script_answers_per_slot_on_the_simulated_station(tmp_path: Path) -> None:
+    plan = tmp_path / "display.yaml"
+    plan.write_text('plan: display\nversion: "1"\nsteps:\n  - name: identify\n    check: unit.identify\n'
+                    "  - name: display-patterns\n    check: display.patterns\n    requires: [identify]\n"
+                    "    timeout: 30\n")
+    script = tmp_path / "ops.yaml"
+    script.write_text('answers: {"*": true}\nslots:\n  2: {answers: {"*": false}}\n')
+    proc = bench("run", str(plan), "--sim", "--units", "2", "--operator-script", str(script),
+                 "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
+    assert proc.returncode == 1, proc.stderr
+    first, second = json.loads(proc.stdout)
+    assert first["verdict"] == "PASS"
+    assert second["verdict"] == "FAIL" and second["findings"][0]["fault"] == "DSP-REJECTED"
+
+
+def test_an_interrupted_run_says_so_and_blames_neither_unit_nor_bench(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "pos-full", "--sim", "--units", "2",
+                             "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "card-atr" in proc.stdout.readline():  # both slots are well into the plan
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    summary = [ln for ln in out.splitlines() if re.match(r"^\s+[12]\s+PT3-", ln)]
+    assert len(summary) == 2 and all("ABORTED" in ln and "interrupted by SIGTERM" in ln for ln in summary), out
+    assert "BENCH-ERROR" not in out
+    assert "2 of 2 slots stopped and stored ABORTED" in out
