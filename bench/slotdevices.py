@@ -49,7 +49,7 @@ class SharedDevices:
                 self._cond.wait(0.25)
             for role in wanted:
                 self._owner[role] = owner
-            self._set.open(wanted)
+        self._set.open(wanted)  # outside the lock: a slow open keeps waiting only the slots that need this device
         return True
 
     def give_back(self, owner: object, roles: Iterable[str] | None = None) -> None:
@@ -66,9 +66,8 @@ class SharedDevices:
             self._set.reset([r for r in roles if r in self.roles])
 
     def open(self, roles: Iterable[str]) -> None:
-        """Open shared roles that are not open yet."""
-        with self._cond:
-            self._set.open([r for r in roles if r in self.roles])
+        """Open shared roles that are not open yet (the caller holds their turn)."""
+        self._set.open([r for r in roles if r in self.roles])
 
     def get(self, role: str) -> Device | None:
         """The open shared device in ``role``, or None."""
