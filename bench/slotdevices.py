@@ -108,11 +108,8 @@ class SlotDevices(DeviceSet):
         return set(self.urls) - (set(self.shared.roles) if self.shared is not None else set())
 
     def open(self, roles: Iterable[str]) -> None:
-        """Open this slot's roles; the shared ones are opened by whoever takes their turn first."""
-        roles = list(roles)
+        """Open this slot's own roles; a shared one is opened when a step takes its turn on it (:meth:`turn`)."""
         super().open([r for r in roles if not self._is_shared(r)])
-        if self.shared is not None:
-            self.shared.open([r for r in roles if self._is_shared(r)])
 
     def error(self, role: str) -> BenchError | None:
         """Why ``role`` is not available, or None."""
