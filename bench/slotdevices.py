@@ -65,10 +65,6 @@ class SharedDevices:
         with self._cond:
             self._set.reset([r for r in roles if r in self.roles])
 
-    def open(self, roles: Iterable[str]) -> None:
-        """Open shared roles that are not open yet (the caller holds their turn)."""
-        self._set.open([r for r in roles if r in self.roles])
-
     def get(self, role: str) -> Device | None:
         """The open shared device in ``role``, or None."""
         return self._set.get(role)
