@@ -166,6 +166,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             if not isinstance(source, yaml.MappingNode):
                 raise ConfigError("'<<' merges a mapping or a list of mappings", line=_line(source))
             part = loader.construct_object(source, deep=True)
+            if not isinstance(part, LineDict):  # a tagged mapping such as !!set {a, b}
+                raise ConfigError("'<<' merges a mapping or a list of mappings", line=_line(source))
             for key, value in part.items():
                 if key not in merged:
                     merged[key] = value

@@ -146,3 +146,12 @@ def test_both_parsers_refuse_alike(text: str, monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ConfigError) as pure:
         load_text(text, path="f.yaml")
     assert (str(fast.value), fast.value.line) == (str(pure.value), pure.value.line)
+
+
+def test_a_merge_key_given_a_tagged_set_is_one_config_error(tmp_path: Path) -> None:
+    """Found by the plan fuzz test: '<<: !!set {a, b}' crashed the loader with AttributeError."""
+    f = tmp_path / "p.yaml"
+    f.write_text("plan: x\nactions:\n  <<: !!set {a, b}\n")
+    with pytest.raises(ConfigError, match="'<<' merges a mapping") as err:
+        load_file(f)
+    assert err.value.line == 3
