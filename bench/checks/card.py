@@ -25,6 +25,8 @@ _LOG = logging.getLogger(__name__)
 
 ROLE = "card_reader"
 DEFAULT_CARD = "emv-visa-contact"
+#: One contact test card per scheme the bench knows: Visa, Mastercard, UnionPay.
+DEFAULT_COMPAT_CARDS = ("emv-visa-contact", "emv-mastercard-contact", "emv-unionpay-contact")
 _STATE_KEY = "card.inserted"
 
 
@@ -390,8 +392,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     ),
     CheckSpec(
         "card.compatibility", compatibility, "select and read on each card of a list", devices=(ROLE,),
-        params={"cards": Param(list, ["emv-visa-contact", "emv-mastercard-contact"],
-                              "card profiles, in order"),
+        params={"cards": Param(list, list(DEFAULT_COMPAT_CARDS), "card profiles, in order"),
                 "insert_timeout": _INSERT_TIMEOUT,
                 "interface": Param(str, "contact", "contact, contactless or auto (from the ATR)")},
         measurements={"compat.passed": Limit(min=1)}, fault="ICC-APP",

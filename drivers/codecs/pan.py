@@ -26,7 +26,10 @@ What counts as a PAN (the scanner's rule):
   - or, inside one group, right after its ISO 8583 length (``16`` or ``016`` + 16 digits).
 
   Where several readings are possible the one starting first wins, and at one start a
-  single group, then 16, 15, 19, 14, 13, 18, 17 digits.
+  single group, then 16, 15, 19, 14, 13, 18, 17 digits; but a reading that starts with
+  ``62`` (UnionPay, 16-19 digits, 19 common on debit cards) tries 19, 18, 17, 16, ... so a
+  19-digit PAN is never cut to a Luhn-valid 16-digit start with its last three digits in clear.
+  Track 2 data likewise takes a 17-19 digit PAN starting with ``62`` before a 16-digit tail.
 * Not a PAN: fewer than 13 digits, a failed Luhn check, digit runs broken by ``:``, ``,``
   or a line break (timestamps, lists), mixed separators (``2026-12-06 2026-12-07``), groups
   of one or two digits or of more than six (dates, versions, IP addresses, spaced hex bytes,
@@ -89,7 +92,14 @@ def _mask(digits: str) -> str:
 
 
 def _best_pan(digits: str) -> tuple[str, str]:
-    """Split ``digits`` into (prefix, pan): the longest Luhn-valid 13-19 digit suffix, else all."""
+    """Split ``digits`` into (prefix, pan): a Luhn-valid 13-19 digit suffix, else all.
+
+    A 17-19 digit suffix starting with ``62`` (UnionPay) comes first: a 19-digit UnionPay PAN
+    can have a Luhn-valid 16-digit tail (``6205500000000000004``), which would leave ``620`` in clear.
+    """
+    for n in (19, 18, 17):
+        if n <= len(digits) and digits[-n:].startswith("62") and luhn_ok(digits[-n:]):
+            return digits[:-n], digits[-n:]
     for n in (16, 19, 18, 17, 15, 14, 13):
         if n <= len(digits) and luhn_ok(digits[-n:]):
             return digits[:-n], digits[-n:]
@@ -154,6 +164,8 @@ _HEX = frozenset("0123456789ABCDEFabcdef")
 _HEX_LETTERS = frozenset("ABCDEFabcdef")
 #: At one start: a single group first, then these PAN lengths, most common first.
 _LENGTHS = (16, 15, 19, 14, 13, 18, 17)
+#: At a start reading ``62`` (UnionPay, 16-19 digits): longest first.
+_LENGTHS_62 = (19, 18, 17, 16, 15, 14, 13)
 
 
 def _signature(sep: str) -> str:
@@ -227,7 +239,8 @@ class _Run:
             if 13 <= end - i <= 19 and end <= hi and _luhn(v[i:end]):
                 return end
             if 3 <= self.gend[g0] - i <= 6:
-                for length in _LENGTHS:
+                unionpay = v[i] == 6 and i + 1 < len(v) and v[i + 1] == 2
+                for length in _LENGTHS_62 if unionpay else _LENGTHS:
                     end = i + length
                     if end > hi or (end < len(v) and grp[end] == grp[end - 1]) or grp[end - 1] == g0:
                         continue  # past the readable digits, not at a group's end, or one group (done)

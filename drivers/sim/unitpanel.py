@@ -25,6 +25,8 @@ MSR_CARDS: dict[str, dict[str, str]] = {
                  "track1_dd": "0000000000", "track2_dd": "00000"},
     "msr-mastercard": {"pan": "5413330089010434", "name": "BENCH/MASTERCARD", "expiry": "3012",
                        "service": "201", "track1_dd": "0000000000", "track2_dd": "00000"},
+    "msr-unionpay": {"pan": "6212345678900000003", "name": "BENCH/UNIONPAY", "expiry": "3012",
+                     "service": "201", "track1_dd": "0000000000", "track2_dd": "00000"},
 }
 _COLOUR_BARS = (0xFFFF, 0xFFE0, 0x07FF, 0x07E0, 0xF81F, 0xF800, 0x001F, 0x0000)  # RGB565
 

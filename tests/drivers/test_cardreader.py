@@ -148,7 +148,8 @@ def test_reader_url_matches_exactly_one_slot(cardbench: SimCardBench) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("profile, protocol", [("emv-visa-contact", "T=0"), ("emv-mastercard-contact", "T=1"),
-                                               ("emv-contactless", "T=1")])
+                                               ("emv-contactless", "T=1"), ("emv-unionpay-contact", "T=0"),
+                                               ("emv-unionpay-contactless", "T=1")])
 def test_atr_through_pcscd(
     cardbench: SimCardBench, card_slot: int, reader: CardReaderClient, profile: str, protocol: str
 ) -> None:

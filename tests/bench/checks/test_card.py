@@ -21,6 +21,8 @@ from drivers.sim.cardbench import SimCardBench
 
 SPECS = {spec.name: spec for spec in card_checks.CHECKS}
 PAN = "4761739001010010"
+UNIONPAY_DEBIT = "6212345678900000003"
+UNIONPAY_CREDIT = "6212345678901232"
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +59,8 @@ def test_reader_present(reader: CardReaderClient, cardbench: SimCardBench) -> No
 
 
 @pytest.mark.parametrize("profile, protocol",
-                         [("emv-visa-contact", "T=0"), ("emv-mastercard-contact", "T=1")])
+                         [("emv-visa-contact", "T=0"), ("emv-mastercard-contact", "T=1"),
+                          ("emv-unionpay-contact", "T=0"), ("emv-unionpay-contactless", "T=1")])
 def test_atr_passes(reader: CardReaderClient, cardbench: SimCardBench, profile: str, protocol: str) -> None:
     m = run("card.atr", reader, cardbench, card=profile, protocol=protocol, atr_regex="3B.*")
     assert m["atr.tck_ok"] is True and m["atr.valid"] is True and m["atr.protocol"] == protocol
@@ -87,6 +90,36 @@ def test_emv_select_contact(reader: CardReaderClient, cardbench: SimCardBench) -
 def test_emv_select_contactless(reader: CardReaderClient, cardbench: SimCardBench) -> None:
     m = run("card.emv_select", reader, cardbench, card="emv-contactless", interface="contactless")
     assert m["emv.aids"] == 1 and m["emv.aid"] == "A0000000031010"
+
+
+@pytest.mark.parametrize("profile, interface, aid, label", [
+    ("emv-unionpay-contact", "contact", "A000000333010101", "UnionPay Debit"),
+    ("emv-unionpay-contactless", "contactless", "A000000333010102", "UnionPay Credit"),
+])
+def test_emv_select_finds_the_unionpay_aid(
+    reader: CardReaderClient, cardbench: SimCardBench, profile: str, interface: str, aid: str, label: str
+) -> None:
+    spec = SPECS["card.emv_select"]
+    ctx = make_ctx(spec, reader, cardbench, {"card": profile, "interface": interface})
+    spec.func(ctx)
+    m = {m.name: m.value for m in ctx.measurements}
+    assert m["emv.aids"] == 1 and m["emv.aid"] == aid
+    assert f"applications: {aid} {label}" in ctx.notes
+
+
+@pytest.mark.parametrize("profile, interface, pan, masked", [
+    ("emv-unionpay-contact", "contact", UNIONPAY_DEBIT, "621234*********0003"),  # 19 digits
+    ("emv-unionpay-contactless", "contactless", UNIONPAY_CREDIT, "621234******1232"),
+])
+def test_read_records_masks_the_unionpay_pan(
+    reader: CardReaderClient, cardbench: SimCardBench, caplog: pytest.LogCaptureFixture,
+    profile: str, interface: str, pan: str, masked: str,
+) -> None:
+    with caplog.at_level("DEBUG"):  # the driver logs every APDU at DEBUG, redacted
+        m = run("card.read_records", reader, cardbench, card=profile, interface=interface)
+    assert m["emv.records"] == 2
+    assert m["emv.pan_masked"] == masked
+    assert pan not in caplog.text and masked in caplog.text
 
 
 def test_read_records_masks_the_pan(
@@ -150,6 +183,30 @@ def test_compatibility(reader: CardReaderClient, cardbench: SimCardBench) -> Non
     assert m["compat.emv-visa-contact"] == "pass" and m["compat.emv-mastercard-contact"] == "pass"
 
 
+def test_compatibility_by_default_reads_a_card_of_each_scheme(
+    reader: CardReaderClient, cardbench: SimCardBench, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG"):
+        m = run("card.compatibility", reader, cardbench)  # the check's default list: Visa, Mastercard, UnionPay
+    assert m == {"compat.emv-visa-contact": "pass", "compat.emv-mastercard-contact": "pass",
+                 "compat.emv-unionpay-contact": "pass", "compat.passed": 3}
+    assert UNIONPAY_DEBIT not in caplog.text and PAN not in caplog.text
+
+
+def test_compatibility_names_the_unionpay_card_that_fails(
+    reader: CardReaderClient, cardbench: SimCardBench, tmp_path: Path
+) -> None:
+    # A UnionPay card that leaves the reader while its records are being read (a worn latch).
+    card = tmp_path / "unionpay-worn.yaml"
+    text = (Path(card_checks.__file__).parents[2] / "drivers/sim/cards/emv-unionpay-contact.yaml").read_text()
+    card.write_text(text + "faults:\n  pull_after: 9\n")
+    err = failure("card.compatibility", reader, cardbench,
+                  cards=["emv-visa-contact", "emv-mastercard-contact", str(card)])
+    assert err.fault_code == "ICC-REMOVED"
+    assert str(err).startswith(f"1 of 3 cards failed: {card}: the card was pulled out")
+    assert "[ICC-REMOVED]" in str(err) and UNIONPAY_DEBIT not in str(err), str(err)
+
+
 def test_compatibility_reports_each_bad_card(reader: CardReaderClient, cardbench: SimCardBench) -> None:
     err = failure("card.compatibility", reader, cardbench, cards=["emv-visa-contact", "mute", "pulled"])
     assert err.fault_code == "ICC-APP"
@@ -174,3 +231,43 @@ def test_reuses_the_card_already_inserted_in_this_run(
         actions["insert_card"] = counting
         SPECS[name].func(ctx)
     assert calls == ["emv-visa-contact"]
+
+
+def test_no_unionpay_pan_in_record_reports_store_or_debug_log(tmp_path: Path) -> None:
+    """Through the real CLI with --debug: the 19-digit UnionPay PAN, read from its chip (records, the
+    compatibility list) and swiped (its magstripe), is masked in every output."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[3]
+    plan = tmp_path / "unionpay.yaml"
+    plan.write_text(
+        "plan: unionpay-only\nversion: '1'\nmodels: [PT-300]\nsteps:\n"
+        "  - {name: identify, check: unit.identify}\n"
+        "  - {name: records, check: card.read_records, params: {card: emv-unionpay-contact}}\n"
+        "  - {name: ctls, check: card.read_records,"
+        " params: {card: emv-unionpay-contactless, interface: contactless}}\n"
+        "  - {name: compat, check: card.compatibility, timeout: 60}\n"
+        "  - {name: swipe, check: msr.swipe, requires: [identify], timeout: 60,"
+        " params: {card: msr-unionpay, swipes: 2}}\n"
+    )
+    db = tmp_path / "b.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--debug", "run", str(plan), "--sim", "--json",
+         "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{db}"],
+        cwd=root, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("621234*********0003") >= 2 and "621234******1232" in proc.stdout
+    assert "emv-unionpay-contact" in proc.stdout and "A000000333010101" in proc.stderr
+    secrets = [UNIONPAY_DEBIT, UNIONPAY_CREDIT, UNIONPAY_DEBIT.encode().hex(), "6212 3456 7890 0000 003",
+               "62 12 34 56 78 90 00 00 00 3", "BENCH/UNIONPAY"]
+    blobs = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode(), "db": db.read_bytes()}
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            blobs[str(path)] = path.read_bytes()
+    for wal in tmp_path.glob("b.db-*"):
+        blobs[str(wal)] = wal.read_bytes()
+    assert len(blobs) > 4
+    for where, data in blobs.items():
+        for secret in secrets:
+            assert secret.encode() not in data and secret.upper().encode() not in data, (where, secret)

@@ -14,8 +14,8 @@ VISA = bytes.fromhex("A0000000031010")
 
 def test_every_shipped_profile_loads() -> None:
     names = available_profiles()
-    for wanted in ("emv-visa-contact", "emv-mastercard-contact", "emv-contactless", "mute", "bad-tck", "slow",
-                   "flaky", "pulled"):
+    for wanted in ("emv-visa-contact", "emv-mastercard-contact", "emv-unionpay-contact", "emv-contactless",
+                   "emv-unionpay-contactless", "mute", "bad-tck", "slow", "flaky", "pulled"):
         assert wanted in names
     for name in names:
         assert load_profile(name).name == name
@@ -68,6 +68,35 @@ def test_contactless_answers_ppse_directly() -> None:
     resp = card.process(select_by_name(PPSE))
     assert resp[-2:] == b"\x90\x00"
     assert tlv.find(tlv.parse(resp[:-2]), 0xBF0C) is not None
+
+
+def _directory(card: VirtualCard) -> list[tuple[bytes, bytes]]:
+    """(AID, label) of each application the card's PSE (contact) or PPSE (contactless) lists."""
+    card.power_on()
+    if card.profile.interface == "contact":
+        assert card.process(select_by_name(PSE))[:1] == b"\x61"
+        entries = card.process(read_record(1, 1, 0))  # Le 0: the card says the length (6Cxx)
+        entries = card.process(read_record(1, 1, entries[1]))
+    else:
+        entries = card.process(select_by_name(PPSE))
+    assert entries[-2:] == b"\x90\x00"
+    return [(e.find(0x4F).value, e.find(0x50).value)  # type: ignore[union-attr]
+            for e in tlv.find_all(tlv.parse(entries[:-2]), 0x61)]
+
+
+@pytest.mark.parametrize("name, aid, label, pan", [
+    ("emv-unionpay-contact", "A000000333010101", b"UnionPay Debit", "6212345678900000003F"),
+    ("emv-unionpay-contactless", "A000000333010102", b"UnionPay Credit", "6212345678901232"),
+])
+def test_unionpay_cards(name: str, aid: str, label: bytes, pan: str) -> None:
+    card = VirtualCard(name)
+    assert _directory(card) == [(bytes.fromhex(aid), label)]
+    card.process(select_by_name(bytes.fromhex("A000000333")))  # by the UnionPay RID alone (partial name)
+    assert card.selected is not None and card.selected.aid.hex().upper() == aid
+    record = card.selected.records[(2, 1)]
+    assert tlv.find(tlv.parse(record), 0x5A).value.hex().upper() == pan  # type: ignore[union-attr]
+    country = tlv.find(tlv.parse(record), 0x5F28)
+    assert country is not None and country.value == bytes.fromhex("0156")  # China
 
 
 def test_unknown_instruction_and_class() -> None:
