@@ -278,6 +278,9 @@ cli.add_command(station)
 from bench.cli.sim import sim  # noqa: E402
 
 cli.add_command(sim)
+from bench.cli.host import host  # noqa: E402
+
+cli.add_command(host)
 
 
 # ---------------------------------------------------------------------------- entry point
