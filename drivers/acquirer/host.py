@@ -78,7 +78,9 @@ class AcquirerHost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()  # one per connection
+        self._late: set[asyncio.Task[Any]] = set()  # answers that wait
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # ------------------------------------------------------------------ public API
     def start(self) -> AcquirerHost:
@@ -168,10 +170,12 @@ class AcquirerHost:
             await self._stopping.wait()
         finally:
             server.close()
-            for task in list(self._tasks):
+            for task in list(self._late):
                 task.cancel()
+            for writer in list(self._writers):  # each connection reads its end and finishes
+                writer.close()
             if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await asyncio.wait(list(self._tasks), timeout=5.0)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
 
@@ -183,6 +187,7 @@ class AcquirerHost:
         peername = writer.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
         self._open += 1
+        self._writers.add(writer)
         try:
             if self._open > self._max_connections:
                 self._finding(Finding("ISO-CONN-LIMIT", f"more than {self._max_connections} connections at once; "
@@ -194,6 +199,7 @@ class AcquirerHost:
             pass
         finally:
             self._open -= 1
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -262,9 +268,9 @@ class AcquirerHost:
         if answer in ("approve", "decline"):
             await self._answer(writer, cid, peer, fields, behaviour.code, t0)
         elif answer == "late":
-            task = asyncio.create_task(self._late(behaviour, writer, cid, peer, fields, t0))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task = asyncio.create_task(self._answer_late(behaviour, writer, cid, peer, fields, t0))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
         elif answer == "garbage":
             self._record(Exchange(time.time(), "out", cid, peer, "", {}, "garbage",
                                   latency_ms=(time.perf_counter() - t0) * 1000))
@@ -274,7 +280,7 @@ class AcquirerHost:
             return False
         return True  # never: no answer, the connection stays
 
-    async def _late(self, behaviour: Behaviour, writer: asyncio.StreamWriter, cid: int, peer: str,
+    async def _answer_late(self, behaviour: Behaviour, writer: asyncio.StreamWriter, cid: int, peer: str,
                     fields: dict[str, str], t0: float) -> None:
         await asyncio.sleep(behaviour.delay)
         if not writer.is_closing():
