@@ -447,7 +447,7 @@ def _live_widths(width: int, counter: int) -> tuple[int, list[int]]:
     """
     bar = 16 if width >= 110 else 8 if width >= 80 else 0
     room = width - 19 - 4 - counter - (bar + 1 if bar else 0)  # 6 columns: 7 rules and 12 padding
-    least, most = [8, 10, 5, 12], [20, 24, 16, 48]
+    least, most = [14, 10, 5, 8], [20, 24, 16, 48]  # the unit first: a serial cut short tells the rows apart no more
     spare = room - sum(least)
     if spare <= 0:
         return bar, least

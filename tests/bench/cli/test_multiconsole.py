@@ -322,3 +322,14 @@ def test_pausing_takes_the_table_off_and_draws_it_again() -> None:
     # Drawn once more, then erased line by line: the prompt takes the table's place.
     assert during.endswith("\x1b[?25h\r" + "\x1b[1A\x1b[2K" * height)
     assert PLAN.steps[0].name in RICH_OWN.sub("", after[len(during):])  # and drawn again after
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_a_usual_serial_is_shown_whole_at_80_columns(width: int) -> None:
+    console, _ = live_console(width)
+    run_slot(console, 1, PLAN, "PT3-000123-01", {})
+    run_slot(console, 2, PLAN, "PT3-000123-02", {})
+    out = Console(file=io.StringIO(), width=width, color_system=None)
+    out.print(console.live_table())
+    rows = rows_of(out.file.getvalue().splitlines())  # type: ignore[attr-defined]
+    assert [rows[1][0], rows[2][0]] == ["PT3-000123-01", "PT3-000123-02"]
