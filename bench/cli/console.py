@@ -90,15 +90,24 @@ class ConsoleListener:
 
     def step_ended(self, record: StepRecord, total: int) -> None:
         """One line: number, name, outcome, time, fault and message."""
-        num = f"{record.index + 1:>{len(str(total))}}/{total}"
-        name = f"{record.name} ".ljust(self.width, ".")
-        outcome = safe.style(f"{record.outcome.value:<7}", fg=_COLOURS[record.outcome], bold=True)
-        tries = f" ({record.attempts} tries)" if record.attempts > 1 else ""
-        detail = ""
-        if record.outcome != Outcome.PASS:
-            fault = f"{record.fault}  " if record.fault else ""
-            detail = safe.one_line(f"  {fault}{record.message}")
-        safe.echo(f"  {num}  {name} ", outcome, f" {record.duration_s:6.2f} s{tries}{detail}", err=self.err)
+        num_name, outcome, rest = step_line(record, total, self.width)
+        safe.echo(f" {num_name}", outcome, rest, err=self.err)
+
+
+def step_line(record: StepRecord, total: int, width: int) -> tuple[str, Any, str]:
+    """A finished step's line in three parts: `` n/N  name .....``, the coloured outcome, then time and why.
+
+    The one-unit console and the multi-up console's plain lines both print it.
+    """
+    num = f"{record.index + 1:>{len(str(total))}}/{total}"
+    name = f"{record.name} ".ljust(width, ".")
+    outcome = safe.style(f"{record.outcome.value:<7}", fg=_COLOURS[record.outcome], bold=True)
+    tries = f" ({record.attempts} tries)" if record.attempts > 1 else ""
+    detail = ""
+    if record.outcome != Outcome.PASS:
+        fault = f"{record.fault}  " if record.fault else ""
+        detail = safe.one_line(f"  {fault}{record.message}")
+    return f" {num}  {safe.one_line(name)} ", outcome, f" {record.duration_s:6.2f} s{tries}{detail}"
 
 
 def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False) -> None:

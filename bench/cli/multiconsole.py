@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.cli import safe
-from bench.cli.console import _COLOURS, _VERDICT_COLOURS, PLAIN_WAIT_EVERY
+from bench.cli.console import _VERDICT_COLOURS, PLAIN_WAIT_EVERY, step_line
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
 
@@ -286,15 +286,7 @@ class MultiConsole:
                     row.first_fault = rec.fault or rec.name
             if self.tty:
                 return
-            num = f"{rec.index + 1:>{len(str(total))}}/{total}"
-            name = f"{rec.name} ".ljust(_NAME_WIDTH, ".")
-            outcome = safe.style(f"{rec.outcome.value:<7}", fg=_COLOURS[rec.outcome], bold=True)
-            tries = f" ({rec.attempts} tries)" if rec.attempts > 1 else ""
-            detail = ""
-            if rec.outcome != Outcome.PASS:
-                fault = f"{rec.fault}  " if rec.fault else ""
-                detail = safe.one_line(f"  {fault}{rec.message}")
-            self._line(slot, f" {num}  {safe.one_line(name)} ", outcome, f" {rec.duration_s:6.2f} s{tries}{detail}")
+            self._line(slot, *step_line(rec, total, _NAME_WIDTH))
 
     def _waiting(self, slot: int, what: str, waited: float, limit: float) -> None:
         with self._lock:
