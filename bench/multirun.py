@@ -184,9 +184,7 @@ def _slots(req: MultiRequest) -> tuple[list[_Slot], str, dict[str, str], str | N
     from bench.station import load_station
 
     station = load_station(base.station_file)
-    numbers = station.slot_numbers
-    chosen = _choose(numbers, req.slots, f"station {station.name} has slots {_ranges(numbers)}")
-    out = [_Slot(n, dict(station.slots[n]), {}, {}) for n in chosen]
+    out = [_Slot(n, dict(station.slots[n]), {}, {}) for n in station.select_slots(req.slots)]
     return out, station.name, dict(station.shared), base.db or station.db, station.operator
 
 
@@ -195,11 +193,6 @@ def _choose(numbers: list[int], wanted: tuple[int, ...], what: str) -> list[int]
         if n not in numbers:
             raise UsageError(f"--slot {n}: {what}")
     return sorted(set(wanted)) if wanted else numbers
-
-
-def _ranges(numbers: list[int]) -> str:
-    return ", ".join(str(n) for n in numbers) if len(numbers) < 3 or numbers != list(
-        range(numbers[0], numbers[-1] + 1)) else f"{numbers[0]}-{numbers[-1]}"
 
 
 def _operator_answers(base: RunRequest) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:

@@ -57,9 +57,7 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
 
     station = load_station(station_file)
     db = db or station.db
-    numbers = [n for n in station.slot_numbers if not slots or n in slots]
-    if slots and set(slots) - set(numbers):
-        raise click.UsageError(f"--slot {sorted(set(slots) - set(numbers))[0]}: station {station.name} has no such slot")
+    numbers = station.select_slots(slots)
     with open_store(db) as store:
         lot = LotStore(store).get(lot_id)
     plan = plan_file or Path(lot.plan_file)
