@@ -36,6 +36,10 @@ class SharedDevices:
         self._cond = threading.Condition()
         self._owner: dict[str, object] = {}
 
+    def urls(self, roles: Iterable[str]) -> dict[str, str]:
+        """Role -> URL of the shared devices in ``roles``."""
+        return {role: self._set.urls[role] for role in roles}
+
     def take(self, roles: Iterable[str], owner: object, given_up: Callable[[], bool]) -> bool:
         """Wait for every role in ``roles`` to be free and take them all (no partial holds: no deadlock).
 
@@ -93,15 +97,13 @@ class SlotDevices(DeviceSet):
         super().__init__(urls, opener)
         self.shared = shared
         self._turns: set[object] = set()  # owners (step threads) holding a turn on shared devices
+        # The station's shared roles this slot has no device of its own for: fixed for the slot's life.
+        self._shared_roles = frozenset(shared.roles - set(urls)) if shared is not None else frozenset()
         if shared is not None:
-            self.urls.update({role: shared._set.urls[role] for role in shared.roles if role not in urls})
+            self.urls.update(shared.urls(self._shared_roles))
 
     def _is_shared(self, role: str) -> bool:
-        return self.shared is not None and role in self.shared.roles and role not in self._own
-
-    @property
-    def _own(self) -> set[str]:
-        return set(self.urls) - (set(self.shared.roles) if self.shared is not None else set())
+        return role in self._shared_roles
 
     def open(self, roles: Iterable[str]) -> None:
         """Open this slot's own roles; a shared one is opened when a step takes its turn on it (:meth:`turn`)."""
@@ -125,9 +127,9 @@ class SlotDevices(DeviceSet):
         """All open devices by role, shared ones included."""
         out = super().mapping()
         if self.shared is not None:
-            for role in self.shared.roles:
+            for role in self._shared_roles:
                 dev = self.shared.get(role)
-                if dev is not None and role not in out:
+                if dev is not None:
                     out[role] = dev
         return out
 
