@@ -218,20 +218,28 @@ def ensure_pcscd(slots: int = DEFAULT_SLOTS, timeout: float = 10.0) -> Pcscd:
     return handle
 
 
-def bench_pcscd_pids() -> list[int]:
-    """Running pcscd processes a bench started (``-c .../bench-pcscd-*``), not the system's own."""
-    pids = []
+def bench_pcscd_pids() -> dict[int, Path]:
+    """Running pcscd processes a bench started (``-c .../bench-pcscd-*``), not the system's own: pid -> its folder."""
+    found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or not _running(int(entry.name)):
             continue
         try:
             args = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state != "Z" and args and args[0].endswith(b"pcscd") and any(b"bench-pcscd-" in a for a in args):
-            pids.append(int(entry.name))
-    return pids
+        conf = next((a for a in args if b"bench-pcscd-" in a), None)
+        if args[0].endswith(b"pcscd") and conf is not None:
+            found[int(entry.name)] = Path(conf.decode(errors="replace")).parent
+    return found
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def replace_bench_pcscd(slots: int, timeout: float = 10.0) -> Pcscd | None:
@@ -240,20 +248,18 @@ def replace_bench_pcscd(slots: int, timeout: float = 10.0) -> Pcscd | None:
     For a bench whose pcscd has too few slots for a multi-up station. The caller holds every
     slot's lease, so no bench is using the daemon. The system's own pcscd is never touched.
     """
-    pids = bench_pcscd_pids()
-    if not pids or os.geteuid() != 0:
+    found = bench_pcscd_pids()
+    if not found or os.geteuid() != 0:
         return None
-    for pid in pids:
+    for pid, folder in found.items():
         try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             os.kill(pid, signal.SIGTERM)
         except OSError:
             continue
-        folder = next((Path(a.decode()).parent for a in args if b"bench-pcscd-" in a), None)
         deadline = time.monotonic() + 5
-        while pid in bench_pcscd_pids() and time.monotonic() < deadline:
+        while _running(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
-        if folder is not None and folder.name.startswith("bench-pcscd-"):
+        if folder.name.startswith("bench-pcscd-"):
             shutil.rmtree(folder, ignore_errors=True)
         _LOG.info("stopped the idle pcscd %d a bench left running, to start one with %d slots", pid, slots)
     deadline = time.monotonic() + timeout
