@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from simproc import running_sim
 
 ROOT = Path(__file__).resolve().parents[3]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -55,13 +56,7 @@ def test_a_lot_decided_in_the_first_round_starts_no_second(tmp_path: Path) -> No
 
 
 def test_inspect_test_on_a_station_the_operator_scans_each_slot(tmp_path: Path) -> None:
-    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", "3", "--json", "--station-out",
-                            str(tmp_path / "fixture.toml")], cwd=ROOT, env=ENV, text=True, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert sim.stdout is not None
-        up = json.loads(sim.stdout.readline())
-        station = up["station"]
+    with running_sim(tmp_path / "fixture.toml", units=3) as station:
         db = f"sqlite:///{tmp_path / 'b.db'}"
         proc = bench("inspect", "start", "--supplier", "acme", "--part", "PT-300", "--lot", "LOT-1",
                      "--lot-size", "40", "--aql", "6.5", "--plan", "pos-quick", "--db", db)
@@ -73,12 +68,6 @@ def test_inspect_test_on_a_station_the_operator_scans_each_slot(tmp_path: Path) 
                           "  3: {answers: {serial: PT3-000123-03}}\n")
         proc = bench("inspect", "test", "LOT-1", "--station", station, "--operator-script", str(script),
                      "--db", db, "--report", str(tmp_path / "r"), "--json")
-    finally:
-        if sim.poll() is None:
-            assert sim.stdin is not None
-            sim.stdin.write("quit\n")
-            sim.stdin.flush()
-            sim.wait(30)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert sorted((r["slot"], r["serial"], r["verdict"]) for r in out["runs"]) == [
@@ -90,12 +79,7 @@ def test_inspect_test_on_a_station_the_operator_scans_each_slot(tmp_path: Path) 
 
 
 def test_scans_that_do_not_match_the_units_are_flagged_and_the_rounds_stop(tmp_path: Path) -> None:
-    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", "2", "--json", "--station-out",
-                            str(tmp_path / "fixture.toml")], cwd=ROOT, env=ENV, text=True, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert sim.stdout is not None
-        station = json.loads(sim.stdout.readline())["station"]
+    with running_sim(tmp_path / "fixture.toml", units=2) as station:
         db = f"sqlite:///{tmp_path / 'b.db'}"
         assert bench("inspect", "start", "--supplier", "acme", "--part", "PT-300", "--lot", "LOT-2",
                      "--lot-size", "40", "--aql", "6.5", "--plan", "pos-quick", "--db", db).returncode == 0
@@ -103,12 +87,6 @@ def test_scans_that_do_not_match_the_units_are_flagged_and_the_rounds_stop(tmp_p
         script.write_text('answers: {"*": true}\nslots:\n  1: {answers: {serial: A1}}\n  2: {answers: {serial: A2}}\n')
         proc = bench("inspect", "test", "LOT-2", "--station", station, "--operator-script", str(script),
                      "--db", db, "--report", str(tmp_path / "r"), timeout=60)
-    finally:
-        if sim.poll() is None:
-            assert sim.stdin is not None
-            sim.stdin.write("quit\n")
-            sim.stdin.flush()
-            sim.wait(30)
     assert proc.returncode == 0, proc.stderr
     assert "slot 1: scanned A1 but the unit says PT3-000123-01" in proc.stdout
     assert "that round added no tested unit to the lot" in proc.stdout

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simproc import running_sim
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("many_slots")]
@@ -143,27 +144,13 @@ def test_slot_choice_and_usage_errors(tmp_path: Path) -> None:
 
 def test_a_station_file_with_slots_runs_every_slot(tmp_path: Path) -> None:
     """The real-station path: a multi-slot station file (from `bench sim --units 2`), not --sim."""
-    import os
-
-    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", "2", "--json", "--station-out",
-                            str(tmp_path / "fixture.toml")], cwd=ROOT, text=True, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        assert sim.stdout is not None
-        station = json.loads(sim.stdout.readline())["station"]
+    with running_sim(tmp_path / "fixture.toml", units=2) as station:
         script = tmp_path / "ops.yaml"
         script.write_text('answers: {"*": true}\n')
         proc = bench("run", "pos-quick", "--station", station, "--operator-script", str(script),
                      "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
         one = bench("run", "pos-quick", "--station", station, "--slot", "2", "--operator-script", str(script),
                     "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
-    finally:
-        if sim.poll() is None:
-            assert sim.stdin is not None
-            sim.stdin.write("quit\n")
-            sim.stdin.flush()
-            sim.wait(30)
     assert proc.returncode == 0, proc.stderr
     units = json.loads(proc.stdout)
     assert [(u["slot"], u["unit"]["serial"], u["verdict"]) for u in units] == [

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from simproc import processes_mentioning
 
 from bench.cli.simcards import CardSlots, answer
 from drivers.sim.cardbench import _try_lock
@@ -85,18 +86,6 @@ def _present(names: list[str]) -> dict[str, bool]:
         scard.SCardReleaseContext(ctx)
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.usefixtures("many_slots")
 def test_three_units_a_held_card_cards_moved_from_stdin_and_nothing_left_after_ctrl_c() -> None:
@@ -110,7 +99,7 @@ def test_three_units_a_held_card_cards_moved_from_stdin_and_nothing_left_after_c
         assert all(set(urls) == {"unit", "card_reader"} for urls in station["slots"].values())
         readers = {int(s): unquote(u["card_reader"].removeprefix("pcsc://")) for s, u in station["slots"].items()}
         units = [u["unit"] for u in station["slots"].values()]
-        assert all(_processes_mentioning(u) for u in units)
+        assert all(processes_mentioning(u) for u in units)
         assert "    card         emv-visa-contact\n" in lines
 
         check = subprocess.run([sys.executable, "-m", "bench", "station", "check", str(station_file), "--json"],
@@ -136,7 +125,7 @@ def test_three_units_a_held_card_cards_moved_from_stdin_and_nothing_left_after_c
         if sim.poll() is None:
             sim.kill()
     assert not station_file.parent.exists(), "bench sim left its folder behind"
-    assert all(_processes_mentioning(u) == [] for u in units), "a unit outlived bench sim"
+    assert all(processes_mentioning(u) == [] for u in units), "a unit outlived bench sim"
     for name in readers.values():
         slot = next(s for s in range(16) if reader_name(s) == name)
         fd = _try_lock(slot)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from simproc import processes_mentioning
 
 from drivers.cardreader import open_card_reader
 from drivers.errors import ConfigError, EquipmentError
@@ -25,18 +25,6 @@ def _skip_reason() -> str | None:
     if os.geteuid() != 0 and list_readers_now() is None:
         return "pcscd is not running and only root can start it"
     return None
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +104,7 @@ def test_a_start_that_fails_half_way_leaves_nothing_behind() -> None:
     folder = st.spawn().folder
     with pytest.raises(EquipmentError, match="did not start"):
         st.start()
-    assert not folder.exists() and _processes_mentioning(str(folder)) == []
+    assert not folder.exists() and processes_mentioning(str(folder)) == []
     cards = SimCardBench()
     try:
         for urls in st.urls_by_slot.values():

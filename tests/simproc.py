@@ -1,0 +1,44 @@
+"""Test helpers around simulated benches in other processes: `bench sim` held up for a test, and who is still running."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def running_sim(station_out: Path, units: int) -> Iterator[str]:
+    """``bench sim --units N`` up for the block; its station file's path. Stopped with ``quit`` after."""
+    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", str(units), "--json",
+                            "--station-out", str(station_out)], cwd=ROOT, text=True, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert sim.stdout is not None
+        yield json.loads(sim.stdout.readline())["station"]
+    finally:
+        if sim.poll() is None:
+            assert sim.stdin is not None
+            sim.stdin.write("quit\n")
+            sim.stdin.flush()
+            sim.wait(30)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of the processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
