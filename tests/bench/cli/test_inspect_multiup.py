@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import pytest
 from simproc import running_sim
 
 ROOT = Path(__file__).resolve().parents[3]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("many_slots")]
 
 
