@@ -42,3 +42,27 @@ def processes_mentioning(text: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def run_sim_debug(plan: Path, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``bench --debug run PLAN --sim --json`` with its store (``b.db``) and reports in ``tmp_path``."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "--debug", "run", str(plan), "--sim", "--json",
+         "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{tmp_path / 'b.db'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def assert_nowhere(secrets: list[str], proc: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
+    """None of ``secrets`` (as given or upper-cased) in the run's output, log, store (and its WAL) or reports."""
+    blobs = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode(),
+             "db": (tmp_path / "b.db").read_bytes()}
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            blobs[str(path)] = path.read_bytes()
+    for wal in tmp_path.glob("b.db-*"):
+        blobs[str(wal)] = wal.read_bytes()
+    assert len(blobs) > 4
+    for where, data in blobs.items():
+        for secret in secrets:
+            assert secret.encode() not in data and secret.upper().encode() not in data, (where, secret)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simproc import assert_nowhere, run_sim_debug
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "drivers" / "sim"))
 
@@ -236,9 +237,7 @@ def test_reuses_the_card_already_inserted_in_this_run(
 def test_no_unionpay_pan_in_record_reports_store_or_debug_log(tmp_path: Path) -> None:
     """Through the real CLI with --debug: the 19-digit UnionPay PAN, read from its chip (records, the
     compatibility list) and swiped (its magstripe), is masked in every output."""
-    import subprocess
 
-    root = Path(__file__).resolve().parents[3]
     plan = tmp_path / "unionpay.yaml"
     plan.write_text(
         "plan: unionpay-only\nversion: '1'\nmodels: [PT-300]\nsteps:\n"
@@ -250,24 +249,10 @@ def test_no_unionpay_pan_in_record_reports_store_or_debug_log(tmp_path: Path) ->
         "  - {name: swipe, check: msr.swipe, requires: [identify], timeout: 60,"
         " params: {card: msr-unionpay, swipes: 2}}\n"
     )
-    db = tmp_path / "b.db"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--debug", "run", str(plan), "--sim", "--json",
-         "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{db}"],
-        cwd=root, capture_output=True, text=True, timeout=180,
-    )
+    proc = run_sim_debug(plan, tmp_path, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("621234*********0003") >= 2 and "621234******1232" in proc.stdout
     assert "emv-unionpay-contact" in proc.stdout and "A000000333010101" in proc.stderr
     secrets = [UNIONPAY_DEBIT, UNIONPAY_CREDIT, UNIONPAY_DEBIT.encode().hex(), "6212 3456 7890 0000 003",
                "62 12 34 56 78 90 00 00 00 3", "BENCH/UNIONPAY"]
-    blobs = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode(), "db": db.read_bytes()}
-    for path in (tmp_path / "reports").rglob("*"):
-        if path.is_file():
-            blobs[str(path)] = path.read_bytes()
-    for wal in tmp_path.glob("b.db-*"):
-        blobs[str(wal)] = wal.read_bytes()
-    assert len(blobs) > 4
-    for where, data in blobs.items():
-        for secret in secrets:
-            assert secret.encode() not in data and secret.upper().encode() not in data, (where, secret)
+    assert_nowhere(secrets, proc, tmp_path)

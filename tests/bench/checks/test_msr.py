@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeUnit
+from simproc import assert_nowhere, run_sim_debug
 
 from bench.operator import ScriptedOperator
 from drivers.codecs.msr import with_lrc
@@ -109,31 +110,15 @@ def test_against_the_simulated_unit(faults: dict[str, Any], expected: set[str], 
 @pytest.mark.slow
 def test_no_track_data_in_record_reports_store_or_debug_log(tmp_path: Path) -> None:
     """Through the real CLI with --debug: the PAN, the name and the raw track bytes appear nowhere."""
-    import subprocess
 
-    root = Path(__file__).resolve().parents[3]
     plan = tmp_path / "msr.yaml"
     plan.write_text(
         "plan: msr-only\nversion: '1'\nmodels: [PT-300]\nsteps:\n"
         "  - {name: identify, check: unit.identify}\n"
         "  - {name: magstripe, check: msr.swipe, requires: [identify], timeout: 60, params: {swipes: 3}}\n"
     )
-    db = tmp_path / "b.db"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--debug", "run", str(plan), "--sim", "--json",
-         "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{db}"],
-        cwd=root, capture_output=True, text=True, timeout=120,
-    )
+    proc = run_sim_debug(plan, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "kind=04" in proc.stderr and "476173******0010" in proc.stdout
     secrets = [PAN, "BENCH/TEST", PAN.encode().hex(), b"BENCH/TEST".hex(), "=3012201"]
-    blobs = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode(), "db": db.read_bytes()}
-    for path in (tmp_path / "reports").rglob("*"):
-        if path.is_file():
-            blobs[str(path)] = path.read_bytes()
-    for wal in tmp_path.glob("b.db-*"):
-        blobs[str(wal)] = wal.read_bytes()
-    assert len(blobs) > 4
-    for where, data in blobs.items():
-        for secret in secrets:
-            assert secret.encode() not in data and secret.upper().encode() not in data, (where, secret)
+    assert_nowhere(secrets, proc, tmp_path)
