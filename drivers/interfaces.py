@@ -8,10 +8,16 @@ return the typed values below and raise :mod:`bench.errors` exceptions.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Self
+
+from drivers.errors import DeviceError
+from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
+
+__all__ = ["TxnRequest", "TxnResult", "TxnStage", "UnitPrinterState"]  # re-exported for checks
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,28 @@ class Unit(Device):
     @abc.abstractmethod
     def msr_enable(self, on: bool) -> tuple[int, ...]:
         """Arm (or disarm) the magstripe reader; return the track numbers its head reads."""
+
+    def sale(self, request: TxnRequest, timeout: float,
+             on_stage: Callable[[TxnStage], None] | None = None) -> TxnResult:
+        """Run one test sale (docs/protocol.md §5a) and return the unit's result.
+
+        ``on_stage`` is called with each ``txn_stage`` event as it arrives. Raises DeviceError
+        ``TXN-TIMEOUT`` when no result came within ``timeout`` seconds, ``LINK-UNSUPPORTED`` when the
+        unit has no ``txn`` capability, ``LINK-REBOOT`` when it reset during the sale.
+        """
+        raise _unsupported(self, "test transactions")
+
+    def txn_status(self, txn_id: int) -> TxnResult:
+        """Ask the unit again for the result of sale ``txn_id`` (outcome ``running`` or ``unknown`` too)."""
+        raise _unsupported(self, "test transactions")
+
+    def printer_status(self) -> UnitPrinterState:
+        """The unit's own receipt printer: paper, cover, head temperature, receipts printed."""
+        raise _unsupported(self, "its printer's status")
+
+
+def _unsupported(unit: Unit, what: str) -> Exception:
+    return DeviceError(f"this unit driver cannot do {what}", fault_code="LINK-UNSUPPORTED")
 
 
 # --------------------------------------------------------------------------- card reader

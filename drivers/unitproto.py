@@ -30,9 +30,12 @@ CMD_DISPLAY_BACKLIGHT = 0x23
 CMD_DISPLAY_INFO = 0x24
 CMD_KEYPAD_ENABLE = 0x30
 CMD_MSR_ENABLE = 0x38
-# Reserved for later commands on the same link (not implemented by the client yet).
+# The unit's own receipt printer (PRINTER_PRINT is reserved, not implemented yet).
 CMD_PRINTER_PRINT = 0x40
 CMD_PRINTER_STATUS = 0x41
+# Test transactions (payloads in drivers/txnproto.py).
+CMD_TXN_START = 0x50
+CMD_TXN_STATUS = 0x51
 
 COMMAND_NAMES = {
     CMD_HELLO: "HELLO",
@@ -52,6 +55,8 @@ COMMAND_NAMES = {
     CMD_MSR_ENABLE: "MSR_ENABLE",
     CMD_PRINTER_PRINT: "PRINTER_PRINT",
     CMD_PRINTER_STATUS: "PRINTER_STATUS",
+    CMD_TXN_START: "TXN_START",
+    CMD_TXN_STATUS: "TXN_STATUS",
 }
 
 # The capability a unit must announce in HELLO for each command (HELLO/PING always work).
@@ -71,6 +76,8 @@ COMMAND_CAPABILITY = {
     CMD_MSR_ENABLE: "msr",
     CMD_PRINTER_PRINT: "printer",
     CMD_PRINTER_STATUS: "printer",
+    CMD_TXN_START: "txn",
+    CMD_TXN_STATUS: "txn",
 }
 
 # Event kinds (first payload byte of an EVENT frame).
@@ -80,6 +87,8 @@ EV_KEY_UP = 0x03
 EV_CARD_SWIPE = 0x04
 EV_TAMPER = 0x05
 EV_POWER = 0x06
+EV_TXN_STAGE = 0x07
+EV_TXN_RESULT = 0x08
 EVENT_NAMES = {
     EV_BOOT: "boot",
     EV_KEY_DOWN: "key_down",
@@ -87,6 +96,8 @@ EVENT_NAMES = {
     EV_CARD_SWIPE: "card_swipe",
     EV_TAMPER: "tamper",
     EV_POWER: "power",
+    EV_TXN_STAGE: "txn_stage",
+    EV_TXN_RESULT: "txn_result",
 }
 EVENT_CODES = {name: code for code, name in EVENT_NAMES.items()}
 BOOT_REASONS = ("power_on", "commanded", "watchdog")
