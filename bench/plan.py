@@ -45,7 +45,7 @@ _PLAN_KEYS = {"plan", "version", "description", "models", "defaults", "actions",
 _STEP_KEYS = {"name", "check", "params", "limits", "timeout", "retries", "requires", "models", "prompt", "description"}
 _LIMIT_KEYS = {"min", "max", "equals", "one_of", "regex", "unit", "fault"}
 _DEFAULT_TIMEOUT = 30.0
-MAX_TIMEOUT = 3600.0
+MAX_TIMEOUT = 93600.0  # 26 h: a 24-hour soak step with its margin
 MAX_RETRIES = 100
 #: Bounds on what a plan may hold (docs/plans.md): a name, a text, a number, a list.
 MAX_NAME = 64

@@ -100,6 +100,8 @@ class RunListener(Protocol):
     # times a second; ``wait_ended`` once, with whether the wait was answered.
     # def waiting(self, what: str, waited: float, limit: float) -> None: ...
     # def wait_ended(self, what: str, answered: bool, waited: float) -> None: ...
+    # A long step's progress (bench.checks.base.Progress), from the step's thread, at most a few times a second:
+    # def step_progress(self, step: str, progress: Progress) -> None: ...
 
 
 class Runner:
@@ -362,6 +364,7 @@ class Runner:
             operator=self.operator,
             deadline=time.monotonic() + step.timeout,
             state=self._state,
+            progress=getattr(self.listener, "step_progress", None),
         )
         for role in step.check.devices:
             err = self.devices.error(role)

@@ -71,6 +71,16 @@ class CheckSpec:
     fault: str = "UNIT-FAULT"
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a long step got: ``done`` of ``total`` items, live counts by name, a short phrase."""
+
+    done: int
+    total: int | None
+    counts: dict[str, int | float]
+    text: str = ""
+
+
 class StepContext:
     """Everything a running check may use: devices, parameters, limits, operator, clock.
 
@@ -83,6 +93,7 @@ class StepContext:
         operator: who answers prompts.
         deadline: ``time.monotonic()`` value when the step times out.
         cancel: set by the runner when the step timed out or was interrupted.
+        progress: told how a long step is going (the console draws it); see :meth:`progress`.
     """
 
     def __init__(
@@ -97,8 +108,10 @@ class StepContext:
         deadline: float,
         cancel: threading.Event | None = None,
         state: dict[str, Any] | None = None,
+        progress: Callable[[str, Progress], None] | None = None,
     ) -> None:
         self.step = step
+        self._progress = progress
         self.spec = spec
         self.params = params
         self.limits = limits
@@ -181,6 +194,12 @@ class StepContext:
         """Fail the step now with ``message`` (what it means for the unit) and ``fault_code`` (default:
         the check's); ``detail`` (the wire's facts) goes to the step's log."""
         raise DeviceError(message, fault_code=fault_code or self.spec.fault, detail=detail)
+
+    def progress(self, done: int, total: int | None, counts: Mapping[str, int | float] | None = None,
+                 text: str = "") -> None:
+        """Tell the console how a long step goes: ``done`` of ``total`` (None: unknown), live counts, a phrase."""
+        if self._progress is not None:
+            self._progress(self.step, Progress(done, total, dict(counts or {}), text))
 
     def check_cancelled(self) -> None:
         """Raise when the runner gave up on this step; call it inside long loops."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import select
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.checks.base import Progress
 from bench.cli import safe
 from bench.errors import OperatorTimeout
 from bench.operator import Operator
@@ -30,6 +32,9 @@ _VERDICT_COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "
 
 #: Seconds between the plain "still waiting" lines when the console is not a terminal (a log, CI).
 PLAIN_WAIT_EVERY = 5.0
+#: Seconds between progress lines of a long step (a soak) when the console is not a terminal.
+PLAIN_PROGRESS_EVERY = 10.0
+_BAR = 24
 _REWRITE = safe.Styled("\r\x1b[2K")  # back to the start of the line and clear it: the live line
 
 
@@ -46,6 +51,7 @@ class ConsoleListener:
         self.width = width
         self._tty = tty
         self._shown = 0.0
+        self._progress_at: float | None = None  # when the last progress line was drawn (None: none live)
 
     def _is_tty(self) -> bool:
         if self._tty is None:
@@ -88,10 +94,49 @@ class ConsoleListener:
     def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
         """Nothing to show until the step ends (retries are shown on the result line)."""
 
+    def step_progress(self, step: str, progress: Progress) -> None:
+        """A long step's progress: a live bar on a terminal, a plain line every few seconds otherwise."""
+        now = time.monotonic()
+        tty = self._is_tty()
+        every = 0.2 if tty else PLAIN_PROGRESS_EVERY
+        if self._progress_at is not None and now - self._progress_at < every:
+            return
+        first = self._progress_at is None
+        self._progress_at = now
+        line = progress_line(step, progress, bar=tty)
+        if tty:
+            safe.echo(_REWRITE, line, nl=False, err=self.err)
+            (sys.stderr if self.err else sys.stdout).flush()
+        elif not first or progress.done == 0:
+            safe.echo(line, err=self.err)
+
     def step_ended(self, record: StepRecord, total: int) -> None:
         """One line: number, name, outcome, time, fault and message."""
+        if self._progress_at is not None and self._is_tty():
+            safe.echo(_REWRITE, nl=False, err=self.err)
+        self._progress_at = None
         num_name, outcome, rest = step_line(record, total, self.width)
         safe.echo(f" {num_name}", outcome, rest, err=self.err)
+
+
+def progress_line(step: str, progress: Progress, *, bar: bool = True) -> str:
+    """``  soak [#####.......]  812/3000  approved 790  declined 12  failed 10`` (the bar only on a terminal)."""
+    total = progress.total
+    parts = [f"  {safe.one_line(step)}"]
+    if total:
+        share = min(1.0, max(0.0, progress.done / total))
+        if bar:
+            filled = round(share * _BAR)
+            parts.append("[" + "#" * filled + "." * (_BAR - filled) + "]")
+        parts.append(f"{progress.done}/{total} ({share:.0%})")
+    else:
+        parts.append(str(progress.done))
+    for name, value in progress.counts.items():
+        shown = f"{value:.0f}" if isinstance(value, float) else str(value)
+        parts.append(f"{safe.one_line(name)} {shown}")
+    if progress.text:
+        parts.append(safe.one_line(progress.text))
+    return "  ".join(parts)
 
 
 def step_line(record: StepRecord, total: int, width: int) -> tuple[str, Any, str]:

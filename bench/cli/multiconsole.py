@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,8 +29,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bench.checks.base import Progress
 from bench.cli import safe
-from bench.cli.console import _VERDICT_COLOURS, PLAIN_WAIT_EVERY, step_line
+from bench.cli.console import _VERDICT_COLOURS, PLAIN_PROGRESS_EVERY, PLAIN_WAIT_EVERY, progress_line, step_line
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
 
@@ -75,6 +77,8 @@ class _Row:
     verdict: Verdict | None = None
     error: str = ""
     wait_shown: float = 0.0
+    progress: str = ""  # a long step's live counts ("812/3000 (27%)  approved 790 ...")
+    progress_at: float | None = None  # when its last plain line was written
 
 
 def first_fault(record: RunRecord | None, error: str | None = None) -> str:
@@ -135,6 +139,10 @@ class SlotListener:
     def wait_ended(self, what: str, answered: bool, waited: float) -> None:
         """The slot's wait ended."""
         self.console._wait_ended(self.slot, what, answered, waited)
+
+    def step_progress(self, step: str, progress: Progress) -> None:
+        """How the slot's long step (a soak) is going."""
+        self.console._progress(self.slot, step, progress)
 
 
 class MultiConsole:
@@ -279,6 +287,7 @@ class MultiConsole:
         with self._lock:
             row = self._row(slot)
             row.total = total
+            row.progress, row.progress_at = "", None
             row.done = max(row.done, rec.index + 1)
             if rec.outcome in _FAILED:
                 row.failures += 1
@@ -300,6 +309,18 @@ class MultiConsole:
             elif waited - row.wait_shown >= PLAIN_WAIT_EVERY:
                 row.wait_shown = waited
                 self._line(slot, f"still waiting for {safe.one_line(what)}: {int(waited)} s of {limit:g} s")
+
+    def _progress(self, slot: int, step: str, progress: Progress) -> None:
+        line = progress_line(step, progress, bar=False).strip()
+        with self._lock:
+            row = self._row(slot)
+            row.progress = line.removeprefix(safe.one_line(step)).strip()
+            if self.tty:
+                return
+            now = time.monotonic()
+            if row.progress_at is None or now - row.progress_at >= PLAIN_PROGRESS_EVERY:
+                row.progress_at = now
+                self._line(slot, line)
 
     def _wait_ended(self, slot: int, what: str, answered: bool, waited: float) -> None:
         with self._lock:
@@ -423,6 +444,8 @@ def _cells(r: _Row, bar: int, counter: int) -> tuple[RenderableType, ...]:
         status = _verdict_text(r.verdict)
     elif r.waiting is not None:
         status = Text(f"waiting for the unit ... {int(r.waiting[0])} s", style="yellow")
+    elif r.step and r.progress:
+        status = _text(r.progress, "cyan")
     elif r.step:
         status = Text("running" + (f" (try {r.attempt})" if r.attempt > 1 else ""), style="cyan")
     else:
