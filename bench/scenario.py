@@ -17,7 +17,8 @@
 
 The file has two halves with one owner each. This module reads the file, checks its
 top-level fields, and validates the harness's half: ``operator`` (default: answer yes to
-everything), ``plan`` (the plan the acceptance suite runs; default ``testplans/pos-full.yaml``)
+everything), ``plan`` (the plan the acceptance suite runs; default ``testplans/pos-full.yaml``),
+``soak`` (instead of a plan: the soak profile ``bench soak`` runs, for the soak scenarios)
 and ``expect``. It hands the ``device:`` section, unread, to
 :func:`drivers.sim.scenario.parse_devices`. The scenario library is an acceptance suite:
 ``tests/drivers/sim/test_scenarios.py`` runs every scenario and compares the run with ``expect``.
@@ -37,7 +38,7 @@ from drivers.sim.scenario import SimDevices, parse_devices, scenario_path
 from drivers.yamlsafe import LineDict, LineList, load_file
 
 SPEC_VERSION = 2
-_KEYS = ("spec", "description", "device", "operator", "plan", "expect")
+_KEYS = ("spec", "description", "device", "operator", "plan", "soak", "expect")
 _EXPECT_KEYS = ("verdict", "faults", "exit", "summary")
 _VERDICTS = tuple(v.value for v in Verdict if v is not Verdict.RUNNING)
 _DEFAULT_ANSWERS: dict[str, Any] = {"*": True}
@@ -66,6 +67,7 @@ class Scenario:
     devices: SimDevices
     answers: dict[str, Any] = field(default_factory=lambda: dict(_DEFAULT_ANSWERS))
     plan: str | None = None
+    soak: str | None = None
     expect: Expectation | None = None
     path: str | None = None
 
@@ -91,6 +93,13 @@ def load_scenario(name_or_path: str) -> Scenario:
     plan = data.get("plan")
     if plan is not None and (not isinstance(plan, str) or len(plan) > MAX_TEXT):
         raise PlanError("plan must be the path of a test plan", path=path, line=data.line_of("plan"), field="plan")
+    soak = data.get("soak")
+    if soak is not None and (not isinstance(soak, str) or len(soak) > MAX_TEXT):
+        raise PlanError("soak must name a soak profile (testplans/soak/NAME.yaml) or be its path", path=path,
+                        line=data.line_of("soak"), field="soak")
+    if soak is not None and plan is not None:
+        raise PlanError("a scenario is run either with a plan or as a soak, not both", path=path,
+                        line=data.line_of("soak"), field="soak")
     description = data.get("description", "")
     if not isinstance(description, str | int | float) or len(str(description)) > MAX_TEXT:
         raise PlanError(f"description must be text of at most {MAX_TEXT} characters", path=path,
@@ -101,6 +110,7 @@ def load_scenario(name_or_path: str) -> Scenario:
         devices=parse_devices(data.get("device"), path=path),
         answers=parse_operator(data.get("operator"), path=path, line=data.line_of("operator")),
         plan=plan,
+        soak=soak,
         expect=_expectation(data.get("expect"), path=path, line=data.line_of("expect")),
         path=path,
     )

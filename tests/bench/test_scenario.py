@@ -77,6 +77,8 @@ def test_each_half_goes_to_its_own_validator_and_only_there(tmp_path: Path, monk
         ("spec: 2\noperator:\n  anwsers: {}\n", 3, "unknown field 'anwsers'; known: answers (at operator.anwsers)"),
         ("spec: 2\nexpct: {verdict: PASS}\n", 2, "unknown field 'expct'"),
         ("spec: 2\nplan: [a]\n", 2, "plan must be the path of a test plan"),
+        ("spec: 2\nsoak: {a: 1}\n", 2, "soak must name a soak profile"),
+        ("spec: 2\nplan: p.yaml\nsoak: demo\n", 3, "either with a plan or as a soak, not both"),
         ("description: x\nspec: 1\nunit: {base: good}\n", 2,
          "spec must be 2, not 1; spec 1 had unit, cards and printer at the top: move them under device:"),
     ],

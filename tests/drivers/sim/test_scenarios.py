@@ -27,9 +27,12 @@ def fault_codes(record: dict) -> set[str]:
 def test_scenario_reaches_its_stated_result(name: str, tmp_path: Path) -> None:
     scenario = load_scenario(name)
     assert scenario.expect is not None, f"scenario {name} states no expected result"
-    plan = scenario.plan or "testplans/pos-full.yaml"
+    if scenario.soak is not None:  # a soak scenario: the soak's one-step run
+        command = ["soak", scenario.soak]
+    else:
+        command = ["run", scenario.plan or "testplans/pos-full.yaml"]
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "run", plan, "--sim", "--scenario", name, "--json",
+        [sys.executable, "-m", "bench", *command, "--sim", "--scenario", name, "--json",
          "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{tmp_path / 'b.db'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
