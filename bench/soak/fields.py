@@ -18,6 +18,7 @@ from drivers.yamlsafe import LineDict, LineList
 MAX_NUMBER = 1e12
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -53,7 +54,7 @@ class Where:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
-                where = f"{fld}.{show(key)}" if fld else show(key)
+                where = f"{fld}.{field_name(key)}" if fld else field_name(key)
                 raise self.error(f"unknown field {show(key)}{hint}", node, key, where)
 
     def number(self, node: LineDict, key: str, fld: str, *, low: float = 0.0, high: float = MAX_NUMBER,
@@ -111,6 +112,11 @@ def fmt_duration(seconds: float) -> str:
         if seconds >= size and (seconds / size).is_integer():
             return f"{int(seconds / size)}{unit}"
     return f"{seconds:g}s"
+
+
+def field_name(key: Any) -> str:
+    """A key as a part of a field path: as written when it is a plain name, quoted otherwise."""
+    return key if isinstance(key, str) and _PLAIN_KEY.match(key) else show(key)
 
 
 def kind(value: Any) -> str:

@@ -26,6 +26,7 @@ file, line and field; profiles are data, read with :mod:`drivers.yamlsafe` like 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 
 from bench.errors import ConfigError, PlanError
 from bench.soak.cards import library_cards
-from bench.soak.fields import Where, fmt_duration, show
+from bench.soak.fields import Where, field_name, fmt_duration, show
 from bench.soak.limits import SoakLimits, parse_limits
 from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
 
@@ -87,7 +88,7 @@ class SoakProfile:
         pts = self.rate
         if at_s <= pts[0].at_s:
             return pts[0].per_minute
-        for a, b in zip(pts, pts[1:], strict=False):
+        for a, b in itertools.pairwise(pts):
             if at_s <= b.at_s:
                 return a.per_minute + (b.per_minute - a.per_minute) * (at_s - a.at_s) / (b.at_s - a.at_s)
         return pts[-1].per_minute
@@ -99,7 +100,7 @@ class SoakProfile:
             return 0.0
         cuts = sorted({t0, t1, *(p.at_s for p in self.rate if t0 < p.at_s < t1)})
         # The rate is linear between cuts, so the trapezoid rule is exact.
-        total = sum((b - a) * (self.rate_at(a) + self.rate_at(b)) / 2 for a, b in zip(cuts, cuts[1:], strict=False))
+        total = sum((b - a) * (self.rate_at(a) + self.rate_at(b)) / 2 for a, b in itertools.pairwise(cuts))
         return total / 60.0
 
     @property
@@ -213,13 +214,13 @@ def _cards(wh: Where, data: LineDict, known: Collection[str]) -> tuple[tuple[str
         raise wh.error(f"cards lists at most {MAX_CARDS} cards, not {len(raw)}", data, "cards", "cards")
     out: list[tuple[str, float]] = []
     for card in raw:
-        fld = f"cards.{card}"
+        fld = f"cards.{field_name(card)}"
         if card not in known:
             import difflib
 
             close = difflib.get_close_matches(str(card), list(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
-            raise wh.error(f"card {show(card)} is not in the card library{hint}", raw, card, f"cards.{show(card)}")
+            raise wh.error(f"card {show(card)} is not in the card library{hint}", raw, card, f"cards.{field_name(card)}")
         weight = wh.number(raw, card, fld, low=0.0, low_open=True)
         out.append((card, weight))
     return tuple(out)
