@@ -192,7 +192,7 @@ def test_not_a_mapping_bad_yaml_and_a_missing_file_are_plan_errors(tmp_path: Pat
         parse_profile_text("- 1\n", "x.yaml")
     with pytest.raises(PlanError, match=r"^x\.yaml:3: YAML error"):
         parse_profile_text("soak: 1\nname: [\n", "x.yaml")
-    with pytest.raises(PlanError, match="nosuch.yaml"):
+    with pytest.raises(PlanError, match=r"nosuch\.yaml"):
         load_profile(tmp_path / "nosuch.yaml")
     (tmp_path / "dup.yaml").write_text(GOOD + "seed: 8\n")
     with pytest.raises(PlanError, match=r"dup\.yaml:23"):
