@@ -69,6 +69,8 @@ table.measurements tr.bad td{background:#fff5f5}
 table.measurements tr.bad td.value{color:#cf222e}
 td.chart{width:230px}
 svg text{font:9px system-ui,"DejaVu Sans",sans-serif;fill:#59636e}
+figure.soakchart{margin:10px 0}figure.soakchart svg{max-width:100%;height:auto}
+svg.soak text.axis,svg.soak text.title{font-size:11px;fill:#1f2328}svg.soak text.none{font-size:12px}
 pre.log{background:#0d1117;color:#e6edf3;padding:10px 12px;border-radius:6px;overflow-x:auto;margin:6px 0 0;
   white-space:pre-wrap;overflow-wrap:anywhere}
 .logbox .loghead{font-size:12px;color:var(--muted);margin-top:8px}
