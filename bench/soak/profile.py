@@ -108,6 +108,29 @@ class SoakProfile:
         """The highest rate of the curve."""
         return max(p.per_minute for p in self.rate)
 
+    @property
+    def rate_points(self) -> list[tuple[float, float]]:
+        """The curve as (soak seconds, arrivals per minute) pairs, as the report's chart takes it."""
+        return [(p.at_s, p.per_minute) for p in self.rate]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as plain JSON-able data (for the run record and ``--json``)."""
+        lim = self.limits
+        return {
+            "name": self.name, "description": self.description, "duration_s": self.duration_s,
+            "time_scale": self.time_scale, "seed": self.seed,
+            "rate": [{"at_s": p.at_s, "per_minute": p.per_minute} for p in self.rate],
+            "cards": dict(self.cards),
+            "amounts": {"min": self.amount_min, "max": self.amount_max, "currency": self.currency},
+            "online_timeout_s": self.online_timeout_s,
+            "limits": {
+                "approval_rate_min": lim.approval_rate_min, "failures_max": lim.failures_max,
+                "latency": [{"stage": x.stage, "percentile": x.percentile, "max_ms": x.max_ms} for x in lim.latency],
+                "drift": [{"quantity": x.quantity, "kind": x.kind, "bound": x.bound} for x in lim.drift],
+            },
+            "path": self.path, "sha256": self.sha256,
+        }
+
 
 def load_profile(path: str | Path, *, cards: Collection[str] | None = None) -> SoakProfile:
     """Load and validate the soak profile at ``path`` (``cards``: the bench's card names; default the library)."""

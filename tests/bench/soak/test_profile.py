@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,16 @@ def test_the_good_profile_reads_as_written() -> None:
     assert p.limits.approval_rate_min == 0.98 and p.limits.failures_max == 0
     assert p.limits.latency == (LatencyLimit("total_ms", 95, 3000.0), LatencyLimit("total_ms", 99, 5000.0))
     assert p.limits.drift == (DriftLimit("online_ms_p95", "max_increase", 0.5), DriftLimit("head_temp_c", "max", 75.0))
+
+
+def test_the_profile_as_data_round_trips_through_json() -> None:
+    p = parse_profile_text(GOOD, "t.yaml")
+    d = json.loads(json.dumps(p.to_dict(), allow_nan=False))
+    assert d["duration_s"] == 3600 and d["cards"] == {"emv-visa-contact": 40, "msr-unionpay": 10}
+    assert d["rate"][1] == {"at_s": 900, "per_minute": 120} and p.rate_points[1] == (900.0, 120.0)
+    assert d["limits"]["latency"][0] == {"stage": "total_ms", "percentile": 95, "max_ms": 3000}
+    assert d["limits"]["drift"][1] == {"quantity": "head_temp_c", "kind": "max", "bound": 75}
+    assert d["path"] == "t.yaml" and len(d["sha256"]) == 64
 
 
 @pytest.mark.parametrize("name", ["demo", "busy-hour"])
