@@ -31,6 +31,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "bench.checks.keypad",
     "bench.checks.display",
     "bench.checks.msr",
+    "bench.checks.soak",
 )
 
 _registry: dict[str, CheckSpec] | None = None

@@ -281,6 +281,9 @@ cli.add_command(sim)
 from bench.cli.host import host  # noqa: E402
 
 cli.add_command(host)
+from bench.cli.soak import soak  # noqa: E402
+
+cli.add_command(soak)
 
 
 # ---------------------------------------------------------------------------- entry point

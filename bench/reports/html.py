@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 from bench.measure import Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord
 from bench.reports.format import drift, fmt_time, fmt_value, is_number, outside, redacted, run_duration
+from bench.reports.soakchart import soak_section
 from bench.reports.style import COLOURS as _COLOURS
 from bench.reports.style import CSS as _CSS
+from bench.soak.record import SUMMARY_MIME, rate_points, soak_summary
 
 if TYPE_CHECKING:
     from bench.store.history import RunHistory, TrendPoint
@@ -65,6 +67,7 @@ def render_html(rec: RunRecord, history: RunHistory | None = None, *, trend_poin
         _header(rec, who),
         '<main>',
         _diagnosis(rec.findings, rec),
+        *_soaks(rec.steps),
         _failed(rec.steps),
         _facts(rec),
     ]
@@ -247,7 +250,19 @@ def _measurements(ms: Iterable[Measurement]) -> str:
     )
 
 
+def _soaks(steps: Sequence[StepRecord]) -> list[str]:
+    """A soak step's charts, once, near the top (a failed step is shown twice below)."""
+    out = []
+    for s in steps:
+        summary = soak_summary(s)
+        if summary is not None:
+            out.append(soak_section(summary, rate_points(summary)))
+    return out
+
+
 def _attachment(a: AttachmentRecord) -> str:
+    if a.mime == SUMMARY_MIME:
+        return '<p class="attachment">The soak\'s figures are drawn in the Soak section above.</p>'
     if a.mime in _IMAGE_MIMES:
         data = base64.b64encode(a.data).decode("ascii")
         return (

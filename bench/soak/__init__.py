@@ -6,6 +6,6 @@
 * :mod:`~bench.soak.stats` the running tally of finished sales and samples, and its summary;
 * :mod:`~bench.soak.judge` the summary against the profile's limits, as measurements.
 
-The engine that drives units (check ``txn.soak``) and the CLI build on these; nothing here talks
+The engine that drives units (check ``soak.sales``) and the CLI build on these; nothing here talks
 to a device.
 """

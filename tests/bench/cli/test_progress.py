@@ -52,7 +52,7 @@ def test_a_terminal_rewrites_one_line_and_clears_it_when_the_step_ends(
     for done in range(3):
         listener.step_progress("soak", Progress(done, 3, {}))
         clock[0] += 1.0
-    rec = StepRecord(0, "soak", "txn.soak", Outcome.PASS, datetime(2026, 12, 7, tzinfo=UTC), 3.0, 1, None, "")
+    rec = StepRecord(0, "soak", "soak.sales", Outcome.PASS, datetime(2026, 12, 7, tzinfo=UTC), 3.0, 1, None, "")
     listener.step_ended(rec, 1)
     out = capsys.readouterr().out
     assert out.count("\r") == 4  # three redraws, one clear (the erase code only reaches a real terminal)

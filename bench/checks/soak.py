@@ -1,0 +1,252 @@
+"""The busy-hour soak as a check: seeded sales on the unit at the profile's rate, measured and judged.
+
+``soak.sales`` reads a soak profile (:mod:`bench.soak.profile`), draws its arrivals
+(:mod:`bench.soak.schedule`) and sends each as a test sale (``Unit.sale``) to the bench host at
+its time, soak time running ``time_scale`` times faster on the simulated bench. One unit runs one
+sale at a time, as at a till: when sales come faster than the unit serves them they queue, and the
+lag shows. A unit that resets mid-soak (watchdog) is reconnected and the soak goes on, counting it;
+a unit that does not come back ends the step. Every minute of soak time the unit's printer head
+temperature and battery are sampled for the drift. The outcome (counts, latency percentiles per
+stage, drift) becomes the step's measurements, judged against the profile's limits, and the summary
+is attached as JSON for the report's charts (:mod:`bench.reports.soakchart`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from bench.checks.base import CheckSpec, Param, StepContext
+from bench.errors import BenchError, DeviceError, EquipmentError
+from bench.soak.judge import FAULT_FAILURES
+from bench.soak.profile import SoakProfile, load_profile
+from bench.soak.record import SUMMARY_ATTACHMENT, SUMMARY_MIME, encode_summary
+from bench.soak.schedule import Arrival, arrivals
+from bench.soak.stats import SoakTally
+from drivers.interfaces import TxnRequest, TxnResult, Unit
+
+_LOG = logging.getLogger(__name__)
+
+RECONNECT_WAIT = 30.0  # seconds a reset unit has to answer HELLO again before the soak gives up
+SAMPLE_EVERY = 60.0  # soak seconds between samples of the drift values
+PROGRESS_EVERY = 0.25  # wall seconds between progress reports
+MARGIN = 2.0  # seconds kept before the step's deadline to measure and judge
+
+
+def soak(ctx: StepContext) -> None:
+    """Run the profile's sales on the unit; judge counts, latencies and drift against its limits."""
+    profile = load_profile(str(ctx.params["profile"]))
+    scale = float(ctx.params["time_scale"])
+    unit = ctx.unit
+    host = ctx.devices.get("host")
+    host_url = str(getattr(host, "url", ""))
+    if not host_url:
+        raise EquipmentError("this station has no bench host configured (role host)", fault_code="BENCH-CONFIG")
+    plan = arrivals(profile)
+    run = _Soak(ctx, unit, profile, scale, host_url, len(plan))
+    run.sample(0.0)
+    for arrival in plan:
+        if not run.wait_for(arrival):
+            break
+        run.sale(arrival)
+    run.finish()
+
+
+class _Soak:
+    """One soak in progress on one unit."""
+
+    def __init__(self, ctx: StepContext, unit: Unit, profile: SoakProfile, scale: float, host_url: str,
+                 planned: int) -> None:
+        self.ctx, self.unit, self.profile, self.scale, self.host_url = ctx, unit, profile, scale, host_url
+        self.planned = planned
+        self.tally = SoakTally(seed=profile.seed)
+        self.t0 = time.monotonic()
+        self.next_id = 1
+        self.done = 0
+        self.reboots = 0
+        self.max_lag_s = 0.0
+        self.cut_short = ""
+        self._next_sample = SAMPLE_EVERY
+        self._progress_at = 0.0
+        self.online_timeout_ms = round(profile.online_timeout_s * 1000)
+        # A sale's own bound: amount entry, card read, the online wait and a reversal's, and printing.
+        self.sale_timeout = 2 * profile.online_timeout_s + 20.0
+
+    # -- time
+    def soak_now(self) -> float:
+        """Soak seconds since the start (wall seconds times the scale)."""
+        return (time.monotonic() - self.t0) * self.scale
+
+    def wait_for(self, arrival: Arrival) -> bool:
+        """Sleep until ``arrival`` is due; False when the step must stop (its deadline is near)."""
+        due = self.t0 + arrival.at_s / self.scale
+        while True:
+            self.ctx.check_cancelled()
+            now = time.monotonic()
+            if self.ctx.deadline - now < MARGIN + self.sale_timeout * 0.1:
+                self.cut_short = (f"the step's time ran out after {self.done} of {self.planned} sales "
+                                  f"({self.soak_now() / 60:.1f} min of soak time)")
+                return False
+            if now >= due:
+                self.max_lag_s = max(self.max_lag_s, (now - due) * self.scale)
+                return True
+            self.ctx.cancel.wait(min(due - now, 0.2))
+            self._maybe_sample()
+
+    # -- one sale
+    def sale(self, arrival: Arrival) -> None:
+        """Send one sale, tally it, sample drift values when due, report progress."""
+        txn_id = self.next_id
+        self.next_id += 1
+        request = TxnRequest(txn_id, arrival.amount, arrival.currency, arrival.card, self.host_url,
+                             self.online_timeout_ms)
+        at = self.soak_now()
+        t = time.perf_counter()
+        result: TxnResult | None = None
+        cause = ""
+        try:
+            result = self.unit.sale(request, timeout=min(self.sale_timeout, max(1.0, self.ctx.remaining() - MARGIN)))
+        except DeviceError as exc:
+            cause = self._after_error(exc)
+        wall_ms = (time.perf_counter() - t) * 1000
+        if result is None:
+            self.tally.add(at, "failed", cause, {"total_ms": wall_ms})
+        elif result.amount != arrival.amount and result.outcome != "failed":  # the unit sent another amount
+            self.tally.add(at, "failed", "amount-entry", reversal_sent=result.reversal_sent,
+                           reversal_acked=result.reversal_acked)
+        else:
+            self.tally.add_result(at, result, max(0.0, wall_ms - float(result.stages_ms.get("total", 0))))
+        self.done += 1
+        self._maybe_sample()
+        self._report_progress()
+
+    def _after_error(self, exc: DeviceError) -> str:
+        """A sale that ended in an error: reconnect a unit that reset; the failure's cause."""
+        if exc.fault_code == "LINK-REBOOT":
+            self.reboots += 1
+            self.tally.reboot(self.soak_now())
+            self.ctx.note(f"the unit reset during a sale at {self.soak_now() / 60:.1f} min of soak time; reconnecting")
+            self._reconnect()
+            return "unit-reset"
+        if exc.fault_code == "TXN-TIMEOUT":
+            return "unit-timeout"
+        if exc.fault_code in ("LINK-NO-RESPONSE", "LINK-GARBAGE", "LINK-NAK-STORM"):
+            self.tally.reconnect(self.soak_now())
+            self._reconnect()
+            return "unit-link"
+        raise exc
+
+    def _reconnect(self) -> None:
+        """Wait (bounded) for the unit to answer HELLO again; a unit that does not come back ends the step."""
+        deadline = time.monotonic() + min(RECONNECT_WAIT, max(0.0, self.ctx.remaining() - MARGIN))
+        last: BenchError | None = None
+        while time.monotonic() < deadline:
+            self.ctx.check_cancelled()
+            try:
+                self.unit.identify()
+                return
+            except BenchError as exc:  # still booting: it ignores the line until it is up
+                last = exc
+                self.ctx.cancel.wait(0.2)
+        raise DeviceError(f"the unit did not answer again within {RECONNECT_WAIT:.0f} s after it reset mid-soak",
+                          fault_code="LINK-REBOOT", detail=str(last) if last else None)
+
+    # -- drift samples and progress
+    def _maybe_sample(self) -> None:
+        now = self.soak_now()
+        if now >= self._next_sample:
+            self._next_sample = (now // SAMPLE_EVERY + 1) * SAMPLE_EVERY
+            self.sample(now)
+
+    def sample(self, at: float) -> None:
+        """Record the unit's printer head temperature and battery charge (what it can tell)."""
+        values: dict[str, float] = {}
+        for name, read in _SAMPLERS.items():
+            try:
+                values[name] = read(self.unit)
+            except DeviceError as exc:  # a unit without a printer or a battery: nothing to sample
+                _LOG.debug("no %s sample: %s", name, exc)
+        if values:
+            self.tally.sample(at, **values)
+
+    def _report_progress(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._progress_at < PROGRESS_EVERY:
+            return
+        self._progress_at = now
+        counts = self.tally.counts()
+        self.ctx.progress(self.done, self.planned, {
+            "approved": counts.get("approved", 0), "declined": counts.get("declined", 0),
+            "failed": counts.get("failed", 0), "resets": self.reboots,
+        }, f"soak {self.soak_now() / 60:.1f}/{self.profile.duration_s / 60:.0f} min")
+
+    # -- the end
+    def finish(self) -> None:
+        """Measure, judge against the profile's limits, attach the summary."""
+        self._report_progress(force=True)
+        self.sample(self.soak_now())
+        ctx = self.ctx
+        summary = self.tally.summary()
+        summary.update(unit_resets=self.reboots, max_lag_s=round(self.max_lag_s, 3), planned=self.planned,
+                       time_scale=self.scale, profile=self.profile.to_dict())
+        ctx.attach(SUMMARY_ATTACHMENT, encode_summary(summary), SUMMARY_MIME)
+        ctx.measure("planned", self.planned, judged=False)
+        ctx.measure("transactions", self.done, judged=False)
+        ctx.measure("reversals", summary["reversals"]["sent"], judged=False)
+        ctx.measure("unit_resets", self.reboots, judged=False)
+        ctx.measure("max_lag_s", round(self.max_lag_s, 3), unit="s", judged=False)
+        for name in ("p50", "p95", "p99"):
+            ctx.measure(f"bench_ms.{name}", summary["latency_ms"]["bench_ms"][name], unit="ms", judged=False)
+        causes: dict[str, int] = summary["failures_by_cause"]
+        for m in self.tally.judge(self.profile.limits):
+            if not m.passed and m.fault == FAULT_FAILURES and causes:
+                # The most common cause says what to repair; "failures" alone does not.
+                top = max(causes, key=lambda c: causes[c])
+                m = replace(m, fault=CAUSE_FAULTS.get(top, FAULT_FAILURES),
+                            message=f"{m.message} ({_causes_text(causes)})")
+            ctx.measurements.append(m)
+        if self.cut_short:
+            ctx.fail(self.cut_short, "SOAK-INCOMPLETE")
+
+
+#: The fault that names what to repair, by the failure cause a unit (or the soak) reports.
+CAUSE_FAULTS = {
+    "amount-entry": "TXN-AMOUNT", "card-read": "TXN-CARD-READ", "network": "TXN-NETWORK",
+    "host-timeout": "TXN-HOST-TIMEOUT", "host-closed": "TXN-HOST-TIMEOUT", "host-garbage": "TXN-HOST-TIMEOUT",
+    "paper-out": "TXN-PAPER-OUT", "printer": "TXN-PRINTER", "unit-reset": "LINK-REBOOT",
+    "unit-timeout": "TXN-TIMEOUT", "unit-link": "LINK-NO-RESPONSE", "cancelled": "LINK-REBOOT",
+}
+
+
+def _causes_text(causes: dict[str, int]) -> str:
+    return ", ".join(f"{n} {c}" for c, n in sorted(causes.items(), key=lambda kv: -kv[1])[:4])
+
+
+def _head_temp(unit: Unit) -> float:
+    return unit.printer_status().head_temp_c
+
+
+def _battery(unit: Unit) -> float:
+    return float(unit.battery().charge_percent)
+
+
+_SAMPLERS: dict[str, Callable[[Unit], float]] = {"head_temp_c": _head_temp, "battery_percent": _battery}
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "soak.sales",
+        soak,
+        "busy-hour soak: seeded sales at the profile's rate; counts, latency percentiles and drift against its limits",
+        devices=("unit", "host"),
+        params={
+            "profile": Param(str, help="the soak profile file (testplans/soak/*.yaml)"),
+            "time_scale": Param((int, float), 1, "soak time runs this many times faster (simulated bench only)",
+                                bounds=(1, 3600)),
+        },
+        measurements={},
+        fault="SOAK-FAILED",
+    ),
+)

@@ -1,0 +1,132 @@
+"""``bench soak``: the busy-hour soak, run as a one-step plan through ``bench run``.
+
+The soak is the check ``soak.sales`` (:mod:`bench.checks.soak`); this command writes the one-step
+plan that runs it with the profile, then hands over to ``bench run`` so a soak gets everything a
+run has: the stored record, the report (with its charts), ``--json``, ``--junit``, multi-up slots,
+scenarios, Ctrl-C handling and the exit codes. Only click is imported at module level.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench.errors import UsageError
+
+DEFAULT_PROFILE = "demo"
+#: Seconds a soak step may run past its scaled duration (the last sales, a reset unit, the judging).
+STEP_MARGIN = 120.0
+
+
+class SoakProfileRef(click.ParamType):
+    """A soak profile: a file, or a name (``demo``, ``busy-hour``) looked up in ``testplans/soak/``."""
+
+    name = "profile"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        """The profile's file; a name found nowhere fails here, naming the folders searched."""
+        found = find_profile(str(value))
+        if found is None:
+            names = ", ".join(sorted(p.stem for p in all_profiles())) or "none"
+            self.fail(f"no soak profile named {value!r} (looked in {', '.join(map(str, profile_dirs()))}; "
+                      f"known: {names})", param, ctx)
+        return found
+
+
+def profile_dirs() -> list[Path]:
+    """The folders searched for a profile named without a path: ``soak/`` in each plan folder."""
+    from bench import planfind
+
+    return [folder / "soak" for folder in planfind.plan_dirs()]
+
+
+def find_profile(ref: str) -> Path | None:
+    """The profile file ``ref`` means (a path, or ``NAME`` = ``soak/NAME.yaml`` in a plan folder)."""
+    from bench import planfind
+
+    path = Path(ref)
+    if path.is_file() or not planfind.is_name(ref):
+        return path
+    file_name = ref if ref.endswith((".yaml", ".yml")) else f"{ref}.yaml"
+    return next((d / file_name for d in profile_dirs() if (d / file_name).is_file()), None)
+
+
+def all_profiles() -> list[Path]:
+    """Every profile in :func:`profile_dirs`."""
+    return [f for d in profile_dirs() if d.is_dir() for f in sorted(d.glob("*.yaml"))]
+
+
+def soak_plan_text(profile_file: Path, time_scale: float) -> str:
+    """The one-step plan that runs the soak (validated like any plan by ``bench run``)."""
+    import json
+
+    from bench.soak.profile import load_profile
+
+    profile = load_profile(profile_file)  # a bad profile is a plan error now, before any device starts
+    timeout = min(93600.0, profile.duration_s / time_scale * 1.2 + STEP_MARGIN)
+    return (
+        f"plan: soak-{profile.name}\n"
+        'version: "1"\n'
+        f"description: {json.dumps('busy-hour soak: ' + (profile.description or profile.name))}\n"
+        "steps:\n"
+        "  - name: soak\n"
+        "    check: soak.sales\n"
+        f"    timeout: {timeout:.0f}\n"
+        f"    params: {{profile: {json.dumps(str(profile_file.resolve()))}, time_scale: {time_scale:g}}}\n"
+    )
+
+
+@click.command()
+@click.argument("profile_file", metavar="[PROFILE]", required=False, type=SoakProfileRef())
+@click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Station file of the real bench (its host role is the bench host the unit reaches).")
+@click.option("--sim", is_flag=True, help="Soak the simulated unit (the profile's time scale applies).")
+@click.option("--scenario", "scenarios", multiple=True, metavar="[SLOT=]NAME",
+              help="With --sim: a fault scenario (e.g. soak-host-timeouts); SLOT=NAME for one slot.")
+@click.option("--units", type=click.IntRange(1, 16), help="With --sim: soak N simulated units at once.")
+@click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True, help="Only this slot (repeatable).")
+@click.option("--time-scale", type=click.FloatRange(1, 3600),
+              help="Soak time runs this many times faster (default: the profile's with --sim, 1 on a real bench).")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder for the HTML/JSON reports.")
+@click.option("--db", help="Results store URL (default: the local SQLite store).")
+@click.option("--operator", "operator_name", help="Operator name recorded with the run.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path), help="Also write a JUnit XML file here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+@click.pass_context
+def soak(ctx: click.Context, profile_file: Path | None, station_file: Path | None, sim: bool,
+         scenarios: tuple[str, ...], units: int | None, slots: tuple[int, ...], time_scale: float | None,
+         report_dir: Path, db: str | None, operator_name: str | None, junit_file: Path | None, as_json: bool) -> None:
+    """Run a busy-hour soak (PROFILE: a file or a name in testplans/soak/; default: demo).
+
+    Seeded sales at the profile's rate go through the unit to the bench host; the result is a
+    stored run whose report draws latency over time and the failure causes. `bench soak --sim`
+    alone runs the demo: a busy hour compressed into about a minute on the simulated unit.
+    Exit codes as `bench run`: 0 the unit met every limit, 1 it did not, 2 bad profile or options,
+    3 bench error, 130 interrupted.
+    """
+    root = ctx.find_root().command
+    run = root.get_command(ctx, "run") if isinstance(root, click.Group) else None
+    if run is None:  # pragma: no cover - soak is registered on the bench group, next to run
+        raise UsageError("bench soak needs the bench run command")
+    if profile_file is None:
+        found = find_profile(DEFAULT_PROFILE)
+        if found is None:
+            raise UsageError(f"no soak profile given and the default {DEFAULT_PROFILE!r} is not installed")
+        profile_file = found
+    if sim == (station_file is not None):
+        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+    if time_scale is None:
+        from bench.soak.profile import load_profile
+
+        time_scale = float(load_profile(profile_file).time_scale) if sim else 1.0
+    text = soak_plan_text(profile_file, time_scale)
+    with tempfile.TemporaryDirectory(prefix="bench-soak-") as folder:
+        plan_file = Path(folder) / f"soak-{profile_file.stem}.yaml"
+        plan_file.write_text(text, encoding="utf-8")
+        ctx.invoke(run, plan_file=plan_file, station_file=station_file, sim=sim, scenarios=scenarios, units=units,
+                   slots=slots, report_dir=report_dir, db=db, operator_name=operator_name, operator_script=None,
+                   lot=None, junit_file=junit_file, as_json=as_json)
