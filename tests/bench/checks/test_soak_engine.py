@@ -1,0 +1,182 @@
+"""The soak engine's own logic on a small stand-in unit: pacing, counting, resets, judging, the summary.
+
+The soak on the real simulated unit (pty, bench host on a socket) is tested in tests/bench/cli/test_soak_cli.py.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import checks
+from bench.checks.base import Progress, StepContext
+from bench.errors import DeviceError
+from bench.operator import ScriptedOperator
+from bench.soak.record import soak_summary
+from drivers.interfaces import Identity, TxnRequest, TxnResult, Unit, UnitPrinterState
+
+PROFILE = """soak: 1
+name: tiny
+duration: 4m
+time_scale: 2400
+seed: 3
+rate:
+  - {at: 0m, per_minute: 30}
+  - {at: 4m, per_minute: 30}
+cards: {emv-visa-contact: 1, msr-unionpay: 1}
+amounts: {min: 100, max: 900, currency: "978"}
+online_timeout: 1s
+limits:
+  approval_rate: {min: 0.9}
+  failures: {max: 0}
+  total_ms: {p95: 50}
+"""
+
+
+class StandIn(Unit):
+    """Answers every sale at once; ``decline_every``/``fail_cause``/``reset_at`` shape the answers."""
+
+    url = "standin://"
+
+    def __init__(self, *, decline_every: int = 0, fail_cause: str = "", reset_at: int = 0) -> None:
+        self.requests: list[TxnRequest] = []
+        self.decline_every, self.fail_cause, self.reset_at = decline_every, fail_cause, reset_at
+        self.hellos = 0
+        self.temp = 30.0
+
+    def sale(self, request: TxnRequest, timeout: float, on_stage: Any = None) -> TxnResult:
+        self.requests.append(request)
+        n = len(self.requests)
+        if n == self.reset_at:
+            raise DeviceError("the unit restarted by itself during TXN_START", fault_code="LINK-REBOOT")
+        self.temp += 0.5
+        stages = {"amount": 2, "card": 5, "online": 3, "print": 4, "total": 14}
+        if self.fail_cause and n % 3 == 0:
+            return TxnResult(request.txn_id, "failed", "", self.fail_cause, "476173******0010", amount=request.amount,
+                             stages_ms=stages)
+        if self.decline_every and n % self.decline_every == 0:
+            return TxnResult(request.txn_id, "declined", "51", "", "476173******0010", amount=request.amount,
+                             stages_ms=stages)
+        return TxnResult(request.txn_id, "approved", "00", "", "476173******0010", amount=request.amount,
+                         flags=4, stages_ms=stages)
+
+    def printer_status(self) -> UnitPrinterState:
+        return UnitPrinterState(False, False, False, False, self.temp, 5000, len(self.requests))
+
+    def identify(self) -> Identity:
+        self.hellos += 1
+        return Identity(1, 512, "PT-300", "PT3-1", "C", "2.4.1", ("txn",))
+
+    def close(self) -> None: ...
+    def self_test(self) -> Any: raise NotImplementedError
+    def battery(self) -> Any: raise DeviceError("no battery", fault_code="LINK-UNSUPPORTED")
+    def tamper(self) -> Any: raise NotImplementedError
+    def event_log(self) -> Any: raise NotImplementedError
+    def comms_test(self) -> Any: raise NotImplementedError
+    def reboot(self, wait: float = 10.0) -> Any: raise NotImplementedError
+    def next_event(self, timeout: float) -> Any: return None
+    def keypad_enable(self, on: bool) -> Any: raise NotImplementedError
+    def display_info(self) -> Any: raise NotImplementedError
+    def display_write(self, row: int, column: int, text: str) -> None: raise NotImplementedError
+    def display_pattern(self, pattern: str) -> None: raise NotImplementedError
+    def display_checksum(self) -> Any: raise NotImplementedError
+    def display_backlight(self, level: int) -> float: raise NotImplementedError
+    def msr_enable(self, on: bool) -> Any: raise NotImplementedError
+
+
+class Host:
+    url = "tcp://127.0.0.1:8583"
+
+    def close(self) -> None: ...
+
+
+def soak(tmp_path: Path, unit: StandIn, profile: str = PROFILE, timeout: float = 60.0, scale: float = 2400
+         ) -> tuple[StepContext, set[str], list[Progress]]:
+    f = tmp_path / "p.yaml"
+    f.write_text(profile)
+    spec = checks.get("soak.sales")
+    seen: list[Progress] = []
+    ctx = StepContext(step="soak", spec=spec, params={"profile": str(f), "time_scale": scale}, limits={},
+                      devices={"unit": unit, "host": Host()},  # type: ignore[dict-item]
+                      operator=ScriptedOperator({"*": True}), deadline=time.monotonic() + timeout,
+                      progress=lambda step, p: seen.append(p))
+    faults: set[str] = set()
+    try:
+        spec.func(ctx)
+    except DeviceError as exc:
+        faults.add(exc.fault_code or spec.fault)
+    faults |= {m.fault or spec.fault for m in ctx.measurements if not m.passed}
+    return ctx, faults, seen
+
+
+def measured(ctx: StepContext) -> dict[str, Any]:
+    return {m.name: m.value for m in ctx.measurements}
+
+
+def test_a_good_unit_gets_every_planned_sale_at_the_host_url_and_passes(tmp_path: Path) -> None:
+    unit = StandIn()
+    ctx, faults, seen = soak(tmp_path, unit)
+    got = measured(ctx)
+    assert faults == set()
+    assert got["transactions"] == got["planned"] == len(unit.requests) > 60  # ~120 expected at 30/min for 4 min
+    assert {r.host for r in unit.requests} == {"tcp://127.0.0.1:8583"}
+    assert {r.card for r in unit.requests} == {"emv-visa-contact", "msr-unionpay"}
+    assert [r.txn_id for r in unit.requests] == list(range(1, len(unit.requests) + 1))
+    assert got["approval_rate"] == 1.0 and got["failures"] == 0
+    summary = soak_summary(ctx)
+    assert summary is not None and summary["approved"] == len(unit.requests)
+    assert summary["profile"]["name"] == "tiny" and summary["time_scale"] == 2400
+    assert seen[-1].done == len(unit.requests) and seen[-1].counts["approved"] == len(unit.requests)
+
+
+def test_declines_fail_the_approval_rate_with_txn_declined(tmp_path: Path) -> None:
+    ctx, faults, _ = soak(tmp_path, StandIn(decline_every=4))
+    assert faults == {"TXN-DECLINED"}
+    assert 0.7 < measured(ctx)["approval_rate"] < 0.8
+
+
+def test_failures_name_their_most_common_cause(tmp_path: Path) -> None:
+    ctx, faults, _ = soak(tmp_path, StandIn(fail_cause="paper-out"))
+    assert faults == {"TXN-PAPER-OUT"}
+    failed = next(m for m in ctx.measurements if m.name == "failures")
+    assert "paper-out" in failed.message
+
+
+def test_a_reset_unit_is_reconnected_and_counted_and_the_soak_goes_on(tmp_path: Path) -> None:
+    unit = StandIn(reset_at=10)
+    ctx, faults, _ = soak(tmp_path, unit)
+    got = measured(ctx)
+    assert got["unit_resets"] == 1 and unit.hellos == 1
+    assert got["transactions"] == got["planned"]  # it went on after the reset
+    assert faults == {"LINK-REBOOT"}  # the sale lost to the reset is a failure, named by its cause
+    assert soak_summary(ctx)["failures_by_cause"] == {"unit-reset": 1}  # type: ignore[index]
+
+
+def test_a_soak_longer_than_its_step_stops_and_says_so(tmp_path: Path) -> None:
+    ctx, faults, _ = soak(tmp_path, StandIn(), timeout=7.0, scale=60)  # 4 soak minutes need 4 s at 60x: 7 s is
+    got = measured(ctx)                                                # too short once the judging margin is kept
+    assert "SOAK-INCOMPLETE" in faults
+    assert 0 < got["transactions"] < got["planned"]
+
+
+def test_the_sales_follow_the_schedule_not_the_units_speed(tmp_path: Path) -> None:
+    from bench.soak.profile import parse_profile_text
+    from bench.soak.schedule import arrivals
+
+    last_due = arrivals(parse_profile_text(PROFILE))[-1].at_s / 2400
+    t0 = time.monotonic()
+    ctx, _, _ = soak(tmp_path, StandIn())
+    # The stand-in answers at once; the last sale still waits for its arrival time.
+    assert time.monotonic() - t0 >= last_due
+    assert measured(ctx)["max_lag_s"] < 60  # and none waited a soak minute behind its time
+
+
+@pytest.mark.parametrize("bad", ["duration: 0m", "seed: x"])
+def test_a_bad_profile_is_a_plan_error(tmp_path: Path, bad: str) -> None:
+    from bench.errors import PlanError
+
+    with pytest.raises(PlanError):
+        soak(tmp_path, StandIn(), PROFILE.replace("duration: 4m" if "duration" in bad else "seed: 3", bad))
