@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from drivers import txnproto as tp
 from drivers import unitproto as up
 from drivers.codecs.linkframe import MAX_PAYLOAD, MIN_PAYLOAD
 from drivers.codecs.msr import summarize_swipe
+from drivers.codecs.pan import redact
 from drivers.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
 from drivers.interfaces import (
     BatteryStatus,
@@ -26,8 +29,12 @@ from drivers.interfaces import (
     LogEntry,
     SelfTestResult,
     TamperState,
+    TxnRequest,
+    TxnResult,
+    TxnStage,
     Unit,
     UnitEvent,
+    UnitPrinterState,
 )
 from drivers.link import Link, LinkStats, ReceivedEvent
 
@@ -36,6 +43,10 @@ _LOG = logging.getLogger(__name__)
 
 def _is_boot(payload: bytes) -> bool:
     return bool(payload) and payload[0] == up.EV_BOOT
+
+
+def _is_txn(payload: bytes) -> bool:
+    return bool(payload) and payload[0] in (up.EV_TXN_STAGE, up.EV_TXN_RESULT)
 
 
 def parse_identity(payload: bytes) -> Identity:
@@ -75,6 +86,15 @@ def parse_event(event: ReceivedEvent) -> UnitEvent:
         data = {"tampered": bool(r.u8())}
     elif kind == "power":
         data = {"adapter_present": bool(r.u8()), "charge_percent": r.u8()}
+    elif kind == "txn_stage":
+        stage = tp.decode_txn_stage(payload)
+        data = {"txn_id": stage.txn_id, "stage": stage.stage, "elapsed_ms": stage.elapsed_ms}
+    elif kind == "txn_result":
+        # What the unit says about the sale; the receipt lines are masked by the unit, only counted here.
+        res = tp.decode_txn_result(payload)
+        data = {"txn_id": res.txn_id, "outcome": res.outcome, "response_code": res.response_code,
+                "cause": res.cause, "masked_pan": redact(res.masked_pan), "aid": res.aid,
+                "interface": res.interface, "stan": res.stan, "flags": res.flags, "receipt_lines": len(res.receipt)}
     else:
         data = {"code": code, "raw": payload[1:].hex()}
     return UnitEvent(kind, data, event.received_at)
@@ -132,14 +152,18 @@ class UnitClient(Unit):
     def _check_reboot(self, during: str) -> None:
         for event in self.link.pending_events():
             if event.index > self._boots_seen and _is_boot(event.payload):
-                self._boots_seen = event.index
-                self._identity = None
-                info = parse_event(event).data
-                raise DeviceError(
-                    f"the unit restarted by itself during {during} (reason: {info['reason']})",
-                    fault_code="LINK-REBOOT",
-                    detail=f"unit on {self.url}: BOOT event, reason {info['reason']}, boot #{info['boot_count']}",
-                )
+                raise self._rebooted(event, during)
+
+    def _rebooted(self, event: ReceivedEvent, during: str) -> DeviceError:
+        """The LINK-REBOOT error for an unexpected BOOT ``event`` (which counts as seen from now on)."""
+        self._boots_seen = max(self._boots_seen, event.index)
+        self._identity = None
+        info = parse_event(event).data
+        return DeviceError(
+            f"the unit restarted by itself during {during} (reason: {info['reason']})",
+            fault_code="LINK-REBOOT",
+            detail=f"unit on {self.url}: BOOT event, reason {info['reason']}, boot #{info['boot_count']}",
+        )
 
     def _forget_boots(self) -> None:
         for event in self.link.pending_events():
@@ -329,6 +353,69 @@ class UnitClient(Unit):
     def msr_enable(self, on: bool) -> tuple[int, ...]:
         """Arm or disarm the magstripe reader; return the tracks its head reads."""
         return up.decode_msr_tracks(self._call(up.CMD_MSR_ENABLE, bytes((1 if on else 0,))))
+
+    # ------------------------------------------------------------------ test sales, receipt printer
+
+    def sale(self, request: TxnRequest, timeout: float,
+             on_stage: Callable[[TxnStage], None] | None = None) -> TxnResult:
+        """Run one test sale (docs/protocol.md §5a) and return the unit's result.
+
+        Sends TXN_START, then waits for the ``txn_result`` event of this sale, calling ``on_stage``
+        with each of its ``txn_stage`` events. Events of other sales (a sale given up on earlier)
+        are dropped; other events stay queued for :meth:`next_event`. Without a result in
+        ``timeout`` seconds the unit is asked once with TXN_STATUS (the event may have been lost).
+
+        Raises:
+            DeviceError: TXN-TIMEOUT (no result in time), LINK-REBOOT (the unit reset during the
+                sale), UNIT-FAULT (busy: a sale runs already), LINK-UNSUPPORTED (no ``txn``).
+            ProtocolError: the unit refused the request (an unknown card, a bad amount).
+        """
+        deadline = time.monotonic() + timeout
+        self._forget_stale_txn_events()
+        txn_id = tp.decode_txn_accepted(self._call(up.CMD_TXN_START, tp.encode_txn_start(request)))
+        label = f"sale {txn_id}"
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            event = self.link.next_event(remaining, match=lambda p: _is_txn(p) or _is_boot(p))
+            if event is None:
+                break
+            payload = event.payload
+            if _is_boot(payload):
+                if event.index > self._boots_seen:
+                    raise self._rebooted(event, label)
+                continue
+            if payload[0] == up.EV_TXN_STAGE:
+                stage = tp.decode_txn_stage(payload)
+                if stage.txn_id == txn_id and on_stage is not None:
+                    on_stage(stage)
+                continue
+            result = tp.decode_txn_result(payload)
+            if result.txn_id == txn_id:
+                return result
+        result = self.txn_status(txn_id)
+        if result.outcome not in ("running", "unknown"):
+            self._log.info("%s: result event lost, TXN_STATUS answered %s", label, result.outcome)
+            return result
+        raise DeviceError(
+            f"the unit gave no result for {label} within {timeout:g} s",
+            fault_code="TXN-TIMEOUT",
+            detail=f"unit on {self.url}: no txn_result event for {label} in {timeout:g} s; TXN_STATUS: {result.outcome}",
+        )
+
+    def _forget_stale_txn_events(self) -> None:
+        """Drop the events of sales no longer waited for, so they cannot pile up."""
+        while self.link.next_event(0, match=_is_txn) is not None:
+            pass
+
+    def txn_status(self, txn_id: int) -> TxnResult:
+        """Ask the unit again for the result of sale ``txn_id`` (outcome ``running`` or ``unknown`` too)."""
+        return tp.decode_txn_result(self._call(up.CMD_TXN_STATUS, tp.encode_txn_status(txn_id)), event=False)
+
+    def printer_status(self) -> UnitPrinterState:
+        """The unit's own receipt printer: paper, cover, head temperature, receipts printed."""
+        return tp.decode_printer_state(self._call(up.CMD_PRINTER_STATUS))
 
 
 def open_unit(url: str, **options: Any) -> UnitClient:

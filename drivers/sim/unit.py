@@ -66,6 +66,12 @@ class PtyServer:
         self._conns: dict[socket.socket, bytearray] = {}
         #: A pipe signal.set_wakeup_fd writes to: a stop signal ends the wait in select at once.
         self.wake_fd = -1
+        #: A pipe a sale's worker thread writes to when it has an event: the loop sends it at once.
+        self._poke_r = self._poke_w = -1
+
+    def _poke(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):  # full: a wake-up is pending already
+            os.write(self._poke_w, b"\0")
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         """Ask the serve loop to end (signal handler)."""
@@ -81,6 +87,10 @@ class PtyServer:
         elif self.link.exists():
             raise FileExistsError(f"{self.link} exists and is not a symlink")
         os.symlink(os.ttyname(self._slave), self.link)
+        self._poke_r, self._poke_w = os.pipe()
+        for fd in (self._poke_r, self._poke_w):
+            os.set_blocking(fd, False)
+        self.sim.device.txn.notify = self._poke
         if self.control is not None:
             if self.control.is_socket():
                 self.control.unlink()
@@ -92,10 +102,12 @@ class PtyServer:
 
     def close(self) -> None:
         """Close the pty and the control socket, and remove the symlink and the socket file."""
-        for fd in (self._master, self._slave):
+        self.sim.device.txn.notify = None
+        self.sim.device.txn.reboot()  # a sale still running ends with the process
+        for fd in (self._master, self._slave, self._poke_r, self._poke_w):
             if fd >= 0:
                 os.close(fd)
-        self._master = self._slave = -1
+        self._master = self._slave = self._poke_r = self._poke_w = -1
         if self.link.is_symlink():
             self.link.unlink()
         for conn in list(self._conns):
@@ -190,17 +202,19 @@ class PtyServer:
             watch: list[Any] = [self._master, *self._conns]
             if self._listener is not None:
                 watch.append(self._listener)
-            if self.wake_fd >= 0:
-                watch.append(self.wake_fd)
+            for fd in (self.wake_fd, self._poke_r):
+                if fd >= 0:
+                    watch.append(fd)
             try:
                 readable, _, _ = select.select(watch, [self._master] if out else [], [], timeout)
             except InterruptedError:
                 continue
             now = time.monotonic()
-            if self.wake_fd in readable:
-                readable.remove(self.wake_fd)
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self.wake_fd, 512)
+            for fd in (self.wake_fd, self._poke_r):
+                if fd >= 0 and fd in readable:
+                    readable.remove(fd)
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(fd, 512)
             if len(readable) > (self._master in readable):
                 self._serve_control(readable, now)
             if self._master in readable:

@@ -2,7 +2,7 @@
 
 :class:`UnitCommands` executes one command from the unit's validated profile and its
 :class:`~drivers.sim.unitpanel.Panel` and returns the answer frame's type and payload
-(docs/protocol.md §5). The link itself (frames, ACK/NAK, duplicates, events in flight,
+(docs/protocol.md §5); test sales (§5a) are :class:`~drivers.sim.unittxn.TxnEngine`'s. The link itself (frames, ACK/NAK, duplicates, events in flight,
 reboots) is :mod:`drivers.sim.unitsim`'s job.
 """
 
@@ -13,11 +13,21 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from drivers import txnproto as tp
 from drivers import unitproto as up
-from drivers.codecs.linkframe import ERR_BAD_PAYLOAD, ERR_UNSUPPORTED, MAX_PAYLOAD, MIN_PAYLOAD, RESPONSE_BIT, T_ERROR
+from drivers.codecs.linkframe import (
+    ERR_BAD_PAYLOAD,
+    ERR_BUSY,
+    ERR_UNSUPPORTED,
+    MAX_PAYLOAD,
+    MIN_PAYLOAD,
+    RESPONSE_BIT,
+    T_ERROR,
+)
 from drivers.errors import ProtocolError
 from drivers.sim.unitpanel import Panel
 from drivers.sim.unitprofile import parse_time
+from drivers.sim.unittxn import TxnEngine, TxnRefused
 
 
 class _BadRequest(Exception):
@@ -28,18 +38,24 @@ class _Unsupported(Exception):
     """A request this unit's hardware cannot do (answered with ERR_UNSUPPORTED)."""
 
 
+class _Busy(Exception):
+    """The unit is doing something that excludes this request now (answered with ERR_BUSY)."""
+
+
 class UnitCommands:
     """The unit's command handlers.
 
     Args:
         profile: the unit's validated profile.
         panel: its display, keypad and magstripe head.
+        txn: its test sales (a new engine when not given).
     """
 
-    def __init__(self, profile: Mapping[str, Any], panel: Panel) -> None:
+    def __init__(self, profile: Mapping[str, Any], panel: Panel, txn: TxnEngine | None = None) -> None:
         self.profile = profile
         self.faults: Mapping[str, Any] = profile["faults"]
         self.panel = panel
+        self.txn = txn if txn is not None else TxnEngine(profile)
         self.log_generation = 1
         self.log_image = build_log_image(profile)
         self.max_payload = int(profile["max_payload"])
@@ -58,6 +74,8 @@ class UnitCommands:
             return T_ERROR, _error(cmd, ERR_BAD_PAYLOAD, str(exc))
         except _Unsupported as exc:
             return T_ERROR, _error(cmd, ERR_UNSUPPORTED, str(exc))
+        except _Busy as exc:
+            return T_ERROR, _error(cmd, ERR_BUSY, str(exc))
         return cmd | RESPONSE_BIT, answer
 
     # ------------------------------------------------------------------ link-level commands
@@ -99,7 +117,8 @@ class UnitCommands:
     def _battery(self, payload: bytes, now: float) -> bytes:
         b = self.profile["battery"]
         flags = (up.BATT_CHARGING if b["charging"] else 0) | (up.BATT_ADAPTER if b["adapter_present"] else 0)
-        return up.Writer().u16(round(float(b["voltage"]) * 1000)).u8(b["charge_percent"]).u8(flags).bytes()
+        volts, percent = self.txn.battery()  # sales drain it
+        return up.Writer().u16(round(volts * 1000)).u8(percent).u8(flags).bytes()
 
     def _tamper(self, payload: bytes, now: float) -> bytes:
         t = self.profile["tamper"]
@@ -193,6 +212,31 @@ class UnitCommands:
             current = float(self.profile["display"]["backlight_ma"]) * level / 100 + (0.4 if level else 0.0)
         return up.encode_backlight_answer(current)
 
+    # ------------------------------------------------------------------ test sales, receipt printer
+
+    def _txn_start(self, payload: bytes, now: float) -> bytes:
+        try:
+            request = tp.decode_txn_start(payload)
+        except ProtocolError as exc:
+            raise _BadRequest(str(exc)) from exc
+        try:
+            self.txn.start(request)
+        except TxnRefused as exc:
+            if exc.code == ERR_BUSY:
+                raise _Busy(str(exc)) from exc
+            raise _BadRequest(str(exc)) from exc
+        return tp.encode_txn_accepted(request.txn_id)
+
+    def _txn_status(self, payload: bytes, now: float) -> bytes:
+        try:
+            txn_id = tp.decode_txn_status(payload)
+        except ProtocolError as exc:
+            raise _BadRequest(str(exc)) from exc
+        return tp.encode_txn_result(self.txn.status(txn_id), self.max_payload, event=False)
+
+    def _printer_status(self, payload: bytes, now: float) -> bytes:
+        return tp.encode_printer_state(self.txn.printer_state())
+
 
 _HANDLERS: dict[int, Callable[[UnitCommands, bytes, float], bytes]] = {
     up.CMD_HELLO: UnitCommands._hello,
@@ -210,6 +254,9 @@ _HANDLERS: dict[int, Callable[[UnitCommands, bytes, float], bytes]] = {
     up.CMD_DISPLAY_PATTERN: UnitCommands._display_pattern,
     up.CMD_DISPLAY_CHECKSUM: UnitCommands._display_checksum,
     up.CMD_DISPLAY_BACKLIGHT: UnitCommands._display_backlight,
+    up.CMD_TXN_START: UnitCommands._txn_start,
+    up.CMD_TXN_STATUS: UnitCommands._txn_status,
+    up.CMD_PRINTER_STATUS: UnitCommands._printer_status,
 }
 
 
@@ -220,10 +267,20 @@ def _error(cmd: int, code: int, text: str) -> bytes:
 def encode_event(kind: str, data: Mapping[str, Any]) -> bytes:
     """Encode an event payload (see docs/protocol.md, "Events").
 
-    A ``boot`` event takes ``reason``, ``boot_count`` and ``firmware`` from ``data``.
+    A ``boot`` event takes ``reason``, ``boot_count`` and ``firmware`` from ``data``; ``txn_stage``
+    a :class:`~drivers.txnproto.TxnStage` under ``stage``; ``txn_result`` a
+    :class:`~drivers.txnproto.TxnResult` under ``result`` (and the payload limit, ``max_payload``).
     """
     if kind not in up.EVENT_CODES:
         raise ValueError(f"unknown event kind {kind!r} (known: {', '.join(up.EVENT_CODES)})")
+    if kind == "txn_stage":
+        stage = data.get("stage")
+        return tp.encode_txn_stage(stage if isinstance(stage, tp.TxnStage) else tp.TxnStage(0, "done", 0))
+    if kind == "txn_result":
+        result = data.get("result")
+        limit = data.get("max_payload", MAX_PAYLOAD)
+        return tp.encode_txn_result(result if isinstance(result, tp.TxnResult) else tp.TxnResult(0, "unknown"),
+                                    limit if isinstance(limit, int) else MAX_PAYLOAD)
     w = up.Writer().u8(up.EVENT_CODES[kind])
     if kind == "boot":
         reason = str(data.get("reason", "power_on"))

@@ -1,7 +1,8 @@
 """Simulated unit profiles: YAML with a checked ``spec: 1``, inheritance and validation.
 
 A profile describes one simulated unit: identity, self-test, battery, tamper, event log,
-comms, key layout (``keys``), ``display`` geometry, magstripe ``msr`` and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
+comms, key layout (``keys``), ``display`` geometry, magstripe ``msr``, test sales (``txn``: stage
+delays, receipt printer, battery drain per sale) and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
 a path relative to the file) and deep-merges the overrides on top; lists are replaced,
 mappings are merged. :func:`load_profile` returns a plain, JSON-serialisable dict, so a
 merged profile can be handed to ``python -m drivers.sim.unit --profile-json``.
@@ -44,6 +45,17 @@ _DEFAULTS: dict[str, Any] = {
         "backlight_ma": 40.0,
     },
     "msr": {"tracks": [1, 2]},
+    # Test sales (docs/protocol.md §5a): stage delays, the receipt printer, battery drain per sale.
+    "txn": {
+        "amount_ms": 1,
+        "card_ms": 1,
+        "print_ms": 1,
+        "merchant": "BENCH TEST MERCHANT",
+        "merchant_id": "BENCHMERCHANT01",
+        "battery_drain": 0.01,  # charge percent per sale on battery (not charging)
+        "printer": {"paper_mm": 50_000, "receipt_mm": 80, "near_end_mm": 1_000, "ambient_c": 25.0,
+                    "rise_c": 0.02, "cool_s": 10.0, "hot_c": 75.0},
+    },
     "faults": {},
     "script": [],
 }
@@ -66,6 +78,10 @@ _FAULT_DEFAULTS: dict[str, Any] = {
     # magstripe: a wrong LRC character on every track; {fail: K, of: N} misreads per N swipes
     "msr_bad_lrc": False,
     "msr_misreads": None,
+    # sales: the network goes down periodically {up_s, down_s}; card reads fail more as the reader
+    # warms up {after: N reads, per_read: P added per read, max: M}
+    "network_flap": None,
+    "reader_degrades": None,
 }
 _TOP = {"spec", "base", "model", "serial", *(_DEFAULTS), "firmware"}
 _REL_TIME = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -83,6 +99,22 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "faults.slow_ms": (0, 600_000),
     "faults.noise": (0, 1_000_000),
     "faults.rx_noise": (0, 1_000_000),
+    "txn.amount_ms": (0, 60_000),
+    "txn.card_ms": (0, 60_000),
+    "txn.print_ms": (0, 60_000),
+    "txn.battery_drain": (0, 100),
+    "txn.printer.paper_mm": (0, 1_000_000),
+    "txn.printer.receipt_mm": (1, 10_000),
+    "txn.printer.near_end_mm": (0, 1_000_000),
+    "txn.printer.ambient_c": (-40, 100),
+    "txn.printer.rise_c": (0, 100),
+    "txn.printer.cool_s": (0.001, 100_000),
+    "txn.printer.hot_c": (-40, 300),
+    "faults.network_flap.up_s": (0.001, 1e6),
+    "faults.network_flap.down_s": (0.001, 1e6),
+    "faults.reader_degrades.after": (0, 1e9),
+    "faults.reader_degrades.per_read": (0, 1),
+    "faults.reader_degrades.max": (0, 1),
 }
 
 
@@ -309,6 +341,7 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         if not isinstance(misreads.get("fail"), int) or not isinstance(misreads.get("of"), int) \
                 or not 0 <= misreads["fail"] <= misreads["of"] or misreads["of"] < 1:
             raise fail("faults.msr_misreads", "expected {fail: K, of: N} with 0 <= K <= N, N >= 1")
+    _check_txn(prof, fail, want, known)
     want("script", prof["script"], list, "a list of timed events")
     for i, item in enumerate(prof["script"]):
         field = f"script[{i}]"
@@ -317,6 +350,33 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         want(f"{field}.at", item["at"], (int, float), "seconds after start")
     _check_bounds(prof, source)
     return prof
+
+
+def _check_txn(prof: dict[str, Any], fail: Any, want: Any, known: Any) -> None:
+    """The ``txn`` section and the sale faults (``network_flap``, ``reader_degrades``)."""
+    txn = known("txn", prof["txn"], set(_DEFAULTS["txn"]))
+    for key in ("amount_ms", "card_ms", "print_ms"):
+        want(f"txn.{key}", txn[key], int, "milliseconds")
+    for key in ("merchant", "merchant_id"):
+        want(f"txn.{key}", txn[key], str, "a text")
+    want("txn.battery_drain", txn["battery_drain"], (int, float), "percent per sale")
+    printer = known("txn.printer", txn["printer"], set(_DEFAULTS["txn"]["printer"]))
+    for key in ("paper_mm", "receipt_mm", "near_end_mm"):
+        want(f"txn.printer.{key}", printer[key], int, "millimetres")
+    for key in ("ambient_c", "rise_c", "cool_s", "hot_c"):
+        want(f"txn.printer.{key}", printer[key], (int, float), "a number")
+    faults = prof["faults"]
+    flap = faults["network_flap"]
+    if flap is not None:
+        known("faults.network_flap", flap, {"up_s", "down_s"})
+        for key in ("up_s", "down_s"):
+            want(f"faults.network_flap.{key}", flap.get(key), (int, float), "seconds")
+    degrade = faults["reader_degrades"]
+    if degrade is not None:
+        known("faults.reader_degrades", degrade, {"after", "per_read", "max"})
+        want("faults.reader_degrades.after", degrade.get("after"), int, "a number of reads")
+        for key in ("per_read", "max"):
+            want(f"faults.reader_degrades.{key}", degrade.get(key), (int, float), "a probability 0..1")
 
 
 def _check_bounds(prof: Mapping[str, Any], source: str) -> None:

@@ -124,6 +124,8 @@ class UnitSim:
                 self.emit_event(str(item.pop("event")), {k: v for k, v in item.items() if k != "at"}, now)
             for kind, data in self.panel.due_events(now):
                 self.emit_event(kind, data, now)
+            for kind, data in self.device.txn.due_events():
+                self.emit_event(kind, {**data, "max_payload": self.device.max_payload}, now)
             if self._events and now >= self._event_retry_at:
                 if self._event_retries > 0:
                     self._event_retries -= 1
@@ -145,9 +147,9 @@ class UnitSim:
             times.append(self._event_retry_at)
         if self._script:
             times.append(self._script[0][0])
-        panel = self.panel.next_time()
-        if panel is not None:
-            times.append(panel)
+        for when in (self.panel.next_time(), self.device.txn.next_time()):
+            if when is not None:
+                times.append(when)
         return min(times) if times else None
 
     def reboot(self, now: float, reason: str = "commanded") -> None:
@@ -155,6 +157,7 @@ class UnitSim:
         self._booting_until = now + float(self.profile["boot_time"])
         self._boot_reason = reason
         self._events.clear()
+        self.device.txn.reboot()
 
     def operator_action(self, action: str, details: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
         """Something a person does to the unit (see :meth:`drivers.sim.unitpanel.Panel.operator_action`)."""
