@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -111,8 +112,10 @@ class HostLink:
                 self._sock, self._peer = sock, peer
             return self._sock
 
-    def authorise(self, host: str, card: CardData, amount: int, currency: str, timeout_s: float) -> Online:
-        """Send a 0100 for ``amount`` with ``card``; reverse it when no valid answer came."""
+    def authorise(self, host: str, card: CardData, amount: int, currency: str, timeout_s: float,
+                  on_reversal: Callable[[], object] | None = None) -> Online:
+        """Send a 0100 for ``amount`` with ``card``; reverse it when no valid answer came
+        (``on_reversal`` is called as the reversal starts)."""
         peer = parse_host(host)
         stan = self.stans.next()
         now = time.time()
@@ -138,6 +141,8 @@ class HostLink:
             if self._sock is sock:
                 self._drop()
         result = Online(answer, stan)
+        if on_reversal is not None:
+            on_reversal()
         result.reversal_sent, result.reversal_acked = self._reverse(peer, fields, timeout_s)
         return result
 

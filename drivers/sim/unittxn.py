@@ -254,9 +254,8 @@ class TxnEngine:
         if not self.network_up():
             lap("online")
             return ended("failed", "network", **common)
-        online = host.authorise(req.host, card, amount, req.currency, req.online_timeout_ms / 1000.0)
-        if online.reversal_sent:
-            self._stage(sale, "reversal")
+        online = host.authorise(req.host, card, amount, req.currency, req.online_timeout_ms / 1000.0,
+                                on_reversal=lambda: self._stage(sale, "reversal"))
         lap("online")
         if sale.cancel.is_set():
             return ended("failed", "cancelled", **common)
