@@ -17,17 +17,21 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from drivers.codecs import tlv
 from drivers.codecs.iso7816 import PPSE, PSE, read_record, select_by_name
 from drivers.errors import BenchError
-from drivers.sim import vcard
 from drivers.sim.unitpanel import MSR_CARDS
+
+if TYPE_CHECKING:  # the unit process imports the virtual cards (and YAML) at its first chip read
+    from drivers.sim import vcard
 
 _LOG = logging.getLogger(__name__)
 
 _GPO = bytes.fromhex("80A8000002830000")
+_CARDS_DIR = Path(__file__).with_name("cards")  # drivers.sim.vcard.CARDS_DIR
 _PROFILES: dict[str, vcard.CardProfile] = {}
 
 
@@ -51,12 +55,13 @@ class CardData:
 
 def card_names() -> list[str]:
     """Every card a sale can name: the virtual EMV cards and the magstripe cards."""
-    return sorted({*vcard.available_profiles(), *MSR_CARDS})
+    return sorted({*(p.stem for p in _CARDS_DIR.glob("*.yaml")), *MSR_CARDS})
 
 
 def known_card(name: str) -> bool:
     """True when ``name`` is a card of the library."""
-    return name in MSR_CARDS or name in vcard.available_profiles()
+    return name in MSR_CARDS or name in _PROFILES or (
+        "/" not in name and not name.startswith(".") and (_CARDS_DIR / f"{name}.yaml").is_file())
 
 
 def read_card(name: str) -> CardData:
@@ -65,6 +70,8 @@ def read_card(name: str) -> CardData:
         c = MSR_CARDS[name]
         expiry = c["expiry"]
         return CardData(c["pan"], expiry, f"{c['pan']}={expiry}{c['service']}{c['track2_dd']}", "", "msr")
+    from drivers.sim import vcard
+
     profile = _PROFILES.get(name)
     if profile is None:
         profile = _PROFILES[name] = vcard.load_profile(name)
@@ -73,6 +80,7 @@ def read_card(name: str) -> CardData:
 
 def _read_emv(card: vcard.VirtualCard) -> CardData:
     from drivers.cardreader import exchange
+    from drivers.sim.vcard import CardRemoved
 
     if not card.power_on():
         raise CardReadError("no ATR")
@@ -83,7 +91,7 @@ def _read_emv(card: vcard.VirtualCard) -> CardData:
             time.sleep(card.delay)
         try:
             resp = exchange(card.process, apdu)
-        except (vcard.CardRemoved, BenchError) as exc:
+        except (CardRemoved, BenchError) as exc:
             raise CardReadError(f"{what}: {exc}") from exc
         if resp.sw != 0x9000:
             raise CardReadError(f"{what}: status {resp.sw:04X}")

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from drivers.acquirer import wire
 from drivers.sim.unitcardread import CardData
 
 _LOG = logging.getLogger(__name__)
@@ -168,6 +167,8 @@ class HostLink:
 
     def _exchange(self, sock: socket.socket, fields: dict[str, str], want: str, timeout_s: float) -> dict[str, str] | str:
         """Send ``fields`` and wait for the answer with the same STAN: its fields, or why not."""
+        from drivers.acquirer import wire  # here: the unit process starts without pyiso8583 and asyncio
+
         try:
             sock.sendall(wire.frame(wire.encode(fields)))
         except OSError:

@@ -63,6 +63,12 @@ def key_amount(amount: int, keys: list[str], dead: list[str], stuck: list[str]) 
     return int(digits)
 
 
+def _warm_up() -> None:
+    """Import what a sale needs (pyiso8583, the virtual cards) off the serve loop, before the first sale."""
+    import drivers.acquirer.wire
+    import drivers.sim.vcard  # noqa: F401
+
+
 class _Sale:
     def __init__(self, request: TxnRequest, generation: int) -> None:
         self.request = request
@@ -95,6 +101,8 @@ class TxnEngine:
         self._host = HostLink(self.terminal, str(self.spec["merchant_id"]), self._stans)
         self.battery_percent = float(profile["battery"]["charge_percent"])
         self.sales = 0
+        if "txn" in profile["capabilities"]:
+            threading.Thread(target=_warm_up, name="txn-warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------ what the link session calls
 
