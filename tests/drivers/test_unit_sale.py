@@ -8,6 +8,7 @@ result, the stage events, the host's exchanges and findings, and the logs.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,8 +19,10 @@ import pytest
 from drivers.acquirer import AcquirerHost, parse_behaviours_text
 from drivers.errors import DeviceError, ProtocolError
 from drivers.sim.bench import SimUnitProcess
+from drivers.sim.unit import PtyServer
 from drivers.sim.unitcardread import read_card
 from drivers.sim.unitprofile import load_profile
+from drivers.sim.unitsim import UnitSim
 from drivers.txnproto import TxnRequest, TxnStage
 from drivers.unit import UnitClient, open_unit
 
@@ -90,9 +93,11 @@ def test_each_card_type_is_approved_printed_and_well_formed_at_the_host(
         start_unit: Start, host: AcquirerHost, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     unit = start_unit()
+    results = []
     for card, (aid, interface) in CARDS.items():
         stages: list[TxnStage] = []
         result = sale(unit, host, card, stages=stages)
+        results.append(result)
         assert (result.outcome, result.response_code, result.cause) == ("approved", "00", ""), card
         assert (result.aid, result.interface, result.amount) == (aid, interface, 1234)
         assert result.printed and not result.reversal_sent
@@ -111,8 +116,9 @@ def test_each_card_type_is_approved_printed_and_well_formed_at_the_host(
     assert len({x.fields["11"] for x in requests}) == len(CARDS)  # a fresh STAN each time
     assert host.findings() == []
     # No full PAN anywhere the bench keeps: results, receipts, the link's and the client's logs.
+    kept = caplog.text + repr(results) + repr(unit.txn_status(results[0].txn_id))
     for pan in FULL_PANS:
-        assert pan not in caplog.text
+        assert pan not in kept
 
 
 def test_declined_by_the_host_prints_a_declined_slip(start_unit: Start, host: AcquirerHost) -> None:
@@ -216,3 +222,34 @@ def test_status_answers_a_result_the_bench_stopped_waiting_for(start_unit: Start
     stages: list[TxnStage] = []
     result = sale(unit, host, stages=stages)
     assert result.outcome == "approved" and {s.txn_id for s in stages} == {result.txn_id}
+
+
+def test_a_lost_result_event_is_recovered_with_txn_status(tmp_path: Path, host: AcquirerHost,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = UnitSim(load_profile("good"))
+    real_emit = sim.emit_event
+    lost: list[Any] = []
+
+    def emit(kind: str, data: Any, now: float) -> None:
+        if kind == "txn_result" and not lost:  # the first result event never reaches the bench
+            lost.append(data["result"])
+            return
+        real_emit(kind, data, now)
+
+    monkeypatch.setattr(sim, "emit_event", emit)
+    server = PtyServer(sim, tmp_path / "unit")
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    unit = open_unit(str(server.link))
+    try:
+        stages: list[TxnStage] = []
+        result = unit.sale(TxnRequest(55, 1234, "978", "emv-unionpay-contact", host.url, 400), 0.5, stages.append)
+        assert lost and result == lost[0]  # the same result, asked for with TXN_STATUS
+        assert result.outcome == "approved" and [s.stage for s in stages][-1] == "done"
+        assert sale(unit, host).outcome == "approved"  # and the next sale gets its event as usual
+    finally:
+        unit.close()
+        server.stop()
+        thread.join(2)
+        server.close()
