@@ -4,7 +4,8 @@ Framing and codec are the host's (:mod:`drivers.acquirer.wire`: a 2-byte big-end
 one message in pyiso8583's ``default_ascii`` spec); the fields are those docs/iso8583.md lists.
 The unit keeps one connection and opens a new one when the host closed it. An authorisation
 the unit got no valid answer to (none in time, the connection closed, an answer that is not
-ISO 8583) is reversed: a 0400 naming the original in field 90, on a fresh connection. The STAN
+ISO 8583) is reversed: a 0400 naming the original in field 90, on a fresh connection; a reversal
+that could not be sent is sent before the next authorisation (store and forward). The STAN
 (field 11) counts up per message and never repeats within the unit's process (:class:`Stans`).
 """
 
@@ -75,9 +76,10 @@ class HostLink:
         terminal: field 41.
         merchant: field 42 (15 characters).
         stans: the unit's STAN counter.
+        unsent: the reversals the unit still owes the host (kept across its reboots, as in flash).
     """
 
-    def __init__(self, terminal: str, merchant: str, stans: Stans) -> None:
+    def __init__(self, terminal: str, merchant: str, stans: Stans, unsent: list[dict[str, str]] | None = None) -> None:
         self.terminal = terminal
         self.merchant = merchant[:15].ljust(15)
         self.stans = stans
@@ -85,6 +87,12 @@ class HostLink:
         self._peer: tuple[str, int] | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._unsent = unsent if unsent is not None else []
+
+    def network_lost(self) -> None:
+        """The unit's network went down: its connection is gone."""
+        with self._lock:
+            self._drop()
 
     def close(self) -> None:
         """Drop the connection; a sale blocked on it ends at once (the unit reboots)."""
@@ -133,6 +141,10 @@ class HostLink:
         except OSError as exc:
             _LOG.info("no connection to the host: %s", exc)
             return Online("network", stan)
+        while self._unsent:  # owed reversals first, as a terminal's payment application does
+            if not isinstance(self._exchange(sock, self._unsent[0], "0410", timeout_s), dict):
+                return Online("network", stan)
+            self._unsent.pop(0)
         answer = self._exchange(sock, fields, "0110", timeout_s)
         if isinstance(answer, dict):
             return Online("answered", stan, answer.get("39", ""), answer.get("38", ""), fields=answer)
@@ -155,13 +167,16 @@ class HostLink:
         try:
             sock = self._connection(peer, fresh=True)
         except OSError as exc:
-            _LOG.info("reversal of STAN %s not sent: %s", original["11"], exc)
+            _LOG.info("reversal of STAN %s not sent now, kept for later: %s", original["11"], exc)
+            self._unsent.append(fields)
             return False, False
         answer = self._exchange(sock, fields, "0410", timeout_s)
         if not isinstance(answer, dict):
             with self._lock:
                 if self._sock is sock:
                     self._drop()
+            if answer == "network":
+                self._unsent.append(fields)
             return answer != "network", False
         return True, True
 

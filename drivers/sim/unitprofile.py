@@ -52,6 +52,7 @@ _DEFAULTS: dict[str, Any] = {
         "print_ms": 1,
         "merchant": "BENCH TEST MERCHANT",
         "merchant_id": "BENCHMERCHANT01",
+        "host": "",  # the unit's own acquirer setting, tcp://ADDR:PORT, used when TXN_START names none
         "battery_drain": 0.01,  # charge percent per sale on battery (not charging)
         "printer": {"paper_mm": 50_000, "receipt_mm": 80, "near_end_mm": 1_000, "ambient_c": 25.0,
                     "rise_c": 0.02, "cool_s": 10.0, "hot_c": 75.0},
@@ -357,7 +358,7 @@ def _check_txn(prof: dict[str, Any], fail: Any, want: Any, known: Any) -> None:
     txn = known("txn", prof["txn"], set(_DEFAULTS["txn"]))
     for key in ("amount_ms", "card_ms", "print_ms"):
         want(f"txn.{key}", txn[key], int, "milliseconds")
-    for key in ("merchant", "merchant_id"):
+    for key in ("merchant", "merchant_id", "host"):
         want(f"txn.{key}", txn[key], str, "a text")
     want("txn.battery_drain", txn["battery_drain"], (int, float), "percent per sale")
     printer = known("txn.printer", txn["printer"], set(_DEFAULTS["txn"]["printer"]))

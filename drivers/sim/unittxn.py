@@ -13,6 +13,7 @@ result: TXN_STATUS of an older id then answers ``unknown``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -98,7 +99,8 @@ class TxnEngine:
         self.reader = ReaderModel(self.faults)
         self.terminal = terminal_id(str(profile["serial"]))
         self._stans = Stans()
-        self._host = HostLink(self.terminal, str(self.spec["merchant_id"]), self._stans)
+        self._unsent: list[dict[str, str]] = []
+        self._host = self._new_host()
         self.battery_percent = float(profile["battery"]["charge_percent"])
         self.sales = 0
         if "txn" in profile["capabilities"]:
@@ -114,10 +116,12 @@ class TxnEngine:
             raise TxnRefused(0x02, f"currency must be 3 digits (ISO 4217), not {request.currency!r}")
         if not known_card(request.card):
             raise TxnRefused(0x02, f"unknown card {request.card!r}")
+        if not request.host:
+            request = dataclasses.replace(request, host=str(self.spec["host"]))
         try:
             parse_host(request.host)
         except ValueError as exc:
-            raise TxnRefused(0x02, str(exc)) from exc
+            raise TxnRefused(0x02, str(exc) if request.host else "no host in TXN_START and none set") from exc
         with self._lock:
             if self._running is not None:
                 raise TxnRefused(0x03, f"sale {self._running.request.txn_id} is running")
@@ -171,8 +175,11 @@ class TxnEngine:
                 self._running = None
             self._results.clear()
             self._events.clear()
-            old, self._host = self._host, HostLink(self.terminal, str(self.spec["merchant_id"]), self._stans)
+            old, self._host = self._host, self._new_host()
         old.close()
+
+    def _new_host(self) -> HostLink:
+        return HostLink(self.terminal, str(self.spec["merchant_id"]), self._stans, self._unsent)
 
     def network_up(self, now: float | None = None) -> bool:
         """The unit's network: some interface has a link, and the ``network_flap`` fault has it up now."""
@@ -260,6 +267,7 @@ class TxnEngine:
         if not self._stage(sale, "online"):
             return ended("failed", "cancelled", **common)
         if not self.network_up():
+            host.network_lost()
             lap("online")
             return ended("failed", "network", **common)
         online = host.authorise(req.host, card, amount, req.currency, req.online_timeout_ms / 1000.0,

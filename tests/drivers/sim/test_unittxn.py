@@ -165,8 +165,40 @@ def test_host_link_reconnects_when_the_host_closed_the_idle_connection() -> None
         server.close()
 
 
+def test_host_link_sends_a_reversal_it_could_not_send_before_the_next_authorisation() -> None:
+    server = socket.create_server(("127.0.0.1", 0))  # takes the 0100, then closes and goes away
+    url = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    def close_after_request() -> None:
+        conn, _ = server.accept()
+        conn.recv(4096)
+        conn.close()
+        server.close()
+
+    thread = threading.Thread(target=close_after_request, daemon=True)
+    thread.start()
+    link = HostLink("T0000001", "M1", Stans())
+    card = read_card("emv-contactless")
+    first = link.authorise(url, card, 700, "978", 2.0)
+    assert (first.how, first.reversal_sent) == ("host-closed", False)  # nobody to reverse it with
+    with AcquirerHost() as host:
+        assert link.authorise(host.url, card, 100, "978", 2.0).how == "answered"
+        link.close()
+        assert [x.mti for x in host.exchanges()] == ["0400", "0410", "0100", "0110"]
+        assert host.exchanges()[0].fields["90"].startswith(f"0100{first.stan:06d}")
+
+
 def _engine(**faults: Any) -> TxnEngine:
     return TxnEngine(load_profile("good", {"faults": faults}))
+
+
+def test_engine_uses_its_own_host_setting_when_the_request_names_none(host: AcquirerHost) -> None:
+    engine = TxnEngine(load_profile("good", {"txn": {"host": host.url}}))
+    engine.start(tp.TxnRequest(1, 100, "978", "msr-test", ""))
+    result = wait_for(lambda: engine.status(1).outcome not in ("running", "unknown") and engine.status(1))
+    assert result.outcome == "approved"
+    with pytest.raises(TxnRefused, match="no host"):
+        _engine().start(tp.TxnRequest(1, 100, "978", "msr-test", ""))
 
 
 def test_engine_refuses_bad_requests_and_a_second_sale(host: AcquirerHost) -> None:
