@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 from drivers.errors import DeviceError
 from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
@@ -33,6 +33,9 @@ class Device(abc.ABC):
     """An opened device with an explicit lifecycle (``close()`` or a ``with`` block)."""
 
     url: str
+    #: True when several users may call it at once (a server every slot's unit reaches, such as the
+    #: bench host): shared by a multi-up station's slots, it is used without taking turns.
+    concurrent: ClassVar[bool] = False
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -32,6 +32,9 @@ REGISTRY: dict[str, dict[str, str]] = {
         "serial": "drivers.printer_serial:open_serial_printer",
         "unit": "drivers.printer:open_unit_printer",
     },
+    "host": {
+        "tcp": "drivers.acquirer.device:open_host",
+    },
 }
 
 

@@ -123,6 +123,19 @@ class AcquirerHost:
         for code, message, terminal, stan in self._session.missing_reversals():
             self._finding(Finding(code, message, "0100", stan, terminal))
 
+    def missing_reversals(self) -> list[Finding]:
+        """The authorisations so far that expect a reversal and have none yet (what :meth:`stop` records)."""
+        loop = self._loop
+        if self._thread is not None and loop is not None:
+            async def ask() -> list[tuple[str, str, str, str]]:
+                return self._session.missing_reversals()
+
+            with contextlib.suppress(RuntimeError, TimeoutError):  # the loop stopped meanwhile: read it here
+                rows = asyncio.run_coroutine_threadsafe(ask(), loop).result(5.0)
+                return [Finding(code, message, "0100", stan, terminal) for code, message, terminal, stan in rows]
+        return [Finding(code, message, "0100", stan, terminal)
+                for code, message, terminal, stan in self._session.missing_reversals()]
+
     def __enter__(self) -> AcquirerHost:
         return self.start()
 
