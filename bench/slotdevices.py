@@ -6,6 +6,12 @@ used by one slot at a time: a step that needs it takes its turn first (:meth:`Sl
 and gives it back when its check ends. A step that times out while holding a turn has it
 taken back by its supervisor, with the device closed and reopened by its next user, so a hung
 driver in one slot never keeps the other slots waiting.
+
+A device whose class says it is :attr:`~drivers.interfaces.Device.concurrent` (a server every
+slot's unit reaches, such as the bench host) is shared without turns: the first slot that needs
+it opens it under a turn (no two slots open it at once), and from then on every slot uses it at
+the same time. One slot's timeout never closes it: the other slots are using it, and a server
+is not what a hung step waits on.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ _LOG = logging.getLogger(__name__)
 
 
 class SharedDevices:
-    """Devices all the slots of a station share, each used by one slot at a time.
+    """Devices all the slots of a station share, each used by one slot at a time (a concurrent one: by all at once).
 
     Args:
         urls: role -> URL of the shared devices (the station file's ``[devices]``).
@@ -35,6 +41,8 @@ class SharedDevices:
         self._set = DeviceSet(urls, opener)
         self._cond = threading.Condition()
         self._owner: dict[str, object] = {}
+        self._concurrent: set[str] = set()  # roles whose device, once opened, said it takes no turns
+        self._open_lock = threading.Lock()  # opening a concurrent role: one slot at a time
 
     def urls(self, roles: Iterable[str]) -> dict[str, str]:
         """Role -> URL of the shared devices in ``roles``."""
@@ -47,13 +55,25 @@ class SharedDevices:
         """
         wanted = sorted(set(roles) & self.roles)
         with self._cond:
-            while any(self._owner.get(r, owner) is not owner for r in wanted):
+            while any(r not in self._concurrent and self._owner.get(r, owner) is not owner for r in wanted):
                 if given_up():
                     return False
                 self._cond.wait(0.25)
-            for role in wanted:
+            turns = [r for r in wanted if r not in self._concurrent]
+            for role in turns:
                 self._owner[role] = owner
-        self._set.open(wanted)  # outside the lock: a slow open keeps waiting only the slots that need this device
+        self._set.open(turns)  # outside the lock: a slow open keeps waiting only the slots that need this device
+        free = [r for r in wanted if r not in turns]
+        if free:
+            with self._open_lock:
+                self._set.open(free)
+        learnt = [r for r in turns if getattr(self._set.get(r), "concurrent", False)]
+        if learnt:  # no turns on these from now on: let the slots waiting for them go
+            with self._cond:
+                self._concurrent.update(learnt)
+                for role in learnt:
+                    del self._owner[role]
+                self._cond.notify_all()
         return True
 
     def give_back(self, owner: object, roles: Iterable[str] | None = None) -> None:
@@ -65,9 +85,12 @@ class SharedDevices:
             self._cond.notify_all()
 
     def reset(self, roles: Iterable[str]) -> None:
-        """Close shared devices (a step on them timed out); their next user reopens them."""
+        """Close shared devices (a step on them timed out); their next user reopens them.
+
+        A concurrent device stays open: the other slots are using it.
+        """
         with self._cond:
-            self._set.reset([r for r in roles if r in self.roles])
+            self._set.reset([r for r in roles if r in self.roles and r not in self._concurrent])
 
     def get(self, role: str) -> Device | None:
         """The open shared device in ``role``, or None."""
