@@ -23,9 +23,19 @@ keeps in ``[devices]`` what every slot shares (optional)::
     unit = "/dev/ttyUSB1"
     card_reader = "pcsc://ACS ACR39U 01 00"
 
+The bench host (``host``, :mod:`drivers.acquirer.device`) is a role like the others: the
+acquirer the unit reaches for its test sales. Opening it starts the host listening on that
+address, the bench's own on the unit's network (port 0: any free port); ``?behaviour=FILE``
+says how it answers (docs/iso8583.md). In ``[devices]`` of a multi-up station one host serves
+every slot at once (it takes no turns); in a ``[slots.N]`` table it is that slot's own::
+
+    [devices]
+    host = "tcp://192.168.50.1:8583?behaviour=/etc/bench/host.yaml"
+
 A role is either shared or per slot, never both; two slots never name the same device for a
-role (a device every slot uses goes in ``[devices]``). Roles are ``unit``, ``card_reader`` and
-``printer``; a URL's scheme must be one the drivers open (:mod:`drivers.registry`).
+role (a device every slot uses goes in ``[devices]``; a host on port 0 is a new one each time,
+so several slots may name it). Roles are ``unit``, ``card_reader``, ``printer`` and ``host``;
+a URL's scheme must be one the drivers open (:mod:`drivers.registry`).
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from bench.errors import ConfigError, PlanError, UsageError
 from drivers.registry import REGISTRY, scheme_of
 from drivers.yamlsafe import read_text
 
-_ROLES = ("unit", "card_reader", "printer")
+_ROLES = ("unit", "card_reader", "printer", "host")
 _KEYS = {"name", "db", "operator", "devices", "slots", "description"}
 _MAX_TEXT = 1000
 #: Slot numbers a station file may use (a fixture has at most this many slots).
@@ -188,10 +198,15 @@ class _Checker:
                     raise self.error(f"{role} is both shared ([devices] {role} = {shared[role]!r}) and in "
                                      f"[slots.{n}] ({url!r}); keep one", f"slots.{n}.{role}")
                 other = first_user.setdefault((role, url), n)
-                if other != n:
+                if other != n and not _any_port(role, url):
                     raise self.error(f"slots {other} and {n} both name {role} {url!r}; a device every slot "
                                      "uses goes in [devices]", f"slots.{n}.{role}")
         return dict(sorted(slots.items()))
+
+
+def _any_port(role: str, url: str) -> bool:
+    """A host URL on port 0: every opening is a new host on a free port, so two slots may name it."""
+    return role == "host" and re.fullmatch(r"tcp://[^/?#]+:0+([/?#].*)?", url) is not None
 
 
 def _line_of(lines: list[str], where: str) -> int | None:

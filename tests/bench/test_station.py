@@ -137,3 +137,45 @@ def test_a_file_that_is_not_a_regular_file_or_too_big_is_refused(tmp_path: Path)
     big = write(tmp_path, "# " + "x" * (1 << 20) + "\n[devices]\nunit = '/dev/a'\n")
     with pytest.raises(PlanError, match="station file"):
         load_station(big)
+
+
+def test_host_is_a_role_shared_or_per_slot(tmp_path: Path) -> None:
+    st = load_station(write(tmp_path, '[devices]\nhost = "tcp://127.0.0.1:8583?behaviour=/b.yaml"\n'
+                                      '[slots.1]\nunit = "/dev/a"\n[slots.2]\nunit = "/dev/b"\n'))
+    assert st.shared == {"host": "tcp://127.0.0.1:8583?behaviour=/b.yaml"}
+    assert st.slot_urls(2)["host"] == "tcp://127.0.0.1:8583?behaviour=/b.yaml"
+    st = load_station(write(tmp_path, '[slots.1]\nunit = "/dev/a"\nhost = "tcp://0.0.0.0:0"\n'
+                                      '[slots.2]\nunit = "/dev/b"\nhost = "tcp://0.0.0.0:0"\n'))
+    assert st.slots[1]["host"] == st.slots[2]["host"] == "tcp://0.0.0.0:0"  # port 0: a host each
+
+
+@pytest.mark.parametrize(("text", "message", "line", "field"), [
+    ('[devices]\nhost = "/dev/ttyS0"\n', "a host URL cannot be a device path ('/dev/ttyS0'); known: tcp://", 2,
+     "devices.host"),
+    ('[devices]\nhost = "http://x:1"\n', "a host URL cannot start with http://", 2, "devices.host"),
+    ('[slots.1]\nhost = "tcp://10.0.0.1:8583"\n[slots.2]\nhost = "tcp://10.0.0.1:8583"\n',
+     "slots 1 and 2 both name host 'tcp://10.0.0.1:8583'", 4, "slots.2.host"),
+    ('[slots.1]\nunit = "/dev/a"\nhosts = "tcp://x:1"\n', "unknown device role 'hosts'; known: unit, card_reader, "
+     "printer, host", 3, "slots.1.hosts"),
+])
+def test_a_bad_host_line_is_a_plan_error(tmp_path: Path, text: str, message: str, line: int, field: str) -> None:
+    f = write(tmp_path, text)
+    with pytest.raises(PlanError) as info:
+        load_station(f)
+    assert message in str(info.value)
+    assert (info.value.line, info.value.field) == (line, field)
+
+
+def test_the_example_station_names_the_host_in_a_comment() -> None:
+    text = (ROOT / "stations" / "example.toml").read_text()
+    assert '# host = "tcp://' in text
+    line = next(x for x in text.splitlines() if x.startswith("# host = "))
+    st = load_station_text(line[2:].split("#")[0])
+    assert st.devices["host"].startswith("tcp://")
+
+
+def load_station_text(devices_line: str) -> Station:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return load_station(write(Path(folder), f"[devices]\n{devices_line}\n"))
