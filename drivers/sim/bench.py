@@ -1,4 +1,4 @@
-"""The simulated bench: a simulated unit on a pty, virtual cards behind pcscd, and more.
+"""The simulated bench: a simulated unit on a pty, virtual cards behind pcscd, the acquirer host, and more.
 
 ``SimBench`` starts what a plan needs, hands out the URLs a station file would hold,
 and the operator actions a scripted operator performs (insert a card, ...). It tears
@@ -207,6 +207,28 @@ def reader_slot(cards: Any, slot: int, devices: SimDevices) -> tuple[str, dict[s
     return cards.reader_url(slot), actions
 
 
+def start_host(devices: SimDevices) -> tuple[Any, str]:
+    """Start the scenario's acquirer host on 127.0.0.1 (a free port); it and its ``?backend=sim`` URL.
+
+    The bench runs the host, not the run's device opener: the host is there before any slot
+    opens it, one per bench however many slots open it, with the scenario's behaviours, and it
+    keeps its evidence when a slot's step times out (a slot's device is a view of it).
+    """
+    from drivers.acquirer import AcquirerHost
+    from drivers.acquirer.device import publish
+
+    host = AcquirerHost(devices.host, "127.0.0.1", 0).start()
+    return host, publish(host)
+
+
+def stop_host(host: Any) -> None:
+    """Stop a host :func:`start_host` started."""
+    from drivers.acquirer.device import unpublish
+
+    unpublish(host)
+    host.stop()
+
+
 def plug_printer(bus: Any, devices: SimDevices, serial: str | None = None) -> Any:
     """Plug the scenario's printer (faults, identity; ``serial`` if given) into a simulated USB bus."""
     return bus.add_printer(devices.printer_faults, info=devices.printer_info, serial=serial)
@@ -231,6 +253,7 @@ class SimBench:
         self._printer_bus: Any = None
         self.printer: Any = None  # the simulated printer, for scenarios that change it mid-run
         self.unit_control: Any = None  # SimUnitControl: the simulated operator's hands on the unit
+        self.acquirer: Any = None  # the AcquirerHost behind the host role: its exchanges and findings
 
     def spawn(self) -> SimBench:
         """Start the simulated unit's process without waiting for it to serve (:meth:`start` waits).
@@ -254,6 +277,8 @@ class SimBench:
         """Start the simulated devices the plan needs (after :meth:`spawn`, or instead of it)."""
         self.spawn()
         try:
+            if "host" in self.roles and self.acquirer is None:
+                self.acquirer, self.urls["host"] = start_host(self.devices)
             if self._unit is not None:
                 self._unit_ready()
             if "card_reader" in self.roles:
@@ -318,6 +343,9 @@ class SimBench:
 
     def close(self) -> None:
         """Stop everything that was started."""
+        if self.acquirer is not None:
+            stop_host(self.acquirer)
+            self.acquirer = None
         if self._printer_bus is not None:
             from drivers.sim.usbprinter import uninstall_sim_backend
 

@@ -15,9 +15,13 @@ and validates it::
         inserted: emv-visa-contact             # a card already in the reader at the start
       printer:                # the simulated USB printer (drivers/sim/printer.py)
         faults: {cover_open: true}
+      host:                   # the bench acquirer host the simulated bench runs (role host)
+        behaviour:            # a behaviour file, inline (docs/iso8583.md); default: approve all
+          rules:
+            - {card: "476173", answer: decline, code: "51"}
 
 :func:`parse_devices` returns a validated :class:`SimDevices` (the merged unit profile,
-the printer's faults and identity, the card substitutions) that
+the printer's faults and identity, the card substitutions, the host's behaviours) that
 :class:`drivers.sim.bench.SimBench` starts without checking anything again. An error
 names the scenario file and the line of the offending key.
 """
@@ -34,10 +38,12 @@ from drivers.errors import ConfigError
 from drivers.yamlsafe import LineDict, LineList
 
 if TYPE_CHECKING:
+    from drivers.acquirer.behaviours import Behaviours
     from drivers.sim.printer import PrinterFaults, PrinterInfo
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
-_DEVICE_KEYS = ("unit", "cards", "printer")
+_DEVICE_KEYS = ("unit", "cards", "printer", "host")
+_HOST_KEYS = ("behaviour",)
 _CARD_KEYS = ("substitute", "inserted")
 _NO_CARD = "none"
 
@@ -52,6 +58,7 @@ class SimDevices:
         inserted: a card already in the reader when the bench starts.
         printer_faults: the simulated printer's faults (None: a healthy printer).
         printer_info: what the simulated printer says it is (None: the default identity).
+        host: how the simulated bench's acquirer host answers (None: it approves everything).
     """
 
     unit: dict[str, Any]
@@ -59,6 +66,7 @@ class SimDevices:
     inserted: str | None = None
     printer_faults: PrinterFaults | None = None
     printer_info: PrinterInfo | None = None
+    host: Behaviours | None = None
 
     def with_serial(self, serial: str) -> SimDevices:
         """The same devices, with a unit that reports ``serial`` (one simulated unit of many)."""
@@ -106,7 +114,7 @@ def parse_devices(section: Mapping[str, Any] | None, *, path: str | None = None,
             raise where.error(key, f"unknown field {key!r}; known: {', '.join(_DEVICE_KEYS)}")
     substitute, inserted = _cards(data.get("cards"), where)
     faults, info = _printer(data.get("printer"), where)
-    return SimDevices(_unit(data.get("unit"), where), substitute, inserted, faults, info)
+    return SimDevices(_unit(data.get("unit"), where), substitute, inserted, faults, info, _host(data.get("host"), where))
 
 
 def _unit(raw: Any, where: _Where) -> dict[str, Any]:
@@ -175,6 +183,27 @@ def _printer(raw: Any, where: _Where) -> tuple[PrinterFaults | None, PrinterInfo
     except ConfigError as exc:
         raise where.relocated(exc, "") from exc
     return faults, PrinterInfo(**info)
+
+
+def _host(raw: Any, where: _Where) -> Behaviours | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise where.error("host", "host must be a mapping: behaviour: and the behaviour file's content")
+    for key in raw:
+        if key not in _HOST_KEYS:
+            raise where.error(f"host.{key}", f"unknown field {key!r}; known: {', '.join(_HOST_KEYS)}")
+    behaviour = raw.get("behaviour")
+    if behaviour is not None and not isinstance(behaviour, Mapping):
+        raise where.error("host.behaviour", "behaviour is a mapping with default: and rules: (docs/iso8583.md)")
+    from drivers.acquirer.behaviours import parse_behaviours
+
+    try:
+        return parse_behaviours(behaviour, where.path or "<scenario>")
+    except ConfigError as exc:  # its lines are the scenario's; its field is relative to the behaviour
+        line = exc.line if exc.line is not None else where.line_of("host.behaviour")
+        field_ = f"{where.name}.host.behaviour" + (f".{exc.field}" if exc.field else "")
+        raise ConfigError(_bare_message(exc), path=where.path, line=line, field=field_) from exc
 
 
 class _Where:

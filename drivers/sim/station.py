@@ -5,7 +5,9 @@ for a fixture with several slots, and shares its helpers: every slot gets its ow
 process (all spawned at once, then waited for), its own vpcd reader slot (one
 :class:`~drivers.sim.cardbench.SimCardBench` leasing N slots, all or none) and its own
 printer on one simulated USB bus private to the station (``?backend=sim:station-K``).
-Slots never share a device: each slot's card actions act on its own reader only.
+Slots never share a device but the acquirer host: each slot's card actions act on its own
+reader only, and one host (the scenario's behaviours) serves every slot's unit at once; slots
+whose scenarios give the host other behaviours get a host of their own.
 
 Serials: a slot's unit reports its profile's serial when every slot's serial differs (a
 lot's units, each given :meth:`~drivers.sim.scenario.SimDevices.with_serial`); when two
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError
-from drivers.sim.bench import SimUnitProcess, plug_printer, reader_slot, spawn_unit, unit_ready
+from drivers.sim.bench import SimUnitProcess, plug_printer, reader_slot, spawn_unit, start_host, stop_host, unit_ready
 from drivers.sim.pcscd import DEFAULT_SLOTS, MAX_SLOTS
 from drivers.sim.scenario import SimDevices
 
@@ -46,7 +48,7 @@ class SimStation:
     Args:
         devices_by_slot: slot number (1, 2, ...; as the station file numbers them) -> that
             slot's validated scenario devices.
-        roles: device roles the plan needs (``unit``, ``card_reader``, ``printer``); only
+        roles: device roles the plan needs (``unit``, ``card_reader``, ``printer``, ``host``); only
             those are started, in every slot.
 
     Raises:
@@ -72,6 +74,7 @@ class SimStation:
         self.printers_by_slot: dict[int, Any] = {}  # SimUsbPrinter: scenarios change one mid-run
         self.unit_controls_by_slot: dict[int, Any] = {}  # SimUnitControl: the operator's hands on each unit
         self.cards: Any = None  # the SimCardBench behind every slot's reader
+        self.hosts_by_slot: dict[int, Any] = {}  # AcquirerHost: one for the station (per distinct behaviours)
         self._reader_slots: dict[int, int] = {}  # station slot -> vpcd slot
         self._units: dict[int, SimUnitProcess] = {}
         self._bus: str | None = None
@@ -111,6 +114,8 @@ class SimStation:
         """
         self.spawn()
         try:
+            if "host" in self.roles and not self.hosts_by_slot:
+                self._start_hosts()
             if "card_reader" in self.roles and self.cards is None:
                 self._start_cards()
             if "printer" in self.roles and self._bus is None:
@@ -125,6 +130,13 @@ class SimStation:
             self.close()
             raise
         return self
+
+    def _start_hosts(self) -> None:
+        started: dict[Any, tuple[Any, str]] = {}  # behaviours -> (host, URL)
+        for slot, devices in self.devices_by_slot.items():
+            if devices.host not in started:
+                started[devices.host] = start_host(devices)
+            self.hosts_by_slot[slot], self.urls_by_slot[slot]["host"] = started[devices.host]
 
     def _start_cards(self) -> None:
         from drivers.sim.cardbench import SimCardBench
@@ -167,6 +179,9 @@ class SimStation:
 
             uninstall_sim_backend(self._bus)
             self._bus = None
+        for host in {id(h): h for h in self.hosts_by_slot.values()}.values():
+            stop_host(host)
+        self.hosts_by_slot.clear()
         self.stop_units_soon()  # all stop at once; then wait for each
         for unit in self._units.values():
             unit.stop()

@@ -99,3 +99,51 @@ def test_the_bench_starts_validated_devices_without_checking_them_again(monkeypa
         assert set(sim.urls) == {"unit", "printer"}
         assert sim.printer.printer.faults.paper_near_end
     assert sorted(calls) == ["printer", "unit"]
+
+
+def test_a_host_behaviour_is_parsed_inline() -> None:
+    devices = parse_devices(device_section(
+        "device:\n"
+        "  host:\n"
+        "    behaviour:\n"
+        "      default: approve\n"
+        "      rules:\n"
+        "        - {card: '476173', answer: decline, code: '51'}\n"
+    ), path="s.yaml")
+    assert devices.host is not None
+    assert devices.host.choose("0100", "4761739001010010").describe() == "decline 51"
+    assert devices.host.choose("0100", "5413330089010012").describe() == "approve"
+    assert parse_devices(None).host is None
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("device:\n  host:\n    behaviour:\n      rules:\n        - {answer: late}\n", 5,
+         "a late answer needs delay: seconds, more than 0 and at most 600 (at device.host.behaviour.rules[0].delay)"),
+        ("device:\n  host:\n    behaviour:\n      defualt: approve\n", 4,
+         "unknown key 'defualt' (expected default, rules) (at device.host.behaviour.defualt)"),
+        ("device:\n  host:\n    behavior: {}\n", 3, "unknown field 'behavior'; known: behaviour (at device.host.behavior)"),
+        ("device:\n  host: approve\n", 2, "host must be a mapping"),
+        ("device:\n  host:\n    behaviour: [1]\n", 3, "behaviour is a mapping with default: and rules:"),
+    ],
+)
+def test_a_bad_host_behaviour_names_the_scenario_file_and_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_devices(device_section(text), path="s.yaml")
+    assert str(err.value).startswith(f"s.yaml:{line}: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_the_bench_runs_the_scenarios_host_and_stops_it() -> None:
+    from drivers.registry import open_device
+    from tests.drivers.acquirer.isoclient import Client, auth
+
+    devices = parse_devices(device_section("device:\n  host:\n    behaviour: {default: {answer: decline}}\n"))
+    with SimBench(devices, ("host",)) as sim:
+        assert set(sim.urls) == {"host"}
+        with open_device("host", sim.urls["host"]) as dev, Client(sim.acquirer.address) as unit:
+            assert dev.url == sim.acquirer.url and unit.request(auth("000001"))["39"] == "05"
+        assert sim.acquirer.exchanges()  # closing the device left the bench's host running
+    assert sim.acquirer is None

@@ -130,3 +130,29 @@ def test_serials_are_kept_when_distinct_and_numbered_by_slot_when_shared() -> No
     good = parse_devices({})
     lot = SimStation({1: good.with_serial("LOT-00001"), 2: good.with_serial("LOT-00002")})
     assert [d.unit["serial"] for d in lot.devices_by_slot.values()] == ["LOT-00001", "LOT-00002"]
+
+
+def test_one_host_serves_every_slot_with_the_scenarios_behaviours() -> None:
+    from drivers.acquirer.device import HostDevice
+    from drivers.yamlsafe import load_text
+    from tests.drivers.acquirer.isoclient import Client, auth
+
+    declining = parse_devices(load_text("host:\n  behaviour: {default: {answer: decline, code: '51'}}\n"))
+    good = parse_devices({})
+    with SimStation({1: good, 2: good, 3: declining}, ("host",)) as st:
+        urls = {slot: st.urls_by_slot[slot]["host"] for slot in (1, 2, 3)}
+        assert urls[1] == urls[2] != urls[3] and urls[1].endswith("?backend=sim")
+        assert st.hosts_by_slot[1] is st.hosts_by_slot[2] is not st.hosts_by_slot[3]
+        one, two = open_device("host", urls[1]), open_device("host", urls[2])
+        assert isinstance(one, HostDevice) and isinstance(two, HostDevice)
+        assert one.host is two.host is st.hosts_by_slot[1] and one.url == urls[1].split("?")[0]
+        one.close()  # a slot's device is a view: the host goes on
+        with Client(two.host.address) as unit:
+            assert unit.request(auth("000001"))["39"] == "00"
+        with Client(st.hosts_by_slot[3].address) as unit:
+            assert unit.request(auth("000001"))["39"] == "51"
+        address = two.host.address
+    with pytest.raises(EquipmentError, match="no simulated bench host"):
+        open_device("host", urls[1])
+    with pytest.raises(OSError):
+        Client(address, timeout=1).close()
