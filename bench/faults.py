@@ -6,7 +6,8 @@ category. Codes are ``AREA-WHAT`` in capitals; the area prefixes are:
 ``LINK`` unit link, ``UNIT`` unit firmware/self-test, ``FW`` firmware, ``SEC``
 security, ``PWR`` power, ``NET`` comms, ``LOG`` event log, ``ICC`` contact card
 reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad,
-``DSP`` display, ``BENCH`` the bench itself, ``OP`` the operator.
+``DSP`` display, ``TXN`` a test sale end to end (keypad, card, bench host, receipt),
+``BENCH`` the bench itself, ``OP`` the operator.
 """
 
 from __future__ import annotations
@@ -129,6 +130,33 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("DSP-PIXELS", "display read-back mismatch (dead pixels)", _H, "display", "replace the display"),
     ("DSP-BACKLIGHT", "display backlight failure", _H, "display backlight", "replace the display"),
     ("DSP-REJECTED", "display pattern rejected by the operator", _H, "display", "replace the display"),
+    ("TXN-DECLINED", "test sale declined by the bench host", _C, "host behaviour / unit's terminal settings",
+     "read the response code in the step: with the bench host set to approve, check the unit's terminal and "
+     "merchant IDs and currency; a decline the behaviour file asks for is expected"),
+    ("TXN-HOST-TIMEOUT", "no valid answer from the host in time (timed out, closed or garbage)", _H,
+     "network module / host address", "check the host address the unit was given and its network cable or "
+     "Wi-Fi; if the bench host's log shows the request and its answer, replace the unit's network module"),
+    ("TXN-NETWORK", "test sale could not reach the host", _H, "network module / cable",
+     "check the cable or Wi-Fi and run the comms step; if the link is up, replace the network module"),
+    ("TXN-CARD-READ", "test sale: the card could not be read", _H, "card reader (chip, contactless or magstripe)",
+     "the step names the card and its interface: clean that reader and run its card or magstripe steps; "
+     "replace the reader if they fail too"),
+    ("TXN-AMOUNT", "test sale: the amount entered or sent is not the amount keyed", _H, "keypad / payment firmware",
+     "run the keypad step; if every key passes, reinstall the payment application"),
+    ("TXN-PAPER-OUT", "test sale approved but no receipt: paper out", _K, "receipt paper roll",
+     "load a paper roll and test again; if the roll is full, check the paper sensor"),
+    ("TXN-PRINTER", "test sale approved but the receipt did not print", _H, "receipt printer",
+     "run the printer steps; clean or replace the print mechanism"),
+    ("TXN-REVERSAL-MISSING", "a timed-out sale was not reversed (the customer would be charged)", _S,
+     "payment firmware", "update or reinstall the payment application; do not return the unit to service "
+     "until a timed-out sale is reversed"),
+    ("TXN-MALFORMED", "the bench host found the unit's ISO 8583 messages badly formed", _S, "payment firmware",
+     "the step's evidence lists the host's findings (missing fields, reused STAN...); update or reinstall "
+     "the payment application"),
+    ("TXN-TIMEOUT", "the unit gave no result for a test sale in time", _H, "unit",
+     "the step log names the last stage the sale reached (amount, card, online, print): test that part"),
+    ("TXN-SLOW", "a stage of a test sale took longer than its limit", _H, "the slow stage's part",
+     "card stage: the card reader; online: the network module; print: the printer; see the step's figures"),
     ("BENCH-PORT", "serial port will not open", _B, "bench serial port / cable",
      "check the port name and that no other program holds it"),
     ("BENCH-CONFIG", "bench configuration error", _B, "station file", "fix the station file"),

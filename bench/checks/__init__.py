@@ -7,7 +7,7 @@ entry-point group (``name = "package.module"``).
 
 Modules are imported when asked for, never as a side effect of importing :mod:`bench`:
 :func:`get` imports only the built-in module its name points to (a plan loads the modules
-of the checks it uses, not all eight), and reads the entry points only for a name no
+of the checks it uses, not all ten), and reads the entry points only for a name no
 built-in module has. :func:`registry` (``bench list``) imports everything. A built-in check
 keeps its name: a third-party check of the same name is ignored, with a warning.
 """
@@ -32,6 +32,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "bench.checks.display",
     "bench.checks.msr",
     "bench.checks.soak",
+    "bench.checks.txn",
 )
 
 _registry: dict[str, CheckSpec] | None = None
