@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ CAUSE_FAULTS = {
 }
 #: Causes after which the unit owes the host a reversal.
 _REVERSING = ("host-timeout", "host-closed", "host-garbage")
+_TID = re.compile(r"\bTID[:\s]+([0-9A-Za-z]{1,8})\b")
 _STAGES = ("card_ms", "online_ms", "print_ms", "total_ms")
 _SAYS = {
     "TXN-DECLINED": "the bench host declined the sale",
@@ -65,6 +67,7 @@ class Sale:
     reversal_missing: bool = False
     host_amount: int | None = None  # field 4 of its authorisation, as the host saw it
     error: str = ""  # why there is no result
+    terminal: str = ""  # field 41 of its authorisation at the host
 
     @property
     def outcome(self) -> str:
@@ -99,7 +102,7 @@ class Sale:
                 "reversal_missing": self.reversal_missing, "exchanges": [e.to_dict() for e in self.exchanges]}
 
 
-def run_sale(ctx: StepContext, host: HostDevice, card: str) -> Sale:
+def run_sale(ctx: StepContext, host: HostDevice, card: str, terminal: str = "") -> Sale:
     """Sell ``card`` once through the unit; the unit's result and the host's record of it."""
     request = TxnRequest(txn_id=secrets.randbelow(2**32 - 1) + 1, amount=int(ctx.params["amount"]),
                          currency=str(ctx.params["currency"]), card=card, host=host.url,
@@ -117,24 +120,32 @@ def run_sale(ctx: StepContext, host: HostDevice, card: str) -> Sale:
             raise
         return Sale(card, None, (time.perf_counter() - t0) * 1000, error=str(exc))
     sale = Sale(card, result, (time.perf_counter() - t0) * 1000)
-    _host_side(sale, host, since)
+    _host_side(sale, host, since, terminal)
     return sale
 
 
-def _host_side(sale: Sale, host: HostDevice, since: float) -> None:
-    """Fill in what the host recorded for the sale's STAN since it started."""
+def _host_side(sale: Sale, host: HostDevice, since: float, terminal: str) -> None:
+    """Fill in what the host recorded for the sale's STAN since it started.
+
+    The units of a multi-up station share the host and may use the same STAN at the same time:
+    the sale's authorisation is the one from the terminal its receipt names (``TID ...``), else
+    from ``terminal`` (the one an earlier sale of this unit used), else with the sale's masked PAN.
+    """
     r = sale.result
     if r is None or not r.stan:
         return
     stan = f"{r.stan:06d}"
     recent = [e for e in host.host.exchanges() if e.at >= since - 1.0]
     auths = [e for e in recent if e.direction == "in" and e.mti == "0100" and e.fields.get("11") == stan]
-    if len(auths) > 1:  # other units of the station use the same STANs: the one with this card
+    terminal = _receipt_terminal(r.receipt) or terminal
+    if len(auths) > 1 and terminal:
+        auths = [e for e in auths if e.fields.get("41") == terminal] or auths
+    if len(auths) > 1:
         auths = [e for e in auths if _same_pan(e.fields.get("2", "") or e.fields.get("35", ""), r.masked_pan)] or auths
     if not auths:
         return
     auth = auths[-1]
-    terminal = auth.fields.get("41", "")
+    sale.terminal = terminal = auth.fields.get("41", "")
     reversals = [e for e in recent if e.direction == "in" and e.reverses == stan and e.fields.get("41") == terminal]
     mine = {(auth.connection, stan)} | {(e.connection, e.fields.get("11", "")) for e in reversals}
     sale.exchanges = [e for e in recent if (e.connection, e.fields.get("11", "")) in mine]
@@ -142,6 +153,14 @@ def _host_side(sale: Sale, host: HostDevice, since: float) -> None:
     amount = auth.fields.get("4", "")
     sale.host_amount = int(amount) if amount.isdigit() else None
     sale.reversal_missing = any(f.stan == stan and f.terminal == terminal for f in host.host.missing_reversals())
+
+
+def _receipt_terminal(receipt: tuple[str, ...]) -> str:
+    for line in receipt:
+        found = _TID.search(line)
+        if found:
+            return found.group(1)
+    return ""
 
 
 def _same_pan(host_pan: str, masked: str) -> bool:
@@ -228,7 +247,7 @@ def sale_check(ctx: StepContext) -> None:
     for card in cards:
         ctx.check_cancelled()
         ctx.progress(len(sales), len(cards), {"approved": sum(s.outcome == "approved" for s in sales)}, card)
-        sale = run_sale(ctx, host, card)
+        sale = run_sale(ctx, host, card, next((s.terminal for s in sales if s.terminal), ""))
         sales.append(sale)
         note_sale(ctx, sale)
         judge_sale(ctx, sale)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,10 @@ class SellingUnit(FakeUnit):
             return TxnResult(outcome="failed", cause=cause, **base)
         stan = next(self.stans)
         sent = request.amount + q.get("extra", 0)
-        fields = auth(f"{stan:06d}", sent, pan=pan)
+        terminal = q.get("terminal", "TERM0001")
+        fields = auth(f"{stan:06d}", sent, pan=pan, terminal=terminal)
+        if "together" in q:  # units of one station, each at the same point of its sale
+            q["together"].wait()
         for key in q.get("drop", ()):
             fields.pop(key)
         address = request.host.removeprefix("tcp://").rsplit(":", 1)
@@ -93,7 +97,8 @@ class SellingUnit(FakeUnit):
             if not q.get("no_reversal"):
                 flags |= FLAG_REVERSAL_SENT
                 with Client((address[0], int(address[1]))) as link:
-                    if link.request(reversal(f"{stan + 500:06d}", f"{stan:06d}", sent)).get("39") == "00":
+                    if link.request(reversal(f"{stan + 500:06d}", f"{stan:06d}", sent,
+                                             terminal=terminal)).get("39") == "00":
                         flags |= FLAG_REVERSAL_ACKED
             return TxnResult(outcome="failed", cause="host-timeout", amount=sent, stan=stan, flags=flags, **base)
         code = answer["39"]
@@ -102,7 +107,7 @@ class SellingUnit(FakeUnit):
         if not q.get("no_print"):
             flags |= FLAG_PRINTED
         return TxnResult(outcome="approved", response_code="00", amount=sent, stan=stan, flags=flags,
-                         receipt=("SALE", f"CARD {masked}", "EUR 12.34"), **base)
+                         receipt=("SALE", f"TID {terminal}", f"CARD {masked}", "EUR 12.34"), **base)
 
 
 def run_sale(tmp_path: Path, unit: FakeUnit, behaviour: str = "", limits: dict[str, Any] | None = None,
@@ -276,3 +281,31 @@ def test_a_unit_that_reports_the_whole_pan_still_leaves_it_masked_everywhere(tmp
     assert "PAN 476173******0010" in step.log[0]
     assert evidence(step)["sales"][0]["masked_pan"] == "476173******0010"
     assert_no_full_pan(step)
+
+
+def test_units_sharing_the_host_with_the_same_stans_each_get_their_own_exchanges(tmp_path: Path) -> None:
+    together = threading.Barrier(2, timeout=10)
+    units = [SellingUnit(terminal=f"SLOT000{n}", together=together) for n in (1, 2)]
+    spec = checks.get("txn.sale")
+    step = Step(name="transaction", check=spec, params={**{k: p.default for k, p in spec.params.items()},
+                                                         "cards": ["emv-visa-contact", "emv-mastercard-contact"]},
+                limits=dict(spec.measurements), timeout=60, retries=0)
+    with open_device("host", "tcp://127.0.0.1:0") as host:
+        records: dict[int, Any] = {}
+
+        def run(n: int) -> None:
+            devices = DeviceSet({"unit": "fake://", "host": host.url},
+                                lambda role, url: units[n - 1] if role == "unit" else host)
+            records[n] = Runner(Plan("t", "1", "", (step,)), devices, ScriptedOperator({"*": True})).run()
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert {f.code for f in host.host.findings()} == set()
+    for n in (1, 2):
+        step_record = records[n].steps[0]
+        assert step_record.outcome == Outcome.PASS, step_record.message
+        for sale in evidence(step_record)["sales"]:
+            assert {e["fields"]["41"] for e in sale["exchanges"]} == {f"SLOT000{n}"}
