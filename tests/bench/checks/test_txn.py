@@ -10,14 +10,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakes import FakeUnit
+from simproc import assert_nowhere
 
 from bench import checks
+from bench.checks.txn import DEFAULT_CARDS
 from bench.devices import DeviceSet
 from bench.diagnosis import step_faults
 from bench.errors import DeviceError
@@ -30,6 +34,8 @@ from drivers.interfaces import TxnRequest, TxnResult, TxnStage
 from drivers.registry import open_device
 from drivers.txnproto import FLAG_PRINTED, FLAG_REVERSAL_ACKED, FLAG_REVERSAL_SENT
 from tests.drivers.acquirer.isoclient import Client, auth, reversal
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _luhn(body: str) -> str:
@@ -309,3 +315,67 @@ def test_units_sharing_the_host_with_the_same_stans_each_get_their_own_exchanges
         assert step_record.outcome == Outcome.PASS, step_record.message
         for sale in evidence(step_record)["sales"]:
             assert {e["fields"]["41"] for e in sale["exchanges"]} == {f"SLOT000{n}"}
+
+
+# --------------------------------------------------------------------------- end to end: the simulated unit
+
+SIM_PANS = ["4761739001010010", "5413330089020011", "6212345678900000003", "6212345678901232"]
+PLAN = ("plan: sale\nversion: '1'\nsteps:\n  - name: identify\n    check: unit.identify\n"
+        "  - name: transaction\n    check: txn.sale\n    requires: [identify]\n    timeout: 120\n")
+
+
+def bench_run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "plan.yaml").write_text(PLAN)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "--debug", "run", str(tmp_path / "plan.yaml"), "--sim", "--json",
+         "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{tmp_path / 'b.db'}", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_simulated_unit_sells_every_card_through_the_bench_host(tmp_path: Path) -> None:
+    proc = bench_run(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads(proc.stdout)
+    [step] = [s for s in record["steps"] if s["name"] == "transaction"]
+    got = {m["name"]: m["value"] for m in step["measurements"]}
+    assert got["approvals"] == 5 and got["emv-unionpay-contactless.outcome"] == "approved"
+    assert got["msr-unionpay.host_amount"] == 1234 and got["msr-unionpay.printed"] is True
+    assert all(isinstance(got[f"{c}.total_ms"], int) for c in DEFAULT_CARDS)
+    attached = Path(record["report"]) / "attachments" / "transaction-host-exchanges.json"
+    sales = json.loads(attached.read_text())["sales"]
+    assert [s["card"] for s in sales] == DEFAULT_CARDS
+    assert sales[1]["exchanges"][0]["fields"]["2"] == "541333******0011"
+    assert "621234*********0003" in proc.stdout or "621234*********0003" in attached.read_text()
+    assert_nowhere(SIM_PANS, proc, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_scenarios_declining_host_fails_the_sale_with_txn_declined(tmp_path: Path) -> None:
+    scenario = tmp_path / "declining.yaml"
+    scenario.write_text("spec: 2\ndescription: the host declines Mastercard\ndevice:\n  host:\n    behaviour:\n"
+                        "      rules:\n        - {card: '541333', answer: decline, code: '51'}\n")
+    proc = bench_run(tmp_path, "--scenario", str(scenario))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    record = json.loads(proc.stdout)
+    assert record["verdict"] == "FAIL" and {f["fault"] for f in record["findings"]} == {"TXN-DECLINED"}
+    [step] = [s for s in record["steps"] if s["name"] == "transaction"]
+    got = {m["name"]: m["value"] for m in step["measurements"]}
+    assert got["emv-mastercard-contact.outcome"] == "declined 51" and got["approvals"] == 4
+    assert "the bench host declined the sale (response code 51)" in step["message"]
+    assert_nowhere(SIM_PANS, proc, tmp_path)
+
+
+@pytest.mark.slow
+def test_the_units_of_a_simulated_station_sell_at_once_through_one_host(tmp_path: Path, many_slots: None) -> None:
+    proc = bench_run(tmp_path, "--units", "3")
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-2000:])
+    records = json.loads(proc.stdout)
+    assert [r["verdict"] for r in records] == ["PASS"] * 3
+    hosts, terminals = set(), []
+    for record in records:
+        attached = json.loads((Path(record["report"]) / "attachments" / "transaction-host-exchanges.json").read_text())
+        hosts.add(attached["host"])
+        terminals.append({e["fields"]["41"] for s in attached["sales"] for e in s["exchanges"]})
+    assert len(hosts) == 1  # one host for the station
+    assert all(len(t) == 1 for t in terminals) and len(set.union(*terminals)) == 3  # each unit its own exchanges
