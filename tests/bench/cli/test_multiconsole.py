@@ -105,7 +105,7 @@ def test_plain_lines_carry_their_slot_and_never_interleave(capsys: pytest.Captur
         assert [int(s.split("/")[0]) for s in steps] == list(range(1, total + 1))
         for s, step in zip(steps, PLAN.steps, strict=True):
             assert re.fullmatch(rf" *\d+/{total}  {re.escape(step.name)} \.+ (PASS|FAIL) +\d+\.\d\d s.*", s), s
-    assert "[slot 3]  12/24  card-tap ................... FAIL      0.36 s  ICC-NO-ATR  card-tap failed\n" in out
+    assert f"[slot 3]  12/{total}  card-tap ................... FAIL      0.36 s  ICC-NO-ATR  card-tap failed\n" in out
     assert by_slot[1][-1] == f"verdict PASS  ({total} pass)  report: /reports/run-1/report.html"
     assert by_slot[3][-1].startswith(f"verdict FAIL  ({total - 1} pass, 1 fail)  ICC-NO-ATR  ")
     assert by_slot[3][-1].endswith("  report: /reports/run-3/report.html")

@@ -22,7 +22,7 @@ def test_list_outside_the_repository_shows_the_stock_plans_and_where_it_looked(t
     assert proc.returncode == 0, proc.stderr
     header = next(ln for ln in proc.stdout.splitlines() if ln.startswith("Plans"))
     assert "looked for in: ./testplans, " in header and header.rstrip("):").endswith("testplans")
-    for name in ("pos-quick 1.0: 5 steps", "pos-full 1.0: 24 steps", "incoming-battery 1.0"):
+    for name in ("pos-quick 1.0: 5 steps", "pos-full 1.0: 25 steps", "incoming-battery 1.0"):
         assert name in proc.stdout
     data = json.loads(bench("list", "--json", cwd=tmp_path).stdout)
     assert {p["name"] for p in data["plans"]} >= {"pos-quick", "pos-full"}
@@ -32,7 +32,7 @@ def test_list_outside_the_repository_shows_the_stock_plans_and_where_it_looked(t
 def test_plan_check_by_name_outside_the_repository(tmp_path: Path) -> None:
     proc = bench("plan", "check", "pos-quick", "pos-full.yaml", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "OK  plan pos-quick 1.0, 5 steps" in proc.stdout and "OK  plan pos-full 1.0, 24 steps" in proc.stdout
+    assert "OK  plan pos-quick 1.0, 5 steps" in proc.stdout and "OK  plan pos-full 1.0, 25 steps" in proc.stdout
 
 
 def test_a_local_plan_hides_the_stock_plan_of_the_same_name(tmp_path: Path) -> None:

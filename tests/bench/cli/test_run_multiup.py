@@ -44,13 +44,13 @@ def test_four_units_at_once_two_with_their_own_fault(tmp_path: Path) -> None:
     assert [u["scenario"] for u in units] == ["good", "printer-cover-open", "good", "battery-low"]
     serials = [u["unit"]["serial"] for u in units]
     assert len(set(serials)) == 4
-    assert all(len(u["steps"]) == 24 for u in units)
+    assert all(len(u["steps"]) == 25 for u in units)
     folders = [Path(u["report"]) for u in units]
     assert len(set(folders)) == 4 and all((f / "report.html").is_file() for f in folders)
     assert all(serial in f.name for serial, f in zip(serials, folders, strict=True))
     stored = _runs(db)
     assert [(slot, serial, verdict, steps) for slot, serial, verdict, steps in stored] == [
-        (n, serials[n - 1], units[n - 1]["verdict"], 24) for n in (1, 2, 3, 4)]
+        (n, serials[n - 1], units[n - 1]["verdict"], 25) for n in (1, 2, 3, 4)]
     junit = (tmp_path / "junit.xml").read_text()
     assert junit.count("<testsuite ") == 4 and "slot 2" in junit
     # The console went to stderr, one line per event, each prefixed by its slot.
@@ -74,7 +74,7 @@ def test_a_unit_that_stops_answering_affects_only_its_slot(tmp_path: Path) -> No
                  "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
     assert proc.returncode == 1, proc.stderr
     first, second = json.loads(proc.stdout)
-    assert first["verdict"] == "PASS" and len(first["steps"]) == 24
+    assert first["verdict"] == "PASS" and len(first["steps"]) == 25
     assert second["verdict"] == "FAIL" and second["findings"][0]["fault"] == "LINK-NO-RESPONSE"
     assert first["ended_at"] < second["ended_at"], "slot 1 finished while slot 2 waited for its unit"
 
@@ -90,7 +90,7 @@ def test_ctrl_c_aborts_every_slot_each_stored_with_its_finished_steps(tmp_path: 
         deadline = time.monotonic() + 60
         while len(seen) < 4 and time.monotonic() < deadline:  # every slot has finished a step
             line = proc.stderr.readline()
-            if line.startswith("[slot") and "/24" in line:
+            if line.startswith("[slot") and "/25" in line:
                 seen.add(line.split("]")[0])
         assert len(seen) == 4, "the slots did not start"
         proc.send_signal(signal.SIGINT)
@@ -101,7 +101,7 @@ def test_ctrl_c_aborts_every_slot_each_stored_with_its_finished_steps(tmp_path: 
     assert proc.returncode == 130, err
     units = json.loads(out)
     assert [u["verdict"] for u in units] == ["ABORTED"] * 4
-    assert all(1 <= len(u["steps"]) < 24 for u in units)
+    assert all(1 <= len(u["steps"]) < 25 for u in units)
     assert all(u["report"] and Path(u["report"], "report.html").is_file() for u in units)
     stored = _runs(db)
     assert [(slot, verdict) for slot, _, verdict, _ in stored] == [(n, "ABORTED") for n in (1, 2, 3, 4)]
