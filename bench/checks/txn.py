@@ -222,7 +222,7 @@ def note_sale(ctx: StepContext, sale: Sale) -> None:
         ctx.note(f"{sale.card}: no result ({sale.error or 'timed out'})")
         return
     parts = [f"{sale.card}: {sale.outcome}"]
-    if r.response_code:
+    if r.response_code and r.outcome != "declined":  # a decline's outcome names its code
         parts.append(f"code {r.response_code}")
     if r.masked_pan:
         parts.append(f"PAN {redact(r.masked_pan)}")
