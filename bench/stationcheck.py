@@ -2,7 +2,8 @@
 
 Each device is opened through :func:`drivers.registry.open_device`, on a thread of its own, and
 asked only harmless, cheap questions: the unit its identity (``identify()``), a card reader its
-name and whether a card is in it, a printer its real-time status and ``GS I`` identity. Nothing
+name and whether a card is in it, a printer its real-time status and ``GS I`` identity; the bench
+host is started where the station says (a port in use is its error) and says where it listens. Nothing
 is printed, no card is powered, the unit is not rebooted. Shared devices are opened once.
 
 All devices are checked at once, so the wait is that of the slowest device, not the sum: a
@@ -195,6 +196,10 @@ def _identity(device: Device) -> dict[str, Any]:
             out.update(manufacturer=said.manufacturer, model=said.model, firmware=said.firmware,
                        serial=said.serial)
         return out
+    from drivers.acquirer.device import HostDevice  # only for a device none of the above is
+
+    if isinstance(device, HostDevice):
+        return {"listening": device.url}
     return {}
 
 

@@ -379,3 +379,33 @@ def test_the_units_of_a_simulated_station_sell_at_once_through_one_host(tmp_path
         terminals.append({e["fields"]["41"] for s in attached["sales"] for e in s["exchanges"]})
     assert len(hosts) == 1  # one host for the station
     assert all(len(t) == 1 for t in terminals) and len(set.union(*terminals)) == 3  # each unit its own exchanges
+
+
+@pytest.mark.slow
+def test_a_station_file_host_is_started_by_the_run_and_a_timed_out_sale_is_reversed(tmp_path: Path) -> None:
+    from drivers.sim.bench import SimBench
+    from drivers.sim.scenario import parse_devices
+
+    (tmp_path / "host.yaml").write_text("rules:\n  - {card: '476173', answer: never}\n")
+    (tmp_path / "answers.yaml").write_text("answers: {'*': true}\n")
+    (tmp_path / "plan.yaml").write_text(PLAN.replace("    timeout: 120\n", "    timeout: 120\n    params:\n"
+                                                     "      cards: [emv-visa-contact, msr-unionpay]\n"
+                                                     "      online_timeout: 0.5\n"))
+    with SimBench(parse_devices({}), ("unit",)) as sim:
+        station = tmp_path / "station.toml"
+        station.write_text(f'name = "bench-9"\n[devices]\nunit = "{sim.urls["unit"]}"\n'
+                           f'host = "tcp://127.0.0.1:0?behaviour={tmp_path / "host.yaml"}"\n')
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench", "run", str(tmp_path / "plan.yaml"), "--station", str(station),
+             "--operator-script", str(tmp_path / "answers.yaml"), "--json", "--report", str(tmp_path / "reports"),
+             "--db", f"sqlite:///{tmp_path / 'b.db'}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    record = json.loads(proc.stdout)
+    assert {f["fault"] for f in record["findings"]} == {"TXN-HOST-TIMEOUT"}
+    [step] = [s for s in record["steps"] if s["name"] == "transaction"]
+    got = {m["name"]: m["value"] for m in step["measurements"]}
+    assert got["emv-visa-contact.outcome"] == "failed host-timeout" and got["emv-visa-contact.reversed"] is True
+    assert got["msr-unionpay.outcome"] == "approved"
+    sales = json.loads((Path(record["report"]) / "attachments" / "transaction-host-exchanges.json").read_text())
+    assert not sales["host"].endswith(":0") and "behaviour" not in sales["host"]
+    assert [e["mti"] for e in sales["sales"][0]["exchanges"]] == ["0100", "0400", "0410"]

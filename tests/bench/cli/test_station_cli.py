@@ -188,3 +188,18 @@ def test_ctrl_c_closes_every_device_and_exits_130(tmp_path: Path, capsys: pytest
         assert not held & set(names)
     finally:
         os.close(ptys[0][0])
+
+
+def test_the_host_is_started_where_the_station_says_and_a_port_in_use_is_its_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path, '[devices]\nhost = "tcp://127.0.0.1:0"\n')
+    code, out, _ = bench(capsys, "station", "check", str(f), "--json")
+    assert code == 0
+    [host] = json.loads(out)["slots"][0]["devices"]
+    assert host["ok"] and host["identity"]["listening"].startswith("tcp://127.0.0.1:")
+    assert not host["identity"]["listening"].endswith(":0")
+    with open_device("host", "tcp://127.0.0.1:0") as taken:
+        code, out, _ = bench(capsys, "station", "check", str(write(tmp_path, f'[devices]\nhost = "{taken.url}"\n')))
+    assert code == 3
+    assert f"host         {taken.url}  FAIL  bench host: cannot listen on 127.0.0.1:" in out
+    assert "the port is in use" in out
