@@ -109,7 +109,7 @@ def run_sale(ctx: StepContext, host: HostDevice, card: str, terminal: str = "") 
                          online_timeout_ms=round(float(ctx.params["online_timeout"]) * 1000))
 
     def stage(event: TxnStage) -> None:
-        ctx.log.debug("%s: stage %s at %d ms", card, event.stage, event.elapsed_ms)
+        _LOG.debug("%s: stage %s at %d ms", card, event.stage, event.elapsed_ms)
 
     since = time.time()
     t0 = time.perf_counter()
