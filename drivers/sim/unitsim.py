@@ -220,6 +220,11 @@ class UnitSim:
         if frame.type == T_NAK:
             if self._last_data is not None:
                 self._send(self._last_data, now)
+            answer = self._cache[1] if self._cache is not None and self._cache[2] <= now else None
+            if answer is not None and answer != self._last_data:
+                # Events went out after the answer, so the damaged frame may have been the answer:
+                # send it too (a host that had it ignores a late duplicate; one that lost it needs it).
+                self._send(answer, now)
             return
         if frame.type == T_ACK:
             if self._events and frame.seq == self._events[0][0]:

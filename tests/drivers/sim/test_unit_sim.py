@@ -38,6 +38,16 @@ def test_sim_answers_battery_and_the_answer_stands_for_the_ack() -> None:
     assert out == [Frame(9, 0x91, bytes.fromhex("1DB0 57 02"))]
 
 
+def test_a_nak_after_events_followed_the_answer_gets_the_answer_again_too() -> None:
+    sim = UnitSim(load_profile("good"), now=0.0)
+    assert _frames(sim.feed(encode_frame(9, 0x11), now=0.0))[0].type == 0x91
+    sim.emit_event("power", {"adapter_present": True, "charge_percent": 80}, 0.01)
+    assert [f.type for f in _frames(sim.poll(0.01))] == [T_EVENT]
+    # The host's NAK: the event (the last frame) and the answer (which may have been the damaged one).
+    again = _frames(sim.feed(encode_frame(0, T_NAK), now=0.02))
+    assert [(f.type, f.seq) for f in again] == [(T_EVENT, 0), (0x91, 9)]
+
+
 def test_sim_with_a_bad_receive_line_naks_every_nth_frame() -> None:
     profile = load_profile("good")
     profile["faults"]["rx_noise"] = 2
