@@ -157,6 +157,15 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
      "the step log names the last stage the sale reached (amount, card, online, print): test that part"),
     ("TXN-SLOW", "a stage of a test sale took longer than its limit", _H, "the slow stage's part",
      "card stage: the card reader; online: the network module; print: the printer; see the step's figures"),
+    ("TXN-FAILURES", "test sales failed during the soak", _H, "the part the failure causes name",
+     "read the soak's Failures by cause chart: card-read points at the reader, network at the network module, "
+     "paper-out at the roll; test that part alone"),
+    ("SOAK-DRIFT", "the unit drifted during the soak (latency, head temperature or battery)", _H,
+     "the drifting part", "latency: network module or card reader; head temperature: print head; battery: "
+     "battery or charging circuit; compare the first and last ten minutes in the report"),
+    ("SOAK-INCOMPLETE", "the soak did not reach its end in time: the unit could not keep up", _H, "unit",
+     "the report shows where sales fell behind their arrivals; test the slowest stage's part"),
+    ("SOAK-FAILED", "the soak failed", _H, "unit", "see the soak's figures and charts"),
     ("BENCH-PORT", "serial port will not open", _B, "bench serial port / cable",
      "check the port name and that no other program holds it"),
     ("BENCH-CONFIG", "bench configuration error", _B, "station file", "fix the station file"),

@@ -13,13 +13,18 @@ is attached as JSON for the report's charts (:mod:`bench.reports.soakchart`).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from bench.checks.base import CheckSpec, Param, StepContext
+from bench.checks.txn import CAUSE_FAULTS as SALE_CAUSE_FAULTS
+from bench.checks.txn import receipt_terminal
 from bench.errors import BenchError, DeviceError, EquipmentError
+from bench.measure import Limit
 from bench.soak.judge import FAULT_FAILURES
 from bench.soak.profile import SoakProfile, load_profile
 from bench.soak.record import SUMMARY_ATTACHMENT, SUMMARY_MIME, encode_summary
@@ -45,8 +50,9 @@ def soak(ctx: StepContext) -> None:
     if not host_url:
         raise EquipmentError("this station has no bench host configured (role host)", fault_code="BENCH-CONFIG")
     plan = arrivals(profile)
-    run = _Soak(ctx, unit, profile, scale, host_url, len(plan))
+    run = _Soak(ctx, unit, profile, scale, host_url, len(plan), host)
     run.sample(0.0)
+    run.report_progress(force=True)
     for arrival in plan:
         if not run.wait_for(arrival):
             break
@@ -58,7 +64,7 @@ class _Soak:
     """One soak in progress on one unit."""
 
     def __init__(self, ctx: StepContext, unit: Unit, profile: SoakProfile, scale: float, host_url: str,
-                 planned: int) -> None:
+                 planned: int, host: Any = None) -> None:
         self.ctx, self.unit, self.profile, self.scale, self.host_url = ctx, unit, profile, scale, host_url
         self.planned = planned
         self.tally = SoakTally(seed=profile.seed)
@@ -68,6 +74,8 @@ class _Soak:
         self.reboots = 0
         self.max_lag_s = 0.0
         self.cut_short = ""
+        self.terminal = ""  # the unit's terminal id at the host (field 41), from its receipts
+        self.host = host
         self._next_sample = SAMPLE_EVERY
         self._progress_at = 0.0
         self.online_timeout_ms = round(profile.online_timeout_s * 1000)
@@ -109,26 +117,27 @@ class _Soak:
         try:
             result = self.unit.sale(request, timeout=min(self.sale_timeout, max(1.0, self.ctx.remaining() - MARGIN)))
         except DeviceError as exc:
-            cause = self._after_error(exc)
+            cause = self._after_error(exc, txn_id)
         wall_ms = (time.perf_counter() - t) * 1000
         if result is None:
             self.tally.add(at, "failed", cause, {"total_ms": wall_ms})
-        elif result.amount != arrival.amount and result.outcome != "failed":  # the unit sent another amount
-            self.tally.add(at, "failed", "amount-entry", reversal_sent=result.reversal_sent,
+        elif result.outcome != "failed" and (result.cause or result.amount != arrival.amount):
+            # Approved or declined, yet not a good sale: no receipt (paper out), or another amount than keyed.
+            self.tally.add(at, "failed", result.cause or "amount-entry", reversal_sent=result.reversal_sent,
                            reversal_acked=result.reversal_acked)
         else:
             self.tally.add_result(at, result, max(0.0, wall_ms - float(result.stages_ms.get("total", 0))))
+        if result is not None and not self.terminal:
+            self.terminal = receipt_terminal(result.receipt)
         self.done += 1
         self._maybe_sample()
-        self._report_progress()
+        self.report_progress()
 
-    def _after_error(self, exc: DeviceError) -> str:
+    def _after_error(self, exc: DeviceError, txn_id: int) -> str:
         """A sale that ended in an error: reconnect a unit that reset; the failure's cause."""
         if exc.fault_code == "LINK-REBOOT":
-            self.reboots += 1
-            self.tally.reboot(self.soak_now())
-            self.ctx.note(f"the unit reset during a sale at {self.soak_now() / 60:.1f} min of soak time; reconnecting")
-            self._reconnect()
+            self._unit_reset("a sale")
+            self._settle(txn_id)
             return "unit-reset"
         if exc.fault_code == "TXN-TIMEOUT":
             return "unit-timeout"
@@ -137,6 +146,27 @@ class _Soak:
             self._reconnect()
             return "unit-link"
         raise exc
+
+    def _unit_reset(self, during: str) -> None:
+        self.reboots += 1
+        self.tally.reboot(self.soak_now())
+        self.ctx.note(f"the unit reset during {during} at {self.soak_now() / 60:.1f} min of soak time; reconnecting")
+        self._reconnect()
+
+    def _settle(self, txn_id: int) -> None:
+        """After a reset: a sale the unit began after its boot (a TXN_START sent again) runs to its end first."""
+        deadline = time.monotonic() + min(self.sale_timeout, max(0.0, self.ctx.remaining() - MARGIN))
+        while time.monotonic() < deadline:
+            self.ctx.check_cancelled()
+            try:
+                if self.unit.txn_status(txn_id).outcome != "running":
+                    return
+            except DeviceError as exc:
+                if exc.fault_code == "LINK-REBOOT":
+                    self._unit_reset("a status query")
+                    continue
+                _LOG.debug("TXN_STATUS after a reset: %s", exc)
+            self.ctx.cancel.wait(0.05)
 
     def _reconnect(self) -> None:
         """Wait (bounded) for the unit to answer HELLO again; a unit that does not come back ends the step."""
@@ -167,11 +197,14 @@ class _Soak:
             try:
                 values[name] = read(self.unit)
             except DeviceError as exc:  # a unit without a printer or a battery: nothing to sample
+                if exc.fault_code == "LINK-REBOOT":  # it reset between two sales: the soak goes on
+                    self._unit_reset("a reading")
+                    continue
                 _LOG.debug("no %s sample: %s", name, exc)
         if values:
             self.tally.sample(at, **values)
 
-    def _report_progress(self, *, force: bool = False) -> None:
+    def report_progress(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._progress_at < PROGRESS_EVERY:
             return
@@ -185,7 +218,7 @@ class _Soak:
     # -- the end
     def finish(self) -> None:
         """Measure, judge against the profile's limits, attach the summary."""
-        self._report_progress(force=True)
+        self.report_progress(force=True)
         self.sample(self.soak_now())
         ctx = self.ctx
         summary = self.tally.summary()
@@ -207,17 +240,35 @@ class _Soak:
                 m = replace(m, fault=CAUSE_FAULTS.get(top, FAULT_FAILURES),
                             message=f"{m.message} ({_causes_text(causes)})")
             ctx.measurements.append(m)
+        self._host_side()
         if self.cut_short:
             ctx.fail(self.cut_short, "SOAK-INCOMPLETE")
 
+    def _host_side(self) -> None:
+        """What the bench host saw of this unit: malformed messages, reversals owed; its last exchanges attached."""
+        acquirer = getattr(self.host, "host", None)
+        if acquirer is None or not self.terminal:
+            self.ctx.note("no host-side figures: the bench host is not this bench's own, or no receipt named "
+                          "the unit's terminal")
+            return
+        mine = [e for e in acquirer.exchanges() if e.fields.get("41") == self.terminal]
+        bad = [e for e in mine if e.direction == "in" and e.findings]
+        codes = sorted({code for e in bad for code in e.findings})
+        missing = [f for f in acquirer.missing_reversals() if f.terminal == self.terminal]
+        self.ctx.measure("host_messages", sum(e.direction == "in" for e in mine), judged=False)
+        self.ctx.measure("host_findings", len(bad), limit=Limit(max=0, fault="TXN-MALFORMED"),
+                         says=f"the bench host found {len(bad)} badly formed message(s): {', '.join(codes)}"
+                         if bad else None)
+        self.ctx.measure("reversals_missing", len(missing), limit=Limit(max=0, fault="TXN-REVERSAL-MISSING"),
+                         says=f"{len(missing)} timed-out sale(s) never reversed" if missing else None)
+        evidence = [e.to_dict() for e in mine[-EVIDENCE_KEPT:]]
+        self.ctx.attach("host-exchanges.json", json.dumps(evidence, indent=1).encode(), "application/json")
 
-#: The fault that names what to repair, by the failure cause a unit (or the soak) reports.
-CAUSE_FAULTS = {
-    "amount-entry": "TXN-AMOUNT", "card-read": "TXN-CARD-READ", "network": "TXN-NETWORK",
-    "host-timeout": "TXN-HOST-TIMEOUT", "host-closed": "TXN-HOST-TIMEOUT", "host-garbage": "TXN-HOST-TIMEOUT",
-    "paper-out": "TXN-PAPER-OUT", "printer": "TXN-PRINTER", "unit-reset": "LINK-REBOOT",
-    "unit-timeout": "TXN-TIMEOUT", "unit-link": "LINK-NO-RESPONSE", "cancelled": "LINK-REBOOT",
-}
+
+#: The fault that names what to repair, by the failure cause a unit (or the soak itself) reports.
+CAUSE_FAULTS = {**SALE_CAUSE_FAULTS, "unit-reset": "LINK-REBOOT", "unit-timeout": "TXN-TIMEOUT",
+                "unit-link": "LINK-NO-RESPONSE"}
+EVIDENCE_KEPT = 200  # host exchanges of the unit attached to the step (the last ones)
 
 
 def _causes_text(causes: dict[str, int]) -> str:

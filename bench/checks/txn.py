@@ -137,7 +137,7 @@ def _host_side(sale: Sale, host: HostDevice, since: float, terminal: str) -> Non
     stan = f"{r.stan:06d}"
     recent = [e for e in host.host.exchanges() if e.at >= since - 1.0]
     auths = [e for e in recent if e.direction == "in" and e.mti == "0100" and e.fields.get("11") == stan]
-    terminal = _receipt_terminal(r.receipt) or terminal
+    terminal = receipt_terminal(r.receipt) or terminal
     if len(auths) > 1 and terminal:
         auths = [e for e in auths if e.fields.get("41") == terminal] or auths
     if len(auths) > 1:
@@ -155,7 +155,7 @@ def _host_side(sale: Sale, host: HostDevice, since: float, terminal: str) -> Non
     sale.reversal_missing = any(f.stan == stan and f.terminal == terminal for f in host.host.missing_reversals())
 
 
-def _receipt_terminal(receipt: tuple[str, ...]) -> str:
+def receipt_terminal(receipt: tuple[str, ...]) -> str:
     for line in receipt:
         found = _TID.search(line)
         if found:

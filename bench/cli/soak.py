@@ -68,6 +68,7 @@ def soak_plan_text(profile_file: Path, time_scale: float) -> str:
     profile = load_profile(profile_file)  # a bad profile is a plan error now, before any device starts
     timeout = min(93600.0, profile.duration_s / time_scale * 1.2 + STEP_MARGIN)
     return (
+        f"# soak profile {profile.name}, sha256 {profile.sha256} (the plan's hash covers the profile's content)\n"
         f"plan: soak-{profile.name}\n"
         'version: "1"\n'
         f"description: {json.dumps('busy-hour soak: ' + (profile.description or profile.name))}\n"

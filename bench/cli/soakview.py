@@ -1,0 +1,63 @@
+"""A soak's figures in the terminal, under the run's verdict: counts, latency percentiles, drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.cli import safe
+from bench.record import RunRecord
+from bench.soak.record import soak_summary
+
+_STAGES = (("card_ms", "card"), ("online_ms", "online"), ("print_ms", "print"), ("total_ms", "total (unit)"),
+           ("bench_ms", "bench overhead"))
+_DRIFT = (("total_ms_p95", "total p95", "ms"), ("online_ms_p95", "online p95", "ms"),
+          ("head_temp_c", "print head", "°C"), ("battery_percent", "battery", "%"))
+
+
+def soak_lines(rec: RunRecord) -> list[str]:
+    """The lines for every soak step of ``rec`` (none when it has no soak)."""
+    out: list[str] = []
+    for step in rec.steps:
+        summary = soak_summary(step)
+        if summary is not None:
+            out += _lines(summary, step.duration_s)
+    return out
+
+
+def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
+    minutes = float(s.get("soak_s", 0)) / 60
+    causes = s.get("failures_by_cause") or {}
+    codes = s.get("declines_by_code") or {}
+    rev = s.get("reversals") or {}
+    lines = [
+        f"Soak: {s.get('transactions', 0)} sales in {wall_s:.1f} s ({minutes:.0f} min of soak time at "
+        f"{float(s.get('time_scale', 1)):g}x): {s.get('approved', 0)} approved, {s.get('declined', 0)} declined"
+        + (f" ({_counts(codes)})" if codes else "") + f", {s.get('failed', 0)} failed"
+        + (f" ({_counts(causes)})" if causes else ""),
+        f"  reversals {rev.get('sent', 0)} sent, {rev.get('acked', 0)} answered; unit resets {s.get('unit_resets', 0)};"
+        f" most behind schedule {float(s.get('max_lag_s', 0)):.1f} s of soak time",
+        f"  {'latency (ms)':<16}{'p50':>9}{'p95':>9}{'p99':>9}",
+    ]
+    latency = s.get("latency_ms") or {}
+    for key, label in _STAGES:
+        row = latency.get(key) or {}
+        if row.get("count"):
+            lines.append(f"  {label:<16}" + "".join(f"{_num(row.get(p)):>9}" for p in ("p50", "p95", "p99")))
+    drift = (s.get("drift") or {}).get("quantities") or {}
+    parts = [f"{label} {_num(q['first'])} -> {_num(q['last'])} {unit}"
+             for key, label, unit in _DRIFT if (q := drift.get(key)) and q.get("first") is not None
+             and q.get("last") is not None]
+    if parts:
+        lines.append("  drift, first 10 min -> last 10 min: " + "; ".join(parts))
+    return [safe.one_line(line) for line in lines]
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in list(counts.items())[:4])
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
