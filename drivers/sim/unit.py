@@ -168,9 +168,13 @@ class PtyServer:
     def _drain(self, limit: float = 1.0) -> None:
         """Wait until the host has read what was sent (a real UART would have sent it already)."""
         deadline = time.monotonic() + limit
+        quiet = 0
         while time.monotonic() < deadline:
             waiting = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
-            if not waiting:
+            # Bytes written to the master reach the slave's queue through the kernel's tty work queue, so
+            # an empty queue right after the write may only mean "not there yet": it must stay empty a while.
+            quiet = 0 if waiting else quiet + 1
+            if quiet >= 5:
                 return
             time.sleep(0.01)
 
