@@ -74,6 +74,7 @@ class _Soak:
         self.reboots = 0
         self.max_lag_s = 0.0
         self.cut_short = ""
+        self.failed_cards: dict[str, int] = {}  # failed sales by the card they were paid with
         self.terminal = ""  # the unit's terminal id at the host (field 41), from its receipts
         self.host = host
         self._next_sample = SAMPLE_EVERY
@@ -127,6 +128,8 @@ class _Soak:
                            reversal_acked=result.reversal_acked)
         else:
             self.tally.add_result(at, result, max(0.0, wall_ms - float(result.stages_ms.get("total", 0))))
+        if result is None or result.outcome == "failed" or result.cause or result.amount != arrival.amount:
+            self.failed_cards[arrival.card] = self.failed_cards.get(arrival.card, 0) + 1
         if result is not None and not self.terminal:
             self.terminal = receipt_terminal(result.receipt)
         self.done += 1
@@ -223,7 +226,10 @@ class _Soak:
         ctx = self.ctx
         summary = self.tally.summary()
         summary.update(unit_resets=self.reboots, max_lag_s=round(self.max_lag_s, 3), planned=self.planned,
-                       time_scale=self.scale, profile=self.profile.to_dict())
+                       time_scale=self.scale, profile=self.profile.to_dict(),
+                       failures_by_card=dict(sorted(self.failed_cards.items(), key=lambda kv: -kv[1])))
+        if self.failed_cards:
+            ctx.note("failed sales by card: " + _causes_text(self.failed_cards))
         ctx.attach(SUMMARY_ATTACHMENT, encode_summary(summary), SUMMARY_MIME)
         ctx.measure("planned", self.planned, judged=False)
         ctx.measure("transactions", self.done, judged=False)

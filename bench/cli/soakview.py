@@ -34,6 +34,7 @@ def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
         f"{float(s.get('time_scale', 1)):g}x): {s.get('approved', 0)} approved, {s.get('declined', 0)} declined"
         + (f" ({_counts(codes)})" if codes else "") + f", {s.get('failed', 0)} failed"
         + (f" ({_counts(causes)})" if causes else ""),
+        *([f"  failed sales by card: {_counts(s['failures_by_card'])}"] if s.get("failures_by_card") else []),
         f"  reversals {rev.get('sent', 0)} sent, {rev.get('acked', 0)} answered; unit resets {s.get('unit_resets', 0)};"
         f" most behind schedule {float(s.get('max_lag_s', 0)):.1f} s of soak time",
         f"  {'latency (ms)':<16}{'p50':>9}{'p95':>9}{'p99':>9}",
@@ -52,8 +53,11 @@ def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
     return [safe.one_line(line) for line in lines]
 
 
-def _counts(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in list(counts.items())[:4])
+def _counts(counts: dict[str, Any], most: int = 6) -> str:
+    """``59 emv-visa-contact, 34 emv-mastercard-contact, ...``: the largest first (the summary's JSON is sorted by name)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0]))
+    more = f", {len(ranked) - most} more" if len(ranked) > most else ""
+    return ", ".join(f"{n} {name}" for name, n in ranked[:most]) + more
 
 
 def _num(value: Any) -> str:

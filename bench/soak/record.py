@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SUMMARY_ATTACHMENT = "soak-summary.json"
+SUMMARY_ATTACHMENT = "summary.json"  # saved as <step>-summary.json
 SUMMARY_MIME = "application/vnd.bench.soak+json"
 
 

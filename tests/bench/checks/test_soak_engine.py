@@ -143,6 +143,8 @@ def test_failures_name_their_most_common_cause(tmp_path: Path) -> None:
     assert faults == {"TXN-PAPER-OUT"}
     failed = next(m for m in ctx.measurements if m.name == "failures")
     assert "paper-out" in failed.message
+    by_card = soak_summary(ctx)["failures_by_card"]  # type: ignore[index]
+    assert set(by_card) <= {"emv-visa-contact", "msr-unionpay"} and sum(by_card.values()) == failed.value
 
 
 def test_a_reset_unit_is_reconnected_and_counted_and_the_soak_goes_on(tmp_path: Path) -> None:

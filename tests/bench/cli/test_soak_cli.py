@@ -58,7 +58,7 @@ def test_soak_sim_alone_runs_the_compressed_busy_hour_and_writes_its_report(tmp_
     got = measured(step)
     assert got["transactions"] == got["planned"] > 400  # the demo's busy hour is ~585 sales
     assert got["approval_rate"] == 1.0 and got["failures"] == 0
-    (attached,) = [a for a in step["attachments"] if a["name"] == "soak-summary.json"]
+    (attached,) = [a for a in step["attachments"] if a["name"] == "summary.json"]
     summary = json.loads(base64.b64decode(attached["data_b64"]))
     assert summary["approved"] == got["transactions"] and summary["profile"]["name"] == "demo"
     assert summary["minutes"][30]["transactions"] > summary["minutes"][1]["transactions"]  # the peak, not the ramp
@@ -75,6 +75,8 @@ def test_a_soak_scenario_fails_with_the_cause_and_still_reports(tmp_path: Path) 
                  "--db", f"sqlite:///{tmp_path / 'b.db'}")
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "TXN-PAPER-OUT" in proc.stdout
+    assert re.search(r"^Soak: 252 sales in .*: 100 approved, 0 declined, 152 failed \(152 paper-out\)$", proc.stdout, re.M)
+    assert re.search(r"^  failed sales by card: \d+ emv-visa-contact, \d+ emv-mastercard-contact, ", proc.stdout, re.M)
     assert re.search(r"^Report: .*report\.html", proc.stdout, re.M)
 
 
