@@ -239,7 +239,10 @@ class _Soak:
         for name in ("p50", "p95", "p99"):
             ctx.measure(f"bench_ms.{name}", summary["latency_ms"]["bench_ms"][name], unit="ms", judged=False)
         causes: dict[str, int] = summary["failures_by_cause"]
-        for m in self.tally.judge(self.profile.limits):
+        limits = self.profile.limits
+        if limits.failures_max is None:  # every sale is judged: a failed sale fails the soak unless the profile allows it
+            limits = replace(limits, failures_max=0)
+        for m in self.tally.judge(limits):
             if not m.passed and m.fault == FAULT_FAILURES and causes:
                 # The most common cause says what to repair; "failures" alone does not.
                 top = max(causes, key=lambda c: causes[c])
@@ -247,6 +250,9 @@ class _Soak:
                             message=f"{m.message} ({_causes_text(causes)})")
             ctx.measurements.append(m)
         self._host_side()
+        if not self.planned:
+            ctx.fail(f"the profile's seed {self.profile.seed} drew no sale: nothing was tested (raise the rate or "
+                     "change the seed)", "SOAK-INCOMPLETE")
         if self.cut_short:
             ctx.fail(self.cut_short, "SOAK-INCOMPLETE")
 

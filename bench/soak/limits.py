@@ -4,7 +4,7 @@
 
     limits:                       # all optional
       approval_rate: {min: 0.98}  # approved / transactions (0..1)         -> TXN-DECLINED
-      failures: {max: 0}          # failed transactions (any cause)        -> TXN-FAILURES
+      failures: {max: 0}          # failed transactions (any cause)        -> TXN-FAILURES (soak.sales: max 0 when not given)
       total_ms: {p95: 3000, p99: 5000}   # per stage, see STAGES            -> TXN-SLOW
       drift:                      # last 10 minutes of soak time vs first 10 -> SOAK-DRIFT
         online_ms_p95: {max_increase: 0.5}   # relative: 0.5 = up to +50 %

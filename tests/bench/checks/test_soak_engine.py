@@ -182,3 +182,22 @@ def test_a_bad_profile_is_a_plan_error(tmp_path: Path, bad: str) -> None:
 
     with pytest.raises(PlanError):
         soak(tmp_path, StandIn(), PROFILE.replace("duration: 4m" if "duration" in bad else "seed: 3", bad))
+
+
+def test_failed_sales_fail_a_soak_whose_profile_sets_no_limits(tmp_path: Path) -> None:
+    # No limits: still every sale is judged (failures max 0), so a unit failing sales cannot pass.
+    profile = PROFILE.split("limits:")[0]
+    ctx, faults, _ = soak(tmp_path, StandIn(fail_cause="host-timeout"), profile)
+    assert faults == {"TXN-HOST-TIMEOUT"}
+    assert next(m for m in ctx.measurements if m.name == "failures").value > 0
+    ctx, faults, _ = soak(tmp_path, StandIn(decline_every=4), profile)
+    assert faults == set()  # declines are the host's answers: judged only by an approval_rate limit
+
+
+def test_a_seed_that_draws_no_sale_does_not_pass(tmp_path: Path) -> None:
+    # 1 sale expected in the minute; seed 0 draws none (a Poisson draw of 0 has a 37 % chance).
+    profile = PROFILE.split("limits:")[0].replace("duration: 4m", "duration: 1m").replace("seed: 3", "seed: 0").replace(
+        "  - {at: 0m, per_minute: 30}\n  - {at: 4m, per_minute: 30}", "  - {at: 0m, per_minute: 1}")
+    ctx, faults, _ = soak(tmp_path, StandIn(), profile)
+    assert measured(ctx)["planned"] == 0
+    assert faults == {"SOAK-INCOMPLETE"}
