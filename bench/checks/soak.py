@@ -53,10 +53,14 @@ def soak(ctx: StepContext) -> None:
     run = _Soak(ctx, unit, profile, scale, host_url, len(plan), host)
     run.sample(0.0)
     run.report_progress(force=True)
-    for arrival in plan:
-        if not run.wait_for(arrival):
-            break
-        run.sale(arrival)
+    try:
+        for arrival in plan:
+            if not run.wait_for(arrival):
+                break
+            run.sale(arrival)
+    except DeviceError as exc:  # the unit ended the soak (gone after a reset, busy...): keep what it measured
+        run.finish(stopped=exc)
+        raise
     run.finish()
 
 
@@ -143,6 +147,7 @@ class _Soak:
             self._settle(txn_id)
             return "unit-reset"
         if exc.fault_code == "TXN-TIMEOUT":
+            self._settle(txn_id)  # the unit may still be in that sale: the next TXN_START would find it busy
             return "unit-timeout"
         if exc.fault_code in ("LINK-NO-RESPONSE", "LINK-GARBAGE", "LINK-NAK-STORM"):
             self.tally.reconnect(self.soak_now())
@@ -219,11 +224,15 @@ class _Soak:
         }, f"soak {self.soak_now() / 60:.1f}/{self.profile.duration_s / 60:.0f} min")
 
     # -- the end
-    def finish(self) -> None:
-        """Measure, judge against the profile's limits, attach the summary."""
+    def finish(self, stopped: DeviceError | None = None) -> None:
+        """Measure, judge against the profile's limits, attach the summary (``stopped``: the error that
+        ended the soak early; the caller raises it after this)."""
         self.report_progress(force=True)
-        self.sample(self.soak_now())
         ctx = self.ctx
+        if stopped is None:
+            self.sample(self.soak_now())
+        else:
+            ctx.note(f"the soak stopped after {self.done} of {self.planned} sales: {stopped}")
         summary = self.tally.summary()
         summary.update(unit_resets=self.reboots, max_lag_s=round(self.max_lag_s, 3), planned=self.planned,
                        time_scale=self.scale, profile=self.profile.to_dict(),
@@ -250,6 +259,8 @@ class _Soak:
                             message=f"{m.message} ({_causes_text(causes)})")
             ctx.measurements.append(m)
         self._host_side()
+        if stopped is not None:
+            return
         if not self.planned:
             ctx.fail(f"the profile's seed {self.profile.seed} drew no sale: nothing was tested (raise the rate or "
                      "change the seed)", "SOAK-INCOMPLETE")

@@ -201,3 +201,47 @@ def test_a_seed_that_draws_no_sale_does_not_pass(tmp_path: Path) -> None:
     ctx, faults, _ = soak(tmp_path, StandIn(), profile)
     assert measured(ctx)["planned"] == 0
     assert faults == {"SOAK-INCOMPLETE"}
+
+
+class Stuck(StandIn):
+    """Sale ``timeout_at`` gets no result in time and runs on 3 status queries; sale ``busy_at`` finds the unit busy."""
+
+    def __init__(self, *, timeout_at: int = 0, busy_at: int = 0) -> None:
+        super().__init__()
+        self.timeout_at, self.busy_at, self.running, self.statuses = timeout_at, busy_at, 0, 0
+
+    def sale(self, request: TxnRequest, timeout: float, on_stage: Any = None) -> TxnResult:
+        if self.running:  # the unit is still in the sale the bench gave up on
+            raise DeviceError("the unit is busy: sale 1 is running", fault_code="UNIT-FAULT")
+        if len(self.requests) + 1 == self.busy_at:
+            self.requests.append(request)
+            raise DeviceError("the unit is busy: sale 1 is running", fault_code="UNIT-FAULT")
+        if len(self.requests) + 1 == self.timeout_at:
+            self.requests.append(request)
+            self.running = 3
+            raise DeviceError("no result in time", fault_code="TXN-TIMEOUT")
+        return super().sale(request, timeout, on_stage)
+
+    def txn_status(self, txn_id: int) -> TxnResult:
+        self.statuses += 1
+        self.running = max(0, self.running - 1)
+        return TxnResult(txn_id, "running" if self.running else "approved", "00")
+
+
+def test_after_a_sale_the_bench_gave_up_on_the_soak_waits_for_the_unit_and_goes_on(tmp_path: Path) -> None:
+    unit = Stuck(timeout_at=5)
+    ctx, faults, _ = soak(tmp_path, unit)
+    got = measured(ctx)
+    assert unit.statuses >= 3 and got["transactions"] == got["planned"]  # no "busy" for the next sale
+    assert faults == {"TXN-TIMEOUT"}
+    assert soak_summary(ctx)["failures_by_cause"] == {"unit-timeout": 1}  # type: ignore[index]
+
+
+def test_a_soak_the_unit_ends_early_keeps_what_it_measured(tmp_path: Path) -> None:
+    ctx, faults, _ = soak(tmp_path, Stuck(busy_at=20))
+    assert "UNIT-FAULT" in faults
+    got = measured(ctx)
+    assert got["transactions"] == 19 and got["planned"] > 19
+    summary = soak_summary(ctx)
+    assert summary is not None and summary["approved"] == 19
+    assert any("stopped after 19 of" in n for n in ctx.notes)
