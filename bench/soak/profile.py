@@ -50,6 +50,8 @@ MAX_CARDS = 100
 #: TXN_START limits: amount is a u32 of minor units (<= 999 999 999), the online timeout a u16 of ms.
 MAX_AMOUNT = 999_999_999
 MAX_ONLINE_TIMEOUT_S = 65.535
+#: Shortest online wait a profile may ask for (as txn.sale's online_timeout).
+MIN_ONLINE_TIMEOUT_S = 0.1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _CURRENCY_RE = re.compile(r"^\d{3}$")
 _TOP = frozenset({"soak", "name", "description", "duration", "time_scale", "seed", "rate", "cards", "amounts",
@@ -174,6 +176,10 @@ def _build(data: Any, wh: Where, cards: Collection[str] | None, sha: str) -> Soa
     online_timeout = 5.0
     if "online_timeout" in data:
         online_timeout = wh.duration(data, "online_timeout", "online_timeout", high=MAX_ONLINE_TIMEOUT_S)
+        if online_timeout < MIN_ONLINE_TIMEOUT_S:  # TXN_START carries whole ms: 0.0001s would be 0, no wait at all
+            raise wh.error(f"online_timeout must be from {fmt_duration(MIN_ONLINE_TIMEOUT_S)} to "
+                           f"{fmt_duration(MAX_ONLINE_TIMEOUT_S)}, not {show(data['online_timeout'])}", data,
+                           "online_timeout", "online_timeout")
     rate = _rate(wh, data, duration)
     amount_min, amount_max, currency = _amounts(wh, data)
     profile = SoakProfile(

@@ -141,6 +141,7 @@ BAD = [
     (14, "amounts: {min: 100, max: 25000}", 14, "amounts needs 'currency'", "amounts.currency"),
     (15, "online_timeout: 0s", 15, "online_timeout must be above 0", "online_timeout"),
     (15, "online_timeout: 2m", 15, "online_timeout must be above 0 to 65.535s", "online_timeout"),
+    (15, "online_timeout: 0.0001s", 15, "online_timeout must be from 0.1s to 65.535s", "online_timeout"),
     (17, "  approval_rate: {min: 1.5}", 17, "limits.approval_rate.min must be from 0 to 1", "limits.approval_rate.min"),
     (17, "  approval_rate: {max: 0.5}", 17, "unknown field 'max'", "limits.approval_rate.max"),
     (17, "  approval_rate: {}", 17, "approval_rate needs min", "limits.approval_rate.min"),
