@@ -120,6 +120,8 @@ def soak(ctx: click.Context, profile_file: Path | None, station_file: Path | Non
         profile_file = found
     if sim == (station_file is not None):
         raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+    if time_scale is not None and time_scale != time_scale:  # NaN passes click's range check (comparisons are False)
+        raise UsageError("--time-scale must be a number from 1 to 3600, not nan")
     if time_scale is None:
         from bench.soak.profile import load_profile
 

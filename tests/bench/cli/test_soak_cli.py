@@ -98,6 +98,7 @@ def test_two_units_soak_at_once_against_one_host(tmp_path: Path) -> None:
     (("nosuch", "--sim"), "no soak profile named 'nosuch'"),
     (("--sim", "--station", "stations/example.toml"), "give either --station FILE"),
     (("demo",), "give either --station FILE"),
+    (("--sim", "--time-scale", "nan"), "--time-scale must be a number from 1 to 3600, not nan"),
 ])
 def test_bad_options_are_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     proc = bench("soak", *args, timeout=60)
