@@ -28,7 +28,7 @@ from bench.measure import Limit
 from bench.soak.judge import FAULT_FAILURES
 from bench.soak.profile import SoakProfile, load_profile
 from bench.soak.record import SUMMARY_ATTACHMENT, SUMMARY_MIME, encode_summary
-from bench.soak.schedule import Arrival, arrivals
+from bench.soak.schedule import Arrival, iter_arrivals
 from bench.soak.stats import SoakTally
 from drivers.interfaces import TxnRequest, TxnResult, Unit
 
@@ -49,12 +49,14 @@ def soak(ctx: StepContext) -> None:
     host_url = str(getattr(host, "url", ""))
     if not host_url:
         raise EquipmentError("this station has no bench host configured (role host)", fault_code="BENCH-CONFIG")
-    plan = arrivals(profile)
-    run = _Soak(ctx, unit, profile, scale, host_url, len(plan), host)
+    # Counted in one pass, drawn again as the soak goes: a 24-hour profile has up to a million arrivals
+    # (150 MB as a list); the draw is seeded, so both passes give the same arrivals.
+    planned = sum(1 for _ in iter_arrivals(profile))
+    run = _Soak(ctx, unit, profile, scale, host_url, planned, host)
     run.sample(0.0)
     run.report_progress(force=True)
     try:
-        for arrival in plan:
+        for arrival in iter_arrivals(profile):
             if not run.wait_for(arrival):
                 break
             run.sale(arrival)

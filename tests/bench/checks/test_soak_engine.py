@@ -245,3 +245,24 @@ def test_a_soak_the_unit_ends_early_keeps_what_it_measured(tmp_path: Path) -> No
     summary = soak_summary(ctx)
     assert summary is not None and summary["approved"] == 19
     assert any("stopped after 19 of" in n for n in ctx.notes)
+
+
+def test_the_arrivals_are_drawn_as_the_soak_goes_not_kept_in_a_list(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.checks.soak as engine
+    from bench.soak.schedule import iter_arrivals
+
+    drawn: list[int] = []
+    unit = StandIn()
+
+    def counting(profile: Any) -> Any:
+        drawn.append(0)
+        for a in iter_arrivals(profile):
+            drawn[-1] += 1
+            if len(drawn) == 2:  # the soak's own pass: never more than one arrival ahead of the sales sent
+                assert drawn[-1] <= len(unit.requests) + 1
+            yield a
+
+    monkeypatch.setattr(engine, "iter_arrivals", counting)
+    ctx, faults, _ = soak(tmp_path, unit)
+    assert faults == set() and measured(ctx)["planned"] == len(unit.requests) == drawn[0] == drawn[1]
