@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.checks.txn import CAUSE_FAULTS as SALE_CAUSE_FAULTS
-from bench.checks.txn import receipt_terminal
+from bench.checks.txn import _same_pan, receipt_terminal
 from bench.errors import BenchError, DeviceError, EquipmentError
 from bench.measure import Limit
 from bench.soak.judge import FAULT_FAILURES
@@ -82,6 +82,7 @@ class _Soak:
         self.cut_short = ""
         self.failed_cards: dict[str, int] = {}  # failed sales by the card they were paid with
         self.terminal = ""  # the unit's terminal id at the host (field 41), from its receipts
+        self._probes: list[tuple[str, str]] = []  # (STAN, masked PAN) of sales without a receipt naming it
         self.host = host
         self._next_sample = SAMPLE_EVERY
         self._progress_at = 0.0
@@ -138,6 +139,8 @@ class _Soak:
             self.failed_cards[arrival.card] = self.failed_cards.get(arrival.card, 0) + 1
         if result is not None and not self.terminal:
             self.terminal = receipt_terminal(result.receipt)
+            if result.stan and len(self._probes) < PROBES_KEPT:
+                self._probes.append((f"{result.stan:06d}", result.masked_pan))
         self.done += 1
         self._maybe_sample()
         self.report_progress()
@@ -272,6 +275,8 @@ class _Soak:
     def _host_side(self) -> None:
         """What the bench host saw of this unit: malformed messages, reversals owed; its last exchanges attached."""
         acquirer = getattr(self.host, "host", None)
+        if acquirer is not None and not self.terminal:
+            self.terminal = self._terminal_at_host(acquirer.exchanges())
         if acquirer is None or not self.terminal:
             self.ctx.note("no host-side figures: the bench host is not this bench's own, or no receipt named "
                           "the unit's terminal")
@@ -290,10 +295,27 @@ class _Soak:
         self.ctx.attach("host-exchanges.json", json.dumps(evidence, indent=1).encode(), "application/json")
 
 
+    def _terminal_at_host(self, exchanges: list[Any]) -> str:
+        """No receipt named the unit's terminal (no sale got that far): the one terminal whose
+        authorisations carry the STANs and cards of this unit's sales; "" when none or several do."""
+        wanted = {stan for stan, _ in self._probes}
+        by_stan: dict[str, list[Any]] = {}  # one pass over the (up to 200 000) exchanges
+        for e in exchanges:
+            if e.direction == "in" and e.mti == "0100" and e.fields.get("11") in wanted:
+                by_stan.setdefault(e.fields["11"], []).append(e)
+        candidates: set[str] | None = None
+        for stan, masked in self._probes:
+            found = {e.fields.get("41", "") for e in by_stan.get(stan, ())
+                     if _same_pan(e.fields.get("2", "") or e.fields.get("35", ""), masked)}
+            candidates = found if candidates is None else candidates & found
+        return next(iter(candidates)) if candidates and len(candidates) == 1 else ""
+
+
 #: The fault that names what to repair, by the failure cause a unit (or the soak itself) reports.
 CAUSE_FAULTS = {**SALE_CAUSE_FAULTS, "unit-reset": "LINK-REBOOT", "unit-timeout": "TXN-TIMEOUT",
                 "unit-link": "LINK-NO-RESPONSE"}
 EVIDENCE_KEPT = 200  # host exchanges of the unit attached to the step (the last ones)
+PROBES_KEPT = 20  # sales without a receipt whose STAN and card find the unit's terminal at the host
 
 
 def _causes_text(causes: dict[str, int]) -> str:

@@ -266,3 +266,43 @@ def test_the_arrivals_are_drawn_as_the_soak_goes_not_kept_in_a_list(tmp_path: Pa
     monkeypatch.setattr(engine, "iter_arrivals", counting)
     ctx, faults, _ = soak(tmp_path, unit)
     assert faults == set() and measured(ctx)["planned"] == len(unit.requests) == drawn[0] == drawn[1]
+
+
+def test_without_receipts_the_units_terminal_is_found_at_the_host_and_reversals_judged(tmp_path: Path) -> None:
+    # Every sale times out at the host (no receipt names the terminal); the unit never reverses:
+    # the profile allows the failures, the reversals it owes still fail the soak.
+    from drivers.acquirer.checks import Finding
+    from drivers.acquirer.records import Exchange
+
+    class NoAnswer(StandIn):
+        def sale(self, request: TxnRequest, timeout: float, on_stage: Any = None) -> TxnResult:
+            self.requests.append(request)
+            return TxnResult(request.txn_id, "failed", "", "host-timeout", "476173******0010", amount=request.amount,
+                             stan=len(self.requests), stages_ms={"total": 5})
+
+    def auth(stan: int, terminal: str) -> Exchange:
+        return Exchange(time.time(), "in", 1, "127.0.0.1:1", "0100",
+                        {"t": "0100", "11": f"{stan:06d}", "41": terminal, "2": "476173******0010"})
+
+    class Acquirer:
+        def exchanges(self) -> list[Exchange]:
+            return [auth(n, "PT3UNIT1") for n in range(1, 200)] + [auth(1, "OTHER001")]
+
+        def missing_reversals(self) -> list[Finding]:
+            return [Finding("ISO-NO-REVERSAL", "no reversal", "0100", "000001", "PT3UNIT1"),
+                    Finding("ISO-NO-REVERSAL", "no reversal", "0100", "000001", "OTHER001")]
+
+    class OwnHost(Host):
+        host = Acquirer()
+
+    f = tmp_path / "p.yaml"
+    f.write_text(PROFILE.replace("failures: {max: 0}", "failures: {max: 1000}").replace(
+        "  approval_rate: {min: 0.9}\n", "").replace("  total_ms: {p95: 50}\n", ""))
+    spec = checks.get("soak.sales")
+    ctx = StepContext(step="soak", spec=spec, params={"profile": str(f), "time_scale": 2400}, limits={},
+                      devices={"unit": NoAnswer(), "host": OwnHost()},  # type: ignore[dict-item]
+                      operator=ScriptedOperator({"*": True}), deadline=time.monotonic() + 60)
+    spec.func(ctx)
+    got = measured(ctx)
+    assert got["reversals_missing"] == 1  # its own, not the other terminal's
+    assert {m.fault for m in ctx.measurements if not m.passed} == {"TXN-REVERSAL-MISSING"}
