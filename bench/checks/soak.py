@@ -291,6 +291,14 @@ class _Soak:
                          if bad else None)
         self.ctx.measure("reversals_missing", len(missing), limit=Limit(max=0, fault="TXN-REVERSAL-MISSING"),
                          says=f"{len(missing)} timed-out sale(s) never reversed" if missing else None)
+        if not acquirer.dropped:  # every exchange kept: the host's approvals can be counted
+            # As txn.sale's host_saw_sale: an approval the host never gave (a unit approving offline) is no sale.
+            approved = self.tally.counts()["approved"]
+            given = sum(e.direction == "out" and e.mti == "0110" and e.fields.get("39") == "00" for e in mine)
+            unseen = max(0, approved - given)
+            self.ctx.measure("approvals_not_at_host", unseen, limit=Limit(max=0, fault="TXN-MALFORMED"),
+                             says=f"the unit reported {approved} approved sale(s); the bench host approved {given}"
+                             if unseen else None)
         evidence = [e.to_dict() for e in mine[-EVIDENCE_KEPT:]]
         self.ctx.attach("host-exchanges.json", json.dumps(evidence, indent=1).encode(), "application/json")
 

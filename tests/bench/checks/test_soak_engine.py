@@ -285,6 +285,8 @@ def test_without_receipts_the_units_terminal_is_found_at_the_host_and_reversals_
                         {"t": "0100", "11": f"{stan:06d}", "41": terminal, "2": "476173******0010"})
 
     class Acquirer:
+        dropped = 0
+
         def exchanges(self) -> list[Exchange]:
             return [auth(n, "PT3UNIT1") for n in range(1, 200)] + [auth(1, "OTHER001")]
 
@@ -306,3 +308,45 @@ def test_without_receipts_the_units_terminal_is_found_at_the_host_and_reversals_
     got = measured(ctx)
     assert got["reversals_missing"] == 1  # its own, not the other terminal's
     assert {m.fault for m in ctx.measurements if not m.passed} == {"TXN-REVERSAL-MISSING"}
+
+
+def test_approvals_the_bench_host_never_gave_fail_the_soak(tmp_path: Path) -> None:
+    from drivers.acquirer.checks import Finding
+    from drivers.acquirer.records import Exchange
+
+    class Receipted(StandIn):  # approves every sale, its receipt naming terminal PT3UNIT1
+        def sale(self, request: TxnRequest, timeout: float, on_stage: Any = None) -> TxnResult:
+            self.requests.append(request)
+            return TxnResult(request.txn_id, "approved", "00", "", "476173******0010", amount=request.amount,
+                             flags=4, stan=len(self.requests), stages_ms={"total": 5},
+                             receipt=("TID PT3UNIT1",))
+
+    def answer(stan: int, code: str) -> Exchange:
+        return Exchange(time.time(), "out", 1, "127.0.0.1:1", "0110", {"t": "0110", "11": f"{stan:06d}",
+                                                                      "41": "PT3UNIT1", "39": code})
+
+    def run(approved_at_host: int) -> dict[str, Any]:
+        class Acquirer:
+            dropped = 0
+
+            def exchanges(self) -> list[Exchange]:
+                return [answer(n, "00" if n <= approved_at_host else "05") for n in range(1, 1000)]
+
+            def missing_reversals(self) -> list[Finding]:
+                return []
+
+        class OwnHost(Host):
+            host = Acquirer()
+
+        f = tmp_path / "p.yaml"
+        f.write_text(PROFILE)
+        spec = checks.get("soak.sales")
+        ctx = StepContext(step="soak", spec=spec, params={"profile": str(f), "time_scale": 2400}, limits={},
+                          devices={"unit": Receipted(), "host": OwnHost()},  # type: ignore[dict-item]
+                          operator=ScriptedOperator({"*": True}), deadline=time.monotonic() + 60)
+        spec.func(ctx)
+        return {m.name: m for m in ctx.measurements}
+
+    assert run(999)["approvals_not_at_host"].passed
+    offline = run(10)["approvals_not_at_host"]
+    assert not offline.passed and offline.value > 50 and offline.fault == "TXN-MALFORMED"
