@@ -35,7 +35,7 @@ from typing import Any
 
 from bench import checks as check_registry
 from bench.checks.base import CheckSpec
-from bench.errors import ConfigError, PlanError
+from bench.errors import BenchError, ConfigError, PlanError
 from bench.measure import Limit
 from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
 
@@ -218,6 +218,13 @@ def _params(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Any
         if isinstance(out[key], int | float) and not low <= out[key] <= high:
             raise cx.error(f"{key} must be from {low:g} to {high:g}, not {_show(out[key])}", given, key,
                            f"{fld}.params.{key}")
+        if p.validate is not None:
+            try:
+                p.validate(out[key])
+            except BenchError as exc:
+                if isinstance(exc, PlanError) and getattr(exc, "path", None):
+                    raise  # it names its own file and line (a soak profile's, say)
+                raise cx.error(f"{key}: {getattr(exc, 'message', exc)}", given, key, f"{fld}.params.{key}") from exc
     for key, p in spec.params.items():
         if key not in out:
             if p.required:

@@ -40,6 +40,8 @@ class Param:
     help: str = ""
     #: (least, most) for a number; a plan's value outside is a plan error (any number is finite and within +-1e12).
     bounds: tuple[float, float] | None = None
+    #: Checks a plan's value when the plan is loaded (a file it names, say); raises PlanError naming what is wrong.
+    validate: Callable[[Any], None] | None = None
 
     @property
     def required(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.checks.txn import CAUSE_FAULTS as SALE_CAUSE_FAULTS
 from bench.checks.txn import _same_pan, receipt_terminal
-from bench.errors import BenchError, DeviceError, EquipmentError
+from bench.errors import BenchError, DeviceError, EquipmentError, PlanError
 from bench.measure import Limit
 from bench.soak.judge import FAULT_FAILURES
 from bench.soak.profile import SoakProfile, load_profile
@@ -42,7 +42,7 @@ MARGIN = 2.0  # seconds kept before the step's deadline to measure and judge
 
 def soak(ctx: StepContext) -> None:
     """Run the profile's sales on the unit; judge counts, latencies and drift against its limits."""
-    profile = load_profile(str(ctx.params["profile"]))
+    profile = load_profile(profile_path(str(ctx.params["profile"])))
     scale = float(ctx.params["time_scale"])
     unit = ctx.unit
     host = ctx.devices.get("host")
@@ -330,6 +330,21 @@ def _causes_text(causes: dict[str, int]) -> str:
     return ", ".join(f"{n} {c}" for c, n in sorted(causes.items(), key=lambda kv: -kv[1])[:4])
 
 
+def profile_path(ref: str) -> str:
+    """The profile file ``ref`` means (a path, or a name looked up in ``testplans/soak/``)."""
+    from bench.soak.find import find_profile
+
+    found = find_profile(ref)
+    if found is None:
+        raise PlanError(f"no soak profile named {ref!r} (a file, or a name in testplans/soak/)")
+    return str(found)
+
+
+def _check_profile(ref: object) -> None:
+    """At plan load: the profile exists and is valid (a mistake is the plan's, exit 2, not the run's)."""
+    load_profile(profile_path(str(ref)))
+
+
 def _head_temp(unit: Unit) -> float:
     return unit.printer_status().head_temp_c
 
@@ -348,7 +363,8 @@ CHECKS: tuple[CheckSpec, ...] = (
         "busy-hour soak: seeded sales at the profile's rate; counts, latency percentiles and drift against its limits",
         devices=("unit", "host"),
         params={
-            "profile": Param(str, help="the soak profile file (testplans/soak/*.yaml)"),
+            "profile": Param(str, help="the soak profile: a file, or a name in testplans/soak/ (demo, busy-hour)",
+                             validate=_check_profile),
             "time_scale": Param((int, float), 1, "soak time runs this many times faster (simulated bench only)",
                                 bounds=(1, 3600)),
         },

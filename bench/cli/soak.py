@@ -28,35 +28,14 @@ class SoakProfileRef(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         """The profile's file; a name found nowhere fails here, naming the folders searched."""
+        from bench.soak.find import all_profiles, find_profile, profile_dirs
+
         found = find_profile(str(value))
         if found is None:
             names = ", ".join(sorted(p.stem for p in all_profiles())) or "none"
             self.fail(f"no soak profile named {value!r} (looked in {', '.join(map(str, profile_dirs()))}; "
                       f"known: {names})", param, ctx)
         return found
-
-
-def profile_dirs() -> list[Path]:
-    """The folders searched for a profile named without a path: ``soak/`` in each plan folder."""
-    from bench import planfind
-
-    return [folder / "soak" for folder in planfind.plan_dirs()]
-
-
-def find_profile(ref: str) -> Path | None:
-    """The profile file ``ref`` means (a path, or ``NAME`` = ``soak/NAME.yaml`` in a plan folder)."""
-    from bench import planfind
-
-    path = Path(ref)
-    if path.is_file() or not planfind.is_name(ref):
-        return path
-    file_name = ref if ref.endswith((".yaml", ".yml")) else f"{ref}.yaml"
-    return next((d / file_name for d in profile_dirs() if (d / file_name).is_file()), None)
-
-
-def all_profiles() -> list[Path]:
-    """Every profile in :func:`profile_dirs`."""
-    return [f for d in profile_dirs() if d.is_dir() for f in sorted(d.glob("*.yaml"))]
 
 
 def soak_plan_text(profile_file: Path, time_scale: float) -> str:
@@ -114,6 +93,8 @@ def soak(ctx: click.Context, profile_file: Path | None, station_file: Path | Non
     if run is None:  # pragma: no cover - soak is registered on the bench group, next to run
         raise UsageError("bench soak needs the bench run command")
     if profile_file is None:
+        from bench.soak.find import find_profile
+
         found = find_profile(DEFAULT_PROFILE)
         if found is None:
             raise UsageError(f"no soak profile given and the default {DEFAULT_PROFILE!r} is not installed")

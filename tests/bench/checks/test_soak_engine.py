@@ -350,3 +350,18 @@ def test_approvals_the_bench_host_never_gave_fail_the_soak(tmp_path: Path) -> No
     assert run(999)["approvals_not_at_host"].passed
     offline = run(10)["approvals_not_at_host"]
     assert not offline.passed and offline.value > 50 and offline.fault == "TXN-MALFORMED"
+
+
+def test_a_plan_naming_a_bad_or_unknown_profile_fails_when_it_is_loaded(tmp_path: Path) -> None:
+    from bench.errors import PlanError
+    from bench.plan import parse_plan
+
+    plan = "plan: p\nversion: '1'\nsteps:\n  - name: soak\n    check: soak.sales\n    params: {{profile: {}}}\n"
+    assert parse_plan(plan.format("short")).steps[0].params["profile"] == "short"  # a stock profile by name
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PROFILE.replace("duration: 4m", "duration: 0m"))
+    with pytest.raises(PlanError) as err:
+        parse_plan(plan.format(bad), path="p.yaml")
+    assert str(err.value).startswith(f"{bad}:3: ")  # the profile's own line
+    with pytest.raises(PlanError, match=r"^p.yaml:6: profile: no soak profile named 'nosuch'"):
+        parse_plan(plan.format("nosuch"), path="p.yaml")
