@@ -10,6 +10,7 @@ answered late, never, by a close or with garbage. Finding codes are listed in do
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "0800": ("7", "11", "70"),
 }
 #: Fixed numeric fields and their lengths (the ASCII spec itself takes any text).
+#: STANs and authorisations the host remembers (per host, all terminals): checks look this far back.
+WINDOW = 100_000
 _DIGITS = {"3": 6, "4": 12, "7": 10, "11": 6, "12": 6, "13": 4, "22": 3, "49": 3, "70": 3, "90": 42}
 
 
@@ -57,9 +60,14 @@ class Session:
     Not thread-safe on its own: the host calls it from its one loop thread.
     """
 
-    def __init__(self) -> None:
-        self._auths: dict[tuple[str, str], _Auth] = {}
-        self._stans: dict[tuple[str, str], str] = {}  # (terminal, STAN) -> what used it
+    def __init__(self, window: int = WINDOW) -> None:
+        # Bounded, so a host that runs for days (a 24-hour soak, `bench host` on a bench network) keeps
+        # constant memory, and a terminal whose 6-digit STAN wrapped after 999,999 messages is not
+        # taken for one that reused it: only the last ``window`` STANs and authorisations are kept.
+        self._window = window
+        self._auths: OrderedDict[tuple[str, str], _Auth] = OrderedDict()
+        self._owed: dict[tuple[str, str], _Auth] = {}  # out of the window but still owed a reversal
+        self._stans: OrderedDict[tuple[str, str], str] = OrderedDict()  # (terminal, STAN) -> what used it
 
     def check(self, fields: dict[str, str]) -> tuple[list[tuple[str, str]], bool, str]:
         """Findings (code, message) for one request; whether it misses required fields; the STAN it reverses."""
@@ -85,8 +93,13 @@ class Session:
                 out.append(("ISO-STAN-REUSED", f"{mti} STAN {stan} already used by {self._stans[terminal, stan]}"
                                                f" from terminal {redact(terminal)!r}"))
             else:
-                self._stans[terminal, stan] = mti
+                self._use_stan((terminal, stan), mti)
         return out, bool(missing), reverses
+
+    def _use_stan(self, key: tuple[str, str], what: str) -> None:
+        self._stans[key] = what
+        if len(self._stans) > self._window:
+            self._stans.popitem(last=False)
 
     def _reversal(self, fields: dict[str, str], terminal: str, stan: str) -> tuple[str, list[tuple[str, str]]]:
         mti, out = fields["t"], []
@@ -96,10 +109,10 @@ class Session:
             tag = f"reversal of {names}"
             used = self._stans.get((terminal, stan))
             if used is None:
-                self._stans[terminal, stan] = tag
+                self._use_stan((terminal, stan), tag)
             elif used != tag:
                 out.append(("ISO-STAN-REUSED", f"{mti} STAN {stan} already used by {used}"))
-        auth = self._auths.get((terminal, names))
+        auth = self._auths.get((terminal, names)) or self._owed.get((terminal, names))
         if auth is None:
             out.append(("ISO-REVERSAL-UNKNOWN", f"{mti} names authorisation STAN {names!r}, which this host did "
                                                 f"not see from terminal {redact(terminal)!r}"))
@@ -108,6 +121,7 @@ class Session:
             out.append(("ISO-REVERSAL-AMOUNT", f"{mti} for STAN {names} is for amount {fields['4']}, the "
                                                f"authorisation was for {auth.amount}"))
         auth.reversed = True
+        self._owed.pop((terminal, names), None)
         return names, out
 
     def note_auth(self, fields: dict[str, str], answer: str, expect_reversal: bool) -> None:
@@ -115,9 +129,14 @@ class Session:
         key = (fields.get("41", ""), fields.get("11", ""))
         if key not in self._auths:
             self._auths[key] = _Auth(fields.get("4", ""), answer, expect_reversal)
+            if len(self._auths) > self._window:
+                old_key, old = self._auths.popitem(last=False)
+                if old.expect_reversal and not old.reversed:
+                    self._owed[old_key] = old
 
     def missing_reversals(self) -> list[tuple[str, str, str, str]]:
         """(code, message, terminal, STAN) for every timed-out authorisation never reversed."""
         return [("ISO-REVERSAL-MISSING", f"authorisation STAN {stan} (amount {auth.amount}, answered {auth.answer}) "
                                          f"was never reversed", terminal, stan)
-                for (terminal, stan), auth in self._auths.items() if auth.expect_reversal and not auth.reversed]
+                for (terminal, stan), auth in [*self._owed.items(), *self._auths.items()]
+                if auth.expect_reversal and not auth.reversed]

@@ -118,3 +118,28 @@ def test_a_repeated_reversal_keeps_its_stan(make_host):
         repeat["t"] = "0401"
         assert unit.request(repeat)["t"] == "0410"
     assert host.findings() == []
+
+
+def _fields(mti: str, stan: str, terminal: str = "TERM0001", **more: str) -> dict[str, str]:
+    base = {"t": mti, "2": "4761739001010010", "3": "000000", "4": "000000001000", "7": "1207012345", "11": stan,
+            "12": "012345", "13": "1207", "22": "051", "41": terminal, "42": "MERCHANT0000001", "49": "978"}
+    return {**base, **more}
+
+
+def test_the_session_remembers_a_window_so_a_wrapped_stan_is_not_a_reuse_and_memory_stays_bounded():
+    from drivers.acquirer.checks import Session
+
+    session = Session(window=10)
+    for n in range(1, 26):
+        found, _, _ = session.check(_fields("0100", f"{n:06d}"))
+        assert found == []
+        session.note_auth(_fields("0100", f"{n:06d}"), "00", expect_reversal=(n == 2))
+    assert len(session._stans) == 10 and len(session._auths) == 10
+    assert session.check(_fields("0100", "000003"))[0] == []  # long out of the window: a wrapped counter
+    reused = session.check(_fields("0100", "000025"))[0]
+    assert [code for code, _ in reused] == ["ISO-STAN-REUSED"]
+    # An authorisation still owed its reversal is kept beyond the window, and its reversal still matches it.
+    assert [(t, s) for _, _, t, s in session.missing_reversals()] == [("TERM0001", "000002")]
+    original = "0100" + "000002" + "1207012345" + "0" * 22
+    found, _, reverses = session.check(_fields("0400", "000900", **{"90": original}))
+    assert found == [] and reverses == "000002" and session.missing_reversals() == []
