@@ -92,6 +92,7 @@ def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, 
     if as_json:
         safe.echo_json(json.dumps(_json(result), indent=2))
     elif consoles:
+        _print_soaks(result.runs)
         consoles[0].print_summary(result.runs)
     for run in result.runs:
         if run.report_error:
@@ -122,3 +123,13 @@ def _json(result: MultiResult) -> list[dict[str, Any]]:
             item["error"] = run.error
         out.append(item)
     return out
+
+
+def _print_soaks(runs: Any) -> None:
+    """Each slot's soak figures (a soak on several units), above the end table."""
+    from bench.cli.soakview import soak_lines
+
+    for run in sorted(runs, key=lambda r: r.slot):
+        lines = soak_lines(run.record) if run.record is not None else []
+        for line in lines:
+            safe.echo(f"[slot {run.slot}] {line}")

@@ -112,3 +112,12 @@ def test_a_bad_profile_names_its_file_and_line(tmp_path: Path) -> None:
                    "cards: {emv-visa-contact: 1}\namounts: {min: 1, max: 2, currency: \"978\"}\n")
     proc = bench("soak", str(bad), "--sim", timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith(f"bench: error: {bad}:6:"), proc.stderr
+
+
+@pytest.mark.usefixtures("many_slots")
+def test_two_units_show_their_own_soak_figures_under_the_table(tmp_path: Path) -> None:
+    proc = bench("soak", "short", "--sim", "--units", "2", "--scenario", "2=soak-paper-out",
+                 "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{tmp_path / 'b.db'}")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert re.search(r"^\[slot 1\] Soak: \d+ sales in .*: \d+ approved, 0 declined, 0 failed$", proc.stdout, re.M)
+    assert re.search(r"^\[slot 2\] Soak: .* failed \(\d+ paper-out\)$", proc.stdout, re.M)
