@@ -17,12 +17,49 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
-#: Takes a current store back to schema version 3 as released (what migrations 4 to 6 added, removed).
+def to_version_6(url: str) -> None:
+    """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 6 as released.
+
+    SQLite cannot drop a column named in a table-level foreign key: the constraint is taken out of
+    the table's stored definition first (``writable_schema``), then the column dropped.
+    """
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite"):
+        path = sa.make_url(url).database
+        assert path
+        con = sqlite3.connect(path, isolation_level=None)
+        (ddl,) = con.execute("SELECT sql FROM sqlite_master WHERE name = 'runs'").fetchone()
+        start = ddl.index("FOREIGN KEY(case_id)")
+        cut = ddl[:start].rstrip().rstrip(",") + ddl[ddl.index(")", ddl.index("REFERENCES cases", start)) + 1:]
+        con.execute("PRAGMA writable_schema = ON")
+        con.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'runs'", (cut,))
+        con.execute("PRAGMA writable_schema = OFF")
+        con.close()
+        con = sqlite3.connect(path, isolation_level=None)
+        con.executescript("BEGIN; DROP INDEX ix_runs_case; ALTER TABLE runs DROP COLUMN case_id; "
+                          "DROP TABLE case_repairs; DROP TABLE cases; DELETE FROM schema_version WHERE version >= 7; "
+                          "COMMIT;")
+        con.close()
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for sql in ("ALTER TABLE runs DROP COLUMN case_id", "DROP TABLE case_repairs", "DROP TABLE cases",
+                        "DELETE FROM schema_version WHERE version >= 7"):
+                conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
+#: Takes a version 6 store back to schema version 3 as released (what migrations 4 to 6 added, removed).
 TO_VERSION_3 = (
     "ALTER TABLE runs DROP COLUMN slot; ALTER TABLE runs DROP COLUMN pid_start; ALTER TABLE runs DROP COLUMN boot_id; "
     "DELETE FROM schema_version WHERE version >= 4;"
 )
-#: Takes a current SQLite store back to schema version 2 as released (what migrations 3 and 4 added, removed).
+#: Takes a version 6 SQLite store back to schema version 2 as released (what migrations 3 and 4 added, removed).
 TO_VERSION_2 = TO_VERSION_3 + (
     "DROP TABLE run_totals; DROP TABLE fault_totals; DROP INDEX ix_measurements_name_model_at; "
     "ALTER TABLE measurements DROP COLUMN model; DELETE FROM schema_version WHERE version = 3;"

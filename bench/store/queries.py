@@ -19,7 +19,7 @@ from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 # --------------------------------------------------------------------------- history and trend

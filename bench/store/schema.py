@@ -128,10 +128,12 @@ runs = Table(
     Column("hostname", String(255), nullable=True),
     Column("bench_version", String(50), nullable=False, default=""),
     Column("slot", Integer, nullable=True),  # version 6: the fixture slot on a multi-up station
+    Column("case_id", ForeignKey("cases.id"), nullable=True),  # version 7: the repair case it belongs to
     Index("ix_runs_unit_started", "unit_id", "started_at"),
     Index("ix_runs_started", "started_at"),
     Index("ix_runs_station_started", "station_id", "started_at"),
     Index("ix_runs_lot", "lot"),  # version 2: a lot's units (incoming inspection)
+    Index("ix_runs_case", "case_id"),  # version 7: a case's runs
     # Only the open runs (what mark_abandoned looks for): a partial index, tiny and exact.
     Index(
         "ix_runs_running",
@@ -258,7 +260,42 @@ fault_totals = Table(
     Column("runs", BigInteger, nullable=False),  # FAIL runs showing this fault code
 )
 
-_DATA_TABLES = (stations, units, runs, steps, measurements, attachments, findings, lots, run_totals, fault_totals)
+# Version 7: repair cases (bench/cases/store.py): a unit from intake to sign-off, and what was done to it.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", _BigId, primary_key=True),  # shown as C<id>
+    Column("serial", String(200), nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("complaint", Text, nullable=False),
+    Column("customer_ref", String(200), nullable=True),
+    Column("last_worked", Text, nullable=True),  # as the customer said it
+    Column("software_update", Text, nullable=True),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # open, closed
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("result", String(16), nullable=True),  # repaired, unrepaired, returned
+    Column("close_reason", Text, nullable=True),
+    Index("ix_cases_serial", "serial", "opened_at"),
+    Index("ix_cases_status", "status", "opened_at"),
+)
+
+case_repairs = Table(
+    "case_repairs",
+    metadata,
+    Column("id", _BigId, primary_key=True),
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("technician", String(200), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("part_number", String(200), nullable=True),
+    Column("note", Text, nullable=False),
+    Index("ix_case_repairs_case", "case_id", "at"),
+)
+
+_DATA_TABLES = (stations, units, cases, runs, steps, measurements, attachments, findings, lots, run_totals, fault_totals,
+                case_repairs)
 
 
 def _baseline(conn: Connection) -> None:
@@ -333,6 +370,36 @@ def _v6(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE runs ADD COLUMN slot INTEGER"))
 
 
+def _v7(conn: Connection) -> None:
+    """Version 6 -> 7: repair cases, their repair records, and ``runs.case_id``."""
+    ts, big_id = _ts(conn), _big_id(conn)
+    conn.execute(text(
+        f"CREATE TABLE cases (id {big_id}, serial VARCHAR(200) NOT NULL, model VARCHAR(200), complaint TEXT NOT NULL,"
+        " customer_ref VARCHAR(200), last_worked TEXT, software_update TEXT,"
+        f" opened_at {ts} NOT NULL, opened_by VARCHAR(200) NOT NULL, status VARCHAR(16) NOT NULL,"
+        f" closed_at {ts}, result VARCHAR(16), close_reason TEXT)"
+    ))
+    conn.execute(text("CREATE INDEX ix_cases_serial ON cases (serial, opened_at)"))
+    conn.execute(text("CREATE INDEX ix_cases_status ON cases (status, opened_at)"))
+    conn.execute(text(
+        f"CREATE TABLE case_repairs (id {big_id}, case_id {_id_type(conn)} NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
+        f" at {ts} NOT NULL, technician VARCHAR(200) NOT NULL, action VARCHAR(32) NOT NULL,"
+        " part_number VARCHAR(200), note TEXT NOT NULL)"
+    ))
+    conn.execute(text("CREATE INDEX ix_case_repairs_case ON case_repairs (case_id, at)"))
+    conn.execute(text(f"ALTER TABLE runs ADD COLUMN case_id {_id_type(conn)} REFERENCES cases (id)"))
+    conn.execute(text("CREATE INDEX ix_runs_case ON runs (case_id)"))
+
+
+def _big_id(conn: Connection) -> str:
+    """An autoincrement integer primary key, as ``_BigId`` creates it."""
+    return "BIGSERIAL NOT NULL PRIMARY KEY" if conn.dialect.name == "postgresql" else "INTEGER NOT NULL PRIMARY KEY"
+
+
+def _id_type(conn: Connection) -> str:
+    return "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+
+
 def _ts(conn: Connection) -> str:
     return "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
 
@@ -344,6 +411,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("runs.pid_start and runs.boot_id: who owns a RUNNING run, beyond its pid", _v4),
     ("run_totals recomputed: an ABORTED run is not a unit's first run for the first-pass yield", _v5),
     ("runs.slot: the fixture slot on a multi-up station", _v6),
+    ("repair cases: cases, case_repairs, runs.case_id", _v7),
 )
 #: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
 _REBUILDS = frozenset({3, 5})

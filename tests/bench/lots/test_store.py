@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from stored import TO_VERSION_2
+from stored import TO_VERSION_2, to_version_6
 
 from bench.cli import cli
 from bench.cli.inspect import DEMO_FAULTS
@@ -48,6 +48,7 @@ def unit_run(n: int, lot: str, serial: str, *, bad: bool = False, verdict: Verdi
 def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v1.db'}"
     store_runs(url, unit_run(1, "OLD", "S1"))
+    to_version_6(url)
     con = sqlite3.connect(tmp_path / "v1.db")  # back to version 1 as released
     con.executescript(TO_VERSION_2)
     con.executescript("DROP TABLE lots; DROP INDEX ix_runs_lot; DELETE FROM schema_version WHERE version = 2;")
@@ -55,7 +56,7 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     with Store.open(url) as store:
         assert store.get_run(unit_run(1, "OLD", "S1").run_id).lot == "OLD"
     con = sqlite3.connect(tmp_path / "v1.db")
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5, 6]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5, 6, 7]
     migrated = {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     indexes = {r[1] for r in con.execute("PRAGMA index_list(runs)")}
     con.close()
@@ -65,7 +66,7 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     assert migrated == {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     assert "ix_runs_lot" in indexes
     con.close()
-    assert LATEST == 6
+    assert LATEST == 7
 
 
 def test_counting_and_early_reject(tmp_db: str) -> None:

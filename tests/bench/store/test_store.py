@@ -486,11 +486,12 @@ def test_another_hosts_runs_are_marked_only_when_told(store: Store, store_url: s
 
 
 def test_version_4_migrates_a_version_3_store(store_url: str) -> None:
-    from stored import TO_VERSION_3
+    from stored import TO_VERSION_3, to_version_6
 
     with Store.open(store_url) as store:
         run = _open_run(store, store_url, 0)
     fresh = _runs_columns(store_url)
+    to_version_6(parse_url(store_url).render_as_string(hide_password=False))
     engine = sa.create_engine(parse_url(store_url))
     with engine.begin() as conn:  # back to version 3 as released
         for statement in TO_VERSION_3.split(";"):
@@ -504,7 +505,7 @@ def test_version_4_migrates_a_version_3_store(store_url: str) -> None:
         with store._read() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
             owner_cols = conn.execute(sa.text("SELECT pid_start, boot_id FROM runs")).one()
-    assert versions == [1, 2, 3, 4, 5, 6] and tuple(owner_cols) == (None, None)
+    assert versions == [1, 2, 3, 4, 5, 6, 7] and tuple(owner_cols) == (None, None)
     assert _runs_columns(store_url) == fresh
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from pgcluster import create_database
-from stored import TO_VERSION_2, store_run
+from stored import TO_VERSION_2, store_run, to_version_6
 
 from bench.record import Outcome, Verdict
 from bench.store.engine import Store, parse_url
@@ -109,6 +109,7 @@ def test_version_3_migrates_a_version_2_store(store_url: str, tmp_path: Path) ->
         _awkward(store)
         before = store.stats()
         fresh_schema = _schema(store_url)
+        to_version_6(parse_url(store_url).render_as_string(hide_password=False))
         with store._write() as conn:  # back to version 2 as released
             for statement in TO_VERSION_2.split(";"):
                 if statement.strip():
@@ -119,7 +120,7 @@ def test_version_3_migrates_a_version_2_store(store_url: str, tmp_path: Path) ->
         assert store.get_run(runs["r4"].run_id).to_dict() == runs["r4"].to_dict()
         with store._read() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
-    assert versions == [1, 2, 3, 4, 5, 6]
+    assert versions == [1, 2, 3, 4, 5, 6, 7]
     assert _schema(store_url) == fresh_schema
 
 
@@ -157,6 +158,8 @@ def test_version_5_recounts_first_runs_without_aborted_ones(store_url: str) -> N
         with store._write() as conn:  # as version 4 counted: G's first run was the ABORTED one
             conn.execute(sa.text("UPDATE run_totals SET firsts = 1, firsts_here = 1 WHERE verdict = 'ABORTED'"))
             conn.execute(sa.text("UPDATE run_totals SET firsts = 0, firsts_here = 0 WHERE verdict = 'PASS'"))
+        to_version_6(parse_url(store_url).render_as_string(hide_password=False))
+        with store._write() as conn:
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN slot"))  # version 6's, back to version 4
             conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 5"))
         assert store.stats().first_pass_yield == 0.0
