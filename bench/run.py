@@ -37,6 +37,7 @@ class RunRequest:
     operator_name: str | None = None
     operator_script: Path | None = None
     lot: str | None = None
+    case_id: int | None = None  # the repair case the run belongs to (bench run --case)
     junit: Path | None = None
     listener: RunListener | None = None  # progress as steps end (the CLI's console)
     terminal_operator: Callable[[str], Operator] | None = None  # prompts a person at a real station
@@ -76,19 +77,26 @@ def execute(req: RunRequest) -> RunResult:
         answers = load_operator_script(req.operator_script)
     elif scenario is not None:
         answers = scenario.answers
+    check_outputs(req)
+    store, case = _case_store(req, db)  # an unknown or closed case: UsageError before anything runs
+    serial = req.unit_serial or (case.serial if case is not None else None)  # a simulated unit is the case's
     sim_devices = None
     if scenario is not None:
-        sim_devices = scenario.devices.with_serial(req.unit_serial) if req.unit_serial else scenario.devices
-
-    check_outputs(req)
+        sim_devices = scenario.devices.with_serial(serial) if serial else scenario.devices
     # The simulated unit's process starts first and comes up while this one opens the store
     # and imports what the run needs; the run waits for it only when it opens the devices.
-    sim = _spawn_sim(sim_devices, plan.devices)
     try:
-        store = _open_store(db)
+        sim = _spawn_sim(sim_devices, plan.devices)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    try:
+        store = store or _open_store(db)
     except BaseException:
         _close_sim(sim)
         raise
+    sink = None
     try:
         from bench.devices import DeviceSet
         from bench.runner import Runner
@@ -105,8 +113,12 @@ def execute(req: RunRequest) -> RunResult:
             urls, actions = {**urls, **sim.urls}, dict(sim.actions)
         operator = _operator(req, answers, actions, station_operator)
         devices = DeviceSet(urls)
+        if case is not None:
+            from bench.cases.attach import CaseSink
+
+            sink = CaseSink(store, case)
         try:
-            runner = Runner(plan, devices, operator, store, station=station_name, listener=listener,
+            runner = Runner(plan, devices, operator, sink or store, station=station_name, listener=listener,
                             lot=req.lot, scenario=scenario.name if scenario else None)
             try:
                 rec = runner.run()
@@ -116,6 +128,7 @@ def execute(req: RunRequest) -> RunResult:
                 interrupts.hold()
                 if runner.record.verdict != Verdict.RUNNING:
                     exc.record = runner.record  # type: ignore[attr-defined]
+                    exc.case, exc.case_note = _case_outcome(sink)  # type: ignore[attr-defined]
                     exc.report, exc.report_error = write_reports(req, runner.record, store)  # type: ignore[attr-defined]
                 raise
             interrupts.hold()  # the verdict is stored: a signal from now on does not undo the run
@@ -131,7 +144,7 @@ def execute(req: RunRequest) -> RunResult:
         finally:
             with interrupts.shielded():
                 store.close()
-    return RunResult(rec, report_path, report_error)
+    return RunResult(rec, report_path, report_error, *_case_outcome(sink))
 
 
 @dataclass
@@ -141,6 +154,8 @@ class RunResult:
     record: RunRecord
     report: Path | None
     report_error: str | None = None
+    case: str | None = None  # C<n>: the case the run joined
+    case_note: str | None = None  # why the run did not join the case it was asked to
 
     def __iter__(self) -> Iterator[Any]:  # rec, report_path = execute(...) keeps working
         return iter((self.record, self.report))
@@ -231,6 +246,27 @@ def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any],
     import getpass
 
     return req.terminal_operator(name or getpass.getuser())
+
+
+def _case_store(req: RunRequest, db: str | None) -> tuple[Any, Any]:
+    """With ``--case``: the store, open, and the case (refused when unknown or closed); else ``(None, None)``."""
+    if req.case_id is None:
+        return None, None
+    from bench.cases.store import check_case_open
+
+    store = _open_store(db)
+    try:
+        return store, check_case_open(store, req.case_id)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _case_outcome(sink: Any) -> tuple[str | None, str | None]:
+    """The case the run joined (``C<n>``) and why it did not, from the run's :class:`CaseSink` (None: no --case)."""
+    if sink is None:
+        return None, None
+    return (sink.case.label if sink.attached else None), sink.note
 
 
 def _open_store(db: str | None) -> Any:

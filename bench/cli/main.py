@@ -103,6 +103,7 @@ def cli(debug: bool) -> None:
 @click.option("--operator-script", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML answers for a scripted operator (no person needed).")
 @click.option("--lot", help="Incoming-inspection lot this unit belongs to.")
+@click.option("--case", "case_ref", metavar="ID", help="Repair case (C<n>) the run belongs to (bench case open).")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path),
               help="Also write a JUnit XML file here (for CI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
@@ -118,6 +119,7 @@ def run(
     operator_name: str | None,
     operator_script: Path | None,
     lot: str | None,
+    case_ref: str | None,
     junit_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -142,6 +144,13 @@ def run(
     if not many and set(by_slot) - {0}:
         raise UsageError("--scenario SLOT=NAME needs --units N (a multi-up simulated station)")
     scenario = by_slot.get(0)
+    case_id = None
+    if case_ref is not None:
+        from bench.cases.model import parse_case_id
+
+        case_id = parse_case_id(case_ref)
+        if many:
+            raise UsageError("--case takes one unit: a multi-up run tests several (run the case's unit alone)")
     request = RunRequest(
         plan_file=plan_file,
         station_file=station_file,
@@ -152,6 +161,7 @@ def run(
         operator_name=operator_name,
         operator_script=operator_script,
         lot=lot,
+        case_id=case_id,
         junit=junit_file,
         listener=None if as_json or many else ConsoleListener(),
         terminal_operator=TerminalOperator,
@@ -164,15 +174,21 @@ def run(
         # A run that ended early still has its record: scripts asking for JSON get it.
         if as_json and getattr(exc, "record", None) is not None:
             _echo_record(exc.record, getattr(exc, "report", None),  # type: ignore[attr-defined]
-                         getattr(exc, "report_error", None))
+                         getattr(exc, "report_error", None), exc if hasattr(exc, "case") else None)
+        if getattr(exc, "case_note", None):
+            _say(f"bench: {exc.case_note}")  # type: ignore[attr-defined]
         if getattr(exc, "report_error", None):
             _say(f"bench: error: {exc.report_error}")  # type: ignore[attr-defined]
         raise
     rec = result.record
     if as_json:
-        _echo_record(rec, result.report, result.report_error)
+        _echo_record(rec, result.report, result.report_error, result)
     else:
         print_summary(rec, str(result.report) if result.report else None)
+        if result.case is not None:
+            safe.echo(f"Case {result.case}")
+    if result.case_note:
+        _say(f"bench: {result.case_note}")
     code = rec.verdict.exit_code
     if result.report_error:
         # The verdict above stands and the run is stored; the bench did not do all it was asked.
@@ -182,9 +198,11 @@ def run(
     sys.exit(code)
 
 
-def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = None) -> None:
+def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = None, result: Any = None) -> None:
     out = rec.to_dict()
     out["report"] = str(report_path) if report_path else None
+    if result is not None and (result.case is not None or result.case_note):
+        out["case"], out["case_note"] = result.case, result.case_note
     if report_error:
         out["report_error"] = report_error
     safe.echo_json(json.dumps(out, indent=2))
@@ -284,6 +302,9 @@ cli.add_command(host)
 from bench.cli.soak import soak  # noqa: E402
 
 cli.add_command(soak)
+from bench.cli.case import case  # noqa: E402
+
+cli.add_command(case)
 
 
 # ---------------------------------------------------------------------------- entry point

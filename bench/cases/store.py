@@ -1,0 +1,323 @@
+"""Repair cases in the store: open a case, attach runs, record repairs, close it.
+
+The rules (``docs/store.md``, "Repair cases", says them for people):
+
+* A serial has at most one open case: opening a second one is a usage error naming the first.
+* A run joins a case (``runs.case_id``) only while the case is open, and not when the unit that
+  was tested reported another serial: that run is stored on its own (:class:`RunNotAttached`
+  says why). A unit that never reports a serial (it does not answer) is taken on the
+  technician's word: the run joins the case.
+* Repairs are recorded on open cases only; ``replace`` needs the part number.
+* Closing (:meth:`CaseStore.close`), in this order:
+
+  1. the unit is at the factory (a ``return-to-factory`` repair with no ``reactivated`` after it):
+     result ``returned``; the reason is the one given, else the return's note;
+  2. ``unrepaired`` reason given: result ``unrepaired`` with that reason;
+  3. the case's last judged run (PASS, FAIL or INCOMPLETE: an ERROR run is the bench's failure, an
+     ABORTED one judged nothing) is a PASS: result ``repaired`` (it came after every failing run,
+     since it is the last);
+  4. anything else cannot close: :class:`CaseNotRepaired` (exit 1, the unit is not repaired).
+
+Every write is one transaction, so a killed process leaves a whole repair record or none. Free
+texts go through :func:`drivers.codecs.pan.redact` before they are stored. The SQL is plain and
+runs on the store's own connection (like :mod:`bench.lots.store`), on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bench.cases.model import (
+    ACTIONS,
+    CLOSED,
+    OPEN,
+    REACTIVATED,
+    REPAIRED,
+    RETURN_TO_FACTORY,
+    RETURNED,
+    UNREPAIRED,
+    Case,
+    Repair,
+    label,
+)
+from bench.errors import BenchError, UsageError
+from bench.record import RunRecord, Verdict
+from bench.store.rows import utc
+from drivers.codecs.pan import redact
+
+if TYPE_CHECKING:
+    from bench.store.base import StoreBase
+
+_LOG = logging.getLogger(__name__)
+
+#: Verdicts that judged the unit (ERROR: the bench failed; ABORTED, RUNNING: nothing judged).
+JUDGED = frozenset({Verdict.PASS.value, Verdict.FAIL.value, Verdict.INCOMPLETE.value})
+
+
+class CaseNotRepaired(BenchError):
+    """The case cannot close as repaired and no ``--unrepaired`` reason was given (exit 1)."""
+
+
+class RunNotAttached(BenchError):
+    """The run is stored but does not belong to the case (another unit, or one that did not identify)."""
+
+
+class CaseStore:
+    """The repair cases of a store (which stays the caller's to close)."""
+
+    def __init__(self, store: StoreBase) -> None:
+        self.store = store
+        self._db = store.db
+
+    # ----------------------------------------------------------------- writes
+
+    def open_case(self, serial: str, complaint: str, *, model: str | None = None, customer_ref: str | None = None,
+                  last_worked: str | None = None, software_update: str | None = None, opened_by: str = "technician",
+                  now: datetime | None = None) -> Case:
+        """Open a case for the unit ``serial``; the model, when not given, from the unit's newest stored run.
+
+        Raises:
+            UsageError: empty serial or complaint, or the serial has an open case already.
+        """
+        serial, complaint = serial.strip(), redact(complaint.strip())
+        if not serial:
+            raise UsageError("a case needs the unit's serial number")
+        if not complaint:
+            raise UsageError("a case needs the customer's complaint (--complaint TEXT)")
+        db = self._db
+        with db.write():
+            found = db.query(f"SELECT id FROM cases WHERE serial = :serial AND status = :open {db.row_lock}",
+                             {"serial": serial, "open": OPEN})
+            if found:
+                raise UsageError(f"unit {serial} already has an open case, {label(int(found[0][0]))}: "
+                                 "close it before opening another")
+            if model is None:
+                known = db.query(_NEWEST_MODEL, {"serial": serial})
+                model = known[0][0] if known else None
+            case_id = db.insert(_INSERT_CASE, {
+                "serial": serial, "model": _opt(model), "complaint": complaint, "customer_ref": _opt(customer_ref),
+                "last_worked": _opt(last_worked), "software_update": _opt(software_update),
+                "opened_at": db.time(now or datetime.now(UTC)), "opened_by": opened_by, "status": OPEN,
+            })
+        _LOG.info("case %s opened for unit %s", label(case_id), serial)
+        return self.get(case_id)
+
+    def attach_run(self, case_id: int, run_id: str) -> Case:
+        """Make the stored run one of the case's runs; the case (its model filled from the unit when unknown).
+
+        A run whose unit has not identified itself (yet, or ever: a unit that does not answer) is
+        attached on the technician's word; :meth:`detach_run` takes it back if the unit then
+        reports another serial.
+
+        Raises:
+            UsageError: no such case, or it is closed.
+            RunNotAttached: the run's unit is another unit (nothing written).
+        """
+        db = self._db
+        with db.write():
+            case = self._open_case(case_id, lock=True)
+            found = db.query(_RUN_UNIT, {"run_id": run_id})
+            if not found:
+                raise RunNotAttached(f"no run {run_id} in the store")
+            serial, model = found[0]
+            if serial is not None and serial != case.serial:
+                raise RunNotAttached(mismatch(case, serial, run_id))
+            db.execute("UPDATE runs SET case_id = :case_id WHERE id = :run_id", {"case_id": case_id, "run_id": run_id})
+            if case.model is None and model:
+                db.execute("UPDATE cases SET model = :model WHERE id = :id", {"model": model, "id": case_id})
+        return self.get(case_id)
+
+    def detach_run(self, run_id: str) -> None:
+        """The run belongs to no case (its unit turned out to be another)."""
+        with self._db.write():
+            self._db.execute("UPDATE runs SET case_id = NULL WHERE id = :run_id", {"run_id": run_id})
+
+    def add_repair(self, case_id: int, action: str, note: str, *, part_number: str | None = None,
+                   technician: str = "technician", now: datetime | None = None) -> Repair:
+        """Record one thing done to the unit, in one transaction.
+
+        Raises:
+            UsageError: unknown action, ``replace`` without a part, an empty note, no such case, a closed case.
+        """
+        if action not in ACTIONS:
+            raise UsageError(f"unknown repair action {action!r}: one of {', '.join(ACTIONS)}")
+        part_number = _opt(part_number)
+        if action == "replace" and part_number is None:
+            raise UsageError("--action replace needs --part PN (the part number fitted)")
+        note = redact(note.strip())
+        if not note:
+            raise UsageError("a repair needs a note saying what was done (--note TEXT)")
+        db = self._db
+        at = now or datetime.now(UTC)
+        with db.write():
+            self._open_case(case_id, lock=True)
+            repair_id = db.insert(_INSERT_REPAIR, {"case_id": case_id, "at": db.time(at), "technician": technician,
+                                                   "action": action, "part_number": part_number, "note": note})
+        return Repair(repair_id, case_id, at, technician, action, part_number, note)
+
+    def close(self, case_id: int, unrepaired: str | None = None, *, now: datetime | None = None) -> Case:
+        """Close the case by the rules of this module's docstring; the closed case.
+
+        Raises:
+            UsageError: no such case, it is closed already, or ``unrepaired`` is empty.
+            CaseNotRepaired: not repaired and no reason given (nothing is written).
+        """
+        if unrepaired is not None and not unrepaired.strip():
+            raise UsageError("--unrepaired needs a reason (why the unit leaves without a repair)")
+        db = self._db
+        with db.write():
+            case = self._open_case(case_id, lock=True)
+            verdicts = [(rid, v) for rid, v in db.query(_CASE_VERDICTS, {"case_id": case_id}) if v in JUDGED]
+            repairs = db.query("SELECT action, note FROM case_repairs WHERE case_id = :case_id ORDER BY at, id",
+                               {"case_id": case_id})
+            result, reason = _closing(case, verdicts, [(a, n) for a, n in repairs], unrepaired)
+            db.execute("UPDATE cases SET status = :closed, closed_at = :at, result = :result, close_reason = :reason "
+                       "WHERE id = :id AND status = :open",
+                       {"closed": CLOSED, "at": db.time(now or datetime.now(UTC)), "result": result,
+                        "reason": redact(reason) if reason else None, "id": case_id, "open": OPEN})
+        _LOG.info("case %s closed: %s", label(case_id), result)
+        return self.get(case_id)
+
+    # ----------------------------------------------------------------- reads
+
+    def get(self, case_id: int) -> Case:
+        """The stored case.
+
+        Raises:
+            UsageError: no such case (exit 2).
+        """
+        with self._db.read():
+            found = self._db.query(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = :id", {"id": case_id})
+        if not found:
+            raise UsageError(f"no case {label(case_id)} in the store (bench case list shows the cases)")
+        return _case(found[0])
+
+    def list_cases(self, status: str | None = None, serial: str | None = None) -> list[Case]:
+        """The cases, oldest first; only open or closed ones (``status``), only one unit's (``serial``)."""
+        where, params = [], {}
+        if status is not None:
+            where.append("status = :status")
+            params["status"] = status
+        if serial is not None:
+            where.append("serial = :serial")
+            params["serial"] = serial
+        sql = f"SELECT {_CASE_COLUMNS} FROM cases {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id"
+        with self._db.read():
+            return [_case(r) for r in self._db.query(sql, params)]
+
+    def run_counts(self) -> dict[int, int]:
+        """How many runs each case has (cases without runs are absent)."""
+        with self._db.read():
+            found = self._db.query("SELECT case_id, count(*) FROM runs WHERE case_id IS NOT NULL GROUP BY case_id", {})
+        return {int(c): int(n) for c, n in found}
+
+    def run_ids(self, case_id: int) -> list[str]:
+        """The ids of the case's runs, oldest first."""
+        with self._db.read():
+            return [rid for rid, _ in self._db.query(_CASE_VERDICTS, {"case_id": case_id})]
+
+    def runs(self, case_id: int) -> list[RunRecord]:
+        """The case's runs as stored (whole records), oldest first."""
+        return [self.store.get_run(rid) for rid in self.run_ids(case_id)]
+
+    def repairs(self, case_id: int) -> list[Repair]:
+        """What was done to the case's unit, in order."""
+        with self._db.read():
+            found = self._db.query("SELECT id, case_id, at, technician, action, part_number, note FROM case_repairs "
+                                   "WHERE case_id = :case_id ORDER BY at, id", {"case_id": case_id})
+        return [Repair(int(i), int(c), utc(at), tech, action, part, note) for i, c, at, tech, action, part, note in found]
+
+    # ----------------------------------------------------------------- internals
+
+    def _open_case(self, case_id: int, *, lock: bool) -> Case:
+        """The case, inside the caller's transaction; refused unless it exists and is open."""
+        db = self._db
+        found = db.query(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = :id {db.row_lock if lock else ''}",
+                         {"id": case_id})
+        if not found:
+            raise UsageError(f"no case {label(case_id)} in the store (bench case list shows the cases)")
+        case = _case(found[0])
+        if not case.is_open:
+            raise UsageError(f"case {case.label} is closed ({case.result}); open a new case for unit {case.serial}")
+        return case
+
+
+def mismatch(case: Case, serial: str, run_id: str) -> str:
+    """The one line saying a run's unit is not the case's."""
+    return (f"the unit tested is {serial}, not {case.serial}: run {run_id[:8]} is stored but not attached "
+            f"to case {case.label}")
+
+
+def check_case_open(store: StoreBase, case_id: int) -> Case:
+    """Refuse a run for a case that is unknown or closed (``bench run --case``), before anything runs.
+
+    Raises:
+        UsageError: exit 2.
+    """
+    case = CaseStore(store).get(case_id)
+    if not case.is_open:
+        raise UsageError(f"case {case.label} is closed ({case.result}); open a new case for unit {case.serial}")
+    return case
+
+
+def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[tuple[str, str]],
+             unrepaired: str | None) -> tuple[str, str | None]:
+    """The result and reason a case closes with (the module docstring's rules), or :class:`CaseNotRepaired`."""
+    at_factory: str | None = None
+    for action, note in repairs:
+        if action == RETURN_TO_FACTORY:
+            at_factory = note
+        elif action == REACTIVATED:
+            at_factory = None
+    if at_factory is not None:
+        return RETURNED, unrepaired.strip() if unrepaired else f"returned to the factory: {at_factory}"
+    if unrepaired is not None:
+        return UNREPAIRED, unrepaired.strip()
+    if verdicts and verdicts[-1][1] == Verdict.PASS.value:
+        return REPAIRED, None
+    if not verdicts:
+        why = "it has no judged run"
+    else:
+        rid, verdict = verdicts[-1]
+        why = f"its last run {rid[:8]} is {verdict}"
+    raise CaseNotRepaired(f"case {case.label} cannot close as repaired: {why}; test the unit until a run passes "
+                          "(bench run PLAN --case " + case.label + "), or close it with --unrepaired REASON")
+
+
+def _opt(text: str | None) -> str | None:
+    """A free text as stored: stripped, masked, ``None`` when empty."""
+    if text is None or not text.strip():
+        return None
+    return redact(text.strip())
+
+
+_CASE_COLUMNS = ("id, serial, model, complaint, customer_ref, last_worked, software_update, opened_at, opened_by, "
+                 "status, closed_at, result, close_reason")
+_INSERT_CASE = (
+    "INSERT INTO cases (serial, model, complaint, customer_ref, last_worked, software_update, opened_at, opened_by, "
+    "status) VALUES (:serial, :model, :complaint, :customer_ref, :last_worked, :software_update, :opened_at, "
+    ":opened_by, :status)"
+)
+_INSERT_REPAIR = (
+    "INSERT INTO case_repairs (case_id, at, technician, action, part_number, note) "
+    "VALUES (:case_id, :at, :technician, :action, :part_number, :note)"
+)
+_NEWEST_MODEL = (
+    "SELECT u.model FROM runs r JOIN units u ON u.id = r.unit_id WHERE u.serial = :serial "
+    "ORDER BY r.started_at DESC, r.id DESC LIMIT 1"
+)
+_RUN_UNIT = "SELECT u.serial, u.model FROM runs r LEFT OUTER JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
+_CASE_VERDICTS = "SELECT id, verdict FROM runs WHERE case_id = :case_id ORDER BY started_at, id"
+
+
+def _case(row: Sequence[Any]) -> Case:
+    (cid, serial, model, complaint, customer, last_worked, update, opened_at, opened_by, status, closed_at, result,
+     reason) = row
+    return Case(int(cid), serial, model, complaint, customer, last_worked, update, utc(opened_at), opened_by, status,
+                utc(closed_at) if closed_at is not None else None, result, reason)
+
+
+__all__ = ["JUDGED", "CaseNotRepaired", "CaseStore", "RunNotAttached", "check_case_open", "mismatch"]

@@ -1,0 +1,239 @@
+"""``bench case``: a repair case from intake to sign-off (open, list, show, repair, close).
+
+A case id is shown and taken as ``C<id>`` (a bare number too). Runs join a case with
+``bench run PLAN --case C<id>``. Exit codes as everywhere: 0 done, 2 usage (an unknown or closed
+case, a bad option), 3 the store; ``close`` exits 1 when the unit is not repaired (its last run
+did not pass) and no ``--unrepaired REASON`` was given: nothing is written then. Only click and
+the standard library are imported at module level, so ``bench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bench.cli import safe
+
+if TYPE_CHECKING:
+    from bench.cases.model import Case, Repair
+    from bench.record import RunRecord
+    from bench.store.base import StoreBase
+
+_DB_HELP = "Results store URL (default: the local SQLite store)."
+_JSON_HELP = "Print as JSON."
+_ACTIONS = ("replace", "reseat", "clean", "reflash", "update", "return-to-factory", "reactivated", "adjust", "other")
+
+
+def _open(db: str | None) -> StoreBase:
+    from bench.store.connect import open_store
+
+    return open_store(db)
+
+
+def interactive() -> bool:
+    """Whether a person can be asked: stdin is a terminal (never prompt a pipe, a script, CI)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # closed or detached stdin
+        return False
+
+
+def _case_id(text: str) -> int:
+    from bench.cases.model import parse_case_id
+
+    return parse_case_id(text)
+
+
+@click.group()
+def case() -> None:
+    """Repair cases: open one when a unit arrives, attach its runs and repairs, close it when it leaves."""
+
+
+# ---------------------------------------------------------------------------- open
+@case.command("open")
+@click.argument("serial")
+@click.option("--complaint", required=True, help="What the customer says is wrong.")
+@click.option("--model", help="The unit's model (default: from its newest stored run, else from its first run in the case).")
+@click.option("--customer", "customer_ref", help="The customer's reference (ticket, order, shop).")
+@click.option("--last-worked", help="When it last worked, as the customer says it.")
+@click.option("--software-update", help="Recent software updates, as the customer says them.")
+@click.option("--operator", "operator_name", help="Who opens the case (default: the login name).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def open_cmd(serial: str, complaint: str, model: str | None, customer_ref: str | None, last_worked: str | None,
+             software_update: str | None, operator_name: str | None, db: str | None, as_json: bool) -> None:
+    """Open a case for the unit SERIAL; prints its id (C<n>). Options left out are asked for at a terminal."""
+    from bench.cases.store import CaseStore
+
+    if interactive():
+        model = model if model is not None else _ask("Model (empty: from the unit)")
+        customer_ref = customer_ref if customer_ref is not None else _ask("Customer reference")
+        last_worked = last_worked if last_worked is not None else _ask("When did it last work")
+        software_update = software_update if software_update is not None else _ask("Recent software updates")
+    with _open(db) as store:
+        opened = CaseStore(store).open_case(
+            serial, complaint, model=model or None, customer_ref=customer_ref, last_worked=last_worked,
+            software_update=software_update, opened_by=operator_name or getpass.getuser())
+    if as_json:
+        safe.echo_json(json.dumps(opened.to_dict(), indent=2))
+        return
+    safe.echo(f"case {opened.label} opened for unit {opened.serial}"
+              + (f" ({opened.model})" if opened.model else "") + f": {safe.one_line(opened.complaint)}")
+    safe.echo(f"test it: bench run PLAN --station FILE --case {opened.label}")
+
+
+def _ask(question: str) -> str:
+    return str(click.prompt(question, default="", show_default=False)).strip()
+
+
+# ---------------------------------------------------------------------------- list
+@case.command("list")
+@click.option("--open", "only_open", is_flag=True, help="Only open cases.")
+@click.option("--closed", "only_closed", is_flag=True, help="Only closed cases.")
+@click.option("--serial", help="Only this unit's cases.")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def list_cmd(only_open: bool, only_closed: bool, serial: str | None, db: str | None, as_json: bool) -> None:
+    """List the cases, oldest first."""
+    from bench.cases.model import CLOSED, OPEN
+    from bench.cases.store import CaseStore
+    from bench.errors import UsageError
+
+    if only_open and only_closed:
+        raise UsageError("give --open or --closed, not both")
+    status = OPEN if only_open else CLOSED if only_closed else None
+    with _open(db) as store:
+        cases = CaseStore(store)
+        found, counts = cases.list_cases(status, serial), cases.run_counts()
+    if as_json:
+        safe.echo_json(json.dumps([{**c.to_dict(), "runs": counts.get(c.case_id, 0)} for c in found], indent=2))
+        return
+    if not found:
+        safe.echo("no cases")
+        return
+    for c in found:
+        state = c.status if c.is_open else f"{c.status} {c.result}"
+        safe.echo(f"{c.label:<6} {state:<18} {c.serial:<16} {c.model or '?':<10} opened {_when(c.opened_at)}  "
+                  f"runs {counts.get(c.case_id, 0)}  {_short(c.complaint)}")
+
+
+# ---------------------------------------------------------------------------- show
+@case.command("show")
+@click.argument("case_ref", metavar="ID")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def show(case_ref: str, db: str | None, as_json: bool) -> None:
+    """The case: unit, complaint, intake answers, its runs and repairs, how it closed."""
+    from bench.cases.store import CaseStore
+
+    case_id = _case_id(case_ref)
+    with _open(db) as store:
+        cases = CaseStore(store)
+        c = cases.get(case_id)
+        runs, repairs = cases.runs(case_id), cases.repairs(case_id)
+    if as_json:
+        safe.echo_json(json.dumps({**c.to_dict(), "runs": [_run_dict(r) for r in runs],
+                                   "repairs": [r.to_dict() for r in repairs]}, indent=2))
+        return
+    for line in show_lines(c, runs, repairs):
+        safe.echo(line)
+
+
+def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[str]:
+    """``bench case show`` as text lines."""
+    lines = [f"case {c.label}: unit {c.serial}" + (f" ({c.model})" if c.model else "") + f", {c.status}"
+             + (f" {c.result}" if c.result else ""),
+             f"complaint: {safe.one_line(c.complaint)}",
+             f"customer: {c.customer_ref or '-'}; last worked: {c.last_worked or '-'}; "
+             f"software update: {c.software_update or '-'}",
+             f"opened {_when(c.opened_at)} by {c.opened_by}"]
+    lines.append(f"runs ({len(runs)}):" if runs else "runs: none yet")
+    for r in runs:
+        d = _run_dict(r)
+        lines.append(f"  {_when(r.started_at, True)}  {r.run_id[:8]}  {r.verdict.value:<10} {r.plan_name} {r.plan_version}"
+                     + (f"  {' '.join(d['faults'])}" if d["faults"] else ""))
+    lines.append(f"repairs ({len(repairs)}):" if repairs else "repairs: none yet")
+    for p in repairs:
+        part = f" {p.part_number}" if p.part_number else ""
+        lines.append(f"  {_when(p.at, True)}  {p.action}{part}  by {p.technician}: {safe.one_line(p.note)}")
+    if not c.is_open:
+        lines.append(f"closed {_when(c.closed_at)}: {c.result}" + (f" ({c.close_reason})" if c.close_reason else ""))
+    return lines
+
+
+def _run_dict(r: RunRecord) -> dict[str, Any]:
+    faults: list[str] = []
+    for code in [s.fault for s in r.steps if s.fault] + [f.fault for f in r.findings]:
+        if code and code not in faults:
+            faults.append(code)
+    return {"run_id": r.run_id, "started_at": r.started_at.astimezone(UTC).isoformat(),
+            "ended_at": r.ended_at.astimezone(UTC).isoformat() if r.ended_at else None, "verdict": r.verdict.value,
+            "plan": r.plan_name, "plan_version": r.plan_version, "station": r.station,
+            "serial": r.unit.serial if r.unit else None, "faults": faults}
+
+
+# ---------------------------------------------------------------------------- repair
+@case.command("repair")
+@click.argument("case_ref", metavar="ID")
+@click.option("--action", required=True, type=click.Choice(_ACTIONS), help="What was done.")
+@click.option("--part", "part_number", help="Part number fitted (required with --action replace).")
+@click.option("--note", required=True, help="What was done, in words.")
+@click.option("--technician", help="Who did it (default: the login name).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def repair(case_ref: str, action: str, part_number: str | None, note: str, technician: str | None, db: str | None,
+           as_json: bool) -> None:
+    """Record a repair action on case ID (one whole record, or none)."""
+    from bench.cases.store import CaseStore
+
+    case_id = _case_id(case_ref)
+    with _open(db) as store:
+        done = CaseStore(store).add_repair(case_id, action, note, part_number=part_number,
+                                           technician=technician or getpass.getuser())
+    if as_json:
+        safe.echo_json(json.dumps(done.to_dict(), indent=2))
+        return
+    part = f" {done.part_number}" if done.part_number else ""
+    safe.echo(f"case {_label(case_id)}: recorded {done.action}{part} by {done.technician}")
+
+
+# ---------------------------------------------------------------------------- close
+@case.command("close")
+@click.argument("case_ref", metavar="ID")
+@click.option("--unrepaired", metavar="REASON", help="Close without a passing run: why the unit leaves unrepaired.")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def close(case_ref: str, unrepaired: str | None, db: str | None, as_json: bool) -> None:
+    """Close case ID: repaired when its last run passed, returned when the unit is at the factory, else --unrepaired."""
+    from bench.cases.store import CaseNotRepaired, CaseStore
+
+    case_id = _case_id(case_ref)
+    with _open(db) as store:
+        try:
+            closed = CaseStore(store).close(case_id, unrepaired)
+        except CaseNotRepaired as exc:  # the unit is not repaired: exit 1, like a unit that failed
+            safe.echo(f"bench: {exc}", err=True)
+            raise click.exceptions.Exit(1) from None
+    if as_json:
+        safe.echo_json(json.dumps(closed.to_dict(), indent=2))
+        return
+    safe.echo(f"case {closed.label} closed: {closed.result}"
+              + (f" ({safe.one_line(closed.close_reason)})" if closed.close_reason else ""))
+
+
+def _label(case_id: int) -> str:
+    return f"C{case_id}"
+
+
+def _when(t: datetime | None, seconds: bool = False) -> str:
+    return t.astimezone(UTC).strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} UTC") if t else "-"
+
+
+def _short(text: str, width: int = 48) -> str:
+    text = safe.one_line(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
