@@ -279,6 +279,9 @@ cases = Table(
     Column("close_reason", Text, nullable=True),
     Index("ix_cases_serial", "serial", "opened_at"),
     Index("ix_cases_status", "status", "opened_at"),
+    # One open case per unit, even when two PostgreSQL stations open one at the same moment.
+    Index("uq_cases_open_serial", "serial", unique=True, sqlite_where=text("status = 'open'"),
+          postgresql_where=text("status = 'open'")),
 )
 
 case_repairs = Table(
@@ -381,6 +384,7 @@ def _v7(conn: Connection) -> None:
     ))
     conn.execute(text("CREATE INDEX ix_cases_serial ON cases (serial, opened_at)"))
     conn.execute(text("CREATE INDEX ix_cases_status ON cases (status, opened_at)"))
+    conn.execute(text("CREATE UNIQUE INDEX uq_cases_open_serial ON cases (serial) WHERE status = 'open'"))
     conn.execute(text(
         f"CREATE TABLE case_repairs (id {big_id}, case_id {_id_type(conn)} NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
         f" at {ts} NOT NULL, technician VARCHAR(200) NOT NULL, action VARCHAR(32) NOT NULL,"

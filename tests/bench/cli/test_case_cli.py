@@ -275,3 +275,9 @@ def test_bench_case_on_postgresql(capsys: pytest.CaptureFixture[str], pg_url: st
     d = json.loads(out)
     assert (len(d["runs"]), len(d["repairs"]), d["complaint"]) == (1, 1, "declined 411111******1111")
     assert bench(capsys, "case", "close", "C1", "--db", db) == (0, "case C1 closed: repaired\n", "")
+
+
+def test_the_cli_offers_every_repair_action() -> None:
+    from bench.cases.model import ACTIONS
+
+    assert case_cli._ACTIONS == ACTIONS  # kept apart so `bench --help` does not import the cases package
