@@ -88,7 +88,8 @@ def open_cmd(serial: str, complaint: str, model: str | None, customer_ref: str |
 
 
 def _ask(question: str) -> str:
-    return str(click.prompt(question, default="", show_default=False)).strip()
+    """One question on stderr (stdout stays the result's, --json too); an empty answer is no answer."""
+    return str(click.prompt(question, default="", show_default=False, err=True)).strip()
 
 
 # ---------------------------------------------------------------------------- list

@@ -73,12 +73,18 @@ def test_at_a_terminal_the_left_out_options_are_asked(capsys: pytest.CaptureFixt
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(case_cli, "interactive", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO("ACME-9\nlast week\n2.4.1 on Monday\n"))
-    code, out, _ = bench(capsys, "case", "open", "SN-1", "--complaint", "dead", "--model", "PT-300",
-                         "--db", tmp_db, "--json")
+    code, out, err = bench(capsys, "case", "open", "SN-1", "--complaint", "dead", "--model", "PT-300",
+                           "--db", tmp_db, "--json")
     assert code == 0
-    assert "Customer reference" in out and "When did it last work" in out and "Model" not in out.split("{")[0]
-    d = json.loads(out[out.index("{"):])
+    assert err == "Customer reference: When did it last work: Recent software updates: "  # --model was given
+    d = json.loads(out)
     assert (d["customer_ref"], d["last_worked"], d["software_update"]) == ("ACME-9", "last week", "2.4.1 on Monday")
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"PT-500\nticket for card {PAN}\n\n\n"))
+    code, out, err = bench(capsys, "case", "open", "SN-2", "--complaint", "dead", "--db", tmp_db, "--json")
+    d = json.loads(out)
+    assert code == 0 and err.startswith("Model (empty: from the unit): Customer reference: ")
+    assert (d["model"], d["customer_ref"], d["last_worked"], d["software_update"]) == (
+        "PT-500", "ticket for card 411111******1111", None, None)
 
 
 def test_without_a_terminal_nothing_is_asked(capsys: pytest.CaptureFixture[str], tmp_db: str,
