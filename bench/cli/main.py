@@ -150,7 +150,8 @@ def run(
 
         case_id = parse_case_id(case_ref)
         if many:
-            raise UsageError("--case takes one unit: a multi-up run tests several (run the case's unit alone)")
+            raise UsageError("--case needs a one-unit run: not with --units, --slot or a multi-up station "
+                             "(test the case's unit on its own)")
     request = RunRequest(
         plan_file=plan_file,
         station_file=station_file,

@@ -19,6 +19,8 @@ PAN = "4111111111111111"
 CASE_KEYS = {"case", "id", "serial", "model", "complaint", "customer_ref", "last_worked", "software_update",
              "opened_at", "opened_by", "status", "closed_at", "result", "close_reason"}
 REPAIR_KEYS = {"id", "case", "at", "technician", "action", "part_number", "note"}
+ONE_UNIT = ("--case needs a one-unit run: not with --units, --slot or a multi-up station (test the case's unit on "
+            "its own)")
 RUN_KEYS = {"run_id", "started_at", "ended_at", "verdict", "plan", "plan_version", "station", "serial", "faults"}
 
 
@@ -245,8 +247,8 @@ def test_a_run_of_another_unit_is_stored_but_not_attached(capsys: pytest.Capture
 @pytest.mark.parametrize(("args", "line"), [
     (["--case", "C9"], "bench: error: no case C9 in the store (bench case list shows the cases)"),
     (["--case", "nine"], "bench: error: 'nine' is not a case id: give it as C<number>, e.g. C12"),
-    (["--case", "C1", "--units", "2"],
-     "bench: error: --case takes one unit: a multi-up run tests several (run the case's unit alone)"),
+    (["--case", "C1", "--units", "2"], f"bench: error: {ONE_UNIT}"),
+    (["--case", "C1", "--units", "1"], f"bench: error: {ONE_UNIT}"),
 ])
 def test_run_case_usage_errors_before_anything_runs(capsys: pytest.CaptureFixture[str], opened: str,
                                                     tmp_path: Path, args: list[str], line: str) -> None:
