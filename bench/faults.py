@@ -6,7 +6,7 @@ category. Codes are ``AREA-WHAT`` in capitals; the area prefixes are:
 ``LINK`` unit link, ``UNIT`` unit firmware/self-test, ``FW`` firmware, ``SEC``
 security, ``PWR`` power, ``NET`` comms, ``LOG`` event log, ``ICC`` contact card
 reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad,
-``DSP`` display, ``TXN`` a test sale end to end (keypad, card, bench host, receipt),
+``DSP`` display, ``CASE`` housing, ``PORT`` the unit's outside ports, ``TXN`` a test sale end to end (keypad, card, bench host, receipt),
 ``BENCH`` the bench itself, ``OP`` the operator.
 """
 
@@ -130,6 +130,18 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("DSP-PIXELS", "display read-back mismatch (dead pixels)", _H, "display", "replace the display"),
     ("DSP-BACKLIGHT", "display backlight failure", _H, "display backlight", "replace the display"),
     ("DSP-REJECTED", "display pattern rejected by the operator", _H, "display", "replace the display"),
+    # Seen at intake (bench/checks/intake.py): what only a person looking at the unit can tell.
+    ("DSP-CRACKED", "screen cracked", _H, "display (glass / touch panel)", "replace the display assembly"),
+    ("KEY-LOOSE", "keys missing or loose", _H, "keypad", "replace the keypad (membrane and keycaps)"),
+    ("CASE-LOOSE", "housing loose, cracked or its clips broken", _H, "housing",
+     "tighten the housing screws; replace the housing if it is cracked or a clip is broken"),
+    ("PORT-DAMAGED", "power, reset or network port loose or damaged", _H, "I/O port board",
+     "reseat the port board's connector; replace the port board if the socket is loose or bent"),
+    ("CASE-LIQUID", "liquid damage", _H, "main board",
+     "power off, open, clean and dry the boards, then test again; replace the main board if corrosion remains"),
+    ("SEC-SEALS", "tamper-evident seals broken", _H, "housing seals",
+     "do not open the unit further: read its tamper state; a unit opened outside an authorised repair goes "
+     "back to the factory"),
     ("TXN-DECLINED", "test sale declined by the bench host", _C, "host behaviour / unit's terminal settings",
      "read the response code in the step: with the bench host set to approve, check the unit's terminal and "
      "merchant IDs and currency; a decline the behaviour file asks for is expected"),

@@ -33,6 +33,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "bench.checks.msr",
     "bench.checks.soak",
     "bench.checks.txn",
+    "bench.checks.intake",
 )
 
 _registry: dict[str, CheckSpec] | None = None

@@ -1,0 +1,69 @@
+"""Intake: what only a person looking at the unit can tell (cracked screen, loose keys, broken seals...).
+
+Each step asks the operator one yes/no question through the operator prompt layer (a
+person at the console, a scripted operator in CI). The answer that shows damage fails the
+step with the step's fault code, like any other fault: the case's judgement reads it with
+the rest of the evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bench.checks.base import CheckSpec, Param, StepContext
+from bench.errors import EquipmentError
+from bench.faults import FAULTS
+from bench.measure import Limit
+
+_LOG = logging.getLogger(__name__)
+
+_YES = {"yes", "y", "true"}
+_NO = {"no", "n", "false"}
+
+
+def inspect(ctx: StepContext) -> None:
+    """Ask ``question``; the answer ``damaged_if`` means damage, and fails the step with ``fault``."""
+    question = str(ctx.params["question"]).strip()
+    fault = str(ctx.params["fault"])
+    if not question:
+        raise EquipmentError("an intake step needs a question for the operator", fault_code="BENCH-CONFIG")
+    if fault not in FAULTS:
+        raise EquipmentError(f"intake fault {fault!r} is not in the fault table", fault_code="BENCH-CONFIG")
+    damaged_if = _yes_no(ctx.params["damaged_if"])
+    answer = ctx.operator.confirm(question, timeout=ctx.budget(float(ctx.params["confirm_timeout"])))
+    damaged = answer == damaged_if
+    ctx.note(f"{question} operator: {'yes' if answer else 'no'}")
+    ctx.measure("answer", "yes" if answer else "no", judged=False)
+    ctx.measure("damaged", damaged, limit=Limit(equals=False, fault=fault),
+                says=f"intake: {FAULTS[fault].title} (the operator answered {'yes' if answer else 'no'} to "
+                     f"{question!r})")
+
+
+def _yes_no(value: object) -> bool:
+    """``damaged_if`` as a bool: YAML may give ``yes`` as true already, or as the text."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise EquipmentError(f"damaged_if must be yes or no, not {value!r}", fault_code="BENCH-CONFIG")
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "intake.inspect",
+        inspect,
+        "intake: ask the operator one question about the unit's outside; the damaging answer fails",
+        devices=(),
+        params={
+            "question": Param(str, help="the yes/no question, e.g. 'Is the screen cracked?'"),
+            "fault": Param(str, help="the fault code when the answer shows damage (from the fault table)"),
+            "damaged_if": Param((str, bool), "yes", "the answer that shows damage: yes or no"),
+            "confirm_timeout": Param((int, float), 300.0, "seconds the operator has to answer", bounds=(1, 86400)),
+        },
+        measurements={"answer": None, "damaged": None},
+        fault="UNIT-FAULT",
+    ),
+)
