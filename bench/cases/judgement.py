@@ -115,7 +115,7 @@ def judge(evidence: CaseEvidence) -> Judgement:
         for obs in observations(run):
             f = by_fault.get(obs.fault)
             if f is None:
-                f = by_fault[obs.fault] = _new(obs.fault)
+                f = by_fault[obs.fault] = new_finding(obs.fault)
                 first_seen[obs.fault] = len(first_seen)
             _add(f, obs)
             last_seen[obs.fault] = i
@@ -141,7 +141,8 @@ def severity_of(fault: str) -> int:
     return {Category.HARDWARE: 2, Category.SOFTWARE: 3}.get(f.category, 4)
 
 
-def _new(code: str) -> JudgedFinding:
+def new_finding(code: str) -> JudgedFinding:
+    """A finding of ``code`` from the fault table, seen nowhere yet."""
     f = lookup(code)
     return JudgedFinding(code, f.title, f.category.value, f.part, f.action, severity_of(code), f.in_unit)
 
