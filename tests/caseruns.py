@@ -16,9 +16,10 @@ _CACHE: dict[tuple[str, str], dict[str, Any]] = {}
 _WORK = Path(tempfile.mkdtemp(prefix="bench-caseruns-"))
 
 
-def intake_scenario(name: str, damaged: list[str]) -> Path:
-    """A scenario file whose operator answers "no" (damage) to the intake ``damaged`` questions."""
-    answers = {"*": True, **{q: False for q in damaged}}
+def intake_scenario(name: str, damaged: list[str], *, present: bool = True) -> Path:
+    """A scenario file whose operator answers "no" (damage) to the intake ``damaged`` questions
+    (``present=False``: an operator who answers nothing)."""
+    answers = {"*": True, **{q: False for q in damaged}} if present else {}
     path = _WORK / f"{name}.yaml"
     path.write_text(json.dumps({"spec": 2, "description": name, "device": {"unit": {"base": "good"}},
                                 "operator": {"answers": answers}}))

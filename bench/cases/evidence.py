@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bench.diagnosis import not_run, step_faults
 from bench.record import Outcome, RunRecord, StepRecord
@@ -96,7 +96,6 @@ class Observation:
     source: str = ""
     log_code: int | None = None
     message: str = ""
-    consequences: tuple[str, ...] = field(default=())
 
 
 def log_codes(step: StepRecord) -> list[int]:

@@ -115,6 +115,16 @@ def test_intake_damage_joins_the_bench_findings() -> None:
     assert j.verdict == "both" and j.serial == "PT3-000123"
 
 
+def test_an_unanswered_intake_is_not_a_fault_of_the_unit_but_leaves_it_untested() -> None:
+    absent = sim_run("intake", intake_scenario("absent", [], present=False))
+    j = judge(CaseEvidence([absent]))
+    assert j.verdict == "none" and j.open == []
+    assert [(f.fault, f.kind, f.in_unit) for f in j.findings] == [("OP-NO-RESPONSE", "operator", False)]
+    assert j.summary == "none: no fault left in the unit over 1 run(s); not all tested: no operator response"
+    answered = judge(CaseEvidence([later(absent, 0), later(sim_run("intake"), 5)]))
+    assert answered.findings[0].resolved and answered.summary == "none: no fault left in the unit over 2 run(s)"
+
+
 def test_a_fault_of_the_bench_is_told_from_a_fault_of_the_unit() -> None:
     good = sim_run("pos-full", "good")
     steps = [dataclasses.replace(s, outcome=Outcome.ERROR, fault="ICC-NO-READER", measurements=[])
