@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bench.checks.base import CheckSpec, Param, StepContext
-from bench.errors import EquipmentError
+from bench.errors import EquipmentError, PlanError
 from bench.faults import FAULTS
 from bench.measure import Limit
 
@@ -39,6 +39,24 @@ def inspect(ctx: StepContext) -> None:
                      f"{question!r})")
 
 
+def _known_fault(value: object) -> None:
+    """Plan-load check of ``fault``: a code of the fault table."""
+    if value not in FAULTS:
+        import difflib
+
+        close = difflib.get_close_matches(str(value), list(FAULTS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise PlanError(f"{str(value)[:60]!r} is not a fault code of the fault table{hint}")
+
+
+def _yes_or_no(value: object) -> None:
+    """Plan-load check of ``damaged_if``."""
+    try:
+        _yes_no(value)
+    except EquipmentError as exc:
+        raise PlanError(exc.message) from None
+
+
 def _yes_no(value: object) -> bool:
     """``damaged_if`` as a bool: YAML may give ``yes`` as true already, or as the text."""
     if isinstance(value, bool):
@@ -59,8 +77,9 @@ CHECKS: tuple[CheckSpec, ...] = (
         devices=(),
         params={
             "question": Param(str, help="the yes/no question, e.g. 'Is the screen cracked?'"),
-            "fault": Param(str, help="the fault code when the answer shows damage (from the fault table)"),
-            "damaged_if": Param((str, bool), "yes", "the answer that shows damage: yes or no"),
+            "fault": Param(str, help="the fault code when the answer shows damage (from the fault table)",
+                           validate=_known_fault),
+            "damaged_if": Param((str, bool), "yes", "the answer that shows damage: yes or no", validate=_yes_or_no),
             "confirm_timeout": Param((int, float), 300.0, "seconds the operator has to answer", bounds=(1, 86400)),
         },
         measurements={"answer": None, "damaged": None},

@@ -90,3 +90,19 @@ def test_intake_on_the_simulated_bench_with_scenario_answers(tmp_path: Path) -> 
     assert {f["fault"] for f in record["findings"]} == {"DSP-CRACKED", "SEC-SEALS"}
     good = _bench("run", "intake", "--sim", *common)  # the default scripted operator: yes to everything
     assert good.returncode == 0 and "Verdict: PASS" in good.stdout, good.stdout
+
+
+@pytest.mark.parametrize(("params", "field", "says"), [
+    ('{question: "Is the screen free of cracks?", fault: DSP-CRAKED}', "fault",
+     "fault: 'DSP-CRAKED' is not a fault code of the fault table; did you mean 'DSP-CRACKED'?"),
+    ('{question: "Is the screen free of cracks?", fault: DSP-CRACKED, damaged_if: perhaps}', "damaged_if",
+     "damaged_if: damaged_if must be yes or no, not 'perhaps'"),
+    ("{fault: DSP-CRACKED}", "question", "check intake.inspect needs parameter 'question'"),
+])
+def test_a_bad_intake_step_is_a_plan_error_naming_its_line(params: str, field: str, says: str,
+                                                           tmp_path: Path) -> None:
+    plan = tmp_path / "intake.yaml"
+    plan.write_text(f"plan: mine\nsteps:\n  - name: screen\n    check: intake.inspect\n    params: {params}\n")
+    proc = _bench("plan", "check", str(plan))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"bench: error: {plan}:5: {says} (at steps[0].params.{field})"]
