@@ -32,7 +32,7 @@ LOG_FAULTS: dict[int, str | None] = {
     0x0104: "PWR-NOT-CHARGING",
     0x0201: "ICC-NO-ATR",
     0x0202: "ICC-ERROR",
-    0x0203: "ICC-REMOVED",  # the customer's doing, not the unit's
+    0x0203: None,  # card pulled mid-sale: the customer's doing, nothing to repair
     0x0301: "CTLS-NO-CARD",
     0x0302: None,  # two cards in the field: the customer's doing
     0x0401: "MSR-BAD-LRC",
