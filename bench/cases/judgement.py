@@ -84,6 +84,7 @@ class Judgement:
     model: str = ""
     runs: list[str] = field(default_factory=list)
     summary: str = ""
+    complaint: str = ""
 
     @property
     def open(self) -> list[JudgedFinding]:
@@ -102,7 +103,8 @@ class Judgement:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` and reports."""
         return {"verdict": self.verdict, "summary": self.summary, "serial": self.serial, "model": self.model,
-                "runs": list(self.runs), "findings": [f.to_dict() for f in self.findings]}
+                "complaint": self.complaint, "runs": list(self.runs),
+                "findings": [f.to_dict() for f in self.findings]}
 
 
 def judge(evidence: CaseEvidence) -> Judgement:
@@ -128,7 +130,10 @@ def judge(evidence: CaseEvidence) -> Judgement:
         f.resolved, not f.in_unit, f.severity, _KIND_ORDER.get(f.kind, 9), -len(f.runs), first_seen[f.fault]))
     serial, model = evidence.unit()
     verdict = _verdict(findings)
-    return Judgement(verdict, findings, serial, model, [r.run_id for r in runs], _summary(verdict, findings, runs))
+    summary = _summary(verdict, findings, runs)
+    if verdict == "none" and runs and evidence.complaint:
+        summary += f"; the complaint was not reproduced: {evidence.complaint}"
+    return Judgement(verdict, findings, serial, model, [r.run_id for r in runs], summary, evidence.complaint)
 
 
 def severity_of(fault: str) -> int:

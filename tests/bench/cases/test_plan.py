@@ -76,6 +76,30 @@ def test_a_tampered_unit_goes_back_to_the_factory_with_its_form(catalogue: Catal
     assert not re.search(r"\d{13,19}", text)  # no card number, not even masked digits runs
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("scenario", "verdict", "first_fault", "first_action"), [
+    ("battery-low", "consumable", "PWR-BATT-LOW", "charge-battery"),
+    ("network-slow", "configuration", "NET-SLOW", "configure-terminal"),
+    ("battery-low-old-firmware", "software", "FW-OUTDATED", "charge-battery"),  # consumables first all the same
+    ("post-secure-element", "hardware", "UNIT-POST-SE", "return-to-factory"),
+    ("unit-stops-answering", "hardware", "LINK-NO-RESPONSE", "reseat-serial"),
+])
+def test_each_scenario_gets_its_verdict_and_first_action(scenario: str, verdict: str, first_fault: str,
+                                                         first_action: str, catalogue: Catalogue) -> None:
+    j = judge(CaseEvidence([sim_run("pos-full", scenario)], complaint="it keeps failing"))
+    assert (j.verdict, j.findings[0].fault) == (verdict, first_fault), j.summary
+    plan = plan_repair(j, j.model or "PT-300", catalogue)
+    assert plan.first is not None and plan.first.action_id == first_action
+    assert (plan.return_to_factory is not None) == (first_action == "return-to-factory")
+
+
+def test_a_complaint_no_test_reproduces_is_said_so() -> None:
+    j = judge(CaseEvidence([sim_run("intake")], complaint="the screen flickers"))
+    assert j.verdict == "none" and j.complaint == "the screen flickers"
+    assert j.summary.endswith("; the complaint was not reproduced: the screen flickers")
+    assert plan_repair(j, "PT-300", load_catalogue(ROOT / "testplans" / "parts" / "catalogue.yaml")).first is None
+
+
 def test_a_failed_secure_element_goes_back_to_the_factory(catalogue: Catalogue) -> None:
     plan = plan_repair(judged("ICC-NO-ATR", "UNIT-POST-SE"), "PT-300", catalogue)
     assert plan.first is not None and plan.first.kind == "return-to-factory"
