@@ -7,7 +7,9 @@ parts catalogue, and orders the work the way the repair guides do:
 2. reseat before anything else, then clean (a card reader is cleaned before it is replaced),
    then adjust the configuration;
 3. software (update, then reflash) before hardware, where the evidence allows: a finding whose
-   catalogue entries include a software action gets it before any part is replaced;
+   catalogue entries include a software action gets it before any part is replaced; but a unit
+   the bench cannot talk to (no answer, garbage on the link) cannot be updated, so the link's
+   repair comes first, replacements included;
 4. diagnosis of a part the evidence does not name yet, then the replacements.
 
 Each finding gets every labour action the catalogue lists for it and the one part that fits
@@ -30,7 +32,9 @@ from bench.faults import Category
 
 _LOG = logging.getLogger(__name__)
 
-#: Order of the kinds of work within a stage (consumables, then everything else).
+#: Faults that keep the bench from talking to the unit (and so from updating its software).
+LINK_FAULTS = frozenset({"LINK-NO-RESPONSE", "LINK-GARBAGE", "LINK-NAK-STORM"})
+#: Order of the kinds of work within a stage (consumables, the link, then everything else).
 KIND_ORDER = ("reseat", "clean", "adjust", "update", "reflash", "other", "replace", "return-to-factory")
 
 
@@ -149,7 +153,7 @@ def plan_repair(judgement: Judgement, model: str, catalogue: Catalogue) -> Repai
         if not labour and not parts:
             unplanned.append(f.fault)
             continue
-        stage = 0 if f.kind == Category.CONSUMABLE.value else 1
+        stage = _stage(f)
         for a in labour:
             _merge(drafts, a.id, f, rank, lambda a=a, stage=stage, rank=rank: _labour(a, stage, rank))
         if parts:
@@ -173,8 +177,14 @@ def _merge(drafts: dict[str, _Draft], key: str, f: JudgedFinding, rank: int, mak
     if f.fault not in d.faults:
         d.faults.append(f.fault)
     d.rank = min(d.rank, rank)
+    d.stage = min(d.stage, _stage(f))
+
+
+def _stage(f: JudgedFinding) -> int:
+    """0 consumables, 1 the link to the unit, 2 everything else."""
     if f.kind == Category.CONSUMABLE.value:
-        d.stage = 0
+        return 0
+    return 1 if f.fault in LINK_FAULTS else 2
 
 
 def _number(ordered: list[_Draft]) -> list[PlannedAction]:

@@ -115,6 +115,14 @@ def test_consumables_come_first(catalogue: Catalogue) -> None:
     assert plan.actions[2].conditional and not plan.actions[1].conditional
 
 
+def test_a_unit_the_bench_cannot_talk_to_gets_its_link_repaired_before_its_software(catalogue: Catalogue) -> None:
+    plan = plan_repair(judged("FW-OUTDATED", "LINK-GARBAGE"), "PT-300", catalogue)
+    assert [a.action_id or a.part_number for a in plan.actions] == ["reseat-serial", "PTX-CBL-21", "update-firmware"]
+    assert [a.conditional for a in plan.actions] == [False, True, False]
+    alone = plan_repair(judged("FW-OUTDATED", "KEY-DEAD"), "PT-300", catalogue)
+    assert [a.kind for a in alone.actions] == ["reseat", "update", "replace"]  # otherwise software first
+
+
 def test_one_action_serves_every_fault_it_repairs(catalogue: Catalogue) -> None:
     plan = plan_repair(judged("ICC-NO-ATR", "TXN-CARD-READ"), "PT-300", catalogue)
     reseats = [a for a in plan.actions if a.action_id == "reseat-card-reader"]
