@@ -52,6 +52,12 @@ def test_every_fault_in_the_unit_has_an_action_for_every_model(model: str) -> No
     assert not cat.covers("BENCH-PORT", model)  # the bench's faults are not repaired on the unit
 
 
+def test_every_kind_of_work_is_a_repair_action_the_case_store_records() -> None:
+    from bench.cases.model import ACTIONS
+
+    assert {*LABOUR_KINDS, "replace"} <= set(ACTIONS)
+
+
 def test_a_model_gets_only_parts_that_fit_it_naming_the_fault_first_then_cheapest() -> None:
     cat = parse_catalogue(GOOD)
     assert [p.number for p in cat.parts_for("ICC-NO-ATR", "card reader", "PT-300")] == ["P-ICC", "P-ICC-CHEAP"]
