@@ -12,12 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from drivers.errors import DeviceError
-from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
 
-__all__ = ["TxnRequest", "TxnResult", "TxnStage", "UnitPrinterState"]  # re-exported for checks
+if TYPE_CHECKING:
+    from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
+
+_TXN_TYPES = ("TxnRequest", "TxnResult", "TxnStage", "UnitPrinterState")
+
+
+def __getattr__(name: str) -> Any:
+    """The test-sale types, re-exported for checks, imported only when asked for (a run without a sale
+    does not pay for them at start-up)."""
+    if name in _TXN_TYPES:
+        from drivers import txnproto
+
+        return getattr(txnproto, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drivers import txnproto as tp
 from drivers import unitproto as up
 from drivers.codecs.linkframe import MAX_PAYLOAD, MIN_PAYLOAD
 from drivers.codecs.msr import summarize_swipe
@@ -29,14 +28,13 @@ from drivers.interfaces import (
     LogEntry,
     SelfTestResult,
     TamperState,
-    TxnRequest,
-    TxnResult,
-    TxnStage,
     Unit,
     UnitEvent,
-    UnitPrinterState,
 )
 from drivers.link import Link, LinkStats, ReceivedEvent
+
+if TYPE_CHECKING:  # the test-sale codecs are imported when a sale or its event comes, not at start-up
+    from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
 
 _LOG = logging.getLogger(__name__)
 
@@ -87,10 +85,14 @@ def parse_event(event: ReceivedEvent) -> UnitEvent:
     elif kind == "power":
         data = {"adapter_present": bool(r.u8()), "charge_percent": r.u8()}
     elif kind == "txn_stage":
+        from drivers import txnproto as tp
+
         stage = tp.decode_txn_stage(payload)
         data = {"txn_id": stage.txn_id, "stage": stage.stage, "elapsed_ms": stage.elapsed_ms}
     elif kind == "txn_result":
         # What the unit says about the sale; the receipt lines are masked by the unit, only counted here.
+        from drivers import txnproto as tp
+
         res = tp.decode_txn_result(payload)
         data = {"txn_id": res.txn_id, "outcome": res.outcome, "response_code": res.response_code,
                 "cause": res.cause, "masked_pan": redact(res.masked_pan), "aid": res.aid,
@@ -370,6 +372,8 @@ class UnitClient(Unit):
                 sale), UNIT-FAULT (busy: a sale runs already), LINK-UNSUPPORTED (no ``txn``).
             ProtocolError: the unit refused the request (an unknown card, a bad amount).
         """
+        from drivers import txnproto as tp
+
         deadline = time.monotonic() + timeout
         self._forget_stale_txn_events()
         txn_id = tp.decode_txn_accepted(self._call(up.CMD_TXN_START, tp.encode_txn_start(request)))
@@ -411,10 +415,14 @@ class UnitClient(Unit):
 
     def txn_status(self, txn_id: int) -> TxnResult:
         """Ask the unit again for the result of sale ``txn_id`` (outcome ``running`` or ``unknown`` too)."""
+        from drivers import txnproto as tp
+
         return tp.decode_txn_result(self._call(up.CMD_TXN_STATUS, tp.encode_txn_status(txn_id)), event=False)
 
     def printer_status(self) -> UnitPrinterState:
         """The unit's own receipt printer: paper, cover, head temperature, receipts printed."""
+        from drivers import txnproto as tp
+
         return tp.decode_printer_state(self._call(up.CMD_PRINTER_STATUS))
 
 

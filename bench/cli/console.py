@@ -10,15 +10,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.checks.base import Progress
 from bench.cli import safe
-from bench.cli.soakview import soak_lines
 from bench.errors import OperatorTimeout
 from bench.operator import Operator
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
+
+if TYPE_CHECKING:
+    from bench.checks.base import Progress
 
 _COLOURS = {
     Outcome.PASS: "green",
@@ -163,8 +164,11 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
         counts[s.outcome.value] = counts.get(s.outcome.value, 0) + 1
     tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items())
     verdict = safe.style(rec.verdict.value, fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
-    for line in soak_lines(rec):
-        safe.echo(line, err=err)
+    if any(s.attachments for s in rec.steps):  # a soak's figures ride in its step's attachment
+        from bench.cli.soakview import soak_lines
+
+        for line in soak_lines(rec):
+            safe.echo(line, err=err)
     safe.echo("\nVerdict: ", verdict, f"  ({tally})  {safe.one_line(rec.summary)}", err=err)
     for f in rec.findings:
         where = "unit" if f.in_unit else "operator" if f.category == "operator" else "bench"

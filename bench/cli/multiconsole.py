@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -29,11 +29,13 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from bench.checks.base import Progress
 from bench.cli import safe
 from bench.cli.console import _VERDICT_COLOURS, PLAIN_PROGRESS_EVERY, PLAIN_WAIT_EVERY, progress_line, step_line
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
+
+if TYPE_CHECKING:
+    from bench.checks.base import Progress
 
 #: Redraws a second of the live table (rich's refresh thread; the runners never draw).
 REFRESH_PER_SECOND = 4

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from bench.measure import Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord
 from bench.reports.format import drift, fmt_time, fmt_value, is_number, outside, redacted, run_duration
-from bench.reports.soakchart import soak_section
 from bench.reports.style import COLOURS as _COLOURS
 from bench.reports.style import CSS as _CSS
 from bench.soak.record import SUMMARY_MIME, rate_points, soak_summary
@@ -256,6 +255,8 @@ def _soaks(steps: Sequence[StepRecord]) -> list[str]:
     for s in steps:
         summary = soak_summary(s)
         if summary is not None:
+            from bench.reports.soakchart import soak_section
+
             out.append(soak_section(summary, rate_points(summary)))
     return out
 
