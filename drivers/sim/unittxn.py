@@ -64,12 +64,6 @@ def key_amount(amount: int, keys: list[str], dead: list[str], stuck: list[str]) 
     return int(digits)
 
 
-def _warm_up() -> None:
-    """Import what a sale needs (pyiso8583, the virtual cards) off the serve loop, before the first sale."""
-    import drivers.acquirer.wire
-    import drivers.sim.vcard  # noqa: F401
-
-
 class _Sale:
     def __init__(self, request: TxnRequest, generation: int) -> None:
         self.request = request
@@ -103,8 +97,6 @@ class TxnEngine:
         self._host = self._new_host()
         self.battery_percent = float(profile["battery"]["charge_percent"])
         self.sales = 0
-        if "txn" in profile["capabilities"]:
-            threading.Thread(target=_warm_up, name="txn-warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------ what the link session calls
 
