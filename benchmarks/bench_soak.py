@@ -1,7 +1,7 @@
 """Sales end to end: what one simulated unit sustains through the bench, and the bench's share of a sale.
 
-**Ours**: the soak check ``soak.sales`` as ``bench soak`` runs it, at a rate no unit can meet (sales
-go back to back): the harness (``UnitClient.sale`` over the unit's pty link, the tally) and our bench
+**Ours**: the soak check ``soak.sales`` as ``bench soak`` runs it, 4,000 sales arriving at 1,000 a
+second, a rate no unit meets, so they go back to back: the harness (``UnitClient.sale`` over the unit's pty link, the tally) and our bench
 host (``AcquirerHost``: checks, behaviours, masked evidence) around the simulated unit's own process.
 
 **Floor**: the same unit and the same soak, its host a bare pyiso8583 asyncio loop (decode, encode an
@@ -13,8 +13,9 @@ Figures (issue 15's goal: the bench is never the bottleneck of a soak):
 * sales per second on one unit: ours = sales / wall seconds of the soak; floor = 1000 / the unit's
   median sale time with the bare host (what the unit could do alone). Target ≥ 50.
 * p99 bench-side overhead per sale: the harness's share (p99 of wall − the unit's total, per sale)
-  plus the host's (p99 of the unit's online stage with our host − the same with the floor). The sum
-  of two p99s bounds the p99 of the sum from above: it never flatters us. Target ≤ 2 ms.
+  plus the host's (p99 round trip of 2,000 authorisations to our host − the same to the bare loop, as
+  benchmark 7; the unit's stage clock counts whole milliseconds, too coarse for it). The sum of two
+  p99s bounds the p99 of the sum from above: it never flatters us. Target ≤ 2 ms.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_host import _Floor
+from benchmarks.bench_host import _Floor, _floor, _measure, _ours
 from benchmarks.common import Row, Series, cli
 
-N_SECONDS = int(os.environ.get("BENCH_SOAK_SECONDS", "20"))
+N_SALES = int(os.environ.get("BENCH_SOAK_SALES", "4000"))
+RATE = 60_000  # arrivals per minute: 1000 a second, more than a unit serves, so sales go back to back
 PROFILE = """soak: 1
 name: flat-out
 description: sales back to back, for the benchmark
@@ -36,8 +38,8 @@ duration: {seconds}s
 time_scale: 1
 seed: 11
 rate:
-  - {{at: 0s, per_minute: 12000}}
-  - {{at: {seconds}s, per_minute: 12000}}
+  - {{at: 0s, per_minute: {rate}}}
+  - {{at: {seconds}s, per_minute: {rate}}}
 cards: {{emv-visa-contact: 40, emv-mastercard-contact: 25, emv-unionpay-contactless: 15, emv-contactless: 10,
         msr-unionpay: 10}}
 amounts: {{min: 100, max: 25000, currency: "978"}}
@@ -87,7 +89,7 @@ def run(reps: int) -> list[Row]:
         with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
             folder = Path(tmp)
             profile = folder / "flat-out.yaml"
-            profile.write_text(PROFILE.format(seconds=N_SECONDS))
+            profile.write_text(PROFILE.format(seconds=N_SALES * 60 / RATE, rate=RATE))
             host = AcquirerHost().start()
             try:
                 ours, wall, sales = _soak(profile, folder, host.url)
@@ -101,20 +103,23 @@ def run(reps: int) -> list[Row]:
         lat, ref_lat = ours["latency_ms"], ref["latency_ms"]
         rates.append(sales / wall)
         ref_rates.append(1000.0 / ref_lat["total_ms"]["p50"])
+        # The host's share: the unit's stage clock counts whole milliseconds, too coarse for it, so it is
+        # measured as benchmark 7 does, ours against the bare loop on the same socket setup, p99 less p99.
         h = float(lat["bench_ms"]["p99"])
-        s = max(0.0, float(lat["online_ms"]["p99"]) - float(ref_lat["online_ms"]["p99"]))
+        s = max(0.0, _measure(_ours, 1, 2000)[2][0] - _measure(_floor, 1, 2000)[2][0])
         harness.append(h)
         host_share.append(s)
         overheads.append(h + s)
     rate, ref_rate, over = Series("sales/s", rates), Series("sales/s", ref_rates), Series("ms", overheads)
     return [
-        Row("bench_soak", f"sales per second, one simulated unit, back to back ({N_SECONDS} s soak)", rate, ref_rate,
+        Row("8", f"sales per second, one simulated unit, {N_SALES:,} sales back to back (arrivals at {RATE // 60}/s)", rate, ref_rate,
             "the unit alone (1000 / its median sale, bare pyiso8583 host)", rate.median / ref_rate.median,
             "ours/floor", "≥ 50 sales/s per unit", rate.median >= 50),
-        Row("bench_soak", "p99 bench-side overhead per sale (harness + host)", over, None, "", None, "",
+        Row("8", "p99 bench-side overhead per sale (harness + host)", over, None, "", None, "",
             "≤ 2 ms", over.median <= 2.0,
-            note=f"harness p99 (wall - unit total) {Series('ms', harness).median:.3f} ms + host p99 share "
-                 f"(online p99 ours - floor) {Series('ms', host_share).median:.3f} ms"),
+            note=f"harness p99 (the bench's wall time for a sale - the unit's total) {Series('ms', harness).median:.3f} ms"
+                 f" + host p99 share (2,000 authorisations, ours - bare loop) {Series('ms', host_share).median:.3f} ms;"
+                 " the floor's sale is timed by the unit's whole-millisecond clock"),
     ]
 
 
