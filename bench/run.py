@@ -179,6 +179,13 @@ def check_outputs(req: RunRequest) -> None:
         check_writable_file(req.junit, "--junit")
 
 
+def report_formats(rec: RunRecord) -> tuple[str, ...]:
+    """What a run's report folder holds: the record, the HTML and JUnit, and for a unit that failed
+    its fault report (rma.md, rma.json), so the repair desk needs no second command."""
+    base = ("json", "html", "junit")
+    return (*base, "rma") if rec.verdict == Verdict.FAIL else base
+
+
 def write_reports(req: RunRequest, rec: RunRecord, store: Any) -> tuple[Path | None, str | None]:
     """Write the run's report folder (and --junit file) while the store is open; never raises for a file.
 
@@ -200,7 +207,7 @@ def write_reports(req: RunRequest, rec: RunRecord, store: Any) -> tuple[Path | N
         if req.report_dir is not None:
             folder = req.report_dir / report_dir_name(rec)
             try:
-                write_folder(rec, folder, ("json", "html", "junit"), store)
+                write_folder(rec, folder, report_formats(rec), store)
                 write_attachments(rec, folder)
                 report_path = folder
             except OSError as exc:

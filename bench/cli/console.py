@@ -179,7 +179,8 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
     safe.echo(f"Run {rec.run_id}", err=err)
     if report_path:
         folder = Path(report_path)
-        safe.echo(f"Report: {folder / 'report.html'}  (also run.json, junit.xml)", err=err)
+        also = "run.json, junit.xml" + (", fault report rma.md" if (folder / "rma.md").is_file() else "")
+        safe.echo(f"Report: {folder / 'report.html'}  (also {also})", err=err)
         for file in sorted((folder / "attachments").glob("*")):
             label = "Receipt" if "receipt" in file.name else "Attachment"
             safe.echo(f"{label}: {file}", err=err)
