@@ -147,12 +147,20 @@ def _sparkline(values: list[float]) -> str:
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def stats(since: str | None, model: str | None, station: str | None, db: str | None, as_json: bool) -> None:
-    """Runs, first-pass yield, failures by fault code (pareto) and mean time per run."""
+    """Runs, first-pass yield, failures by fault code (pareto) and mean time per run; with repair cases in the
+    store (and no --model/--station), the repair figures: cases by root cause and by complaint, repeat repairs
+    within 90 days, mean time to repair."""
     start = parse_since(since) if since else None
+    from bench.cases.figures import repair_figures
+
     with _open(db) as store:
         result = store.stats(since=start, model=model, station=station)
+        repairs = repair_figures(store, since=start) if not (model or station) else None
     if as_json:
-        safe.echo_json(json.dumps(result.to_dict(), indent=2))
+        out = result.to_dict()
+        if repairs is not None:
+            out["repairs"] = repairs.to_dict()
+        safe.echo_json(json.dumps(out, indent=2))
         return
     scope = ", ".join(x for x in (
         f"since {_when(start)} UTC" if start else "", f"model {model}" if model else "",
@@ -177,6 +185,27 @@ def stats(since: str | None, model: str | None, station: str | None, db: str | N
             cumulative += n
             bar = "█" * max(1, round(20 * n / top))
             safe.echo(f"  {code:<{width}}  {n:>4}  {n / total:>4.0%}  cum {cumulative / total:>4.0%}  {bar}")
+    if repairs is not None and repairs.opened:
+        _print_repairs(repairs)
+
+
+def _print_repairs(r: Any) -> None:
+    """The repair figures (bench.cases.figures.RepairFigures) under the run figures."""
+    results = ", ".join(f"{n} {k}" for k, n in r.by_result.items())
+    safe.echo(f"repair cases: {r.opened} opened, {r.closed} closed" + (f" ({results})" if results else ""))
+    if r.mean_time_to_repair_h is not None:
+        safe.echo(f"mean time to repair: {r.mean_time_to_repair_h:.1f} h (opening to closing)")
+    if r.by_root_cause:
+        safe.echo("cases by root cause (the first fault of the case's first failing run):")
+        for fault, n in r.by_root_cause:
+            safe.echo(f"  {safe.one_line(fault):<20} {n:>4}")
+    if r.by_complaint:
+        safe.echo("cases by complaint:")
+        for complaint, n in r.by_complaint:
+            safe.echo(f"  {n:>4}  {safe.one_line(complaint)}")
+    if r.repeat_repairs:
+        safe.echo(f"repeat repairs (a new case within 90 days of a closed one): "
+                  f"{', '.join(safe.one_line(x) for x in r.repeat_repairs)}")
 
 
 def parse_since(text: str) -> datetime:
