@@ -238,3 +238,8 @@ def _when(t: datetime | None, seconds: bool = False) -> str:
 def _short(text: str, width: int = 48) -> str:
     text = safe.one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+from bench.cli.casereplay import replay  # noqa: E402  (its own module: the replay drives the other commands)
+
+case.add_command(replay)

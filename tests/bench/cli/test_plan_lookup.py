@@ -90,6 +90,6 @@ def test_the_wheel_config_carries_the_stock_plans() -> None:
 
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert cfg["package-dir"] == {"bench.testplans": "testplans"}
-    assert cfg["package-data"]["bench.testplans"] == ["*.yaml", "soak/*.yaml", "parts/*.yaml"]
+    assert cfg["package-data"]["bench.testplans"] == ["*.yaml", "soak/*.yaml", "parts/*.yaml", "cases/*.yaml"]
     found = setuptools.find_packages(str(ROOT), include=["bench", "bench.*", "drivers", "drivers.*"])
     assert sorted(cfg["packages"]) == sorted([*found, "bench.testplans"])
