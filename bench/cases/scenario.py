@@ -7,11 +7,11 @@
     serial: SN-CASE-ICC
     complaint: chip cards are refused
     events:                                     # in order
-      - run: {plan: incoming-cardreader, scenario: card-reader-no-atr}
+      - run: {plan: pos-full, scenario: card-reader-no-atr}
       - repair: {action: reseat, note: reseated the flex connector}
-      - run: {plan: incoming-cardreader, scenario: card-reader-no-atr}
+      - run: {plan: pos-full, scenario: card-reader-no-atr}
       - repair: {action: replace, part: PT3-ICC-03, note: new reader module}
-      - run: {plan: incoming-cardreader, scenario: good}
+      - run: {plan: pos-full, scenario: good}
     close: {unrepaired: REASON}                 # optional: close unrepaired with this reason
     expect:
       verdict: hardware       # the judgement after the failing runs (bench.cases.judgement.VERDICTS)
@@ -19,7 +19,7 @@
       result: repaired        # the case's final state: repaired | unrepaired | returned
 
 Each ``run`` is a ``bench run PLAN --sim --scenario SCENARIO --case C<id>`` (``plan`` defaults to
-``pos-full``; ``scenario`` is a fault scenario of ``drivers/sim/scenarios`` or a path), each
+``pos-full``; a plan that tests the unit itself, not a part on a fixture, so the run identifies the unit; ``scenario`` is a fault scenario of ``drivers/sim/scenarios`` or a path), each
 ``repair`` a ``bench case repair``. The file is validated whole before anything runs: every
 problem is a :class:`PlanError` naming the file, the line and the field.
 """
