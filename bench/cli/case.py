@@ -1,4 +1,4 @@
-"""``bench case``: a repair case from intake to sign-off (open, list, show, repair, close).
+"""``bench case``: a repair case from intake to sign-off (open, list, show, repair, close, report).
 
 A case id is shown and taken as ``C<id>`` (a bare number too). Runs join a case with
 ``bench run PLAN --case C<id>``. Exit codes as everywhere: 0 done, 2 usage (an unknown or closed
@@ -13,6 +13,7 @@ import getpass
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,12 +21,15 @@ import click
 from bench.cli import safe
 
 if TYPE_CHECKING:
+    from bench.cases.judgement import Judgement
     from bench.cases.model import Case, Repair
+    from bench.cases.plan import RepairPlan
     from bench.record import RunRecord
     from bench.store.base import StoreBase
 
 _DB_HELP = "Results store URL (default: the local SQLite store)."
 _JSON_HELP = "Print as JSON."
+_OUT_HELP = "Folder for the case report (default: reports/cases/C<id>)."
 _ACTIONS = ("replace", "reseat", "clean", "reflash", "update", "return-to-factory", "reactivated", "adjust", "other")
 
 
@@ -137,12 +141,18 @@ def show(case_ref: str, db: str | None, as_json: bool) -> None:
         cases = CaseStore(store)
         c = cases.get(case_id)
         runs, repairs = cases.runs(case_id), cases.repairs(case_id)
+    from bench.cases.assess import assess
+    from drivers.codecs.pan import redact, redact_data
+
+    judgement, plan = assess(c, runs)
     if as_json:
-        safe.echo_json(json.dumps({**c.to_dict(), "runs": [_run_dict(r) for r in runs],
-                                   "repairs": [r.to_dict() for r in repairs]}, indent=2))
+        safe.echo_json(json.dumps(redact_data({**c.to_dict(), "runs": [_run_dict(r) for r in runs],
+                                               "repairs": [r.to_dict() for r in repairs],
+                                               "judgement": judgement.to_dict(), "plan": plan.to_dict()}),
+                                  indent=2))
         return
-    for line in show_lines(c, runs, repairs):
-        safe.echo(line)
+    for line in show_lines(c, runs, repairs) + assessment_lines(judgement, plan):
+        safe.echo(redact(line))
 
 
 def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[str]:
@@ -164,6 +174,35 @@ def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[st
         lines.append(f"  {_when(p.at, True)}  {p.action}{part}  by {p.technician}: {safe.one_line(p.note)}")
     if not c.is_open:
         lines.append(f"closed {_when(c.closed_at)}: {c.result}" + (f" ({c.close_reason})" if c.close_reason else ""))
+    return lines
+
+
+def assessment_lines(judgement: Judgement, plan: RepairPlan) -> list[str]:
+    """The judgement (verdict, ranked findings) and the repair plan (ordered actions, costs) as text lines."""
+    lines = [f"judgement: {judgement.summary}"]
+    for i, f in enumerate(judgement.findings, 1):
+        state = f"resolved by {f.resolved_by[:8]}" if f.resolved and f.resolved_by else "open"
+        whose = "" if f.in_unit else ", not the unit"
+        lines.append(f"  {i}. {f.fault:<18} {f.kind:<13} severity {f.severity}  {f.part}{whose}; {state}: {f.title}")
+    cur = plan.currency
+    if plan.return_to_factory is not None:
+        lines.append(f"plan: return to factory: {plan.return_to_factory.reason}")
+    elif not plan.actions:
+        lines.append("plan: nothing to do (no open fault in the unit)")
+    else:
+        lines.append(f"plan ({len(plan.actions)} action(s)):")
+    for a in plan.actions:
+        part = f" [{a.part_number} {a.price:.2f} {cur}]" if a.part_number else ""
+        cond = " (only if the fault persists)" if a.conditional else ""
+        lines.append(f"  {a.order}. {a.what}{part}, {a.minutes} min{cond}: {', '.join(a.faults)}")
+    if plan.actions:
+        lines.append(f"  labour up to {plan.labour_minutes} min, cost up to {plan.total_cost:.2f} {cur} "
+                     f"(parts {plan.parts_cost:.2f}); first pass {plan.first_pass_minutes} min, "
+                     f"{plan.first_pass_cost:.2f} {cur}")
+    if plan.unplanned:
+        lines.append(f"  not in the catalogue: {', '.join(plan.unplanned)}")
+    if plan.deferred:
+        lines.append(f"  deferred until back from the factory: {', '.join(plan.deferred)}")
     return lines
 
 
@@ -207,24 +246,64 @@ def repair(case_ref: str, action: str, part_number: str | None, note: str, techn
 @case.command("close")
 @click.argument("case_ref", metavar="ID")
 @click.option("--unrepaired", metavar="REASON", help="Close without a passing run: why the unit leaves unrepaired.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help=_OUT_HELP)
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
-def close(case_ref: str, unrepaired: str | None, db: str | None, as_json: bool) -> None:
-    """Close case ID: repaired when its last run passed, returned when the unit is at the factory, else --unrepaired."""
+def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str | None, as_json: bool) -> None:
+    """Close case ID: repaired when its last run passed, returned when the unit is at the factory, else --unrepaired.
+
+    The case report (HTML, Markdown, JSON) is written on closing, as ``bench case report`` writes it.
+    """
     from bench.cases.store import CaseNotRepaired, CaseStore
 
     case_id = _case_id(case_ref)
     with _open(db) as store:
+        cases = CaseStore(store)
         try:
-            closed = CaseStore(store).close(case_id, unrepaired)
+            closed = cases.close(case_id, unrepaired)
         except CaseNotRepaired as exc:  # the unit is not repaired: exit 1, like a unit that failed
             safe.echo(f"bench: {exc}", err=True)
             raise click.exceptions.Exit(1) from None
+        folder, written = _write_report(closed, cases.runs(case_id), cases.repairs(case_id), out_dir, None)
     if as_json:
-        safe.echo_json(json.dumps(closed.to_dict(), indent=2))
+        safe.echo_json(json.dumps({**closed.to_dict(), "report": str(folder)}, indent=2))
         return
     safe.echo(f"case {closed.label} closed: {closed.result}"
               + (f" ({safe.one_line(closed.close_reason)})" if closed.close_reason else ""))
+    safe.echo(f"case report: {written.get('html', next(iter(written.values())))}")
+
+
+# ---------------------------------------------------------------------------- report
+@case.command("report")
+@click.argument("case_ref", metavar="ID")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help=_OUT_HELP)
+@click.option("--format", "fmt", type=click.Choice(("html", "md", "json")),
+              help="Write only this format (default: all three: case.html, case.md, case.json).")
+@click.option("--db", help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
+def report(case_ref: str, out_dir: Path | None, fmt: str | None, db: str | None, as_json: bool) -> None:
+    """Write the case report of ID: unit, complaint, intake, timeline, judgement, plan, before/after, result."""
+    from bench.cases.store import CaseStore
+
+    case_id = _case_id(case_ref)
+    with _open(db) as store:
+        cases = CaseStore(store)
+        c = cases.get(case_id)
+        _, written = _write_report(c, cases.runs(case_id), cases.repairs(case_id), out_dir, fmt)
+    if as_json:
+        safe.echo_json(json.dumps({"case": c.label, "files": {k: str(v) for k, v in written.items()}}, indent=2))
+        return
+    for path in written.values():
+        safe.echo(f"case report: {path}")
+
+
+def _write_report(c: Case, runs: list[RunRecord], repairs: list[Repair], out_dir: Path | None,
+                  fmt: str | None) -> tuple[Path, dict[str, Path]]:
+    from bench.reports.case import CASE_FILES, build_case_report, default_folder, write_case_reports
+
+    folder = out_dir if out_dir is not None else default_folder(c)
+    data = build_case_report(c, runs, repairs)
+    return folder, write_case_reports(data, folder, (fmt,) if fmt else tuple(CASE_FILES))
 
 
 def _label(case_id: int) -> str:
