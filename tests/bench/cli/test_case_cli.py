@@ -40,7 +40,8 @@ def one_error(err: str) -> str:
 
 
 @pytest.fixture
-def opened(capsys: pytest.CaptureFixture[str], tmp_db: str) -> str:
+def opened(capsys: pytest.CaptureFixture[str], tmp_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)  # closing writes the case report under ./reports/cases
     code, out, err = bench(capsys, "case", "open", "SN-1", "--complaint", f"chip cards not read, card {PAN}",
                            "--customer", "ACME-42", "--operator", "ana", "--db", tmp_db)
     assert (code, err) == (0, "")
@@ -134,10 +135,12 @@ def test_show_text_and_json(capsys: pytest.CaptureFixture[str], opened: str) -> 
     assert lines[3].startswith("opened ") and lines[3].endswith(" UTC by ana")
     assert lines[4:6] == ["runs: none yet", "repairs (1):"]
     assert lines[6].endswith(" UTC  replace CR-200  by bo: new reader, tested with 411111******1111")
+    assert lines[7:] == ["judgement: none: no runs yet", "plan: nothing to do (no open fault in the unit)"]
     code, out, _ = bench(capsys, "case", "show", "1", "--db", opened, "--json")
     d = json.loads(out)
-    assert code == 0 and set(d) == CASE_KEYS | {"runs", "repairs"}
+    assert code == 0 and set(d) == CASE_KEYS | {"runs", "repairs", "judgement", "plan"}
     assert d["runs"] == [] and [set(r) for r in d["repairs"]] == [REPAIR_KEYS]
+    assert (d["judgement"]["verdict"], d["judgement"]["findings"], d["plan"]["actions"]) == ("none", [], [])
     assert PAN not in out
 
 
@@ -179,7 +182,9 @@ def test_close_without_a_passing_run_exits_1_and_stays_open(capsys: pytest.Captu
     assert one_error(err) == ("bench: case C1 cannot close as repaired: it has no judged run; test the unit until a "
                               "run passes (bench run PLAN --case C1), or close it with --unrepaired REASON")
     code, out, _ = bench(capsys, "case", "close", "C1", "--unrepaired", "customer declined the quote", "--db", opened)
-    assert (code, out) == (0, "case C1 closed: unrepaired (customer declined the quote)\n")
+    assert (code, out) == (0, "case C1 closed: unrepaired (customer declined the quote)\n"
+                                 "case report: reports/cases/C1/case.html\n")
+    assert sorted(p.name for p in Path("reports/cases/C1").iterdir()) == ["case.html", "case.json", "case.md"]
     code, out, err = bench(capsys, "case", "close", "C1", "--db", opened)
     assert (code, out, one_error(err)) == (
         2, "", "bench: error: case C1 is closed (unrepaired); open a new case for unit SN-1")
@@ -191,7 +196,7 @@ def test_close_json_of_a_returned_unit(capsys: pytest.CaptureFixture[str], opene
     bench(capsys, "case", "repair", "C1", "--action", "return-to-factory", "--note", "RMA 7781", "--db", opened)
     code, out, _ = bench(capsys, "case", "close", "C1", "--db", opened, "--json")
     d = json.loads(out)
-    assert code == 0 and set(d) == CASE_KEYS
+    assert code == 0 and set(d) == CASE_KEYS | {"report"} and d["report"] == "reports/cases/C1"
     assert (d["status"], d["result"], d["close_reason"]) == ("closed", "returned", "returned to the factory: RMA 7781")
 
 
@@ -207,6 +212,22 @@ def test_runs_join_the_case_and_it_closes_repaired(capsys: pytest.CaptureFixture
     assert code == 1 and out.splitlines()[-1] == "Case C1", err
     code, out, _ = bench(capsys, "case", "close", "C1", "--db", opened)
     assert code == 1
+    code, out, _ = bench(capsys, "case", "show", "C1", "--db", opened)
+    shown_lines = out.splitlines()
+    at = shown_lines.index("judgement: consumable: battery charge or voltage too low -> battery")
+    assert shown_lines[at + 1].split() == ["1.", "PWR-BATT-LOW", "consumable", "severity", "4", "battery;", "open:",
+                                           "battery", "charge", "or", "voltage", "too", "low"]
+    assert shown_lines[at + 2] == "plan (2 action(s)):"
+    assert shown_lines[at + 3] == "  1. charge the battery and test again, 10 min: PWR-BATT-LOW"
+    assert shown_lines[at + 4].startswith("  2. replace the battery pack 7.4 V 2-cell [PT3-BAT-15 26.00 EUR], 10 min "
+                                          "(only if the fault persists)")
+    code, out, _ = bench(capsys, "case", "show", "C1", "--db", opened, "--json")
+    shown = json.loads(out)
+    assert shown["judgement"]["verdict"] == "consumable"
+    assert [(f["fault"], f["kind"], f["part"], f["severity"], f["resolved"]) for f in shown["judgement"]["findings"]] == [
+        ("PWR-BATT-LOW", "consumable", "battery", 4, False)]
+    assert [(a["order"], a["kind"], a["part_number"]) for a in shown["plan"]["actions"]][0] == (1, "other", None)
+    assert shown["plan"]["first_pass_minutes"] == 10 and shown["plan"]["return_to_factory"] is None
     bench(capsys, "case", "repair", "C1", "--action", "replace", "--part", "BAT-7", "--note", "new battery",
           "--db", opened)
     code, out, _ = bench(capsys, "run", "pos-quick", "--sim", "--case", "C1", "--db", opened, "--report", report,
@@ -220,8 +241,8 @@ def test_runs_join_the_case_and_it_closes_repaired(capsys: pytest.CaptureFixture
     assert all(set(r) == RUN_KEYS for r in shown["runs"])
     code, out, _ = bench(capsys, "case", "show", "C1", "--db", opened)
     assert " FAIL       pos-quick 1.0  PWR-BATT-LOW" in out and PAN not in out
-    code, out, _ = bench(capsys, "case", "close", "C1", "--db", opened)
-    assert (code, out) == (0, "case C1 closed: repaired\n")
+    code, out, _ = bench(capsys, "case", "close", "C1", "--db", opened, "--out", str(tmp_path / "case"))
+    assert (code, out) == (0, f"case C1 closed: repaired\ncase report: {tmp_path / 'case' / 'case.html'}\n")
 
 
 @pytest.mark.slow
@@ -282,7 +303,9 @@ def test_bench_case_on_postgresql(capsys: pytest.CaptureFixture[str], pg_url: st
     code, out, _ = bench(capsys, "case", "show", "C1", "--db", db, "--json")
     d = json.loads(out)
     assert (len(d["runs"]), len(d["repairs"]), d["complaint"]) == (1, 1, "declined 411111******1111")
-    assert bench(capsys, "case", "close", "C1", "--db", db) == (0, "case C1 closed: repaired\n", "")
+    assert bench(capsys, "case", "close", "C1", "--db", db, "--out", str(tmp_path / "c")) == (
+        0, f"case C1 closed: repaired\ncase report: {tmp_path / 'c' / 'case.html'}\n", "")
+    assert json.loads((tmp_path / "c" / "case.json").read_text())["result"]["result"] == "repaired"
 
 
 def test_the_cli_offers_every_repair_action() -> None:
