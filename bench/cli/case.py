@@ -299,7 +299,8 @@ def report(case_ref: str, out_dir: Path | None, fmt: str | None, db: str | None,
 
 def _write_report(c: Case, runs: list[RunRecord], repairs: list[Repair], out_dir: Path | None,
                   fmt: str | None) -> tuple[Path, dict[str, Path]]:
-    from bench.reports.case import CASE_FILES, build_case_report, default_folder, write_case_reports
+    from bench.reports.case import build_case_report, default_folder
+    from bench.reports.casefiles import CASE_FILES, write_case_reports
 
     folder = out_dir if out_dir is not None else default_folder(c)
     data = build_case_report(c, runs, repairs)

@@ -12,7 +12,7 @@ contents: rendering a case twice gives the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +21,7 @@ from bench.cases.assess import assess
 from bench.cases.compare import before_after
 from bench.cases.model import REACTIVATED, RETURN_TO_FACTORY, iso
 from bench.controls import escape_controls, escape_controls_json
-from bench.errors import UsageError
 from bench.record import Outcome
-from bench.reports.files import write_atomic
 from bench.reports.format import fmt_time, fmt_value, redacted
 from bench.reports.rma import _cell, _md  # the one Markdown escaping of device text
 from drivers.codecs.pan import redact_data
@@ -34,8 +32,6 @@ if TYPE_CHECKING:
     from bench.record import RunRecord
 
 CASE_SCHEMA = "bench.case/1"
-#: Format name -> the file it writes in a case's report folder.
-CASE_FILES: dict[str, str] = {"html": "case.html", "md": "case.md", "json": "case.json"}
 _SKIP = frozenset({"run_id", "before_run", "after_run", "resolved_by", "at", "opened_at", "closed_at", "started_at",
                    "ended_at", "runs"})
 #: A recorded repair in the customer's words.
@@ -302,29 +298,6 @@ def iso_time(text: str | None) -> str:
     return fmt_time(datetime.fromisoformat(text)) if text else "-"
 
 
-# --------------------------------------------------------------------------- files
-
-
-def write_case_reports(data: dict[str, Any], folder: Path, formats: Iterable[str] = tuple(CASE_FILES)) -> dict[str, Path]:
-    """Write the case report's formats (``html``, ``md``, ``json``) into ``folder``, atomically.
-
-    Raises:
-        UsageError: an unknown format.
-    """
-    from bench.reports.casehtml import render_case_html
-
-    written: dict[str, Path] = {}
-    folder.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        if fmt not in CASE_FILES:
-            raise UsageError(f"unknown case report format {fmt!r} (known: {', '.join(CASE_FILES)})")
-        text = {"html": render_case_html, "md": render_case_md, "json": render_case_json}[fmt](data)
-        path = folder / CASE_FILES[fmt]
-        write_atomic(path, text)
-        written[fmt] = path
-    return written
-
-
-__all__ = ["CASE_FILES", "CASE_SCHEMA", "build_case_report", "customer_summary", "default_folder", "iso_time",
+__all__ = ["CASE_SCHEMA", "build_case_report", "customer_summary", "default_folder", "iso_time",
            "judgement_text",
-           "render_case_json", "render_case_md", "result_text", "value_text", "write_case_reports"]
+           "render_case_json", "render_case_md", "result_text", "value_text"]

@@ -226,7 +226,8 @@ def test_runs_join_the_case_and_it_closes_repaired(capsys: pytest.CaptureFixture
     assert shown["judgement"]["verdict"] == "consumable"
     assert [(f["fault"], f["kind"], f["part"], f["severity"], f["resolved"]) for f in shown["judgement"]["findings"]] == [
         ("PWR-BATT-LOW", "consumable", "battery", 4, False)]
-    assert [(a["order"], a["kind"], a["part_number"]) for a in shown["plan"]["actions"]][0] == (1, "other", None)
+    assert [(a["order"], a["kind"], a["part_number"]) for a in shown["plan"]["actions"]] == [
+        (1, "other", None), (2, "replace", "PT3-BAT-15")]
     assert shown["plan"]["first_pass_minutes"] == 10 and shown["plan"]["return_to_factory"] is None
     bench(capsys, "case", "repair", "C1", "--action", "replace", "--part", "BAT-7", "--note", "new battery",
           "--db", opened)
