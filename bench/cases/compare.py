@@ -9,6 +9,9 @@ Measurements pair up by step name and measurement name. Each pair says what chan
 * ``changed``: passed both times, with another value;
 * ``unchanged``: passed both times with the same value (listed, so the table is the whole comparison).
 
+A step that measures nothing in one of the runs (a card that gives no ATR fails its step without a
+value) is compared by its outcome too, as a row named :data:`OUTCOME_ROW` (``FAIL`` before,
+``PASS`` after: fixed).
 Pure functions over run records: nothing here reads the store.
 """
 
@@ -20,12 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.measure import Measurement
-from bench.record import RunRecord, Verdict
+from bench.record import Outcome, RunRecord, Verdict
 
 _LOG = logging.getLogger(__name__)
 
 FIXED, STILL_FAILING, NEW_FAILURE, GONE, CHANGED, UNCHANGED = (
     "fixed", "still failing", "new failure", "not measured after", "changed", "unchanged")
+#: The row of a step that measures nothing: its outcome stands for it.
+OUTCOME_ROW = "(outcome)"
+_BAD_OUTCOMES = (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT)
 #: Order of the table: what matters to the technician first.
 CHANGE_ORDER = (STILL_FAILING, NEW_FAILURE, FIXED, GONE, CHANGED, UNCHANGED)
 
@@ -89,7 +95,8 @@ def before_after(runs: Sequence[RunRecord]) -> Comparison | None:
 
 def compare(before: RunRecord, after: RunRecord) -> Comparison:
     """Every measurement of ``before`` and ``after`` paired by (step, measurement name)."""
-    old, new = _index(before), _index(after)
+    bare = {s.name for run in (before, after) for s in run.steps if not s.measurements}
+    old, new = _index(before, bare), _index(after, bare)
     changes: list[MeasurementChange] = []
     for key in [*old, *(k for k in new if k not in old)]:
         b, a = old.get(key), new.get(key)
@@ -104,9 +111,13 @@ def compare(before: RunRecord, after: RunRecord) -> Comparison:
     return Comparison(before.run_id, after.run_id, before.verdict.value, after.verdict.value, tuple(changes))
 
 
-def _index(run: RunRecord) -> dict[tuple[str, str], Measurement]:
+def _index(run: RunRecord, bare: set[str]) -> dict[tuple[str, str], Measurement]:
+    """(step, measurement) -> measurement; steps in ``bare`` (measuring nothing in one of the runs) by their outcome too."""
     out: dict[tuple[str, str], Measurement] = {}
     for step in run.steps:
+        if step.name in bare:
+            out.setdefault((step.name, OUTCOME_ROW), Measurement(
+                OUTCOME_ROW, step.outcome.value, passed=step.outcome not in _BAD_OUTCOMES, fault=step.fault))
         for m in step.measurements:
             out.setdefault((step.name, m.name), m)
     return out
@@ -123,5 +134,5 @@ def _change(b: Measurement | None, a: Measurement | None) -> str:
     return UNCHANGED if b is not None and b.value == a.value else CHANGED
 
 
-__all__ = ["CHANGED", "CHANGE_ORDER", "FIXED", "GONE", "NEW_FAILURE", "STILL_FAILING", "UNCHANGED", "Comparison",
-           "MeasurementChange", "before_after", "compare", "first_failing"]
+__all__ = ["CHANGED", "CHANGE_ORDER", "FIXED", "GONE", "NEW_FAILURE", "OUTCOME_ROW", "STILL_FAILING", "UNCHANGED",
+           "Comparison", "MeasurementChange", "before_after", "compare", "first_failing"]

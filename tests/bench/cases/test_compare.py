@@ -49,3 +49,11 @@ def test_still_failing_new_failure_and_not_measured_after() -> None:
 def test_nothing_to_compare_without_a_failing_run_followed_by_another() -> None:
     bad, good = sim_run("pos-quick", "battery-low"), sim_run("pos-quick")
     assert before_after([good]) is None and before_after([bad]) is None and first_failing([good]) is None
+
+
+def test_a_step_that_measured_nothing_is_compared_by_its_outcome() -> None:
+    bad, good = sim_run("pos-full", "card-reader-no-atr"), later(sim_run("pos-full"), 5)
+    cmp = compare(bad, good)
+    fixed = [(c.step, c.name, c.before, c.after, c.fault) for c in cmp.changes if c.change == "fixed"]
+    assert fixed == [("card-atr", "(outcome)", "FAIL", "PASS", "ICC-NO-ATR")]
+    assert ("card-atr", "(outcome)") not in changes(good, later(good, 1))  # measured both times: by its values
