@@ -131,7 +131,8 @@ def judge(evidence: CaseEvidence) -> Judgement:
     serial, model = evidence.unit()
     verdict = _verdict(findings)
     summary = _summary(verdict, findings, runs)
-    if verdict == "none" and runs and evidence.complaint:
+    if verdict == "none" and runs and evidence.complaint and not any(f.in_unit for f in findings):
+        # A fault found and since repaired did reproduce it.
         summary += f"; the complaint was not reproduced: {evidence.complaint}"
     return Judgement(verdict, findings, serial, model, [r.run_id for r in runs], summary, evidence.complaint)
 

@@ -115,6 +115,7 @@ def test_the_json_and_markdown_reports_of_a_repaired_case(repaired_case: tuple[s
         "C1", "repaired", "PT-300", "2.4.1")
     assert [t["kind"] for t in d["timeline"]] == ["run", "repair", "run"]
     assert d["judgement"]["verdict"] == "none"
+    assert d["judgement"]["summary"] == "none: no fault left in the unit over 2 run(s) (1 resolved)"  # it was reproduced
     assert [(f["fault"], f["resolved"]) for f in d["judgement"]["findings"]] == [("PWR-BATT-LOW", True)]
     assert d["plan"]["actions"] == [] and d["parts_used"][0]["number"] == "PT3-BAT-15"
     assert (d["labour"]["minutes"], d["labour"]["total_cost"]) == (10, 34.0)
