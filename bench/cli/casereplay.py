@@ -7,7 +7,8 @@ Then the case's runs are read back from the store, judged after the failing runs
 matches, 1 with one line per mismatch, 2 for a bad file, and the step's own code (2, 3, 130)
 when a step could not be done at all (its error line is printed). Without ``--db`` the case is
 replayed in a throwaway SQLite store (a replay is a test: it leaves no case in the station's
-store), and without ``--report`` the run reports go there too.
+store), and without ``--report`` the run reports go there too (the case report in ``cases/C<id>``
+under that folder).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _replay(scenario: CaseScenario, url: str, reports: str, *, quiet: bool) -> d
                     *(["--part", event.part] if event.part else []), "--db", url, "--json"])
             steps.append({"repair": event.action, "part": event.part, "note": event.note})
             say(f"  repair {event.action}{' ' + event.part if event.part else ''}: {safe.one_line(event.note)}")
-    close_error = _close(label, url, scenario.unrepaired)
+    close_error = _close(label, url, scenario.unrepaired, Path(reports) / "cases" / label)
     with open_store(url) as store:
         cases = CaseStore(store)
         case, runs = cases.get(case_id), cases.runs(case_id)
@@ -114,9 +115,10 @@ def _replay(scenario: CaseScenario, url: str, reports: str, *, quiet: bool) -> d
             **outcome.to_dict(), "ok": not outcome.mismatches}
 
 
-def _close(label: str, url: str, unrepaired: str | None) -> str | None:
-    """Close the case; why it could not (the unit is not repaired), or None."""
-    args = ["case", "close", label, *(["--unrepaired", unrepaired] if unrepaired else []), "--db", url, "--json"]
+def _close(label: str, url: str, unrepaired: str | None, out: Path) -> str | None:
+    """Close the case (its report into ``out``); why it could not (the unit is not repaired), or None."""
+    args = ["case", "close", label, *(["--unrepaired", unrepaired] if unrepaired else []), "--out", str(out),
+            "--db", url, "--json"]
     proc = _call(args)
     if proc.returncode == 1:
         return _last_line(proc.stderr).removeprefix("bench: ")

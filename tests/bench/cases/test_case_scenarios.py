@@ -51,6 +51,10 @@ def test_case_scenario_comes_to_what_it_states(path: Path, tmp_path: Path) -> No
     assert len(case["runs"]) == len(runs)
     assert [r["action"] for r in case["repairs"]] == [e.action for e in scenario.events if isinstance(e, RepairEvent)]
     assert all(r["serial"] == scenario.serial for r in case["runs"])
+    # Closing wrote the case report beside the runs' reports, and the judgement and plan it shows are the show's.
+    report = json.loads((tmp_path / "reports" / "cases" / out["case"] / "case.json").read_text(encoding="utf-8"))
+    assert report["result"]["result"] == scenario.expect.result
+    assert (report["judgement"], report["plan"]) == (case["judgement"], case["plan"])
 
 
 @pytest.mark.slow
