@@ -6,6 +6,7 @@ Measurements pair up by step name and measurement name. Each pair says what chan
 * ``still failing``: failed before and after;
 * ``new failure``: passed before (or was not measured), fails after;
 * ``not measured after``: the last run did not measure it (the step did not run, or stopped earlier);
+* ``now measured``: not measured before (the run stopped earlier, or skipped the step), passes after;
 * ``changed``: passed both times, with another value;
 * ``unchanged``: passed both times with the same value (listed, so the table is the whole comparison).
 
@@ -27,13 +28,13 @@ from bench.record import Outcome, RunRecord, Verdict
 
 _LOG = logging.getLogger(__name__)
 
-FIXED, STILL_FAILING, NEW_FAILURE, GONE, CHANGED, UNCHANGED = (
-    "fixed", "still failing", "new failure", "not measured after", "changed", "unchanged")
+FIXED, STILL_FAILING, NEW_FAILURE, GONE, NOW_MEASURED, CHANGED, UNCHANGED = (
+    "fixed", "still failing", "new failure", "not measured after", "now measured", "changed", "unchanged")
 #: The row of a step that measures nothing: its outcome stands for it.
 OUTCOME_ROW = "(outcome)"
 _BAD_OUTCOMES = (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT)
 #: Order of the table: what matters to the technician first.
-CHANGE_ORDER = (STILL_FAILING, NEW_FAILURE, FIXED, GONE, CHANGED, UNCHANGED)
+CHANGE_ORDER = (STILL_FAILING, NEW_FAILURE, FIXED, GONE, NOW_MEASURED, CHANGED, UNCHANGED)
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,10 @@ def _change(b: Measurement | None, a: Measurement | None) -> str:
         return STILL_FAILING if failed_before else NEW_FAILURE
     if failed_before:
         return FIXED
+    if b is None:
+        return NOW_MEASURED
     return UNCHANGED if b is not None and b.value == a.value else CHANGED
 
 
-__all__ = ["CHANGED", "CHANGE_ORDER", "FIXED", "GONE", "NEW_FAILURE", "OUTCOME_ROW", "STILL_FAILING", "UNCHANGED",
+__all__ = ["CHANGED", "CHANGE_ORDER", "FIXED", "GONE", "NEW_FAILURE", "NOW_MEASURED", "OUTCOME_ROW", "STILL_FAILING", "UNCHANGED",
            "Comparison", "MeasurementChange", "before_after", "compare", "first_failing"]

@@ -176,17 +176,26 @@ def _compare(cmp: dict[str, Any] | None) -> str:
     if cmp is None:
         return head + '<p class="note">No failing run followed by another run: nothing to compare.</p></section>'
     counts = ", ".join(f"{n} {k}" for k, n in cmp["counts"].items() if n)
+    changed = [m for m in cmp["changes"] if m["change"] != "unchanged"]
+    same = [m for m in cmp["changes"] if m["change"] == "unchanged"]
+    out = [head, f'<p class="note">First failing run <code>{_e(cmp["before_run"][:8])}</code> '
+           f'({_e(cmp["before_verdict"])}) against the last run <code>{_e(cmp["after_run"][:8])}</code> '
+           f'({_e(cmp["after_verdict"])}): {_e(counts)}.</p>', _change_table(changed)]
+    if same:  # the same value twice says little: folded away (and left out in print)
+        out.append(f"<details><summary>{len(same)} unchanged</summary>{_change_table(same)}</details>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _change_table(changes: Sequence[dict[str, Any]]) -> str:
     rows = "".join(
         f'<tr class="{_CHANGE_CLASS.get(m["change"], "")}"><td>{_e(m["step"])}</td><td>{_e(m["name"])}</td>'
         f'<td class="value">{_e(value_text(m["before"], m["unit"]))}</td>'
         f'<td class="value">{_e(value_text(m["after"], m["unit"]))}</td><td>{_e(m["limit"] or "")}</td>'
         f'<td class="change">{_e(m["change"])}</td></tr>'
-        for m in cmp["changes"])
-    return (head + f'<p class="note">First failing run <code>{_e(cmp["before_run"][:8])}</code> '
-            f'({_e(cmp["before_verdict"])}) against the last run <code>{_e(cmp["after_run"][:8])}</code> '
-            f'({_e(cmp["after_verdict"])}): {_e(counts)}.</p><table class="measurements"><tr><th>Step</th>'
-            f"<th>Measurement</th><th>Before</th><th>After</th><th>Limit</th><th>Change</th></tr>{rows}</table>"
-            "</section>")
+        for m in changes)
+    return ('<table class="measurements"><tr><th>Step</th><th>Measurement</th><th>Before</th><th>After</th>'
+            f"<th>Limit</th><th>Change</th></tr>{rows}</table>")
 
 
 def _parts(data: dict[str, Any]) -> str:

@@ -56,4 +56,5 @@ def test_a_step_that_measured_nothing_is_compared_by_its_outcome() -> None:
     cmp = compare(bad, good)
     fixed = [(c.step, c.name, c.before, c.after, c.fault) for c in cmp.changes if c.change == "fixed"]
     assert fixed == [("card-atr", "(outcome)", "FAIL", "PASS", "ICC-NO-ATR")]
+    assert changes(bad, good)[("card-atr", "atr.valid")] == "now measured"  # no ATR before: nothing to judge
     assert ("card-atr", "(outcome)") not in changes(good, later(good, 1))  # measured both times: by its values
