@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bench.cases.assess import assess
 from bench.cases.compare import before_after
 from bench.cases.model import REACTIVATED, RETURN_TO_FACTORY, iso
+from bench.cases.replay import failing_runs
 from bench.controls import escape_controls, escape_controls_json
 from bench.record import Outcome
 from bench.reports.format import fmt_time, fmt_value, redacted
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from bench.record import RunRecord
 
 CASE_SCHEMA = "bench.case/1"
-_SKIP = frozenset({"run_id", "before_run", "after_run", "resolved_by", "at", "opened_at", "closed_at", "started_at",
+_SKIP = frozenset({"run_id", "last_failing_run", "before_run", "after_run", "resolved_by", "at", "opened_at", "closed_at", "started_at",
                    "ended_at", "runs"})
 #: A recorded repair in the customer's words.
 _DONE_WORDS = {
@@ -61,6 +62,10 @@ def build_case_report(case: Case, runs: Sequence[RunRecord], repairs: Sequence[R
 
         catalogue = load_catalogue()
     judgement, plan = assess(case, runs, catalogue)
+    failing = failing_runs(runs)
+    # Once the verification passed nothing is left to plan: the plan the repair followed is the one after the
+    # failing runs (as bench case replay judges it).
+    earlier = assess(case, failing, catalogue)[1] if runs and len(failing) < len(runs) else None
     model = case.model or judgement.model
     identified = next((r.unit for r in reversed(runs) if r.unit is not None), None)
     comparison = before_after(runs)
@@ -76,6 +81,8 @@ def build_case_report(case: Case, runs: Sequence[RunRecord], repairs: Sequence[R
         "timeline": _timeline(runs, repairs),
         "judgement": judgement.to_dict(),
         "plan": plan.to_dict(),
+        "plan_after_failing_runs": ({"last_failing_run": failing[-1].run_id, **earlier.to_dict()}
+                                    if earlier is not None else None),
         "parts_used": used,
         "labour": labour,
         "result": {"status": case.status, "result": case.result, "closed_at": iso(case.closed_at),
@@ -222,6 +229,10 @@ def render_case_md(data: dict[str, Any]) -> str:
                      f"{f['severity']} ({f['severity_label']}), {whose}, {state}")
     lines += ["", "## Repair plan", ""]
     lines += _plan_md(plan)
+    if data["plan_after_failing_runs"]:
+        earlier = data["plan_after_failing_runs"]
+        lines += ["", f"The plan after the failing runs (up to run {earlier['last_failing_run'][:8]}):", ""]
+        lines += _plan_md(earlier)
     lines += ["", "## Before and after", ""]
     lines += _compare_md(data["before_after"])
     lab = data["labour"]

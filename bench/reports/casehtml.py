@@ -55,7 +55,7 @@ def render_case_html(data: dict[str, Any]) -> str:
         _intake(data["intake"]),
         _timeline(data["timeline"]),
         _judgement(data["judgement"]),
-        _plan(data["plan"]),
+        _plan(data["plan"], data["plan_after_failing_runs"]),
         _compare(data["before_after"]),
         _parts(data),
         f'<section id="result"><h2>Result</h2><p>{_e(result_text(data["result"]).replace("**", ""))}</p></section>',
@@ -139,9 +139,19 @@ def _judgement(j: dict[str, Any]) -> str:
             f'<p class="note">{_e(judgement_text(j))}</p>{body}</section>')
 
 
-def _plan(plan: dict[str, Any]) -> str:
+def _plan(plan: dict[str, Any], earlier: dict[str, Any] | None) -> str:
+    out = ['<section id="plan"><h2>Repair plan</h2>', *_plan_body(plan)]
+    if earlier is not None:
+        out.append(f'<h3>The plan after the failing runs (up to run <code>{_e(earlier["last_failing_run"][:8])}'
+                   "</code>)</h3>")
+        out += _plan_body(earlier)
+    out.append("</section>")
+    return "".join(out)
+
+
+def _plan_body(plan: dict[str, Any]) -> list[str]:
     cur = plan["currency"]
-    out = ['<section id="plan"><h2>Repair plan</h2>']
+    out: list[str] = []
     rtf = plan["return_to_factory"]
     if rtf:
         ev = "".join(f"<li>{_e(e)}</li>" for e in rtf["evidence"])
@@ -167,8 +177,7 @@ def _plan(plan: dict[str, Any]) -> str:
         out.append(f'<p class="note">Not in the catalogue (a technician decides): {_e(", ".join(plan["unplanned"]))}</p>')
     if plan["deferred"]:
         out.append(f'<p class="note">Deferred until the unit is back: {_e(", ".join(plan["deferred"]))}</p>')
-    out.append("</section>")
-    return "".join(out)
+    return out
 
 
 def _compare(cmp: dict[str, Any] | None) -> str:

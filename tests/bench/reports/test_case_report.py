@@ -12,7 +12,7 @@ from bench.cli.main import main
 
 PAN = "4111111111111111"
 REPORT_KEYS = {"schema", "case", "unit", "intake", "timeline", "judgement", "plan", "parts_used", "labour", "result",
-               "before_after", "customer_summary"}
+               "before_after", "customer_summary", "plan_after_failing_runs"}
 
 
 def bench(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -101,6 +101,9 @@ def test_the_html_report_of_a_repaired_case(repaired_case: tuple[str, Path]) -> 
     assert ["PT3-BAT-15", "battery pack 7.4 V 2-cell", "26.00 EUR"] in page.rows
     assert "Labour 10 min at 48 EUR/h (catalogue times): 8.00 EUR; total 34.00 EUR." in words
     assert "REPAIRED" in words and "Judgement: none" in words
+    assert "The plan after the failing runs (up to run " in words
+    assert ["2", "replace the battery pack 7.4 V 2-cell only if the fault persists", "PT3-BAT-15", "26.00 EUR",
+            "10 min", "PWR-BATT-LOW"] in page.rows
 
 
 @pytest.mark.slow
@@ -118,6 +121,12 @@ def test_the_json_and_markdown_reports_of_a_repaired_case(repaired_case: tuple[s
     assert d["judgement"]["summary"] == "none: no fault left in the unit over 2 run(s) (1 resolved)"  # it was reproduced
     assert [(f["fault"], f["resolved"]) for f in d["judgement"]["findings"]] == [("PWR-BATT-LOW", True)]
     assert d["plan"]["actions"] == [] and d["parts_used"][0]["number"] == "PT3-BAT-15"
+    # Nothing is left to plan once the unit passed; the plan the repair followed is the one after the failing run.
+    earlier = d["plan_after_failing_runs"]
+    assert earlier["last_failing_run"] == d["timeline"][0]["run_id"]
+    assert [(a["what"], a["part_number"], a["conditional"]) for a in earlier["actions"]] == [
+        ("charge the battery and test again", None, False),
+        ("replace the battery pack 7.4 V 2-cell", "PT3-BAT-15", True)]
     assert (d["labour"]["minutes"], d["labour"]["total_cost"]) == (10, 34.0)
     fixed = [c for c in d["before_after"]["changes"] if c["change"] == "fixed"]
     assert [(c["step"], c["name"], c["before"], c["after"]) for c in fixed] == [("battery", "charge_percent", 8, 87)]
@@ -165,6 +174,7 @@ def test_a_tampered_unit_goes_back_to_the_factory(capsys: pytest.CaptureFixture[
     d = json.loads((out_dir / "case.json").read_text(encoding="utf-8"))
     form = d["plan"]["return_to_factory"]
     assert (form["serial"], form["faults"], d["result"]["result"]) == ("SN-2", ["SEC-TAMPER"], "returned")
+    assert d["plan_after_failing_runs"] is None  # its last run failed: the plan is the case's own
     assert d["customer_summary"].endswith("What we did: sent it to the manufacturer. It is with the manufacturer, "
                                           "who will repair and reactivate it.")
     page = Page()
