@@ -14,8 +14,9 @@ The rules (``docs/store.md``, "Repair cases", says them for people):
      result ``returned``; the reason is the one given, else the return's note;
   2. ``unrepaired`` reason given: result ``unrepaired`` with that reason;
   3. the case's last judged run (PASS, FAIL or INCOMPLETE: an ERROR run is the bench's failure, an
-     ABORTED one judged nothing) is a PASS: result ``repaired`` (it came after every failing run,
-     since it is the last);
+     ABORTED one judged nothing) is a PASS, and no fault of the unit is left unretested (the caller's
+     ``untested``: the judgement's open findings, e.g. a card-reader fault that a later plan
+     without the card reader never tested again): result ``repaired``;
   4. anything else cannot close: :class:`CaseNotRepaired` (exit 1, the unit is not repaired).
 
 Every write is one transaction, so a killed process leaves a whole repair record or none. Free
@@ -158,7 +159,8 @@ class CaseStore:
                                                    "action": action, "part_number": part_number, "note": note})
         return Repair(repair_id, case_id, at, technician, action, part_number, note)
 
-    def close(self, case_id: int, unrepaired: str | None = None, *, now: datetime | None = None) -> Case:
+    def close(self, case_id: int, unrepaired: str | None = None, *, now: datetime | None = None,
+              untested: Sequence[str] = ()) -> Case:
         """Close the case by the rules of this module's docstring; the closed case.
 
         Raises:
@@ -173,7 +175,7 @@ class CaseStore:
             verdicts = [(rid, v) for rid, v in db.query(_CASE_VERDICTS, {"case_id": case_id}) if v in JUDGED]
             repairs = db.query("SELECT action, note FROM case_repairs WHERE case_id = :case_id ORDER BY at, id",
                                {"case_id": case_id})
-            result, reason = _closing(case, verdicts, [(a, n) for a, n in repairs], unrepaired)
+            result, reason = _closing(case, verdicts, [(a, n) for a, n in repairs], unrepaired, untested)
             db.execute("UPDATE cases SET status = :closed, closed_at = :at, result = :result, close_reason = :reason "
                        "WHERE id = :id AND status = :open",
                        {"closed": CLOSED, "at": db.time(now or datetime.now(UTC)), "result": result,
@@ -264,7 +266,7 @@ def check_case_open(store: StoreBase, case_id: int) -> Case:
 
 
 def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[tuple[str, str]],
-             unrepaired: str | None) -> tuple[str, str | None]:
+             unrepaired: str | None, untested: Sequence[str] = ()) -> tuple[str, str | None]:
     """The result and reason a case closes with (the module docstring's rules), or :class:`CaseNotRepaired`."""
     at_factory: str | None = None
     for action, note in repairs:
@@ -276,13 +278,15 @@ def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[
         return RETURNED, unrepaired.strip() if unrepaired else f"returned to the factory: {at_factory}"
     if unrepaired is not None:
         return UNREPAIRED, unrepaired.strip()
-    if verdicts and verdicts[-1][1] == Verdict.PASS.value:
+    if verdicts and verdicts[-1][1] == Verdict.PASS.value and not untested:
         return REPAIRED, None
     if not verdicts:
         why = "it has no judged run"
     else:
         rid, verdict = verdicts[-1]
         why = f"its last run {rid[:8]} is {verdict}"
+        if verdict == Verdict.PASS.value:
+            why += f" but no run since the failure tested {', '.join(untested)} again"
     raise CaseNotRepaired(f"case {case.label} cannot close as repaired: {why}; test the unit until a run passes "
                           "(bench run PLAN --case " + case.label + "), or close it with --unrepaired REASON")
 

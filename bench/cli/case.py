@@ -250,7 +250,7 @@ def repair(case_ref: str, action: str, part_number: str | None, note: str, techn
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str | None, as_json: bool) -> None:
-    """Close case ID: repaired when its last run passed, returned when the unit is at the factory, else --unrepaired.
+    """Close case ID: repaired when its last run passed and retested every fault, returned when the unit is at the factory, else --unrepaired.
 
     The case report (HTML, Markdown, JSON) is written on closing, as ``bench case report`` writes it.
     """
@@ -259,8 +259,16 @@ def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str |
     case_id = _case_id(case_ref)
     with _open(db) as store:
         cases = CaseStore(store)
+        untested: list[str] = []
+        c = cases.get(case_id)
+        if unrepaired is None and c.is_open:  # a passing run that never retested the fault is no sign-off
+            from bench.cases.evidence import CaseEvidence
+            from bench.cases.judgement import judge
+
+            judgement = judge(CaseEvidence(cases.runs(case_id), c.serial, c.model or "", c.complaint))
+            untested = [f.fault for f in judgement.open]
         try:
-            closed = cases.close(case_id, unrepaired)
+            closed = cases.close(case_id, unrepaired, untested=untested)
         except CaseNotRepaired as exc:  # the unit is not repaired: exit 1, like a unit that failed
             safe.echo(f"bench: {exc}", err=True)
             raise click.exceptions.Exit(1) from None

@@ -255,6 +255,18 @@ def test_a_case_closes_repaired_only_when_its_last_judged_run_passed(
     assert (closed.result, closed.close_reason) == ("unrepaired", "customer declined the quote")
 
 
+def test_a_passing_run_that_did_not_retest_the_fault_does_not_close_repaired(store: Store) -> None:
+    cases = CaseStore(store)
+    c = cases.open_case("SN-1", "reader")
+    attached(store, c.case_id, 0, Verdict.FAIL)
+    last = attached(store, c.case_id, 1, Verdict.PASS)
+    with pytest.raises(CaseNotRepaired, match=f"its last run {last[:8]} is PASS but no run since the failure "
+                                              "tested ICC-NO-ATR again"):
+        cases.close(c.case_id, untested=["ICC-NO-ATR"])
+    assert cases.get(c.case_id).is_open  # nothing written
+    assert cases.close(c.case_id).result == "repaired"
+
+
 def test_unrepaired_needs_a_reason(store: Store) -> None:
     CaseStore(store).open_case("SN-1", "reader")
     with pytest.raises(UsageError, match="--unrepaired needs a reason"):
