@@ -3,7 +3,8 @@
 * cases opened and closed, closed ones by result;
 * cases by complaint (the complaint's words, case and spacing folded), the most common first;
 * cases by root cause: the first finding of the case's first failing run (the fault the bench named
-  before any repair), the most common first; a case with no failing run counts as "not reproduced";
+  before any repair), the most common first; a closed case with no failing run counts as "not
+  reproduced", an open one as "no failure yet (open)" (it may not have been tested yet);
 * repeat repairs: units with a case opened within 90 days of the close of an earlier one;
 * mean time to repair: from opening to closing, over closed cases.
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 REPEAT_WINDOW = timedelta(days=90)
 NOT_REPRODUCED = "not reproduced"
+NOT_YET = "no failure yet (open)"
 TOP = 10
 
 _CASES = "SELECT id, serial, complaint, opened_at, closed_at, result FROM cases{where} ORDER BY id"
@@ -75,7 +77,7 @@ def repair_figures(store: StoreBase, since: datetime | None = None) -> RepairFig
     repeats: set[str] = set()
     for case_id, serial, complaint, opened_at, closed_at, result in rows:
         complaints[" ".join(str(complaint).lower().split())] += 1
-        causes[first_cause.get(int(case_id), NOT_REPRODUCED)] += 1
+        causes[first_cause.get(int(case_id), NOT_REPRODUCED if closed_at is not None else NOT_YET)] += 1
         opened = utc(opened_at)
         if any(timedelta(0) <= opened - done <= REPEAT_WINDOW for done in closes.get(serial, [])):
             repeats.add(serial)
