@@ -101,7 +101,8 @@ class CaseStore:
             case_id = db.insert(_INSERT_CASE, {
                 "serial": serial, "model": _opt(model), "complaint": complaint, "customer_ref": _opt(customer_ref),
                 "last_worked": _opt(last_worked), "software_update": _opt(software_update),
-                "opened_at": db.time(now or datetime.now(UTC)), "opened_by": opened_by, "status": OPEN,
+                "opened_at": db.time(now or datetime.now(UTC)), "opened_by": _opt(opened_by) or "technician",
+                "status": OPEN,
             })
         _LOG.info("case %s opened for unit %s", label(case_id), serial)
         return self.get(case_id)
@@ -151,6 +152,7 @@ class CaseStore:
         note = redact(note.strip())
         if not note:
             raise UsageError("a repair needs a note saying what was done (--note TEXT)")
+        technician = _opt(technician) or "technician"
         db = self._db
         at = now or datetime.now(UTC)
         with db.write():

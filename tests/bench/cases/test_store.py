@@ -267,6 +267,14 @@ def test_a_passing_run_that_did_not_retest_the_fault_does_not_close_repaired(sto
     assert cases.close(c.case_id).result == "repaired"
 
 
+def test_the_people_named_are_masked_like_any_free_text(store: Store) -> None:
+    cases = CaseStore(store)
+    c = cases.open_case("SN-1", "reader", opened_by="ana 4761739001010010")
+    done = cases.add_repair(c.case_id, "clean", "contacts", technician=" 4761739001010010 ")
+    assert cases.get(c.case_id).opened_by == "ana 476173******0010"
+    assert done.technician == cases.repairs(c.case_id)[0].technician == "476173******0010"
+
+
 def test_unrepaired_needs_a_reason(store: Store) -> None:
     CaseStore(store).open_case("SN-1", "reader")
     with pytest.raises(UsageError, match="--unrepaired needs a reason"):
