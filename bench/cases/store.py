@@ -16,7 +16,8 @@ The rules (``docs/store.md``, "Repair cases", says them for people):
   3. the case's last judged run (PASS, FAIL or INCOMPLETE: an ERROR run is the bench's failure, an
      ABORTED one judged nothing) is a PASS, and no fault of the unit is left unretested (the caller's
      ``untested``: the judgement's open findings, e.g. a card-reader fault that a later plan
-     without the card reader never tested again): result ``repaired``;
+     without the card reader never tested again), and that run is not the intake checklist alone
+     (``checklist_only``: its steps are all ``intake.*`` checks): result ``repaired``;
   4. anything else cannot close: :class:`CaseNotRepaired` (exit 1, the unit is not repaired).
 
 Every write is one transaction, so a killed process leaves a whole repair record or none. Free
@@ -162,7 +163,7 @@ class CaseStore:
         return Repair(repair_id, case_id, at, technician, action, part_number, note)
 
     def close(self, case_id: int, unrepaired: str | None = None, *, now: datetime | None = None,
-              untested: Sequence[str] = ()) -> Case:
+              untested: Sequence[str] = (), checklist_only: bool = False) -> Case:
         """Close the case by the rules of this module's docstring; the closed case.
 
         Raises:
@@ -177,7 +178,8 @@ class CaseStore:
             verdicts = [(rid, v) for rid, v in db.query(_CASE_VERDICTS, {"case_id": case_id}) if v in JUDGED]
             repairs = db.query("SELECT action, note FROM case_repairs WHERE case_id = :case_id ORDER BY at, id",
                                {"case_id": case_id})
-            result, reason = _closing(case, verdicts, [(a, n) for a, n in repairs], unrepaired, untested)
+            result, reason = _closing(case, verdicts, [(a, n) for a, n in repairs], unrepaired, untested,
+                                      checklist_only)
             db.execute("UPDATE cases SET status = :closed, closed_at = :at, result = :result, close_reason = :reason "
                        "WHERE id = :id AND status = :open",
                        {"closed": CLOSED, "at": db.time(now or datetime.now(UTC)), "result": result,
@@ -268,7 +270,8 @@ def check_case_open(store: StoreBase, case_id: int) -> Case:
 
 
 def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[tuple[str, str]],
-             unrepaired: str | None, untested: Sequence[str] = ()) -> tuple[str, str | None]:
+             unrepaired: str | None, untested: Sequence[str] = (),
+             checklist_only: bool = False) -> tuple[str, str | None]:
     """The result and reason a case closes with (the module docstring's rules), or :class:`CaseNotRepaired`."""
     at_factory: str | None = None
     for action, note in repairs:
@@ -280,14 +283,16 @@ def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[
         return RETURNED, unrepaired.strip() if unrepaired else f"returned to the factory: {at_factory}"
     if unrepaired is not None:
         return UNREPAIRED, unrepaired.strip()
-    if verdicts and verdicts[-1][1] == Verdict.PASS.value and not untested:
+    if verdicts and verdicts[-1][1] == Verdict.PASS.value and not untested and not checklist_only:
         return REPAIRED, None
     if not verdicts:
         why = "it has no judged run"
     else:
         rid, verdict = verdicts[-1]
         why = f"its last run {rid[:8]} is {verdict}"
-        if verdict == Verdict.PASS.value:
+        if verdict == Verdict.PASS.value and checklist_only:
+            why += " but it was the intake checklist only (nothing tested the unit's functions)"
+        elif verdict == Verdict.PASS.value:
             why += f" but no run since the failure tested {', '.join(untested)} again"
     raise CaseNotRepaired(f"case {case.label} cannot close as repaired: {why}; test the unit until a run passes "
                           "(bench run PLAN --case " + case.label + "), or close it with --unrepaired REASON")

@@ -260,15 +260,21 @@ def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str |
     with _open(db) as store:
         cases = CaseStore(store)
         untested: list[str] = []
+        checklist_only = False
         c = cases.get(case_id)
         if unrepaired is None and c.is_open:  # a passing run that never retested the fault is no sign-off
             from bench.cases.evidence import CaseEvidence
             from bench.cases.judgement import judge
+            from bench.cases.store import JUDGED
 
-            judgement = judge(CaseEvidence(cases.runs(case_id), c.serial, c.model or "", c.complaint))
+            runs = cases.runs(case_id)
+            judgement = judge(CaseEvidence(runs, c.serial, c.model or "", c.complaint))
             untested = [f.fault for f in judgement.open]
+            judged = [r for r in runs if r.verdict.value in JUDGED]
+            checklist_only = bool(judged and judged[-1].steps
+                                  and all(s.check.startswith("intake.") for s in judged[-1].steps))
         try:
-            closed = cases.close(case_id, unrepaired, untested=untested)
+            closed = cases.close(case_id, unrepaired, untested=untested, checklist_only=checklist_only)
         except CaseNotRepaired as exc:  # the unit is not repaired: exit 1, like a unit that failed
             safe.echo(f"bench: {exc}", err=True)
             raise click.exceptions.Exit(1) from None

@@ -267,6 +267,15 @@ def test_a_passing_run_that_did_not_retest_the_fault_does_not_close_repaired(sto
     assert cases.close(c.case_id).result == "repaired"
 
 
+def test_a_passing_intake_checklist_alone_does_not_close_repaired(store: Store) -> None:
+    cases = CaseStore(store)
+    c = cases.open_case("SN-1", "reader")
+    last = attached(store, c.case_id, 0, Verdict.PASS)
+    with pytest.raises(CaseNotRepaired, match=f"its last run {last[:8]} is PASS but it was the intake checklist only"):
+        cases.close(c.case_id, checklist_only=True)
+    assert cases.get(c.case_id).is_open
+
+
 def test_the_people_named_are_masked_like_any_free_text(store: Store) -> None:
     cases = CaseStore(store)
     c = cases.open_case("SN-1", "reader", opened_by="ana 4761739001010010")
