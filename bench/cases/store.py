@@ -84,6 +84,7 @@ class CaseStore:
         Raises:
             UsageError: empty serial or complaint, or the serial has an open case already.
         """
+        _bounded(complaint=complaint, customer=customer_ref, last_worked=last_worked, software_update=software_update)
         serial, complaint = serial.strip(), redact(complaint.strip())
         if not serial:
             raise UsageError("a case needs the unit's serial number")
@@ -147,6 +148,7 @@ class CaseStore:
         """
         if action not in ACTIONS:
             raise UsageError(f"unknown repair action {action!r}: one of {', '.join(ACTIONS)}")
+        _bounded(note=note, part=part_number, technician=technician)
         part_number = _opt(part_number)
         if action == "replace" and part_number is None:
             raise UsageError("--action replace needs --part PN (the part number fitted)")
@@ -167,15 +169,22 @@ class CaseStore:
         """Close the case by the rules of this module's docstring; the closed case.
 
         Raises:
-            UsageError: no such case, it is closed already, or ``unrepaired`` is empty.
+            UsageError: no such case, it is closed already, one of its runs is still going, or ``unrepaired``
+                is empty.
             CaseNotRepaired: not repaired and no reason given (nothing is written).
         """
+        _bounded(unrepaired=unrepaired)
         if unrepaired is not None and not unrepaired.strip():
             raise UsageError("--unrepaired needs a reason (why the unit leaves without a repair)")
         db = self._db
         with db.write():
             case = self._open_case(case_id, lock=True)
-            verdicts = [(rid, v) for rid, v in db.query(_CASE_VERDICTS, {"case_id": case_id}) if v in JUDGED]
+            every = db.query(_CASE_VERDICTS, {"case_id": case_id})
+            going = [rid for rid, v in every if v == Verdict.RUNNING.value]
+            if going:  # its verdict may undo the one the case would close on
+                raise UsageError(f"case {label(case_id)} has a run still going ({str(going[-1])[:8]}): close it "
+                                 "once the run has ended (`bench runs open` lists runs left open by a dead process)")
+            verdicts = [(rid, v) for rid, v in every if v in JUDGED]
             repairs = db.query("SELECT action, note FROM case_repairs WHERE case_id = :case_id ORDER BY at, id",
                                {"case_id": case_id})
             result, reason = _closing(case, verdicts, [(a, n) for a, n in repairs], unrepaired, untested,
@@ -249,6 +258,17 @@ class CaseStore:
         if not case.is_open:
             raise UsageError(f"case {case.label} is closed ({case.result}); open a new case for unit {case.serial}")
         return case
+
+
+#: The longest free text a case takes (a complaint, a note, a reason): a paragraph, not a document.
+MAX_TEXT = 2000
+
+
+def _bounded(**texts: str | None) -> None:
+    """UsageError naming the first text over :data:`MAX_TEXT` characters."""
+    for name, text in texts.items():
+        if text is not None and len(text) > MAX_TEXT:
+            raise UsageError(f"--{name.replace('_', '-')} is {len(text)} characters; at most {MAX_TEXT}")
 
 
 def mismatch(case: Case, serial: str, run_id: str) -> str:

@@ -357,3 +357,25 @@ def _schema_runs(url: str) -> list[str]:
         return [c["name"] for c in sa.inspect(engine).get_columns("runs")]
     finally:
         engine.dispose()
+
+
+def test_a_case_with_a_run_still_going_does_not_close(store: Store) -> None:
+    cases = CaseStore(store)
+    c = cases.open_case("SN-1", "reader")
+    attached(store, c.case_id, 0, Verdict.PASS)
+    going = attached(store, c.case_id, 1, Verdict.RUNNING)
+    with pytest.raises(UsageError, match=rf"case C1 has a run still going \({going[:8]}\)"):
+        cases.close(c.case_id)
+    with pytest.raises(UsageError, match="still going"):
+        cases.close(c.case_id, "customer took it back")
+    assert cases.get(c.case_id).is_open
+
+
+def test_free_text_is_a_paragraph_not_a_document(store: Store) -> None:
+    cases = CaseStore(store)
+    with pytest.raises(UsageError, match=r"^--complaint is 2001 characters; at most 2000$"):
+        cases.open_case("SN-1", "x" * 2001)
+    c = cases.open_case("SN-1", "x" * 2000)
+    with pytest.raises(UsageError, match=r"^--note is 5000 characters"):
+        cases.add_repair(c.case_id, "clean", "y" * 5000)
+    assert cases.repairs(c.case_id) == []
