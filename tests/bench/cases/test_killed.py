@@ -27,7 +27,7 @@ with open_store(sys.argv[1]) as store:
     cases = CaseStore(store)
     i = len(cases.repairs(1))  # carry on where the last killed loop stopped
     while True:
-        cases.add_repair(1, "replace", f"repair {i}: " + "x" * 3000 + f" end {i}", part_number=f"P{i}",
+        cases.add_repair(1, "replace", f"repair {i}: " + "x" * 1900 + f" end {i}", part_number=f"P{i}",
                          technician=f"loop-{i}")
         print(i, flush=True)
         i += 1
@@ -72,7 +72,7 @@ def _check_whole(url: str, said: int) -> int:
         engine.dispose()
     assert len(found) >= said + 1  # every record the loop said was committed is there
     for i, (note, part, technician, action) in enumerate(found):
-        assert (note, part, technician, action) == (f"repair {i}: " + "x" * 3000 + f" end {i}", f"P{i}",
+        assert (note, part, technician, action) == (f"repair {i}: " + "x" * 1900 + f" end {i}", f"P{i}",
                                                     f"loop-{i}", "replace")
     with Store.open(url) as store:  # the store still opens, and reads the same
         assert len(CaseStore(store).repairs(1)) == len(found)
