@@ -38,6 +38,8 @@ from bench.checks.base import CheckSpec
 from bench.errors import BenchError, ConfigError, PlanError
 from bench.measure import Limit
 from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
+from drivers.yamlsafe import kind_of as _kind
+from drivers.yamlsafe import show_value as _show
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _FAULT_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -405,21 +407,6 @@ def _sane(cx: _Ctx, value: Any, node: LineDict, key: str, fld: str, limit: int =
                 raise cx.error(f"{key} holds {len(v)} items; at most {MAX_ITEMS}", node, key, fld)
             todo.extend(v.keys())
             todo.extend(v.values())
-
-
-def _kind(value: Any) -> str:
-    """What a YAML value is, in the words of a plan's author."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """``repr(value)``, cut to ``limit`` characters: an error message stays one short line."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _timeout(cx: _Ctx, node: LineDict, key: str, fld: str, default: float) -> float:

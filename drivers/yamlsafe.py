@@ -342,6 +342,21 @@ def load_file(path: str | Path, *, what: str = "file") -> Any:
     return load_text(read_text(path, what=what), path=str(path))
 
 
+def kind_of(value: Any) -> str:
+    """What a loaded YAML value is, in the words of the file's author: ``a mapping``, ``a list``, ``int``..."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def show_value(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _one_line(text: str) -> str:
     return _short(" ".join(text.split()), 200)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from bench.errors import PlanError
 from drivers.yamlsafe import LineDict, LineList
+from drivers.yamlsafe import kind_of as kind
+from drivers.yamlsafe import show_value as show
 
 #: Largest number anywhere in a profile (as in plans).
 MAX_NUMBER = 1e12
@@ -119,16 +121,3 @@ def field_name(key: Any) -> str:
     return key if isinstance(key, str) and _PLAIN_KEY.match(key) else show(key)
 
 
-def kind(value: Any) -> str:
-    """What a YAML value is, in the words of a profile's author."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
-def show(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters: an error stays one short line."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
