@@ -80,3 +80,15 @@ def pg_url() -> Iterator[str]:
         pytest.skip(f"PostgreSQL tests need the server binaries: {reason}")
     with start_pg_cluster() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to an empty store on each backend (a fresh PostgreSQL database in the session's cluster)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bench.db'}"
+    import uuid
+
+    from pgcluster import create_database
+
+    return create_database(request.getfixturevalue("pg_url"), f"t_{uuid.uuid4().hex[:12]}")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pgcluster import create_database
 
 from bench.cases.store import CaseStore
 from bench.store.engine import Store, parse_url
@@ -32,13 +30,6 @@ with open_store(sys.argv[1]) as store:
         print(i, flush=True)
         i += 1
 """
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bench.db'}"
-    return create_database(request.getfixturevalue("pg_url"), f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.mark.slow

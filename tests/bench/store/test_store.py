@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pgcluster import create_database
 from stored import store_run
 
 from bench.errors import EquipmentError, UsageError
@@ -32,15 +31,6 @@ PAN = "4761739001010010"
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL to an empty store on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bench.db'}"
-    cluster = request.getfixturevalue("pg_url")
-    return create_database(cluster, f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

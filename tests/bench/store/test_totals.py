@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pgcluster import create_database
 from stored import TO_VERSION_2, store_run, to_version_6
 
 from bench.record import Outcome, Verdict
@@ -18,13 +16,6 @@ from bench.store.engine import Store, parse_url
 from tests.bench.store.test_store import T0, _dataset, make_run, make_step
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bench.db'}"
-    return create_database(request.getfixturevalue("pg_url"), f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
