@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bench.errors import UsageError
+
+if TYPE_CHECKING:
+    from bench.soak.profile import SoakProfile
 
 DEFAULT_PROFILE = "demo"
 #: Seconds a soak step may run past its scaled duration (the last sales, a reset unit, the judging).
@@ -38,14 +41,13 @@ class SoakProfileRef(click.ParamType):
         return found
 
 
-def soak_plan_text(profile_file: Path, time_scale: float) -> str:
+def soak_plan_text(profile: SoakProfile, profile_file: Path, time_scale: float) -> str:
     """The one-step plan that runs the soak (validated like any plan by ``bench run``)."""
     import json
 
-    from bench.soak.profile import load_profile
+    from bench.plan import MAX_TIMEOUT
 
-    profile = load_profile(profile_file)  # a bad profile is a plan error now, before any device starts
-    timeout = min(93600.0, profile.duration_s / time_scale * 1.2 + STEP_MARGIN)
+    timeout = min(MAX_TIMEOUT, profile.duration_s / time_scale * 1.2 + STEP_MARGIN)
     return (
         f"# soak profile {profile.name}, sha256 {profile.sha256} (the plan's hash covers the profile's content)\n"
         f"plan: soak-{profile.name}\n"
@@ -103,11 +105,12 @@ def soak(ctx: click.Context, profile_file: Path | None, station_file: Path | Non
         raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
     if time_scale is not None and time_scale != time_scale:  # NaN passes click's range check (comparisons are False)
         raise UsageError("--time-scale must be a number from 1 to 3600, not nan")
-    if time_scale is None:
-        from bench.soak.profile import load_profile
+    from bench.soak.profile import load_profile
 
-        time_scale = float(load_profile(profile_file).time_scale) if sim else 1.0
-    text = soak_plan_text(profile_file, time_scale)
+    profile = load_profile(profile_file)  # a bad profile is a plan error now, before any device starts
+    if time_scale is None:
+        time_scale = float(profile.time_scale) if sim else 1.0
+    text = soak_plan_text(profile, profile_file, time_scale)
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as folder:
         plan_file = Path(folder) / f"soak-{profile_file.stem}.yaml"
         plan_file.write_text(text, encoding="utf-8")
