@@ -135,6 +135,24 @@ def test_reboot_returns_identity(start_unit: Start) -> None:
     assert unit.battery().charge_percent == 87  # no LINK-REBOOT: that reboot was expected
 
 
+def test_reboot_answered_by_hello_leaves_no_stale_boot_event(start_unit: Start, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under load the wait for BOOT can time out while the event is on its way; the HELLO that
+    # follows finds the unit back. The BOOT event read along with the answer is the same restart.
+    unit = start_unit()
+    real = unit.link.next_event
+
+    def slow_boot_wait(timeout: float, match: Any = None) -> ReceivedEvent | None:
+        if match is not None and timeout > 0:
+            time.sleep(min(timeout, 0.05))
+            return None
+        return real(timeout, match)
+
+    monkeypatch.setattr(unit.link, "next_event", slow_boot_wait)
+    assert unit.reboot(wait=3).serial == "PT3-000123"
+    assert unit.next_event(0.3) is None
+    assert unit.battery().charge_percent == 87
+
+
 def test_reboot_timeout_when_unit_never_comes_back(start_unit: Start) -> None:
     unit = start_unit(overrides={"boot_time": 30})
     started = time.monotonic()
