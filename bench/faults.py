@@ -7,7 +7,7 @@ category. Codes are ``AREA-WHAT`` in capitals; the area prefixes are:
 security, ``PWR`` power, ``NET`` comms, ``LOG`` event log, ``ICC`` contact card
 reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad,
 ``DSP`` display, ``CASE`` housing, ``PORT`` the unit's outside ports, ``TXN`` a test sale end to end (keypad, card, bench host, receipt),
-``BENCH`` the bench itself, ``OP`` the operator.
+``BENCH`` the bench itself, ``OP`` the operator, ``TEST`` a test of the pytest plugin (docs/pytest.md).
 """
 
 from __future__ import annotations
@@ -196,6 +196,12 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("OP-SKIPPED", "step skipped by the operator", _O, "none (not tested)",
      "test again with every step: the unit is signed off only when every step ran and passed"),
     ("STEP-TIMEOUT", "step did not finish within its timeout", _H, "unit", "see the step log"),
+    ("TEST-FAILED", "a test of the unit failed", _H, "the part the test exercises",
+     "read the test's message and log; test that part alone"),
+    ("TEST-ERROR", "a test crashed (an error in the test, not a verdict on the unit)", _B, "the test",
+     "fix the test: its log shows the error; run it again"),
+    ("TEST-SKIPPED", "a test was skipped", _O, "none (not tested)",
+     "run every test: the unit is signed off only when every test ran and passed"),
 )
 
 FAULTS: dict[str, Fault] = {row[0]: Fault(*row) for row in _ROWS}

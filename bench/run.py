@@ -196,6 +196,13 @@ def write_reports(req: RunRequest, rec: RunRecord, store: Any) -> tuple[Path | N
         The report folder (None when none was asked for or it could not be written) and, when a
         report could not be written, one line saying which and why (the run is stored regardless).
     """
+    return write_report_files(rec, store, req.report_dir, req.junit)
+
+
+def write_report_files(
+    rec: RunRecord, store: Any, report_dir: Path | None, junit: Path | None = None
+) -> tuple[Path | None, str | None]:
+    """:func:`write_reports` for any front end: the folder for ``rec`` under ``report_dir``, and ``junit``."""
     from bench.reports import report_dir_name
     from bench.reports.files import write_atomic
     from bench.reports.render import render, write_attachments
@@ -204,19 +211,19 @@ def write_reports(req: RunRequest, rec: RunRecord, store: Any) -> tuple[Path | N
     report_path = None
     problems: list[str] = []
     with interrupts.shielded():
-        if req.report_dir is not None:
-            folder = req.report_dir / report_dir_name(rec)
+        if report_dir is not None:
+            folder = report_dir / report_dir_name(rec)
             try:
                 write_folder(rec, folder, report_formats(rec), store)
                 write_attachments(rec, folder)
                 report_path = folder
             except OSError as exc:
                 problems.append(f"cannot write the report folder {folder}: {_why(exc)}")
-        if req.junit is not None:
+        if junit is not None:
             try:
-                write_atomic(req.junit, render(rec, "junit"))
+                write_atomic(junit, render(rec, "junit"))
             except OSError as exc:
-                problems.append(f"cannot write --junit {req.junit}: {_why(exc)}")
+                problems.append(f"cannot write --junit {junit}: {_why(exc)}")
     for problem in problems:
         _LOG.debug("run %s: %s", rec.run_id, problem)
     return report_path, "; ".join(problems) or None

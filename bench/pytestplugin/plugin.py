@@ -1,0 +1,159 @@
+"""The pytest plugin's hooks (entry point ``pytest11: bench``): installing ``pos-bench`` is enough.
+
+Options are read once (:mod:`~bench.pytestplugin.options`); with a bench, the session's
+:class:`~bench.pytestplugin.session.BenchSession` lives in the config's stash. Each test that
+uses a bench fixture becomes a step of its slot's run record as it ends; the records are
+finished, reported and the bench torn down when the session ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from bench.controls import escape_controls
+from bench.pytestplugin.fixtures import (  # noqa: F401  (fixtures are found as the plugin module's names)
+    SESSION,
+    STEP,
+    bench_slot,
+    card_reader,
+    host,
+    measure,
+    operator,
+    printer,
+    station,
+    unit,
+)
+from bench.pytestplugin.options import add_options, read_options
+
+_LOG = logging.getLogger(__name__)
+
+_FINISHED = pytest.StashKey[list[Any]]()
+
+#: Fixture name -> the station role it needs started.
+ROLE_FIXTURES = {"unit": "unit", "card_reader": "card_reader", "printer": "printer", "host": "host"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``--bench-*`` options."""
+    add_options(parser)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Read the options and load scenario, station and operator script: a problem is one line, exit 4."""
+    from bench.errors import BenchError
+
+    try:
+        options = read_options(config)
+        if not options.enabled:
+            return
+        from bench.pytestplugin.session import BenchSession
+
+        session = BenchSession(options, terminal_operator=_terminal_operator(config),
+                               name=f"pytest:{config.rootpath.name}")
+    except BenchError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION] = session
+
+
+def _terminal_operator(config: pytest.Config) -> Any:
+    def make(name: str) -> Any:
+        from bench.cli.console import TerminalOperator
+        from bench.pytestplugin.prompts import PausedCaptureOperator
+
+        capman = config.pluginmanager.getplugin("capturemanager")
+        return PausedCaptureOperator(TerminalOperator(name), getattr(capman, "global_and_fixture_disabled", None))
+
+    return make
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """On a bench with several slots, every bench test runs once per slot (ids ``slot1``, ``slot2``...)."""
+    session = metafunc.config.stash.get(SESSION, None)
+    if session is None or not session.multi or "bench_slot" not in metafunc.fixturenames:
+        return
+    metafunc.parametrize("bench_slot", session.slot_numbers, indirect=True,
+                         ids=[f"slot{n}" for n in session.slot_numbers])
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselected theirs: the tests that will run
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tell the bench which roles the collected tests use (the simulator starts only those)."""
+    bench = config.stash.get(SESSION, None)
+    if bench is None:
+        return
+    from bench.pytestplugin.fixtures import step_name
+    from bench.pytestplugin.session import ROLES
+
+    roles: set[str] = set()
+    ids: list[str] = []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        wanted = getattr(item, "bench_roles", None)  # a plan's step
+        if wanted is None and "bench_slot" not in names:
+            continue
+        ids.append(step_name(item))
+        if wanted is not None:
+            roles.update(wanted)
+        elif "station" in names:
+            roles.update(ROLES)
+        else:
+            roles.update(role for name, role in ROLE_FIXTURES.items() if name in names)
+    bench.want(roles, ids)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
+    """Fold each phase into the test's step; store the step once its teardown ends."""
+    report = yield
+    held = item.stash.get(STEP, None)
+    if held is None:
+        return report
+    from bench.errors import BenchError
+    from bench.pytestplugin.steps import mask_report
+
+    slot, step = held
+    mask_report(report)
+    step.take(report, call)
+    if report.when == "teardown":
+        del item.stash[STEP]
+        try:
+            slot.add_step(step.record())
+        except BenchError as exc:  # the store went away: say so on the test, the session goes on
+            _LOG.error("step %s not stored: %s", step.name, exc)
+            report.sections.append(("bench", f"this test's step was not stored: {exc}"))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """End each slot's run record (ABORTED when the session was interrupted), write reports, tear down."""
+    bench = session.config.stash.get(SESSION, None)
+    if bench is None:
+        return
+    interrupted = None
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        interrupted = "interrupted before every test ran"
+    session.config.stash[_FINISHED] = bench.finish(interrupted)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line per run: slot, unit, verdict, steps, the run id and the report folder."""
+    finished = config.stash.get(_FINISHED, [])
+    if not finished:
+        return
+    terminalreporter.section("bench")
+    for run in finished:
+        rec = run.slot.record
+        who = f"{rec.unit.model} {rec.unit.serial}" if rec.unit is not None else "unit not identified"
+        where = f"slot {rec.slot}: " if rec.slot is not None else ""
+        steps = f"{len(rec.steps)} step{'' if len(rec.steps) == 1 else 's'}"
+        line = f"{where}{who}: {rec.verdict.value} ({steps}) - {rec.summary} - run {rec.run_id[:8]}"
+        if run.report is not None:
+            line += f" - report {run.report}"
+        if run.report_error:
+            line += f" - {run.report_error}"
+        terminalreporter.write_line(escape_controls(line))

@@ -1,0 +1,115 @@
+"""A test as a step of the session's run: its outcome over setup, call and teardown, its fault and log.
+
+The outcome follows ``bench run``'s rules for a check: a :class:`~drivers.errors.DeviceError`
+or a failed assertion is the unit failing (FAIL, with the error's fault code), an
+:class:`~drivers.errors.EquipmentError` is the bench (ERROR), a prompt nobody answered is a
+TIMEOUT, any other exception is the test's own bug (ERROR, ``TEST-ERROR``). A skipped test is
+not run (SKIP with ``TEST-SKIPPED``: the run cannot PASS). What pytest shows of a bench test
+(its failure text, captured output) has card numbers and track data masked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bench.errors import BenchError, DeviceError, EquipmentError, OperatorTimeout
+from bench.measure import Measurement
+from bench.record import Outcome, StepRecord, utcnow
+from drivers.codecs.pan import redact
+
+#: Captured lines a failed step keeps (the newest).
+LOG_LINES = 200
+
+_WORST = (Outcome.PASS, Outcome.SKIP, Outcome.FAIL, Outcome.TIMEOUT, Outcome.ERROR)
+
+
+@dataclass
+class TestStep:
+    """What one test did so far, phase by phase."""
+
+    name: str
+    started: datetime = field(default_factory=utcnow)
+    t0: float = field(default_factory=time.perf_counter)
+    outcome: Outcome = Outcome.PASS
+    fault: str | None = None
+    message: str = ""
+    measurements: list[Measurement] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    def take(self, report: pytest.TestReport, call: pytest.CallInfo[Any]) -> None:
+        """Fold one phase's report in (the worst outcome so far wins; the first message of it stays)."""
+        if report.passed:
+            return
+        if report.skipped:
+            outcome, fault, message = _skipped(report)
+        else:
+            outcome, fault, message = _failed(report, call)
+            self.log = _captured(report, call)
+        if _WORST.index(outcome) > _WORST.index(self.outcome):
+            self.outcome, self.fault, self.message = outcome, fault, message
+
+    def record(self) -> StepRecord:
+        """The finished step (numbered by the slot when it is kept)."""
+        return StepRecord(0, self.name, "pytest", self.outcome, self.started, time.perf_counter() - self.t0,
+                          1, self.fault, self.message, list(self.measurements), list(self.log))
+
+
+def _skipped(report: pytest.TestReport) -> tuple[Outcome, str | None, str]:
+    reason = getattr(report, "wasxfail", None)
+    if reason is not None:
+        return Outcome.SKIP, "TEST-SKIPPED", f"expected to fail{': ' + reason if reason else ''}"
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return Outcome.SKIP, "TEST-SKIPPED", text.removeprefix("Skipped: ")
+
+
+def _failed(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> tuple[Outcome, str | None, str]:
+    excinfo = call.excinfo
+    where = "" if report.when == "call" else f" (in {report.when})"
+    if excinfo is None:  # a strict xfail that passed
+        return Outcome.FAIL, "TEST-FAILED", "passed, but was expected to fail"
+    exc = excinfo.value
+    if isinstance(exc, OperatorTimeout):
+        return Outcome.TIMEOUT, exc.fault_code, str(exc) + where
+    if isinstance(exc, DeviceError):
+        return Outcome.FAIL, exc.fault_code or "TEST-FAILED", str(exc) + where
+    if isinstance(exc, EquipmentError | BenchError):
+        return Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc) + where
+    fault = getattr(exc, "fault_code", None)  # a measurement outside its limits
+    if isinstance(exc, AssertionError | pytest.fail.Exception):
+        return Outcome.FAIL, fault or "TEST-FAILED", _first_line(excinfo.exconly()) + where
+    return Outcome.ERROR, "TEST-ERROR", f"error in the test: {_first_line(excinfo.exconly())}{where}"
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = line.removeprefix("Failed: ")
+    return line if len(line) <= 300 else line[:299] + "…"
+
+
+def _captured(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> list[str]:
+    lines: list[str] = []
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, BenchError) and exc.detail:
+        lines.append(f"detail: {exc.detail}")
+    for title, text in report.sections:
+        if text.strip():
+            lines.append(f"-- {title} --")
+            lines.extend(text.rstrip("\n").splitlines())
+    return lines[-LOG_LINES:]
+
+
+def mask_report(report: pytest.TestReport) -> None:
+    """Mask card numbers and track data in what pytest prints and writes of a report."""
+    longrepr = report.longrepr
+    if longrepr is not None and not isinstance(longrepr, tuple):
+        text = str(longrepr)
+        masked = redact(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, redact(text)) for title, text in report.sections]
