@@ -306,6 +306,9 @@ cli.add_command(soak)
 from bench.cli.case import case  # noqa: E402
 
 cli.add_command(case)
+from bench.cli.firmware import firmware  # noqa: E402
+
+cli.add_command(firmware)
 
 
 # ---------------------------------------------------------------------------- entry point

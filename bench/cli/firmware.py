@@ -1,0 +1,124 @@
+"""``bench firmware inspect IMAGE`` and ``bench firmware sign``: signed firmware images (docs/firmware.md).
+
+``inspect`` reads an image, checks its format and payload hash and, with ``--key``, its
+signature; exit 0 when it is sound (and signed by a key given), 2 with one line saying what is
+wrong otherwise. ``sign`` builds a test image from a payload and a private key file the user
+names; the only keys in the repository are the simulator's, marked TEST ONLY.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bench.cli import safe
+
+if TYPE_CHECKING:
+    from drivers.firmware.image import FirmwareImage
+
+#: The largest file ``inspect`` reads: the largest payload and a header's worth more.
+MAX_IMAGE_FILE = 64 * 1024 * 1024 + 4096
+
+
+@click.group()
+def firmware() -> None:
+    """Firmware images: inspect and verify one, or sign a test image."""
+
+
+def _read_image(path: Path) -> FirmwareImage:
+    from bench.errors import UsageError
+    from drivers.firmware.image import ImageError, parse_image
+
+    try:
+        if path.stat().st_size > MAX_IMAGE_FILE:
+            raise UsageError(f"{path} is bigger than any firmware image ({MAX_IMAGE_FILE} bytes at most)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        return parse_image(data)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}", fault_code=exc.fault_code or "FW-IMAGE-CORRUPT") from None
+
+
+@firmware.command("inspect")
+@click.argument("image_file", metavar="IMAGE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A trusted public key (PEM); repeatable. Without one the signature is not checked.")
+@click.option("--json", "as_json", is_flag=True, help="Print the image's header and checks as JSON.")
+def inspect_image(image_file: Path, keys: tuple[Path, ...], as_json: bool) -> None:
+    """Print what IMAGE says it is and check it: format, payload hash, signature (with --key)."""
+    from drivers.firmware.image import ImageError, verify_image
+    from drivers.firmware.keys import trusted_keys
+
+    image = _read_image(image_file)
+    signed: str | None = None
+    if keys:
+        try:
+            signed = verify_image(image, trusted_keys(list(keys))).hex()
+        except ImageError as exc:
+            raise ImageError(f"{image_file}: {exc}", fault_code=exc.fault_code or "FW-SIGNATURE") from None
+    out = _describe(image, signed, bool(keys))
+    if as_json:
+        safe.echo_json(json.dumps(out, indent=2))
+        return
+    h = image.header
+    safe.echo(f"{safe.one_line(image_file)}: firmware image, {image.size} bytes")
+    safe.echo(f"  model        {h.model}")
+    safe.echo(f"  version      {h.version}")
+    safe.echo(f"  hw revisions {', '.join(h.hw_revisions)}")
+    safe.echo(f"  payload      {h.payload_length} bytes, SHA-256 {h.payload_sha256.hex()} (matches)")
+    safe.echo(f"  signed by    key {h.key_id.hex()}")
+    if signed is not None:
+        safe.echo("  signature    good (a trusted key)")
+    else:
+        safe.echo("  signature    not checked: give --key PUBLIC.pem to verify it")
+
+
+def _describe(image: FirmwareImage, signed: str | None, checked: bool) -> dict[str, Any]:
+    h = image.header
+    return {
+        "model": h.model, "version": h.version, "hw_revisions": list(h.hw_revisions), "size": image.size,
+        "payload_length": h.payload_length, "payload_sha256": h.payload_sha256.hex(), "key_id": h.key_id.hex(),
+        "hash_ok": True, "signature": "good" if signed is not None else ("bad" if checked else "not checked"),
+    }
+
+
+@firmware.command("sign")
+@click.argument("payload_file", metavar="PAYLOAD", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The Ed25519 private key (PEM, PKCS#8, unencrypted) to sign with.")
+@click.option("--model", required=True, help="The model the image is for (e.g. PT-300).")
+@click.option("--version", "version", required=True, help="The firmware version (e.g. 2.5.0).")
+@click.option("--hw", "hw_revisions", required=True, multiple=True, help="A hardware revision it fits; repeatable.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the image (written whole or not at all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the image's header as JSON.")
+def sign(payload_file: Path, key_file: Path, model: str, version: str, hw_revisions: tuple[str, ...],
+         output: Path, as_json: bool) -> None:
+    """Build a signed image from PAYLOAD (for test images; keep real keys off the bench)."""
+    from bench.errors import UsageError
+    from bench.reports.files import write_atomic
+    from drivers.firmware.image import MAX_PAYLOAD, build_image
+    from drivers.firmware.keys import load_private_key
+
+    try:
+        if payload_file.stat().st_size > MAX_PAYLOAD:
+            raise UsageError(f"{payload_file} is bigger than a payload may be ({MAX_PAYLOAD} bytes)")
+        payload = payload_file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {payload_file}: {exc.strerror or type(exc).__name__}") from None
+    image = build_image(payload, model=model, version=version, hw_revisions=hw_revisions,
+                        private_key=load_private_key(key_file))
+    try:
+        write_atomic(output, image.to_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or type(exc).__name__}") from None
+    if as_json:
+        safe.echo_json(json.dumps({**_describe(image, image.header.key_id.hex(), True), "path": str(output)}, indent=2))
+        return
+    safe.echo(f"{safe.one_line(output)}: {model} {version} for hw {', '.join(hw_revisions)}, "
+              f"{image.size} bytes, signed by key {image.header.key_id.hex()}")
