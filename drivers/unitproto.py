@@ -7,6 +7,7 @@ big-endian; a ``str`` is a 1-byte length followed by that many UTF-8 bytes.
 
 from __future__ import annotations
 
+import builtins
 import struct
 
 from drivers.errors import ProtocolError
@@ -36,6 +37,12 @@ CMD_PRINTER_STATUS = 0x41
 # Test transactions (payloads in drivers/txnproto.py).
 CMD_TXN_START = 0x50
 CMD_TXN_STATUS = 0x51
+# Firmware updates (payloads in drivers/fwproto.py).
+CMD_FW_BEGIN = 0x60
+CMD_FW_CHUNK = 0x61
+CMD_FW_STATUS = 0x62
+CMD_FW_COMMIT = 0x63
+CMD_FW_ABORT = 0x64
 
 COMMAND_NAMES = {
     CMD_HELLO: "HELLO",
@@ -57,6 +64,11 @@ COMMAND_NAMES = {
     CMD_PRINTER_STATUS: "PRINTER_STATUS",
     CMD_TXN_START: "TXN_START",
     CMD_TXN_STATUS: "TXN_STATUS",
+    CMD_FW_BEGIN: "FW_BEGIN",
+    CMD_FW_CHUNK: "FW_CHUNK",
+    CMD_FW_STATUS: "FW_STATUS",
+    CMD_FW_COMMIT: "FW_COMMIT",
+    CMD_FW_ABORT: "FW_ABORT",
 }
 
 # The capability a unit must announce in HELLO for each command (HELLO/PING always work).
@@ -78,6 +90,11 @@ COMMAND_CAPABILITY = {
     CMD_PRINTER_STATUS: "printer",
     CMD_TXN_START: "txn",
     CMD_TXN_STATUS: "txn",
+    CMD_FW_BEGIN: "fwupdate",
+    CMD_FW_CHUNK: "fwupdate",
+    CMD_FW_STATUS: "fwupdate",
+    CMD_FW_COMMIT: "fwupdate",
+    CMD_FW_ABORT: "fwupdate",
 }
 
 # Event kinds (first payload byte of an EVENT frame).
@@ -100,7 +117,9 @@ EVENT_NAMES = {
     EV_TXN_RESULT: "txn_result",
 }
 EVENT_CODES = {name: code for code, name in EVENT_NAMES.items()}
-BOOT_REASONS = ("power_on", "commanded", "watchdog")
+# update: the unit restarted into the image FW_COMMIT switched to; rollback: that image did not
+# boot and the unit went back to the one it ran before (docs/protocol.md §5b).
+BOOT_REASONS = ("power_on", "commanded", "watchdog", "update", "rollback")
 
 SEVERITIES = ("info", "warning", "error")
 BATT_CHARGING = 0x01
@@ -205,6 +224,22 @@ class Reader:
     def rest(self) -> bytes:
         """Read every remaining byte."""
         return self._take(len(self._data) - self._pos)
+
+    def take(self, count: int) -> bytes:
+        """Read ``count`` bytes."""
+        return self._take(count)
+
+    def code(self, names: tuple[builtins.str, ...], field: builtins.str) -> builtins.str:
+        """Read a u8 code and return its name in ``names`` (an unknown code is malformed)."""
+        value = self.u8()
+        if value >= len(names):
+            raise ProtocolError(f"malformed {self._what} payload: unknown {field} code {value}")
+        return names[value]
+
+    def end(self) -> None:
+        """Refuse bytes left over (a payload longer than its message is malformed)."""
+        if not self.done:
+            raise ProtocolError(f"malformed {self._what} payload: {len(self._data) - self._pos} bytes too many")
 
     @property
     def done(self) -> bool:
