@@ -7,7 +7,7 @@ category. Codes are ``AREA-WHAT`` in capitals; the area prefixes are:
 security, ``PWR`` power, ``NET`` comms, ``LOG`` event log, ``ICC`` contact card
 reader, ``CTLS`` contactless, ``MSR`` magstripe, ``PRN`` printer, ``KEY`` keypad,
 ``DSP`` display, ``CASE`` housing, ``PORT`` the unit's outside ports, ``TXN`` a test sale end to end (keypad, card, bench host, receipt),
-``BENCH`` the bench itself, ``OP`` the operator, ``TEST`` a test of the pytest plugin (docs/pytest.md).
+``BENCH`` the bench itself, ``OP`` the operator, ``TEST`` a test of the pytest plugin (docs/pytest.md), ``CFG`` the unit's settings for its merchant.
 """
 
 from __future__ import annotations
@@ -196,6 +196,10 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("OP-SKIPPED", "step skipped by the operator", _O, "none (not tested)",
      "test again with every step: the unit is signed off only when every step ran and passed"),
     ("STEP-TIMEOUT", "step did not finish within its timeout", _H, "unit", "see the step log"),
+    ("CFG-MISSING", "a setting the merchant needs is not set on the unit", _C, "unit configuration",
+     "set it from the merchant's profile (after a return to factory: terminal id, merchant id, host, network)"),
+    ("CFG-MISMATCH", "a setting differs from the merchant's profile", _C, "unit configuration",
+     "set it as the merchant's profile says, or update the profile if the merchant changed it"),
     ("TEST-FAILED", "a test of the unit failed", _H, "the part the test exercises",
      "read the test's message and log; test that part alone"),
     ("TEST-ERROR", "a test crashed (an error in the test, not a verdict on the unit)", _B, "the test",

@@ -41,15 +41,14 @@ a URL's scheme must be one the drivers open (:mod:`drivers.registry`).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError, PlanError, UsageError
+from bench.errors import PlanError, UsageError
+from bench.tomlfile import line_of, read_toml
 from drivers.registry import REGISTRY, scheme_of
-from drivers.yamlsafe import read_text
 
 _ROLES = ("unit", "card_reader", "printer", "host")
 _KEYS = {"name", "db", "operator", "devices", "slots", "description"}
@@ -113,17 +112,8 @@ def _numbers(numbers: Iterable[int]) -> str:
 
 def load_station(path: str | Path) -> Station:
     """Read and validate a station file; every problem is a one-line :class:`PlanError`."""
-    p = Path(path)
-    try:
-        text = read_text(p, what="station file")  # bounded: a regular file, its size, no control characters
-        data = tomllib.loads(text)
-    except ConfigError as exc:
-        raise PlanError.of(exc) from None
-    except tomllib.TOMLDecodeError as exc:
-        at = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
-        message = str(exc)[: at.start()].strip() if at else str(exc)
-        raise PlanError(f"TOML error: {message}", path=str(p), line=int(at.group(1)) if at else None) from None
-    return _Checker(str(p), text).station(data)
+    data, text = read_toml(path, "station file")
+    return _Checker(str(path), text).station(data)
 
 
 class _Checker:
@@ -134,7 +124,7 @@ class _Checker:
         self.lines = text.splitlines()
 
     def error(self, message: str, where: str) -> PlanError:
-        return PlanError(message, path=self.path, line=_line_of(self.lines, where), field=where)
+        return PlanError(message, path=self.path, line=line_of(self.lines, where), field=where)
 
     def station(self, data: dict[str, Any]) -> Station:
         for key in data:
@@ -209,25 +199,3 @@ def _any_port(role: str, url: str) -> bool:
     return role == "host" and re.fullmatch(r"tcp://[^/?#]+:0+([/?#].*)?", url) is not None
 
 
-def _line_of(lines: list[str], where: str) -> int | None:
-    """The line that sets ``where`` (``slots.2.unit``, ``devices``, ``name``), or None when not found.
-
-    Best effort, for messages: it follows ``[table]`` headers and ``key =`` lines, the way
-    station files are written; a key set some other way (inline tables) has no line.
-    """
-    parts = where.split(".")
-    table: list[str] = []
-    for number, raw in enumerate(lines, 1):
-        line = raw.strip()
-        header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\](\s*#.*)?", line)
-        if header:
-            table = [k.strip().strip("\"'") for k in header.group(1).split(".")]
-            if table == parts:
-                return number
-            continue
-        assign = re.match(r"([A-Za-z0-9_.\"' -]+?)\s*=", line)
-        if assign:
-            key = [k.strip().strip("\"'") for k in assign.group(1).split(".")]
-            if table + key == parts or table + key[: len(parts) - len(table)] == parts:
-                return number
-    return None
