@@ -34,8 +34,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """pcscd runs before the first test and until the last one (tests/simpcscd.py says why).
 
     Under xdist the controller does it, before it starts the workers; the workers only reuse it.
+    Not on a real station (``--bench-station``, tests/station): its pcscd serves its real readers.
     """
     if hasattr(session.config, "workerinput") or session.config.option.collectonly:
+        return
+    if session.config.getoption("bench_station", None) is not None:
         return
     from simpcscd import start_for_session
 
