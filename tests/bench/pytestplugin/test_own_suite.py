@@ -1,7 +1,8 @@
 """Our own files that run through the plugin: tests/station (the station check) and docs/pytest.md's example.
 
-Each runs in a pytest subprocess with ``--bench-sim``, as a technician or a CI job would run it,
-and every one of its tests must pass; the example must also be in the doc as it is in its file.
+Each runs in a pytest subprocess, as a technician or a CI job would run it: with ``--bench-sim``
+every one of its tests must pass; the station check also runs with ``--bench-station`` on a
+``bench sim``'s station file, as on a real bench. The example must be in the doc as it is in its file.
 """
 
 from __future__ import annotations
@@ -54,6 +55,37 @@ def test_the_station_check_passes_on_the_simulated_bench(units: int, tmp_path: P
     assert sorted(_passed(out)) == want, out
     assert re.search(rf"\b{len(want)} passed in ", _summary(out)), out
     assert out.count("PASS (3 steps) - all steps passed") == units, out
+
+
+@pytest.mark.slow
+def test_the_station_check_runs_on_a_station_file(tmp_path: Path) -> None:
+    """``--bench-station`` as on a real bench: ``bench sim``'s station file, the card already in the reader."""
+    station = tmp_path / "station.toml"
+    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--device", "unit", "--device", "card_reader",
+                            "--card", "1=emv-visa-contact", "--json", "--station-out", str(station)],
+                           cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert sim.stdout is not None
+        assert sim.stdout.readline(), sim.stderr.read() if sim.stderr else ""
+        args = [str(STATION_TESTS.relative_to(ROOT)), "--bench-station", str(station),
+                "--bench-db", f"sqlite:///{tmp_path / 'b.db'}"]
+        run = _pytest(args, ROOT)
+    finally:
+        if sim.poll() is None:
+            assert sim.stdin is not None
+            sim.stdin.write("quit\n")
+            sim.stdin.flush()
+            sim.wait(30)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert sorted(_passed(out)) == ["tests/station/test_station_devices.py::test_card_reader_reads_the_test_card",
+                                    "tests/station/test_station_devices.py::test_unit_identifies_and_answers"], out
+    # the person at the station is told what to do; bench sim offers no printer, so its test skips
+    assert ">>> Insert the test card 'emv-visa-contact' into pcsc://" in out, out
+    assert re.search(r"^SKIPPED \[1\] tests/station/test_station_devices\.py:\d+: the station has no printer "
+                     r"\(role 'printer'\)$", out, re.M), out
+    assert "PT-300 PT3-000123: INCOMPLETE (3 steps) - bench: a test was skipped" in out, out
 
 
 def test_the_station_check_skips_without_a_bench() -> None:
