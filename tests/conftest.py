@@ -21,8 +21,15 @@ def tmp_db(tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never write into the user's real data directory from a test."""
+def _isolated_data_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never write into the user's real data directory from a test.
+
+    Except the station check on a real bench (``--bench-station``, tests/station): its runs belong
+    in bench's own store when neither ``--bench-db`` nor the station file names another.
+    """
+    if request.config.getoption("bench_station", None) is not None:
+        return
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data"))
 
 
