@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,6 +72,15 @@ def _terminal_operator(config: pytest.Config) -> Any:
     return make
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """A YAML plan named on the command line (or matching ``bench_plans``) is collected as tests."""
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    from bench.pytestplugin.plans import collect_plan
+
+    return collect_plan(file_path, parent)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """On a bench with several slots, every bench test runs once per slot (ids ``slot1``, ``slot2``...)."""
     session = metafunc.config.stash.get(SESSION, None)
@@ -108,7 +118,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, Any]:
-    """Fold each phase into the test's step; store the step once its teardown ends."""
+    """Fold each phase into the test's step; store the step once its teardown ends.
+
+    Only tests with the ``STEP`` stash key (set by the ``bench_slot`` fixture) are stored here; a
+    plan's items never set it: the plan's runner stores their steps (:mod:`.plans`).
+    """
     report = yield
     held = item.stash.get(STEP, None)
     if held is None:
@@ -134,6 +148,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash.get(SESSION, None)
     if bench is None:
         return
+    from bench.pytestplugin.plans import finish as finish_plans
+
+    finish_plans(session.config)  # a plan's runner still going stops before the bench goes
     interrupted = None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         interrupted = "interrupted before every test ran"
