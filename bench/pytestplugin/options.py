@@ -71,6 +71,9 @@ def read_options(config: pytest.Config) -> BenchOptions:
         if not 1 <= opt.bench_units <= MAX_SIM_UNITS:
             raise UsageError(f"--bench-units must be 1 to {MAX_SIM_UNITS}, not {opt.bench_units}")
     enabled = sim or station is not None
+    if enabled and getattr(opt, "numprocesses", None) not in (None, 0):
+        # A unit takes one test at a time, and a plan's steps depend on each other: one process.
+        raise UsageError("a bench session runs its tests one at a time on the units: drop -n (pytest-xdist)")
     for name in ("bench_db", "bench_report", "bench_operator_script"):
         if getattr(opt, name) is not None and not enabled:
             flag = "--" + name.replace("_", "-")
