@@ -10,6 +10,7 @@ not run (SKIP with ``TEST-SKIPPED``: the run cannot PASS). What pytest shows of 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ import pytest
 
 from bench.errors import BenchError, DeviceError, EquipmentError, OperatorTimeout
 from bench.measure import Measurement
+from bench.pytestplugin.measure import MeasurementFailed
 from bench.record import Outcome, StepRecord, utcnow
 from drivers.codecs.pan import redact
 
@@ -55,8 +57,10 @@ class TestStep:
 
     def record(self) -> StepRecord:
         """The finished step (numbered by the slot when it is kept)."""
+        # masked here too: the reports are written from this record, not from the store
         return StepRecord(0, self.name, "pytest", self.outcome, self.started, time.perf_counter() - self.t0,
-                          1, self.fault, self.message, list(self.measurements), list(self.log))
+                          1, self.fault, redact(self.message), list(self.measurements),
+                          [redact(line) for line in self.log])
 
 
 def _skipped(report: pytest.TestReport) -> tuple[Outcome, str | None, str]:
@@ -80,7 +84,9 @@ def _failed(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> tuple[Outc
         return Outcome.FAIL, exc.fault_code or "TEST-FAILED", str(exc) + where
     if isinstance(exc, EquipmentError | BenchError):
         return Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc) + where
-    fault = getattr(exc, "fault_code", None)  # a measurement outside its limits
+    if isinstance(exc, MeasurementFailed):  # its own words, not the class's dotted name before them
+        return Outcome.FAIL, exc.fault_code or "TEST-FAILED", str(exc) + where
+    fault = getattr(exc, "fault_code", None)  # the test's own assertion error may carry one
     if isinstance(exc, AssertionError | pytest.fail.Exception):
         return Outcome.FAIL, fault or "TEST-FAILED", _first_line(excinfo.exconly()) + where
     return Outcome.ERROR, "TEST-ERROR", f"error in the test: {_first_line(excinfo.exconly())}{where}"
@@ -105,11 +111,22 @@ def _captured(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> list[str
 
 
 def mask_report(report: pytest.TestReport) -> None:
-    """Mask card numbers and track data in what pytest prints and writes of a report."""
-    longrepr = report.longrepr
-    if longrepr is not None and not isinstance(longrepr, tuple):
-        text = str(longrepr)
-        masked = redact(text)
-        if masked != text:
-            report.longrepr = masked
+    """Mask card numbers and track data in what pytest prints and writes of a report.
+
+    The failure's structure is kept (masked in place): pytest's short summary and the JUnit
+    XML's ``message`` read its crash line, which a plain string would not have.
+    """
+    report.longrepr = _masked(report.longrepr)
     report.sections = [(title, redact(text)) for title, text in report.sections]
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with every text in it redacted; pytest's repr objects (dataclasses) are changed in place."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            setattr(value, f.name, _masked(getattr(value, f.name)))
+    return value
