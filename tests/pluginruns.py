@@ -42,7 +42,7 @@ def bench_lines(result: pytest.RunResult) -> list[str]:
     assert starts, "no bench section in pytest's output:\n" + result.stdout.str()
     lines = []
     for line in out[starts[-1] + 1:]:
-        if line.startswith("="):
+        if line.startswith(("=", "!")):  # the next section, or pytest's "interrupted" banner
             break
         if line.strip():
             lines.append(line)

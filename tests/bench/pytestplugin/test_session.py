@@ -1,0 +1,70 @@
+"""The session's run record: one run, its steps stored as each test ends, ABORTED when interrupted."""
+
+from __future__ import annotations
+
+import pytest
+from pluginruns import SERIAL, RunBench, bench_lines, stored_runs
+
+from bench.record import Outcome, Verdict
+
+pytest_plugins = ["pytester"]
+
+INTERRUPTED = '''
+def test_first(unit):
+    assert unit.identify().serial
+
+def test_second(unit):
+    raise KeyboardInterrupt  # as Ctrl-C in the middle of a test
+
+def test_third(unit):
+    raise AssertionError("must not run")
+'''
+
+
+@pytest.mark.slow
+def test_an_interrupted_session_leaves_its_run_aborted_with_the_finished_steps(
+        pytester: pytest.Pytester, run_bench: RunBench, db_url: str) -> None:
+    pytester.makepyfile(test_interrupted=INTERRUPTED)
+
+    result = run_bench()
+
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.assert_outcomes(passed=1)
+    assert "must not run" not in result.stdout.str()
+    [line] = bench_lines(result)
+    assert line.startswith(f"PT-300 {SERIAL}: ABORTED (1 step) - interrupted before every test ran - run ")
+    [run] = stored_runs(db_url)
+    assert (run.verdict, run.summary) == (Verdict.ABORTED, "interrupted before every test ran")
+    assert run.ended_at is not None
+    assert [(s.name, s.outcome) for s in run.steps] == [("test_interrupted.py::test_first", Outcome.PASS)]
+
+
+SESSION = '''
+def test_one(unit):
+    pass
+
+def test_two(unit, measure):
+    measure("battery.charge", unit.battery().charge_percent, min=50, unit="%")
+
+def test_skipped_inside(unit):
+    import pytest
+    pytest.skip("no keypad overlay on this bench")
+'''
+
+
+@pytest.mark.slow
+def test_one_run_per_session_and_a_skipped_test_keeps_it_from_passing(
+        pytester: pytest.Pytester, run_bench: RunBench, db_url: str) -> None:
+    pytester.makepyfile(test_session=SESSION)
+
+    result = run_bench()
+
+    result.assert_outcomes(passed=2, skipped=1)
+    assert result.ret == pytest.ExitCode.OK  # pytest's own exit codes apply
+    [run] = stored_runs(db_url)
+    assert run.verdict == Verdict.INCOMPLETE  # as bench run: a unit is signed off only when every test ran
+    assert [(s.index, s.outcome, s.fault, s.message) for s in run.steps] == [
+        (0, Outcome.PASS, None, ""), (1, Outcome.PASS, None, ""),
+        (2, Outcome.SKIP, "TEST-SKIPPED", "no keypad overlay on this bench")]
+    [line] = bench_lines(result)
+    assert line.startswith(f"PT-300 {SERIAL}: INCOMPLETE (3 steps)")
