@@ -117,8 +117,8 @@ class BenchSession:
         name: what the run records call the plan (``pytest:<folder>``).
 
     Raises:
-        PlanError, UsageError, ConfigError: a bad scenario, station file or operator script, or a
-            report folder that cannot be written (one line, before any test runs).
+        PlanError, UsageError, ConfigError: a bad scenario, station file or operator script, a
+            report folder that cannot be written, or a malformed store URL (one line, before any test runs).
     """
 
     def __init__(self, options: BenchOptions, *, terminal_operator: Callable[[str], Operator] | None = None,
@@ -131,6 +131,9 @@ class BenchSession:
         self._terminal_operator = terminal_operator
         self.scenario = load_scenario(options.scenario or "good") if options.sim else None
         self.station = load_station(options.station_file) if options.station_file is not None else None
+        self.db_url = options.db or (self.station.db if self.station is not None else None)
+        if self.db_url is not None:
+            _check_store_url(self.db_url)
         self.answers: dict[str, Any] = dict(self.scenario.answers) if self.scenario is not None else {}
         if options.operator_script is not None:
             self.answers = load_operator_script(options.operator_script)
@@ -192,7 +195,7 @@ class BenchSession:
         if self._store is None:
             from bench.store.connect import open_store
 
-            self._store = open_store(self.options.db or (self.station.db if self.station is not None else None))
+            self._store = open_store(self.db_url)
         if self._urls:
             return
         if self.station is not None:
@@ -295,6 +298,20 @@ class BenchSession:
         if self._store is not None:
             store, self._store = self._store, None
             store.close()
+
+
+def _check_store_url(url: str) -> None:
+    """A malformed store URL, or a SQLite file in a folder that is not there, before any test runs
+    (the store itself is opened by the first bench test: a session without one touches nothing)."""
+    from bench.store.sqlite import check_sqlite_path, sqlite_file
+
+    found = sqlite_file(url)
+    if found is not None:
+        check_sqlite_path(found[0], url)
+        return
+    from bench.store.engine import parse_url
+
+    parse_url(url)
 
 
 def _new_id() -> str:

@@ -14,10 +14,13 @@ CASES = [
     (("--bench-units", "2"), "--bench-units needs --bench-sim (a station file says its own slots)"),
     (("--bench-station", "missing.toml"), "missing.toml: no such station file"),
     (("--bench-db", "sqlite:///b.db"), "--bench-db needs a bench: add --bench-sim or --bench-station FILE"),
+    (("--bench-sim", "--bench-db", "sqlite:///no-such-folder/b.db"),
+     "store sqlite:///no-such-folder/b.db: directory no-such-folder does not exist *"),
+    (("--bench-sim", "--bench-db", "mysql://db/bench"), "bad store URL 'mysql://db/bench': unknown scheme *"),
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), CASES, ids=lambda v: "-".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(args) for args, _ in CASES])
 def test_a_usage_mistake_is_one_line_and_exit_4(pytester: pytest.Pytester, args: tuple[str, ...],
                                                  message: str) -> None:
     pytester.makepyfile(test_example="def test_unit(unit):\n    raise AssertionError('must not run')\n")
