@@ -124,7 +124,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     plan's items never set it: the plan's runner stores their steps (:mod:`.plans`).
     """
     report = yield
-    held = item.stash.get(STEP, None)
+    held = item.stash.get(STEP, None) or _skipped_before_its_fixtures(item, report)
     if held is None:
         return report
     from bench.errors import BenchError
@@ -141,6 +141,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             _LOG.error("step %s not stored: %s", step.name, exc)
             report.sections.append(("bench", f"this test's step was not stored: {exc}"))
     return report
+
+
+def _skipped_before_its_fixtures(item: pytest.Item, report: pytest.TestReport) -> Any:
+    """A bench test a ``skip``/``skipif`` mark skipped before its fixtures ran: a SKIP step all the
+    same, as when it skips itself (a run with a test not run cannot PASS)."""
+    bench = item.config.stash.get(SESSION, None)
+    if bench is None or report.when != "setup" or not report.skipped:
+        return None
+    if "bench_slot" not in getattr(item, "fixturenames", ()):
+        return None
+    from bench.errors import BenchError
+    from bench.pytestplugin.fixtures import step_name
+    from bench.pytestplugin.steps import TestStep
+
+    callspec = getattr(item, "callspec", None)
+    number = callspec.params.get("bench_slot", bench.slot_numbers[0]) if callspec else bench.slot_numbers[0]
+    try:
+        slot = bench.slot(int(number))
+    except BenchError:  # the bench did not start: the tests that use it say so
+        return None
+    held = item.stash[STEP] = (slot, TestStep(step_name(item)))
+    return held
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

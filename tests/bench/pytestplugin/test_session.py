@@ -40,31 +40,38 @@ def test_an_interrupted_session_leaves_its_run_aborted_with_the_finished_steps(
 
 
 SESSION = '''
+import pytest
+
 def test_one(unit):
     pass
+
+@pytest.mark.skipif(True, reason="no printer on this bench")
+def test_marked(printer):
+    raise AssertionError("must not run")
 
 def test_two(unit, measure):
     measure("battery.charge", unit.battery().charge_percent, min=50, unit="%")
 
 def test_skipped_inside(unit):
-    import pytest
     pytest.skip("no keypad overlay on this bench")
 '''
 
 
 @pytest.mark.slow
-def test_one_run_per_session_and_a_skipped_test_keeps_it_from_passing(
+def test_one_run_per_session_and_a_skipped_test_keeps_it_from_passing_marked_or_not(
         pytester: pytest.Pytester, run_bench: RunBench, db_url: str) -> None:
     pytester.makepyfile(test_session=SESSION)
 
     result = run_bench()
 
-    result.assert_outcomes(passed=2, skipped=1)
+    result.assert_outcomes(passed=2, skipped=2)
     assert result.ret == pytest.ExitCode.OK  # pytest's own exit codes apply
     [run] = stored_runs(db_url)
     assert run.verdict == Verdict.INCOMPLETE  # as bench run: a unit is signed off only when every test ran
     assert [(s.index, s.outcome, s.fault, s.message) for s in run.steps] == [
-        (0, Outcome.PASS, None, ""), (1, Outcome.PASS, None, ""),
-        (2, Outcome.SKIP, "TEST-SKIPPED", "no keypad overlay on this bench")]
+        (0, Outcome.PASS, None, ""),
+        (1, Outcome.SKIP, "TEST-SKIPPED", "no printer on this bench"),  # skipped before its fixtures ran
+        (2, Outcome.PASS, None, ""),
+        (3, Outcome.SKIP, "TEST-SKIPPED", "no keypad overlay on this bench")]
     [line] = bench_lines(result)
-    assert line.startswith(f"PT-300 {SERIAL}: INCOMPLETE (3 steps)")
+    assert line.startswith(f"PT-300 {SERIAL}: INCOMPLETE (4 steps)")
