@@ -47,3 +47,11 @@ def bench_lines(result: pytest.RunResult) -> list[str]:
         if line.strip():
             lines.append(line)
     return lines
+
+
+def runs_shown(lines: list[str], url: str) -> list[RunRecord]:
+    """The stored runs the ``bench`` lines name (``... - run 1a2b3c4d``), in their order."""
+    from bench.store.connect import open_store
+
+    with open_store(url, settle=False) as store:
+        return [store.get_run(line.split(" - run ")[1].split()[0]) for line in lines]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pluginruns import SERIAL, RunBench, bench_lines, latest_run, stored_runs
+from pluginruns import SERIAL, RunBench, bench_lines, latest_run, runs_shown, stored_runs
 
 from bench.record import Outcome, Verdict
 
@@ -103,10 +103,7 @@ def test_multi_up_runs_each_bench_test_once_per_slot(pytester: pytest.Pytester, 
                                  "test_multi.py::test_arithmetic PASSED*"])
     lines = bench_lines(result)
     assert [line.split(":")[0] for line in lines] == ["slot 1", "slot 2"]
-    from bench.store.connect import open_store
-
-    with open_store(db_url, settle=False) as store:
-        runs = [store.get_run(line.split(" - run ")[1].split()[0]) for line in lines]
+    runs = runs_shown(lines, db_url)
     assert [r.slot for r in runs] == [1, 2]
     serials = [r.unit.serial for r in runs if r.unit is not None]
     assert len(set(serials)) == 2
@@ -169,3 +166,33 @@ def test_the_operator_answers_from_a_script_and_an_unanswered_prompt_times_out(
     ]
     assert run.steps[0].message == "AssertionError: the operator saw no light"
     assert run.steps[1].message == "no operator response to 'Did it beep?'"
+
+
+def test_a_station_with_two_slots_runs_each_bench_test_per_slot(pytester: pytest.Pytester, db_url: str) -> None:
+    # a station of two slots with only the bench host in each: real devices, no simulator
+    station = pytester.path / "two.toml"
+    station.write_text('name = "two"\n[slots.1]\nhost = "tcp://127.0.0.1:0"\n[slots.2]\nhost = "tcp://127.0.0.1:0"\n')
+    pytester.makepyfile(test_slots='''
+def test_host_listens(host, station):
+    assert station.roles == ["host"] and host.url.startswith("tcp://127.0.0.1:")
+
+def test_reads_a_card(card_reader):
+    raise AssertionError("must not run")
+''')
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "-rs", "--bench-station", str(station),
+                                           "--bench-db", db_url)
+
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines(["test_slots.py::test_host_listens[[]slot1[]] PASSED*",
+                                 "test_slots.py::test_host_listens[[]slot2[]] PASSED*"])
+    result.stdout.fnmatch_lines(["SKIPPED * the station has no card reader in slot 1 (role 'card_reader')",
+                                 "SKIPPED * the station has no card reader in slot 2 (role 'card_reader')"])
+    lines = bench_lines(result)
+    assert [line.split(": ")[0] for line in lines] == ["slot 1", "slot 2"]
+    runs = runs_shown(lines, db_url)
+    assert [(r.station, r.slot, r.verdict) for r in runs] == [("two", 1, Verdict.INCOMPLETE),
+                                                              ("two", 2, Verdict.INCOMPLETE)]
+    for run in runs:
+        assert [(s.name, s.outcome) for s in run.steps] == [("test_slots.py::test_host_listens", Outcome.PASS),
+                                                            ("test_slots.py::test_reads_a_card", Outcome.SKIP)]
