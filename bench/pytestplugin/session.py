@@ -32,7 +32,16 @@ ROLES = ("unit", "card_reader", "printer", "host")
 
 
 class RoleMissing(LookupError):
-    """The station has no device in a role a test asked for (the test is skipped, naming the role)."""
+    """The station has no device in a role a test asked for (the test is skipped, naming the role).
+
+    ``unstarted`` is True on the simulated bench, which has every role but starts only those the
+    collected tests name (a fixture asked for with ``request.getfixturevalue`` is not seen).
+    """
+
+    def __init__(self, role: str, *, unstarted: bool = False) -> None:
+        super().__init__(role)
+        self.role = role
+        self.unstarted = unstarted
 
 
 @dataclass
@@ -55,6 +64,7 @@ class SlotBench:
     operator: Operator
     record: RunRecord
     store: Any
+    simulated: bool = False
     _steps: int = field(default=0, repr=False)
 
     def device(self, role: str) -> Device:
@@ -65,7 +75,7 @@ class SlotBench:
             BenchError: the device could not be opened (an equipment or device error, one line).
         """
         if role not in self.urls:
-            raise RoleMissing(role)
+            raise RoleMissing(role, unstarted=self.simulated and role in ROLES)
         self.devices.open([role])
         err = self.devices.error(role)
         if err is not None:
@@ -239,7 +249,8 @@ class BenchSession:
             slot=number if self.multi else None,
         )
         self._store.start_run(record)
-        return SlotBench(number, self.multi, dict(devices.urls), devices, operator, record, self._store)
+        return SlotBench(number, self.multi, dict(devices.urls), devices, operator, record, self._store,
+                         simulated=self.station is None)
 
     def _operator(self, number: int) -> Operator:
         station_operator = self.station.operator if self.station is not None else None

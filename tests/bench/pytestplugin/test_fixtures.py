@@ -196,3 +196,20 @@ def test_reads_a_card(card_reader):
     for run in runs:
         assert [(s.name, s.outcome) for s in run.steps] == [("test_slots.py::test_host_listens", Outcome.PASS),
                                                             ("test_slots.py::test_reads_a_card", Outcome.SKIP)]
+
+
+@pytest.mark.slow
+def test_a_role_the_simulator_did_not_start_is_not_said_to_be_missing(pytester: pytest.Pytester,
+                                                                      run_bench: RunBench) -> None:
+    # the simulator starts the roles the collected tests name; one asked for at run time was not
+    pytester.makepyfile(test_late='''
+def test_late_reader(request, unit):
+    request.getfixturevalue("card_reader")
+    raise AssertionError("must not run")
+''')
+
+    result = run_bench("-rs")
+
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED * the simulated bench started without a card reader: no collected test "
+                                 "names the card_reader fixture among its arguments"])
