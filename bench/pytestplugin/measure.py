@@ -6,12 +6,13 @@ property); one outside its limits fails the test with the bench's own message fo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
 
 from bench.measure import Limit, Measurement, judge
-from drivers.codecs.pan import redact
+from drivers.codecs.pan import redact, redact_data
 
 #: The fault a measurement outside its limits carries when the test names none.
 DEFAULT_FAULT = "TEST-FAILED"
@@ -63,7 +64,13 @@ class Measure:
             raise ValueError(f"measurement {name}: min {min} is above max {max}")
         limited = min is not None or max is not None or equals is not None
         limit = Limit(min=min, max=max, equals=equals, unit=unit, fault=fault) if limited else None
-        m = judge(name, value, unit=unit, limit=limit, default_fault=fault or DEFAULT_FAULT)
+        m = judge(name, value, unit=unit, limit=limit, default_fault=fault)
+        if not m.passed and m.fault is None:
+            # judged without the default fault: its title ("a test of the unit failed") would have
+            # been the message of an exact-value limit, instead of the value against it
+            m = dataclasses.replace(m, fault=DEFAULT_FAULT)
+        # masked as the store keeps it (the reports are written from this copy)
+        m = dataclasses.replace(m, value=redact_data(m.value), message=redact(m.message))
         self._keep(m)
         self._properties.append((f"bench.{name}", _property(m)))
         if not m.passed:
