@@ -64,10 +64,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def _terminal_operator(config: pytest.Config) -> Any:
     def make(name: str) -> Any:
         from bench.cli.console import TerminalOperator
-        from bench.pytestplugin.prompts import PausedCaptureOperator
+        from bench.pytestplugin.prompts import PausedCaptureOperator, capture_suspended
 
         capman = config.pluginmanager.getplugin("capturemanager")
-        return PausedCaptureOperator(TerminalOperator(name), getattr(capman, "global_and_fixture_disabled", None))
+        return PausedCaptureOperator(TerminalOperator(name), capture_suspended(capman))
 
     return make
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -42,3 +42,23 @@ class PausedCaptureOperator(Operator):
         """Tell the person what to do."""
         with self._suspended():
             self.inner.perform(action, instruction, **details)
+
+
+def capture_suspended(capman: Any) -> Callable[[], AbstractContextManager[Any]] | None:
+    """Blocks run with pytest's capture suspended, stdin included (None without a capture manager).
+
+    As ``--pdb`` does it: ``global_and_fixture_disabled`` leaves stdin captured, and reading it
+    then fails ("reading from stdin while output is captured").
+    """
+    if capman is None:
+        return None
+
+    @contextlib.contextmanager
+    def suspended() -> Iterator[None]:
+        capman.suspend(in_=True)
+        try:
+            yield
+        finally:
+            capman.resume()
+
+    return suspended
