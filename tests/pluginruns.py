@@ -40,6 +40,7 @@ def bench_lines(result: pytest.RunResult) -> list[str]:
     out = result.outlines
     starts = [i for i, line in enumerate(out) if line.startswith("=") and " bench " in line]
     assert starts, "no bench section in pytest's output:\n" + result.stdout.str()
+    assert out[starts[-1] + 1].strip(), "a blank line under the bench title"  # pytest's sections have none
     lines = []
     for line in out[starts[-1] + 1:]:
         if line.startswith(("=", "!")):  # the next section, or pytest's "interrupted" banner

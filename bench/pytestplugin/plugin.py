@@ -184,7 +184,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     finished = config.stash.get(_FINISHED, [])
     if not finished:
         return
-    terminalreporter.section("bench")
+    terminalreporter.write_sep("=", "bench")  # as pytest's own sections: a pending progress line ends first
     for run in finished:
         rec = run.slot.record
         who = f"{rec.unit.model} {rec.unit.serial}" if rec.unit is not None else "unit not identified"
