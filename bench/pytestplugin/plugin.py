@@ -9,7 +9,7 @@ finished, reported and the bench torn down when the session ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from bench.pytestplugin.options import add_options, read_options
 _LOG = logging.getLogger(__name__)
 
 _FINISHED = pytest.StashKey[list[Any]]()
+_FINISH_ERROR = pytest.StashKey[str]()
+_LOG_FACTORY = pytest.StashKey[Callable[..., logging.LogRecord]]()
 
 #: Fixture name -> the station role it needs started.
 ROLE_FIXTURES = {"unit": "unit", "card_reader": "card_reader", "printer": "printer", "host": "host"}
@@ -59,6 +61,34 @@ def pytest_configure(config: pytest.Config) -> None:
     except BenchError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION] = session
+    config.stash[_LOG_FACTORY] = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(_masking_factory(config.stash[_LOG_FACTORY]))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Put logging back as it was."""
+    factory = config.stash.get(_LOG_FACTORY, None)
+    if factory is not None:
+        logging.setLogRecordFactory(factory)
+
+
+def _masking_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """Log records whose text has card numbers and track data masked, whichever handler shows them
+    (pytest's live log, its captured log, a file): a bench session's logs may hold what a unit said."""
+    from drivers.codecs.pan import redact
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed call: let logging report it as it would
+            return record
+        masked = redact(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return record
+
+    return factory
 
 
 def _terminal_operator(config: pytest.Config) -> Any:
@@ -176,15 +206,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     interrupted = None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         interrupted = "interrupted before every test ran"
-    session.config.stash[_FINISHED] = bench.finish(interrupted)
+    from bench.errors import BenchError
+
+    try:
+        session.config.stash[_FINISHED] = bench.finish(interrupted)
+    except BenchError as exc:  # the store went away at the end: say so, and the session did not pass
+        session.config.stash[_FINISH_ERROR] = str(exc)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """One line per run: slot, unit, verdict, steps, the run id and the report folder."""
     finished = config.stash.get(_FINISHED, [])
-    if not finished:
+    problem = config.stash.get(_FINISH_ERROR, None)
+    if not finished and problem is None:
         return
     terminalreporter.write_sep("=", "bench")  # as pytest's own sections: a pending progress line ends first
+    if problem is not None:
+        terminalreporter.write_line(escape_controls(f"error: the runs could not be finished: {problem}"), red=True)
     for run in finished:
         rec = run.slot.record
         who = f"{rec.unit.model} {rec.unit.serial}" if rec.unit is not None else "unit not identified"

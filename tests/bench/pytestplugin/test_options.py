@@ -17,6 +17,7 @@ CASES = [
     (("--bench-sim", "--bench-db", "sqlite:///no-such-folder/b.db"),
      "store sqlite:///no-such-folder/b.db: directory no-such-folder does not exist *"),
     (("--bench-sim", "--bench-db", "mysql://db/bench"), "bad store URL 'mysql://db/bench': unknown scheme *"),
+    (("--bench-sim", "-n", "2"), "a bench session runs its tests one at a time on the units: drop -n (pytest-xdist)"),
 ]
 
 

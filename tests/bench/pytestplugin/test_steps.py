@@ -54,3 +54,15 @@ def test_a_full_pan_in_a_failure_is_masked_in_output_junit_store_and_reports(
     for where, text in [("pytest's output", shown), ("the JUnit XML", xml), ("the store", repr(run)),
                         *written.items()]:
         assert FULL not in text and SPACED not in text, f"a full PAN in {where}"
+
+
+@pytest.mark.slow
+def test_live_logging_masks_card_numbers_too(pytester: pytest.Pytester, run_bench: RunBench) -> None:
+    # log_cli prints records as they are made, before any report exists: the records themselves are masked.
+    pytester.makepyfile(test_card=CARD_DATA)
+
+    result = run_bench("-o", "log_cli=true", "-o", "log_cli_level=WARNING")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"WARNING *card {MASKED} inserted*"])
+    assert SPACED not in result.stdout.str() + result.stderr.str()
