@@ -189,6 +189,8 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("BENCH-PORT", "serial port will not open", _B, "bench serial port / cable",
      "check the port name and that no other program holds it"),
     ("BENCH-CONFIG", "bench configuration error", _B, "station file", "fix the station file"),
+    ("BENCH-INSTRUMENT", "bench instrument error (supply, multimeter, oscilloscope)", _B, "bench instrument",
+     "check its address and cable, and the command and instrument error the step log names"),
     ("BENCH-ERROR", "bench equipment error", _B, "bench", "see the step log"),
     ("OP-NO-RESPONSE", "no operator response", _O, "operator", "repeat the step with an operator present"),
     ("RUN-ABORTED", "run interrupted before it finished", _O, "none (not tested)",

@@ -35,7 +35,21 @@ REGISTRY: dict[str, dict[str, str]] = {
     "host": {
         "tcp": "drivers.acquirer.device:open_host",
     },
+    # Bench instruments over PyVISA (docs/instruments.md): a station may lack them.
+    "supply": {
+        "visa": "drivers.instruments.supply:open_supply",
+    },
+    "dmm": {
+        "visa": "drivers.instruments.dmm:open_dmm",
+    },
+    "scope": {
+        "visa": "drivers.instruments.scope:open_scope",
+    },
 }
+
+#: Roles a station may go without (a step that needs one the station lacks is skipped, with the reason),
+#: and what a technician calls them.
+OPTIONAL_ROLES: dict[str, str] = {"supply": "power supply", "dmm": "multimeter", "scope": "oscilloscope"}
 
 
 def scheme_of(url: str) -> str:

@@ -1,4 +1,4 @@
-"""The simulated bench: a simulated unit on a pty, virtual cards behind pcscd, the acquirer host, and more.
+"""The simulated bench: a simulated unit on a pty, virtual cards behind pcscd, the acquirer host, instruments.
 
 ``SimBench`` starts what a plan needs, hands out the URLs a station file would hold,
 and the operator actions a scripted operator performs (insert a card, ...). It tears
@@ -254,6 +254,7 @@ class SimBench:
         self.printer: Any = None  # the simulated printer, for scenarios that change it mid-run
         self.unit_control: Any = None  # SimUnitControl: the simulated operator's hands on the unit
         self.acquirer: Any = None  # the AcquirerHost behind the host role: its exchanges and findings
+        self.instruments: Any = None  # SimInstruments (supply, dmm, scope): their readings, set at run time
 
     def spawn(self) -> SimBench:
         """Start the simulated unit's process without waiting for it to serve (:meth:`start` waits).
@@ -285,6 +286,8 @@ class SimBench:
                 self._start_cards()
             if "printer" in self.roles:
                 self._start_printer()
+            if self.roles & {"supply", "dmm", "scope"} and self.instruments is None:
+                self._start_instruments()
         except BaseException:
             self.close()
             raise
@@ -333,6 +336,14 @@ class SimBench:
         self.printer = plug_printer(self._printer_bus, self.devices)
         self.urls["printer"] = self.printer.url
 
+    def _start_instruments(self) -> None:
+        """PyVISA-sim instruments described by the bench's own copy of ``drivers/sim/instruments/``."""
+        from drivers.sim.instrumentbench import SimInstruments
+
+        assert self._tmp is not None
+        self.instruments = SimInstruments(self._tmp)
+        self.urls.update({role: url for role, url in self.instruments.urls.items() if role in self.roles})
+
     def stop_unit_soon(self) -> None:
         """Ask the unit's process to stop, without waiting: it exits while the caller writes reports.
 
@@ -343,6 +354,9 @@ class SimBench:
 
     def close(self) -> None:
         """Stop everything that was started."""
+        if self.instruments is not None:
+            self.instruments.close()
+            self.instruments = None
         if self.acquirer is not None:
             stop_host(self.acquirer)
             self.acquirer = None
