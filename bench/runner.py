@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from bench import __version__, interrupts
 from bench.checks.base import StepContext
-from bench.diagnosis import OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
+from bench.diagnosis import NO_INSTRUMENT, OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
 from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, OperatorTimeout, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
@@ -38,6 +38,7 @@ from bench.record import (
     utcnow,
 )
 from bench.supervisor import Abandoned, Attempt, Generation, Region, Resume, Watch
+from drivers.registry import OPTIONAL_ROLES
 
 _LOG = logging.getLogger(__name__)
 
@@ -336,6 +337,10 @@ class Runner:
             if role in self._lost_roles:
                 self._skipped_because[step.name] = self._lost_roles[role]
                 return f"{role.replace('_', ' ')} lost after step {self._lost_roles[role]}"
+        urls = getattr(self.devices, "urls", None)  # the station's roles (a test's fake devices may not say)
+        for role in step.check.devices:
+            if role in OPTIONAL_ROLES and urls is not None and role not in urls:
+                return f"{NO_INSTRUMENT} {OPTIONAL_ROLES[role]}"
         prompt = step.prompt
         if prompt and not self._watch.call(gen, lambda: self.operator.confirm(prompt, timeout=step.timeout)):
             return DECLINED

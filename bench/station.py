@@ -34,8 +34,15 @@ every slot at once (it takes no turns); in a ``[slots.N]`` table it is that slot
 
 A role is either shared or per slot, never both; two slots never name the same device for a
 role (a device every slot uses goes in ``[devices]``; a host on port 0 is a new one each time,
-so several slots may name it). Roles are ``unit``, ``card_reader``, ``printer`` and ``host``;
-a URL's scheme must be one the drivers open (:mod:`drivers.registry`).
+so several slots may name it). Roles are ``unit``, ``card_reader``, ``printer``, ``host`` and the
+bench instruments ``supply``, ``dmm`` and ``scope`` (``visa://`` URLs, docs/instruments.md; a station
+may lack them: the steps that need one are skipped); a URL's scheme must be one the drivers open
+(:mod:`drivers.registry`)::
+
+    [devices]
+    supply = "visa://TCPIP::192.168.0.21::INSTR"
+    dmm = "visa://USB0::0x2A8D::0x1301::MY53000456::INSTR"
+    scope = "visa://TCPIP::192.168.0.23::INSTR"
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ from bench.errors import PlanError, UsageError
 from bench.tomlfile import line_of, read_toml
 from drivers.registry import REGISTRY, scheme_of
 
-_ROLES = ("unit", "card_reader", "printer", "host")
+_ROLES = ("unit", "card_reader", "printer", "host", "supply", "dmm", "scope")
 _KEYS = {"name", "db", "operator", "devices", "slots", "description"}
 _MAX_TEXT = 1000
 #: Slot numbers a station file may use (a fixture has at most this many slots).

@@ -3,7 +3,8 @@
 Each device is opened through :func:`drivers.registry.open_device`, on a thread of its own, and
 asked only harmless, cheap questions: the unit its identity (``identify()``), a card reader its
 name and whether a card is in it, a printer its real-time status and ``GS I`` identity; the bench
-host is started where the station says (a port in use is its error) and says where it listens. Nothing
+host is started where the station says (a port in use is its error) and says where it listens; an
+instrument (supply, multimeter, oscilloscope) its ``*IDN?`` (its driver's timeout: 2 s by default). Nothing
 is printed, no card is powered, the unit is not rebooted. Shared devices are opened once.
 
 All devices are checked at once, so the wait is that of the slowest device, not the sum: a
@@ -28,6 +29,7 @@ from typing import Any
 from bench import interrupts
 from bench.errors import BenchError, ConfigError
 from bench.station import Station
+from drivers.instruments.interfaces import Instrument
 from drivers.interfaces import CardReader, Device, Printer, Unit
 
 _LOG = logging.getLogger(__name__)
@@ -196,6 +198,10 @@ def _identity(device: Device) -> dict[str, Any]:
             out.update(manufacturer=said.manufacturer, model=said.model, firmware=said.firmware,
                        serial=said.serial)
         return out
+    if isinstance(device, Instrument):
+        said_ = device.identify()
+        return {"manufacturer": said_.manufacturer, "model": said_.model, "serial": said_.serial,
+                "firmware": said_.firmware}
     from drivers.acquirer.device import HostDevice  # only for a device none of the above is
 
     if isinstance(device, HostDevice):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from drivers.registry import OPTIONAL_ROLES
 
 if TYPE_CHECKING:
     from bench.stationcheck import DeviceCheck, StationCheck
@@ -92,4 +93,8 @@ def _describe(role: str, ident: dict[str, Any]) -> str:
         extra = ", ".join(f"{k} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
         said = f"{name or 'printer'}{' (' + extra + ')' if extra else ''}"
         return f"{said}: {ident['status']}"
+    if role in OPTIONAL_ROLES:  # an instrument: its *IDN?
+        name = " ".join(x for x in (ident.get("manufacturer"), ident.get("model")) if x) or "instrument"
+        extra = ", ".join(f"{k} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
+        return f"{name}{' (' + extra + ')' if extra else ''}"
     return ", ".join(f"{k} {v}" for k, v in ident.items())

@@ -486,3 +486,36 @@ def test_a_question_a_check_asks_and_nobody_answers_is_an_operator_timeout_too()
     rec = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()), operator,
                  RecordingSink()).run()
     assert [(s.outcome, s.fault) for s in rec.steps] == [(Outcome.TIMEOUT, "OP-NO-RESPONSE"), (Outcome.PASS, None)]
+
+
+def test_a_step_needing_an_instrument_the_station_lacks_is_skipped_with_the_reason() -> None:
+    measured: list[str] = []
+
+    def uses_supply(ctx: StepContext) -> None:
+        measured.append("supply")
+
+    supply_check = CheckSpec("x.current", uses_supply, "x", devices=("unit", "supply"))
+    plan = Plan("t", "1", "", (step("a", spec("x.ok", ok)), step("current", supply_check),
+                               step("scope", CheckSpec("x.inrush", ok, "x", devices=("scope",)))))
+    runner = Runner(plan, DeviceSet({"unit": "fake://"}, opener=lambda role, url: FakeUnit()),
+                    ScriptedOperator({"*": True}))
+    rec = runner.run()
+    assert [(s.outcome, s.message, s.fault) for s in rec.steps[1:]] == [
+        (Outcome.SKIP, "this station has no power supply", None), (Outcome.SKIP, "this station has no oscilloscope", None)]
+    assert measured == []
+    assert rec.verdict == Verdict.PASS
+    assert rec.summary == "all steps passed (2 need an instrument this station lacks)"
+
+
+def test_a_station_instrument_that_does_not_open_is_still_a_bench_error() -> None:
+    def opener(role: str, url: str) -> Device:
+        if role == "supply":
+            raise EquipmentError("power supply at TCPIP0::10.0.0.21::inst0::INSTR: no instrument answers",
+                                 fault_code="BENCH-INSTRUMENT")
+        return FakeUnit()
+
+    plan = Plan("t", "1", "", (step("current", CheckSpec("x.current", ok, "x", devices=("supply",))),))
+    rec = Runner(plan, DeviceSet({"unit": "fake://", "supply": "visa://TCPIP::10.0.0.21::INSTR"}, opener=opener),
+                 ScriptedOperator({"*": True})).run()
+    assert [(s.outcome, s.fault) for s in rec.steps] == [(Outcome.ERROR, "BENCH-INSTRUMENT")]
+    assert rec.verdict == Verdict.ERROR

@@ -179,3 +179,32 @@ def load_station_text(devices_line: str) -> Station:
 
     with tempfile.TemporaryDirectory() as folder:
         return load_station(write(Path(folder), f"[devices]\n{devices_line}\n"))
+
+
+def test_instruments_are_roles_shared_or_per_slot(tmp_path: Path) -> None:
+    st = load_station(write(tmp_path, '[devices]\nscope = "visa://TCPIP::10.0.0.23::INSTR"\n'
+                                      '[slots.1]\nunit = "/dev/a"\nsupply = "visa://TCPIP::10.0.0.21::INSTR"\n'
+                                      'dmm = "visa://USB0::0x2A8D::0x1301::MY1::INSTR?backend=@py"\n'
+                                      '[slots.2]\nunit = "/dev/b"\nsupply = "visa://TCPIP::10.0.0.22::INSTR"\n'))
+    assert st.shared == {"scope": "visa://TCPIP::10.0.0.23::INSTR"}
+    assert set(st.slot_urls(1)) == {"unit", "supply", "dmm", "scope"}
+    assert "dmm" not in st.slot_urls(2)  # a slot may go without an instrument
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[devices]\nsupply = "usb://04b8:0e15"\n', "a supply URL cannot start with usb://"),
+    ('[devices]\ndmm = "/dev/usbtmc0"\n', "a dmm URL cannot be a device path ('/dev/usbtmc0'); known: visa://"),
+    ('[slots.1]\nscope = "visa://TCPIP::10.0.0.23::INSTR"\n[slots.2]\nscope = "visa://TCPIP::10.0.0.23::INSTR"\n',
+     "slots 1 and 2 both name scope"),
+])
+def test_a_bad_instrument_line_is_a_plan_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(PlanError) as info:
+        load_station(write(tmp_path, text))
+    assert message in str(info.value)
+
+
+def test_the_example_station_names_the_instruments_in_comments() -> None:
+    text = (ROOT / "stations" / "example.toml").read_text()
+    for role in ("supply", "dmm", "scope"):
+        line = next(x for x in text.splitlines() if x.startswith(f"# {role} = "))
+        assert load_station_text(line[2:].split("#")[0]).devices[role].startswith("visa://")

@@ -203,3 +203,35 @@ def test_the_host_is_started_where_the_station_says_and_a_port_in_use_is_its_err
     assert code == 3
     assert f"host         {taken.url}  FAIL  bench host: cannot listen on 127.0.0.1:" in out
     assert "the port is in use" in out
+
+
+def test_instruments_are_listed_with_their_idn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from drivers.sim.instrumentbench import RIGOL_SUPPLY
+
+    with SimBench(load_scenario("good").devices, ("supply", "dmm", "scope")) as instruments:
+        urls = instruments.urls
+        f = write(tmp_path, f'name = "lab"\n[devices]\nscope = "{urls["scope"]}"\n'
+                            f'[slots.1]\nsupply = "{urls["supply"]}"\ndmm = "{urls["dmm"]}"\n'
+                            f'[slots.2]\nsupply = "{instruments.instruments.url("supply", RIGOL_SUPPLY)}"\n')
+        code, out, err = bench(capsys, "station", "check", str(f))
+        assert code == 0, err
+        assert "OK    Keysight Technologies E36103B (serial MY59000123, firmware 2.0.3-1.0.4-1.12)" in out
+        assert "OK    Keysight Technologies 34461A (serial MY53000456, firmware A.02.17" in out
+        assert "OK    RIGOL TECHNOLOGIES DP832 (serial DP8C000001, firmware 00.01.16)" in out
+        assert "OK    RIGOL TECHNOLOGIES DS1104Z (serial DS1ZA000000789, firmware 00.04.04.SP4)" in out
+        assert out.rstrip().endswith("4 of 4 devices answered.")
+        code, out, _ = bench(capsys, "station", "check", str(f), "--json")
+        doc = json.loads(out)
+        assert doc["shared"][0]["identity"] == {"manufacturer": "RIGOL TECHNOLOGIES", "model": "DS1104Z",
+                                                "serial": "DS1ZA000000789", "firmware": "00.04.04.SP4"}
+        assert doc["slots"][0]["devices"][0]["identity"]["model"] == "E36103B"
+        missing = f"visa://TCPIP::10.9.9.9::INSTR?backend={instruments.instruments.backend}&timeout=0.2"
+        code, out, _ = bench(capsys, "station", "check", str(write(tmp_path, f'[devices]\ndmm = "{missing}"\n')))
+    assert code == 3
+    assert "FAIL  multimeter at TCPIP0::10.9.9.9::inst0::INSTR: no instrument answers" in out
+
+
+def test_an_instrument_url_the_driver_refuses_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = bench(capsys, "station", "check", str(write(tmp_path, '[devices]\nscope = "visa://nonsense"\n')))
+    assert code == 2
+    assert "FAIL  scope: 'nonsense' is not a VISA resource name" in out
