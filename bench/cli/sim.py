@@ -66,8 +66,10 @@ def _station_text(urls_by_slot: dict[int, dict[str, str]], one_slot: bool) -> st
 @click.option("--scenario", default="good", show_default=True, help="Fault scenario (name or file), for every unit.")
 @click.option("--units", type=click.IntRange(1, _MAX_UNITS), default=1, show_default=True,
               help=f"Simulated units, each in its own slot with its own devices (up to {_MAX_UNITS}).")
-@click.option("--device", "roles", multiple=True, type=click.Choice(["unit", "card_reader", "printer"]),
-              default=("unit",), show_default=True, help="Simulated devices to start in each slot (repeatable).")
+@click.option("--device", "roles", multiple=True,
+              type=click.Choice(["unit", "card_reader", "printer", "supply", "dmm", "scope"]),
+              default=("unit",), show_default=True,
+              help="Simulated devices to start in each slot (repeatable; supply, dmm, scope: PyVISA-sim instruments).")
 @click.option("--card", "cards", multiple=True, metavar="SLOT=CARD",
               help="Hold a virtual card in that slot's reader from the start (repeatable; starts the card readers).")
 @click.option("--station-out", type=click.Path(path_type=Path),

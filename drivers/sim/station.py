@@ -1,4 +1,4 @@
-"""The simulated multi-up station: N slots, each with its own unit, card reader and printer.
+"""The simulated multi-up station: N slots, each with its own unit, card reader, printer and instruments.
 
 ``SimStation({1: devices, 2: devices, ...}, roles)`` is :class:`~drivers.sim.bench.SimBench`
 for a fixture with several slots, and shares its helpers: every slot gets its own unit
@@ -48,7 +48,7 @@ class SimStation:
     Args:
         devices_by_slot: slot number (1, 2, ...; as the station file numbers them) -> that
             slot's validated scenario devices.
-        roles: device roles the plan needs (``unit``, ``card_reader``, ``printer``, ``host``); only
+        roles: device roles the plan needs (``unit``, ``card_reader``, ``printer``, ``host``, ``supply``...); only
             those are started, in every slot.
 
     Raises:
@@ -75,6 +75,7 @@ class SimStation:
         self.unit_controls_by_slot: dict[int, Any] = {}  # SimUnitControl: the operator's hands on each unit
         self.cards: Any = None  # the SimCardBench behind every slot's reader
         self.hosts_by_slot: dict[int, Any] = {}  # AcquirerHost: one for the station (per distinct behaviours)
+        self.instruments_by_slot: dict[int, Any] = {}  # SimInstruments: each slot's own supply, multimeter, scope
         self._reader_slots: dict[int, int] = {}  # station slot -> vpcd slot
         self._units: dict[int, SimUnitProcess] = {}
         self._bus: str | None = None
@@ -120,6 +121,8 @@ class SimStation:
                 self._start_cards()
             if "printer" in self.roles and self._bus is None:
                 self._start_printers()
+            if self.roles & {"supply", "dmm", "scope"} and not self.instruments_by_slot:
+                self._start_instruments()
             for slot, unit in self._units.items():
                 if "unit" not in self.urls_by_slot[slot]:
                     url, control, actions = unit_ready(unit)
@@ -161,6 +164,15 @@ class SimStation:
             self.printers_by_slot[slot] = printer
             self.urls_by_slot[slot]["printer"] = printer.url
 
+    def _start_instruments(self) -> None:
+        """Each slot its own instruments (a copy of the descriptions each: readings of its own unit)."""
+        from drivers.sim.instrumentbench import SimInstruments
+
+        assert self._tmp is not None
+        for slot in self.devices_by_slot:
+            instruments = self.instruments_by_slot[slot] = SimInstruments(self._tmp / f"slot{slot}")
+            self.urls_by_slot[slot].update({r: u for r, u in instruments.urls.items() if r in self.roles})
+
     def card_in(self, slot: int) -> str | None:
         """Name of the card in ``slot``'s reader now (None: empty, or no reader started)."""
         reader = self._reader_slots.get(slot)
@@ -174,6 +186,9 @@ class SimStation:
 
     def close(self) -> None:
         """Stop everything that was started (also after a start that failed half way); harmless twice."""
+        for instruments in self.instruments_by_slot.values():
+            instruments.close()
+        self.instruments_by_slot.clear()
         if self._bus is not None:
             from drivers.sim.usbprinter import uninstall_sim_backend
 

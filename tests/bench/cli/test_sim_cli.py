@@ -181,3 +181,27 @@ def test_commands_on_a_bench_without_a_card_reader_say_so_and_keep_it_running() 
     assert answer(slots, "frobnicate")[0].startswith("error: unknown command 'frobnicate'; commands: insert SLOT")
     assert answer(slots, "help")[0].startswith("commands: insert SLOT CARD, remove SLOT, tap SLOT CARD, cards, help")
     assert answer(slots, "QUIT") == ("stopping the simulated bench", True)
+
+
+@pytest.mark.slow
+def test_simulated_instruments_go_in_the_station_file_and_answer_station_check(tmp_path: Path) -> None:
+    station = tmp_path / "sim.toml"
+    sim = _start("--device", "supply", "--device", "dmm", "--device", "scope", "--json", "--station-out", str(station))
+    try:
+        assert sim.stdout is not None
+        up = json.loads(sim.stdout.readline())
+        assert set(up["devices"]) == {"supply", "dmm", "scope"}
+        assert all(url.startswith("visa://") and url.endswith("@sim") for url in up["devices"].values())
+        descriptions = Path(up["devices"]["supply"].split("?backend=")[1].removesuffix("@sim")).parent
+        assert (descriptions / "supply-keysight.yaml").is_file()
+        check = subprocess.run([sys.executable, "-m", "bench", "station", "check", str(station), "--json"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert check.returncode == 0, check.stderr
+        said = {d["role"]: d["identity"]["model"] for d in json.loads(check.stdout)["slots"][0]["devices"]}
+        assert said == {"supply": "E36103B", "dmm": "34461A", "scope": "DS1104Z"}
+        assert json.loads(_command(sim, "quit"))["ok"] is True
+        assert sim.wait(30) == 0
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+    assert not descriptions.exists()  # the bench's copy went with it

@@ -61,3 +61,11 @@ def test_no_instrument_at_the_address_is_an_equipment_error(sim: SimInstruments)
 def test_a_profile_the_kind_does_not_have_is_a_config_error(sim: SimInstruments) -> None:
     with pytest.raises(ConfigError, match="supply: no profile 'rigol-ds1000z'; known: keysight-e36, rigol-dp800"):
         open_device("supply", sim.url("supply") + "&profile=rigol-ds1000z")
+
+
+def test_no_visa_library_to_be_had_is_an_equipment_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYVISA_LIBRARY", "@none-installed")  # what PyVISA falls back on without ?backend=
+    with pytest.raises(EquipmentError, match=r"^power supply at TCPIP0::10\.0\.0\.1::inst0::INSTR: no VISA library "
+                                             r"is installed \(install pyvisa-py, or name one with \?backend=\)") as exc:
+        open_device("supply", "visa://TCPIP::10.0.0.1::INSTR")
+    assert exc.value.fault_code == "BENCH-CONFIG"

@@ -36,3 +36,17 @@ def test_two_benches_have_instruments_of_their_own(tmp_path: Path) -> None:
     finally:
         one.close()
         two.close()
+
+
+def test_each_slot_of_a_simulated_station_has_instruments_of_its_own() -> None:
+    from drivers.sim.station import SimStation
+
+    with SimStation({1: parse_devices({}), 2: parse_devices({})}, ("supply",)) as station:
+        assert all(set(urls) == {"supply"} for urls in station.urls_by_slot.values())
+        station.instruments_by_slot[1].set_reading("supply", "current", 0.1)
+        station.instruments_by_slot[2].set_reading("supply", "current", 0.2)
+        with open_device("supply", station.urls_by_slot[1]["supply"]) as one, \
+                open_device("supply", station.urls_by_slot[2]["supply"]) as two:
+            assert isinstance(one, PowerSupply) and isinstance(two, PowerSupply)
+            assert (one.measure_current(), two.measure_current()) == (0.1, 0.2)
+    assert station.instruments_by_slot == {}
