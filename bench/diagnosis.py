@@ -89,9 +89,10 @@ def diagnose(
     return findings
 
 
-#: How a step skipped for want of an instrument (``OPTIONAL_ROLES``) begins its message: it does not keep a
-#: run from passing (a bench without a supply still tests everything else), and the summary says so.
+#: How a step skipped for want of an instrument (``OPTIONAL_ROLES``) begins its message, and its fault: the
+#: rest of the plan runs, but the unit was not tested for what the instrument measures (the run is INCOMPLETE).
 NO_INSTRUMENT = "this station has no"
+NO_INSTRUMENT_FAULT = "BENCH-NO-INSTRUMENT"
 
 
 def finding_for(code: str, actions: Mapping[str, str] | None = None) -> Finding:
@@ -132,14 +133,9 @@ def verdict_of(steps: Iterable[StepRecord]) -> Verdict:
 def summarize(verdict: Verdict, findings: list[Finding], steps: Iterable[StepRecord] = ()) -> str:
     """One line for the top of every report (``steps``: the run's, to name the ones that did not apply)."""
     if verdict == Verdict.PASS:
-        # In a PASS run a skipped step is one that does not apply to the unit's model (or needs one that does
-        # not), or one that needs an instrument the station does not have.
-        skips = [s for s in steps if s.outcome == Outcome.SKIP]
-        lacking = sum(s.message.startswith(NO_INSTRUMENT) for s in skips)
-        parts = [f"{len(skips) - lacking} not for this model" if len(skips) > lacking else "",
-                 f"{lacking} need an instrument this station lacks" if lacking else ""]
-        said = ", ".join(p for p in parts if p)
-        return f"all steps passed ({said})" if said else "all steps passed"
+        # In a PASS run a skipped step is one that does not apply to the unit's model (or needs one that does not).
+        na = sum(s.outcome == Outcome.SKIP for s in steps)
+        return f"all steps passed ({na} not for this model)" if na else "all steps passed"
     if findings and findings[0].fault == "SEC-TAMPER":
         return f"tamper detected: {RETURN_TO_FACTORY}"
     skipped = next((f for f in findings if f.fault == OPERATOR_SKIPPED), None)

@@ -192,6 +192,8 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
     ("BENCH-INSTRUMENT", "bench instrument error (supply, multimeter, oscilloscope)", _B, "bench instrument",
      "check its address and cable, and the command and instrument error the step log names"),
     ("BENCH-ERROR", "bench equipment error", _B, "bench", "see the step log"),
+    ("BENCH-NO-INSTRUMENT", "the station has no instrument for this step", _B, "none (not tested)",
+     "test the unit on a station with the instrument (power supply, multimeter, oscilloscope)"),
     ("OP-NO-RESPONSE", "no operator response", _O, "operator", "repeat the step with an operator present"),
     ("RUN-ABORTED", "run interrupted before it finished", _O, "none (not tested)",
      "test again: the steps after the interruption did not run"),

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from bench import __version__, interrupts
 from bench.checks.base import StepContext
-from bench.diagnosis import NO_INSTRUMENT, OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
+from bench.diagnosis import NO_INSTRUMENT, NO_INSTRUMENT_FAULT, OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
 from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, OperatorTimeout, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
@@ -285,7 +285,8 @@ class Runner:
                 self._record(gen, step, rec, total)
                 return
             if skip is not None:
-                fault = OPERATOR_SKIPPED if skip == DECLINED else None  # not signed off: the run cannot PASS
+                # Not signed off (declined, or an instrument the station lacks): the run cannot PASS.
+                fault = OPERATOR_SKIPPED if skip == DECLINED else NO_INSTRUMENT_FAULT if skip.startswith(NO_INSTRUMENT) else None
                 rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, fault, skip)
                 self._record(gen, step, rec, total)
                 return
