@@ -23,7 +23,15 @@ from typing import Any, Protocol
 
 from bench import __version__, interrupts
 from bench.checks.base import StepContext
-from bench.diagnosis import NO_INSTRUMENT, NO_INSTRUMENT_FAULT, OPERATOR_SKIPPED, diagnose, finding_for, summarize, verdict_of
+from bench.diagnosis import (
+    NO_INSTRUMENT,
+    NO_INSTRUMENT_FAULT,
+    OPERATOR_SKIPPED,
+    diagnose,
+    finding_for,
+    summarize,
+    verdict_of,
+)
 from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, OperatorTimeout, UsageError
 from bench.measure import Measurement
 from bench.operator import Operator
