@@ -18,6 +18,7 @@ from bench.operator import Operator
 from bench.pytestplugin.measure import Measure
 from bench.pytestplugin.session import BenchSession, RoleMissing, SlotBench
 from bench.pytestplugin.steps import TestStep
+from drivers.codecs.pan import redact
 
 SESSION = pytest.StashKey[BenchSession]()
 STEP = pytest.StashKey[tuple[SlotBench, TestStep]]()
@@ -45,8 +46,9 @@ class StationView:
 
 
 def step_name(item: pytest.Item) -> str:
-    """A test's step name in the run record: its node id without the slot parameter (``[slot2]``)."""
-    head, bracket, params = item.nodeid.partition("[")
+    """A test's step name in the run record: its node id without the slot parameter (``[slot2]``),
+    card numbers masked (a test parametrised with a card's number keeps it in its id)."""
+    head, bracket, params = redact(item.nodeid).partition("[")
     if not bracket:
         return head
     kept = [p for p in params.removesuffix("]").split("-") if not (p.startswith("slot") and p[4:].isdigit())]

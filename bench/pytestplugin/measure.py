@@ -56,6 +56,7 @@ class Measure:
         __tracebackhide__ = True  # a failure points at the test's line, not at this one
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"a measurement needs a name, not {name!r}")
+        name = redact(name)  # it is stored, shown and a JUnit property's name
         for label, bound in (("min", min), ("max", max)):
             if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)
                                       or not math.isfinite(bound)):

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from pluginruns import RunBench, stored_runs
+from pluginruns import RunBench, latest_run, stored_runs
 
 from bench.record import Outcome
 
@@ -66,3 +66,40 @@ def test_live_logging_masks_card_numbers_too(pytester: pytest.Pytester, run_benc
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"WARNING *card {MASKED} inserted*"])
     assert SPACED not in result.stdout.str() + result.stderr.str()
+
+
+CARD_IN_NAMES = f'''
+import pytest
+
+@pytest.mark.parametrize("card", ["{FULL}"])
+def test_card_id(measure, card):
+    measure(f"pan {{card}}", 1, max=2)
+
+def test_known_issue(measure):
+    pytest.xfail("card {SPACED} declined")
+'''
+
+
+@pytest.mark.slow
+def test_a_pan_in_a_test_id_a_measurement_name_or_an_xfail_reason_is_masked(
+        pytester: pytest.Pytester, run_bench: RunBench, db_url: str, tmp_path: Path) -> None:
+    pytester.makepyfile(test_card=CARD_IN_NAMES)
+    junit = tmp_path / "junit.xml"
+
+    result = run_bench("-rx", f"--junitxml={junit}")
+
+    result.assert_outcomes(passed=1, xfailed=1)
+    result.stdout.fnmatch_lines([f"XFAIL test_card.py::test_known_issue - card {MASKED} declined"])
+    root = ET.parse(junit).getroot()
+    assert [p.get("name") for p in root.iterfind(".//property")] == [f"bench.pan {MASKED}"]
+    skipped = root.find(".//testcase/skipped")
+    assert skipped is not None and skipped.get("message") == f"card {MASKED} declined"
+    run = latest_run(db_url)  # no test asks for the unit: a run with no unit identified
+    assert [s.name for s in run.steps] == [f"test_card.py::test_card_id[{MASKED}]", "test_card.py::test_known_issue"]
+    assert [m.name for m in run.steps[0].measurements] == [f"pan {MASKED}"]
+    assert run.steps[1].message == f"expected to fail: card {MASKED} declined"
+    xml = junit.read_text()
+    for where, text in [("pytest's summary", result.stdout.str().split("short test summary")[-1]),
+                        ("the JUnit XML's properties and messages", xml.replace(f"test_card_id[{FULL}]", "")),
+                        ("the store", repr(run))]:
+        assert FULL not in text and SPACED not in text, f"a full PAN in {where}"
