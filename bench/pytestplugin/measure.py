@@ -51,7 +51,7 @@ class Measure:
 
         Raises:
             MeasurementFailed: the value is outside its limits (the test fails, the value is recorded).
-            ValueError: a limit that is not a finite number, or an empty name (a mistake in the test).
+            ValueError: a limit that is not a finite number, ``equals`` NaN, or an empty name (a mistake in the test).
         """
         __tracebackhide__ = True  # a failure points at the test's line, not at this one
         if not isinstance(name, str) or not name.strip():
@@ -61,6 +61,8 @@ class Measure:
             if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)
                                       or not math.isfinite(bound)):
                 raise ValueError(f"measurement {name}: {label} must be a finite number, not {bound!r}")
+        if isinstance(equals, float) and math.isnan(equals):  # the test would fail whatever the unit said
+            raise ValueError(f"measurement {name}: equals nan, which no value equals")
         if min is not None and max is not None and min > max:
             raise ValueError(f"measurement {name}: min {min} is above max {max}")
         limited = min is not None or max is not None or equals is not None

@@ -32,6 +32,9 @@ def test_within_limits(measure):
 
 def test_limit_mistake(measure):
     measure("voltage", 7.6, min=float("nan"))
+
+def test_equals_mistake(measure):
+    measure("voltage", 7.6, equals=float("nan"))
 '''
 
 
@@ -45,12 +48,14 @@ def test_each_limits_message_in_output_store_and_junit(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--bench-station", str(station),
                                            "--bench-db", db_url, f"--junitxml={junit}")
 
-    result.assert_outcomes(passed=1, failed=4)
+    result.assert_outcomes(passed=1, failed=5)
     firmware = "firmware: 2.4.1, expected '9.9.9'"
     cover = "printer cover open: yes, expected no"
     mistake = "measurement voltage: min must be a finite number, not nan"
+    never = "measurement voltage: equals nan, which no value equals"
     result.stdout.fnmatch_lines([f"E *MeasurementFailed: {firmware}", f"E *MeasurementFailed: {cover}",
-                                 "E *MeasurementFailed: printer cover open", f"E *ValueError: {mistake}"])
+                                 "E *MeasurementFailed: printer cover open", f"E *ValueError: {mistake}",
+                                 f"E *ValueError: {never}"])
     run = latest_run(db_url)
     assert [(s.name.split("::")[1], s.outcome, s.fault, s.message) for s in run.steps] == [
         ("test_firmware", Outcome.FAIL, "TEST-FAILED", firmware),
@@ -58,6 +63,7 @@ def test_each_limits_message_in_output_store_and_junit(pytester: pytest.Pytester
         ("test_cover_with_its_fault", Outcome.FAIL, "PRN-COVER", "printer cover open"),  # the fault's title
         ("test_within_limits", Outcome.PASS, None, ""),
         ("test_limit_mistake", Outcome.ERROR, "TEST-ERROR", f"error in the test: ValueError: {mistake}"),
+        ("test_equals_mistake", Outcome.ERROR, "TEST-ERROR", f"error in the test: ValueError: {never}"),
     ]
     temperature, retries = run.steps[3].measurements
     assert (temperature.value, temperature.unit, temperature.passed) == (41.5, "°C", True)
