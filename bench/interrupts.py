@@ -155,6 +155,7 @@ def _on_main_thread() -> bool:
 
 
 def _on_signal(signum: int, frame: Any) -> None:
+    __tracebackhide__ = True  # pytest (the bench plugin) names the line the signal came at, not this one
     _State.received.append(signum)
     if signum == getattr(signal, "SIGHUP", None):
         _detach_terminal()

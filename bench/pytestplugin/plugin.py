@@ -35,6 +35,7 @@ _LOG = logging.getLogger(__name__)
 _FINISHED = pytest.StashKey[list[Any]]()
 _FINISH_ERROR = pytest.StashKey[str]()
 _LOG_FACTORY = pytest.StashKey[Callable[..., logging.LogRecord]]()
+_SIGNALS = pytest.StashKey[Any]()
 
 #: Fixture name -> the station role it needs started.
 ROLE_FIXTURES = {"unit": "unit", "card_reader": "card_reader", "printer": "printer", "host": "host"}
@@ -61,15 +62,25 @@ def pytest_configure(config: pytest.Config) -> None:
     except BenchError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION] = session
+    from bench import interrupts
+
+    # SIGTERM (a CI job cancelled, a kill) and SIGHUP end the session as Ctrl-C does, as they end
+    # `bench run`: the runs are stored ABORTED and the bench torn down, not left RUNNING by a killed process.
+    config.stash[_SIGNALS] = interrupts.install()
     config.stash[_LOG_FACTORY] = logging.getLogRecordFactory()
     logging.setLogRecordFactory(_masking_factory(config.stash[_LOG_FACTORY]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Put logging back as it was."""
+    """Put logging and the signal handlers back as they were."""
     factory = config.stash.get(_LOG_FACTORY, None)
     if factory is not None:
         logging.setLogRecordFactory(factory)
+    if _SIGNALS in config.stash:
+        from bench import interrupts
+
+        interrupts.restore(config.stash[_SIGNALS])
+        del config.stash[_SIGNALS]
 
 
 def _masking_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
@@ -205,7 +216,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     finish_plans(session.config)  # a plan's runner still going stops before the bench goes
     interrupted = None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
-        interrupted = "interrupted before every test ran"
+        from bench import interrupts
+
+        who = interrupts.interrupted_by() if interrupts.received() else "interrupted"
+        interrupted = f"{who} before every test ran"
     from bench.errors import BenchError
 
     try:

@@ -75,3 +75,36 @@ def test_one_run_per_session_and_a_skipped_test_keeps_it_from_passing_marked_or_
         (3, Outcome.SKIP, "TEST-SKIPPED", "no keypad overlay on this bench")]
     [line] = bench_lines(result)
     assert line.startswith(f"PT-300 {SERIAL}: INCOMPLETE (4 steps)")
+
+
+TERMINATED = '''
+import os
+import signal
+
+def test_first(unit):
+    assert unit.identify().serial
+
+def test_killed(unit):
+    os.kill(os.getpid(), signal.SIGTERM)  # as a CI job cancelled, or `kill PID`, in the middle of a test
+
+def test_third(unit):
+    raise AssertionError("must not run")
+'''
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_session_as_ctrl_c_does(pytester: pytest.Pytester, run_bench: RunBench,
+                                                  db_url: str) -> None:
+    pytester.makepyfile(test_terminated=TERMINATED)
+
+    result = run_bench()
+
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str() + result.stderr.str()
+    assert "must not run" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_terminated.py:8: KeyboardInterrupt"])  # the test's line, not the handler's
+    said = "interrupted by SIGTERM (kill, a service stop or a shutdown) before every test ran"
+    [line] = bench_lines(result)
+    assert line.startswith(f"PT-300 {SERIAL}: ABORTED (1 step) - {said} - run "), line
+    [run] = stored_runs(db_url)  # finished by the session itself, not left RUNNING for the next bench
+    assert (run.verdict, run.summary) == (Verdict.ABORTED, said)
+    assert run.ended_at is not None
