@@ -211,13 +211,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bench = session.config.stash.get(SESSION, None)
     if bench is None:
         return
+    from bench import interrupts
     from bench.pytestplugin.plans import finish as finish_plans
 
+    if _SIGNALS in session.config.stash:
+        interrupts.hold()  # the runs are ended whole: a signal now is noted, a second one interrupts
     finish_plans(session.config)  # a plan's runner still going stops before the bench goes
     interrupted = None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
-        from bench import interrupts
-
         who = interrupts.interrupted_by() if interrupts.received() else "interrupted"
         interrupted = f"{who} before every test ran"
     from bench.errors import BenchError

@@ -108,3 +108,36 @@ def test_sigterm_ends_the_session_as_ctrl_c_does(pytester: pytest.Pytester, run_
     [run] = stored_runs(db_url)  # finished by the session itself, not left RUNNING for the next bench
     assert (run.verdict, run.summary) == (Verdict.ABORTED, said)
     assert run.ended_at is not None
+
+
+SIGNAL_AT_THE_END = '''
+import os
+import signal
+
+from bench.pytestplugin.session import BenchSession
+
+_finish = BenchSession.finish
+
+
+def finish(self, interrupted=None):
+    os.kill(os.getpid(), signal.SIGTERM)  # arrives as the session ends its runs
+    return _finish(self, interrupted)
+
+
+BenchSession.finish = finish
+'''
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_session_ends_its_runs_does_not_cut_them_short(
+        pytester: pytest.Pytester, run_bench: RunBench, db_url: str) -> None:
+    pytester.makeconftest(SIGNAL_AT_THE_END)
+    pytester.makepyfile(test_one="def test_one(unit):\n    assert unit.identify().serial\n")
+
+    result = run_bench()
+
+    result.assert_outcomes(passed=1)
+    [line] = bench_lines(result)
+    assert line.startswith(f"PT-300 {SERIAL}: PASS (1 step) - all steps passed - run "), line
+    [run] = stored_runs(db_url)
+    assert run.verdict == Verdict.PASS and run.ended_at is not None
