@@ -131,6 +131,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                          ids=[f"slot{n}" for n in session.slot_numbers])
 
 
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """In a bench session a card number in a parameter is masked in the test's id, which pytest
+    shows and writes (the progress lines, the summary, the JUnit XML's test case names)."""
+    if SESSION not in config.stash or not isinstance(val, str):
+        return None
+    from drivers.codecs.pan import redact
+
+    masked = redact(val)
+    return masked if masked != val else None
+
+
 @pytest.hookimpl(trylast=True)  # after -k/-m deselected theirs: the tests that will run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tell the bench which roles the collected tests use (the simulator starts only those)."""
