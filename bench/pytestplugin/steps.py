@@ -27,6 +27,9 @@ from drivers.codecs.pan import redact
 #: Captured lines a failed step keeps (the newest).
 LOG_LINES = 200
 
+#: A test whose setup and teardown passed but that was never called (``pytest --setup-only``).
+NOT_CALLED = "not run: pytest ran only its setup and teardown (--setup-only)"
+
 _WORST = (Outcome.PASS, Outcome.SKIP, Outcome.FAIL, Outcome.TIMEOUT, Outcome.ERROR)
 
 
@@ -42,9 +45,12 @@ class TestStep:
     message: str = ""
     measurements: list[Measurement] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    called: bool = False
 
     def take(self, report: pytest.TestReport, call: pytest.CallInfo[Any]) -> None:
         """Fold one phase's report in (the worst outcome so far wins; the first message of it stays)."""
+        if report.when == "call":
+            self.called = True
         if report.passed:
             return
         if report.skipped:
@@ -57,6 +63,8 @@ class TestStep:
 
     def record(self) -> StepRecord:
         """The finished step (numbered by the slot when it is kept)."""
+        if self.outcome == Outcome.PASS and not self.called:  # pytest --setup-only: the test never ran
+            self.outcome, self.fault, self.message = Outcome.SKIP, "TEST-SKIPPED", NOT_CALLED
         # masked here too: the reports are written from this record, not from the store
         return StepRecord(0, self.name, "pytest", self.outcome, self.started, time.perf_counter() - self.t0,
                           1, self.fault, redact(self.message), list(self.measurements),

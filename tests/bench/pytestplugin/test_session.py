@@ -141,3 +141,18 @@ def test_a_signal_while_the_session_ends_its_runs_does_not_cut_them_short(
     assert line.startswith(f"PT-300 {SERIAL}: PASS (1 step) - all steps passed - run "), line
     [run] = stored_runs(db_url)
     assert run.verdict == Verdict.PASS and run.ended_at is not None
+
+
+@pytest.mark.slow
+def test_setup_only_signs_off_no_unit(pytester: pytest.Pytester, run_bench: RunBench, db_url: str) -> None:
+    # --setup-only opens the devices but calls no test: not a PASS of the unit
+    pytester.makepyfile(test_one="def test_one(unit):\n    assert unit.identify().serial\n")
+
+    result = run_bench("--setup-only")
+
+    [line] = bench_lines(result)
+    assert line.startswith(f"PT-300 {SERIAL}: INCOMPLETE (1 step) - bench: a test was skipped"), line
+    [run] = stored_runs(db_url)
+    assert run.verdict == Verdict.INCOMPLETE
+    assert [(s.outcome, s.fault, s.message) for s in run.steps] == [
+        (Outcome.SKIP, "TEST-SKIPPED", "not run: pytest ran only its setup and teardown (--setup-only)")]
