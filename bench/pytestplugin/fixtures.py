@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bench.errors import BenchError, exit_code
 from bench.operator import Operator
 from bench.pytestplugin.measure import Measure
 from bench.pytestplugin.session import BenchSession, RoleMissing, SlotBench
@@ -62,7 +63,12 @@ def bench_slot(request: pytest.FixtureRequest) -> SlotBench:
     if session is None:
         pytest.skip(NO_BENCH)
     number = int(getattr(request, "param", session.slot_numbers[0]))
-    slot = session.slot(number)
+    try:
+        slot = session.slot(number)
+    except BenchError as exc:
+        # The simulator, the station or the store did not start: no bench test can run or be recorded.
+        # One line and bench's exit code (3 equipment, 2 usage), not the same traceback on every test.
+        pytest.exit(f"bench could not start: {exc}", returncode=exit_code(exc))
     request.node.stash[STEP] = (slot, TestStep(step_name(request.node)))
     return slot
 

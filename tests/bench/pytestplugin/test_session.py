@@ -156,3 +156,16 @@ def test_setup_only_signs_off_no_unit(pytester: pytest.Pytester, run_bench: RunB
     assert run.verdict == Verdict.INCOMPLETE
     assert [(s.outcome, s.fault, s.message) for s in run.steps] == [
         (Outcome.SKIP, "TEST-SKIPPED", "not run: pytest ran only its setup and teardown (--setup-only)")]
+
+
+def test_a_store_that_cannot_be_reached_stops_the_session_in_one_line(pytester: pytest.Pytester) -> None:
+    # Nothing could be recorded: the session stops at the first bench test with bench's exit code 3.
+    pytester.makepyfile(test_two="def test_a(unit):\n    pass\n\ndef test_b(unit):\n    pass\n")
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--bench-sim",
+                                           "--bench-db", "postgresql://bench@127.0.0.1:1/nodb")
+
+    assert result.ret == 3
+    shown = result.stdout.str() + result.stderr.str()
+    assert shown.count("bench could not start: cannot open store") == 1
+    assert "Traceback" not in shown and "test_b" not in shown
