@@ -1,5 +1,5 @@
 """The fixtures, named after a station's roles: ``station``, ``unit``, ``card_reader``, ``printer``,
-``host``, ``operator`` and ``measure``.
+``host``, the instruments ``supply``, ``dmm`` and ``scope``, ``operator`` and ``measure``.
 
 Each hands the test the same driver object ``bench run`` uses, opened on first use and closed
 when the session ends. Without a bench (no ``--bench-sim`` or ``--bench-station``) a test that
@@ -114,6 +114,24 @@ def printer(bench_slot: SlotBench) -> Any:
 def host(bench_slot: SlotBench) -> Any:
     """The bench acquirer host (:class:`drivers.acquirer.device.HostDevice`): its URL goes in a test sale."""
     return _device(bench_slot, "host")
+
+
+@pytest.fixture
+def supply(bench_slot: SlotBench) -> Any:
+    """The programmable DC power supply (:class:`drivers.instruments.interfaces.PowerSupply`), through PyVISA."""
+    return _device(bench_slot, "supply")
+
+
+@pytest.fixture
+def dmm(bench_slot: SlotBench) -> Any:
+    """The digital multimeter (:class:`drivers.instruments.interfaces.Multimeter`), through PyVISA."""
+    return _device(bench_slot, "dmm")
+
+
+@pytest.fixture
+def scope(bench_slot: SlotBench) -> Any:
+    """The oscilloscope (:class:`drivers.instruments.interfaces.Oscilloscope`), through PyVISA."""
+    return _device(bench_slot, "scope")
 
 
 @pytest.fixture

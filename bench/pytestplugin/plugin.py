@@ -21,11 +21,14 @@ from bench.pytestplugin.fixtures import (  # noqa: F401  (fixtures are found as 
     STEP,
     bench_slot,
     card_reader,
+    dmm,
     host,
     measure,
     operator,
     printer,
+    scope,
     station,
+    supply,
     unit,
 )
 from bench.pytestplugin.options import add_options, read_options
@@ -38,7 +41,7 @@ _LOG_FACTORY = pytest.StashKey[Callable[..., logging.LogRecord]]()
 _SIGNALS = pytest.StashKey[Any]()
 
 #: Fixture name -> the station role it needs started.
-ROLE_FIXTURES = {"unit": "unit", "card_reader": "card_reader", "printer": "printer", "host": "host"}
+ROLE_FIXTURES = {role: role for role in ("unit", "card_reader", "printer", "host", "supply", "dmm", "scope")}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

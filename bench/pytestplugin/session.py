@@ -28,7 +28,7 @@ from drivers.interfaces import Device, Unit
 _LOG = logging.getLogger(__name__)
 
 #: The roles a station may have, in the order they are started.
-ROLES = ("unit", "card_reader", "printer", "host")
+ROLES = ("unit", "card_reader", "printer", "host", "supply", "dmm", "scope")
 
 
 class RoleMissing(LookupError):

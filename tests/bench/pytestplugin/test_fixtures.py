@@ -213,3 +213,31 @@ def test_late_reader(request, unit):
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED * the simulated bench started without a card reader: no collected test "
                                  "names the card_reader fixture among its arguments"])
+
+
+INSTRUMENTS = '''
+def test_supply(supply, measure):
+    supply.set_voltage(7.4)
+    supply.output(True)
+    measure("supply.voltage", supply.measure_voltage(), min=0, max=30, unit="V")
+
+def test_dmm(dmm, measure):
+    measure("dmm.voltage", dmm.dc_voltage(), min=-1000, max=1000, unit="V")
+
+def test_scope(scope):
+    assert scope.identify().model
+'''
+
+
+@pytest.mark.slow
+def test_the_instruments_are_fixtures_on_the_simulated_bench(pytester: pytest.Pytester, run_bench: RunBench,
+                                                              db_url: str) -> None:
+    # PyVISA-sim instruments behind the real PyVISA API, started because the tests ask for them.
+    pytester.makepyfile(test_instruments=INSTRUMENTS)
+
+    result = run_bench()
+
+    result.assert_outcomes(passed=3)
+    [run] = stored_runs(db_url)
+    assert run.verdict == Verdict.PASS
+    assert [m.name for s in run.steps for m in s.measurements] == ["supply.voltage", "dmm.voltage"]
