@@ -1,17 +1,11 @@
-"""Comparing firmware versions the way a technician reads them (``2.10.0`` is newer than ``2.9.3``)."""
+"""Comparing firmware versions the way a technician reads them (``2.10.0`` is newer than ``2.9.3``).
+
+The key lives in the drivers (:mod:`drivers.firmware.version`: the unit client refuses downgrades
+with it); the harness reads it from there.
+"""
 
 from __future__ import annotations
 
-import re
+from drivers.firmware.version import is_older, version_key
 
-_PART = re.compile(r"\d+|[A-Za-z]+")
-
-
-def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """A sort key: numbers compare as numbers, letters as text, numbers before letters."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in _PART.findall(version))
-
-
-def is_older(version: str, minimum: str) -> bool:
-    """True when ``version`` is older than ``minimum``."""
-    return version_key(version) < version_key(minimum)
+__all__ = ["is_older", "version_key"]

@@ -7,6 +7,7 @@ the same image stopped); FW_CHUNKs in order, each answered with the next offset 
 FW_COMMIT (the unit checks the whole payload's hash and the signature, switches its boot slot and
 restarts, §7, with a BOOT event of reason ``update``, or ``rollback`` when the new image did not
 boot and it went back to the old one); FW_STATUS at any time; FW_ABORT drops a transfer.
+:class:`FwUpdateResult` is what the client's ``firmware_update`` says about one update.
 """
 
 from __future__ import annotations
@@ -165,3 +166,34 @@ class FwStatus:
         detail = r.str()
         r.end()
         return FwStatus(state, session, received, total, pending, running, slot, result, detail)
+
+
+@dataclass(frozen=True)
+class FwUpdateResult:
+    """How a firmware update over the link went (:meth:`Unit.firmware_update`).
+
+    ``rolled_back`` is True when the new image did not boot and the unit went back to the one it
+    ran (``version_after`` is then the old version); ``boot_reason`` is the BOOT event's reason
+    (``update``, ``rollback``; empty when the event was lost and HELLO found the unit back).
+    ``bytes_sent`` counts the payload bytes the bench sent (more than ``total`` when chunks were
+    sent again), ``resumes`` the times it began again after losing the unit (power cut, link loss),
+    ``seconds`` the whole update from the first FW_BEGIN to the identity after the restart.
+    """
+
+    version_before: str
+    version_after: str
+    image_version: str
+    rolled_back: bool
+    boot_reason: str
+    total: int
+    bytes_sent: int
+    resumes: int
+    retransmissions: int
+    seconds: float
+    last_result: str
+    last_detail: str
+
+    @property
+    def updated(self) -> bool:
+        """True when the unit runs the image's version now."""
+        return not self.rolled_back and self.version_after == self.image_version

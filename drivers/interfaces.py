@@ -8,7 +8,7 @@ return the typed values below and raise :mod:`bench.errors` exceptions.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -17,18 +17,28 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from drivers.errors import DeviceError
 
 if TYPE_CHECKING:
+    from drivers.firmware.image import FirmwareImage
+    from drivers.fwproto import FwStatus, FwUpdateResult
     from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
 
 _TXN_TYPES = ("TxnRequest", "TxnResult", "TxnStage", "UnitPrinterState")
 
 
 def __getattr__(name: str) -> Any:
-    """The test-sale types, re-exported for checks, imported only when asked for (a run without a sale
-    does not pay for them at start-up)."""
+    """The test-sale and firmware types, re-exported for checks, imported only when asked for (a run
+    without a sale or an update does not pay for them at start-up)."""
     if name in _TXN_TYPES:
         from drivers import txnproto
 
         return getattr(txnproto, name)
+    if name in ("FwStatus", "FwUpdateResult"):
+        from drivers import fwproto
+
+        return getattr(fwproto, name)
+    if name == "FirmwareImage":
+        from drivers.firmware import image
+
+        return image.FirmwareImage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -295,6 +305,16 @@ class Unit(Device):
     def printer_status(self) -> UnitPrinterState:
         """The unit's own receipt printer: paper, cover, head temperature, receipts printed."""
         raise _unsupported(self, "its printer's status")
+
+    def firmware_status(self) -> FwStatus:
+        """The unit's update state (docs/protocol.md §5b): a transfer pending, the running version, the last result."""
+        raise _unsupported(self, "firmware updates")
+
+    def firmware_update(self, image: FirmwareImage, *, allow_downgrade: bool = False,
+                        trusted: Mapping[bytes, bytes] | None = None,
+                        progress: Callable[[int, int], None] | None = None, wait: float = 30.0) -> FwUpdateResult:
+        """Flash ``image``, commit, wait for the restart (§5b; refusals: :meth:`drivers.unit.UnitClient.firmware_update`)."""
+        raise _unsupported(self, "firmware updates")
 
 
 def _unsupported(unit: Unit, what: str) -> Exception:

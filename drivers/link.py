@@ -62,6 +62,19 @@ class LinkStats:
         return asdict(self)
 
 
+class UnitErrorAnswer(DeviceError):
+    """The unit answered ERROR with a code other than "unsupported" or "bad payload" (busy, refused).
+
+    ``code`` and ``text`` are the ERROR frame's, so a caller that knows the command can say more
+    than UNIT-FAULT (a refused firmware image names its reason, docs/protocol.md §5b).
+    """
+
+    def __init__(self, message: str, *, code: int, text: str, fault_code: str | None = "UNIT-FAULT") -> None:
+        super().__init__(message, fault_code=fault_code)
+        self.code = code
+        self.text = text
+
+
 @dataclass(frozen=True)
 class ReceivedEvent:
     """An unsolicited event frame as the link received it."""
@@ -297,7 +310,7 @@ class Link:
             return DeviceError(message, fault_code="LINK-UNSUPPORTED")
         if code == ERR_BAD_PAYLOAD:
             return ProtocolError(message)
-        return DeviceError(message, fault_code="UNIT-FAULT")
+        return UnitErrorAnswer(message, code=code, text=text)
 
     # ------------------------------------------------------------------ events
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,9 @@ from drivers.interfaces import (
 )
 from drivers.link import Link, LinkStats, ReceivedEvent
 
-if TYPE_CHECKING:  # the test-sale codecs are imported when a sale or its event comes, not at start-up
+if TYPE_CHECKING:  # the sale and firmware codecs are imported when a sale, its event or an update comes
+    from drivers.firmware.image import FirmwareImage
+    from drivers.fwproto import FwStatus, FwUpdateResult
     from drivers.txnproto import TxnRequest, TxnResult, TxnStage, UnitPrinterState
 
 _LOG = logging.getLogger(__name__)
@@ -289,16 +291,27 @@ class UnitClient(Unit):
         except (LinkTimeout, ProtocolError) as exc:
             # The answer may have been lost while the unit was already going down: wait anyway.
             self._log.debug("REBOOT answer lost (%s); waiting for the unit to come back", exc)
+        return self.await_boot(deadline, wait, "REBOOT")[0]
+
+    def await_boot(self, deadline: float, wait: float, after: str) -> tuple[Identity, UnitEvent | None]:
+        """Wait until ``deadline`` for the unit to come back from a restart; handshake; return the identity
+        and the BOOT event (None when the event was lost and a HELLO found the unit back, §7).
+
+        Raises:
+            LinkTimeout: the unit did not come back in time.
+        """
         last_try = time.monotonic()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             event = self.link.next_event(min(remaining, 1.0), match=_is_boot)
+            if event is not None and event.index <= self._boots_seen:
+                continue  # a restart already dealt with (a power cut the caller recovered from)
             if event is not None:
                 self._boots_seen = max(self._boots_seen, event.index)
                 self._forget_boots()
-                return self.handshake()
+                return self.handshake(), parse_event(event)
             if time.monotonic() - last_try >= 1.0 and deadline - time.monotonic() > 0.2:
                 # The BOOT event may have been lost: a quick HELLO tells whether the unit is back.
                 last_try = time.monotonic()
@@ -308,11 +321,13 @@ class UnitClient(Unit):
                     continue
                 # The BOOT event went out just before the HELLO answer: take it off the queue, or
                 # the caller would read it as a second restart.
+                late_event = None
                 while (late := self.link.next_event(0, match=_is_boot)) is not None:
                     self._boots_seen = max(self._boots_seen, late.index)
-                return identity
+                    late_event = late
+                return identity, None if late_event is None else parse_event(late_event)
         raise LinkTimeout(f"the unit did not come back within {wait:g} s of being restarted",
-                          detail=f"unit on {self.url}: no BOOT event or HELLO answer within {wait:g} s of REBOOT")
+                          detail=f"unit on {self.url}: no BOOT event or HELLO answer within {wait:g} s of {after}")
 
     def next_event(self, timeout: float) -> UnitEvent | None:
         """Return the next unsolicited event, or None when none arrives within ``timeout``."""
@@ -427,6 +442,22 @@ class UnitClient(Unit):
         from drivers import txnproto as tp
 
         return tp.decode_printer_state(self._call(up.CMD_PRINTER_STATUS))
+
+    # ------------------------------------------------------------------ firmware updates (§5b)
+
+    def firmware_status(self) -> FwStatus:
+        """The unit's update state: a transfer pending (``.pending``), the running version, the last result."""
+        from drivers.fwproto import FwStatus
+
+        return FwStatus.decode(self._call(up.CMD_FW_STATUS))
+
+    def firmware_update(self, image: FirmwareImage, *, allow_downgrade: bool = False,
+                        trusted: Mapping[bytes, bytes] | None = None,
+                        progress: Callable[[int, int], None] | None = None, wait: float = 30.0) -> FwUpdateResult:
+        """Flash ``image`` over the link, commit, wait for the restart (:func:`drivers.unitfirmware.update`)."""
+        from drivers.unitfirmware import update
+
+        return update(self, image, allow_downgrade=allow_downgrade, trusted=trusted, progress=progress, wait=wait)
 
 
 def open_unit(url: str, **options: Any) -> UnitClient:

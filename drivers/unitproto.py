@@ -37,12 +37,12 @@ CMD_PRINTER_STATUS = 0x41
 # Test transactions (payloads in drivers/txnproto.py).
 CMD_TXN_START = 0x50
 CMD_TXN_STATUS = 0x51
-# Firmware updates (payloads in drivers/fwproto.py).
-CMD_FW_BEGIN = 0x60
-CMD_FW_CHUNK = 0x61
-CMD_FW_STATUS = 0x62
-CMD_FW_COMMIT = 0x63
-CMD_FW_ABORT = 0x64
+# Firmware updates (payloads in drivers/fwproto.py). Commands stop at 0x5F: 0x60 | 0x80 would be EVENT.
+CMD_FW_BEGIN = 0x58
+CMD_FW_CHUNK = 0x59
+CMD_FW_STATUS = 0x5A
+CMD_FW_COMMIT = 0x5B
+CMD_FW_ABORT = 0x5C
 
 COMMAND_NAMES = {
     CMD_HELLO: "HELLO",

@@ -39,9 +39,10 @@ _LIMITS = {"model": 32, "version": 32, "hw revision": 8}
 
 
 class ImageError(ConfigError):
-    """The image is malformed, truncated, altered or not signed by a trusted key.
+    """The image is malformed, truncated, altered, not signed by a trusted key, or not for this unit.
 
-    ``fault_code`` says which: ``FW-IMAGE-CORRUPT`` (format, length, hash) or ``FW-SIGNATURE``.
+    ``fault_code`` says which: ``FW-IMAGE-CORRUPT`` (format, length, hash), ``FW-SIGNATURE``, or, from
+    :func:`drivers.unitfirmware.check_image`, ``FW-WRONG-MODEL`` and ``FW-DOWNGRADE``.
     """
 
     def __init__(self, message: str, *, fault_code: str = "FW-IMAGE-CORRUPT", path: str | None = None) -> None:
@@ -141,14 +142,8 @@ class _Reader:
         return value
 
 
-def parse_image(data: bytes) -> FirmwareImage:
-    """Read an image: its format, lengths and payload hash (the signature is :func:`verify_image`'s job).
-
-    Raises:
-        ImageError: FW-IMAGE-CORRUPT, saying what is wrong (not an image, truncated, trailing
-            bytes, a field out of range, the payload's hash differs).
-    """
-    r = _Reader(data)
+def _read_header(r: _Reader) -> tuple[ImageHeader, bytes, bytes]:
+    """Read the header and the signature; return the header, its bytes and the signature."""
     if r.take(len(MAGIC), "magic") != MAGIC:
         raise ImageError("not a firmware image (it does not start with PBFW)")
     fmt = r.u8("format version")
@@ -165,14 +160,40 @@ def parse_image(data: bytes) -> FirmwareImage:
     if not 1 <= length <= MAX_PAYLOAD:
         raise ImageError(f"the image's payload length {length} is out of range (1 to {MAX_PAYLOAD})")
     digest = r.take(32, "payload hash")
-    header_bytes = data[:r.pos]
+    header_bytes = r.data[:r.pos]
     signature = r.take(SIGNATURE_LEN, "signature")
-    payload = r.take(length, "payload")
+    return ImageHeader(model, version, revisions, key_id, length, digest), header_bytes, signature
+
+
+def parse_header(data: bytes) -> tuple[ImageHeader, bytes, bytes]:
+    """Read an image's header and signature alone (what FW_BEGIN carries, docs/protocol.md §5b).
+
+    Returns the header, the header's bytes (what the signature covers) and the signature.
+
+    Raises:
+        ImageError: FW-IMAGE-CORRUPT: not a header, a field out of range, bytes missing or left over.
+    """
+    r = _Reader(data)
+    out = _read_header(r)
+    if r.pos != len(data):
+        raise ImageError(f"{len(data) - r.pos} bytes after the header's signature")
+    return out
+
+
+def parse_image(data: bytes) -> FirmwareImage:
+    """Read an image: its format, lengths and payload hash (the signature is :func:`verify_image`'s job).
+
+    Raises:
+        ImageError: FW-IMAGE-CORRUPT, saying what is wrong (not an image, truncated, trailing
+            bytes, a field out of range, the payload's hash differs).
+    """
+    r = _Reader(data)
+    header, header_bytes, signature = _read_header(r)
+    payload = r.take(header.payload_length, "payload")
     if r.pos != len(data):
         raise ImageError(f"the image has {len(data) - r.pos} bytes after its payload")
-    if hashlib.sha256(payload).digest() != digest:
+    if hashlib.sha256(payload).digest() != header.payload_sha256:
         raise ImageError("the payload's SHA-256 differs from the header's: the image was altered or damaged")
-    header = ImageHeader(model, version, revisions, key_id, length, digest)
     return FirmwareImage(header, header_bytes, signature, payload)
 
 

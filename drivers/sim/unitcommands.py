@@ -2,7 +2,8 @@
 
 :class:`UnitCommands` executes one command from the unit's validated profile and its
 :class:`~drivers.sim.unitpanel.Panel` and returns the answer frame's type and payload
-(docs/protocol.md §5); test sales (§5a) are :class:`~drivers.sim.unittxn.TxnEngine`'s. The link itself (frames, ACK/NAK, duplicates, events in flight,
+(docs/protocol.md §5); test sales (§5a) are :class:`~drivers.sim.unittxn.TxnEngine`'s, firmware
+updates (§5b) :class:`~drivers.sim.unitfirmware.Firmware`'s. The link itself (frames, ACK/NAK, duplicates, events in flight,
 reboots) is :mod:`drivers.sim.unitsim`'s job.
 """
 
@@ -25,6 +26,7 @@ from drivers.codecs.linkframe import (
     T_ERROR,
 )
 from drivers.errors import ProtocolError
+from drivers.sim.unitfirmware import Firmware, FwRefused
 from drivers.sim.unitpanel import Panel
 from drivers.sim.unitprofile import parse_time
 from drivers.sim.unittxn import TxnEngine, TxnRefused
@@ -60,6 +62,7 @@ class UnitCommands:
         self.log_image = build_log_image(profile)
         self.max_payload = int(profile["max_payload"])
         """Largest payload the unit sends: its own maximum, or the host's if HELLO announced less."""
+        self.firmware = Firmware(profile)
 
     def execute(self, cmd: int, payload: bytes, now: float) -> tuple[int, bytes]:
         """Run one command; return the answer's frame type (``cmd | 0x80`` or ERROR) and payload."""
@@ -76,7 +79,18 @@ class UnitCommands:
             return T_ERROR, _error(cmd, ERR_UNSUPPORTED, str(exc))
         except _Busy as exc:
             return T_ERROR, _error(cmd, ERR_BUSY, str(exc))
+        except FwRefused as exc:
+            return T_ERROR, _error(cmd, exc.code, str(exc))
         return cmd | RESPONSE_BIT, answer
+
+    def boot(self, reason: str) -> str:
+        """The unit restarts (after its boot time): the firmware says what runs now; return the BOOT reason."""
+        reason, entry = self.firmware.boot(reason)
+        if entry is not None:
+            code, severity, text = entry
+            self.log_image += up.encode_log_entry(int(datetime.now(UTC).timestamp()), code, severity, text)
+            self.log_generation += 1
+        return reason
 
     # ------------------------------------------------------------------ link-level commands
 
@@ -87,7 +101,7 @@ class UnitCommands:
         host_max = int.from_bytes(payload[1:3], "big") if len(payload) >= 3 else MAX_PAYLOAD
         self.max_payload = max(MIN_PAYLOAD, min(int(prof["max_payload"]), host_max))
         w = up.Writer().u8(up.PROTOCOL_VERSION).u16(prof["max_payload"])
-        w.str(prof["model"]).str(prof["serial"]).str(prof["hw_revision"]).str(prof["firmware"])
+        w.str(prof["model"]).str(prof["serial"]).str(prof["hw_revision"]).str(self.firmware.running)
         w.u8(len(prof["capabilities"]))
         for cap in prof["capabilities"]:
             w.str(cap)
@@ -237,6 +251,23 @@ class UnitCommands:
     def _printer_status(self, payload: bytes, now: float) -> bytes:
         return tp.encode_printer_state(self.txn.printer_state())
 
+    # ------------------------------------------------------------------ firmware updates (§5b)
+
+    def _fw_begin(self, payload: bytes, now: float) -> bytes:
+        return self.firmware.begin(payload, busy=self.txn.busy)
+
+    def _fw_chunk(self, payload: bytes, now: float) -> bytes:
+        return self.firmware.chunk(payload)
+
+    def _fw_status(self, payload: bytes, now: float) -> bytes:
+        return self.firmware.status(payload)
+
+    def _fw_commit(self, payload: bytes, now: float) -> bytes:
+        return self.firmware.commit(payload)  # the link session restarts the unit once the answer is out
+
+    def _fw_abort(self, payload: bytes, now: float) -> bytes:
+        return self.firmware.abort(payload)
+
 
 _HANDLERS: dict[int, Callable[[UnitCommands, bytes, float], bytes]] = {
     up.CMD_HELLO: UnitCommands._hello,
@@ -257,6 +288,11 @@ _HANDLERS: dict[int, Callable[[UnitCommands, bytes, float], bytes]] = {
     up.CMD_TXN_START: UnitCommands._txn_start,
     up.CMD_TXN_STATUS: UnitCommands._txn_status,
     up.CMD_PRINTER_STATUS: UnitCommands._printer_status,
+    up.CMD_FW_BEGIN: UnitCommands._fw_begin,
+    up.CMD_FW_CHUNK: UnitCommands._fw_chunk,
+    up.CMD_FW_STATUS: UnitCommands._fw_status,
+    up.CMD_FW_COMMIT: UnitCommands._fw_commit,
+    up.CMD_FW_ABORT: UnitCommands._fw_abort,
 }
 
 

@@ -2,7 +2,8 @@
 
 A profile describes one simulated unit: identity, self-test, battery, tamper, event log,
 comms, key layout (``keys``), ``display`` geometry, magstripe ``msr``, test sales (``txn``: stage
-delays, receipt printer, battery drain per sale) and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
+delays, receipt printer, battery drain per sale), firmware updates (``firmware_update``: a new image
+that does not boot, an update pending at intake, trusted keys) and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
 a path relative to the file) and deep-merges the overrides on top; lists are replaced,
 mappings are merged. :func:`load_profile` returns a plain, JSON-serialisable dict, so a
 merged profile can be handed to ``python -m drivers.sim.unit --profile-json``.
@@ -57,6 +58,10 @@ _DEFAULTS: dict[str, Any] = {
         "printer": {"paper_mm": 50_000, "receipt_mm": 80, "near_end_mm": 1_000, "ambient_c": 25.0,
                     "rise_c": 0.02, "cool_s": 10.0, "hot_c": 75.0},
     },
+    # Firmware updates (docs/protocol.md §5b): a new image that does not boot (rollback), an update
+    # left unfinished before intake {version, received, total}, the public key files the unit trusts
+    # (none: the simulator's TEST-ONLY key).
+    "firmware_update": {"boot_fails": False, "pending": None, "trusted_keys": []},
     "faults": {},
     "script": [],
 }
@@ -83,6 +88,9 @@ _FAULT_DEFAULTS: dict[str, Any] = {
     # warms up {after: N reads, per_read: P added per read, max: M}
     "network_flap": None,
     "reader_degrades": None,
+    # firmware updates: every N-th FW_CHUNK request is lost; the power fails once BYTES are written
+    "fw_link_drop_every": None,
+    "fw_power_cut_at": None,
 }
 _TOP = {"spec", "base", "model", "serial", *(_DEFAULTS), "firmware"}
 _REL_TIME = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -116,6 +124,10 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "faults.reader_degrades.after": (0, 1e9),
     "faults.reader_degrades.per_read": (0, 1),
     "faults.reader_degrades.max": (0, 1),
+    "faults.fw_link_drop_every": (1, 1_000_000),
+    "faults.fw_power_cut_at": (1, 64 * 1024 * 1024),
+    "firmware_update.pending.received": (0, 64 * 1024 * 1024),
+    "firmware_update.pending.total": (1, 64 * 1024 * 1024),
 }
 
 
@@ -343,6 +355,7 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
                 or not 0 <= misreads["fail"] <= misreads["of"] or misreads["of"] < 1:
             raise fail("faults.msr_misreads", "expected {fail: K, of: N} with 0 <= K <= N, N >= 1")
     _check_txn(prof, fail, want, known)
+    _check_firmware(prof, fail, want, known)
     want("script", prof["script"], list, "a list of timed events")
     for i, item in enumerate(prof["script"]):
         field = f"script[{i}]"
@@ -378,6 +391,30 @@ def _check_txn(prof: dict[str, Any], fail: Any, want: Any, known: Any) -> None:
         want("faults.reader_degrades.after", degrade.get("after"), int, "a number of reads")
         for key in ("per_read", "max"):
             want(f"faults.reader_degrades.{key}", degrade.get(key), (int, float), "a probability 0..1")
+
+
+def _check_firmware(prof: dict[str, Any], fail: Any, want: Any, known: Any) -> None:
+    """The ``firmware_update`` section and the update faults (``fw_link_drop_every``, ``fw_power_cut_at``)."""
+    spec = known("firmware_update", prof["firmware_update"], set(_DEFAULTS["firmware_update"]))
+    want("firmware_update.boot_fails", spec["boot_fails"], bool, "true or false")
+    want("firmware_update.trusted_keys", spec["trusted_keys"], list, "a list of public key files")
+    for i, path in enumerate(spec["trusted_keys"]):
+        want(f"firmware_update.trusted_keys[{i}]", path, str, "a file path")
+    pending = spec["pending"]
+    if pending is not None:
+        known("firmware_update.pending", pending, {"version", "received", "total"})
+        for key in ("version", "received", "total"):
+            if key not in pending:
+                raise fail(f"firmware_update.pending.{key}", "expected {version, received, total}")
+        pending["version"] = str(pending["version"])
+        for key in ("received", "total"):
+            want(f"firmware_update.pending.{key}", pending[key], int, "a number of bytes")
+        if not 0 <= pending["received"] <= pending["total"]:
+            raise fail("firmware_update.pending.received", "must be between 0 and total")
+    for key in ("fw_link_drop_every", "fw_power_cut_at"):
+        value = prof["faults"][key]
+        if value is not None:
+            want(f"faults.{key}", value, int, "a number or null")
 
 
 def _check_bounds(prof: Mapping[str, Any], source: str) -> None:

@@ -171,7 +171,7 @@ class UnitSim:
         ACK delays the events behind it but never loses one.
         """
         if kind == "boot":
-            data = {**data, "boot_count": self.boot_count, "firmware": self.profile["firmware"]}
+            data = {**data, "boot_count": self.boot_count, "firmware": self.device.firmware.running}
         payload = encode_event(kind, data)
         seq = self._event_seq
         self._event_seq = (self._event_seq + 1) & 0xFF
@@ -214,7 +214,7 @@ class UnitSim:
         self._event_seq = 0
         self._since_boot = 0
         self.boot_count += 1
-        self.emit_event("boot", {"reason": self._boot_reason}, now)
+        self.emit_event("boot", {"reason": self.device.boot(self._boot_reason)}, now)
 
     def _handle(self, frame: Frame, now: float) -> None:
         if frame.type == T_NAK:
@@ -241,6 +241,8 @@ class UnitSim:
             else:
                 self._send(answer, now)
             return
+        if frame.type == up.CMD_FW_CHUNK and self.device.firmware.drop_chunk():
+            return  # the fw_link_drop_every fault: this request is lost on the way
         self.commands += 1
         self._since_boot += 1
         if self.faults["garbage"]:
@@ -250,10 +252,15 @@ class UnitSim:
             if due > now:  # cannot answer at once: ACK now, so the host waits for the answer
                 self._send(encode_frame(frame.seq, T_ACK), now, data=False)
             answer = encode_frame(frame.seq, *self.device.execute(frame.type, frame.payload, now))
+            if self.device.firmware.power_cut:
+                # The fw_power_cut_at fault: the chunk is in flash, the power fails before the answer.
+                self.device.firmware.power_cut = False
+                self.reboot(now, "power_on")
+                return
             self._cache = (key, answer, due)
             self._send(answer, due)
-            if frame.type == up.CMD_REBOOT and answer[4] != T_ERROR:
-                self.reboot(due, "commanded")
+            if frame.type in (up.CMD_REBOOT, up.CMD_FW_COMMIT) and answer[4] != T_ERROR:
+                self.reboot(due, "commanded" if frame.type == up.CMD_REBOOT else "update")
         faults = self.faults
         if faults["power_off_after"] is not None and self.commands >= faults["power_off_after"]:
             self._power_off = True

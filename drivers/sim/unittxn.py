@@ -100,6 +100,11 @@ class TxnEngine:
 
     # ------------------------------------------------------------------ what the link session calls
 
+    @property
+    def busy(self) -> bool:
+        """True while a sale runs."""
+        return self._running is not None
+
     def start(self, request: TxnRequest) -> None:
         """Start a sale (TXN_START); raises TxnRefused when the unit cannot."""
         if request.txn_id == 0 or not 1 <= request.amount <= 999_999_999:
