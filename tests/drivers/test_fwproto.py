@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from drivers import fwproto as fw
 from drivers import unitproto as up
+from drivers.codecs.linkframe import T_ACK, T_ERROR, T_EVENT, T_NAK
 from drivers.errors import ProtocolError
 
 
@@ -18,6 +19,13 @@ def test_commands_have_names_and_need_the_fwupdate_capability() -> None:
         assert up.COMMAND_NAMES[cmd].startswith("FW_")
         assert up.COMMAND_CAPABILITY[cmd] == fw.FW_CAPABILITY
     assert up.BOOT_REASONS[3:] == ("update", "rollback")
+
+
+def test_no_commands_answer_reads_as_a_link_frame_type() -> None:
+    # Commands are 0x01-0x5F (docs/protocol.md §2): 0x60 | 0x80 is EVENT, and FW_BEGIN was once 0x60.
+    for cmd in up.COMMAND_NAMES:
+        assert 0x01 <= cmd <= 0x5F, hex(cmd)
+        assert cmd | 0x80 not in (T_EVENT, T_ACK, T_NAK, T_ERROR)
 
 
 @given(st.binary(min_size=1, max_size=600), st.booleans())
