@@ -323,8 +323,9 @@ class UnitClient(Unit):
                 # the caller would read it as a second restart.
                 late_event = None
                 while (late := self.link.next_event(0, match=_is_boot)) is not None:
+                    if late.index > self._boots_seen:
+                        late_event = late
                     self._boots_seen = max(self._boots_seen, late.index)
-                    late_event = late
                 return identity, None if late_event is None else parse_event(late_event)
         raise LinkTimeout(f"the unit did not come back within {wait:g} s of being restarted",
                           detail=f"unit on {self.url}: no BOOT event or HELLO answer within {wait:g} s of {after}")
