@@ -9,7 +9,7 @@ limit                                  measurement (value)              fault wh
 ``approval_rate: {min}``               ``approval_rate`` (0..1)         TXN-DECLINED
 ``failures: {max}``                    ``failures`` (sales)             TXN-FAILURES
 ``total_ms: {p95}`` (any stage)        ``total_ms.p95`` (ms)            TXN-SLOW
-drift ``X: {max_increase}``            ``drift.X.increase`` (relative)  SOAK-DRIFT
+drift ``X: {max_increase, floor}``     ``drift.X.increase`` (relative)  SOAK-DRIFT
 drift ``X: {max_drop}``                ``drift.X.drop`` (X's unit)      SOAK-DRIFT
 drift ``X: {max}`` / ``{min}``         ``drift.X.last_max`` / ``last_min`` (a sample's
                                        extreme in the last window) or ``drift.X.last`` (a
@@ -82,7 +82,10 @@ def _drift(d: DriftLimit, drift: Mapping[str, Any]) -> Measurement:
             says = missing + f"nothing in the last {window} minutes"
     elif d.kind == "max_increase":
         what, unit = "increase", None
-        value = None if first in (None, 0) or last is None else round((last - first) / first, 6)
+        # Relative to the first window, or to the floor when that is higher: a few ms of timer jitter
+        # on a latency of 2 ms is +50 %, and no drift.
+        base = None if first is None else max(first, d.floor)
+        value = None if base in (None, 0) or last is None else round((last - first) / base, 6)
         limit = Limit(max=d.bound, fault=FAULT_DRIFT)
         if value is None:
             says = missing + (f"it was 0 in the first {window} minutes" if first == 0 and last is not None

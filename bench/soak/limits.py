@@ -7,7 +7,7 @@
       failures: {max: 0}          # failed transactions (any cause)        -> TXN-FAILURES (soak.sales: max 0 when not given)
       total_ms: {p95: 3000, p99: 5000}   # per stage, see STAGES            -> TXN-SLOW
       drift:                      # last 10 minutes of soak time vs first 10 -> SOAK-DRIFT
-        online_ms_p95: {max_increase: 0.5}   # relative: 0.5 = up to +50 %
+        online_ms_p95: {max_increase: 0.5, floor: 50}   # relative: 0.5 = up to +50 %, of at least 50 ms
         head_temp_c: {max: 75}               # highest sample in the last window
         battery_percent: {max_drop: 20}      # first window's mean - last window's mean
 
@@ -51,6 +51,7 @@ class DriftLimit:
     quantity: str
     kind: str
     bound: float
+    floor: float = 0.0  # max_increase: the least first-window value the increase is relative to (timer jitter)
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,19 @@ def _drift(wh: Where, raw: LineDict) -> tuple[DriftLimit, ...]:
         entry = node[quantity]
         if not isinstance(entry, LineDict):
             raise wh.error(f"{fld} must be a mapping like {{max_increase: 0.5}}", node, quantity, fld)
-        wh.no_unknown(entry, set(DRIFT_KINDS), fld)
-        if not entry:
+        wh.no_unknown(entry, {*DRIFT_KINDS, "floor"}, fld)
+        if not set(entry) & set(DRIFT_KINDS):
             raise wh.error(f"drift of {quantity} needs one of {', '.join(DRIFT_KINDS)}", node, quantity, fld)
+        floor = 0.0
+        if "floor" in entry:
+            if "max_increase" not in entry:
+                raise wh.error("floor goes with max_increase (the least value an increase is relative to)",
+                               entry, "floor", f"{fld}.floor")
+            floor = wh.number(entry, "floor", f"{fld}.floor")
         for kind in DRIFT_KINDS:
             if kind in entry:
-                out.append(DriftLimit(quantity, kind, wh.number(entry, kind, f"{fld}.{kind}")))
+                bound = wh.number(entry, kind, f"{fld}.{kind}")
+                out.append(DriftLimit(quantity, kind, bound, floor if kind == "max_increase" else 0.0))
         if "min" in entry and "max" in entry and entry["min"] > entry["max"]:
             raise wh.error(f"min {entry['min']:g} is above max {entry['max']:g}", entry, "min", f"{fld}.min")
     return tuple(out)

@@ -51,8 +51,9 @@ def card_secrets() -> list[str]:
 def test_soak_sim_alone_runs_the_compressed_busy_hour_and_writes_its_report(tmp_path: Path) -> None:
     proc = bench("--debug", "soak", "--sim", "--json", "--report", str(tmp_path / "reports"),
                  "--db", f"sqlite:///{tmp_path / 'b.db'}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    record = json.loads(proc.stdout)
+    record = json.loads(proc.stdout) if proc.stdout.startswith("{") else {}
+    failed = [m for s in record.get("steps", []) for m in s["measurements"] if not m["passed"]]
+    assert proc.returncode == 0, (record.get("summary"), failed, proc.stderr[-1500:])
     assert record["verdict"] == "PASS" and record["plan"]["name"] == "soak-demo"
     step = soak_step(record)
     got = measured(step)

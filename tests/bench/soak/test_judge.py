@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.measure import Measurement
 from bench.soak.profile import parse_profile_text
 from bench.soak.stats import SoakTally
@@ -102,3 +104,19 @@ def test_an_increase_from_zero_is_not_a_number_and_fails() -> None:
 
 def test_no_limits_no_measurements() -> None:
     assert steady().judge(parse_profile_text(HEAD).limits) == []
+
+
+def test_a_floor_keeps_jitter_on_a_few_ms_from_reading_as_drift() -> None:
+    # A simulated unit answers online in 2 ms, then 3.2 ms under load: +60 % of 2 ms, +2.4 % of a 50 ms floor.
+    jittery = SoakTally()
+    for second in range(0, 3600, 10):
+        jittery.add(second, "approved", "", {"online": 3.2 if second >= 3000 else 2.0, "total": 20})
+    without = judged(jittery, "limits:\n  drift:\n    online_ms_p95: {max_increase: 0.5}\n")
+    with_floor = judged(jittery, "limits:\n  drift:\n    online_ms_p95: {max_increase: 0.5, floor: 50}\n")
+    assert not without["drift.online_ms_p95.increase"].passed
+    assert with_floor["drift.online_ms_p95.increase"].passed
+    assert with_floor["drift.online_ms_p95.increase"].value == pytest.approx(1.2 / 50)
+    # Above the floor it is relative to the first window, as without one: 400 -> 700 ms is +75 %.
+    slow = judged(steady(online_late=700), "limits:\n  drift:\n    online_ms_p95: {max_increase: 0.5, floor: 50}\n")
+    assert slow["drift.online_ms_p95.increase"].value == pytest.approx(0.75)
+    assert not slow["drift.online_ms_p95.increase"].passed

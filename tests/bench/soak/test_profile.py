@@ -153,6 +153,8 @@ BAD = [
     (19, "  total_ms: {}", 19, "total_ms needs p50, p95 or p99", "limits.total_ms"),
     (19, "  total_ms: 3000", 19, "limits.total_ms must be a mapping", "limits.total_ms"),
     (21, "    online_ms_p95: {max_increase: -0.5}", 21, "max_increase must be from 0", "limits.drift.online_ms_p95.max_increase"),
+    (21, "    online_ms_p95: {max: 900, floor: 50}", 21, "floor goes with max_increase", "limits.drift.online_ms_p95.floor"),
+    (21, "    online_ms_p95: {floor: 50}", 21, "needs one of max, min, max_increase, max_drop", "limits.drift.online_ms_p95"),
     (21, "    online_ms_p95: {grow: 0.5}", 21, "unknown field 'grow'", "limits.drift.online_ms_p95.grow"),
     (21, "    online_ms_p95: 0.5", 21, "must be a mapping like {max_increase: 0.5}", "limits.drift.online_ms_p95"),
     (21, "    printer_mood: {max: 1}", 21, "unknown field 'printer_mood'", "limits.drift.printer_mood"),
