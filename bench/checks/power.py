@@ -1,8 +1,9 @@
-"""Power checks: battery voltage and charge, adapter, charging."""
+"""Power checks: battery voltage and charge, adapter, charging; the instrument checks of :mod:`bench.checks.supply`."""
 
 from __future__ import annotations
 
 from bench.checks.base import CheckSpec, Param, StepContext
+from bench.checks.supply import CHECKS as SUPPLY_CHECKS
 from bench.measure import Limit
 
 
@@ -46,4 +47,4 @@ CHECKS: tuple[CheckSpec, ...] = (
         },
         fault="PWR-BATT-LOW",
     ),
-)
+) + SUPPLY_CHECKS

@@ -342,6 +342,8 @@ class SimBench:
 
         assert self._tmp is not None
         self.instruments = SimInstruments(self._tmp)
+        if self.unit_control is not None:  # the readings follow what the unit does
+            self.instruments.follow(self.unit_control, self.devices.unit["power"])
         self.urls.update({role: url for role, url in self.instruments.urls.items() if role in self.roles})
 
     def stop_unit_soon(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ class SimInstruments:
         self.backend = f"{self.folder / 'bench.yaml'}@sim"
         self._sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._follower: Any = None
 
     def url(self, role: str, resource: str | None = None) -> str:
         """The ``visa://`` URL of ``role``'s instrument (or of another ``resource`` of the description)."""
@@ -83,8 +84,20 @@ class SimInstruments:
         """Whether the oscilloscope reports its single-shot capture done (``STOP``) or still waiting (``WAIT``)."""
         self._send("scope", f"SIM:TRIG:STAT {'STOP' if triggered else 'WAIT'}")
 
+    def follow(self, control: Any, power: Mapping[str, Any]) -> None:
+        """Make the readings follow the unit behind ``control`` (its profile's ``power`` figures), from now on.
+
+        The supply is switched on at the unit's nominal voltage first; see :mod:`drivers.sim.powerfollow`.
+        """
+        from drivers.sim.powerfollow import PowerFollower
+
+        self._follower = PowerFollower(self, control, power, RESOURCES).start()
+
     def close(self) -> None:
-        """Close the bench's own sessions (the drivers' sessions are theirs)."""
+        """Stop following the unit; close the bench's own sessions (the drivers' sessions are theirs)."""
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
         with self._lock:
             sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:

@@ -129,6 +129,8 @@ class SimStation:
                     self.urls_by_slot[slot]["unit"] = url
                     self.unit_controls_by_slot[slot] = control
                     self.actions_by_slot[slot].update(actions)
+                    if slot in self.instruments_by_slot:  # its readings follow what its unit does
+                        self.instruments_by_slot[slot].follow(control, self.devices_by_slot[slot].unit["power"])
         except BaseException:
             self.close()
             raise

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError
+from drivers.sim.unitpower import DEFAULTS as POWER_DEFAULTS
 
 SPEC_VERSION = 1
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -64,6 +65,8 @@ _DEFAULTS: dict[str, Any] = {
     "firmware_update": {"boot_fails": False, "pending": None, "trusted_keys": []},
     "faults": {},
     "script": [],
+    # Power figures for the bench's instruments (drivers/sim/unitpower.py): currents, brownout, inrush.
+    "power": dict(POWER_DEFAULTS),
 }
 _FAULT_DEFAULTS: dict[str, Any] = {
     "noise": 0,
@@ -356,6 +359,11 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
             raise fail("faults.msr_misreads", "expected {fail: K, of: N} with 0 <= K <= N, N >= 1")
     _check_txn(prof, fail, want, known)
     _check_firmware(prof, fail, want, known)
+    power = known("power", prof["power"], set(POWER_DEFAULTS))
+    for key in POWER_DEFAULTS:
+        want(f"power.{key}", power[key], (int, float), "a number")
+        if power[key] < 0:
+            raise fail(f"power.{key}", "must not be negative")
     want("script", prof["script"], list, "a list of timed events")
     for i, item in enumerate(prof["script"]):
         field = f"script[{i}]"

@@ -40,9 +40,12 @@ from drivers.codecs.linkframe import (
 )
 from drivers.sim.unitcommands import UnitCommands, encode_event
 from drivers.sim.unitpanel import Panel
+from drivers.sim.unitpower import ACTIONS as POWER_ACTIONS
+from drivers.sim.unitpower import UnitPower
 
 EVENT_RETRY_S = 0.25
 EVENT_RETRIES = 3
+UNPOWERED_S = 3600.0  # how long an unpowered unit stays silent unless the supply comes back
 EVENT_QUEUE = 64  # events waiting behind the one in flight; a full queue drops the oldest
 
 
@@ -78,6 +81,7 @@ class UnitSim:
         )
         self.panel = Panel(profile, now)
         self.device = UnitCommands(profile, self.panel)
+        self.power = UnitPower(profile)
 
     # ------------------------------------------------------------------ public
 
@@ -160,8 +164,22 @@ class UnitSim:
         self.device.txn.reboot()
 
     def operator_action(self, action: str, details: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
-        """Something a person does to the unit (see :meth:`drivers.sim.unitpanel.Panel.operator_action`)."""
-        return self.panel.operator_action(action, details, time.monotonic() if now is None else now)
+        """Something a person does to the unit (see :meth:`drivers.sim.unitpanel.Panel.operator_action`),
+        or the bench's supply and instruments (:mod:`drivers.sim.unitpower`)."""
+        now = time.monotonic() if now is None else now
+        if action in POWER_ACTIONS:
+            return self.power.action(self, action, details, now)
+        return self.panel.operator_action(action, details, now)
+
+    def power_down(self, now: float) -> None:
+        """The supply went away: silent (input dropped, nothing sent) until :meth:`power_up`."""
+        self.reboot(now, "power_on")
+        self._outbox.clear()
+        self._booting_until = now + UNPOWERED_S
+
+    def power_up(self, now: float) -> None:
+        """The supply is back: boot (the profile's boot_time, then a BOOT event, reason power_on)."""
+        self._booting_until = now + float(self.profile["boot_time"])
 
     def emit_event(self, kind: str, data: Mapping[str, Any], now: float) -> None:
         """Queue an unsolicited event; events go out in order, one at a time.

@@ -1,0 +1,196 @@
+"""Power checks on the bench's instruments: current drawn, brownout, inrush, charging (issue #19).
+
+The unit is powered from the bench's programmable supply (role ``supply``); ``power.inrush``
+also needs an oscilloscope (role ``scope``) on a current probe. Each check leaves the supply
+on at the unit's nominal voltage, as it found it. The names are ``power.*``: :mod:`bench.checks.power`
+lists these with the battery check.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from bench.checks.base import CheckSpec, Param, StepContext
+from bench.errors import DeviceError
+from bench.measure import Limit
+
+if TYPE_CHECKING:
+    from drivers.instruments.interfaces import Oscilloscope, PowerSupply, Waveform
+    from drivers.interfaces import Unit
+
+
+def _supply(ctx: StepContext) -> PowerSupply:
+    from drivers.instruments.interfaces import PowerSupply
+
+    return ctx.device("supply", PowerSupply)
+
+
+def _settle(ctx: StepContext) -> None:
+    """Let the unit's current settle after a change (and stop when the runner gave up)."""
+    ctx.check_cancelled()
+    time.sleep(min(float(ctx.params["settle_s"]), ctx.budget()))
+
+
+def _milliamps(ctx: StepContext, supply: PowerSupply) -> float:
+    _settle(ctx)
+    return round(supply.measure_current() * 1000, 1)
+
+
+def _recover(ctx: StepContext, unit: Unit, wait: float) -> bool:
+    """Wait up to ``wait`` s for the unit to answer again (a restart it reports is expected)."""
+    deadline = time.monotonic() + ctx.budget(wait)
+    while time.monotonic() < deadline:
+        ctx.check_cancelled()
+        try:
+            unit.identify()
+            return True
+        except DeviceError as exc:
+            if exc.fault_code != "LINK-REBOOT":
+                time.sleep(0.1)
+    return False
+
+
+def supply_current(ctx: StepContext) -> None:
+    """Current from the supply in standby, with the display on, and during a test sale when asked."""
+    supply, unit = _supply(ctx), ctx.unit
+    unit.display_pattern("off")
+    unit.display_backlight(0)
+    ctx.measure("standby_ma", _milliamps(ctx, supply), unit="mA",
+                says="the unit draws too much current in standby (a leak on the board)")
+    unit.display_pattern("on")
+    unit.display_backlight(100)
+    ctx.measure("display_ma", _milliamps(ctx, supply), unit="mA",
+                says="the unit draws too much current with the display on")
+    unit.display_pattern("off")
+
+
+def brownout(ctx: StepContext) -> None:
+    """Lower the supply in steps until the unit stops answering or restarts; then back to nominal."""
+    supply, unit = _supply(ctx), ctx.unit
+    nominal, step, floor = (float(ctx.params[k]) for k in ("nominal_v", "step_v", "min_v"))
+    supply.set_voltage(nominal)
+    supply.output(True)
+    stopped: float | None = None
+    volts = nominal
+    try:
+        while volts - step >= floor - 1e-9:
+            volts = round(volts - step, 4)
+            supply.set_voltage(volts)
+            _settle(ctx)
+            try:
+                unit.ping(b"brownout")
+            except DeviceError as exc:
+                ctx.note(f"at {volts:.2f} V the unit {'restarted' if exc.fault_code == 'LINK-REBOOT' else 'stopped answering'}")
+                stopped = volts
+                break
+    finally:
+        supply.set_voltage(nominal)
+    if stopped is None:
+        ctx.note(f"the unit answered down to {volts:.2f} V")
+    ctx.measure("brownout_v", stopped if stopped is not None else volts, unit="V",
+                says="the unit stops working at a supply voltage it should run on")
+    back = stopped is None or _recover(ctx, unit, float(ctx.params["recover_s"]))
+    ctx.measure("recovered", back, limit=Limit(equals=True, fault="PWR-NO-RECOVERY"),
+                says=f"the unit did not come back at {nominal:g} V")
+
+
+def _settle_time(wave: Waveform, scale: float, band: float) -> tuple[float, float, float]:
+    """Peak (A), its time, and when the current stays within ``band`` of its final value (s)."""
+    amps = [v * scale for v in wave.values]
+    times = wave.times()
+    peak_i = max(range(len(amps)), key=amps.__getitem__)
+    tail = amps[-max(1, len(amps) // 10):]
+    final = sum(tail) / len(tail)
+    settled = times[-1]
+    for i in range(len(amps) - 1, peak_i - 1, -1):
+        if abs(amps[i] - final) > band * max(final, 1e-6):
+            settled = times[min(i + 1, len(amps) - 1)]
+            break
+    return amps[peak_i], times[peak_i], settled
+
+
+def inrush(ctx: StepContext) -> None:
+    """Power the unit on with the scope armed; peak current and settle time; the waveform as a picture."""
+    from bench.checks.waveformpng import waveform_png
+    from drivers.instruments.interfaces import Oscilloscope
+
+    supply, unit = _supply(ctx), ctx.unit
+    scope: Oscilloscope = ctx.device("scope", Oscilloscope)
+    channel, scale = int(ctx.params["channel"]), float(ctx.params["amps_per_volt"])
+    supply.output(False)
+    _settle(ctx)
+    scope.arm_single(channel, float(ctx.params["trigger_a"]) / scale)
+    supply.set_voltage(float(ctx.params["nominal_v"]))
+    supply.output(True)
+    try:
+        if not scope.wait_triggered(ctx.budget(5.0)):
+            ctx.fail("the oscilloscope did not trigger on the power-on", "BENCH-INSTRUMENT")
+        wave = scope.waveform(channel)
+    finally:
+        back = _recover(ctx, unit, float(ctx.params["recover_s"]))
+    peak, at, settled = _settle_time(wave, scale, float(ctx.params["settle_band"]))
+    ctx.note(f"inrush peak {peak * 1000:.0f} mA at {at * 1000:.3f} ms, settled at {settled * 1000:.2f} ms")
+    ctx.attach("inrush.png", waveform_png(wave.times(), [v * scale for v in wave.values], title="supply current at power-on",
+                                          unit="A", marks=((at, "peak"), (settled, "settled"))), "image/png")
+    ctx.measure("peak_ma", round(peak * 1000, 1), unit="mA", says="the unit's inrush current is too high")
+    ctx.measure("settle_ms", round(max(0.0, settled - at) * 1000, 3), unit="ms",
+                says="the unit's inrush current takes too long to settle")
+    ctx.measure("recovered", back, limit=Limit(equals=True, fault="PWR-NO-RECOVERY"),
+                says="the unit did not start after the power-on")
+
+
+def charging_current(ctx: StepContext) -> None:
+    """Current from the supply while the battery charges (standby, display off); judged when it charges."""
+    supply, unit = _supply(ctx), ctx.unit
+    unit.display_pattern("off")
+    unit.display_backlight(0)
+    drawn = _milliamps(ctx, supply)
+    battery = unit.battery()
+    ctx.note(f"{drawn:.0f} mA from the supply; battery {battery.charge_percent} %, "
+             f"{'charging' if battery.charging else 'not charging'}")
+    ctx.measure("charging", battery.charging)
+    ctx.measure("input_ma", drawn, unit="mA", judged=battery.charging,
+                says="the unit draws too little current to charge its battery")
+
+
+_SETTLE = Param(float, 0.3, "seconds to wait after a change before measuring", bounds=(0.05, 10))
+_NOMINAL = Param(float, 12.0, "the unit's supply voltage (its adapter's)", bounds=(0.5, 60))
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "power.supply_current", supply_current, "current drawn from the bench supply: standby, display on",
+        devices=("unit", "supply"), params={"settle_s": _SETTLE},
+        measurements={"standby_ma": Limit(max=80, unit="mA", fault="PWR-EXCESS-CURRENT"),
+                      "display_ma": Limit(max=200, unit="mA", fault="PWR-EXCESS-CURRENT")},
+        fault="PWR-EXCESS-CURRENT",
+    ),
+    CheckSpec(
+        "power.brownout", brownout, "lower the supply until the unit stops; it must run down to the limit and recover",
+        devices=("unit", "supply"),
+        params={"settle_s": _SETTLE, "nominal_v": _NOMINAL,
+                "step_v": Param(float, 0.5, "volts per step", bounds=(0.01, 10)),
+                "min_v": Param(float, 7.0, "the lowest voltage tried", bounds=(0, 60)),
+                "recover_s": Param(float, 10.0, "seconds the unit has to come back at nominal", bounds=(0.5, 120))},
+        measurements={"brownout_v": Limit(max=9.5, unit="V", fault="PWR-BROWNOUT"), "recovered": None},
+        fault="PWR-BROWNOUT",
+    ),
+    CheckSpec(
+        "power.inrush", inrush, "inrush current at power-on on the oscilloscope: peak and settle time, with a picture",
+        devices=("unit", "supply", "scope"),
+        params={"settle_s": _SETTLE, "nominal_v": _NOMINAL,
+                "channel": Param(int, 1, "the scope channel of the current probe", bounds=(1, 8)),
+                "amps_per_volt": Param(float, 1.0, "the current probe's scale", bounds=(1e-6, 1e6)),
+                "trigger_a": Param(float, 0.1, "trigger on a rise through this current", bounds=(0, 100)),
+                "settle_band": Param(float, 0.1, "settled: within this fraction of the final current", bounds=(0.001, 1)),
+                "recover_s": Param(float, 10.0, "seconds the unit has to start", bounds=(0.5, 120))},
+        measurements={"peak_ma": Limit(max=3000, unit="mA", fault="PWR-INRUSH"),
+                      "settle_ms": Limit(max=10, unit="ms", fault="PWR-INRUSH"), "recovered": None},
+        fault="PWR-INRUSH",
+    ),
+    CheckSpec(
+        "power.charging_current", charging_current, "current drawn while the battery charges",
+        devices=("unit", "supply"), params={"settle_s": _SETTLE},
+        measurements={"charging": None, "input_ma": Limit(min=300, max=1500, unit="mA", fault="PWR-SLOW-CHARGE")},
+        fault="PWR-SLOW-CHARGE",
+    ),
+)
