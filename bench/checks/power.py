@@ -47,4 +47,5 @@ CHECKS: tuple[CheckSpec, ...] = (
         },
         fault="PWR-BATT-LOW",
     ),
-) + SUPPLY_CHECKS
+    *SUPPLY_CHECKS,
+)

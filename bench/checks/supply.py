@@ -79,7 +79,7 @@ def brownout(ctx: StepContext) -> None:
             supply.set_voltage(volts)
             _settle(ctx)
             try:
-                unit.ping(b"brownout")
+                unit.identify()
             except DeviceError as exc:
                 ctx.note(f"at {volts:.2f} V the unit {'restarted' if exc.fault_code == 'LINK-REBOOT' else 'stopped answering'}")
                 stopped = volts

@@ -50,6 +50,7 @@ class PowerFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._devices: dict[str, Any] = {}
+        self._manager: Any = None
         self._last: tuple[float, bool] | None = None
 
     def start(self) -> PowerFollower:
@@ -117,8 +118,11 @@ class PowerFollower:
         if device is None and role in self.resources:
             import pyvisa
 
-            manager = pyvisa.ResourceManager(self.instruments.backend)
-            device = self._devices[role] = manager.visalib.devices[self.resources[role]]
+            if self._manager is None:  # kept: a resource manager collected closes the library, and the
+                # next one would be a fresh library whose devices are not these
+                self._manager = pyvisa.ResourceManager(self.instruments.backend)
+            library: Any = self._manager.visalib  # PyVISA-sim's library: its devices by resource
+            device = self._devices[role] = library.devices[self.resources[role]]
         return device
 
 
