@@ -8,6 +8,7 @@ lists these with the battery check.
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from bench.measure import Limit
 
 if TYPE_CHECKING:
     from drivers.instruments.interfaces import Oscilloscope, PowerSupply, Waveform
-    from drivers.interfaces import Unit
+    from drivers.interfaces import TxnStage, Unit
 
 
 def _supply(ctx: StepContext) -> PowerSupply:
@@ -63,6 +64,38 @@ def supply_current(ctx: StepContext) -> None:
     ctx.measure("display_ma", _milliamps(ctx, supply), unit="mA",
                 says="the unit draws too much current with the display on")
     unit.display_pattern("off")
+
+
+def sale_current(ctx: StepContext) -> None:
+    """Current from the supply during a test sale: while the card is read (``txn_ma``), while it prints (``print_ma``)."""
+    from drivers.acquirer.device import HostDevice
+    from drivers.interfaces import TxnRequest
+
+    supply, unit = _supply(ctx), ctx.unit
+    host = ctx.device("host", HostDevice)
+    unit.display_pattern("off")
+    unit.display_backlight(0)
+    readings: dict[str, float] = {}
+
+    def on_stage(event: TxnStage) -> None:
+        name = _SALE_STAGES.get(event.stage)
+        if name is not None and name not in readings:
+            readings[name] = _milliamps(ctx, supply)  # the stage lasts longer than settle_s on a real unit
+
+    request = TxnRequest(txn_id=secrets.randbelow(2**32 - 1) + 1, amount=100, currency="978",
+                         card=str(ctx.params["card"]), host=host.url, online_timeout_ms=5000)
+    result = unit.sale(request, ctx.budget(30.0), on_stage)
+    ctx.note(f"test sale {result.outcome}; " + ", ".join(f"{k} {v:.0f} mA" for k, v in readings.items()))
+    for name in _SALE_STAGES.values():
+        if name not in readings:
+            stage = next(k for k, v in _SALE_STAGES.items() if v == name)
+            ctx.fail(f"the test sale ended {result.outcome} before its {stage} stage: its current was not measured",
+                     "UNIT-FAULT", detail=f"sale {result.txn_id}: cause {result.cause or 'none'}")
+        ctx.measure(name, readings[name], unit="mA", says="the unit draws too much current during a sale")
+
+
+#: Sale stage -> the measurement taken during it.
+_SALE_STAGES = {"card": "txn_ma", "print": "print_ma"}
 
 
 def brownout(ctx: StepContext) -> None:
@@ -162,6 +195,15 @@ CHECKS: tuple[CheckSpec, ...] = (
         devices=("unit", "supply"), params={"settle_s": _SETTLE},
         measurements={"standby_ma": Limit(max=80, unit="mA", fault="PWR-EXCESS-CURRENT"),
                       "display_ma": Limit(max=200, unit="mA", fault="PWR-EXCESS-CURRENT")},
+        fault="PWR-EXCESS-CURRENT",
+    ),
+    CheckSpec(
+        "power.sale_current", sale_current, "current drawn from the bench supply during a test sale and its receipt",
+        devices=("unit", "supply", "host"),
+        params={"settle_s": Param(float, 0.2, "seconds into a stage before measuring", bounds=(0.01, 10)),
+                "card": Param(str, "msr-test", "the test card the unit sells with")},
+        measurements={"txn_ma": Limit(max=400, unit="mA", fault="PWR-EXCESS-CURRENT"),
+                      "print_ma": Limit(max=1500, unit="mA", fault="PWR-EXCESS-CURRENT")},
         fault="PWR-EXCESS-CURRENT",
     ),
     CheckSpec(

@@ -79,6 +79,6 @@ class UnitPower:
             "booting": self.powered and sim.booting,
             "display": self.powered and display.backlight > 0 and display.pattern != "off",
             "txn": self.powered and sim.device.txn.busy,
-            "printing": False,
+            "printing": self.powered and sim.device.txn.stage == "print",
             "charging": self.powered and self.charging,
         }

@@ -68,6 +68,7 @@ class _Sale:
     def __init__(self, request: TxnRequest, generation: int) -> None:
         self.request = request
         self.generation = generation
+        self.stage = ""  # the stage announced last (what the unit is doing, for the bench's supply)
         self.started = time.monotonic()
         self.cancel = threading.Event()
 
@@ -104,6 +105,12 @@ class TxnEngine:
     def busy(self) -> bool:
         """True while a sale runs."""
         return self._running is not None
+
+    @property
+    def stage(self) -> str | None:
+        """The running sale's stage (``card``, ``print``...), None without one."""
+        running = self._running
+        return None if running is None else running.stage
 
     def start(self, request: TxnRequest) -> None:
         """Start a sale (TXN_START); raises TxnRefused when the unit cannot."""
@@ -203,6 +210,7 @@ class TxnEngine:
 
     def _stage(self, sale: _Sale, stage: str, delay_ms: int = 0) -> bool:
         """Announce ``stage`` and spend its delay; False when the sale was cancelled meanwhile."""
+        sale.stage = stage
         if not self._emit(sale, "txn_stage", {"stage": TxnStage(sale.request.txn_id, stage, sale.elapsed_ms())}):
             return False
         return not (delay_ms and sale.cancel.wait(delay_ms / 1000.0))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_power_checks_are_found_by_their_names() -> None:
-    for name, roles in (("power.supply_current", ("unit", "supply")), ("power.brownout", ("unit", "supply")),
+    for name, roles in (("power.supply_current", ("unit", "supply")), ("power.sale_current", ("unit", "supply", "host")), ("power.brownout", ("unit", "supply")),
                         ("power.inrush", ("unit", "supply", "scope")),
                         ("power.charging_current", ("unit", "supply"))):
         assert get(name).devices == roles
@@ -51,6 +51,8 @@ def test_a_sound_unit_passes_the_power_plan_with_its_inrush_picture_in_the_repor
     values = {(s["name"], m["name"]): m["value"] for s in record["steps"] for m in s["measurements"]}
     assert values[("supply-current", "standby_ma")] == 45.0  # the profile's standby figure
     assert values[("supply-current", "display_ma")] == 105.0  # standby + display
+    assert values[("sale-current", "txn_ma")] == 165.0  # + the sale's
+    assert values[("sale-current", "print_ma")] == 1065.0  # + the sale's + the printer's
     assert values[("brownout", "brownout_v")] == 8.5  # the first 0.5 V step below the unit's 8.6 V
     assert 1700 < values[("inrush", "peak_ma")] <= 1800 and 0 < values[("inrush", "settle_ms")] < 10
     html = (Path(record["report"]) / "report.html").read_text()
