@@ -80,3 +80,14 @@ def test_the_scope_captures_the_inrush_when_the_supply_switches_on() -> None:
         wave = scope.waveform(1)
         assert max(wave.values) == pytest.approx(2.5, rel=0.02)
         assert wave.values[0] == 0.0 and wave.x_origin < 0  # the trace starts before the power-on
+
+
+@pytest.mark.parametrize(("power", "says"), [
+    ({"standby_ma": "lots"}, "expected a number"), ({"brownout_v": -1}, "must not be negative"),
+    ({"standby": 40}, "unknown key"),
+])
+def test_a_wrong_power_figure_names_its_field(power: dict, says: str) -> None:
+    from drivers.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{says}.*power"):
+        load_profile("good", {"power": power})
