@@ -6,15 +6,21 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from fakes import FakeUnit
 from PIL import Image
 
 from bench.checks import get
+from bench.checks.base import StepContext
 from bench.checks.supply import _settle_time
 from bench.checks.waveformpng import waveform_png
-from drivers.instruments.interfaces import Waveform
+from bench.errors import DeviceError
+from bench.operator import ScriptedOperator
+from drivers.instruments.interfaces import InstrumentIdentity, PowerSupply, Waveform
+from drivers.interfaces import Identity
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -57,3 +63,80 @@ def test_a_sound_unit_passes_the_power_plan_with_its_inrush_picture_in_the_repor
     assert 1700 < values[("inrush", "peak_ma")] <= 1800 and 0 < values[("inrush", "settle_ms")] < 10
     html = (Path(record["report"]) / "report.html").read_text()
     assert '<img src="data:image/png;base64,' in html and 'alt="inrush.png"' in html
+
+
+
+class SagSupply(PowerSupply):
+    """A supply with no instrument behind it: its voltage decides whether the unit below answers."""
+
+    def __init__(self) -> None:
+        self.volts, self.on, self.history = 12.0, True, []
+
+    def identify(self) -> InstrumentIdentity:
+        return InstrumentIdentity("Test", "Supply", "1", "1")
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def set_voltage(self, volts: float) -> None:
+        self.volts = volts
+        self.history.append(volts)
+
+    def set_current_limit(self, amps: float) -> None:
+        pass
+
+    def output(self, on: bool) -> None:
+        self.on = on
+
+    def measure_voltage(self) -> float:
+        return self.volts
+
+    def measure_current(self) -> float:
+        return 0.05
+
+
+class SaggingUnit(FakeUnit):
+    """Restarts (and says so once it answers again) below ``restarts_below`` volts; never back when ``dead``."""
+
+    def __init__(self, supply: SagSupply, restarts_below: float, dead: bool = False) -> None:
+        super().__init__()
+        self.supply, self.restarts_below, self.dead = supply, restarts_below, dead
+
+    def identify(self) -> Identity:
+        if self.supply.volts < self.restarts_below or (self.dead and self.supply.history[-1] == 12.0 and
+                                                       len(self.supply.history) > 2):
+            raise DeviceError("the unit restarted by itself during HELLO", fault_code="LINK-REBOOT")
+        return super().identify()
+
+
+def brownout(restarts_below: float, dead: bool = False) -> tuple[StepContext, set[str], SagSupply]:
+    spec = get("power.brownout")
+    supply = SagSupply()
+    params = {k: p.default for k, p in spec.params.items()} | {"settle_s": 0.05, "recover_s": 0.5}
+    ctx = StepContext(step="brownout", spec=spec, params=params, limits=dict(spec.measurements),
+                      devices={"unit": SaggingUnit(supply, restarts_below, dead), "supply": supply},
+                      operator=ScriptedOperator({"*": True}), deadline=time.monotonic() + 30)
+    spec.func(ctx)
+    return ctx, {m.fault or "" for m in ctx.measurements if not m.passed}, supply
+
+
+def test_brownout_finds_the_first_step_where_the_unit_restarts_and_leaves_the_supply_at_nominal() -> None:
+    ctx, faults, supply = brownout(restarts_below=10.8)
+    values = {m.name: m.value for m in ctx.measurements}
+    assert values == {"brownout_v": 10.5, "recovered": True} and faults == {"PWR-BROWNOUT"}
+    assert "at 10.50 V the unit restarted" in ctx.notes
+    assert supply.history == [12.0, 11.5, 11.0, 10.5, 12.0]
+
+
+def test_a_unit_that_runs_down_to_the_lowest_step_passes() -> None:
+    ctx, faults, supply = brownout(restarts_below=0.0)
+    assert {m.name: m.value for m in ctx.measurements} == {"brownout_v": 7.0, "recovered": True} and faults == set()
+    assert "the unit answered down to 7.00 V" in ctx.notes and supply.history[-1] == 12.0
+
+
+def test_a_unit_that_does_not_come_back_at_nominal_is_pwr_no_recovery() -> None:
+    _ctx, faults, _supply = brownout(restarts_below=9.2, dead=True)
+    assert faults == {"PWR-NO-RECOVERY"}
