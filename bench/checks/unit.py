@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bench.checks.base import CheckSpec, Param, StepContext
+from bench.checks.unitfirmware import CHECKS as FIRMWARE_CHECKS
 from bench.measure import Limit
 from bench.version import is_older
 from drivers.codecs import unitcodes
@@ -193,4 +194,5 @@ CHECKS: tuple[CheckSpec, ...] = (
         },
         fault="LINK-NAK-STORM",
     ),
+    *FIRMWARE_CHECKS,  # unit.firmware_update, unit.update_state (bench/checks/unitfirmware.py)
 )
