@@ -24,8 +24,10 @@ def test_a_plan_imports_only_the_check_modules_its_steps_use() -> None:
              "print(sorted(plan.steps[1].params))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     modules, params = out.stdout.splitlines()
-    # power.* lists the instrument checks of bench.checks.supply beside the battery's
-    assert modules == "['bench.checks.base', 'bench.checks.power', 'bench.checks.supply', 'bench.checks.unit']"
+    # power.* lists the instrument checks of bench.checks.supply beside the battery's; unit.* checks live in
+    # bench.checks.unit and its firmware half, bench.checks.unitfirmware
+    assert modules == ("['bench.checks.base', 'bench.checks.power', 'bench.checks.supply', 'bench.checks.unit', "
+                       "'bench.checks.unitfirmware']")
     assert params == "['min_firmware']"  # validated against the check's declared parameters
 
 
