@@ -164,7 +164,7 @@ def firmware_update(ctx: StepContext) -> None:
     ctx.measure("version_before", result.version_before)
     ctx.measure("rolled_back", result.rolled_back,
                 says=f"the new firmware {h.version} did not boot: the unit went back to {result.version_after}"
-                     + (f" ({result.last_detail})" if result.last_detail else ""))
+                     + (f": {result.last_detail}" if result.last_detail else ""))
     ctx.measure("version_after", result.version_after, judged=not result.rolled_back,
                 limit=Limit(equals=h.version, fault="FW-UPDATE-FAILED"),
                 says=f"the unit runs {result.version_after} after the update, not the image's {h.version}")
