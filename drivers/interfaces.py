@@ -29,15 +29,12 @@ def __getattr__(name: str) -> Any:
     without a sale or an update does not pay for them at start-up)."""
     if name in _TXN_TYPES:
         from drivers import txnproto
-
         return getattr(txnproto, name)
     if name in ("FwStatus", "FwUpdateResult"):
         from drivers import fwproto
-
         return getattr(fwproto, name)
     if name == "FirmwareImage":
         from drivers.firmware import image
-
         return image.FirmwareImage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -315,6 +312,14 @@ class Unit(Device):
                         progress: Callable[[int, int], None] | None = None, wait: float = 30.0) -> FwUpdateResult:
         """Flash ``image``, commit, wait for the restart (§5b; refusals: :meth:`drivers.unit.UnitClient.firmware_update`)."""
         raise _unsupported(self, "firmware updates")
+
+    def config_read(self) -> dict[str, str]:
+        """The unit's settings (docs/protocol.md §5c): flat key -> value, ``""`` when not set."""
+        raise _unsupported(self, "configuration")
+
+    def config_write(self, settings: Mapping[str, str]) -> dict[str, str]:
+        """Write settings; per key ``written``, ``unknown key``, ``read-only`` or ``invalid value: why``."""
+        raise _unsupported(self, "configuration")
 
 
 def _unsupported(unit: Unit, what: str) -> Exception:

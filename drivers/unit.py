@@ -444,7 +444,19 @@ class UnitClient(Unit):
 
         return tp.decode_printer_state(self._call(up.CMD_PRINTER_STATUS))
 
-    # ------------------------------------------------------------------ firmware updates (§5b)
+    # ------------------------------------------------------------------ configuration (§5c), firmware updates (§5b)
+
+    def config_read(self) -> dict[str, str]:
+        """Every setting the unit reports, flat key -> value (``""``: not set) (:func:`drivers.unitconfig.read`)."""
+        from drivers.unitconfig import read
+
+        return read(self)
+
+    def config_write(self, settings: Mapping[str, str]) -> dict[str, str]:
+        """Write settings; each key's result (:func:`drivers.unitconfig.write`)."""
+        from drivers.unitconfig import write
+
+        return write(self, settings)
 
     def firmware_status(self) -> FwStatus:
         """The unit's update state: a transfer pending (``.pending``), the running version, the last result."""

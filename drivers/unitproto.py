@@ -23,6 +23,9 @@ CMD_BATTERY = 0x11
 CMD_TAMPER = 0x12
 CMD_COMMS_TEST = 0x13
 CMD_LOG_READ = 0x14
+# The unit's configuration for its merchant (payloads in drivers/configproto.py).
+CMD_CONFIG_READ = 0x15
+CMD_CONFIG_WRITE = 0x16
 # The human-facing half of the unit: display, keypad, magstripe reader.
 CMD_DISPLAY_WRITE = 0x20
 CMD_DISPLAY_PATTERN = 0x21
@@ -53,6 +56,8 @@ COMMAND_NAMES = {
     CMD_TAMPER: "TAMPER",
     CMD_COMMS_TEST: "COMMS_TEST",
     CMD_LOG_READ: "LOG_READ",
+    CMD_CONFIG_READ: "CONFIG_READ",
+    CMD_CONFIG_WRITE: "CONFIG_WRITE",
     CMD_DISPLAY_WRITE: "DISPLAY_WRITE",
     CMD_DISPLAY_PATTERN: "DISPLAY_PATTERN",
     CMD_DISPLAY_CHECKSUM: "DISPLAY_CHECKSUM",
@@ -79,6 +84,8 @@ COMMAND_CAPABILITY = {
     CMD_TAMPER: "tamper",
     CMD_COMMS_TEST: "comms",
     CMD_LOG_READ: "eventlog",
+    CMD_CONFIG_READ: "config",
+    CMD_CONFIG_WRITE: "config",
     CMD_DISPLAY_WRITE: "display",
     CMD_DISPLAY_PATTERN: "display",
     CMD_DISPLAY_CHECKSUM: "display",

@@ -26,6 +26,7 @@ from drivers.codecs.linkframe import (
     T_ERROR,
 )
 from drivers.errors import ProtocolError
+from drivers.sim.unitconfig import ConfigRefused, UnitConfig
 from drivers.sim.unitfirmware import Firmware, FwRefused
 from drivers.sim.unitpanel import Panel
 from drivers.sim.unitprofile import parse_time
@@ -63,6 +64,7 @@ class UnitCommands:
         self.max_payload = int(profile["max_payload"])
         """Largest payload the unit sends: its own maximum, or the host's if HELLO announced less."""
         self.firmware = Firmware(profile)
+        self.config = UnitConfig(profile)  # in flash: the same object across reboots
 
     def execute(self, cmd: int, payload: bytes, now: float) -> tuple[int, bytes]:
         """Run one command; return the answer's frame type (``cmd | 0x80`` or ERROR) and payload."""
@@ -79,7 +81,7 @@ class UnitCommands:
             return T_ERROR, _error(cmd, ERR_UNSUPPORTED, str(exc))
         except _Busy as exc:
             return T_ERROR, _error(cmd, ERR_BUSY, str(exc))
-        except FwRefused as exc:
+        except (FwRefused, ConfigRefused) as exc:
             return T_ERROR, _error(cmd, exc.code, str(exc))
         return cmd | RESPONSE_BIT, answer
 
@@ -163,6 +165,14 @@ class UnitCommands:
         size = min(max_len, self.max_payload - up.LOG_READ_HEADER)
         chunk = self.log_image[offset : offset + size]
         return up.Writer().u32(self.log_generation).u32(total).u32(offset).raw(chunk).bytes()
+
+    # ------------------------------------------------------------------ configuration (§5c)
+
+    def _config_read(self, payload: bytes, now: float) -> bytes:
+        return self.config.read(payload, self.max_payload)
+
+    def _config_write(self, payload: bytes, now: float) -> bytes:
+        return self.config.write(payload, self.max_payload)
 
     # ------------------------------------------------------------------ keypad, magstripe, display
 
@@ -278,6 +288,8 @@ _HANDLERS: dict[int, Callable[[UnitCommands, bytes, float], bytes]] = {
     up.CMD_TAMPER: UnitCommands._tamper,
     up.CMD_COMMS_TEST: UnitCommands._comms,
     up.CMD_LOG_READ: UnitCommands._log_read,
+    up.CMD_CONFIG_READ: UnitCommands._config_read,
+    up.CMD_CONFIG_WRITE: UnitCommands._config_write,
     up.CMD_KEYPAD_ENABLE: UnitCommands._keypad_enable,
     up.CMD_MSR_ENABLE: UnitCommands._msr_enable,
     up.CMD_DISPLAY_INFO: UnitCommands._display_info,

@@ -21,6 +21,7 @@ from typing import Any
 
 from drivers.errors import ConfigError
 from drivers.sim.unitpower import DEFAULTS as POWER_DEFAULTS
+from drivers.sim.unitconfig import check_profile as check_config
 
 SPEC_VERSION = 1
 PROFILES_DIR = Path(__file__).parent / "profiles"
@@ -63,6 +64,9 @@ _DEFAULTS: dict[str, Any] = {
     # left unfinished before intake {version, received, total}, the public key files the unit trusts
     # (none: the simulator's TEST-ONLY key).
     "firmware_update": {"boot_fails": False, "pending": None, "trusted_keys": []},
+    # The unit's configuration for its merchant (docs/protocol.md §5c; drivers/sim/unitconfig.py): nested
+    # settings (null: not set), keys it refuses to write, keys it says it wrote but does not keep.
+    "config": {"settings": {}, "read_only": [], "forgets": []},
     "faults": {},
     "script": [],
     # Power figures for the bench's instruments (drivers/sim/unitpower.py): currents, brownout, inrush.
@@ -364,6 +368,7 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         want(f"power.{key}", power[key], (int, float), "a number")
         if power[key] < 0:
             raise fail(f"power.{key}", "must not be negative")
+    check_config(prof, source)
     want("script", prof["script"], list, "a list of timed events")
     for i, item in enumerate(prof["script"]):
         field = f"script[{i}]"
