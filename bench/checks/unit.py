@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bench.checks.base import CheckSpec, Param, StepContext
+from bench.checks.unitconfig import CHECKS as _CONFIG_CHECKS
 from bench.checks.unitfirmware import CHECKS as FIRMWARE_CHECKS
 from bench.measure import Limit
 from bench.version import is_older
@@ -196,3 +197,5 @@ CHECKS: tuple[CheckSpec, ...] = (
     ),
     *FIRMWARE_CHECKS,  # unit.firmware_update, unit.update_state (bench/checks/unitfirmware.py)
 )
+
+CHECKS += _CONFIG_CHECKS  # unit.config: bench/checks/unitconfig.py (merchant profiles are a subject of their own)

@@ -1,0 +1,98 @@
+"""Check ``unit.config``: the unit's configuration against its merchant's profile (issue #18, docs/unit-config.md).
+
+One measurement per setting the profile names (``config.merchant_id``, ``config.network.wifi.ssid``):
+the value the unit reports, judged equal to the profile's, failing with CFG-MISSING (not set) or
+CFG-MISMATCH (set otherwise) and the difference in a technician's words (``merchant id is not set
+(expected 104110070110001)``). With ``write: true`` the bench writes the expected values of the
+settings that differ, reads the configuration again and judges what the unit reports then: a setting
+the unit refused or did not keep still fails. The check is listed with the ``unit.*`` checks
+(:mod:`bench.checks.unit` adds :data:`CHECKS` to its own).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.checks.base import CheckSpec, Param, StepContext
+from bench.errors import PlanError
+from bench.measure import Limit
+from bench.unitconfig.compare import Difference, compare
+from bench.unitconfig.profile import MerchantProfile, label, load_profile
+
+
+def profile_path(ref: str) -> Path:
+    """The merchant profile ``ref`` means: a file, or ``NAME`` = ``merchants/NAME.toml`` in a plan folder."""
+    from bench import planfind
+
+    path = Path(ref)
+    if path.is_file() or not planfind.is_name(ref):
+        return path
+    file_name = ref if ref.endswith(".toml") else f"{ref}.toml"
+    for folder in planfind.plan_dirs():
+        if (folder / "merchants" / file_name).is_file():
+            return folder / "merchants" / file_name
+    raise PlanError(f"no merchant profile named {ref!r} (a file, or a name in testplans/merchants/; "
+                    f"searched {planfind.describe_dirs()})")
+
+
+def _load(ref: object) -> MerchantProfile:
+    return load_profile(profile_path(str(ref)))
+
+
+def _check_profile(ref: object) -> None:
+    """At plan load: the profile exists and is valid (a mistake is the plan's, exit 2, not the run's)."""
+    _load(ref)
+
+
+def config(ctx: StepContext) -> None:
+    """Compare the unit's settings with the merchant profile; with ``write``, set them and check again."""
+    profile = _load(ctx.params["profile"])
+    expected = profile.settings
+    reported = ctx.unit.config_read()
+    found = compare(expected, reported)
+    who = f"{profile.merchant} ({profile.name})" if profile.merchant else profile.name
+    ctx.note(f"merchant profile {who}: {len(expected)} settings, {len(found)} differ")
+    ctx.measure("config.differences_found", len(found), judged=False)
+    refused: dict[str, str] = {}
+    if ctx.params["write"] and found:
+        for d in found:
+            ctx.note(f"before writing: {d.says()}")
+        results = ctx.unit.config_write({d.key: d.expected for d in found})
+        for d in found:
+            result = results.get(d.key, "no answer")
+            if result == "written":
+                ctx.note(f"wrote {label(d.key)} = {d.expected}")
+            else:
+                refused[d.key] = result
+                ctx.note(f"the unit did not take {label(d.key)} = {d.expected}: {result}")
+        ctx.measure("config.written", len(found) - len(refused), judged=False)
+        reported = ctx.unit.config_read()
+    for key, want in expected.items():
+        got = reported.get(key)
+        d = Difference(key, want, got)
+        says = d.says()
+        if key in refused:
+            says += f"; writing it failed ({refused[key]})"
+        elif ctx.params["write"] and got != want:
+            says += "; the unit did not keep the value written"
+        m = ctx.measure(f"config.{key}", "" if got is None else got, limit=Limit(equals=want, fault=d.fault),
+                        says=says)
+        if not m.passed and not ctx.params["write"]:
+            ctx.note(says)
+
+
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        "unit.config",
+        config,
+        "configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its profile",
+        devices=("unit",),
+        params={
+            "profile": Param(str, help="the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)",
+                             validate=_check_profile),
+            "write": Param(bool, False, "write the profile's values for the settings that differ, then check again"),
+        },
+        measurements={"config.differences_found": None, "config.written": None},
+        fault="CFG-MISMATCH",
+    ),
+)
