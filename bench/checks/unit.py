@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bench.checks.base import CheckSpec, Param, StepContext
-from bench.checks.unitconfig import CHECKS as _CONFIG_CHECKS
 from bench.checks.unitfirmware import CHECKS as FIRMWARE_CHECKS
 from bench.measure import Limit
 from bench.version import is_older
@@ -60,6 +59,20 @@ def tamper(ctx: StepContext) -> None:
         ctx.note(f"tamper flags: {', '.join(state.flags)}")
     ctx.measure("tampered", state.tampered, says="the unit reports it was tampered with")
     ctx.measure("keys_present", state.keys_present, says="the unit's payment keys are erased")
+
+
+def config(ctx: StepContext) -> None:
+    """The unit's configuration against its merchant's profile; with ``write``, set it and check again
+    (:func:`bench.checks.unitconfig.config`, imported when a plan uses it)."""
+    from bench.checks import unitconfig
+
+    unitconfig.config(ctx)
+
+
+def _merchant_profile(ref: object) -> None:
+    from bench.checks import unitconfig
+
+    unitconfig.check_profile(ref)
 
 
 def event_log(ctx: StepContext) -> None:
@@ -158,6 +171,19 @@ CHECKS: tuple[CheckSpec, ...] = (
         fault="SEC-TAMPER",
     ),
     CheckSpec(
+        "unit.config",
+        config,
+        "configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its profile",
+        devices=("unit",),
+        params={
+            "profile": Param(str, help="the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)",
+                             validate=_merchant_profile),
+            "write": Param(bool, False, "write the profile's values for the settings that differ, then check again"),
+        },
+        measurements={"config.differences_found": None, "config.written": None},
+        fault="CFG-MISMATCH",
+    ),
+    CheckSpec(
         "unit.event_log",
         event_log,
         "event log: no error entries newer than a given age, decoded to text",
@@ -197,5 +223,3 @@ CHECKS: tuple[CheckSpec, ...] = (
     ),
     *FIRMWARE_CHECKS,  # unit.firmware_update, unit.update_state (bench/checks/unitfirmware.py)
 )
-
-CHECKS += _CONFIG_CHECKS  # unit.config: bench/checks/unitconfig.py (merchant profiles are a subject of their own)

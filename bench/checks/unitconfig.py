@@ -5,15 +5,15 @@ the value the unit reports, judged equal to the profile's, failing with CFG-MISS
 CFG-MISMATCH (set otherwise) and the difference in a technician's words (``merchant id is not set
 (expected 104110070110001)``). With ``write: true`` the bench writes the expected values of the
 settings that differ, reads the configuration again and judges what the unit reports then: a setting
-the unit refused or did not keep still fails. The check is listed with the ``unit.*`` checks
-(:mod:`bench.checks.unit` adds :data:`CHECKS` to its own).
+the unit refused or did not keep still fails. The check is declared in :mod:`bench.checks.unit`
+and imports this module when a plan uses it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.checks.base import CheckSpec, Param, StepContext
+from bench.checks.base import StepContext
 from bench.errors import PlanError
 from bench.measure import Limit
 from bench.unitconfig.compare import Difference, compare
@@ -39,7 +39,7 @@ def _load(ref: object) -> MerchantProfile:
     return load_profile(profile_path(str(ref)))
 
 
-def _check_profile(ref: object) -> None:
+def check_profile(ref: object) -> None:
     """At plan load: the profile exists and is valid (a mistake is the plan's, exit 2, not the run's)."""
     _load(ref)
 
@@ -79,20 +79,3 @@ def config(ctx: StepContext) -> None:
                         says=says)
         if not m.passed and not ctx.params["write"]:
             ctx.note(says)
-
-
-CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec(
-        "unit.config",
-        config,
-        "configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its profile",
-        devices=("unit",),
-        params={
-            "profile": Param(str, help="the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)",
-                             validate=_check_profile),
-            "write": Param(bool, False, "write the profile's values for the settings that differ, then check again"),
-        },
-        measurements={"config.differences_found": None, "config.written": None},
-        fault="CFG-MISMATCH",
-    ),
-)
