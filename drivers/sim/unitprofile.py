@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError
-from drivers.sim.unitpower import DEFAULTS as POWER_DEFAULTS
 from drivers.sim.unitconfig import check_profile as check_config
+from drivers.sim.unitpower import DEFAULTS as POWER_DEFAULTS
 
 SPEC_VERSION = 1
 PROFILES_DIR = Path(__file__).parent / "profiles"

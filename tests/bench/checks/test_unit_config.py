@@ -83,7 +83,7 @@ def test_a_profile_given_as_a_path_is_used(tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(f"plan: tea\nsteps:\n  - name: config\n    check: unit.config\n"
                     f"    params: {{profile: {profile}}}\n")
-    code, record, text = _run(tmp_path, str(plan), {})
+    code, record, _ = _run(tmp_path, str(plan), {})
     assert code == 1 and _config_step(record)["message"] == "merchant id is 104110070110001, expected TEA0001"
     assert "Tea Room" in " ".join(_config_step(record)["log"])
 
