@@ -3,7 +3,8 @@
 A profile describes one simulated unit: identity, self-test, battery, tamper, event log,
 comms, key layout (``keys``), ``display`` geometry, magstripe ``msr``, test sales (``txn``: stage
 delays, receipt printer, battery drain per sale), firmware updates (``firmware_update``: a new image
-that does not boot, an update pending at intake, trusted keys) and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
+that does not boot, an update pending at intake, trusted keys), the merchant's settings (``config``,
+:mod:`drivers.sim.unitconfig`) and injected ``faults``. ``base: good`` inherits another profile (a shipped name or
 a path relative to the file) and deep-merges the overrides on top; lists are replaced,
 mappings are merged. :func:`load_profile` returns a plain, JSON-serialisable dict, so a
 merged profile can be handed to ``python -m drivers.sim.unit --profile-json``.
