@@ -113,10 +113,10 @@ def execute_many(req: MultiRequest) -> MultiResult:
         EquipmentError: the simulated station could not start.
         KeyboardInterrupt: a second signal while the slots were being stopped.
     """
-    from bench.plan import load_plan
+    from bench.run import load_run_plan
 
     base = req.base
-    plan = load_plan(base.plan_file)
+    plan = load_run_plan(base)
     slots, station_name, shared_urls, db, station_operator = _slots(req)
     answers_all, answers_by_slot = _operator_answers(base)
     check_outputs(base)

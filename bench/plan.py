@@ -35,7 +35,7 @@ from typing import Any
 
 from bench import checks as check_registry
 from bench.checks.base import CheckSpec
-from bench.errors import BenchError, ConfigError, PlanError
+from bench.errors import BenchError, ConfigError, PlanError, UsageError
 from bench.measure import Limit
 from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
 from drivers.yamlsafe import kind_of as _kind
@@ -97,6 +97,22 @@ class Plan:
     def applies_to(self, model: str) -> bool:
         """True when the plan has no model filter or lists ``model``."""
         return not self.models or model in self.models
+
+
+def with_param(plan: Plan, check: str, key: str, value: Any, *, option: str) -> Plan:
+    """``plan`` with parameter ``key`` of every step of ``check`` set to ``value`` (a run option such as
+    ``--allow-downgrade``; the plan file is unchanged).
+
+    Raises:
+        UsageError: the plan has no step of ``check`` (the option would do nothing).
+    """
+    import dataclasses
+
+    if not any(step.check.name == check for step in plan.steps):
+        raise UsageError(f"{option}: plan {plan.name} has no {check} step")
+    steps = tuple(dataclasses.replace(step, params={**step.params, key: value}) if step.check.name == check else step
+                  for step in plan.steps)
+    return dataclasses.replace(plan, steps=steps)
 
 
 def load_plan(path: str | Path) -> Plan:

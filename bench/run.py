@@ -42,6 +42,17 @@ class RunRequest:
     listener: RunListener | None = None  # progress as steps end (the CLI's console)
     terminal_operator: Callable[[str], Operator] | None = None  # prompts a person at a real station
     unit_serial: str | None = None  # with sim: the simulated unit's serial (one unit of a lot)
+    allow_downgrade: bool = False  # --allow-downgrade: unit.firmware_update may flash an older image
+
+
+def load_run_plan(req: RunRequest) -> Any:
+    """The plan a run executes: the file's, with the run's options applied (``--allow-downgrade``)."""
+    from bench.plan import load_plan, with_param
+
+    plan = load_plan(req.plan_file)
+    if req.allow_downgrade:
+        plan = with_param(plan, "unit.firmware_update", "allow_downgrade", True, option="--allow-downgrade")
+    return plan
 
 
 def execute(req: RunRequest) -> RunResult:
@@ -52,9 +63,7 @@ def execute(req: RunRequest) -> RunResult:
             written (before anything runs).
         Interrupted: Ctrl-C or another terminating signal (the run is stored as ABORTED first).
     """
-    from bench.plan import load_plan
-
-    plan = load_plan(req.plan_file)
+    plan = load_run_plan(req)
     scenario = None
     if req.sim:
         from bench.scenario import load_scenario

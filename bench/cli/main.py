@@ -106,6 +106,8 @@ def cli(debug: bool) -> None:
 @click.option("--case", "case_ref", metavar="ID", help="Repair case (C<n>) the run belongs to (bench case open).")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path),
               help="Also write a JUnit XML file here (for CI).")
+@click.option("--allow-downgrade", is_flag=True,
+              help="Let the plan's unit.firmware_update steps flash an image older than the running firmware.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run(
     plan_file: Path,
@@ -121,6 +123,7 @@ def run(
     lot: str | None,
     case_ref: str | None,
     junit_file: Path | None,
+    allow_downgrade: bool,
     as_json: bool,
 ) -> None:
     """Run PLAN (a file, or a plan's name such as pos-quick) on the unit at a station (or on the simulated bench with --sim).
@@ -164,6 +167,7 @@ def run(
         lot=lot,
         case_id=case_id,
         junit=junit_file,
+        allow_downgrade=allow_downgrade,
         listener=None if as_json or many else ConsoleListener(),
         terminal_operator=TerminalOperator,
     )

@@ -32,6 +32,7 @@ from typing import Any
 
 from bench.errors import PlanError
 from bench.tomlfile import line_of, read_toml
+from drivers.configproto import MAX_VALUE
 
 #: Network interfaces a unit reports, and the fields each may set.
 INTERFACES = ("eth", "wifi", "cellular")
@@ -152,6 +153,8 @@ def load_profile(path: str | Path) -> MerchantProfile:
             settings.update(_network(value, error))
         elif key in _CHECKS:
             problem = _CHECKS[key](value)
+            if problem is None and len(value.encode()) > MAX_VALUE:
+                problem = f"at most {MAX_VALUE} bytes (what the unit's link takes)"
             if problem is not None:
                 raise error(f"{label(key)} must be {problem}, not {value!r}", at)
             settings[key] = value

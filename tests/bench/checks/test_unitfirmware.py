@@ -30,10 +30,11 @@ def write_plan(tmp_path: Path, **params: object) -> Path:
     return plan
 
 
-def run(tmp_path: Path, plan: Path | str, scenario: str = "good") -> tuple[subprocess.CompletedProcess[str], dict]:
+def run(tmp_path: Path, plan: Path | str, scenario: str = "good",
+        *options: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "run", str(plan), "--sim", "--scenario", scenario, "--json",
-         "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r")],
+         "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), *options],
         cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc, (json.loads(proc.stdout) if proc.stdout.strip() else {})
@@ -175,3 +176,16 @@ def test_progress_shows_bytes_rate_and_time_left(monkeypatch: pytest.MonkeyPatch
     meter(8192, 65536)  # the unit lost power and asks for offset 8192 again: the rate starts over
     assert re.fullmatch(r"0\.0 KiB/s, time left unknown", ctx.shown[-1].text)
 
+
+
+@pytest.mark.slow
+def test_allow_downgrade_on_the_command_line_lets_the_plans_flash_step_go_back(tmp_path: Path) -> None:
+    old = tmp_path / "old.img"
+    old.write_bytes(sim_image("2.4.0", 4096).to_bytes())
+    proc, record = run(tmp_path, write_plan(tmp_path, image=str(old)), "good", "--allow-downgrade")
+    assert proc.returncode == 0, record.get("summary")
+    assert measured(record, "flash")["version_after"] == "2.4.0"
+    # A plan that flashes nothing: the option would do nothing, so it is refused before anything runs.
+    proc, record = run(tmp_path, "pos-quick", "good", "--allow-downgrade")
+    assert (proc.returncode, record) == (2, {})
+    assert proc.stderr.strip() == "bench: error: --allow-downgrade: plan pos-quick has no unit.firmware_update step"
