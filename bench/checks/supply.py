@@ -81,21 +81,29 @@ def sale_current(ctx: StepContext) -> None:
     unit.display_pattern("off")
     unit.display_backlight(0)
     readings: dict[str, float] = {}
+    took_ms: dict[str, float] = {}  # from the stage's start to the reading: the stage must outlast it
 
     def on_stage(event: TxnStage) -> None:
         name = _SALE_STAGES.get(event.stage)
         if name is not None and name not in readings:
-            readings[name] = _milliamps(ctx, supply)  # the stage lasts longer than settle_s on a real unit
+            t0 = time.monotonic()
+            readings[name] = _milliamps(ctx, supply)
+            took_ms[name] = (time.monotonic() - t0) * 1000
 
     request = TxnRequest(txn_id=secrets.randbelow(2**32 - 1) + 1, amount=100, currency="978",
                          card=str(ctx.params["card"]), host=host.url, online_timeout_ms=5000)
     result = unit.sale(request, ctx.budget(30.0), on_stage)
     ctx.note(f"test sale {result.outcome}; " + ", ".join(f"{k} {v:.0f} mA" for k, v in readings.items()))
-    for name in _SALE_STAGES.values():
+    for stage, name in _SALE_STAGES.items():
         if name not in readings:
-            stage = next(k for k, v in _SALE_STAGES.items() if v == name)
             ctx.fail(f"the test sale ended {result.outcome} before its {stage} stage: its current was not measured",
                      "UNIT-FAULT", detail=f"sale {result.txn_id}: cause {result.cause or 'none'}")
+        lasted = result.stages_ms.get(stage)
+        if lasted is not None and lasted < took_ms[name]:
+            # A reading taken once the stage was over is the idle current: judging it would pass any unit.
+            ctx.fail(f"the test sale's {stage} stage lasted {lasted} ms, less than the {took_ms[name]:.0f} ms the "
+                     f"reading took (settle_s): its current was not measured during it", "UNIT-FAULT",
+                     detail=f"sale {result.txn_id}: stages {result.stages_ms}")
         ctx.measure(name, readings[name], unit="mA", says="the unit draws too much current during a sale")
 
 

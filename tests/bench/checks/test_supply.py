@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ from bench.checks.supply import _settle_time
 from bench.checks.waveformpng import waveform_png
 from bench.errors import DeviceError
 from bench.operator import ScriptedOperator
+from drivers.acquirer.device import HostDevice
 from drivers.instruments.interfaces import InstrumentIdentity, PowerSupply, Waveform
 from drivers.interfaces import Identity
+from drivers.txnproto import TxnRequest, TxnResult, TxnStage
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -140,3 +143,45 @@ def test_a_unit_that_runs_down_to_the_lowest_step_passes() -> None:
 def test_a_unit_that_does_not_come_back_at_nominal_is_pwr_no_recovery() -> None:
     _ctx, faults, _supply = brownout(restarts_below=9.2, dead=True)
     assert faults == {"PWR-NO-RECOVERY"}
+
+
+class QuickSaleUnit(FakeUnit):
+    """Sells with stages of ``stage_ms`` (its own clock), announcing each stage as a real unit does."""
+
+    def __init__(self, stage_ms: int) -> None:
+        super().__init__()
+        self.stage_ms = stage_ms
+
+    def sale(self, request: TxnRequest, timeout: float, on_stage: Callable[[TxnStage], None] | None = None) -> TxnResult:
+        for stage in ("amount", "card", "online", "print", "done"):
+            if on_stage is not None:
+                on_stage(TxnStage(request.txn_id, stage, 0))
+        return TxnResult(request.txn_id, "approved", "00",
+                         stages_ms={k: self.stage_ms for k in ("amount", "card", "online", "print")})
+
+
+class FakeHost(HostDevice):
+    def __init__(self) -> None:  # no acquirer behind it: the fake unit never calls it
+        self.url = "tcp://127.0.0.1:1"
+
+
+def sale_current(stage_ms: int) -> StepContext:
+    spec = get("power.sale_current")
+    params = {k: p.default for k, p in spec.params.items()} | {"settle_s": 0.05}
+    ctx = StepContext(step="sale-current", spec=spec, params=params, limits=dict(spec.measurements),
+                      devices={"unit": QuickSaleUnit(stage_ms), "supply": SagSupply(), "host": FakeHost()},
+                      operator=ScriptedOperator({"*": True}), deadline=time.monotonic() + 30)
+    spec.func(ctx)
+    return ctx
+
+
+def test_sale_current_is_measured_during_stages_that_outlast_the_reading() -> None:
+    ctx = sale_current(stage_ms=600)
+    assert {m.name: m.value for m in ctx.measurements} == {"txn_ma": 50.0, "print_ma": 50.0}
+
+
+def test_a_reading_taken_after_a_short_stage_ended_is_not_judged_as_its_current() -> None:
+    # A 1 ms card stage was over before the 50 ms reading: that figure is the idle current, not the sale's.
+    with pytest.raises(DeviceError, match="card stage lasted 1 ms, less than") as caught:
+        sale_current(stage_ms=1)
+    assert caught.value.fault_code == "UNIT-FAULT"
