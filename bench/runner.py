@@ -254,7 +254,7 @@ class Runner:
             step, ctx, resume = overrun.step, overrun.ctx, overrun.resume
             assert step is not None and ctx is not None and resume is not None
             self._overrun = overrun  # until a new thread has it: Ctrl-C meanwhile records it as interrupted
-            ctx.cancel.set()
+            ctx.abandon()  # the check's on_abandon calls, while its devices are still open
             resume.result = _timed_out(step, ctx)  # asks the devices first: closing them ends their calls
             self.devices.reset(step.check.devices)  # closing them unblocks the abandoned driver
             start = resume.index
@@ -276,7 +276,7 @@ class Runner:
         """Ctrl-C: end the step thread's check (recorded ERROR, saying ``who``) or prompt, or stop it between steps."""
         region = self._overrun or self._watch.stop(self._gen)
         if region is not None and region.ctx is not None and region.step is not None:
-            region.ctx.cancel.set()
+            region.ctx.abandon()
             self.devices.reset(region.step.check.devices)
             self._record_interrupted(region.step, region.ctx, region.resume, who)
 

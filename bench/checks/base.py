@@ -125,6 +125,7 @@ class StepContext:
         self.measurements: list[Measurement] = []
         self.attachments: list[AttachmentRecord] = []
         self.notes: list[str] = []
+        self._on_abandon: list[Callable[[], object]] = []
 
     @functools.cached_property
     def log(self) -> logging.Logger:
@@ -202,6 +203,21 @@ class StepContext:
         """Tell the console how a long step goes: ``done`` of ``total`` (None: unknown), live counts, a phrase."""
         if self._progress is not None:
             self._progress(self.step, Progress(done, total, dict(counts or {}), text))
+
+    def on_abandon(self, undo: Callable[[], object]) -> None:
+        """Have the runner call ``undo`` if it gives up on this step (timeout, Ctrl-C), before it closes
+        the step's devices: a ``finally`` of the check would run too late (or never), on closed devices."""
+        self._on_abandon.append(undo)
+
+    def abandon(self) -> None:
+        """The runner gives up on this step: cancel it, then run its :meth:`on_abandon` calls (latest first)."""
+        self.cancel.set()
+        while self._on_abandon:
+            undo = self._on_abandon.pop()
+            try:
+                undo()
+            except Exception as exc:  # the device may be what failed: say so, go on closing
+                self.log.warning("putting the bench back after the step was abandoned failed: %s", exc)
 
     def check_cancelled(self) -> None:
         """Raise when the runner gave up on this step; call it inside long loops."""

@@ -117,10 +117,12 @@ def brownout(ctx: StepContext) -> None:
     nominal, step, floor = (float(ctx.params[k]) for k in ("nominal_v", "step_v", "min_v"))
     supply.set_voltage(nominal)
     supply.output(True)
+    ctx.on_abandon(lambda: supply.set_voltage(nominal))  # Ctrl-C or a timeout: not left at a brownout voltage
     stopped: float | None = None
     volts = nominal
     try:
         while volts - step >= floor - 1e-9:
+            ctx.check_cancelled()  # abandoned: the supply is back at nominal, lower it no more
             volts = round(volts - step, 4)
             supply.set_voltage(volts)
             _settle(ctx)
@@ -164,11 +166,15 @@ def inrush(ctx: StepContext) -> None:
     supply, unit = _supply(ctx), ctx.unit
     scope: Oscilloscope = ctx.device("scope", Oscilloscope)
     channel, scale = int(ctx.params["channel"]), float(ctx.params["amps_per_volt"])
+    nominal = float(ctx.params["nominal_v"])
+    ctx.on_abandon(lambda: (supply.set_voltage(nominal), supply.output(True)))  # Ctrl-C: the unit powered again
     supply.output(False)
-    _settle(ctx)
-    scope.arm_single(channel, float(ctx.params["trigger_a"]) / scale)
-    supply.set_voltage(float(ctx.params["nominal_v"]))
-    supply.output(True)
+    try:
+        _settle(ctx)
+        scope.arm_single(channel, float(ctx.params["trigger_a"]) / scale)
+    finally:  # a scope that failed to arm does not leave the unit unpowered
+        supply.set_voltage(nominal)
+        supply.output(True)
     try:
         if not scope.wait_triggered(ctx.budget(5.0)):
             ctx.fail("the oscilloscope did not trigger on the power-on", "BENCH-INSTRUMENT")

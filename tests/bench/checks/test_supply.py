@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +19,13 @@ from bench.checks import get
 from bench.checks.base import StepContext
 from bench.checks.supply import _settle_time
 from bench.checks.waveformpng import waveform_png
-from bench.errors import DeviceError
+from bench.devices import DeviceSet
+from bench.errors import DeviceError, EquipmentError, Interrupted
 from bench.operator import ScriptedOperator
+from bench.plan import Plan, Step
+from bench.runner import Runner
 from drivers.acquirer.device import HostDevice
-from drivers.instruments.interfaces import InstrumentIdentity, PowerSupply, Waveform
+from drivers.instruments.interfaces import InstrumentIdentity, Oscilloscope, PowerSupply, Waveform
 from drivers.interfaces import Identity
 from drivers.txnproto import TxnRequest, TxnResult, TxnStage
 
@@ -185,3 +189,73 @@ def test_a_reading_taken_after_a_short_stage_ended_is_not_judged_as_its_current(
     with pytest.raises(DeviceError, match="card stage lasted 1 ms, less than") as caught:
         sale_current(stage_ms=1)
     assert caught.value.fault_code == "UNIT-FAULT"
+
+
+class ClosingSupply(SagSupply):
+    """A supply whose session the runner can close: a closed one takes no more commands."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def set_voltage(self, volts: float) -> None:
+        if self.closed:
+            raise EquipmentError("power supply is closed", fault_code="BENCH-INSTRUMENT")
+        super().set_voltage(volts)
+
+
+def test_ctrl_c_during_brownout_puts_the_supply_back_at_nominal_before_closing_it() -> None:
+    supply = ClosingSupply()
+    unit = SaggingUnit(supply, restarts_below=0.0)
+    spec = get("power.brownout")
+    params = {k: p.default for k, p in spec.params.items()} | {"settle_s": 0.3}
+    step = Step(name="brownout", check=spec, params=params, limits=dict(spec.measurements),
+                timeout=30.0, retries=0)
+    devices = DeviceSet({"unit": "fake://", "supply": "fake://"}, opener=lambda role, url: {"unit": unit, "supply": supply}[role])
+    runner = Runner(Plan("t", "1", "", (step,)), devices, ScriptedOperator({"*": True}), None)
+
+    def interrupt_below_nominal() -> None:
+        while not supply.history or supply.history[-1] > 10.5:
+            time.sleep(0.01)
+        runner.abort()  # as Ctrl-C does, while the unit runs at 10.5 V
+
+    threading.Thread(target=interrupt_below_nominal, daemon=True).start()
+    with pytest.raises(Interrupted):
+        runner.run()
+    assert supply.closed and supply.volts == 12.0 and supply.on
+    assert supply.history[-1] == 12.0 and min(supply.history) == 10.5
+
+
+class BrokenScope(Oscilloscope):
+    """A scope that refuses to arm (an instrument error)."""
+
+    def identify(self) -> InstrumentIdentity:
+        return InstrumentIdentity("Test", "Scope", "1", "1")
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def arm_single(self, channel: int = 1, level: float | None = None) -> None:
+        raise EquipmentError("oscilloscope refused ':SING': -200,\"Execution error\"", fault_code="BENCH-INSTRUMENT")
+
+    def wait_triggered(self, timeout: float) -> bool:
+        return False
+
+    def waveform(self, channel: int = 1) -> Waveform:
+        raise AssertionError("never captured")
+
+
+def test_a_scope_that_fails_to_arm_does_not_leave_the_unit_unpowered() -> None:
+    spec = get("power.inrush")
+    supply = SagSupply()
+    params = {k: p.default for k, p in spec.params.items()} | {"settle_s": 0.05}
+    ctx = StepContext(step="inrush", spec=spec, params=params, limits=dict(spec.measurements),
+                      devices={"unit": FakeUnit(), "supply": supply, "scope": BrokenScope()},
+                      operator=ScriptedOperator({"*": True}), deadline=time.monotonic() + 30)
+    with pytest.raises(EquipmentError, match="refused ':SING'"):
+        spec.func(ctx)
+    assert supply.on and supply.volts == 12.0
