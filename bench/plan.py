@@ -248,6 +248,9 @@ def _params(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Any
             if p.required:
                 raise cx.error(f"check {spec.name} needs parameter {key!r}", raw, "params", f"{fld}.params.{key}")
             out[key] = p.default
+    wrong = spec.check_params(out) if spec.check_params is not None else None
+    if wrong:
+        raise cx.error(wrong, raw, "params" if "params" in raw else "check", f"{fld}.params")
     return out
 
 

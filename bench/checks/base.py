@@ -62,6 +62,8 @@ class CheckSpec:
         measurements: names of the measurements it reports, with their default limits
             (None = recorded, not judged unless the plan gives a limit).
         fault: fault code when it fails without a more specific one.
+        check_params: checks the parameters together when the plan is loaded (each is already valid
+            alone); returns what is wrong, or None.
     """
 
     name: str
@@ -71,6 +73,7 @@ class CheckSpec:
     params: Mapping[str, Param] = field(default_factory=dict)
     measurements: Mapping[str, Limit | None] = field(default_factory=dict)
     fault: str = "UNIT-FAULT"
+    check_params: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)

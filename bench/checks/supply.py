@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import DeviceError
@@ -143,6 +144,14 @@ def brownout(ctx: StepContext) -> None:
                 says=f"the unit did not come back at {nominal:g} V")
 
 
+def _brownout_params(params: Mapping[str, Any]) -> str | None:
+    """A brownout that cannot take one step below nominal would blame the unit for the plan."""
+    nominal, step, floor = (float(params[k]) for k in ("nominal_v", "step_v", "min_v"))
+    if floor > nominal - step:
+        return f"min_v {floor:g} must be at least one step_v ({step:g}) below nominal_v {nominal:g}"
+    return None
+
+
 def _settle_time(wave: Waveform, scale: float, band: float) -> tuple[float, float, float]:
     """Peak (A), its time, and when the current stays within ``band`` of its final value (s)."""
     amps = [v * scale for v in wave.values]
@@ -233,7 +242,7 @@ CHECKS: tuple[CheckSpec, ...] = (
                 "min_v": Param(float, 7.0, "the lowest voltage tried", bounds=(0, 60)),
                 "recover_s": Param(float, 10.0, "seconds the unit has to come back at nominal", bounds=(0.5, 120))},
         measurements={"brownout_v": Limit(max=9.5, unit="V", fault="PWR-BROWNOUT"), "recovered": None},
-        fault="PWR-BROWNOUT",
+        fault="PWR-BROWNOUT", check_params=_brownout_params,
     ),
     CheckSpec(
         "power.inrush", inrush, "inrush current at power-on on the oscilloscope: peak and settle time, with a picture",

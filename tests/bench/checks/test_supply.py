@@ -20,9 +20,9 @@ from bench.checks.base import StepContext
 from bench.checks.supply import _settle_time
 from bench.checks.waveformpng import waveform_png
 from bench.devices import DeviceSet
-from bench.errors import DeviceError, EquipmentError, Interrupted
+from bench.errors import DeviceError, EquipmentError, Interrupted, PlanError
 from bench.operator import ScriptedOperator
-from bench.plan import Plan, Step
+from bench.plan import Plan, Step, parse_plan
 from bench.runner import Runner
 from drivers.acquirer.device import HostDevice
 from drivers.instruments.interfaces import InstrumentIdentity, Oscilloscope, PowerSupply, Waveform
@@ -259,3 +259,12 @@ def test_a_scope_that_fails_to_arm_does_not_leave_the_unit_unpowered() -> None:
     with pytest.raises(EquipmentError, match="refused ':SING'"):
         spec.func(ctx)
     assert supply.on and supply.volts == 12.0
+
+
+def test_a_brownout_that_cannot_step_below_nominal_is_a_plan_error_not_a_unit_fault() -> None:
+    text = (ROOT / "testplans/pos-power.yaml").read_text()
+    assert "min_v: 7.0" in text
+    with pytest.raises(PlanError, match=r"min_v 13 must be at least one step_v \(0.5\) below nominal_v 12") as caught:
+        parse_plan(text.replace("min_v: 7.0", "min_v: 13.0"), path="pos-power.yaml")
+    assert caught.value.line == text[:text.index("min_v: 7.0")].count("\n") + 1
+    parse_plan(text.replace("min_v: 7.0", "min_v: 11.5"), path="pos-power.yaml")  # one step: fine
