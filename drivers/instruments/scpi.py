@@ -40,7 +40,7 @@ def open_session(where: VisaUrl, label: str) -> tuple[ScpiSession, InstrumentIde
         try:
             manager = pyvisa.ResourceManager(where.backend)
         except (ValueError, OSError) as exc:
-            why = " ".join(str(exc).split())[-300:]
+            why = _last_line(exc)
             if where.backend:
                 raise ConfigError(f"{label}: backend={where.backend!r} cannot be loaded: {why}") from exc
             raise EquipmentError(f"{label}: no VISA library is installed (install pyvisa-py, or name one "
@@ -208,6 +208,13 @@ class ScpiSession:
                 return self._read_errors("a query")
         except EquipmentError:
             return []
+
+
+def _last_line(exc: BaseException) -> str:
+    """The cause, one line: PyVISA-sim's message quotes a whole traceback, newlines escaped, cause last."""
+    text = str(exc).replace("\\n", "\n").replace("\\'", "'")
+    lines = [line.strip() for line in text.splitlines() if line.strip(" '\"")]
+    return (lines[-1] if lines else type(exc).__name__)[-300:]
 
 
 def _said(exc: BaseException) -> str:

@@ -47,8 +47,11 @@ def test_a_url_of_another_scheme_is_refused_by_the_registry() -> None:
 def test_a_backend_pyvisa_cannot_load_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"backend='@nope' cannot be loaded"):
         open_device("dmm", "visa://TCPIP::10.0.0.1::INSTR?backend=@nope")
-    with pytest.raises(ConfigError, match=r"cannot be loaded: .*No such file"):
+    with pytest.raises(ConfigError, match=r"cannot be loaded: .*No such file") as exc:
         open_device("dmm", f"visa://TCPIP::10.0.0.1::INSTR?backend={tmp_path / 'none.yaml'}@sim")
+    # one line a user can read: the cause, not the backend's traceback quoted with escaped newlines
+    why = str(exc.value).split("cannot be loaded: ", 1)[1]
+    assert why == f"FileNotFoundError: [Errno 2] No such file or directory: '{tmp_path / 'none.yaml'}'"
 
 
 def test_no_instrument_at_the_address_is_an_equipment_error(sim: SimInstruments) -> None:
