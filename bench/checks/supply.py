@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bench.checks.base import CheckSpec, Param, StepContext
-from bench.errors import DeviceError
+from bench.errors import DeviceError, EquipmentError
 from bench.measure import Limit
 
 if TYPE_CHECKING:
@@ -102,9 +102,11 @@ def sale_current(ctx: StepContext) -> None:
         lasted = result.stages_ms.get(stage)
         if lasted is not None and lasted < took_ms[name]:
             # A reading taken once the stage was over is the idle current: judging it would pass any unit.
-            ctx.fail(f"the test sale's {stage} stage lasted {lasted} ms, less than the {took_ms[name]:.0f} ms the "
-                     f"reading took (settle_s): its current was not measured during it", "UNIT-FAULT",
-                     detail=f"sale {result.txn_id}: stages {result.stages_ms}")
+            # Nothing is wrong with the unit for that: the bench could not measure (ERROR, not FAIL).
+            raise EquipmentError(f"the test sale's {stage} stage lasted {lasted} ms, less than the "
+                                 f"{took_ms[name]:.0f} ms the reading took (settle_s): the bench could not measure "
+                                 "its current during it", fault_code="BENCH-ERROR",
+                                 detail=f"sale {result.txn_id}: stages {result.stages_ms}")
         ctx.measure(name, readings[name], unit="mA", says="the unit draws too much current during a sale")
 
 

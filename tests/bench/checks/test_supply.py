@@ -186,9 +186,9 @@ def test_sale_current_is_measured_during_stages_that_outlast_the_reading() -> No
 
 def test_a_reading_taken_after_a_short_stage_ended_is_not_judged_as_its_current() -> None:
     # A 1 ms card stage was over before the 50 ms reading: that figure is the idle current, not the sale's.
-    with pytest.raises(DeviceError, match="card stage lasted 1 ms, less than") as caught:
+    with pytest.raises(EquipmentError, match="card stage lasted 1 ms, less than") as caught:
         sale_current(stage_ms=1)
-    assert caught.value.fault_code == "UNIT-FAULT"
+    assert caught.value.fault_code == "BENCH-ERROR"
 
 
 class ClosingSupply(SagSupply):
