@@ -118,6 +118,7 @@ def brownout(ctx: StepContext) -> None:
     """Lower the supply in steps until the unit stops answering or restarts; then back to nominal."""
     supply, unit = _supply(ctx), ctx.unit
     nominal, step, floor = (float(ctx.params[k]) for k in ("nominal_v", "step_v", "min_v"))
+    supply.set_current_limit(float(ctx.params["current_limit_a"]))  # a shorted board is not fed whatever was left set
     supply.set_voltage(nominal)
     supply.output(True)
     ctx.on_abandon(lambda: supply.set_voltage(nominal))  # Ctrl-C or a timeout: not left at a brownout voltage
@@ -179,6 +180,7 @@ def inrush(ctx: StepContext) -> None:
     channel, scale = int(ctx.params["channel"]), float(ctx.params["amps_per_volt"])
     nominal = float(ctx.params["nominal_v"])
     ctx.on_abandon(lambda: (supply.set_voltage(nominal), supply.output(True)))  # Ctrl-C: the unit powered again
+    supply.set_current_limit(float(ctx.params["current_limit_a"]))
     supply.output(False)
     try:
         _settle(ctx)
@@ -219,6 +221,7 @@ def charging_current(ctx: StepContext) -> None:
 
 _SETTLE = Param(float, 0.3, "seconds to wait after a change before measuring", bounds=(0.05, 10))
 _NOMINAL = Param(float, 12.0, "the unit's supply voltage (its adapter's)", bounds=(0.5, 60))
+_LIMIT = Param(float, 2.0, "the supply's current limit while the check drives it (A)", bounds=(0.01, 20))
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "power.supply_current", supply_current, "current drawn from the bench supply: standby, display on",
@@ -239,7 +242,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "power.brownout", brownout, "lower the supply until the unit stops; it must run down to the limit and recover",
         devices=("unit", "supply"),
-        params={"settle_s": _SETTLE, "nominal_v": _NOMINAL,
+        params={"settle_s": _SETTLE, "nominal_v": _NOMINAL, "current_limit_a": _LIMIT,
                 "step_v": Param(float, 0.5, "volts per step", bounds=(0.01, 10)),
                 "min_v": Param(float, 7.0, "the lowest voltage tried", bounds=(0, 60)),
                 "recover_s": Param(float, 10.0, "seconds the unit has to come back at nominal", bounds=(0.5, 120))},
@@ -249,7 +252,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "power.inrush", inrush, "inrush current at power-on on the oscilloscope: peak and settle time, with a picture",
         devices=("unit", "supply", "scope"),
-        params={"settle_s": _SETTLE, "nominal_v": _NOMINAL,
+        params={"settle_s": _SETTLE, "nominal_v": _NOMINAL, "current_limit_a": _LIMIT,
                 "channel": Param(int, 1, "the scope channel of the current probe", bounds=(1, 8)),
                 "amps_per_volt": Param(float, 1.0, "the current probe's scale", bounds=(1e-6, 1e6)),
                 "trigger_a": Param(float, 0.1, "trigger on a rise through this current", bounds=(0, 100)),

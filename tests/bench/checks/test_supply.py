@@ -78,6 +78,7 @@ class SagSupply(PowerSupply):
 
     def __init__(self) -> None:
         self.volts, self.on, self.history = 12.0, True, []
+        self.limit_a: float | None = None  # what was left set on the supply: none until a check sets it
 
     def identify(self) -> InstrumentIdentity:
         return InstrumentIdentity("Test", "Supply", "1", "1")
@@ -93,7 +94,7 @@ class SagSupply(PowerSupply):
         self.history.append(volts)
 
     def set_current_limit(self, amps: float) -> None:
-        pass
+        self.limit_a = amps
 
     def output(self, on: bool) -> None:
         self.on = on
@@ -136,6 +137,7 @@ def test_brownout_finds_the_first_step_where_the_unit_restarts_and_leaves_the_su
     assert values == {"brownout_v": 10.5, "recovered": True} and faults == {"PWR-BROWNOUT"}
     assert "at 10.50 V the unit restarted" in ctx.notes
     assert supply.history == [12.0, 11.5, 11.0, 10.5, 12.0]
+    assert supply.limit_a == 2.0  # a shorted board is fed at most the check's current limit
 
 
 def test_a_unit_that_runs_down_to_the_lowest_step_passes() -> None:
