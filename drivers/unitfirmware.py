@@ -64,6 +64,14 @@ class _Restarted(Exception):
     """The unit restarted during the transfer (its session is gone; what it wrote is not)."""
 
 
+class _NotBack(Exception):
+    """The unit did not come back after FW_COMMIT: not a transfer to resume (that would flash it again)."""
+
+    def __init__(self, timeout: LinkTimeout) -> None:
+        super().__init__(str(timeout))
+        self.timeout = timeout
+
+
 def check_image(image: FirmwareImage, identity: Identity, *, allow_downgrade: bool = False,
                 trusted: Mapping[bytes, bytes] | None = None) -> FirmwareImage:
     """Refuse an image the unit must not get, before a byte is sent; return it as read from its bytes.
@@ -143,6 +151,8 @@ class _Transfer:
                 status = client.firmware_status()
                 if event is not None and event.data.get("reason") not in ("update", "rollback") and status.pending:
                     raise _Restarted()  # it restarted for another reason before switching: go on with the transfer
+            except _NotBack as exc:
+                raise exc.timeout from None
             except (LinkTimeout, _Restarted) as exc:
                 stalls, mark = (0, self.acked) if self.acked > mark else (stalls + 1, mark)
                 if stalls >= MAX_STALLS:
@@ -232,7 +242,12 @@ class _Transfer:
         except LinkTimeout as exc:
             # The answer may have been lost while the unit was already restarting: wait anyway.
             _LOG.debug("FW_COMMIT answer lost (%s); waiting for the unit to come back", exc)
-        return client.await_boot(deadline, self.wait, "FW_COMMIT")
+        try:
+            return client.await_boot(deadline, self.wait, "FW_COMMIT")
+        except LinkTimeout as exc:
+            # The unit took the commit and is restarting (slower than ``wait``): beginning again would
+            # send the whole image once more and commit it a second time.
+            raise _NotBack(exc) from None
 
     def _come_back(self, silent: bool) -> None:
         """The unit went away: wait for it (a BOOT event or a HELLO), then shake hands again."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,15 @@ def test_a_unit_that_keeps_resetting_before_a_byte_is_written_fails_the_update(s
     with pytest.raises(DeviceError, match="makes no progress") as info:
         unit.firmware_update(make_image(3000), wait=5)
     assert info.value.fault_code == "FW-UPDATE-FAILED"
+
+
+@pytest.mark.slow
+def test_a_unit_that_restarts_slower_than_the_wait_after_commit_is_not_flashed_again(start_unit: Start) -> None:
+    # Review of #18: the lost unit after FW_COMMIT was taken for a power cut mid-transfer, so the
+    # bench began again and flashed (and committed) the whole image once per restart.
+    unit, sim = start_unit({"boot_time": 1.5})
+    with pytest.raises(LinkTimeout, match="did not come back within 1 s"):
+        unit.firmware_update(make_image(3000), wait=1)
+    identity, event = unit.await_boot(time.monotonic() + 5, 5, "the test")  # the restart, late
+    assert identity.firmware == "2.5.0" and event is not None and event.data["reason"] == "update"
+    assert sim.boot_count == 2  # power-on, then the one update
