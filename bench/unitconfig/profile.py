@@ -106,10 +106,16 @@ def _timezone(value: Any) -> str | None:
     return None
 
 
+def _host(value: Any) -> str | None:
+    what = "tcp://HOST:PORT (port 1 to 65535)"
+    match = re.fullmatch(r"tcp://[A-Za-z0-9.-]{1,253}:([0-9]{1,5})", value) if isinstance(value, str) else None
+    return None if match and 1 <= int(match.group(1)) <= 65535 else what
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "terminal_id": _text(r"[A-Za-z0-9 ]{8}", "8 letters, digits or spaces (ISO 8583 field 41)"),
     "merchant_id": _text(r"[A-Za-z0-9]{1,15}", "1 to 15 letters or digits (ISO 8583 field 42)"),
-    "acquirer_host": _text(r"tcp://[A-Za-z0-9.-]{1,253}:[0-9]{1,5}", "tcp://HOST:PORT"),
+    "acquirer_host": _host,
     "timezone": _timezone,
 }
 _NET_CHECKS: dict[str, Callable[[Any], str | None]] = {

@@ -28,6 +28,8 @@ def test_the_demo_profile_loads_flat() -> None:
     ('[settings]\nterminal_id = "PT3001"\n', 2, "terminal id must be 8 letters"),
     ('[settings]\nmerchant_id = "1041-1007"\n', 2, "merchant id must be 1 to 15"),
     ('[settings]\nacquirer_host = "10.0.0.1:8583"\n', 2, "tcp://HOST:PORT"),
+    ('[settings]\nacquirer_host = "tcp://10.0.0.1:99999"\n', 2, "port 1 to 65535"),
+    ('[settings]\nacquirer_host = "tcp://10.0.0.1:0"\n', 2, "port 1 to 65535"),
     ('[settings]\nacquirer_host = "tcp://' + "h" * 200 + ':8583"\n', 2, "at most 128 bytes"),
     ('[settings]\ntimezone = "Shanghai time"\n', 2, "time zone name"),
     ('[settings]\nreceipt_header = ["A", "B", "C", "D", "E"]\n', 2, "1 to 4 lines"),
