@@ -17,6 +17,7 @@ from bench.errors import OperatorTimeout
 from bench.operator import Operator
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
+from drivers.codecs.pan import redact
 
 if TYPE_CHECKING:
     from bench.checks.base import Progress
@@ -153,7 +154,8 @@ def step_line(record: StepRecord, total: int, width: int) -> tuple[str, Any, str
     detail = ""
     if record.outcome != Outcome.PASS:
         fault = f"{record.fault}  " if record.fault else ""
-        detail = safe.one_line(f"  {fault}{record.message}")
+        # A step's message may quote what a device reported: masked like the reports (README "Card data").
+        detail = safe.one_line(redact(f"  {fault}{record.message}"))
     return f" {num}  {safe.one_line(name)} ", outcome, f" {record.duration_s:6.2f} s{tries}{detail}"
 
 
@@ -169,7 +171,7 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
 
         for line in soak_lines(rec):
             safe.echo(line, err=err)
-    safe.echo("\nVerdict: ", verdict, f"  ({tally})  {safe.one_line(rec.summary)}", err=err)
+    safe.echo("\nVerdict: ", verdict, f"  ({tally})  {safe.one_line(redact(rec.summary))}", err=err)
     for f in rec.findings:
         where = "unit" if f.in_unit else "operator" if f.category == "operator" else "bench"
         safe.echo(f"  {f.fault:<16} {f.title} [{f.category}, {where}]", err=err)

@@ -204,7 +204,9 @@ def run(
 
 
 def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = None, result: Any = None) -> None:
-    out = rec.to_dict()
+    from bench.reports.format import redacted
+
+    out = redacted(rec).to_dict()  # card numbers masked as in run.json
     out["report"] = str(report_path) if report_path else None
     if result is not None and (result.case is not None or result.case_note):
         out["case"], out["case_note"] = result.case, result.case_note

@@ -110,12 +110,14 @@ def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, 
 
 def _json(result: MultiResult) -> list[dict[str, Any]]:
     """One element per slot: its run record (with ``slot`` and ``report``), or why it has none."""
+    from bench.reports.format import redacted
+
     out: list[dict[str, Any]] = []
     for run in result.runs:
         if run.record is None:
             out.append({"slot": run.slot, "verdict": None, "error": run.error, "exit_code": run.code})
             continue
-        item = run.record.to_dict()
+        item = redacted(run.record).to_dict()  # card numbers masked as in run.json
         item["report"] = str(run.report) if run.report else None
         if run.report_error:
             item["report_error"] = run.report_error

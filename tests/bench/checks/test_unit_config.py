@@ -109,3 +109,11 @@ def test_a_malformed_profile_names_its_file_and_line(tmp_path: Path) -> None:
     proc = _bench("plan", "check", str(plan))
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"bench: error: {profile}:3: terminal id must be 8 letters"), proc.stderr
+
+
+def test_a_card_number_in_a_setting_is_masked_on_the_console_too(tmp_path: Path) -> None:
+    # Review of #18: the reports masked it, the step's line on the console showed it whole.
+    code, record, text = _run(tmp_path, "merchant-config", {"settings": {"receipt_header": ["4111 1111 1111 1111"]}})
+    assert code == 1
+    assert "receipt header line 1 is 411111******1111, expected DEMO CAFE" in text
+    assert "4111 1111 1111 1111" not in text and "4111 1111 1111 1111" not in json.dumps(record)

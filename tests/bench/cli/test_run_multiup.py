@@ -195,3 +195,16 @@ def test_an_interrupted_run_says_so_and_blames_neither_unit_nor_bench(tmp_path: 
     assert len(summary) == 2 and all("ABORTED" in ln and "interrupted by SIGTERM" in ln for ln in summary), out
     assert "BENCH-ERROR" not in out
     assert "2 of 2 slots stopped and stored ABORTED" in out
+
+
+def test_json_of_a_multi_up_run_masks_card_numbers_as_run_json_does(tmp_path: Path) -> None:
+    # Review of #18: `bench run --units N --json` printed a setting holding a card number whole.
+    scenario = tmp_path / "pan.yaml"
+    scenario.write_text(json.dumps({"spec": 2, "device": {"unit": {"base": "good", "config": {
+        "settings": {"receipt_header": ["4111 1111 1111 1111"]}}}}}))
+    proc = bench("run", "merchant-config", "--sim", "--units", "2", "--scenario", str(scenario),
+                 "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r"), "--json")
+    assert proc.returncode == 1, proc.stderr
+    assert "4111 1111 1111 1111" not in proc.stdout
+    steps = [s for unit in json.loads(proc.stdout) for s in unit["steps"] if s["check"] == "unit.config"]
+    assert len(steps) == 2 and all("line 1 is 411111******1111," in s["message"] for s in steps)
