@@ -113,6 +113,13 @@ class ConsoleListener:
         elif not first or progress.done == 0:
             safe.echo(line, err=self.err)
 
+    def end_live_line(self) -> None:
+        """The run ends without its step's line (Ctrl-C, an error): keep the live line as it stood and
+        end it, so what is written next starts a line of its own."""
+        if (self._progress_at is not None or self._shown) and self._is_tty():
+            safe.echo("", err=self.err)
+        self._progress_at, self._shown = None, 0.0
+
     def step_ended(self, record: StepRecord, total: int) -> None:
         """One line: number, name, outcome, time, fault and message."""
         if self._progress_at is not None and self._is_tty():

@@ -176,6 +176,8 @@ def run(
     try:
         result = execute(request)
     except BenchError as exc:
+        if isinstance(request.listener, ConsoleListener):
+            request.listener.end_live_line()  # a flash's bar, say: the error line goes below it
         # A run that ended early still has its record: scripts asking for JSON get it.
         if as_json and getattr(exc, "record", None) is not None:
             _echo_record(exc.record, getattr(exc, "report", None),  # type: ignore[attr-defined]

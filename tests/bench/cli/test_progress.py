@@ -59,6 +59,18 @@ def test_a_terminal_rewrites_one_line_and_clears_it_when_the_step_ends(
     assert out.endswith("\r  1/1  soak ....................... PASS      3.00 s\n")
 
 
+def test_a_run_that_ends_mid_bar_ends_the_line_so_the_error_starts_its_own(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Review of #18: Ctrl-C mid-flash printed "... 0:04 leftbench: error: interrupted ...".
+    listener = ConsoleListener(tty=True)
+    listener.step_progress("flash", Progress(27720, 65536, {}, "10.4 KiB/s, 0:04 left"))
+    listener.end_live_line()
+    listener.end_live_line()  # once only
+    assert capsys.readouterr().out.endswith("27720/65536 (42%)  10.4 KiB/s, 0:04 left\n")
+    ConsoleListener(tty=True).end_live_line()  # nothing live: nothing written
+    assert capsys.readouterr().out == ""
+
+
 def test_the_multi_up_table_shows_a_slots_counts_and_plain_output_spaces_them(
         capsys: pytest.CaptureFixture[str]) -> None:
     console = MultiConsole([1, 2], "soak-demo", 1, tty=False)
