@@ -327,8 +327,8 @@ class UnitClient(Unit):
                         late_event = late
                     self._boots_seen = max(self._boots_seen, late.index)
                 return identity, None if late_event is None else parse_event(late_event)
-        raise LinkTimeout(f"the unit did not come back within {wait:g} s of being restarted",
-                          detail=f"unit on {self.url}: no BOOT event or HELLO answer within {wait:g} s of {after}")
+        raise LinkTimeout(f"the unit did not come back within {round(wait, 1):g} s of being restarted",
+                          detail=f"unit on {self.url}: no BOOT event or HELLO answer within {round(wait, 1):g} s of {after}")
 
     def next_event(self, timeout: float) -> UnitEvent | None:
         """Return the next unsolicited event, or None when none arrives within ``timeout``."""

@@ -209,3 +209,11 @@ def test_a_unit_that_restarts_slower_than_the_wait_after_commit_is_not_flashed_a
     identity, event = unit.await_boot(time.monotonic() + 5, 5, "the test")  # the restart, late
     assert identity.firmware == "2.5.0" and event is not None and event.data["reason"] == "update"
     assert sim.boot_count == 2  # power-on, then the one update
+
+
+@pytest.mark.slow
+def test_the_wait_a_step_budgets_is_said_in_tenths(start_unit: Start) -> None:
+    # Review of #18: a step's remaining budget showed as "within 1.69947 s".
+    unit, _ = start_unit({"boot_time": 30, "faults": {"fw_power_cut_at": 1000}})
+    with pytest.raises(LinkTimeout, match=r"did not come back within 1\.2 s of being restarted"):
+        unit.firmware_update(make_image(3000), wait=1.23456)
