@@ -92,6 +92,8 @@ _ROWS: tuple[tuple[str, str, Category, str, str], ...] = (
      "pick the image for this unit's model and hardware revision (bench firmware inspect shows both)"),
     ("FW-DOWNGRADE", "the firmware image is older than the firmware the unit runs", _O, "firmware image",
      "use the current image, or allow the downgrade on purpose (--allow-downgrade)"),
+    ("FW-UNTRUSTED-IMAGE", "the firmware image is not signed by a key the bench trusts (nothing was sent)", _O,
+     "firmware image", "flash the vendor's signed image, and check the plan's keys name the vendor's public key"),
     ("FW-IMAGE-CORRUPT", "the firmware image file is damaged, truncated or not an image", _O, "firmware image",
      "get the image again from the vendor and check it with bench firmware inspect"),
     ("SEC-TAMPER", "tamper detected: keys erased, unit locked", _H, "security mesh / tamper switch",

@@ -32,7 +32,7 @@ _LOG = logging.getLogger(__name__)
 REFUSAL_FAULTS = {
     "model": "FW-WRONG-MODEL",
     "hardware": "FW-WRONG-MODEL",
-    "signature": "FW-SIGNATURE",
+    "signature": "FW-UNTRUSTED-IMAGE",  # the unit's check worked: the image is at fault, not its firmware
     "downgrade": "FW-DOWNGRADE",
     "hash": "FW-UPDATE-FAILED",
 }
@@ -81,7 +81,7 @@ def check_image(image: FirmwareImage, identity: Identity, *, allow_downgrade: bo
     identity and its version against the running one.
 
     Raises:
-        ImageError: FW-IMAGE-CORRUPT (truncated, altered payload), FW-SIGNATURE, FW-WRONG-MODEL,
+        ImageError: FW-IMAGE-CORRUPT (truncated, altered payload), FW-UNTRUSTED-IMAGE, FW-WRONG-MODEL,
             FW-DOWNGRADE (older than running and ``allow_downgrade`` not given).
     """
     checked = parse_image(image.to_bytes())
@@ -112,7 +112,7 @@ def update(client: UnitClient, image: FirmwareImage, *, allow_downgrade: bool = 
 
     Raises:
         ImageError: refused before a byte was sent (:func:`check_image`).
-        DeviceError: the unit refused the image (its reason's fault: FW-WRONG-MODEL, FW-SIGNATURE,
+        DeviceError: the unit refused the image (its reason's fault: FW-WRONG-MODEL, FW-UNTRUSTED-IMAGE,
             FW-DOWNGRADE, FW-UPDATE-FAILED), the transfer made no progress (FW-UPDATE-FAILED),
             LINK-UNSUPPORTED (no ``fwupdate``).
         LinkTimeout: the unit did not come back within ``wait``.

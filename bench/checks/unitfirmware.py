@@ -5,7 +5,7 @@
 happened: the unit runs the image's version after its restart, no rollback (FW-ROLLBACK), within the
 time limit. An image that must not go to this unit is refused before a byte is sent, each with its
 fault: damaged or truncated (FW-IMAGE-CORRUPT), a signature none of the plan's keys verifies
-(FW-SIGNATURE), another model or hardware revision (FW-WRONG-MODEL), older than the running version
+(FW-UNTRUSTED-IMAGE: the image's fault, not the unit's), another model or hardware revision (FW-WRONG-MODEL), older than the running version
 without ``allow_downgrade`` (FW-DOWNGRADE).
 
 ``unit.update_state`` reads FW_STATUS and the event log: a transfer left pending (at intake: an update
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.checks.base import CheckSpec, Param, StepContext
-from bench.errors import DeviceError, PlanError
+from bench.errors import EquipmentError, PlanError
 from bench.measure import Limit
 from bench.planfind import plan_dirs
 from drivers.codecs import unitcodes
@@ -145,8 +145,9 @@ def firmware_update(ctx: StepContext) -> None:
     try:
         image = parse_image(path.read_bytes())
     except ImageError as exc:
-        raise DeviceError(f"{path.name}: refused before a byte was sent: {exc.message}",
-                          fault_code=exc.fault_code) from None
+        # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
+        raise EquipmentError(f"{path.name}: refused before a byte was sent: {exc.message}",
+                             fault_code=exc.fault_code) from None
     h = image.header
     ctx.note(f"image {path.name}: {h.model} {h.version} for hw {', '.join(h.hw_revisions)}, "
              f"{len(image.payload)} payload bytes")
@@ -157,8 +158,9 @@ def firmware_update(ctx: StepContext) -> None:
                                           trusted=trusted_keys(list(key_files)), progress=meter,
                                           wait=ctx.budget(float(p["wait"])))
     except ImageError as exc:
-        raise DeviceError(f"{path.name}: refused before a byte was sent: {exc.message}",
-                          fault_code=exc.fault_code) from None
+        # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
+        raise EquipmentError(f"{path.name}: refused before a byte was sent: {exc.message}",
+                             fault_code=exc.fault_code) from None
     ctx.note(f"{result.version_before} -> {result.version_after} ({result.boot_reason or 'no BOOT event'}), "
              f"{result.bytes_sent} bytes sent, {result.resumes} resume(s), {result.seconds:.1f} s")
     ctx.measure("version_before", result.version_before)

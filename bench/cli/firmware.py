@@ -60,7 +60,7 @@ def inspect_image(image_file: Path, keys: tuple[Path, ...], as_json: bool) -> No
         try:
             signed = verify_image(image, trusted_keys(list(keys))).hex()
         except ImageError as exc:
-            raise ImageError(f"{image_file}: {exc}", fault_code=exc.fault_code or "FW-SIGNATURE") from None
+            raise ImageError(f"{image_file}: {exc}", fault_code=exc.fault_code or "FW-UNTRUSTED-IMAGE") from None
     out = _describe(image, signed, bool(keys))
     if as_json:
         safe.echo_json(json.dumps(out, indent=2))

@@ -41,7 +41,7 @@ _LIMITS = {"model": 32, "version": 32, "hw revision": 8}
 class ImageError(ConfigError):
     """The image is malformed, truncated, altered, not signed by a trusted key, or not for this unit.
 
-    ``fault_code`` says which: ``FW-IMAGE-CORRUPT`` (format, length, hash), ``FW-SIGNATURE``, or, from
+    ``fault_code`` says which: ``FW-IMAGE-CORRUPT`` (format, length, hash), ``FW-UNTRUSTED-IMAGE``, or, from
     :func:`drivers.unitfirmware.check_image`, ``FW-WRONG-MODEL`` and ``FW-DOWNGRADE``.
     """
 
@@ -224,7 +224,8 @@ def verify_image(image: FirmwareImage, trusted: dict[bytes, bytes]) -> bytes:
     """Check the signature against the trusted public keys (key id -> raw 32-byte key); return the key id.
 
     Raises:
-        ImageError: FW-SIGNATURE: signed by a key that is not trusted, or the signature is wrong.
+        ImageError: FW-UNTRUSTED-IMAGE: signed by a key that is not trusted, or the signature is wrong (the
+            bench refuses it: the unit's own refusal is FW-SIGNATURE, a fault of its firmware).
     """
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -232,10 +233,10 @@ def verify_image(image: FirmwareImage, trusted: dict[bytes, bytes]) -> bytes:
     key = trusted.get(image.header.key_id)
     if key is None:
         raise ImageError(f"the image is signed by key {image.header.key_id.hex()}, which this bench does not trust",
-                         fault_code="FW-SIGNATURE")
+                         fault_code="FW-UNTRUSTED-IMAGE")
     try:
         Ed25519PublicKey.from_public_bytes(key).verify(image.signature, image.header_bytes)
     except InvalidSignature:
         raise ImageError("the image's signature is wrong: the header was altered or signed by another key",
-                         fault_code="FW-SIGNATURE") from None
+                         fault_code="FW-UNTRUSTED-IMAGE") from None
     return image.header.key_id

@@ -121,7 +121,7 @@ def _truncated(image: FirmwareImage) -> FirmwareImage:
     (make_image(2000, model="PT-400"), "FW-WRONG-MODEL", "for PT-400 hw C, D; this unit is a PT-300 hw C"),
     (make_image(2000, hw=("A", "B")), "FW-WRONG-MODEL", "for PT-300 hw A, B"),
     (make_image(2000, version="2.4.0"), "FW-DOWNGRADE", "2.4.0 is older than the unit's 2.4.1"),
-    (_altered_header(make_image(2000)), "FW-SIGNATURE", "signature is wrong"),
+    (_altered_header(make_image(2000)), "FW-UNTRUSTED-IMAGE", "signature is wrong"),
     (_truncated(make_image(2000)), "FW-IMAGE-CORRUPT", "truncated"),
 ], ids=["model", "hardware", "older", "signature", "truncated"])
 def test_an_image_that_does_not_fit_is_refused_before_a_byte_is_sent(
@@ -140,7 +140,7 @@ def test_the_unit_refuses_what_the_bench_did_not_check(start_unit: Start) -> Non
     other = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     with pytest.raises(DeviceError, match="refused the firmware image: signature") as info:
         unit.firmware_update(make_image(2000, key=other))  # no trusted keys given: the unit checks
-    assert info.value.fault_code == "FW-SIGNATURE"
+    assert info.value.fault_code == "FW-UNTRUSTED-IMAGE"  # its check worked: the image is at fault
     status = unit.firmware_status()
     assert status.state == "idle" and status.running_version == "2.4.1"
 

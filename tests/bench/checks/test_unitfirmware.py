@@ -94,9 +94,9 @@ def test_a_truncated_image_is_refused_before_a_byte_is_sent(tmp_path: Path) -> N
     cut = tmp_path / "cut.img"
     cut.write_bytes(sim_image().to_bytes()[:-100])
     proc, record = run(tmp_path, write_plan(tmp_path, image=str(cut)))
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # the image is at fault, not the unit: ERROR, no verdict on the unit
     flash = step(record, "flash")
-    assert (flash["outcome"], flash["fault"]) == ("FAIL", "FW-IMAGE-CORRUPT")
+    assert (flash["outcome"], flash["fault"]) == ("ERROR", "FW-IMAGE-CORRUPT")
     assert flash["message"].startswith("cut.img: refused before a byte was sent: ")
     assert measured(record, "after")["running_version"] == "2.4.1"
 
@@ -106,8 +106,8 @@ def test_an_older_image_is_refused_unless_the_plan_allows_the_downgrade(tmp_path
     old = tmp_path / "old.img"
     old.write_bytes(sim_image("2.4.0", 4096).to_bytes())
     proc, record = run(tmp_path, write_plan(tmp_path, image=str(old)))
-    assert proc.returncode == 1
-    assert step(record, "flash")["fault"] == "FW-DOWNGRADE"
+    assert proc.returncode == 3
+    assert (step(record, "flash")["outcome"], step(record, "flash")["fault"]) == ("ERROR", "FW-DOWNGRADE")
     assert "older than the unit's 2.4.1" in step(record, "flash")["message"]
     proc, record = run(tmp_path, write_plan(tmp_path, image=str(old), allow_downgrade=True))
     assert proc.returncode == 0, record.get("summary")
