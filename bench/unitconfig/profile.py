@@ -103,6 +103,11 @@ def _cidr(value: Any) -> str | None:
 def _timezone(value: Any) -> str | None:
     if not isinstance(value, str) or not re.fullmatch(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", value):
         return "a time zone name such as Asia/Shanghai or UTC"
+    import zoneinfo
+
+    known = zoneinfo.available_timezones()  # the system's tz database (empty without one: the form alone)
+    if known and value != "UTC" and value not in known:
+        return "a time zone of the tz database such as Asia/Shanghai or UTC"
     return None
 
 

@@ -69,6 +69,8 @@ class ImageHeader:
         out += _text(self.version, "version")
         if not 1 <= len(self.hw_revisions) <= 16:
             raise ImageError(f"an image fits 1 to 16 hardware revisions, not {len(self.hw_revisions)}")
+        if len(set(self.hw_revisions)) != len(self.hw_revisions):
+            raise ImageError(f"hardware revisions named twice: {', '.join(self.hw_revisions)}")
         out.append(len(self.hw_revisions))
         for rev in self.hw_revisions:
             out += _text(rev, "hw revision")
@@ -191,7 +193,8 @@ def parse_image(data: bytes) -> FirmwareImage:
     header, header_bytes, signature = _read_header(r)
     payload = r.take(header.payload_length, "payload")
     if r.pos != len(data):
-        raise ImageError(f"the image has {len(data) - r.pos} bytes after its payload")
+        extra = len(data) - r.pos
+        raise ImageError(f"the image has {extra} byte{'' if extra == 1 else 's'} after its payload")
     if hashlib.sha256(payload).digest() != header.payload_sha256:
         raise ImageError("the payload's SHA-256 differs from the header's: the image was altered or damaged")
     return FirmwareImage(header, header_bytes, signature, payload)

@@ -60,7 +60,8 @@ _RULES: dict[str, Callable[[str], str | None]] = {
     "merchant_id": _match(r"[A-Za-z0-9]{1,15}", "1 to 15 letters or digits"),
     "acquirer_host": _host,
     "timezone": _match(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", "a time zone name such as Asia/Shanghai"),
-    "receipt_header": _match(r"[ -~]{1,32}", "1 to 32 printable characters"),
+    "receipt_header": lambda v: None if 1 <= len(v) <= 32 and v.isprintable() and v.strip()
+    else "1 to 32 printable characters",  # any script: a Chinese merchant's header is printed in Chinese
     "mode": _match(r"dhcp|static|off", "dhcp, static or off"),
     "address": _address(ipaddress.IPv4Interface, "an IPv4 address with its prefix (a.b.c.d/n)"),
     "gateway": _address(ipaddress.IPv4Address, "an IPv4 address"),

@@ -64,8 +64,9 @@ def test_written_settings_are_read_back_and_survive_a_reboot(start_unit: Start) 
     assert unit.config_read()["merchant_id"] == ""
     results = unit.config_write({"merchant_id": "104110070110001", "timezone": "Mars/Olympus Mons",
                                  "terminal_id": "PT300002", "pin_pad": "on", "network.wifi.gateway": "192.168.10.254",
-                                 "receipt_header.2": ""})
-    assert results == {"merchant_id": "written",
+                                 "receipt_header.2": "", "receipt_header.1": "上海演示咖啡店"})
+    assert results == {"receipt_header.1": "written",  # a Chinese merchant's header, as its slips print it
+                       "merchant_id": "written",
                        "timezone": "invalid value: expected a time zone name such as Asia/Shanghai",
                        "terminal_id": "read-only", "pin_pad": "unknown key", "network.wifi.gateway": "written",
                        "receipt_header.2": "written"}
@@ -74,6 +75,7 @@ def test_written_settings_are_read_back_and_survive_a_reboot(start_unit: Start) 
     assert (after["merchant_id"], after["timezone"], after["terminal_id"]) == ("104110070110001", "Asia/Shanghai",
                                                                                "PT300001")
     assert after["network.wifi.gateway"] == "192.168.10.254" and after["receipt_header.2"] == ""
+    assert after["receipt_header.1"] == "上海演示咖啡店"
 
 
 def test_many_settings_go_in_several_writes_and_a_forgetful_unit_says_written(start_unit: Start) -> None:

@@ -32,6 +32,7 @@ def test_the_demo_profile_loads_flat() -> None:
     ('[settings]\nacquirer_host = "tcp://10.0.0.1:0"\n', 2, "port 1 to 65535"),
     ('[settings]\nacquirer_host = "tcp://' + "h" * 200 + ':8583"\n', 2, "at most 128 bytes"),
     ('[settings]\ntimezone = "Shanghai time"\n', 2, "time zone name"),
+    ('[settings]\ntimezone = "Mars/Base"\n', 2, "a time zone of the tz database"),
     ('[settings]\nreceipt_header = ["A", "B", "C", "D", "E"]\n', 2, "1 to 4 lines"),
     ('[settings]\nreceipt_header = ["' + "X" * 33 + '"]\n', 2, "line 1 must be printable text of 1 to 32"),
     ('[settings]\ncolour = "red"\n', 2, "unknown setting 'colour'"),

@@ -52,7 +52,7 @@ def test_an_image_signed_by_an_untrusted_key_is_refused(tmp_path: Path) -> None:
     (b"MZ\x90\x00" + GOOD[4:], "not a firmware image"),
     (MAGIC + b"\x02" + GOOD[5:], "image format 2"),
     (GOOD[:-1], "ends inside its payload"),
-    (GOOD + b"\x00", "1 bytes after its payload"),
+    (GOOD + b"\x00", "1 byte after its payload"),
     (GOOD[:-1] + bytes((GOOD[-1] ^ 1,)), "payload's SHA-256 differs"),
 ])
 def test_a_damaged_image_is_refused_saying_what_is_wrong(data: bytes, says: str) -> None:
@@ -73,7 +73,7 @@ def test_an_altered_header_fails_its_signature() -> None:
 
 @pytest.mark.parametrize("fields", [
     {"model": ""}, {"model": "PT 300"}, {"model": "x" * 33}, {"version": "2.5.0\n"}, {"hw_revisions": ()},
-    {"hw_revisions": tuple("ABCDEFGHIJKLMNOPQ")}, {"hw_revisions": ("revision-C",)},
+    {"hw_revisions": tuple("ABCDEFGHIJKLMNOPQ")}, {"hw_revisions": ("revision-C",)}, {"hw_revisions": ("C", "C")},
 ])
 def test_a_field_out_of_range_is_refused_when_building(fields: dict[str, object]) -> None:
     with pytest.raises(ImageError):
