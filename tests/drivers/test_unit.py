@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import functools
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,39 +15,20 @@ from drivers.errors import DeviceError, LinkTimeout
 from drivers.interfaces import MsrSwipe
 from drivers.link import ReceivedEvent
 from drivers.sim import unitcommands
-from drivers.sim.unit import PtyServer
 from drivers.sim.unitcommands import encode_event
 from drivers.sim.unitpanel import track_lrc
-from drivers.sim.unitprofile import load_profile
-from drivers.sim.unitsim import UnitSim
-from drivers.unit import UnitClient, open_unit, parse_event
+from drivers.unit import UnitClient, parse_event
+from tests.drivers.conftest import ServeUnit
 
 Start = Callable[..., UnitClient]
 
 
 @pytest.fixture
-def start_unit(tmp_path: Path) -> Iterator[Start]:
-    servers: list[tuple[PtyServer, threading.Thread]] = []
-    clients: list[UnitClient] = []
-
+def start_unit(serve_unit: ServeUnit) -> Start:
     def start(profile: str = "good", overrides: dict[str, Any] | None = None, **options: Any) -> UnitClient:
-        merged = {"boot_time": 0.2, **(overrides or {})}
-        server = PtyServer(UnitSim(load_profile(profile, merged)), tmp_path / f"unit{len(servers)}")
-        server.open()
-        thread = threading.Thread(target=server.serve, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        client = open_unit(str(server.link), **options)
-        clients.append(client)
-        return client
+        return serve_unit(profile, overrides, **options)[0]
 
-    yield start
-    for client in clients:
-        client.close()
-    for server, thread in servers:
-        server.stop()
-        thread.join(2)
-        server.close()
+    return start
 
 
 def test_identity_from_handshake(start_unit: Start) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,11 +10,10 @@ import pytest
 from drivers import configproto as cp
 from drivers import unitconfig
 from drivers.errors import ConfigError, DeviceError
-from drivers.sim.unit import PtyServer
 from drivers.sim.unitconfig import KEYS, UnitConfig
 from drivers.sim.unitprofile import load_profile
-from drivers.sim.unitsim import UnitSim
-from drivers.unit import UnitClient, open_unit
+from drivers.unit import UnitClient
+from tests.drivers.conftest import ServeUnit
 
 Start = Callable[..., UnitClient]
 MERCHANT = {"terminal_id": "PT300001", "merchant_id": "104110070110001", "acquirer_host": "tcp://10.20.30.40:8583",
@@ -25,28 +22,11 @@ MERCHANT = {"terminal_id": "PT300001", "merchant_id": "104110070110001", "acquir
 
 
 @pytest.fixture
-def start_unit(tmp_path: Path) -> Iterator[Start]:
-    servers: list[tuple[PtyServer, threading.Thread]] = []
-    clients: list[UnitClient] = []
-
+def start_unit(serve_unit: ServeUnit) -> Start:
     def start(overrides: dict[str, Any] | None = None, **options: Any) -> UnitClient:
-        sim = UnitSim(load_profile("good", {"boot_time": 0.2, **(overrides or {})}))
-        server = PtyServer(sim, tmp_path / f"unit{len(servers)}")
-        server.open()
-        thread = threading.Thread(target=server.serve, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        client = open_unit(str(server.link), **options)
-        clients.append(client)
-        return client
+        return serve_unit("good", overrides, **options)[0]
 
-    yield start
-    for client in clients:
-        client.close()
-    for server, thread in servers:
-        server.stop()
-        thread.join(2)
-        server.close()
+    return start
 
 
 def test_the_unit_lists_every_setting_in_pages_unset_ones_empty(start_unit: Start) -> None:

@@ -7,10 +7,8 @@ fraction of a second; what is slow is waiting: link timeouts and the unit's rest
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,38 +18,20 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from drivers.errors import DeviceError, LinkTimeout
 from drivers.firmware.image import FirmwareImage, ImageError
 from drivers.interfaces import Unit
-from drivers.sim.unit import PtyServer
-from drivers.sim.unitprofile import load_profile
 from drivers.sim.unitsim import UnitSim
-from drivers.unit import UnitClient, open_unit
+from drivers.unit import UnitClient
+from tests.drivers.conftest import ServeUnit
 from tests.drivers.fwimages import make_image, trusted
 
 Start = Callable[..., tuple[UnitClient, UnitSim]]
 
 
 @pytest.fixture
-def start_unit(tmp_path: Path) -> Iterator[Start]:
-    servers: list[tuple[PtyServer, threading.Thread]] = []
-    clients: list[UnitClient] = []
-
+def start_unit(serve_unit: ServeUnit) -> Start:
     def start(overrides: dict[str, Any] | None = None, **options: Any) -> tuple[UnitClient, UnitSim]:
-        sim = UnitSim(load_profile("good", {"boot_time": 0.2, **(overrides or {})}))
-        server = PtyServer(sim, tmp_path / f"unit{len(servers)}")
-        server.open()
-        thread = threading.Thread(target=server.serve, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        client = open_unit(str(server.link), **options)
-        clients.append(client)
-        return client, sim
+        return serve_unit("good", overrides, **options)
 
-    yield start
-    for client in clients:
-        client.close()
-    for server, thread in servers:
-        server.stop()
-        thread.join(2)
-        server.close()
+    return start
 
 
 def test_a_256_kib_update_runs_and_the_unit_reports_the_new_version(start_unit: Start) -> None:
