@@ -13,11 +13,9 @@ like-for-like figure. Rows: a unit that takes 1024-byte payloads, and the ``good
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
-from benchmarks.common import Row, Series, cli
+from benchmarks.common import Row, Series, cli, paced_unit
 
 BAUD = 115200
 LINE_RATE = BAUD / 10  # 8N1: 10 bits per byte
@@ -35,38 +33,26 @@ def _bound(payload: int) -> float:
 def _flashes(max_payload: int, reps: int) -> tuple[list[float], list[float]]:
     """Transfer rates (B/s) and whole-update seconds of ``reps`` flashes of one image into one unit."""
     from drivers.firmware.keys import trusted_keys
-    from drivers.sim.bench import SimUnitProcess
     from drivers.sim.fwimages import PUBLIC_KEY, sim_image
     from drivers.sim.unitprofile import load_profile
-    from drivers.unit import open_unit
 
     image = sim_image("2.5.0", SIZE)
     trusted = trusted_keys([PUBLIC_KEY])
     profile = load_profile("good", {"max_payload": max_payload, "boot_time": 0.2})
     rates: list[float] = []
     whole: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="bench-flash-") as tmp:
-        proc = SimUnitProcess(profile, Path(tmp) / "unit0", baud=BAUD)
-        proc.start()
-        try:
-            unit = open_unit(str(proc.link), baudrate=BAUD)
-            try:
-                assert unit.link.max_payload == max_payload, unit.link.max_payload
-                for _ in range(reps):  # the same version again is a reflash, which the unit allows
-                    marks: list[float] = []
+    with paced_unit(profile, BAUD, "bench-flash-") as unit:
+        for _ in range(reps):  # the same version again is a reflash, which the unit allows
+            marks: list[float] = []
 
-                    def progress(done: int, total: int, marks: list[float] = marks) -> None:
-                        if not marks or done >= total:
-                            marks.append(time.perf_counter())
+            def progress(done: int, total: int, marks: list[float] = marks) -> None:
+                if not marks or done >= total:
+                    marks.append(time.perf_counter())
 
-                    result = unit.firmware_update(image, trusted=trusted, progress=progress, wait=30)
-                    assert result.updated and result.resumes == 0, result
-                    rates.append(SIZE / (marks[-1] - marks[0]))
-                    whole.append(result.seconds)
-            finally:
-                unit.close()
-        finally:
-            proc.stop()
+            result = unit.firmware_update(image, trusted=trusted, progress=progress, wait=30)
+            assert result.updated and result.resumes == 0, result
+            rates.append(SIZE / (marks[-1] - marks[0]))
+            whole.append(result.seconds)
     return rates, whole
 
 

@@ -16,11 +16,9 @@ then uses it, HELLO takes the smaller of both ends' announcements); the second r
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
-from benchmarks.common import Row, Series, cli
+from benchmarks.common import Row, Series, cli, paced_unit
 
 BAUD = 115200
 LINE_RATE = BAUD / 10  # 8N1: 10 bits per byte
@@ -50,29 +48,17 @@ def _bound(size: int, payload: int) -> float:
 
 
 def _rates(max_payload: int, fill: int, size: int, reps: int) -> list[float]:
-    from drivers.sim.bench import SimUnitProcess
     from drivers.sim.unitprofile import load_profile
-    from drivers.unit import open_unit
 
     profile = load_profile("good", {"event_log_fill": fill, "max_payload": max_payload})
     rates: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
-        proc = SimUnitProcess(profile, Path(tmp) / "unit0", baud=BAUD)
-        proc.start()
-        try:
-            unit = open_unit(str(proc.link), baudrate=BAUD)
-            try:
-                assert unit.link.max_payload == max_payload, unit.link.max_payload
-                got = unit.event_log_bytes()  # warm-up; also checks the size
-                assert len(got) == size, (len(got), size)
-                for _ in range(reps):
-                    t0 = time.perf_counter()
-                    data = unit.event_log_bytes()
-                    rates.append(len(data) / (time.perf_counter() - t0))
-            finally:
-                unit.close()
-        finally:
-            proc.stop()
+    with paced_unit(profile, BAUD, "bench-link-") as unit:
+        got = unit.event_log_bytes()  # warm-up; also checks the size
+        assert len(got) == size, (len(got), size)
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            data = unit.event_log_bytes()
+            rates.append(len(data) / (time.perf_counter() - t0))
     return rates
 
 

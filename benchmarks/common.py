@@ -7,14 +7,16 @@ section and, with ``--json-out FILE``, writes its rows for :mod:`benchmarks.run_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,3 +178,24 @@ def cli(title: str, run: Callable[[int], list[Row]], default_reps: int) -> None:
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps([r.to_dict() for r in rows], indent=2))
+
+
+@contextlib.contextmanager
+def paced_unit(profile: dict[str, Any], baud: int, prefix: str) -> Iterator[Any]:
+    """A simulated unit in its own process on a pty paced at ``baud``, and the client on it (both closed after);
+    the client has agreed the profile's payload size."""
+    from drivers.sim.bench import SimUnitProcess
+    from drivers.unit import open_unit
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        proc = SimUnitProcess(profile, Path(tmp) / "unit0", baud=baud)
+        proc.start()
+        try:
+            unit = open_unit(str(proc.link), baudrate=baud)
+            try:
+                assert unit.link.max_payload == profile["max_payload"], unit.link.max_payload
+                yield unit
+            finally:
+                unit.close()
+        finally:
+            proc.stop()
