@@ -23,7 +23,6 @@ line and the field. A profile names only what it cares about: settings it leaves
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,13 +32,7 @@ from typing import Any
 from bench.errors import PlanError
 from bench.tomlfile import line_of, read_toml
 from drivers.configproto import MAX_VALUE
-
-#: Network interfaces a unit reports, and the fields each may set.
-INTERFACES = ("eth", "wifi", "cellular")
-NETWORK_FIELDS = ("mode", "address", "gateway", "dns", "ssid", "apn")
-NETWORK_MODES = ("dhcp", "static", "off")
-HEADER_LINES = 4
-HEADER_WIDTH = 32
+from drivers.unitsettings import HEADER_LINES, INTERFACES, NETWORK_FIELDS, value_problem
 
 #: A setting's name as a technician says it.
 LABELS = {
@@ -75,62 +68,24 @@ class MerchantProfile:
     path: str | None = None
 
 
-def _text(pattern: str, what: str) -> Callable[[Any], str | None]:
-    rx = re.compile(pattern)
+def _problem(key: str, value: Any) -> str | None:
+    """What setting ``key`` takes when ``value`` is not that: the unit's own rule (drivers.unitsettings),
+    the link's length, and for a time zone the tz database."""
+    if not isinstance(value, str):
+        return "text"
+    if len(value.encode()) > MAX_VALUE:
+        return f"at most {MAX_VALUE} bytes (what the unit's link takes)"
+    problem = value_problem(key, value)
+    if problem is None and key == "timezone" and value != "UTC":
+        import zoneinfo
 
-    def check(value: Any) -> str | None:
-        return None if isinstance(value, str) and rx.fullmatch(value) else what
-
-    return check
-
-
-def _ipv4(value: Any) -> str | None:
-    try:
-        ipaddress.IPv4Address(value)
-    except (ValueError, TypeError):
-        return "an IPv4 address such as 192.168.10.1"
-    return None
-
-
-def _cidr(value: Any) -> str | None:
-    try:
-        ipaddress.IPv4Interface(value)
-    except (ValueError, TypeError):
-        return "an IPv4 address with its prefix, such as 192.168.10.20/24"
-    return None if isinstance(value, str) and "/" in value else "an IPv4 address with its prefix, such as 192.168.10.20/24"
+        known = zoneinfo.available_timezones()  # the system's tz database (empty without one: the form alone)
+        if known and value not in known:
+            problem = "a time zone of the tz database such as Asia/Shanghai or UTC"
+    return problem
 
 
-def _timezone(value: Any) -> str | None:
-    if not isinstance(value, str) or not re.fullmatch(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", value):
-        return "a time zone name such as Asia/Shanghai or UTC"
-    import zoneinfo
-
-    known = zoneinfo.available_timezones()  # the system's tz database (empty without one: the form alone)
-    if known and value != "UTC" and value not in known:
-        return "a time zone of the tz database such as Asia/Shanghai or UTC"
-    return None
-
-
-def _host(value: Any) -> str | None:
-    what = "tcp://HOST:PORT (port 1 to 65535)"
-    match = re.fullmatch(r"tcp://[A-Za-z0-9.-]{1,253}:([0-9]{1,5})", value) if isinstance(value, str) else None
-    return None if match and 1 <= int(match.group(1)) <= 65535 else what
-
-
-_CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "terminal_id": _text(r"[A-Za-z0-9 ]{8}", "8 letters, digits or spaces (ISO 8583 field 41)"),
-    "merchant_id": _text(r"[A-Za-z0-9]{1,15}", "1 to 15 letters or digits (ISO 8583 field 42)"),
-    "acquirer_host": _host,
-    "timezone": _timezone,
-}
-_NET_CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "mode": _text("|".join(NETWORK_MODES), " or ".join(NETWORK_MODES)),
-    "address": _cidr,
-    "gateway": _ipv4,
-    "dns": _ipv4,
-    "ssid": _text(r"[ -~]{1,32}", "1 to 32 printable ASCII characters"),
-    "apn": _text(r"[A-Za-z0-9.-]{1,63}", "1 to 63 letters, digits, dots or hyphens"),
-}
+_SINGLE = ("terminal_id", "merchant_id", "acquirer_host", "timezone")
 _TOP = ("name", "merchant", "settings")
 
 
@@ -162,15 +117,13 @@ def load_profile(path: str | Path) -> MerchantProfile:
             settings.update(_header(value, functools.partial(error, where=at)))
         elif key == "network":
             settings.update(_network(value, error))
-        elif key in _CHECKS:
-            problem = _CHECKS[key](value)
-            if problem is None and len(value.encode()) > MAX_VALUE:
-                problem = f"at most {MAX_VALUE} bytes (what the unit's link takes)"
+        elif key in _SINGLE:
+            problem = _problem(key, value)
             if problem is not None:
                 raise error(f"{label(key)} must be {problem}, not {value!r}", at)
             settings[key] = value
         else:
-            known = ", ".join([*_CHECKS, "receipt_header", "network"])
+            known = ", ".join([*_SINGLE, "receipt_header", "network"])
             raise error(f"unknown setting {key!r}; known: {known}", at)
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
@@ -183,9 +136,11 @@ def _header(value: Any, error: Callable[[str], PlanError]) -> dict[str, str]:
         raise error(f"receipt_header must be a list of 1 to {HEADER_LINES} lines")
     out: dict[str, str] = {}
     for n, line in enumerate(value, 1):
-        if not isinstance(line, str) or not line.strip() or len(line) > HEADER_WIDTH or not line.isprintable():
-            raise error(f"receipt header line {n} must be printable text of 1 to {HEADER_WIDTH} characters")
-        out[f"receipt_header.{n}"] = line
+        key = f"receipt_header.{n}"
+        problem = _problem(key, line)
+        if problem is not None:
+            raise error(f"{label(key)} must be {problem}, not {line!r}")
+        out[key] = line
     return out
 
 
@@ -200,10 +155,10 @@ def _network(value: Any, error: Callable[[str, str], PlanError]) -> dict[str, st
         if not isinstance(fields, dict) or not fields:
             raise error(f"[{at}] must set at least one of {', '.join(NETWORK_FIELDS)}", at)
         for name, setting in fields.items():
-            if name not in _NET_CHECKS:
+            if name not in NETWORK_FIELDS:
                 raise error(f"unknown network field {name!r}; known: {', '.join(NETWORK_FIELDS)}", f"{at}.{name}")
-            problem = _NET_CHECKS[name](setting)
             key = f"network.{iface}.{name}"
+            problem = _problem(key, setting)
             if problem is not None:
                 raise error(f"{label(key)} must be {problem}, not {setting!r}", f"{at}.{name}")
             out[key] = setting

@@ -13,70 +13,22 @@ a failing flash).
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from drivers import configproto as cp
 from drivers.errors import ConfigError, ProtocolError
+from drivers.unitsettings import HEADER_LINES, INTERFACES, KEYS, NETWORK_FIELDS, value_problem
 
-INTERFACES = ("eth", "wifi", "cellular")
-NETWORK_FIELDS = ("mode", "address", "gateway", "dns", "ssid", "apn")
-HEADER_LINES = 4
-#: Every setting the unit knows, in the order it lists them.
-KEYS: tuple[str, ...] = (
-    "terminal_id", "merchant_id", "acquirer_host", "timezone",
-    *(f"receipt_header.{n}" for n in range(1, HEADER_LINES + 1)),
-    *(f"network.{iface}.{name}" for iface in INTERFACES for name in NETWORK_FIELDS),
-)
 #: ERROR code for a page that cannot hold even one setting (docs/protocol.md §5c).
 ERR_INTERNAL = 0x04
-
-
-def _match(pattern: str, what: str) -> Callable[[str], str | None]:
-    rx = re.compile(pattern)
-    return lambda value: None if rx.fullmatch(value) else what
-
-
-def _address(kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv4Interface], what: str) -> Callable[[str], str | None]:
-    def check(value: str) -> str | None:
-        try:
-            kind(value)
-        except ValueError:
-            return what
-        return None if (kind is ipaddress.IPv4Address) == ("/" not in value) else what
-
-    return check
-
-
-def _host(value: str) -> str | None:
-    m = re.fullmatch(r"tcp://[A-Za-z0-9.-]{1,100}:([0-9]{1,5})", value)
-    return None if m and 0 < int(m.group(1)) < 65536 else "tcp://HOST:PORT"
-
-
-_RULES: dict[str, Callable[[str], str | None]] = {
-    "terminal_id": _match(r"[A-Za-z0-9 ]{8}", "8 letters, digits or spaces"),
-    "merchant_id": _match(r"[A-Za-z0-9]{1,15}", "1 to 15 letters or digits"),
-    "acquirer_host": _host,
-    "timezone": _match(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", "a time zone name such as Asia/Shanghai"),
-    "receipt_header": lambda v: None if 1 <= len(v) <= 32 and v.isprintable() and v.strip()
-    else "1 to 32 printable characters",  # any script: a Chinese merchant's header is printed in Chinese
-    "mode": _match(r"dhcp|static|off", "dhcp, static or off"),
-    "address": _address(ipaddress.IPv4Interface, "an IPv4 address with its prefix (a.b.c.d/n)"),
-    "gateway": _address(ipaddress.IPv4Address, "an IPv4 address"),
-    "dns": _address(ipaddress.IPv4Address, "an IPv4 address"),
-    "ssid": _match(r"[ -~]{1,32}", "1 to 32 printable characters"),
-    "apn": _match(r"[A-Za-z0-9.-]{1,63}", "1 to 63 letters, digits, dots or hyphens"),
-}
 
 
 def problem(key: str, value: str) -> str | None:
     """Why the unit refuses ``value`` for ``key`` (``expected ...``), or None when it takes it."""
     if value == "":
         return None  # clears the setting
-    rule = _RULES[key.split(".")[-1] if key.startswith("network.") else key.split(".")[0]]
-    what = rule(value)
+    what = value_problem(key, value)
     return None if what is None else f"expected {what}"
 
 

@@ -37,7 +37,7 @@ def test_the_demo_profile_loads_flat() -> None:
     ('[settings]\nreceipt_header = ["' + "X" * 33 + '"]\n', 2, "line 1 must be printable text of 1 to 32"),
     ('[settings]\ncolour = "red"\n', 2, "unknown setting 'colour'"),
     ('[settings.network.lora]\nmode = "dhcp"\n', 1, "unknown interface 'lora'"),
-    ('[settings.network.wifi]\nmode = "auto"\n', 2, "Wi-Fi mode must be dhcp or static or off"),
+    ('[settings.network.wifi]\nmode = "auto"\n', 2, "Wi-Fi mode must be dhcp, static or off"),
     ('[settings.network.wifi]\naddress = "192.168.10.20"\n', 2, "with its prefix"),
     ('[settings.network.eth]\ngateway = "192.168.1.300"\n', 2, "Ethernet gateway must be an IPv4 address"),
     ('[settings.network.eth]\npassword = "x"\n', 2, "unknown network field 'password'"),
