@@ -7,16 +7,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def running_sim(station_out: Path, units: int) -> Iterator[str]:
-    """``bench sim --units N`` up for the block; its station file's path. Stopped with ``quit`` after."""
-    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--units", str(units), "--json",
+def running_sim(station_out: Path, units: int | None = None, options: Sequence[str] = ()) -> Iterator[str]:
+    """``bench sim [--units N] OPTIONS`` up for the block; its station file's path. Stopped with ``quit`` after."""
+    more = ["--units", str(units)] if units is not None else []
+    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", *more, *options, "--json",
                             "--station-out", str(station_out)], cwd=ROOT, text=True, stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            env={**os.environ, "PYTHONUNBUFFERED": "1"})

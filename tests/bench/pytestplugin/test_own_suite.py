@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from simproc import running_sim
 
 ROOT = Path(__file__).resolve().parents[3]
 STATION_TESTS = ROOT / "tests" / "station" / "test_station_devices.py"
@@ -61,22 +62,11 @@ def test_the_station_check_passes_on_the_simulated_bench(units: int, tmp_path: P
 def test_the_station_check_runs_on_a_station_file(tmp_path: Path) -> None:
     """``--bench-station`` as on a real bench: ``bench sim``'s station file, the card already in the reader."""
     station = tmp_path / "station.toml"
-    sim = subprocess.Popen([sys.executable, "-m", "bench", "sim", "--device", "unit", "--device", "card_reader",
-                            "--card", "1=emv-visa-contact", "--json", "--station-out", str(station)],
-                           cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        assert sim.stdout is not None
-        assert sim.stdout.readline(), sim.stderr.read() if sim.stderr else ""
+    options = ("--device", "unit", "--device", "card_reader", "--card", "1=emv-visa-contact")
+    with running_sim(station, options=options):
         args = [str(STATION_TESTS.relative_to(ROOT)), "--bench-station", str(station),
                 "--bench-db", f"sqlite:///{tmp_path / 'b.db'}"]
         run = _pytest(args, ROOT)
-    finally:
-        if sim.poll() is None:
-            assert sim.stdin is not None
-            sim.stdin.write("quit\n")
-            sim.stdin.flush()
-            sim.wait(30)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert sorted(_passed(out)) == ["tests/station/test_station_devices.py::test_card_reader_reads_the_test_card",
