@@ -33,8 +33,9 @@ from bench.errors import EquipmentError, PlanError
 from bench.measure import Limit
 from bench.planfind import plan_dirs
 from drivers.codecs import unitcodes
-from drivers.firmware.image import ImageError, parse_image
+from drivers.firmware.image import MAX_IMAGE, ImageError, parse_image
 from drivers.firmware.keys import load_public_key, trusted_keys
+from drivers.yamlsafe import read_bytes
 
 #: The folder, in each plan folder, where images and keys are looked up by name.
 FIRMWARE_DIR = "firmware"
@@ -143,7 +144,7 @@ def firmware_update(ctx: StepContext) -> None:
     if any(k.name.startswith("TEST-ONLY-") for k in key_files):
         ctx.note("trusting the simulator's TEST-ONLY key: a signature by it proves nothing (test images only)")
     try:
-        image = parse_image(path.read_bytes())
+        image = parse_image(read_bytes(path, max_bytes=MAX_IMAGE, what="firmware image"))
     except ImageError as exc:
         # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
         raise EquipmentError(f"{path.name}: refused before a byte was sent: {exc.message}",

@@ -19,25 +19,16 @@ from bench.cli import safe
 if TYPE_CHECKING:
     from drivers.firmware.image import FirmwareImage
 
-#: The largest file ``inspect`` reads: the largest payload and a header's worth more.
-MAX_IMAGE_FILE = 64 * 1024 * 1024 + 4096
-
-
 @click.group()
 def firmware() -> None:
     """Firmware images: inspect and verify one, or sign a test image."""
 
 
 def _read_image(path: Path) -> FirmwareImage:
-    from bench.errors import UsageError
-    from drivers.firmware.image import ImageError, parse_image
+    from drivers.firmware.image import MAX_IMAGE, ImageError, parse_image
+    from drivers.yamlsafe import read_bytes
 
-    try:
-        if path.stat().st_size > MAX_IMAGE_FILE:
-            raise UsageError(f"{path} is bigger than any firmware image ({MAX_IMAGE_FILE} bytes at most)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    data = read_bytes(path, max_bytes=MAX_IMAGE, what="firmware image")
     try:
         return parse_image(data)
     except ImageError as exc:
@@ -104,13 +95,9 @@ def sign(payload_file: Path, key_file: Path, model: str, version: str, hw_revisi
     from bench.reports.files import write_atomic
     from drivers.firmware.image import MAX_PAYLOAD, build_image
     from drivers.firmware.keys import load_private_key
+    from drivers.yamlsafe import read_bytes
 
-    try:
-        if payload_file.stat().st_size > MAX_PAYLOAD:
-            raise UsageError(f"{payload_file} is bigger than a payload may be ({MAX_PAYLOAD} bytes)")
-        payload = payload_file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {payload_file}: {exc.strerror or type(exc).__name__}") from None
+    payload = read_bytes(payload_file, max_bytes=MAX_PAYLOAD, what="payload")
     image = build_image(payload, model=model, version=version, hw_revisions=hw_revisions,
                         private_key=load_private_key(key_file))
     try:

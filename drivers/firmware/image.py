@@ -32,6 +32,8 @@ from drivers.errors import ConfigError
 MAGIC = b"PBFW"
 FORMAT_VERSION = 1
 MAX_PAYLOAD = 64 * 1024 * 1024
+#: The largest image file: the largest payload and a header's worth more (a header is under 1 KiB).
+MAX_IMAGE = MAX_PAYLOAD + 4096
 SIGNATURE_LEN = 64
 KEY_ID_LEN = 8
 _TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")

@@ -9,18 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from drivers.errors import ConfigError
+from drivers.yamlsafe import read_bytes
 
 #: A key file is small; anything bigger is not one.
 MAX_KEY_FILE = 16 * 1024
 
 
 def _read(path: Path, what: str) -> bytes:
-    try:
-        if path.stat().st_size > MAX_KEY_FILE:
-            raise ConfigError(f"{what}: too big to be a key file", path=str(path))
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the {what}: {exc.strerror or type(exc).__name__}", path=str(path)) from None
+    return read_bytes(path, max_bytes=MAX_KEY_FILE, what=what)  # bounded; a FIFO or a device is refused
 
 
 def load_private_key(path: str | Path) -> bytes:
