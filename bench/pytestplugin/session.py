@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +244,7 @@ class BenchSession:
         operator = self._operator(number)
         digest = hashlib.sha256("\n".join(self.test_ids).encode()).hexdigest()
         record = RunRecord(
-            run_id=_new_id(), plan_name=self.name, plan_version=digest[:8], plan_hash=digest,
+            run_id=str(uuid.uuid4()), plan_name=self.name, plan_version=digest[:8], plan_hash=digest,
             station=self.station_name, operator=operator.name, started_at=utcnow(),
             scenario=self.scenario.name if self.scenario is not None else None, bench_version=__version__,
             slot=number if self.multi else None,
@@ -323,9 +324,3 @@ def _check_store_url(url: str) -> None:
     from bench.store.engine import parse_url
 
     parse_url(url)
-
-
-def _new_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
