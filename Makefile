@@ -10,10 +10,10 @@ STAMP  := $(VENV)/.installed
 
 # What the stack needs from Debian: a compiler and headers for pyscard, the PC/SC daemon
 # with the virtual reader driver, pcsc-tools (an independent PC/SC client used in tests),
-# and PostgreSQL for the store tests.
+# PostgreSQL for the store tests, and Chromium with its WebDriver for the dashboard's browser tests.
 BUILD_PKGS := gcc libc6-dev libpcsclite-dev
 RUN_PKGS   := pcscd vsmartcard-vpcd
-TEST_PKGS  := pcsc-tools postgresql util-linux
+TEST_PKGS  := pcsc-tools postgresql util-linux chromium chromium-driver
 # Headers and venv for the Python we build with, when that Python is Debian's own.
 PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")') \
               $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)

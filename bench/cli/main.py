@@ -317,6 +317,9 @@ cli.add_command(case)
 from bench.cli.firmware import firmware  # noqa: E402
 
 cli.add_command(firmware)
+from bench.cli.serve import serve  # noqa: E402
+
+cli.add_command(serve)
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -1,0 +1,89 @@
+"""``bench serve``: the fleet dashboard in the browser (:mod:`bench.web`), read-only.
+
+It listens on 127.0.0.1 unless told otherwise; listening anywhere else needs a token
+(``--token`` or ``BENCH_SERVE_TOKEN``), or it refuses (exit 2): no open dashboard on a shop
+network by accident. Only click is imported at module level (``bench --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from pathlib import Path
+
+import click
+
+from bench.cli import safe
+from bench.errors import UsageError
+
+TOKEN_ENV = "BENCH_SERVE_TOKEN"
+DEFAULT_PORT = 8070
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but the loopback needs --token (or BENCH_SERVE_TOKEN).")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port to listen on (0: any free port; the URL says which).")
+@click.option("--token", help=f"Every request must carry it (Bearer header, or ?token= once). Default: ${TOKEN_ENV}.")
+@click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Station file whose store (db = ...) to show.")
+@click.option("--db", help="Results store URL (default: the station's, else the local SQLite store).")
+@click.option("--refresh", type=click.FloatRange(0.2, 600), default=2.0, show_default=True,
+              help="Seconds between two reads of the store's state for live refresh.")
+@click.option("--root-path", default="", help="The URL prefix a reverse proxy serves the dashboard under (e.g. /bench).")
+@click.option("--json", "as_json", is_flag=True, help="Print the URL served on as JSON (one line) when listening.")
+def serve(host: str, port: int, token: str | None, station_file: Path | None, db: str | None, refresh: float,
+          root_path: str, as_json: bool) -> None:
+    """Serve the fleet dashboard: yield, failure pareto, benches, runs in progress, units, runs and lots.
+
+    Read-only (GET and HEAD only). Stop it with Ctrl-C.
+    """
+    token = token or os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(host) and token is None:
+        raise UsageError(f"--host {host} listens beyond this machine: give --token or set {TOKEN_ENV} "
+                         "(or keep the default 127.0.0.1)")
+    if station_file is not None:
+        from bench.station import load_station
+
+        db = db or load_station(station_file).db
+    import socket
+
+    import uvicorn
+
+    from bench.store.connect import open_store
+    from bench.web.app import create_app
+
+    open_store(db, settle=False).close()  # a bad URL or an unreachable database: one line, exit 2/3, now
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    url = f"http://{shown}:{bound}{root_path.rstrip('/')}/"
+    app = create_app(db, token=token, interval=refresh)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=root_path.rstrip("/"),
+                            timeout_graceful_shutdown=2, proxy_headers=True, lifespan="on")
+    server = uvicorn.Server(config)
+    if as_json:
+        safe.echo_json(json.dumps({"url": url, "host": host, "port": bound, "token_required": token is not None}))
+    else:
+        safe.echo(f"bench serve: dashboard on {url}" + (" (token required)" if token else "") + "; Ctrl-C stops it")
+    sock.listen(128)
+    server.run(sockets=[sock])
