@@ -17,6 +17,29 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
+#: Takes a version 8 store back to schema version 7 as released (what migration 8 added, removed).
+TO_VERSION_7 = (
+    "DROP TABLE day_totals; DROP TABLE day_fault_totals; DROP TABLE heartbeats; DROP INDEX ix_units_serial_lower; "
+    "DROP INDEX ix_runs_model_started; DROP INDEX ix_lots_state_opened; ALTER TABLE runs DROP COLUMN model; "
+    "DROP INDEX ix_runs_station_started; CREATE INDEX ix_runs_station_started ON runs (station_id, started_at); "
+    "DELETE FROM schema_version WHERE version >= 8;"
+)
+
+
+def to_version_7(url: str) -> None:
+    """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 7 as released."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in TO_VERSION_7.split(";"):
+                if statement.strip():
+                    conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
 def to_version_6(url: str) -> None:
     """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 6 as released.
 
@@ -27,6 +50,7 @@ def to_version_6(url: str) -> None:
 
     import sqlalchemy as sa
 
+    to_version_7(url)
     if url.startswith("sqlite"):
         path = sa.make_url(url).database
         assert path

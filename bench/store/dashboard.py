@@ -11,12 +11,15 @@ This module fixes the interface the web layer (``bench/web/``) codes against; ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bench.store import queries, rows
 
 if TYPE_CHECKING:
-    from bench.store.db import Db
+    from bench.store.db import Db, Reads
     from bench.store.history import RunSummary
 
 
@@ -118,59 +121,193 @@ HEARTBEAT_STALE_S = 30.0
 
 def overview(db: Db, now: datetime) -> Overview:
     """The front page at ``now`` (aware UTC): today (UTC day), the last 7 days, benches, runs."""
-    raise NotImplementedError
+    today = rows.aware_time(now).date()
+    days = yield_by_day(db, today - timedelta(days=13), today)
+    week_start = today - timedelta(days=6)
+    return Overview(
+        today=_sum(d.figure for d in days if d.day == today),
+        week=_sum(d.figure for d in days if d.day >= week_start),
+        pareto_week=pareto(db, week_start, today),
+        benches=benches(db, now),
+        running=running(db),
+        days=days,
+    )
+
+
+def _sum(figures: Any) -> YieldFigure:
+    total = [0] * 6
+    for f in figures:
+        for i, v in enumerate((f.runs, f.passed, f.failed, f.incomplete, f.first_pass_units, f.first_pass_passed)):
+            total[i] += v
+    return YieldFigure(*total)
+
+
+_BY = {"": "''", "model": "t.model", "station": "s.name"}
 
 
 def yield_by_day(
     db: Db, since: date, until: date, *, by: str = "", model: str | None = None, station: str | None = None
 ) -> list[DayYield]:
     """One :class:`DayYield` per day in ``[since, until]`` and per key (``by``: ``""``, ``"model"`` or
-    ``"station"``), days without runs left out, oldest first."""
-    raise NotImplementedError
+    ``"station"``), days without runs left out, oldest first.
+
+    ``first_pass_units`` counts the units whose first judged run ever (at the station, when by or
+    for a station) started that day: the first-pass yield of the units first tested in the window.
+    """
+    if by not in _BY:
+        raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")
+    first = "t.firsts_here" if by == "station" or station is not None else "t.firsts"
+    cond, params = _window(since, until, model, station)
+    group = f"t.day, {_BY[by]}, t.verdict" if by else "t.day, t.verdict"  # PostgreSQL refuses GROUP BY ''
+    found = db.query(
+        f"SELECT t.day, {_BY[by]}, t.verdict, sum(t.runs), sum({first}) FROM day_totals t "
+        f"JOIN stations s ON s.id = t.station_id WHERE {cond} GROUP BY {group}", params)
+    cells: dict[tuple[str, str], list[int]] = {}
+    for day, key, verdict, n, firsts in found:
+        n, firsts = int(n or 0), int(firsts or 0)
+        cell = cells.setdefault((day, key), [0] * 6)
+        cell[0] += n
+        cell[1 if verdict == "PASS" else 2 if verdict == "FAIL" else 3] += n
+        cell[4] += firsts
+        if verdict == "PASS":
+            cell[5] += firsts
+    return [DayYield(date.fromisoformat(day), key, YieldFigure(*cell))
+            for (day, key), cell in sorted(cells.items()) if cell[0] or cell[4]]
+
+
+def _window(since: date, until: date, model: str | None, station: str | None) -> tuple[str, dict[str, Any]]:
+    where = ["t.day >= :since", "t.day <= :until"]
+    params: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat()}
+    if model is not None:
+        where.append("t.model = :model")
+        params["model"] = model
+    if station is not None:
+        where.append("s.name = :station")
+        params["station"] = station
+    return " AND ".join(where), params
 
 
 def pareto(
     db: Db, since: date, until: date, *, model: str | None = None, station: str | None = None, limit: int = 10
 ) -> list[FaultCount]:
     """The most frequent fault codes of FAIL runs between the two days (inclusive), most first."""
-    raise NotImplementedError
+    cond, params = _window(since, until, model, station)
+    found = db.query(
+        f"SELECT t.fault, sum(t.runs) FROM day_fault_totals t JOIN stations s ON s.id = t.station_id WHERE {cond} "
+        "GROUP BY t.fault", params)
+    counts = sorted(((str(f), int(n or 0)) for f, n in found), key=lambda fn: (-fn[1], fn[0]))
+    return [FaultCount(f, n) for f, n in counts if n > 0][:limit]
+
+
+_BENCHES = (
+    "SELECT station, host, last_seen, state, run_id, doing, slots, bench_version FROM heartbeats "
+    "ORDER BY station, host"
+)
 
 
 def benches(db: Db, now: datetime) -> list[BenchStatus]:
     """Every bench that ever sent a heartbeat, by name."""
-    raise NotImplementedError
+    out = []
+    for name, host, seen, state, run_id, doing, slots, version in db.query(_BENCHES, {}):
+        last_seen = rows.utc(seen)
+        up = (rows.aware_time(now) - last_seen).total_seconds() < HEARTBEAT_STALE_S
+        out.append(BenchStatus(name, host, up, last_seen, state, run_id, doing, int(slots), version))
+    return out
+
+
+_RUNNING = (
+    "SELECT r.id, s.name, r.slot, r.plan_name, u.model, u.serial, r.started_at, "
+    "(SELECT count(*) FROM steps st WHERE st.run_id = r.id) "
+    "FROM runs r JOIN stations s ON s.id = r.station_id LEFT OUTER JOIN units u ON u.id = r.unit_id "
+    "WHERE r.verdict = 'RUNNING' {extra} ORDER BY r.started_at, r.id"
+)
 
 
 def running(db: Db, *, station: str | None = None) -> list[RunInProgress]:
     """The RUNNING runs, oldest first."""
-    raise NotImplementedError
+    sql = _RUNNING.format(extra="AND s.name = :station" if station is not None else "")
+    found = db.query(sql, {"station": station} if station is not None else {})
+    return [RunInProgress(rid, st, slot, plan, model, serial, rows.utc(started), int(done))
+            for rid, st, slot, plan, model, serial, started, done in found]
 
 
 def models(db: Db) -> list[str]:
     """Every model with a stored run, by name."""
-    raise NotImplementedError
+    found = db.query(
+        "SELECT DISTINCT model FROM run_totals WHERE runs > 0 AND model <> '' "
+        "UNION SELECT DISTINCT model FROM runs WHERE verdict = 'RUNNING' AND model IS NOT NULL", {})
+    return sorted(str(m) for (m,) in found)
 
 
 def search_serial(db: Db, text: str, limit: int = 20) -> list[tuple[str, str]]:
     """Units whose serial starts with ``text`` (case-insensitive): (model, serial), at most ``limit``."""
-    raise NotImplementedError
+    key = text.strip().lower()
+    if not key:
+        return []
+    # A range on the lowered serial, in byte order: the index ix_units_serial_lower (schema.py).
+    collate = ' COLLATE "C"' if db.url.startswith("postgresql") else ""
+    upper = key[:-1] + chr(ord(key[-1]) + 1)
+    found = db.query(
+        f"SELECT model, serial FROM units WHERE lower(serial){collate} >= :lo AND lower(serial){collate} < :hi "
+        f"ORDER BY lower(serial){collate}, model LIMIT :limit", {"lo": key, "hi": upper, "limit": limit})
+    return [(str(m), str(s)) for m, s in found]
 
 
 def unit_runs(db: Db, serial: str, limit: int = 200) -> list[RunSummary]:
     """A unit's runs, newest first (as ``bench history``)."""
-    raise NotImplementedError
+    return queries.history(db, serial, limit)
+
+
+_NEWEST = (
+    "SELECT r.id, r.started_at, r.ended_at, r.verdict, r.plan_name, r.plan_version, s.name, u.model, u.serial "
+    "FROM runs r JOIN stations s ON s.id = r.station_id LEFT OUTER JOIN units u ON u.id = r.unit_id "
+    "WHERE {where} ORDER BY r.started_at DESC, r.id DESC LIMIT :limit"
+)
 
 
 def station_runs(db: Db, station: str, limit: int = 50) -> list[RunSummary]:
     """A bench's newest runs, newest first."""
-    raise NotImplementedError
+    found = db.query("SELECT id FROM stations WHERE name = :name", {"name": station})
+    if not found:
+        return []
+    sql = _NEWEST.format(where="r.station_id = :station_id")
+    return queries.summaries(db, db.query(sql, {"station_id": found[0][0], "limit": limit}))
 
 
 def model_runs(db: Db, model: str, limit: int = 50) -> list[RunSummary]:
     """A model's newest runs, newest first."""
-    raise NotImplementedError
+    sql = _NEWEST.format(where="r.model = :model")
+    return queries.summaries(db, db.query(sql, {"model": model, "limit": limit}))
+
+
+_LOTS = (
+    "SELECT id, supplier, part, lot_size, sample_size, ac, re, state, decision FROM lots "
+    "WHERE state = :state ORDER BY opened_at DESC, id DESC LIMIT :limit"
+)
+# Per lot, as bench.lots.store counts a sample: a unit (serial; an unidentified run on its own) is
+# inspected once it has a PASS or FAIL run in the lot, and defective if one of them FAILed.
+_LOT_COUNTS = (
+    "SELECT r.lot, count(DISTINCT coalesce(u.serial, r.id)), "
+    "count(DISTINCT CASE WHEN r.verdict = 'FAIL' THEN coalesce(u.serial, r.id) END) "
+    "FROM runs r LEFT OUTER JOIN units u ON u.id = r.unit_id "
+    "WHERE r.lot IN ({marks}) AND r.verdict IN ('PASS', 'FAIL') GROUP BY r.lot"
+)
 
 
 def lots(db: Db, *, open_only: bool = False, limit: int = 100) -> list[LotStatus]:
     """Inspection lots, open ones first, newest first."""
-    raise NotImplementedError
+    found = list(db.query(_LOTS, {"state": "OPEN", "limit": limit}))
+    if not open_only and len(found) < limit:
+        found += db.query(_LOTS, {"state": "DECIDED", "limit": limit - len(found)})
+    counts = _lot_counts(db, [row[0] for row in found])
+    return [LotStatus(lot, supplier, part, int(size), int(n), *counts.get(lot, (0, 0)), int(ac), int(re), state,
+                      decision)
+            for lot, supplier, part, size, n, ac, re, state, decision in found]
+
+
+def _lot_counts(db: Reads, lot_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    if not lot_ids:
+        return {}
+    params = {f"l{i}": lot for i, lot in enumerate(lot_ids)}
+    marks = ", ".join(f":{name}" for name in params)
+    return {str(lot): (int(n), int(bad)) for lot, n, bad in db.query(_LOT_COUNTS.format(marks=marks), params)}

@@ -19,7 +19,7 @@ from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 # --------------------------------------------------------------------------- history and trend
@@ -38,13 +38,13 @@ def history(db: Reads, serial: str, limit: int | None = None) -> list[RunSummary
     params: dict[str, Any] = {"serial": serial}
     if limit is not None:
         params["limit"] = limit
-    return _summaries(db, db.query(sql, params))
+    return summaries(db, db.query(sql, params))
 
 
 def last_pass(db: Reads, serial: str) -> RunSummary | None:
     """The unit's newest PASS run, or ``None``."""
     sql = _SUMMARY.format(extra="AND r.verdict = :verdict", limit="LIMIT 1")
-    found = _summaries(db, db.query(sql, {"serial": serial, "verdict": Verdict.PASS.value}))
+    found = summaries(db, db.query(sql, {"serial": serial, "verdict": Verdict.PASS.value}))
     return found[0] if found else None
 
 
@@ -105,7 +105,8 @@ def run_faults(db: Reads, run_ids: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
-def _summaries(db: Reads, found: Sequence[Sequence[Any]]) -> list[RunSummary]:
+def summaries(db: Reads, found: Sequence[Sequence[Any]]) -> list[RunSummary]:
+    """Rows of (id, started, ended, verdict, plan, plan version, station, model, serial) with their runs' faults."""
     faults = run_faults(db, [r[0] for r in found])
     return [
         RunSummary(

@@ -129,9 +129,11 @@ runs = Table(
     Column("bench_version", String(50), nullable=False, default=""),
     Column("slot", Integer, nullable=True),  # version 6: the fixture slot on a multi-up station
     Column("case_id", ForeignKey("cases.id"), nullable=True),  # version 7: the repair case it belongs to
+    Column("model", String(200), nullable=True),  # version 8: the unit's model, for a model's newest runs
     Index("ix_runs_unit_started", "unit_id", "started_at"),
     Index("ix_runs_started", "started_at"),
-    Index("ix_runs_station_started", "station_id", "started_at"),
+    Index("ix_runs_station_started", "station_id", "started_at", "id"),  # version 8: with id (a bench's newest)
+    Index("ix_runs_model_started", "model", "started_at", "id"),  # version 8: a model's newest runs
     Index("ix_runs_lot", "lot"),  # version 2: a lot's units (incoming inspection)
     Index("ix_runs_case", "case_id"),  # version 7: a case's runs
     # Only the open runs (what mark_abandoned looks for): a partial index, tiny and exact.
@@ -236,6 +238,7 @@ lots = Table(
     Column("opened_at", UtcDateTime, nullable=False),
     Column("decided_at", UtcDateTime, nullable=True),
     Index("ix_lots_supplier_part", "supplier", "part", "decided_at"),
+    Index("ix_lots_state_opened", "state", "opened_at"),  # version 8: the dashboard's open lots, newest first
 )
 
 # Version 3: summary rows kept as runs finish (bench/store/totals.py), so stats over every run is a few rows.
@@ -297,14 +300,64 @@ case_repairs = Table(
     Index("ix_case_repairs_case", "case_id", "at"),
 )
 
+# Version 8: the fleet (bench/store/dashboard.py). The same summary rows per UTC day of the run's start.
+day_totals = Table(
+    "day_totals",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC) of the run's start
+    Column("model", String(200), primary_key=True),
+    Column("station_id", ForeignKey("stations.id"), primary_key=True),
+    Column("verdict", String(16), primary_key=True),
+    Column("runs", BigInteger, nullable=False),
+    Column("firsts", BigInteger, nullable=False),  # as in run_totals, counted on the day of that first run
+    Column("firsts_here", BigInteger, nullable=False),
+)
+
+day_fault_totals = Table(
+    "day_fault_totals",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("station_id", ForeignKey("stations.id"), primary_key=True),
+    Column("fault", String(64), primary_key=True),
+    Column("runs", BigInteger, nullable=False),
+)
+
+# Version 8: one row per bench (station name and host), rewritten by its heartbeat (bench/store/heartbeat.py).
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("station", String(200), primary_key=True),
+    Column("host", String(255), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("bench_version", String(50), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),  # the process's start
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),  # idle, running, stopped
+    Column("run_id", String(64), nullable=True),
+    Column("doing", Text, nullable=False),
+    Column("slots", Integer, nullable=False),
+)
+
 _DATA_TABLES = (stations, units, cases, runs, steps, measurements, attachments, findings, lots, run_totals, fault_totals,
-                case_repairs)
+                case_repairs, day_totals, day_fault_totals, heartbeats)
 
 
 def _baseline(conn: Connection) -> None:
     """Create every table and index of the *current* schema (an empty database only)."""
     for table in _DATA_TABLES:
         table.create(conn)
+    _serial_index(conn)
+
+
+def _serial_index(conn: Connection) -> None:
+    """Version 8: serials by case-insensitive prefix (the dashboard's search), in byte order on PostgreSQL.
+
+    A range on ``lower(serial) COLLATE "C"`` is a prefix match whatever the database's collation
+    (a language's collation orders ``AB-1`` and ``AB1`` by letters first); SQLite compares bytes already.
+    """
+    collate = ' COLLATE "C"' if conn.dialect.name == "postgresql" else ""
+    conn.execute(text(f"CREATE INDEX ix_units_serial_lower ON units ((lower(serial){collate}), model)"))
 
 
 #: The migrations, in order: ``MIGRATIONS[n - 1]`` brings an existing database from version
@@ -395,6 +448,36 @@ def _v7(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_runs_case ON runs (case_id)"))
 
 
+def _v8(conn: Connection) -> None:
+    """Version 7 -> 8: the fleet: day summary rows, heartbeats, ``runs.model`` and the dashboard's indexes."""
+    ts = _ts(conn)
+    conn.execute(text(
+        "CREATE TABLE day_totals (day VARCHAR(10) NOT NULL, model VARCHAR(200) NOT NULL,"
+        " station_id INTEGER NOT NULL REFERENCES stations (id), verdict VARCHAR(16) NOT NULL,"
+        " runs BIGINT NOT NULL, firsts BIGINT NOT NULL, firsts_here BIGINT NOT NULL,"
+        " PRIMARY KEY (day, model, station_id, verdict))"
+    ))
+    conn.execute(text(
+        "CREATE TABLE day_fault_totals (day VARCHAR(10) NOT NULL, model VARCHAR(200) NOT NULL,"
+        " station_id INTEGER NOT NULL REFERENCES stations (id), fault VARCHAR(64) NOT NULL, runs BIGINT NOT NULL,"
+        " PRIMARY KEY (day, model, station_id, fault))"
+    ))
+    conn.execute(text(
+        "CREATE TABLE heartbeats (station VARCHAR(200) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL,"
+        f" bench_version VARCHAR(50) NOT NULL, started_at {ts} NOT NULL, last_seen {ts} NOT NULL,"
+        " state VARCHAR(16) NOT NULL, run_id VARCHAR(64), doing TEXT NOT NULL, slots INTEGER NOT NULL,"
+        " PRIMARY KEY (station, host))"
+    ))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN model VARCHAR(200)"))
+    conn.execute(text("UPDATE runs SET model = (SELECT u.model FROM units u WHERE u.id = runs.unit_id) "
+                      "WHERE unit_id IS NOT NULL"))
+    conn.execute(text("DROP INDEX ix_runs_station_started"))
+    conn.execute(text("CREATE INDEX ix_runs_station_started ON runs (station_id, started_at, id)"))
+    conn.execute(text("CREATE INDEX ix_runs_model_started ON runs (model, started_at, id)"))
+    conn.execute(text("CREATE INDEX ix_lots_state_opened ON lots (state, opened_at)"))
+    _serial_index(conn)
+
+
 def _big_id(conn: Connection) -> str:
     """An autoincrement integer primary key, as ``_BigId`` creates it."""
     return "BIGSERIAL NOT NULL PRIMARY KEY" if conn.dialect.name == "postgresql" else "INTEGER NOT NULL PRIMARY KEY"
@@ -416,9 +499,10 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("run_totals recomputed: an ABORTED run is not a unit's first run for the first-pass yield", _v5),
     ("runs.slot: the fixture slot on a multi-up station", _v6),
     ("repair cases: cases, case_repairs, runs.case_id", _v7),
+    ("the fleet: day_totals, day_fault_totals, heartbeats, runs.model and the dashboard's indexes", _v8),
 )
 #: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
-_REBUILDS = frozenset({3, 5})
+_REBUILDS = frozenset({3, 5, 8})
 
 LATEST = len(MIGRATIONS)
 if LATEST != SCHEMA_VERSION:  # pragma: no cover - caught by the first test that opens a store

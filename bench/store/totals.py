@@ -10,7 +10,10 @@ the station:
   ABORTED: an interrupted run judged nothing, so it neither passes nor fails a unit's first
   pass (schema version 5 recomputed the rows with this rule);
 * ``fault_totals (model, station_id, fault)``: FAIL runs showing each fault code (once per run),
-  but for codes that are no failure (:data:`NOT_FAILURES`: a step the operator skipped).
+  but for codes that are no failure (:data:`NOT_FAILURES`: a step the operator skipped);
+* ``day_totals (day, model, station_id, verdict)`` and ``day_fault_totals (day, model, station_id, fault)``
+  (schema version 8): the same per UTC day of the run's start, for the fleet dashboard's yield
+  and pareto over a window (:mod:`bench.store.dashboard`); a unit's first run counts on its own day.
 
 They are kept exact by difference: :func:`kept` takes what a run and its unit's first runs
 contribute before a write and after it, and adds the change. So a run finished twice, a
@@ -31,7 +34,8 @@ from bench.store import rows
 if TYPE_CHECKING:
     from bench.store.db import Db, Reads
 
-#: ('run', model, station_id, verdict, column) or ('fault', model, station_id, fault) -> amount.
+#: ('run', model, station_id, verdict, column), ('fault', model, station_id, fault),
+#: ('day', day, model, station_id, verdict, column) or ('dayfault', day, model, station_id, fault) -> amount.
 Facts = Counter[tuple[Any, ...]]
 
 _RUN = (
@@ -44,7 +48,7 @@ NOT_FAILURES = frozenset({"OP-SKIPPED"})
 UNJUDGED = ("RUNNING", "ABORTED")
 # A unit's first judged run (at one station): the first-pass yield counts its verdict.
 _FIRST = (
-    "SELECT r.station_id, r.verdict FROM runs r WHERE r.unit_id = :unit_id "
+    "SELECT r.station_id, r.verdict, r.started_at FROM runs r WHERE r.unit_id = :unit_id "
     "AND r.verdict NOT IN ('RUNNING', 'ABORTED') {here}"
     "ORDER BY r.started_at, r.id LIMIT 1"
 )
@@ -63,7 +67,35 @@ _ADD_FAULT = (
     "INSERT INTO fault_totals (model, station_id, fault, runs) VALUES (:model, :station_id, :fault, :runs) "
     "ON CONFLICT (model, station_id, fault) DO UPDATE SET runs = fault_totals.runs + excluded.runs"
 )
+_ADD_DAY = (
+    "INSERT INTO day_totals (day, model, station_id, verdict, runs, firsts, firsts_here) "
+    "VALUES (:day, :model, :station_id, :verdict, :runs, :firsts, :firsts_here) "
+    "ON CONFLICT (day, model, station_id, verdict) DO UPDATE SET runs = day_totals.runs + excluded.runs, "
+    "firsts = day_totals.firsts + excluded.firsts, firsts_here = day_totals.firsts_here + excluded.firsts_here"
+)
+_ADD_DAY_FAULT = (
+    "INSERT INTO day_fault_totals (day, model, station_id, fault, runs) "
+    "VALUES (:day, :model, :station_id, :fault, :runs) "
+    "ON CONFLICT (day, model, station_id, fault) DO UPDATE SET runs = day_fault_totals.runs + excluded.runs"
+)
 _COLUMNS = ("runs", "firsts", "firsts_here", "duration_us")
+_DAY_COLUMNS = ("runs", "firsts", "firsts_here")
+
+
+def day_of(started: Any) -> str:
+    """The UTC day of a stored start time, as the day rows key it (``YYYY-MM-DD``)."""
+    return rows.utc(started).date().isoformat()
+
+
+def _count(facts: Facts, model: str, station_id: Any, verdict: str, column: str, started: Any, n: int = 1) -> None:
+    facts["run", model, station_id, verdict, column] += n
+    if column != "duration_us":
+        facts["day", day_of(started), model, station_id, verdict, column] += n
+
+
+def _count_fault(facts: Facts, model: str, station_id: Any, code: str, started: Any) -> None:
+    facts["fault", model, station_id, code] += 1
+    facts["dayfault", day_of(started), model, station_id, code] += 1
 
 
 def _facts(db: Db, run_id: str) -> Facts:
@@ -74,19 +106,19 @@ def _facts(db: Db, run_id: str) -> Facts:
         return facts
     unit_id, station_id, model, verdict, started, ended = found[0]
     if verdict != "RUNNING":
-        facts["run", model, station_id, verdict, "runs"] += 1
+        _count(facts, model, station_id, verdict, "runs", started)
         if ended is not None:
             facts["run", model, station_id, verdict, "duration_us"] += rows.micros(rows.utc(started), rows.utc(ended))
         if verdict == "FAIL":
             for (code,) in db.query(_FAULTS, {"run_id": run_id}):
                 if code not in NOT_FAILURES:
-                    facts["fault", model, station_id, code] += 1
+                    _count_fault(facts, model, station_id, code, started)
     if unit_id is not None:  # this run may be, or stop being, the unit's first judged run
-        for (first_station, first_verdict) in db.query(_FIRST.format(here=""), {"unit_id": unit_id}):
-            facts["run", model, first_station, first_verdict, "firsts"] += 1
+        for (first_station, first_verdict, first_at) in db.query(_FIRST.format(here=""), {"unit_id": unit_id}):
+            _count(facts, model, first_station, first_verdict, "firsts", first_at)
         here = {"unit_id": unit_id, "station_id": station_id}
-        for (_, here_verdict) in db.query(_FIRST.format(here="AND r.station_id = :station_id "), here):
-            facts["run", model, station_id, here_verdict, "firsts_here"] += 1
+        for (_, here_verdict, here_at) in db.query(_FIRST.format(here="AND r.station_id = :station_id "), here):
+            _count(facts, model, station_id, here_verdict, "firsts_here", here_at)
     return facts
 
 
@@ -110,7 +142,9 @@ def kept(db: Db, run_id: str) -> Iterator[None]:
 def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
     """Add ``facts`` (changes, possibly negative) to the summary rows."""
     runs: dict[tuple[Any, ...], dict[str, Any]] = {}
+    days: dict[tuple[Any, ...], dict[str, Any]] = {}
     faults: list[dict[str, Any]] = []
+    day_faults: list[dict[str, Any]] = []
     for key, amount in facts.items():
         if not amount:
             continue
@@ -119,13 +153,22 @@ def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
             row = runs.setdefault((model, station_id, verdict), {
                 "model": model, "station_id": station_id, "verdict": verdict, **dict.fromkeys(_COLUMNS, 0)})
             row[column] += amount
-        else:
+        elif key[0] == "day":
+            _, day, model, station_id, verdict, column = key
+            row = days.setdefault((day, model, station_id, verdict), {
+                "day": day, "model": model, "station_id": station_id, "verdict": verdict,
+                **dict.fromkeys(_DAY_COLUMNS, 0)})
+            row[column] += amount
+        elif key[0] == "fault":
             _, model, station_id, fault = key
             faults.append({"model": model, "station_id": station_id, "fault": fault, "runs": amount})
-    if runs:
-        db.executemany(_ADD_RUN, list(runs.values()))
-    if faults:
-        db.executemany(_ADD_FAULT, faults)
+        else:
+            _, day, model, station_id, fault = key
+            day_faults.append({"day": day, "model": model, "station_id": station_id, "fault": fault, "runs": amount})
+    for sql, values in ((_ADD_RUN, list(runs.values())), (_ADD_FAULT, faults), (_ADD_DAY, list(days.values())),
+                        (_ADD_DAY_FAULT, day_faults)):
+        if values:
+            db.executemany(sql, values)
 
 
 _ALL_RUNS = (
@@ -141,8 +184,8 @@ _ALL_FAULTS = (
 
 def rebuild(db: Db) -> None:
     """Recompute the summary rows from the runs (inside the caller's write transaction)."""
-    db.execute("DELETE FROM run_totals", {})
-    db.execute("DELETE FROM fault_totals", {})
+    for table in ("run_totals", "fault_totals", "day_totals", "day_fault_totals"):
+        db.execute(f"DELETE FROM {table}", {})
     faults: dict[str, set[str]] = {}
     for rid, code in db.query(_ALL_FAULTS, {}):
         if code not in NOT_FAILURES:
@@ -151,18 +194,18 @@ def rebuild(db: Db) -> None:
     seen: set[Any] = set()
     seen_here: set[tuple[Any, Any]] = set()
     for rid, unit_id, station_id, model, verdict, started, ended in db.query(_ALL_RUNS, {}):
-        facts["run", model, station_id, verdict, "runs"] += 1
+        _count(facts, model, station_id, verdict, "runs", started)
         if ended is not None:
             facts["run", model, station_id, verdict, "duration_us"] += rows.micros(rows.utc(started), rows.utc(ended))
         for code in faults.get(rid, ()):
-            facts["fault", model, station_id, code] += 1
+            _count_fault(facts, model, station_id, code, started)
         if unit_id is not None and verdict not in UNJUDGED:
             if unit_id not in seen:
                 seen.add(unit_id)
-                facts["run", model, station_id, verdict, "firsts"] += 1
+                _count(facts, model, station_id, verdict, "firsts", started)
             if (unit_id, station_id) not in seen_here:
                 seen_here.add((unit_id, station_id))
-                facts["run", model, station_id, verdict, "firsts_here"] += 1
+                _count(facts, model, station_id, verdict, "firsts_here", started)
     add(db, facts)
 
 

@@ -28,13 +28,13 @@ _LOG = logging.getLogger(__name__)
 INSERT_RUN = (
     "INSERT INTO runs (id, unit_id, unit_hw_revision, unit_firmware, station_id, operator, plan_name, "
     "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, pid_start, boot_id, hostname, "
-    "bench_version, slot) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, :plan_name, "
-    ":plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :pid_start, :boot_id, "
-    ":hostname, :bench_version, :slot)"
+    "bench_version, slot, model) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, "
+    ":plan_name, :plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :pid_start, "
+    ":boot_id, :hostname, :bench_version, :slot, :model)"
 )
 SET_UNIT = (
-    "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware "
-    "WHERE id = :id"
+    "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware, "
+    "model = :model WHERE id = :id"
 )
 #: Steps stored before the unit was known get its model (trends by model read it from the measurement).
 SET_MEASUREMENT_MODEL = (
@@ -140,6 +140,7 @@ class RunWriter:
                 "hostname": self._me.host,
                 "bench_version": run.bench_version,
                 "slot": run.slot,
+                "model": unit.model if unit else None,
             })
         self._remember(run.run_id, unit.model if unit else None)
         _LOG.debug("store: run %s started", run.run_id)
@@ -153,7 +154,8 @@ class RunWriter:
         """Record which unit a run is testing (known once the unit has identified itself)."""
         with self._write() as db:
             changed = db.execute(SET_UNIT, {"id": run_id, "unit_id": self._unit_id(unit),
-                                            "unit_hw_revision": unit.hw_revision, "unit_firmware": unit.firmware})
+                                            "unit_hw_revision": unit.hw_revision, "unit_firmware": unit.firmware,
+                                            "model": unit.model})
             if changed != 1:
                 raise RunNotFoundError(f"no run {run_id!r} in the store")
             db.execute(SET_MEASUREMENT_MODEL, {"model": unit.model, "run_id": run_id})
