@@ -1,0 +1,188 @@
+"""The dashboard's routes through Starlette's TestClient on a filled SQLite store: pages, JSON, guard, escaping."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import fleetdata
+import pytest
+from starlette.testclient import TestClient
+
+from bench.cli.serve import is_loopback
+from bench.store.engine import Store
+from bench.web.app import create_app
+from bench.web.live import Watcher
+from bench.web.pool import StorePool
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, fleetdata.Written]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'bench.db'}"
+    with Store.open(url) as store:
+        written = fleetdata.fill(store, 200)
+    return url, written
+
+
+@pytest.fixture(scope="module")
+def client(filled: tuple[str, fleetdata.Written]) -> Iterator[TestClient]:
+    with TestClient(create_app(filled[0], interval=60)) as c:
+        yield c
+
+
+def _pages(w: fleetdata.Written) -> list[str]:
+    return ["/", "/benches/bench-1", "/benches/bench-9", "/models/PT-300", f"/units/{w.serials[0]}",
+            f"/units/{quote(fleetdata.XSS, safe='')}", f"/runs/{w.running_id}", f"/runs/{w.running_id}/report",
+            "/lots", "/search?q=SN", "/search?q=nothing-like-it"]
+
+
+def test_every_page_answers_with_html_escaped_and_masked(client: TestClient, filled: tuple[str, fleetdata.Written]) -> None:
+    for path in _pages(filled[1]):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert "<script>alert" not in r.text, path
+        assert fleetdata.PAN not in r.text, path
+        assert "content-security-policy" in r.headers, path
+
+
+def test_overview_pareto_shows_the_weeks_fail_counts(client: TestClient, filled: tuple[str, fleetdata.Written]) -> None:
+    html = client.get("/").text
+    bars = dict(re.findall(r'<g class="bar" data-fault="([^"]+)" data-count="(\d+)"', html))
+    assert {k: int(v) for k, v in bars.items()} == filled[1].pareto_week
+    data = client.get("/?format=json").json()
+    assert {f["fault"]: f["runs"] for f in data["overview"]["pareto_week"]} == filled[1].pareto_week
+
+
+def test_overview_lists_benches_up_and_down_and_the_run_in_progress(client: TestClient,
+                                                                    filled: tuple[str, fleetdata.Written]) -> None:
+    data = client.get("/?format=json").json()
+    assert (data["benches_up"], data["benches_down"]) == (2, 1)
+    assert [r["run_id"] for r in data["overview"]["running"]] == [filled[1].running_id]
+    html = client.get("/").text
+    assert "SN-RUNNING" in html and "bench-9" in html
+    assert "pos-full: &lt;script&gt;alert(1)&lt;/script&gt;" in html  # what the down bench was doing, as text
+
+
+def test_the_xss_unit_shows_as_text_and_its_pan_masked(client: TestClient) -> None:
+    r = client.get(f"/units/{quote(fleetdata.XSS, safe='')}")
+    assert '<span id="serial">&lt;script&gt;alert(1)&lt;/script&gt;</span>' in r.text
+    data = client.get(f"/units/{quote(fleetdata.XSS, safe='')}?format=json").json()
+    assert data["serial"] == fleetdata.XSS  # JSON carries the text itself; a script decides how to show it
+    run_id = data["runs"][0]["run_id"]
+    run = client.get(f"/runs/{run_id}?format=json").json()
+    assert fleetdata.PAN not in str(run) and "411111******1111" in str(run)
+    report = client.get(f"/runs/{run_id}/report").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report and "<script>alert" not in report
+
+
+def test_unit_page_has_history_trend_and_links_to_reports(client: TestClient, filled: tuple[str, fleetdata.Written]) -> None:
+    serial = filled[1].serials[0]
+    html = client.get(f"/units/{serial}").text
+    data = client.get(f"/units/{serial}?format=json").json()
+    assert data["runs"] and all(r["serial"] == serial for r in data["runs"])
+    assert [t["name"] for t in data["trends"]] == ["battery_voltage"]
+    assert '<svg class="spark"' in html
+    for r in data["runs"]:
+        assert f'href="/runs/{r["run_id"]}"' in html
+
+
+def test_bench_model_lots_and_json_twins(client: TestClient) -> None:
+    bench = client.get("/benches/bench-2?format=json").json()
+    assert bench["status"]["state"] == "running" and bench["running"][0]["serial"] == "SN-RUNNING"
+    assert all(r["station"] == "bench-2" for r in bench["runs"])
+    model = client.get("/models/PT-310?format=json").json()
+    assert model["runs"] and all(r["model"] == "PT-310" for r in model["runs"])
+    lots = client.get("/lots?format=json").json()["lots"]
+    assert [(lot["lot"], lot["inspected"], lot["state"]) for lot in lots] == [("LOT-1", 3, "OPEN")]
+    assert "3 / " in client.get("/lots").text
+
+
+def test_search_lists_prefix_matches_and_goes_to_an_exact_serial(client: TestClient,
+                                                                 filled: tuple[str, fleetdata.Written]) -> None:
+    serial = filled[1].serials[5]
+    r = client.get(f"/search?q={serial}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/units/{serial}"
+    found = client.get("/search?q=sn0001&format=json").json()["units"]
+    assert found and all(u["serial"].startswith("SN0001") for u in found)
+    assert "no unit whose serial starts with" in client.get("/search?q=zz-none").text
+
+
+def test_unknown_subjects_are_404(client: TestClient) -> None:
+    for path in ("/units/NO-SUCH", "/benches/no-such", "/models/no-such", "/runs/ffffffff", "/nowhere"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/units/NO-SUCH?format=json").json() == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_read_only_other_methods_are_405(client: TestClient, method: str) -> None:
+    r = client.request(method, "/")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+
+
+def test_head_answers(client: TestClient) -> None:
+    assert client.head("/lots").status_code == 200
+
+
+def test_with_a_token_every_request_needs_it(filled: tuple[str, fleetdata.Written]) -> None:
+    with TestClient(create_app(filled[0], token="s3cret", interval=60)) as c:
+        assert c.get("/").status_code == 401
+        assert c.get("/static/dash.css").status_code == 401
+        assert c.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.get("/?format=json", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        r = c.get("/lots?token=s3cret&format=json", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/lots?format=json"
+        assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
+        assert c.get("/lots?format=json").status_code == 200  # the cookie, from now on
+        c.cookies.clear()
+        assert c.get("/lots?token=wrong").status_code == 401
+
+
+def test_the_watcher_counts_a_version_when_a_run_starts(filled: tuple[str, fleetdata.Written], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    with Store.open(url) as store:
+        fleetdata.fill(store, 20)
+
+    async def scenario() -> list[int]:
+        pool = StorePool(url, workers=1)
+        watcher = Watcher(pool, interval=60)
+        try:
+            await watcher.check()
+            first = watcher.version
+            await watcher.check()
+            same = watcher.version
+            with Store.open(url) as store:
+                rec = fleetdata.make_run(station="bench-4", model="PT-500", serial="SN-NEW",
+                                         started=datetime.now(UTC) - timedelta(seconds=5), fault=None)
+                store.start_run(rec)
+            await watcher.check()
+            return [first, same, watcher.version]
+        finally:
+            pool.close()
+
+    first, same, after = asyncio.run(scenario())
+    assert same == first and after == first + 1
+
+
+def test_loopback_addresses() -> None:
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "bench-host"))
+
+
+def test_serve_beyond_loopback_without_token_is_refused(tmp_db: str) -> None:
+    env = {k: v for k, v in __import__("os").environ.items() if k != "BENCH_SERVE_TOKEN"}
+    proc = subprocess.run([sys.executable, "-m", "bench", "serve", "--host", "0.0.0.0", "--db", tmp_db],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "bench: error: --host 0.0.0.0 listens beyond this machine: give --token or set BENCH_SERVE_TOKEN "
+        "(or keep the default 127.0.0.1)"]
+    assert proc.stdout == ""
