@@ -39,26 +39,27 @@ class Written:
     lot: str = "LOT-1"
 
 
-def _steps(at: datetime, fault: str | None, message: str = "") -> list[StepRecord]:
-    battery = 7.9 if fault != "PWR-BATT-LOW" else 6.8
+def _steps(at: datetime, fault: str | None, message: str = "", battery: float = 7.9) -> list[StepRecord]:
+    battery = battery if fault != "PWR-BATT-LOW" else 6.8
     return [
         StepRecord(0, "identify", "unit.identify", Outcome.PASS, at, 0.4, message=message or "identified"),
         StepRecord(1, "battery", "power.battery", Outcome.FAIL if fault else Outcome.PASS, at + timedelta(seconds=1),
-                   0.5, fault=fault, message=f"battery {battery} V" if not message else message,
+                   0.5, fault=fault, message=message or f"battery {battery} V",
                    measurements=[Measurement("battery_voltage", battery, "V", Limit(min=7.0, max=8.6, unit="V"),
                                              fault != "PWR-BATT-LOW")]),
     ]
 
 
 def make_run(*, station: str, model: str, serial: str, started: datetime, fault: str | None,
-             verdict: Verdict | None = None, message: str = "", lot: str | None = None) -> RunRecord:
+             verdict: Verdict | None = None, message: str = "", lot: str | None = None,
+             battery: float = 7.9) -> RunRecord:
     """One finished run (FAIL with ``fault``, else PASS unless ``verdict`` says otherwise)."""
     v = verdict or (Verdict.FAIL if fault else Verdict.PASS)
     findings = [Finding(fault, f"{fault} seen", "unit", "battery", "replace", True, ["battery"])] if fault else []
     return RunRecord(
         run_id=str(uuid.uuid4()), plan_name="pos-quick", plan_version="1.0", plan_hash="h", station=station,
         operator="op", started_at=started, ended_at=started + timedelta(seconds=30), verdict=v,
-        unit=UnitInfo(model, serial), steps=_steps(started, fault, message), findings=findings,
+        unit=UnitInfo(model, serial), steps=_steps(started, fault, message, battery), findings=findings,
         summary=message or (f"failed: {fault}" if fault else "all steps passed"), lot=lot, bench_version="test",
     )
 
@@ -92,7 +93,7 @@ def fill(store: StoreBase, runs: int = 300, *, now: datetime | None = None, seed
         fault = FAULTS[min(len(FAULTS) - 1, int(rnd.expovariate(0.7)))] if rnd.random() < 0.25 else None
         verdict = Verdict.ABORTED if not fault and rnd.random() < 0.03 else None
         rec = make_run(station=STATIONS[i % len(STATIONS)], model=MODELS[i % len(MODELS)], serial=serial,
-                       started=started, fault=fault, verdict=verdict)
+                       started=started, fault=fault, verdict=verdict, battery=round(min(8.5, max(7.1, rnd.gauss(7.9, 0.2))), 2))
         store_run(store, rec)
         if fault and started.date() >= week_start:
             pareto[fault] += 1

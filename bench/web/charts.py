@@ -42,7 +42,7 @@ def yield_chart(days: Sequence[DayYield], *, width: int = 720, height: int = 200
     for i, d in enumerate(days):
         f = d.figure
         x = left + i * step + (step - bar) / 2
-        y = top + h
+        y: float = top + h
         for count, colour, what in ((f.passed, PASS, "passed"), (f.failed, FAIL, "failed"),
                                     (f.incomplete, OTHER, "incomplete")):
             if count:

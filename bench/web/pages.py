@@ -81,9 +81,9 @@ async def _page(request: Request, template: str, read: Callable[[Any], dict[str,
     if _wants_json(request):
         return JSONResponse(views.to_json(data))
     env: jinja2.Environment = request.app.state.templates
-    html = env.get_template(template).render(**data, title=title, root=request.scope.get("root_path", ""),
-                                             q=request.query_params.get("q", ""),
-                                             live_version=version)
+    context = {"title": title, "root": request.scope.get("root_path", ""), "q": request.query_params.get("q", ""),
+               "live_version": version, **data}
+    html = env.get_template(template).render(context)
     return HTMLResponse(html)
 
 
@@ -93,7 +93,7 @@ def _error(request: Request, status: int, message: str) -> Response:
     env: jinja2.Environment = request.app.state.templates
     html = env.get_template("error.html").render(status=status, message=message, title=str(status),
                                                  root=request.scope.get("root_path", ""), q="",
-                                                 live_version=version)
+                                                 live_version=request.app.state.watcher.version)
     return HTMLResponse(html, status_code=status)
 
 
