@@ -67,7 +67,8 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
 
     open_store(db, settle=False).close()  # a bad URL or an unreachable database: one line, exit 2/3, now
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto named: asyncio sets TCP_NODELAY only on sockets that say TCP (else each answer waits on a delayed ACK)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -81,9 +82,9 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
     config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=root_path.rstrip("/"),
                             timeout_graceful_shutdown=2, proxy_headers=True, lifespan="on")
     server = uvicorn.Server(config)
+    sock.listen(128)  # before the URL is said: a client may connect at once (uvicorn accepts once started)
     if as_json:
         safe.echo_json(json.dumps({"url": url, "host": host, "port": bound, "token_required": token is not None}))
     else:
         safe.echo(f"bench serve: dashboard on {url}" + (" (token required)" if token else "") + "; Ctrl-C stops it")
-    sock.listen(128)
     server.run(sockets=[sock])

@@ -65,11 +65,18 @@ class Watcher:
             changed.set()
 
     async def _loop(self) -> None:
+        failing = False
         while True:
             try:
                 await self.check()
-            except Exception as exc:  # the database away: the pages say so; keep trying
-                _LOG.warning("live refresh: reading the store failed: %s", exc)
+            except Exception as exc:  # the database away: the pages say so; keep trying, say it once
+                _LOG.log(logging.DEBUG if failing else logging.WARNING, "live refresh: reading the store failed: %s",
+                         exc)
+                failing = True
+            else:
+                if failing:
+                    _LOG.warning("live refresh: the store answers again")
+                failing = False
             await asyncio.sleep(self.interval)
 
     async def wait(self, timeout: float) -> bool:
