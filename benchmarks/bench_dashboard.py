@@ -25,7 +25,6 @@ import textwrap
 import threading
 import time
 import uuid
-from pathlib import Path
 
 from benchmarks.common import ROOT, Row, Series, cli
 
