@@ -35,6 +35,7 @@ class Written:
     serials: list[str] = field(default_factory=list)
     runs: int = 0
     running_id: str = ""
+    failed_id: str = ""  # the newest FAIL run
     xss_serial: str = XSS
     lot: str = "LOT-1"
 
@@ -76,14 +77,16 @@ def store_run(store: StoreBase, rec: RunRecord) -> None:
         store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
 
 
-def fill(store: StoreBase, runs: int = 300, *, now: datetime | None = None, seed: int = 20) -> Written:
-    """Write ``runs`` finished runs over the last ten days, the XSS unit, a RUNNING run, heartbeats and a lot."""
+def fill(store: StoreBase, runs: int = 300, *, now: datetime | None = None, seed: int = 20, xss: bool = True) -> Written:
+    """Write ``runs`` finished runs over the last ten days, the XSS unit (unless not ``xss``: the README's
+    screenshots), a RUNNING run, heartbeats and a lot."""
     rnd = random.Random(seed)
     now = now or datetime.now(UTC)
     today = now.date()
     week_start = today - timedelta(days=6)
     out = Written()
     pareto: Counter[str] = Counter()
+    failed_at = now
     for i in range(runs):
         serial = f"SN{i % 120:05d}"
         day = rnd.randrange(10)
@@ -97,13 +100,14 @@ def fill(store: StoreBase, runs: int = 300, *, now: datetime | None = None, seed
         store_run(store, rec)
         if fault and started.date() >= week_start:
             pareto[fault] += 1
+        if fault and (not out.failed_id or started > failed_at):
+            out.failed_id, failed_at = rec.run_id, started
         if serial not in out.serials:
             out.serials.append(serial)
-    # the unit whose every text is markup
-    xss_at = now - timedelta(hours=1)
-    store_run(store, make_run(station="bench-1", model=XSS, serial=XSS, started=xss_at, fault="KEY-STUCK",
-                              message=f"{XSS} card {PAN}"))
-    pareto["KEY-STUCK"] += 1
+    if xss:  # the unit whose every text is markup
+        store_run(store, make_run(station="bench-1", model=XSS, serial=XSS, started=now - timedelta(hours=1),
+                                  fault="KEY-STUCK", message=f"{XSS} card {PAN}"))
+        pareto["KEY-STUCK"] += 1
     running = make_run(station="bench-2", model="PT-300", serial="SN-RUNNING", started=now - timedelta(minutes=1),
                        fault=None, verdict=Verdict.RUNNING)
     store.start_run(running)
@@ -111,10 +115,11 @@ def fill(store: StoreBase, runs: int = 300, *, now: datetime | None = None, seed
     store.add_step(running.run_id, running.steps[0])
     out.running_id = running.run_id
     out.pareto_week = dict(pareto)
-    out.runs = runs + 1
+    out.runs = runs + int(xss)
     heartbeat(store, "bench-1", now, state="idle")
     heartbeat(store, "bench-2", now, state="running", run_id=running.run_id, doing="pos-quick: SN-RUNNING")
-    heartbeat(store, "bench-9", now - timedelta(hours=3), state="running", doing=f"pos-full: {XSS}")
+    heartbeat(store, "bench-9", now - timedelta(hours=3), state="running",
+              doing=f"pos-full: {XSS if xss else 'SN00042'}")
     _lot(store, now)
     return out
 

@@ -42,7 +42,8 @@ def is_loopback(host: str) -> bool:
 @click.option("--db", help="Results store URL (default: the station's, else the local SQLite store).")
 @click.option("--refresh", type=click.FloatRange(0.2, 600), default=2.0, show_default=True,
               help="Seconds between two reads of the store's state for live refresh.")
-@click.option("--root-path", default="", help="The URL prefix a reverse proxy serves the dashboard under (e.g. /bench).")
+@click.option("--root-path", default="",
+              help="The prefix a reverse proxy serves the dashboard under (e.g. /bench), the proxy taking it off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the URL served on as JSON (one line) when listening.")
 def serve(host: str, port: int, token: str | None, station_file: Path | None, db: str | None, refresh: float,
           root_path: str, as_json: bool) -> None:
@@ -77,7 +78,7 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
-    url = f"http://{shown}:{bound}{root_path.rstrip('/')}/"
+    url = f"http://{shown}:{bound}/"  # where it answers; behind a proxy, links carry --root-path
     app = create_app(db, token=token, interval=refresh)
     config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=root_path.rstrip("/"),
                             timeout_graceful_shutdown=2, proxy_headers=True, lifespan="on")

@@ -170,15 +170,27 @@ def test_a_run_started_during_the_test_appears_live(browser: object, server: str
     WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "figures").text != today_before)
     assert browser.execute_script("return window.benchMarker") == "same page"  # type: ignore[attr-defined]
     assert _console_errors(browser) == []
-    shots = Path(os.environ.get("BENCH_SCREENSHOTS") or tmp_path / "shots")
+
+
+def test_screenshots(browser: object, pg_url: str, tmp_path: Path) -> None:
+    """The README's screenshots, of a store without the XSS unit (``BENCH_SCREENSHOTS=docs/img`` keeps them)."""
     from bench.web.screenshots import full_page
 
-    png = full_page(browser, shots / "dashboard-overview.png")  # type: ignore[arg-type]
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    _load(browser, server + f"/units/{fleet[1].serials[0]}")
-    full_page(browser, shots / "dashboard-unit.png")  # type: ignore[arg-type]
-    _load(browser, server + "/benches/bench-2")
-    full_page(browser, shots / "dashboard-bench.png")  # type: ignore[arg-type]
+    url = create_database(pg_url, f"shots_{uuid.uuid4().hex[:10]}")
+    with Store.open(url) as store:
+        written = fleetdata.fill(store, 400, xss=False)
+    proc, info = _serve(url)
+    shots = Path(os.environ.get("BENCH_SCREENSHOTS") or tmp_path)
+    try:
+        base = str(info["url"]).rstrip("/")
+        for name, page in (("overview", "/"), ("unit", f"/units/{written.serials[3]}"),
+                           ("run", f"/runs/{written.failed_id}")):
+            _load(browser, base + page)
+            png = full_page(browser, shots / f"dashboard-{name}.png")  # type: ignore[arg-type]
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert _console_errors(browser) == []
+    finally:
+        _stop(proc)
 
 
 def test_a_token_guards_a_dashboard_beyond_loopback(fleet: tuple[str, fleetdata.Written]) -> None:
