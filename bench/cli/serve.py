@@ -16,6 +16,7 @@ import click
 
 from bench.cli import safe
 from bench.errors import UsageError
+from drivers.i18n import N_, _
 
 TOKEN_ENV = "BENCH_SERVE_TOKEN"
 DEFAULT_PORT = 8070
@@ -33,18 +34,18 @@ def is_loopback(host: str) -> bool:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; any but the loopback needs --token (or BENCH_SERVE_TOKEN).")
+              help=N_("Address to listen on; any but the loopback needs --token (or BENCH_SERVE_TOKEN)."))
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port to listen on (0: any free port; the URL says which).")
-@click.option("--token", help=f"Every request must carry it (Bearer header, or ?token= once). Default: ${TOKEN_ENV}.")
+              help=N_("Port to listen on (0: any free port; the URL says which)."))
+@click.option("--token", help=N_("Every request must carry it (Bearer header, or ?token= once). Default: $BENCH_SERVE_TOKEN."))
 @click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Station file whose store (db = ...) to show.")
-@click.option("--db", help="Results store URL (default: the station's, else the local SQLite store).")
+              help=N_("Station file whose store (db = ...) to show."))
+@click.option("--db", help=N_("Results store URL (default: the station's, else the local SQLite store)."))
 @click.option("--refresh", type=click.FloatRange(0.2, 600), default=2.0, show_default=True,
-              help="Seconds between two reads of the store's state for live refresh.")
+              help=N_("Seconds between two reads of the store's state for live refresh."))
 @click.option("--root-path", default="",
-              help="The prefix a reverse proxy serves the dashboard under (e.g. /bench), the proxy taking it off.")
-@click.option("--json", "as_json", is_flag=True, help="Print the URL served on as JSON (one line) when listening.")
+              help=N_("The prefix a reverse proxy serves the dashboard under (e.g. /bench), the proxy taking it off."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the URL served on as JSON (one line) when listening."))
 def serve(host: str, port: int, token: str | None, station_file: Path | None, db: str | None, refresh: float,
           root_path: str, as_json: bool) -> None:
     """Serve the fleet dashboard: yield, failure pareto, benches, runs in progress, units, runs and lots.
@@ -53,8 +54,8 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
     """
     token = token or os.environ.get(TOKEN_ENV) or None
     if not is_loopback(host) and token is None:
-        raise UsageError(f"--host {host} listens beyond this machine: give --token or set {TOKEN_ENV} "
-                         "(or keep the default 127.0.0.1)")
+        raise UsageError(N_("--host {host} listens beyond this machine: give --token or set BENCH_SERVE_TOKEN "
+                            "(or keep the default 127.0.0.1)", host=host))
     if station_file is not None:
         from bench.station import load_station
 
@@ -75,7 +76,8 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise UsageError(N_("cannot listen on {host}:{port}: {error}", host=host, port=port,
+                            error=exc.strerror or str(exc))) from exc
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     url = f"http://{shown}:{bound}/"  # where it answers; behind a proxy, links carry --root-path
@@ -87,5 +89,7 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
     if as_json:
         safe.echo_json(json.dumps({"url": url, "host": host, "port": bound, "token_required": token is not None}))
     else:
-        safe.echo(f"bench serve: dashboard on {url}" + (" (token required)" if token else "") + "; Ctrl-C stops it")
+        said = (_("bench serve: dashboard on {url} (token required); Ctrl-C stops it") if token
+                else _("bench serve: dashboard on {url}; Ctrl-C stops it"))
+        safe.echo(said.format(url=url))
     server.run(sockets=[sock])

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
 
+from drivers.i18n import _
+
 if TYPE_CHECKING:
     from bench.store.dashboard import DayYield, FaultCount
     from bench.store.history import TrendPoint
@@ -26,14 +28,15 @@ def _n(x: float) -> str:
 def yield_chart(days: Sequence[DayYield], *, width: int = 720, height: int = 200) -> Markup:
     """Runs per day as stacked bars (passed, failed, incomplete) and the first-pass yield as a line."""
     if not days:
-        return Markup('<p class="empty">no finished runs in these days</p>')
+        return Markup('<p class="empty">{}</p>').format(_("no finished runs in these days"))
     left, right, top, bottom = 36, 40, 10, 28
     w, h = width - left - right, height - top - bottom
     most = max(d.figure.runs for d in days) or 1
     step = w / len(days)
+    label = _("runs and first-pass yield per day")
     bar = max(2.0, step * 0.7)
     out = [f'<svg class="chart yield" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-           f'aria-label="runs and first-pass yield per day" xmlns="http://www.w3.org/2000/svg">',
+           f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
            f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#d1d9e0"/>',
            f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" font-size="11" fill="{MUTED}">{most}</text>',
            f'<text x="{left + w + 4}" y="{top + 8}" font-size="11" fill="{LINE}">100%</text>',
@@ -43,13 +46,13 @@ def yield_chart(days: Sequence[DayYield], *, width: int = 720, height: int = 200
         f = d.figure
         x = left + i * step + (step - bar) / 2
         y: float = top + h
-        for count, colour, what in ((f.passed, PASS, "passed"), (f.failed, FAIL, "failed"),
-                                    (f.incomplete, OTHER, "incomplete")):
+        for count, colour, what in ((f.passed, PASS, _("passed")), (f.failed, FAIL, _("failed")),
+                                    (f.incomplete, OTHER, _("incomplete"))):
             if count:
                 bh = h * count / most
                 y -= bh
                 out.append(f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(bar)}" height="{_n(bh)}" fill="{colour}">'
-                           f'<title>{d.day.isoformat()}: {count} {what}</title></rect>')
+                           f'<title>{d.day.isoformat()}: {count} {escape(what)}</title></rect>')
         fpy = f.first_pass_yield
         if fpy is not None:
             points.append((x + bar / 2, top + h * (1 - fpy), d, fpy))
@@ -60,8 +63,8 @@ def yield_chart(days: Sequence[DayYield], *, width: int = 720, height: int = 200
         out.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="2" points="'
                    + " ".join(f"{_n(px)},{_n(py)}" for px, py, _, _ in points) + '"/>')
         for px, py, d, fpy in points:
-            out.append(f'<circle cx="{_n(px)}" cy="{_n(py)}" r="3" fill="{LINE}"><title>{d.day.isoformat()}: '
-                       f'first-pass yield {fpy:.1%}</title></circle>')
+            tip = _("{day}: first-pass yield {percent}").format(day=d.day.isoformat(), percent=f"{fpy:.1%}")
+            out.append(f'<circle cx="{_n(px)}" cy="{_n(py)}" r="3" fill="{LINE}"><title>{escape(tip)}</title></circle>')
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -69,27 +72,30 @@ def yield_chart(days: Sequence[DayYield], *, width: int = 720, height: int = 200
 def pareto_chart(faults: Sequence[FaultCount], *, width: int = 720) -> Markup:
     """One horizontal bar per fault code, most first, with its count and the cumulative share."""
     if not faults:
-        return Markup('<p class="empty">no failures</p>')
-    row, label, count_w = 24, 190, 90
+        return Markup('<p class="empty">{}</p>').format(_("no failures"))
+    row, left, count_w = 24, 190, 90
     height = row * len(faults) + 8
     most = max(f.runs for f in faults) or 1
     total = sum(f.runs for f in faults) or 1
-    w = width - label - count_w
+    w = width - left - count_w
+    label = _("failure pareto")
     out = [f'<svg class="chart pareto" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-           f'aria-label="failure pareto" xmlns="http://www.w3.org/2000/svg">']
+           f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">']
     cumulative = 0
     for i, f in enumerate(faults):
         cumulative += f.runs
         y = 4 + i * row
         bw = max(2.0, w * f.runs / most)
         code = escape(f.fault)
+        tip = _("{fault}: {n} FAIL run(s)").format(fault=f.fault, n=f.runs)
+        cum = _("cum {percent}").format(percent=f"{cumulative / total:.0%}")
         out.append(f'<g class="bar" data-fault="{code}" data-count="{f.runs}">'
-                   f'<text x="{label - 8}" y="{y + 16}" text-anchor="end" font-size="13" fill="#1f2328">{code}</text>'
-                   f'<rect x="{label}" y="{y + 3}" width="{_n(bw)}" height="{row - 8}" rx="2" fill="{FAIL}">'
-                   f'<title>{code}: {f.runs} FAIL run(s)</title></rect>'
-                   f'<text class="count" x="{_n(label + bw + 6)}" y="{y + 16}" font-size="13" fill="#1f2328">{f.runs}</text>'
+                   f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="13" fill="#1f2328">{code}</text>'
+                   f'<rect x="{left}" y="{y + 3}" width="{_n(bw)}" height="{row - 8}" rx="2" fill="{FAIL}">'
+                   f'<title>{escape(tip)}</title></rect>'
+                   f'<text class="count" x="{_n(left + bw + 6)}" y="{y + 16}" font-size="13" fill="#1f2328">{f.runs}</text>'
                    f'<text x="{width - 4}" y="{y + 16}" text-anchor="end" font-size="11" fill="{MUTED}">'
-                   f'cum {cumulative / total:.0%}</text></g>')
+                   f'{escape(cum)}</text></g>')
     out.append("</svg>")
     return Markup("".join(out))
 

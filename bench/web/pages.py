@@ -24,6 +24,7 @@ from bench.reports.style import COLOURS
 from bench.web import charts, views
 from bench.web.pool import StorePool
 from drivers.codecs.pan import redact
+from drivers.i18n import N_, _, current_language, tr
 
 _LOG = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(when=_when, percent=_percent, q=_quote)
-    env.globals.update(yield_chart=charts.yield_chart, pareto_chart=charts.pareto_chart,
-                       sparkline=charts.sparkline, colours=COLOURS, version=__version__)
+    env.globals.update(yield_chart=charts.yield_chart, pareto_chart=charts.pareto_chart, sparkline=charts.sparkline,
+                       colours=COLOURS, version=__version__, trend_points=views.TREND_POINTS, _=_)
     return env
 
 
@@ -69,32 +70,40 @@ def _wants_json(request: Request) -> bool:
     return request.query_params.get("format") == "json"
 
 
+def _common(request: Request, title: str, version: int) -> dict[str, Any]:
+    """What every page's template needs besides its data."""
+    return {"title": title, "root": request.scope.get("root_path", ""), "q": request.query_params.get("q", ""),
+            "live_version": version, "html_lang": current_language().replace("_", "-")}
+
+
 async def _page(request: Request, template: str, read: Callable[[Any], dict[str, Any]], title: str) -> Response:
     """Read the page's data and answer with its template, or its JSON with ``?format=json``."""
     version = request.app.state.watcher.version  # before the read: a change during it is shown next time
     try:
         data = await _pool(request).run(read)
     except views.NotFound as exc:
-        return _error(request, 404, str(exc))
+        return _error(request, 404, exc.args[0])
     except EquipmentError as exc:
-        return _error(request, 503, f"the store cannot be read: {exc}")
+        return _error(request, 503, _unreadable(exc))
     if _wants_json(request):
         return JSONResponse(views.to_json(data))
     env: jinja2.Environment = request.app.state.templates
-    context = {"title": title, "root": request.scope.get("root_path", ""), "q": request.query_params.get("q", ""),
-               "live_version": version, **data}
-    html = env.get_template(template).render(context)
+    html = env.get_template(template).render({**_common(request, title, version), **data})
     return HTMLResponse(html)
 
 
+def _unreadable(exc: EquipmentError) -> str:
+    return N_("the store cannot be read: {error}", error=exc.message)
+
+
 def _error(request: Request, status: int, message: str) -> Response:
+    """The error page (its JSON: ``{"error": ...}`` in English, as machine output is)."""
     if _wants_json(request):
-        return JSONResponse({"error": redact(message)}, status_code=status)
+        return JSONResponse({"error": redact(str(message))}, status_code=status)
     env: jinja2.Environment = request.app.state.templates
-    html = env.get_template("error.html").render(status=status, message=message, title=str(status),
-                                                 root=request.scope.get("root_path", ""), q="",
-                                                 live_version=request.app.state.watcher.version)
-    return HTMLResponse(html, status_code=status)
+    context = {**_common(request, str(status), request.app.state.watcher.version), "q": "",
+               "status": status, "message": tr(message)}
+    return HTMLResponse(env.get_template("error.html").render(context), status_code=status)
 
 
 def _now() -> datetime:
@@ -104,31 +113,35 @@ def _now() -> datetime:
 async def overview(request: Request) -> Response:
     """``/``: the front page."""
     now = _now()
-    return await _page(request, "overview.html", lambda s: views.overview(s, now), "Fleet")
+    return await _page(request, "overview.html", lambda s: views.overview(s, now), _("Fleet"))
 
 
 async def bench(request: Request) -> Response:
     """``/benches/NAME``."""
     name, now = request.path_params["name"], _now()
-    return await _page(request, "bench.html", lambda s: views.bench_page(s, name, now), f"Bench {name}")
+    return await _page(request, "bench.html", lambda s: views.bench_page(s, name, now),
+                       _("Bench {name}").format(name=name))
 
 
 async def model(request: Request) -> Response:
     """``/models/NAME``."""
     name, now = request.path_params["name"], _now()
-    return await _page(request, "model.html", lambda s: views.model_page(s, name, now), f"Model {name}")
+    return await _page(request, "model.html", lambda s: views.model_page(s, name, now),
+                       _("Model {name}").format(name=name))
 
 
 async def unit(request: Request) -> Response:
     """``/units/SERIAL``."""
     serial = request.path_params["serial"]
-    return await _page(request, "unit.html", lambda s: views.unit_page(s, serial), f"Unit {serial}")
+    return await _page(request, "unit.html", lambda s: views.unit_page(s, serial),
+                       _("Unit {serial}").format(serial=serial))
 
 
 async def run(request: Request) -> Response:
     """``/runs/ID``: the run's facts and its report."""
     run_id = request.path_params["run_id"]
-    return await _page(request, "run.html", lambda s: views.run_page(s, run_id), f"Run {run_id[:8]}")
+    return await _page(request, "run.html", lambda s: views.run_page(s, run_id),
+                       _("Run {id}").format(id=run_id[:8]))
 
 
 async def run_report(request: Request) -> Response:
@@ -137,15 +150,15 @@ async def run_report(request: Request) -> Response:
     try:
         html = await _pool(request).run(lambda s: views.run_report(s, run_id))
     except views.NotFound as exc:
-        return _error(request, 404, str(exc))
+        return _error(request, 404, exc.args[0])
     except EquipmentError as exc:
-        return _error(request, 503, f"the store cannot be read: {exc}")
+        return _error(request, 503, _unreadable(exc))
     return HTMLResponse(html, headers={"content-security-policy": REPORT_CSP})
 
 
 async def lots(request: Request) -> Response:
     """``/lots``."""
-    return await _page(request, "lots.html", views.lots_page, "Lots")
+    return await _page(request, "lots.html", views.lots_page, _("Lots"))
 
 
 async def search(request: Request) -> Response:
@@ -155,12 +168,12 @@ async def search(request: Request) -> Response:
         try:
             found = await _pool(request).run(lambda s: views.search_page(s, q))
         except EquipmentError as exc:
-            return _error(request, 503, f"the store cannot be read: {exc}")
+            return _error(request, 503, _unreadable(exc))
         units = found["units"]
         if len(units) == 1 and units[0]["serial"].casefold() == q.strip().casefold():
             root = request.scope.get("root_path", "")
             return RedirectResponse(f"{root}/units/{_quote(units[0]['serial'])}", status_code=303)
-    return await _page(request, "search.html", lambda s: views.search_page(s, q), "Search")
+    return await _page(request, "search.html", lambda s: views.search_page(s, q), _("Search"))
 
 
 def _quote(text: str) -> str:

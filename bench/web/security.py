@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from drivers.i18n import _
+
 _LOG = logging.getLogger(__name__)
 
 COOKIE = "bench_token"
@@ -47,7 +49,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
-            await _plain(send, 405, "read-only: GET and HEAD only\n", [(b"allow", b"GET, HEAD")])
+            await _plain(send, 405, _("read-only: GET and HEAD only") + "\n", [(b"allow", b"GET, HEAD")])
             return
         if self.token is not None:
             given = _query_token(scope)
@@ -55,7 +57,7 @@ class Guard:
                 await _redirect_with_cookie(scope, send, self.token)
                 return
             if not (_same(_bearer(scope) or "", self.token) or _same(_cookie(scope) or "", self.token)):
-                await _plain(send, 401, "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN once\n",
+                await _plain(send, 401, _("a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN once") + "\n",
                              [(b"www-authenticate", b'Bearer realm="bench"')])
                 return
 

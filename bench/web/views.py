@@ -18,6 +18,7 @@ from bench.record import RunRecord
 from bench.store import dashboard
 from bench.store.history import RunNotFoundError, RunSummary
 from drivers.codecs.pan import redact
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
@@ -30,7 +31,7 @@ TREND_POINTS = 20
 
 
 class NotFound(LookupError):
-    """The page's subject is not in the store (404)."""
+    """The page's subject is not in the store (404); ``args[0]`` says so (a :class:`~drivers.i18n.Text`)."""
 
 
 def _window(now: datetime, days: int) -> tuple[date, date]:
@@ -56,7 +57,7 @@ def bench_page(store: StoreBase, name: str, now: datetime) -> dict[str, Any]:
         status = next((b for b in dashboard.benches(db, now) if b.name == name), None)
         runs = dashboard.station_runs(db, name)
         if status is None and not runs:
-            raise NotFound(f"no bench named {name!r} in the store")
+            raise NotFound(N_("no bench named {name!r} in the store", name=name))
         return {
             "name": name,
             "status": status,
@@ -74,7 +75,7 @@ def model_page(store: StoreBase, name: str, now: datetime) -> dict[str, Any]:
     with db.read():
         runs = dashboard.model_runs(db, name)
         if not runs:
-            raise NotFound(f"no runs of model {name!r} in the store")
+            raise NotFound(N_("no runs of model {name!r} in the store", name=name))
         return {
             "name": name,
             "days": dashboard.yield_by_day(db, since, until, by="model", model=name),
@@ -89,7 +90,7 @@ def unit_page(store: StoreBase, serial: str) -> dict[str, Any]:
     with db.read():
         runs = dashboard.unit_runs(db, serial)
     if not runs:
-        raise NotFound(f"no runs of a unit with serial {serial!r} in the store")
+        raise NotFound(N_("no runs of a unit with serial {serial!r} in the store", serial=serial))
     last_pass = next((r for r in runs if r.verdict.value == "PASS"), None)
     trends = []
     latest = store.get_run(runs[0].run_id)
@@ -115,7 +116,7 @@ def run_page(store: StoreBase, run_id: str) -> dict[str, Any]:
     try:
         rec = store.get_run(run_id)
     except RunNotFoundError as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(exc.message) from exc
     return {"run": rec}
 
 
@@ -126,7 +127,7 @@ def run_report(store: StoreBase, run_id: str) -> str:
     try:
         rec = store.get_run(run_id)
     except RunNotFoundError as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(exc.message) from exc
     return render(rec, "html", store)
 
 

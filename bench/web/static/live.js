@@ -8,8 +8,8 @@
   if (!window.EventSource || !parts.length) { return; }
   var version = document.body.getAttribute("data-version"), busy = false, again = false;
 
-  function say(state, text) {
-    if (status) { status.className = "live " + state; status.title = text; }
+  function say(state, which) {  // the words come translated, from the page (data-on, data-off, data-failed)
+    if (status) { status.className = "live " + state; status.title = status.getAttribute("data-" + which) || ""; }
   }
 
   function refresh() {
@@ -24,15 +24,15 @@
           if (old && old.innerHTML !== fresh.innerHTML) { old.innerHTML = fresh.innerHTML; }
         });
         document.body.setAttribute("data-version", version);
-        say("on", "live: up to date");
+        say("on", "on");
       })
-      .catch(function () { say("off", "live: the dashboard did not answer"); })
+      .catch(function () { say("off", "failed"); })
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
   }
 
   var source = new EventSource(document.body.getAttribute("data-events"));
   source.addEventListener("version", function (e) {
-    if (e.data !== version) { version = e.data; refresh(); } else { say("on", "live"); }
+    if (e.data !== version) { version = e.data; refresh(); } else { say("on", "on"); }
   });
-  source.onerror = function () { say("off", "live: reconnecting"); };
+  source.onerror = function () { say("off", "off"); };
 }());

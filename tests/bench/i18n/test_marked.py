@@ -26,7 +26,9 @@ TOP = Path(__file__).resolve().parents[3]
 
 #: Folders or files whose user-facing texts are all marked. Each area is added when it is done.
 AREAS = [
+    "bench/cli/serve.py",
     "bench/i18n",
+    "bench/web",
     "drivers",
 ]
 

@@ -186,3 +186,19 @@ def test_serve_beyond_loopback_without_token_is_refused(tmp_db: str) -> None:
         "bench: error: --host 0.0.0.0 listens beyond this machine: give --token or set BENCH_SERVE_TOKEN "
         "(or keep the default 127.0.0.1)"]
     assert proc.stdout == ""
+
+
+def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written]) -> None:
+    from bench import i18n
+    from drivers.i18n import current_language
+
+    before = current_language()
+    i18n.activate("zh_CN")
+    try:
+        with TestClient(create_app(filled[0], interval=60)) as c:
+            html = c.get("/").text
+            data = c.get("/units/NO-SUCH?format=json").json()
+    finally:
+        i18n.activate(before)
+    assert '<html lang="zh-CN">' in html and "进行中的测试" in html and "故障帕累托图" in html
+    assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
