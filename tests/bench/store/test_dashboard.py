@@ -35,7 +35,7 @@ def store(store_url: str) -> Iterator[Store]:
 
 def _finding(code: str) -> Finding:
     return Finding(fault=code, title=code, category="unit", part="reader", action="replace", in_unit=True,
-                   steps=[0], consequences=[])
+                   steps=["step-0"], consequences=[])
 
 
 def _week(store: Store) -> None:
@@ -172,13 +172,13 @@ def test_search_and_the_histories_of_a_unit_a_bench_and_a_model(store: Store) ->
         assert dashboard.search_serial(db, "a_") == []  # no pattern characters
         assert dashboard.search_serial(db, "") == []
         unit = dashboard.unit_runs(db, "ab10")
-        bench = dashboard.station_runs(db, "st2", limit=2)
-        model = dashboard.model_runs(db, "T700")
+        newest = dashboard.station_runs(db, "st2", limit=2)
+        t700 = dashboard.model_runs(db, "T700")
         assert dashboard.station_runs(db, "nowhere") == [] and dashboard.model_runs(db, "T999") == []
     assert [(r.model, r.started_at) for r in unit] == [("T650", NOW - H), ("T700", NOW - 4 * H),
                                                       ("T650", NOW - 10 * H)]
-    assert [r.serial for r in bench] == ["ab10", "ABC"]
-    assert [r.serial for r in model] == ["Ab2", "ABC", "ab10"]
+    assert [r.serial for r in newest] == ["ab10", "ABC"]
+    assert [r.serial for r in t700] == ["Ab2", "ABC", "ab10"]
     with db.read():
         every = dashboard.station_runs(db, "st2")
     assert [r.serial for r in every] == ["ab10", "ABC", None]  # the run without a unit is the bench's too
