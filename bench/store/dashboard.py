@@ -156,45 +156,58 @@ def yield_by_day(
     """
     if by not in _BY:
         raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")
-    first = "t.firsts_here" if by == "station" or station is not None else "t.firsts"
-    cond, params = _window(since, until, model, station)
-    group = f"t.day, {_BY[by]}, t.verdict" if by else "t.day, t.verdict"  # PostgreSQL refuses GROUP BY ''
-    found = db.query(
-        f"SELECT t.day, {_BY[by]}, t.verdict, sum(t.runs), sum({first}) FROM day_totals t "
-        f"JOIN stations s ON s.id = t.station_id WHERE {cond} GROUP BY {group}", params)
+    source, key, params = _source("yield", since, until, by, model, station)
+    first = "t.firsts_here" if "day_totals" in source and (by == "station" or station is not None) else "t.firsts"
+    group = f"t.day, {key}, t.verdict" if key != "''" else "t.day, t.verdict"  # PostgreSQL refuses GROUP BY ''
+    found = db.query(f"SELECT t.day, {key}, t.verdict, sum(t.runs), sum({first}) {source} GROUP BY {group}", params)
     cells: dict[tuple[str, str], list[int]] = {}
-    for day, key, verdict, n, firsts in found:
+    for day, name, verdict, n, firsts in found:
         n, firsts = int(n or 0), int(firsts or 0)
-        cell = cells.setdefault((day, key), [0] * 6)
+        cell = cells.setdefault((day, name), [0] * 6)
         cell[0] += n
         cell[1 if verdict == "PASS" else 2 if verdict == "FAIL" else 3] += n
         cell[4] += firsts
         if verdict == "PASS":
             cell[5] += firsts
-    return [DayYield(date.fromisoformat(day), key, YieldFigure(*cell))
-            for (day, key), cell in sorted(cells.items()) if cell[0] or cell[4]]
+    return [DayYield(date.fromisoformat(day), name, YieldFigure(*cell))
+            for (day, name), cell in sorted(cells.items()) if cell[0] or cell[4]]
 
 
-def _window(since: date, until: date, model: str | None, station: str | None) -> tuple[str, dict[str, Any]]:
-    where = ["t.day >= :since", "t.day <= :until"]
+def _source(what: str, since: date, until: date, by: str, model: str | None,
+            station: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``FROM ... WHERE ...`` over the day rows that answer, the key's expression, and the parameters.
+
+    The rolled-up rows (``day_yield``, ``day_pareto``: the fleet, a model or a bench per day) answer
+    everything but a model crossed with a bench, which reads ``day_totals`` / ``day_fault_totals``.
+    """
     params: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat()}
+    crossed = (model is not None and (station is not None or by == "station")) or (station is not None and by == "model")
+    if not crossed:
+        kind = "model" if model is not None else "station" if station is not None else by
+        params["kind"] = kind
+        where = "t.kind = :kind AND t.day >= :since AND t.day <= :until"
+        if model is not None or station is not None:
+            where += " AND t.name = :name"
+            params["name"] = model if model is not None else station
+        table = "day_yield" if what == "yield" else "day_pareto"
+        return f"FROM {table} t WHERE {where}", "t.name" if by else "''", params
+    conds = ["t.day >= :since", "t.day <= :until"]
     if model is not None:
-        where.append("t.model = :model")
+        conds.append("t.model = :model")
         params["model"] = model
     if station is not None:
-        where.append("s.name = :station")
+        conds.append("t.station_id = (SELECT id FROM stations WHERE name = :station)")
         params["station"] = station
-    return " AND ".join(where), params
+    table = "day_totals" if what == "yield" else "day_fault_totals"
+    return (f"FROM {table} t JOIN stations s ON s.id = t.station_id WHERE {' AND '.join(conds)}", _BY[by], params)
 
 
 def pareto(
     db: Db, since: date, until: date, *, model: str | None = None, station: str | None = None, limit: int = 10
 ) -> list[FaultCount]:
     """The most frequent fault codes of FAIL runs between the two days (inclusive), most first."""
-    cond, params = _window(since, until, model, station)
-    found = db.query(
-        f"SELECT t.fault, sum(t.runs) FROM day_fault_totals t JOIN stations s ON s.id = t.station_id WHERE {cond} "
-        "GROUP BY t.fault", params)
+    source, _, params = _source("pareto", since, until, "", model, station)
+    found = db.query(f"SELECT t.fault, sum(t.runs) {source} GROUP BY t.fault", params)
     counts = sorted(((str(f), int(n or 0)) for f, n in found), key=lambda fn: (-fn[1], fn[0]))
     return [FaultCount(f, n) for f, n in counts if n > 0][:limit]
 

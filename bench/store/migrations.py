@@ -124,6 +124,20 @@ def _v8(conn: Connection) -> None:
         " station_id INTEGER NOT NULL REFERENCES stations (id), fault VARCHAR(64) NOT NULL, runs BIGINT NOT NULL,"
         " PRIMARY KEY (day, model, station_id, fault))"
     ))
+    for table in ("day_totals", "day_fault_totals"):
+        conn.execute(text(f"CREATE INDEX ix_{table}_model ON {table} (model, day)"))
+        conn.execute(text(f"CREATE INDEX ix_{table}_station ON {table} (station_id, day)"))
+    conn.execute(text(
+        "CREATE TABLE day_yield (kind VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, name VARCHAR(200) NOT NULL,"
+        " verdict VARCHAR(16) NOT NULL, runs BIGINT NOT NULL, firsts BIGINT NOT NULL,"
+        " PRIMARY KEY (kind, day, name, verdict))"
+    ))
+    conn.execute(text(
+        "CREATE TABLE day_pareto (kind VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, name VARCHAR(200) NOT NULL,"
+        " fault VARCHAR(64) NOT NULL, runs BIGINT NOT NULL, PRIMARY KEY (kind, day, name, fault))"
+    ))
+    conn.execute(text("CREATE INDEX ix_day_yield_name ON day_yield (kind, name, day)"))
+    conn.execute(text("CREATE INDEX ix_day_pareto_name ON day_pareto (kind, name, day)"))
     conn.execute(text(
         "CREATE TABLE heartbeats (station VARCHAR(200) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL,"
         f" bench_version VARCHAR(50) NOT NULL, started_at {ts} NOT NULL, last_seen {ts} NOT NULL,"
@@ -161,7 +175,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("run_totals recomputed: an ABORTED run is not a unit's first run for the first-pass yield", _v5),
     ("runs.slot: the fixture slot on a multi-up station", _v6),
     ("repair cases: cases, case_repairs, runs.case_id", _v7),
-    ("the fleet: day_totals, day_fault_totals, heartbeats, runs.model and the dashboard's indexes", _v8),
+    ("the fleet: day_totals, day_fault_totals, day_yield, day_pareto, heartbeats, runs.model, indexes", _v8),
 )
 #: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
 _REBUILDS = frozenset({3, 5, 8})

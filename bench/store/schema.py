@@ -307,6 +307,8 @@ day_totals = Table(
     Column("runs", BigInteger, nullable=False),
     Column("firsts", BigInteger, nullable=False),  # as in run_totals, counted on the day of that first run
     Column("firsts_here", BigInteger, nullable=False),
+    Index("ix_day_totals_model", "model", "day"),
+    Index("ix_day_totals_station", "station_id", "day"),
 )
 
 day_fault_totals = Table(
@@ -317,6 +319,34 @@ day_fault_totals = Table(
     Column("station_id", ForeignKey("stations.id"), primary_key=True),
     Column("fault", String(64), primary_key=True),
     Column("runs", BigInteger, nullable=False),
+    Index("ix_day_fault_totals_model", "model", "day"),
+    Index("ix_day_fault_totals_station", "station_id", "day"),
+)
+
+# Version 8: the day rows rolled up per kind: the whole fleet (kind '', name ''), a model (kind 'model')
+# or a bench (kind 'station', its name; ``firsts`` is then day_totals.firsts_here): a window of days
+# reads days x models or days x benches rows, never days x models x benches.
+day_yield = Table(
+    "day_yield",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("verdict", String(16), primary_key=True),
+    Column("runs", BigInteger, nullable=False),
+    Column("firsts", BigInteger, nullable=False),
+    Index("ix_day_yield_name", "kind", "name", "day"),
+)
+
+day_pareto = Table(
+    "day_pareto",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("fault", String(64), primary_key=True),
+    Column("runs", BigInteger, nullable=False),
+    Index("ix_day_pareto_name", "kind", "name", "day"),
 )
 
 # Version 8: one row per bench (station name and host), rewritten by its heartbeat (bench/store/heartbeat.py).
@@ -336,7 +366,7 @@ heartbeats = Table(
 )
 
 _DATA_TABLES = (stations, units, cases, runs, steps, measurements, attachments, findings, lots, run_totals, fault_totals,
-                case_repairs, day_totals, day_fault_totals, heartbeats)
+                case_repairs, day_totals, day_fault_totals, day_yield, day_pareto, heartbeats)
 
 
 def baseline(conn: Connection) -> None:

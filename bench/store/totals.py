@@ -78,6 +78,15 @@ _ADD_DAY_FAULT = (
     "VALUES (:day, :model, :station_id, :fault, :runs) "
     "ON CONFLICT (day, model, station_id, fault) DO UPDATE SET runs = day_fault_totals.runs + excluded.runs"
 )
+_ADD_ROLL = (
+    "INSERT INTO day_yield (kind, day, name, verdict, runs, firsts) VALUES (:kind, :day, :name, :verdict, :runs, "
+    ":firsts) ON CONFLICT (kind, day, name, verdict) DO UPDATE SET runs = day_yield.runs + excluded.runs, "
+    "firsts = day_yield.firsts + excluded.firsts"
+)
+_ADD_ROLL_FAULT = (
+    "INSERT INTO day_pareto (kind, day, name, fault, runs) VALUES (:kind, :day, :name, :fault, :runs) "
+    "ON CONFLICT (kind, day, name, fault) DO UPDATE SET runs = day_pareto.runs + excluded.runs"
+)
 _COLUMNS = ("runs", "firsts", "firsts_here", "duration_us")
 _DAY_COLUMNS = ("runs", "firsts", "firsts_here")
 
@@ -145,6 +154,8 @@ def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
     days: dict[tuple[Any, ...], dict[str, Any]] = {}
     faults: list[dict[str, Any]] = []
     day_faults: list[dict[str, Any]] = []
+    rolls: Counter[tuple[Any, ...]] = Counter()
+    names = _station_names(db, {key[3] for key, n in facts.items() if n and key[0] in ("day", "dayfault")})
     for key, amount in facts.items():
         if not amount:
             continue
@@ -159,16 +170,41 @@ def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
                 "day": day, "model": model, "station_id": station_id, "verdict": verdict,
                 **dict.fromkeys(_DAY_COLUMNS, 0)})
             row[column] += amount
+            if column != "firsts_here":  # the fleet and the model count a unit's first run anywhere
+                rolls["yield", "", day, "", verdict, column] += amount
+                rolls["yield", "model", day, model, verdict, column] += amount
+            if column != "firsts":  # a bench counts a unit's first run at that bench
+                rolls["yield", "station", day, names[station_id], verdict, "runs" if column == "runs" else "firsts"] += amount
         elif key[0] == "fault":
             _, model, station_id, fault = key
             faults.append({"model": model, "station_id": station_id, "fault": fault, "runs": amount})
         else:
             _, day, model, station_id, fault = key
             day_faults.append({"day": day, "model": model, "station_id": station_id, "fault": fault, "runs": amount})
+            for kind, name in (("", ""), ("model", model), ("station", names[station_id])):
+                rolls["pareto", kind, day, name, fault, "runs"] += amount
+    yields: dict[tuple[Any, ...], dict[str, Any]] = {}
+    paretos: list[dict[str, Any]] = []
+    for (table, kind, day, name, what, column), amount in rolls.items():
+        if not amount:
+            continue
+        if table == "pareto":
+            paretos.append({"kind": kind, "day": day, "name": name, "fault": what, "runs": amount})
+        else:
+            yields.setdefault((kind, day, name, what), {
+                "kind": kind, "day": day, "name": name, "verdict": what, "runs": 0, "firsts": 0})[column] += amount
     for sql, values in ((_ADD_RUN, list(runs.values())), (_ADD_FAULT, faults), (_ADD_DAY, list(days.values())),
-                        (_ADD_DAY_FAULT, day_faults)):
+                        (_ADD_DAY_FAULT, day_faults), (_ADD_ROLL, list(yields.values())), (_ADD_ROLL_FAULT, paretos)):
         if values:
             db.executemany(sql, values)
+
+
+def _station_names(db: Db, ids: set[Any]) -> dict[Any, str]:
+    if not ids:
+        return {}
+    params = {f"s{i}": sid for i, sid in enumerate(sorted(ids))}
+    marks = ", ".join(f":{p}" for p in params)
+    return {sid: str(name) for sid, name in db.query(f"SELECT id, name FROM stations WHERE id IN ({marks})", params)}
 
 
 _ALL_RUNS = (
@@ -184,7 +220,7 @@ _ALL_FAULTS = (
 
 def rebuild(db: Db) -> None:
     """Recompute the summary rows from the runs (inside the caller's write transaction)."""
-    for table in ("run_totals", "fault_totals", "day_totals", "day_fault_totals"):
+    for table in ("run_totals", "fault_totals", "day_totals", "day_fault_totals", "day_yield", "day_pareto"):
         db.execute(f"DELETE FROM {table}", {})
     faults: dict[str, set[str]] = {}
     for rid, code in db.query(_ALL_FAULTS, {}):

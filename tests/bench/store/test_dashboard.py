@@ -146,7 +146,7 @@ def test_day_rows_agree_with_a_recount_after_retests_out_of_order_and_aborted_ru
 
     def snapshot() -> list[tuple[object, ...]]:
         with store._read() as conn:
-            return [tuple(r) for t in ("day_totals", "day_fault_totals")
+            return [tuple(r) for t in ("day_totals", "day_fault_totals", "day_yield", "day_pareto")
                     for r in conn.execute(sa.text(f"SELECT * FROM {t} WHERE runs <> 0 ORDER BY 1, 2, 3, 4"))]
 
     kept = snapshot()
