@@ -158,19 +158,19 @@ def yield_by_day(
         raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")
     source, key, params = _source("yield", since, until, by, model, station)
     first = "t.firsts_here" if "day_totals" in source and (by == "station" or station is not None) else "t.firsts"
-    group = f"t.day, {key}, t.verdict" if key != "''" else "t.day, t.verdict"  # PostgreSQL refuses GROUP BY ''
-    found = db.query(f"SELECT t.day, {key}, t.verdict, sum(t.runs), sum({first}) {source} GROUP BY {group}", params)
-    cells: dict[tuple[str, str], list[int]] = {}
-    for day, name, verdict, n, firsts in found:
-        n, firsts = int(n or 0), int(firsts or 0)
-        cell = cells.setdefault((day, name), [0] * 6)
-        cell[0] += n
-        cell[1 if verdict == "PASS" else 2 if verdict == "FAIL" else 3] += n
-        cell[4] += firsts
-        if verdict == "PASS":
-            cell[5] += firsts
-    return [DayYield(date.fromisoformat(day), name, YieldFigure(*cell))
-            for (day, name), cell in sorted(cells.items()) if cell[0] or cell[4]]
+    group = f"t.day, {key}" if key != "''" else "t.day"  # PostgreSQL refuses GROUP BY ''
+    found = db.query(
+        f"SELECT t.day, {key}, sum(t.runs), sum(CASE WHEN t.verdict = 'PASS' THEN t.runs ELSE 0 END), "
+        f"sum(CASE WHEN t.verdict = 'FAIL' THEN t.runs ELSE 0 END), sum({first}), "
+        f"sum(CASE WHEN t.verdict = 'PASS' THEN {first} ELSE 0 END) {source} GROUP BY {group} ORDER BY {group}",
+        params)
+    out = []
+    for day, name, n, passed, failed, firsts, first_passed in found:
+        n, passed, failed, firsts = int(n or 0), int(passed or 0), int(failed or 0), int(firsts or 0)
+        if n or firsts:
+            figure = YieldFigure(n, passed, failed, n - passed - failed, firsts, int(first_passed or 0))
+            out.append(DayYield(date.fromisoformat(day), str(name), figure))
+    return out
 
 
 def _source(what: str, since: date, until: date, by: str, model: str | None,
