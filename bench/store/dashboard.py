@@ -155,7 +155,7 @@ def yield_by_day(
     for a station) started that day: the first-pass yield of the units first tested in the window.
     """
     if by not in _BY:
-        raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")
+        raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")  # i18n: a programming error
     source, key, params = _source("yield", since, until, by, model, station)
     first = "t.firsts_here" if "day_totals" in source and (by == "station" or station is not None) else "t.firsts"
     group = f"t.day, {key}" if key != "''" else "t.day"  # PostgreSQL refuses GROUP BY ''
