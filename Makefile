@@ -18,21 +18,39 @@ TEST_PKGS  := pcsc-tools postgresql util-linux
 PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")') \
               $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)
 
-.PHONY: demo test lint typecheck unit-tests bench fuzz sysdeps sysdeps-test clean
+.PHONY: demo test lint typecheck unit-tests bench fuzz sysdeps sysdeps-test clean catalogues catalogues-update
 
-demo: $(STAMP) sysdeps
+# The translation catalogues (bench/locale/<lang>/LC_MESSAGES/bench.po, managed with Babel; docs/languages.md):
+# `make catalogues` compiles them (demo and test do), `make catalogues-update` extracts the marked texts of
+# bench/ and drivers/ and adds the new ones to every catalogue, untranslated (the catalogue check fails until
+# they are translated).
+PO_FILES := $(wildcard bench/locale/*/LC_MESSAGES/bench.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+demo: $(STAMP) sysdeps $(MO_FILES)
 	$(BIN)/bench run testplans/pos-full.yaml --sim --report reports
 
 # The suite mostly waits (card polls, keypad presses, printer pacing, reconnects): its tests run on
 # TEST_WORKERS pytest-xdist workers, more than the cores. `make test TEST_WORKERS=0` runs them in one process.
 TEST_WORKERS ?= 4
 
-test: $(STAMP) sysdeps sysdeps-test lint typecheck
+test: $(STAMP) sysdeps sysdeps-test $(MO_FILES) lint typecheck
 	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench drivers tests
 	$(BIN)/lint-imports
+	$(BIN)/python -m bench.i18n.catalogue check
+
+catalogues: $(MO_FILES)
+
+bench/locale/%/LC_MESSAGES/bench.mo: bench/locale/%/LC_MESSAGES/bench.po | $(STAMP)
+	$(BIN)/pybabel -q compile -l $* -i $< -o $@
+
+catalogues-update: $(STAMP)
+	@mkdir -p build
+	$(BIN)/pybabel -q extract -F bench/locale/babel.cfg --no-location --sort-output --project bench -o build/bench.pot bench drivers
+	$(BIN)/pybabel -q update -i build/bench.pot -d bench/locale -D bench --no-fuzzy-matching --ignore-obsolete --width 0
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from drivers.i18n import N_
+
 
 class BenchError(Exception):
     """Root of every error the drivers and the harness raise on purpose.
@@ -58,10 +60,9 @@ class ConfigError(BenchError):
     ) -> None:
         where = path or ""
         if line is not None:
-            where = f"{where}:{line}" if where else f"line {line}"
-        prefix = f"{where}: " if where else ""
-        at = f" (at {field})" if field else ""
-        super().__init__(f"{prefix}{message}{at}")
+            where = f"{where}:{line}" if where else N_("line {line}", line=line)
+        text = N_("{message} (at {field})", message=message, field=field) if field else message
+        super().__init__(N_("{where}: {message}", where=where, message=text) if where else text)
         self.path = path
         self.line = line
         self.field = field

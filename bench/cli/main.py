@@ -24,6 +24,7 @@ from bench import __version__
 from bench.cli import safe
 from bench.cli.params import PLAN
 from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, Interrupted, UsageError, exit_code
+from drivers.i18n import tr
 
 _LOG = logging.getLogger("bench")
 
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     code = EXIT_INTERRUPTED
     try:
         try:
-            code = _run_guarded(lambda: cli.main(args=argv, prog_name="bench", standalone_mode=False))
+            code = _run_guarded(lambda: _speak_and_run(argv))
         except KeyboardInterrupt:  # a signal while the outcome was being reported
             interrupts.done()
     except KeyboardInterrupt:
@@ -346,6 +347,14 @@ def main(argv: list[str] | None = None) -> None:
             interrupts.restore(previous)
     _flush_or_drop()
     sys.exit(code)
+
+
+def _speak_and_run(argv: list[str] | None) -> Any:
+    """Choose the language (``BENCH_LANG``, the locale; ``docs/languages.md``), then run the command."""
+    from bench import i18n
+
+    i18n.activate(i18n.choose_language())
+    return cli.main(args=argv, prog_name="bench", standalone_mode=False)
 
 
 def _say(text: str) -> None:
@@ -417,7 +426,7 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
                 _say(f"bench: detail: {exc.detail}")
         first = interrupts.received()[:1]
         named = bool(first) and first[0] in str(exc)  # the message says which signal already
-        _say(f"bench: error: {exc}{by if isinstance(exc, Interrupted) and not named else ''}")
+        _say(f"bench: error: {tr(exc)}{by if isinstance(exc, Interrupted) and not named else ''}")
         return exit_code(exc)
     if not isinstance(exc, Exception):  # GeneratorExit and the like: not ours to hide
         raise exc

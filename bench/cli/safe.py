@@ -20,6 +20,7 @@ from typing import IO, Any, cast
 import click
 
 from bench.controls import escape_controls, escape_controls_json
+from drivers.i18n import tr
 
 
 class Styled(str):
@@ -44,8 +45,9 @@ def style(text: object, **styles: Any) -> Styled:
 
 
 def echo(*parts: object, err: bool = False, nl: bool = True, file: IO[str] | None = None) -> None:
-    """Write ``parts`` joined, each escaped unless it came from :func:`style` (to ``file`` if given)."""
-    click.echo("".join(p if isinstance(p, Styled) else clean(p) for p in parts), file=file, err=err, nl=nl)
+    """Write ``parts`` joined, each in the reader's language (:func:`drivers.i18n.tr`) and escaped unless it came
+    from :func:`style` (to ``file`` if given)."""
+    click.echo("".join(p if isinstance(p, Styled) else clean(tr(p)) for p in parts), file=file, err=err, nl=nl)
 
 
 def echo_json(text: str, *, err: bool = False, nl: bool = True) -> None:

@@ -1,0 +1,138 @@
+"""Every text a person reads is marked for the catalogue: no message, help text or output line in plain English.
+
+The catalogue check (``python -m bench.i18n.catalogue check``) finds marked texts without a translation;
+this test finds texts that were never marked. It reads the source (AST) of each area in :data:`AREAS`:
+
+* an exception raised with a literal or an f-string as its message (``raise PlanError("...")``);
+* a Click ``help=`` given as a literal;
+* in ``bench/cli``, a literal or f-string given to ``echo``/``_say``/``style``.
+
+Everywhere in ``bench/`` and ``drivers/``, ``_()``, ``N_()`` and ``ngettext()`` take literals only (an
+f-string or a variable would never reach the catalogue). A line may opt out with ``# i18n: <why>``
+(e.g. a protocol token, a developer-only message).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[3]
+
+#: Folders or files whose user-facing texts are all marked. Each area is added when it is done.
+AREAS = [
+    "bench/i18n",
+]
+
+_MARKERS = {"_", "N_", "ngettext"}
+_OUTPUT = {"echo", "_say", "style"}
+_LETTER = re.compile(r"[A-Za-z]{2}")
+
+
+def _python_files(*roots: str) -> list[Path]:
+    files: list[Path] = []
+    for root in roots:
+        path = TOP / root
+        files.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
+    return files
+
+
+def _name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def _is_text(node: ast.expr) -> bool:
+    """A literal with words in it, an f-string, or a literal's ``.format()`` / ``%``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(_LETTER.search(node.value))
+    if isinstance(node, ast.JoinedStr):
+        return any(_is_text(v) for v in node.values if isinstance(v, ast.Constant))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _is_text(node.func.value)
+    if isinstance(node, ast.BinOp):
+        return _is_text(node.left) or _is_text(node.right)
+    return False
+
+
+def _opted_out(lines: list[str], node: ast.AST) -> bool:
+    first = getattr(node, "lineno", 0)
+    last = getattr(node, "end_lineno", first) or first
+    return any("# i18n:" in lines[i - 1] for i in range(first, last + 1) if 0 < i <= len(lines))
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(TOP) if path.is_relative_to(TOP) else path
+
+
+def unmarked(path: Path, *, cli: bool) -> list[str]:
+    """The unmarked texts of one file, as ``path:line: what``."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    rel = _shown(path)
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            if _is_text(node.exc.args[0]) and not _opted_out(lines, node):
+                found.append(f"{rel}:{node.lineno}: exception message not marked")
+        if not isinstance(node, ast.Call):
+            continue
+        name = _name(node.func)
+        for kw in node.keywords:
+            if kw.arg == "help" and _is_text(kw.value) and not _opted_out(lines, kw.value):
+                found.append(f"{rel}:{kw.value.lineno}: help text not marked")
+        if cli and name in _OUTPUT and any(_is_text(a) for a in node.args) and not _opted_out(lines, node):
+            found.append(f"{rel}:{node.lineno}: output not marked")
+    return found
+
+
+def misused_markers(path: Path) -> list[str]:
+    """Calls of ``_``/``N_``/``ngettext`` whose text is not a literal (it would never reach the catalogue)."""
+    rel = _shown(path)
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and _name(node.func) in _MARKERS and isinstance(node.func, ast.Name):
+            count = 2 if node.func.id == "ngettext" else 1
+            texts = node.args[:count]
+            if len(texts) < count or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in texts):
+                found.append(f"{rel}:{node.lineno}: {node.func.id}() needs a literal text")
+    return found
+
+
+@pytest.mark.parametrize("area", AREAS)
+def test_every_text_of_the_area_is_marked(area: str) -> None:
+    found = [line for path in _python_files(area) for line in unmarked(path, cli=area.startswith("bench/cli"))]
+    assert not found, "texts a person reads, not marked for translation:\n" + "\n".join(found)
+
+
+def test_markers_take_literal_texts_only() -> None:
+    found = [line for path in _python_files("bench", "drivers") for line in misused_markers(path)]
+    assert not found, "\n".join(found)
+
+
+def test_the_lint_finds_what_it_should(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        'raise PlanError("no such plan")\n'
+        'raise PlanError(f"no plan {name}")\n'
+        'raise PlanError(N_("no plan {name}", name=name))\n'
+        'raise PlanError("bad token")  # i18n: a protocol token\n'
+        '@click.option("--x", help="Explain x.")\n'
+        'def f(): pass\n'
+        'echo(f"Stored {n} runs")\n'
+        'echo(_("Stored {n} runs").format(n=n))\n'
+        'x = _(f"Stored {n}")\n'
+        'y = N_(text)\n',
+        encoding="utf-8",
+    )
+    got = [g.removeprefix(f"{sample}:") for g in unmarked(sample, cli=True)]
+    assert got == ["1: exception message not marked", "2: exception message not marked", "5: help text not marked",
+                   "7: output not marked"]
+    assert [g.removeprefix(f"{sample}:") for g in misused_markers(sample)] == [
+        "9: _() needs a literal text", "10: N_() needs a literal text"]
