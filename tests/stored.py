@@ -23,6 +23,7 @@ TO_VERSION_7 = (
     "DROP TABLE heartbeats; DROP INDEX ix_units_serial_lower; "
     "DROP INDEX ix_runs_model_started; DROP INDEX ix_lots_state_opened; ALTER TABLE runs DROP COLUMN model; "
     "DROP INDEX ix_runs_station_started; CREATE INDEX ix_runs_station_started ON runs (station_id, started_at); "
+    "DROP INDEX ix_runs_lot; CREATE INDEX ix_runs_lot ON runs (lot); "
     "DELETE FROM schema_version WHERE version >= 8;"
 )
 

@@ -157,15 +157,16 @@ def yield_by_day(
     if by not in _BY:
         raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")  # i18n: a programming error
     source, key, params = _source("yield", since, until, by, model, station)
-    first = "t.firsts_here" if "day_totals" in source and (by == "station" or station is not None) else "t.firsts"
-    group = f"t.day, {key}" if key != "''" else "t.day"  # PostgreSQL refuses GROUP BY ''
-    found = db.query(
-        f"SELECT t.day, {key}, sum(t.runs), sum(CASE WHEN t.verdict = 'PASS' THEN t.runs ELSE 0 END), "
-        f"sum(CASE WHEN t.verdict = 'FAIL' THEN t.runs ELSE 0 END), sum({first}), "
-        f"sum(CASE WHEN t.verdict = 'PASS' THEN {first} ELSE 0 END) {source} GROUP BY {group} ORDER BY {group}",
-        params)
+    if "day_yield" in source:  # one row per day and name, the verdicts in columns
+        sql = f"SELECT t.day, {key}, t.runs, t.passed, t.failed, t.firsts, t.first_passed {source} ORDER BY t.day, t.name"
+    else:
+        first = "t.firsts_here" if by == "station" or station is not None else "t.firsts"
+        group = f"t.day, {key}" if key != "''" else "t.day"  # PostgreSQL refuses GROUP BY ''
+        sql = (f"SELECT t.day, {key}, sum(t.runs), sum(CASE WHEN t.verdict = 'PASS' THEN t.runs ELSE 0 END), "
+               f"sum(CASE WHEN t.verdict = 'FAIL' THEN t.runs ELSE 0 END), sum({first}), "
+               f"sum(CASE WHEN t.verdict = 'PASS' THEN {first} ELSE 0 END) {source} GROUP BY {group} ORDER BY {group}")
     out = []
-    for day, name, n, passed, failed, firsts, first_passed in found:
+    for day, name, n, passed, failed, firsts, first_passed in db.query(sql, params):
         n, passed, failed, firsts = int(n or 0), int(passed or 0), int(failed or 0), int(firsts or 0)
         if n or firsts:
             figure = YieldFigure(n, passed, failed, n - passed - failed, firsts, int(first_passed or 0))
@@ -299,11 +300,11 @@ _LOTS = (
 )
 # Per lot, as bench.lots.store counts a sample: a unit (serial; an unidentified run on its own) is
 # inspected once it has a PASS or FAIL run in the lot, and defective if one of them FAILed.
+# The serial is looked up run by run (the primary key): a join would have PostgreSQL hash every unit.
 _LOT_COUNTS = (
-    "SELECT r.lot, count(DISTINCT coalesce(u.serial, r.id)), "
-    "count(DISTINCT CASE WHEN r.verdict = 'FAIL' THEN coalesce(u.serial, r.id) END) "
-    "FROM runs r LEFT OUTER JOIN units u ON u.id = r.unit_id "
-    "WHERE r.lot IN ({marks}) AND r.verdict IN ('PASS', 'FAIL') GROUP BY r.lot"
+    "SELECT x.lot, count(DISTINCT x.unit), count(DISTINCT CASE WHEN x.verdict = 'FAIL' THEN x.unit END) "
+    "FROM (SELECT r.lot, r.verdict, coalesce((SELECT u.serial FROM units u WHERE u.id = r.unit_id), r.id) AS unit "
+    "FROM runs r WHERE r.lot IN ({marks}) AND r.verdict IN ('PASS', 'FAIL')) x GROUP BY x.lot"
 )
 
 

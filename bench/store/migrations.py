@@ -129,8 +129,8 @@ def _v8(conn: Connection) -> None:
         conn.execute(text(f"CREATE INDEX ix_{table}_station ON {table} (station_id, day)"))
     conn.execute(text(
         "CREATE TABLE day_yield (kind VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, name VARCHAR(200) NOT NULL,"
-        " verdict VARCHAR(16) NOT NULL, runs BIGINT NOT NULL, firsts BIGINT NOT NULL,"
-        " PRIMARY KEY (kind, day, name, verdict))"
+        " runs BIGINT NOT NULL, passed BIGINT NOT NULL, failed BIGINT NOT NULL, firsts BIGINT NOT NULL,"
+        " first_passed BIGINT NOT NULL, PRIMARY KEY (kind, day, name))"
     ))
     conn.execute(text(
         "CREATE TABLE day_pareto (kind VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, name VARCHAR(200) NOT NULL,"
@@ -151,6 +151,8 @@ def _v8(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_runs_station_started ON runs (station_id, started_at, id)"))
     conn.execute(text("CREATE INDEX ix_runs_model_started ON runs (model, started_at, id)"))
     conn.execute(text("CREATE INDEX ix_lots_state_opened ON lots (state, opened_at)"))
+    conn.execute(text("DROP INDEX ix_runs_lot"))
+    conn.execute(text("CREATE INDEX ix_runs_lot ON runs (lot, verdict, unit_id, id)"))
     serial_index(conn)
 
 

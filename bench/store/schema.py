@@ -130,7 +130,8 @@ runs = Table(
     Index("ix_runs_started", "started_at"),
     Index("ix_runs_station_started", "station_id", "started_at", "id"),  # version 8: with id (a bench's newest)
     Index("ix_runs_model_started", "model", "started_at", "id"),  # version 8: a model's newest runs
-    Index("ix_runs_lot", "lot"),  # version 2: a lot's units (incoming inspection)
+    # version 2: a lot's units (incoming inspection); version 8: covering what a lot's progress reads
+    Index("ix_runs_lot", "lot", "verdict", "unit_id", "id"),
     Index("ix_runs_case", "case_id"),  # version 7: a case's runs
     # Only the open runs (what mark_abandoned looks for): a partial index, tiny and exact.
     Index(
@@ -332,9 +333,11 @@ day_yield = Table(
     Column("kind", String(16), primary_key=True),
     Column("day", String(10), primary_key=True),
     Column("name", String(200), primary_key=True),
-    Column("verdict", String(16), primary_key=True),
-    Column("runs", BigInteger, nullable=False),
+    Column("runs", BigInteger, nullable=False),  # finished runs
+    Column("passed", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),  # the rest were INCOMPLETE, ERROR or ABORTED
     Column("firsts", BigInteger, nullable=False),
+    Column("first_passed", BigInteger, nullable=False),
     Index("ix_day_yield_name", "kind", "name", "day"),
 )
 

@@ -79,10 +79,13 @@ _ADD_DAY_FAULT = (
     "ON CONFLICT (day, model, station_id, fault) DO UPDATE SET runs = day_fault_totals.runs + excluded.runs"
 )
 _ADD_ROLL = (
-    "INSERT INTO day_yield (kind, day, name, verdict, runs, firsts) VALUES (:kind, :day, :name, :verdict, :runs, "
-    ":firsts) ON CONFLICT (kind, day, name, verdict) DO UPDATE SET runs = day_yield.runs + excluded.runs, "
-    "firsts = day_yield.firsts + excluded.firsts"
+    "INSERT INTO day_yield (kind, day, name, runs, passed, failed, firsts, first_passed) "
+    "VALUES (:kind, :day, :name, :runs, :passed, :failed, :firsts, :first_passed) "
+    "ON CONFLICT (kind, day, name) DO UPDATE SET runs = day_yield.runs + excluded.runs, "
+    "passed = day_yield.passed + excluded.passed, failed = day_yield.failed + excluded.failed, "
+    "firsts = day_yield.firsts + excluded.firsts, first_passed = day_yield.first_passed + excluded.first_passed"
 )
+_ROLL_COLUMNS = ("runs", "passed", "failed", "firsts", "first_passed")
 _ADD_ROLL_FAULT = (
     "INSERT INTO day_pareto (kind, day, name, fault, runs) VALUES (:kind, :day, :name, :fault, :runs) "
     "ON CONFLICT (kind, day, name, fault) DO UPDATE SET runs = day_pareto.runs + excluded.runs"
@@ -154,8 +157,6 @@ def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
     days: dict[tuple[Any, ...], dict[str, Any]] = {}
     faults: list[dict[str, Any]] = []
     day_faults: list[dict[str, Any]] = []
-    rolls: Counter[tuple[Any, ...]] = Counter()
-    names = _station_names(db, {key[3] for key, n in facts.items() if n and key[0] in ("day", "dayfault")})
     for key, amount in facts.items():
         if not amount:
             continue
@@ -170,33 +171,53 @@ def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
                 "day": day, "model": model, "station_id": station_id, "verdict": verdict,
                 **dict.fromkeys(_DAY_COLUMNS, 0)})
             row[column] += amount
-            if column != "firsts_here":  # the fleet and the model count a unit's first run anywhere
-                rolls["yield", "", day, "", verdict, column] += amount
-                rolls["yield", "model", day, model, verdict, column] += amount
-            if column != "firsts":  # a bench counts a unit's first run at that bench
-                rolls["yield", "station", day, names[station_id], verdict, "runs" if column == "runs" else "firsts"] += amount
         elif key[0] == "fault":
             _, model, station_id, fault = key
             faults.append({"model": model, "station_id": station_id, "fault": fault, "runs": amount})
         else:
             _, day, model, station_id, fault = key
             day_faults.append({"day": day, "model": model, "station_id": station_id, "fault": fault, "runs": amount})
-            for kind, name in (("", ""), ("model", model), ("station", names[station_id])):
-                rolls["pareto", kind, day, name, fault, "runs"] += amount
-    yields: dict[tuple[Any, ...], dict[str, Any]] = {}
-    paretos: list[dict[str, Any]] = []
-    for (table, kind, day, name, what, column), amount in rolls.items():
-        if not amount:
-            continue
-        if table == "pareto":
-            paretos.append({"kind": kind, "day": day, "name": name, "fault": what, "runs": amount})
-        else:
-            yields.setdefault((kind, day, name, what), {
-                "kind": kind, "day": day, "name": name, "verdict": what, "runs": 0, "firsts": 0})[column] += amount
+    yields, paretos = _rolled(facts, _station_names(db, {k[3] for k, n in facts.items() if n and k[0][:3] == "day"}))
     for sql, values in ((_ADD_RUN, list(runs.values())), (_ADD_FAULT, faults), (_ADD_DAY, list(days.values())),
-                        (_ADD_DAY_FAULT, day_faults), (_ADD_ROLL, list(yields.values())), (_ADD_ROLL_FAULT, paretos)):
+                        (_ADD_DAY_FAULT, day_faults), (_ADD_ROLL, yields), (_ADD_ROLL_FAULT, paretos)):
         if values:
             db.executemany(sql, values)
+
+
+def _rolled(facts: Mapping[tuple[Any, ...], int],
+            names: Mapping[Any, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The day facts rolled up into ``day_yield`` and ``day_pareto`` rows: the fleet, each model, each bench.
+
+    The fleet and a model count a unit's first run anywhere (``firsts``), a bench its first run
+    there (``firsts_here``); the verdicts become columns (a window reads one row per day and name).
+    """
+    yields: dict[tuple[str, str, str], dict[str, Any]] = {}
+    paretos: Counter[tuple[str, str, str, str]] = Counter()
+    for key, amount in facts.items():
+        if not amount or key[0] not in ("day", "dayfault"):
+            continue
+        day, model, station_id = key[1], key[2], key[3]
+        scopes = (("", ""), ("model", model), ("station", names[station_id]))
+        if key[0] == "dayfault":
+            for kind, name in scopes:
+                paretos[kind, day, name, key[4]] += amount
+            continue
+        verdict, column = key[4], key[5]
+        for kind, name in scopes:
+            if column == ("firsts" if kind == "station" else "firsts_here"):
+                continue
+            row = yields.setdefault((kind, day, name), {"kind": kind, "day": day, "name": name,
+                                                        **dict.fromkeys(_ROLL_COLUMNS, 0)})
+            if column == "runs":
+                row["runs"] += amount
+                if verdict in ("PASS", "FAIL"):
+                    row["passed" if verdict == "PASS" else "failed"] += amount
+            else:
+                row["firsts"] += amount
+                if verdict == "PASS":
+                    row["first_passed"] += amount
+    return list(yields.values()), [{"kind": k, "day": d, "name": n, "fault": f, "runs": r}
+                                   for (k, d, n, f), r in paretos.items() if r]
 
 
 def _station_names(db: Db, ids: set[Any]) -> dict[Any, str]:
