@@ -11,7 +11,7 @@ scans count verdicts only, without the first-pass yield, which flatters them.
 PostgreSQL is a throw-away cluster (``tests/pgcluster.py``: ``fsync=off``, default memory
 settings) unless ``--pg URL`` names a server to create the databases on.
 
-Usage: ``python -m benchmarks.bench_dashboard [--steps 1000000] [--reps 30] [--pg URL]``.
+Usage: ``python -m benchmarks.bench_dashboard [--steps 1000000] [--reps 30] [--pg URL] [--store URL]``.
 """
 
 from __future__ import annotations
@@ -122,18 +122,23 @@ def _queries(db: Any, now: datetime) -> list[tuple[str, Callable[[Any], object],
     ]
 
 
-def run_size(cluster: str, steps: int, reps: int) -> list[Row]:
-    """Generate a store of ``steps`` steps and time every dashboard query on it."""
+def run_size(cluster: str, steps: int, reps: int, store: str | None = None) -> list[Row]:
+    """Generate a store of ``steps`` steps (or take ``store``, generated before) and time every dashboard query."""
     from bench.store.engine import Store
 
-    url = _database(cluster, steps)
-    print(f"[generating {steps:,} steps: {load()}]", flush=True)
-    t0 = time.perf_counter()
-    phases = generate(url, steps)
-    total = time.perf_counter() - t0
-    rows = [Row("10", f"generating the {steps:,}-step store ({steps // 20:,} runs; "
-                + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()) + ")",
-                Series("s", [total]), None, "", None, "", "reported", None)]
+    rows = []
+    if store is None:
+        url = _database(cluster, steps)
+        print(f"[generating {steps:,} steps: {load()}]", flush=True)
+        t0 = time.perf_counter()
+        phases = generate(url, steps)
+        total = time.perf_counter() - t0
+        rows.append(Row("10", f"generating the {steps:,}-step store ({steps // 20:,} runs; "
+                        + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()) + ")",
+                        Series("s", [total]), None, "", None, "", "reported", None))
+        print(f"  store: {url}", flush=True)
+    else:
+        url = store
     with Store.open(url) as store:
         db = store.db
         now = datetime.now(UTC)
@@ -156,13 +161,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, action="append", help=f"store size (repeatable; default {SIZES})")
     ap.add_argument("--reps", type=int, default=30, help="timed calls per query")
     ap.add_argument("--pg", help="PostgreSQL server URL to create the databases on (default: a throw-away cluster)")
+    ap.add_argument("--store", help="time the queries on this store, generated before (its URL, as printed); "
+                    "--steps then names its size")
     ap.add_argument("--json-out", type=Path, help="also write the rows as JSON here")
     args = ap.parse_args()
     print(f"[{TITLE}: {load()}]", flush=True)
     rows: list[Row] = []
-    with _cluster(args.pg) as cluster:
+    with _cluster(args.pg or args.store) as cluster:
         for steps in args.steps or SIZES:
-            rows += run_size(cluster, steps, args.reps)
+            rows += run_size(cluster, steps, args.reps, args.store)
     print_section(TITLE, rows)
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -166,11 +166,13 @@ def yield_by_day(
                f"sum(CASE WHEN t.verdict = 'FAIL' THEN t.runs ELSE 0 END), sum({first}), "
                f"sum(CASE WHEN t.verdict = 'PASS' THEN {first} ELSE 0 END) {source} GROUP BY {group} ORDER BY {group}")
     out = []
+    days: dict[str, date] = {}  # 90 days by 50 benches are 4,500 rows: each day parsed once
     for day, name, n, passed, failed, firsts, first_passed in db.query(sql, params):
         n, passed, failed, firsts = int(n or 0), int(passed or 0), int(failed or 0), int(firsts or 0)
         if n or firsts:
+            when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
             figure = YieldFigure(n, passed, failed, n - passed - failed, firsts, int(first_passed or 0))
-            out.append(DayYield(date.fromisoformat(day), str(name), figure))
+            out.append(DayYield(when, str(name), figure))
     return out
 
 
