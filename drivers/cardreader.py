@@ -37,6 +37,7 @@ from urllib.parse import unquote
 from drivers.codecs.iso7816 import get_response, sw_hex, sw_text, with_le
 from drivers.codecs.pan import redact
 from drivers.errors import CardError, EquipmentError
+from drivers.i18n import N_
 from drivers.interfaces import ApduResponse, CardEvent, CardInfo, CardReader, Pending
 
 _LOG = logging.getLogger(__name__)
@@ -95,19 +96,19 @@ def pcsc_error(hresult: int, action: str, *, reader: str = "", during_apdu: bool
     text = _error_text(hresult)
     where = f" on {reader!r}" if reader else ""
     if hresult in _NO_SERVICE:
-        return EquipmentError(f"pcscd is not running ({text}); start it (sudo pcscd) and retry",
+        return EquipmentError(N_("pcscd is not running ({text}); start it (sudo pcscd) and retry", text=text),
                               fault_code="ICC-NO-READER")
     if hresult in _NO_READER:
-        return EquipmentError(f"card reader{where} is not available ({text})", fault_code="ICC-NO-READER")
+        return EquipmentError(N_("card reader{where} is not available ({text})", where=where, text=text), fault_code="ICC-NO-READER")
     if during_apdu and hresult in _REMOVED:
         return CardError(_PULLED, fault_code="ICC-REMOVED", detail=f"card removed during {action}{where}")
     if hresult in _MUTE:
         return CardError(_MUTE_CARD, fault_code="ICC-NO-ATR", detail=f"card{where} does not answer reset: {text}")
     if hresult in (SCARD_E_NO_SMARTCARD, SCARD_W_REMOVED_CARD):
-        return CardError(f"no card in the reader{where}", fault_code="ICC-NO-CARD")
+        return CardError(N_("no card in the reader{where}", where=where), fault_code="ICC-NO-CARD")
     if hresult == SCARD_E_TIMEOUT:
-        return CardError("no card answered in time", fault_code="ICC-NO-CARD", detail=f"{action}{where}: timed out")
-    return CardError("the card reader could not talk to the card", fault_code="ICC-ERROR",
+        return CardError(N_("no card answered in time"), fault_code="ICC-NO-CARD", detail=f"{action}{where}: timed out")
+    return CardError(N_("the card reader could not talk to the card"), fault_code="ICC-ERROR",
                      detail=f"{action}{where} failed: {text} (0x{hresult:08X})")
 
 
@@ -119,12 +120,12 @@ def wrap_pyscard_exception(exc: BaseException, action: str, *, reader: str = "")
     name = type(exc).__name__
     if name in ("EstablishContextException", "ListReadersException", "NoReadersException",
                 "CardServiceStoppedException", "CardServiceNotFoundException"):
-        return EquipmentError(f"pcscd is not reachable: {exc}", fault_code="ICC-NO-READER")
+        return EquipmentError(N_("pcscd is not reachable: {exc}", exc=exc), fault_code="ICC-NO-READER")
     if name == "NoCardException":
-        return CardError(f"no card in the reader {reader!r}", fault_code="ICC-NO-CARD")
+        return CardError(N_("no card in the reader {reader!r}", reader=reader), fault_code="ICC-NO-CARD")
     if name == "CardConnectionException":
         return CardError(_PULLED, fault_code="ICC-REMOVED", detail=f"card removed during {action} ({exc})")
-    return CardError("the card reader could not talk to the card", fault_code="ICC-ERROR",
+    return CardError(N_("the card reader could not talk to the card"), fault_code="ICC-ERROR",
                      detail=f"{action} failed: {exc}")
 
 
@@ -161,11 +162,11 @@ def exchange(raw: Callable[[bytes], bytes], apdu: bytes, *, max_rounds: int = MA
     while True:
         rounds += 1
         if rounds > max_rounds:
-            raise CardError("the card never finishes its answer", fault_code="ICC-ERROR",
+            raise CardError(N_("the card never finishes its answer"), fault_code="ICC-ERROR",
                             detail=f"{describe_apdu(apdu)}: card keeps answering 61xx/6Cxx after {max_rounds} rounds")
         resp = raw(command)
         if len(resp) < 2:
-            raise CardError("the card gave an incomplete answer", fault_code="ICC-ERROR",
+            raise CardError(N_("the card gave an incomplete answer"), fault_code="ICC-ERROR",
                             detail=f"{describe_apdu(apdu)}: response of {len(resp)} byte(s), no status word")
         body, sw1, sw2 = resp[:-2], resp[-2], resp[-1]
         if sw1 == 0x6C:
@@ -232,14 +233,14 @@ class CardReaderClient(CardReader):
             if fnmatch.fnmatchcase(name, self.pattern):
                 return name
         shown = ", ".join(repr(r) for r in readers) or "none"
-        raise EquipmentError(f"no card reader matches {self.pattern!r} (readers: {shown})",
+        raise EquipmentError(N_("no card reader matches {pattern!r} (readers: {shown})", pattern=self.pattern, shown=shown),
                              fault_code="ICC-NO-READER")
 
     # -- card state
     def _state(self, timeout: float = 0.0, current: int = 0) -> tuple[int, bytes]:
         """Reader event state and ATR, waiting up to ``timeout`` for a change from ``current``."""
         if self._closed.is_set():
-            raise EquipmentError(f"card reader {self.url} is closed", fault_code="ICC-NO-READER")
+            raise EquipmentError(N_("card reader {url} is closed", url=self.url), fault_code="ICC-NO-READER")
         hr, states = self._scard.SCardGetStatusChange(self._ctx, int(timeout * 1000),
                                                       [(self.reader_name, current)])
         if hr in (SCARD_E_TIMEOUT, SCARD_E_CANCELLED):
@@ -248,7 +249,7 @@ class CardReaderClient(CardReader):
             raise pcsc_error(hr, "read reader state", reader=self.reader_name)
         _, event, atr = states[0]
         if event & (STATE_UNKNOWN | STATE_UNAVAILABLE):
-            raise EquipmentError(f"card reader {self.reader_name!r} went away", fault_code="ICC-NO-READER")
+            raise EquipmentError(N_("card reader {reader_name!r} went away", reader_name=self.reader_name), fault_code="ICC-NO-READER")
         return event & ~STATE_CHANGED, bytes(atr)
 
     def card_present(self) -> bool:
@@ -263,8 +264,9 @@ class CardReaderClient(CardReader):
         while bool(event & STATE_PRESENT) != want_present:
             left = deadline - time.monotonic()
             if left <= 0:
-                what = "no card inserted" if want_present else "card not removed"
-                raise CardError(f"{what} within {timeout:g} s",
+                message = (N_("no card inserted within {timeout:g} s", timeout=timeout) if want_present
+                           else N_("card not removed within {timeout:g} s", timeout=timeout))
+                raise CardError(message,
                                 fault_code="ICC-NO-CARD" if want_present else "ICC-ERROR",
                                 detail=f"reader {self.reader_name!r}")
             event, _ = self._state(min(_POLL, left), event & 0xFFFF)
@@ -352,7 +354,7 @@ class CardReaderClient(CardReader):
         """One SCardTransmit on the calling thread."""
         card = self._card
         if card is None:
-            raise CardError("no card is connected", fault_code="ICC-NO-CARD", detail="transmit without a connected card")
+            raise CardError(N_("no card is connected"), fault_code="ICC-NO-CARD", detail="transmit without a connected card")
         debug = self.log.isEnabledFor(logging.DEBUG)  # redacting costs more than the APDU itself
         if debug:
             self.log.debug("> %s", redact(apdu.hex().upper()))
@@ -396,7 +398,7 @@ class CardReaderClient(CardReader):
                 self._in_flight = None
             took = time.monotonic() - t0
             if took > timeout:
-                raise CardError(f"the card took {took:.1f} s to answer (limit {timeout:g} s)", fault_code="ICC-SLOW",
+                raise CardError(N_("the card took {took:.1f} s to answer (limit {timeout:g} s)", took=took, timeout=timeout), fault_code="ICC-SLOW",
                                 detail=f"{describe_apdu(apdu)} on {self.reader_name!r}")
             if not resp.ok:
                 self.log.debug("%s -> %s (%s)", describe_apdu(apdu), sw_hex(resp.sw1, resp.sw2),
@@ -468,11 +470,11 @@ def open_card_reader(url: str, **options: Any) -> CardReaderClient:
     from drivers.errors import ConfigError
 
     if not url.startswith(SCHEME):
-        raise ConfigError(f"card reader URL must start with {SCHEME}: {url!r}")
+        raise ConfigError(N_("card reader URL must start with {SCHEME}: {url!r}", SCHEME=SCHEME, url=url))
     pattern = unquote(url[len(SCHEME) :]) or "*"
     try:
         import smartcard.scard  # noqa: F401
     except ImportError as exc:
-        raise EquipmentError(f"pyscard is not installed ({exc}): pip install pyscard",
+        raise EquipmentError(N_("pyscard is not installed ({exc}): pip install pyscard", exc=exc),
                              fault_code="ICC-NO-READER") from exc
     return CardReaderClient(pattern, url=url, timeout=float(options.get("timeout", 5.0)))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drivers.errors import ProtocolError
+from drivers.i18n import N_
 from drivers.unitproto import CMD_CONFIG_READ as CMD_CONFIG_READ
 from drivers.unitproto import CMD_CONFIG_WRITE as CMD_CONFIG_WRITE
 from drivers.unitproto import Reader, Writer
@@ -75,7 +76,7 @@ class ConfigPage:
         settings = tuple((r.str(), r.str()) for _ in range(r.u8()))
         r.end()
         if first + len(settings) > total:
-            raise ProtocolError(f"malformed CONFIG_READ answer: settings {first}+{len(settings)} past the total {total}")
+            raise ProtocolError(N_("malformed CONFIG_READ answer: settings {first}+{settings_len} past the total {total}", first=first, settings_len=len(settings), total=total))
         return ConfigPage(generation, total, first, settings)
 
 
@@ -116,5 +117,5 @@ def decode_write_answer(payload: bytes, count: int) -> list[tuple[str, str]]:
     results = [(r.code(RESULTS, "result"), r.str()) for _ in range(r.u8())]
     r.end()
     if len(results) != count:
-        raise ProtocolError(f"malformed CONFIG_WRITE answer: {len(results)} results for {count} settings")
+        raise ProtocolError(N_("malformed CONFIG_WRITE answer: {results_len} results for {count} settings", results_len=len(results), count=count))
     return results

@@ -182,6 +182,17 @@ def N_(template: str, /, **params: Any) -> Text:
     return Text(template, **params)
 
 
+def join_texts(items: list[str], /) -> str:
+    """``items`` as one list for people (``"a, b, c"``; ``"a、b、c"`` in Chinese): a :class:`Text` when
+    there are several, so each item translates with it; ``""`` for none."""
+    if not items:
+        return ""
+    joined: str = items[0]
+    for item in items[1:]:
+        joined = N_("{first}, {then}", first=joined, then=item)
+    return joined
+
+
 def tr(value: object) -> str:
     """``value`` as the person reading should see it, in the current language.
 
@@ -205,6 +216,7 @@ __all__ = [
     "_",
     "current_language",
     "install_translation",
+    "join_texts",
     "ngettext",
     "set_catalogue_dir",
     "set_language",

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from drivers.errors import DeviceError
+from drivers.i18n import N_, join_texts
 
 if TYPE_CHECKING:
     from drivers.firmware.image import FirmwareImage
@@ -293,37 +294,37 @@ class Unit(Device):
         ``TXN-TIMEOUT`` when no result came within ``timeout`` seconds, ``LINK-UNSUPPORTED`` when the
         unit has no ``txn`` capability, ``LINK-REBOOT`` when it reset during the sale.
         """
-        raise _unsupported(self, "test transactions")
+        raise _unsupported(self, N_("test transactions"))
 
     def txn_status(self, txn_id: int) -> TxnResult:
         """Ask the unit again for the result of sale ``txn_id`` (outcome ``running`` or ``unknown`` too)."""
-        raise _unsupported(self, "test transactions")
+        raise _unsupported(self, N_("test transactions"))
 
     def printer_status(self) -> UnitPrinterState:
         """The unit's own receipt printer: paper, cover, head temperature, receipts printed."""
-        raise _unsupported(self, "its printer's status")
+        raise _unsupported(self, N_("its printer's status"))
 
     def firmware_status(self) -> FwStatus:
         """The unit's update state (docs/protocol.md §5b): a transfer pending, the running version, the last result."""
-        raise _unsupported(self, "firmware updates")
+        raise _unsupported(self, N_("firmware updates"))
 
     def firmware_update(self, image: FirmwareImage, *, allow_downgrade: bool = False,
                         trusted: Mapping[bytes, bytes] | None = None,
                         progress: Callable[[int, int], None] | None = None, wait: float = 30.0) -> FwUpdateResult:
         """Flash ``image``, commit, wait for the restart (§5b; refusals: :meth:`drivers.unit.UnitClient.firmware_update`)."""
-        raise _unsupported(self, "firmware updates")
+        raise _unsupported(self, N_("firmware updates"))
 
     def config_read(self) -> dict[str, str]:
         """The unit's settings (docs/protocol.md §5c): flat key -> value, ``""`` when not set."""
-        raise _unsupported(self, "configuration")
+        raise _unsupported(self, N_("configuration"))
 
     def config_write(self, settings: Mapping[str, str]) -> dict[str, str]:
         """Write settings; per key ``written``, ``unknown key``, ``read-only`` or ``invalid value: why``."""
-        raise _unsupported(self, "configuration")
+        raise _unsupported(self, N_("configuration"))
 
 
 def _unsupported(unit: Unit, what: str) -> Exception:
-    return DeviceError(f"this unit driver cannot do {what}", fault_code="LINK-UNSUPPORTED")
+    return DeviceError(N_("this unit driver cannot do {what}", what=what), fault_code="LINK-UNSUPPORTED")
 
 
 # --------------------------------------------------------------------------- card reader
@@ -409,19 +410,19 @@ class CardReader(Device):
 # --------------------------------------------------------------------------- printer
 
 _CONDITION_WORDS: dict[str, str] = {
-    "cover_open": "cover open",
-    "paper_end": "paper end",
-    "paper_near_end": "paper near end",
-    "cutter_error": "autocutter error",
-    "auto_recoverable_error": "head overheated (auto-recoverable error)",
-    "unrecoverable_error": "unrecoverable error",
-    "recoverable_error": "recoverable error",
-    "offline": "offline",
-    "feed_button": "feed button pressed",
-    "paper_feeding": "paper being fed by the feed button",
-    "waiting_online_recovery": "waiting for online recovery",
-    "stopped_by_paper_end": "printing stopped by paper end",
-    "error": "error occurred",
+    "cover_open": N_("cover open"),
+    "paper_end": N_("paper end"),
+    "paper_near_end": N_("paper near end"),
+    "cutter_error": N_("autocutter error"),
+    "auto_recoverable_error": N_("head overheated (auto-recoverable error)"),
+    "unrecoverable_error": N_("unrecoverable error"),
+    "recoverable_error": N_("recoverable error"),
+    "offline": N_("offline"),
+    "feed_button": N_("feed button pressed"),
+    "paper_feeding": N_("paper being fed by the feed button"),
+    "waiting_online_recovery": N_("waiting for online recovery"),
+    "stopped_by_paper_end": N_("printing stopped by paper end"),
+    "error": N_("error occurred"),
 }
 
 
@@ -458,7 +459,7 @@ class PrinterStatus:
 
     def describe(self) -> str:
         """The conditions in words, e.g. ``"offline, cover open"`` (``"ready"`` when none)."""
-        return ", ".join(_CONDITION_WORDS.get(c, c) for c in self.conditions) or "ready"
+        return join_texts([_CONDITION_WORDS.get(c, c) for c in self.conditions]) or N_("ready")
 
     @property
     def ready(self) -> bool:

@@ -34,6 +34,7 @@ from drivers.codecs.linkframe import (
     encode_frame,
 )
 from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class Link:
         except (serial.SerialException, OSError, ValueError) as exc:
             reason = " ".join(str(exc).split())
             raise EquipmentError(
-                f"cannot open unit port {self.url}: {reason}", fault_code="BENCH-PORT"
+                N_("cannot open unit port {url}: {reason}", url=self.url, reason=reason), fault_code="BENCH-PORT"
             ) from exc
         self._serial = port
         self._closing.clear()
@@ -286,16 +287,16 @@ class Link:
                     raise self._unit_error(label, answer)
         if naks * 2 > tries:
             raise DeviceError(
-                "the unit rejects what the bench sends on its diagnostic port",
+                N_("the unit rejects what the bench sends on its diagnostic port"),
                 fault_code="LINK-NAK-STORM",
                 detail=f"{label}: unit on {self.url} rejected {naks} of {tries} tries (NAK storm)",
             )
         got_valid = self._decoder.frames > valid_before
         got_garbage = self._decoder.discarded + self._decoder.crc_errors > garbage_before
         if got_garbage and not got_valid:
-            raise ProtocolError("the unit answers garbage on its diagnostic port",
+            raise ProtocolError(N_("the unit answers garbage on its diagnostic port"),
                                 detail=f"{label}: unit on {self.url} answered only garbage ({tries} tries)")
-        raise LinkTimeout("the unit stopped answering on its diagnostic port",
+        raise LinkTimeout(N_("the unit stopped answering on its diagnostic port"),
                           detail=f"{label}: no answer from unit on {self.url} after {tries} tries of {timeout:g} s")
 
     @staticmethod
@@ -305,7 +306,8 @@ class Link:
         if len(frame.payload) > 2:
             text = frame.payload[3 : 3 + frame.payload[2]].decode("utf-8", "replace")
         what = ERROR_NAMES.get(code, f"error 0x{code:02X}")
-        message = f"{label}: unit answered {what}" + (f": {text}" if text else "")
+        message = (N_("{label}: unit answered {what}: {text}", label=label, what=what, text=text) if text
+                   else N_("{label}: unit answered {what}", label=label, what=what))
         if code == ERR_UNSUPPORTED:
             return DeviceError(message, fault_code="LINK-UNSUPPORTED")
         if code == ERR_BAD_PAYLOAD:
@@ -348,17 +350,17 @@ class Link:
 
     def _require_open(self) -> None:
         if self._serial is None or self._closing.is_set():
-            raise EquipmentError(f"unit link {self.url} is closed", fault_code="BENCH-ERROR")
+            raise EquipmentError(N_("unit link {url} is closed", url=self.url), fault_code="BENCH-ERROR")
 
     def _lost(self, exc: Exception) -> LinkTimeout:
         reason = " ".join(str(exc).split())
-        return LinkTimeout("the unit's diagnostic port went away (unit powered off or cable pulled)",
+        return LinkTimeout(N_("the unit's diagnostic port went away (unit powered off or cable pulled)"),
                            detail=f"link to unit on {self.url} lost: {reason}")
 
     def _write(self, data: bytes) -> None:
         port = self._serial
         if port is None or self._closing.is_set():
-            raise LinkTimeout("the bench closed its link to the unit", detail=f"link to {self.url} closed while sending")
+            raise LinkTimeout(N_("the bench closed its link to the unit"), detail=f"link to {self.url} closed while sending")
         try:
             port.write(data)
             port.flush()
@@ -376,7 +378,7 @@ class Link:
         """Read once (at most one poll interval); return False when the deadline passed."""
         port = self._serial
         if port is None or self._closing.is_set():
-            raise LinkTimeout("the bench closed its link to the unit",
+            raise LinkTimeout(N_("the bench closed its link to the unit"),
                               detail=f"{label}: link to {self.url} closed while waiting for the unit")
         try:
             waiting = port.in_waiting
@@ -388,7 +390,7 @@ class Link:
             data = port.read(waiting or 1)
         except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
             if self._closing.is_set():
-                raise LinkTimeout("the bench closed its link to the unit",
+                raise LinkTimeout(N_("the bench closed its link to the unit"),
                               detail=f"{label}: link to {self.url} closed while waiting for the unit") from exc
             raise self._lost(exc) from exc
         lost_before = self._decoder.crc_errors + self._decoder.discarded

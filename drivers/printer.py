@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from drivers import escpos
 from drivers.errors import DeviceError, EquipmentError, PrinterError
+from drivers.i18n import N_
 from drivers.interfaces import Printer, PrinterIdentity, PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class EscPosPrinter(Printer):
     def transport(self) -> PrinterTransport:
         """The open transport; an EquipmentError after close()."""
         if self._transport is None:
-            raise EquipmentError(f"printer {self.url} is closed", fault_code="BENCH-ERROR")
+            raise EquipmentError(N_("printer {url} is closed", url=self.url), fault_code="BENCH-ERROR")
         return self._transport
 
     def close(self) -> None:
@@ -128,7 +129,7 @@ class EscPosPrinter(Printer):
         except DeviceError:
             st = None
         raise PrinterError(
-            f"printer stopped {what} after {sent} of {total} bytes ({_words(st)})",
+            N_("printer stopped {what} after {sent} of {total} bytes ({words})", what=what, sent=sent, total=total, words=_words(st)),
             conditions=st.conditions if st is not None else (),
         )
 
@@ -161,11 +162,11 @@ class EscPosPrinter(Printer):
             try:
                 self.transport.write(escpos.status_request(n), max(0.001, deadline - time.monotonic()))
             except TransportStalled as exc:
-                raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+                raise DeviceError(N_("the printer takes no data"), fault_code="PRN-OFFLINE",
                                   detail=f"status request DLE EOT {n} not accepted") from exc
             got = self._read_until(deadline, size=1)
             if not got:
-                raise DeviceError("the printer does not answer", fault_code="PRN-OFFLINE",
+                raise DeviceError(N_("the printer does not answer"), fault_code="PRN-OFFLINE",
                                   detail=f"no answer to DLE EOT {n} within {timeout:g} s")
             raw += got[:1]
         st = escpos.decode_status(raw)
@@ -182,7 +183,7 @@ class EscPosPrinter(Printer):
             try:
                 self.transport.write(escpos.info_request(n), max(0.001, deadline - time.monotonic()))
             except TransportStalled as exc:
-                raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+                raise DeviceError(N_("the printer takes no data"), fault_code="PRN-OFFLINE",
                                   detail="GS I (identity request) not accepted") from exc
             item_deadline = min(deadline, time.monotonic() + max(0.2, timeout / 4))
             reply = self._read_until(item_deadline, terminator=escpos.NUL)
@@ -190,7 +191,7 @@ class EscPosPrinter(Printer):
                 start = reply.find(b"_")
                 values[n] = escpos.decode_info(reply[start : reply.index(escpos.NUL) + 1] if start >= 0 else reply)
         if not values:
-            raise DeviceError("the printer does not say what it is", fault_code="PRN-OFFLINE",
+            raise DeviceError(N_("the printer does not say what it is"), fault_code="PRN-OFFLINE",
                               detail=f"no answer to GS I within {timeout:g} s")
         ident = PrinterIdentity(
             manufacturer=values.get(escpos.INFO_MANUFACTURER, ""),
@@ -243,7 +244,7 @@ class EscPosPrinter(Printer):
                 if time.monotonic() - offline_since >= OFFLINE_GRACE:
                     break
         raise PrinterError(
-            f"printer did not finish printing within {time.monotonic() - t0:.1f} s ({_words(st)})",
+            N_("printer did not finish printing within {value:.1f} s ({words})", value=time.monotonic() - t0, words=_words(st)),
             conditions=st.conditions if st is not None else (),
         )
 
@@ -283,6 +284,6 @@ def open_unit_printer(url: str, **options: Any) -> Printer:
         EquipmentError: always, for now.
     """
     raise EquipmentError(
-        "printing through the unit link (unit://) is not available yet; connect the printer by USB or serial",
+        N_("printing through the unit link (unit://) is not available yet; connect the printer by USB or serial"),
         fault_code="BENCH-CONFIG",
     )

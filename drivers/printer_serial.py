@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from drivers.errors import ConfigError, DeviceError, EquipmentError
+from drivers.i18n import N_
 from drivers.printer import EscPosPrinter, PrinterTransport, TransportStalled, url_query
 
 
@@ -29,7 +30,7 @@ class SerialTransport(PrinterTransport):
         except serial.SerialTimeoutException as exc:
             raise TransportStalled(str(exc)) from exc
         except serial.SerialException as exc:
-            raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+            raise DeviceError(N_("the printer takes no data"), fault_code="PRN-OFFLINE",
                               detail=f"serial write to the printer failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
@@ -43,7 +44,7 @@ class SerialTransport(PrinterTransport):
                 return first
             return first + bytes(self.port.read(min(size - 1, self.port.in_waiting)))
         except serial.SerialException as exc:
-            raise DeviceError("the printer sends nothing back", fault_code="PRN-OFFLINE",
+            raise DeviceError(N_("the printer sends nothing back"), fault_code="PRN-OFFLINE",
                               detail=f"serial read from the printer failed: {exc}") from exc
 
     def close(self) -> None:
@@ -63,17 +64,17 @@ def open_serial_printer(url: str, **options: Any) -> EscPosPrinter:
     parts = urlsplit(url)
     path = parts.path or parts.netloc
     if not path:
-        raise ConfigError(f"printer URL {url!r}: expected serial:///dev/ttyS1?baud=38400")
+        raise ConfigError(N_("printer URL {url!r}: expected serial:///dev/ttyS1?baud=38400", url=url))
     query = url_query(url)
     try:
         baud = int(options.get("baud") or query.get("baud") or 38400)
     except ValueError:
-        raise ConfigError(f"printer URL {url!r}: baud must be a number") from None
+        raise ConfigError(N_("printer URL {url!r}: baud must be a number", url=url)) from None
     rtscts = str(options.get("rtscts") or query.get("rtscts") or "0") in ("1", "true", "yes")
     try:
         port = serial.serial_for_url(path, baudrate=baud, rtscts=rtscts, timeout=1.0, write_timeout=5.0)
     except (serial.SerialException, ValueError) as exc:
-        raise EquipmentError(f"cannot open the printer port {path}: {exc}", fault_code="BENCH-PORT") from exc
+        raise EquipmentError(N_("cannot open the printer port {path}: {exc}", path=path, exc=exc), fault_code="BENCH-PORT") from exc
     return EscPosPrinter(url, SerialTransport(port))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from drivers.errors import ConfigError, DeviceError, EquipmentError
+from drivers.i18n import N_
 from drivers.printer import EscPosPrinter, PrinterTransport, TransportStalled, url_query
 
 _LOG = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def register_usb_backend(name: str, provider: BackendProvider) -> None:
         ConfigError: ``name`` is one of the USB libraries (:data:`LIBUSB_BACKENDS`).
     """
     if name in LIBUSB_BACKENDS:
-        raise ConfigError(f"USB backend name {name!r} is taken by a USB library")
+        raise ConfigError(N_("USB backend name {name!r} is taken by a USB library", name=name))
     with _PROVIDERS_LOCK:
         _PROVIDERS[name] = provider
 
@@ -82,7 +83,7 @@ class UsbTransport(PrinterTransport):
         except usb.core.USBTimeoutError as exc:
             raise TransportStalled(str(exc)) from exc
         except usb.core.USBError as exc:
-            raise DeviceError("the printer takes no data", fault_code="PRN-OFFLINE",
+            raise DeviceError(N_("the printer takes no data"), fault_code="PRN-OFFLINE",
                               detail=f"USB write to the printer failed: {exc}") from exc
 
     def read(self, size: int, timeout: float) -> bytes:
@@ -96,7 +97,7 @@ class UsbTransport(PrinterTransport):
         except usb.core.USBTimeoutError:
             return b""
         except usb.core.USBError as exc:
-            raise DeviceError("the printer sends nothing back", fault_code="PRN-OFFLINE",
+            raise DeviceError(N_("the printer sends nothing back"), fault_code="PRN-OFFLINE",
                               detail=f"USB read from the printer failed: {exc}") from exc
 
     def device_id(self) -> str:
@@ -139,16 +140,16 @@ def _usb_backend(name: str | None) -> Any:
     if target is None:
         known = ", ".join([*LIBUSB_BACKENDS, *registered])
         raise ConfigError(
-            f"unknown USB backend {name!r}; known: {known} (a simulated bus is known while the simulated bench runs)"
+            N_("unknown USB backend {name!r}; known: {known} (a simulated bus is known while the simulated bench runs)", name=name, known=known)
         )
     module_name, func_name = target.split(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise EquipmentError(f"USB backend {name!r} unavailable: {exc}", fault_code="BENCH-CONFIG") from exc
+        raise EquipmentError(N_("USB backend {name!r} unavailable: {exc}", name=name, exc=exc), fault_code="BENCH-CONFIG") from exc
     backend = getattr(module, func_name)()
     if backend is None:
-        raise EquipmentError(f"USB backend {name!r} found no library (is libusb installed?)", fault_code="BENCH-CONFIG")
+        raise EquipmentError(N_("USB backend {name!r} found no library (is libusb installed?)", name=name), fault_code="BENCH-CONFIG")
     return backend
 
 
@@ -158,7 +159,7 @@ def _parse_vid_pid(url: str) -> tuple[int, int]:
         vid_s, pid_s = netloc.split(":")
         return int(vid_s, 16), int(pid_s, 16)
     except ValueError:
-        raise ConfigError(f"printer URL {url!r}: expected usb://VID:PID in hex, e.g. usb://04b8:0e15") from None
+        raise ConfigError(N_("printer URL {url!r}: expected usb://VID:PID in hex, e.g. usb://04b8:0e15", url=url)) from None
 
 
 def open_usb_printer(url: str, **options: Any) -> EscPosPrinter:
@@ -183,7 +184,7 @@ def open_usb_printer(url: str, **options: Any) -> EscPosPrinter:
     try:
         found = list(usb.core.find(**kwargs))
     except usb.core.NoBackendError as exc:
-        raise EquipmentError("no USB library (libusb) available to pyusb", fault_code="BENCH-CONFIG") from exc
+        raise EquipmentError(N_("no USB library (libusb) available to pyusb"), fault_code="BENCH-CONFIG") from exc
     if serial_no:
         matching = []
         for dev in found:
@@ -195,7 +196,7 @@ def open_usb_printer(url: str, **options: Any) -> EscPosPrinter:
         found = matching
     if not found:
         which = f" with serial {serial_no}" if serial_no else ""
-        raise EquipmentError(f"no USB printer {vid:04x}:{pid:04x}{which} found ({url})", fault_code="BENCH-ERROR")
+        raise EquipmentError(N_("no USB printer {vid:04x}:{pid:04x}{which} found ({url})", vid=vid, pid=pid, which=which, url=url), fault_code="BENCH-ERROR")
     dev = found[0]
     try:
         try:
@@ -225,11 +226,11 @@ def open_usb_printer(url: str, **options: Any) -> EscPosPrinter:
         ep_in = bulk(usb.util.ENDPOINT_IN)
     except usb.core.USBError as exc:
         raise EquipmentError(
-            f"cannot claim the USB printer {vid:04x}:{pid:04x}: {exc}", fault_code="BENCH-ERROR"
+            N_("cannot claim the USB printer {vid:04x}:{pid:04x}: {exc}", vid=vid, pid=pid, exc=exc), fault_code="BENCH-ERROR"
         ) from exc
     if ep_out is None:
         raise EquipmentError(
-            f"USB device {vid:04x}:{pid:04x} has no bulk OUT endpoint: not a printer?",
+            N_("USB device {vid:04x}:{pid:04x} has no bulk OUT endpoint: not a printer?", vid=vid, pid=pid),
             fault_code="BENCH-CONFIG",
         )
     _LOG.debug(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from drivers.errors import ConfigError, EquipmentError
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from drivers.interfaces import Device
@@ -68,18 +69,18 @@ def open_device(role: str, url: str, **options: Any) -> Device:
     """
     schemes = REGISTRY.get(role)
     if schemes is None:
-        raise ConfigError(f"unknown device role {role!r}; known roles: {', '.join(sorted(REGISTRY))}")
+        raise ConfigError(N_("unknown device role {role!r}; known roles: {items}", role=role, items=', '.join(sorted(REGISTRY))))
     scheme = scheme_of(url)
     target = schemes.get(scheme)
     if target is None:
         known = ", ".join(f"{s}://" if s else "a device path" for s in schemes)
-        raise ConfigError(f"{role}: unknown URL scheme {scheme + '://' if scheme else url!r} in {url!r}; known: {known}")
+        raise ConfigError(N_("{role}: unknown URL scheme {value!r} in {url!r}; known: {known}", role=role, value=scheme + '://' if scheme else url, url=url, known=known))
     module_name, func_name = target.split(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise EquipmentError(
-            f"{role}: the driver for {url!r} is unavailable ({exc}); install its backend", fault_code="BENCH-CONFIG"
+            N_("{role}: the driver for {url!r} is unavailable ({exc}); install its backend", role=role, url=url, exc=exc), fault_code="BENCH-CONFIG"
         ) from exc
     factory = getattr(module, func_name)
     return cast("Device", factory(url, **options))

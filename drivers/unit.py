@@ -19,6 +19,7 @@ from drivers.codecs.linkframe import MAX_PAYLOAD, MIN_PAYLOAD
 from drivers.codecs.msr import summarize_swipe
 from drivers.codecs.pan import redact
 from drivers.errors import BenchError, DeviceError, LinkTimeout, ProtocolError
+from drivers.i18n import N_
 from drivers.interfaces import (
     BatteryStatus,
     CommsResult,
@@ -62,7 +63,7 @@ def parse_event(event: ReceivedEvent) -> UnitEvent:
     """Decode an event payload into a :class:`UnitEvent`; unknown kinds keep their raw bytes."""
     payload = event.payload
     if not payload:
-        raise ProtocolError("empty event payload")
+        raise ProtocolError(N_("empty event payload"))
     code = payload[0]
     kind = up.EVENT_NAMES.get(code, "unknown")
     r = up.Reader(payload[1:], f"{kind} event")
@@ -111,7 +112,7 @@ def parse_log(image: bytes) -> list[LogEntry]:
     while not r.done:
         stamp, code, severity, text = r.u32(), r.u16(), r.u8(), r.str()
         if severity >= len(up.SEVERITIES):
-            raise ProtocolError(f"event log: unknown severity {severity}")
+            raise ProtocolError(N_("event log: unknown severity {severity}", severity=severity))
         entries.append(LogEntry(datetime.fromtimestamp(stamp, UTC), code, up.SEVERITIES[severity], text))
     return entries
 
@@ -164,7 +165,7 @@ class UnitClient(Unit):
         self._identity = None
         info = parse_event(event).data
         return DeviceError(
-            f"the unit restarted by itself during {during} (reason: {info['reason']})",
+            N_("the unit restarted by itself during {during} (reason: {info})", during=during, info=info['reason']),
             fault_code="LINK-REBOOT",
             detail=f"unit on {self.url}: BOOT event, reason {info['reason']}, boot #{info['boot_count']}",
         )
@@ -185,8 +186,7 @@ class UnitClient(Unit):
         identity = parse_identity(answer.payload)
         if identity.protocol_version != up.PROTOCOL_VERSION:
             raise DeviceError(
-                f"the unit's firmware speaks diagnostic protocol {identity.protocol_version}; "
-                f"this bench speaks {up.PROTOCOL_VERSION}",
+                N_("the unit's firmware speaks diagnostic protocol {protocol_version}; this bench speaks {PROTOCOL_VERSION}", protocol_version=identity.protocol_version, PROTOCOL_VERSION=up.PROTOCOL_VERSION),
                 fault_code="LINK-UNSUPPORTED",
                 detail=f"HELLO from unit on {self.url}: protocol version {identity.protocol_version}",
             )
@@ -264,13 +264,13 @@ class UnitClient(Unit):
                     break  # the log changed under us: start again
                 if offset != len(image) or (not data and len(image) < total):
                     raise ProtocolError(
-                        f"LOG_READ: asked offset {len(image)}, got offset {offset} with {len(data)} bytes"
+                        N_("LOG_READ: asked offset {image_len}, got offset {offset} with {data_len} bytes", image_len=len(image), offset=offset, data_len=len(data))
                     )
                 image += data
             else:
                 return bytes(image[:total])
         raise DeviceError(
-            "the unit's event log kept changing while the bench read it", fault_code="UNIT-FAULT",
+            N_("the unit's event log kept changing while the bench read it"), fault_code="UNIT-FAULT",
             detail=f"LOG_READ from unit on {self.url}: generation changed on every try",
         )
 
@@ -327,7 +327,7 @@ class UnitClient(Unit):
                         late_event = late
                     self._boots_seen = max(self._boots_seen, late.index)
                 return identity, None if late_event is None else parse_event(late_event)
-        raise LinkTimeout(f"the unit did not come back within {round(wait, 1):g} s of being restarted",
+        raise LinkTimeout(N_("the unit did not come back within {round:g} s of being restarted", round=round(wait, 1)),
                           detail=f"unit on {self.url}: no BOOT event or HELLO answer within {round(wait, 1):g} s of {after}")
 
     def next_event(self, timeout: float) -> UnitEvent | None:
@@ -422,7 +422,7 @@ class UnitClient(Unit):
             self._log.info("%s: result event lost, TXN_STATUS answered %s", label, result.outcome)
             return result
         raise DeviceError(
-            f"the unit gave no result for {label} within {timeout:g} s",
+            N_("the unit gave no result for {label} within {timeout:g} s", label=label, timeout=timeout),
             fault_code="TXN-TIMEOUT",
             detail=f"unit on {self.url}: no txn_result event for {label} in {timeout:g} s; TXN_STATUS: {result.outcome}",
         )

@@ -15,6 +15,7 @@ from typing import Protocol
 from drivers import configproto as cp
 from drivers import unitproto as up
 from drivers.errors import DeviceError, ProtocolError
+from drivers.i18n import N_
 from drivers.link import Link
 
 _LOG = logging.getLogger(__name__)
@@ -47,15 +48,14 @@ def read(client: UnitClient) -> dict[str, str]:
                 _LOG.debug("unit on %s: settings changed while read; reading again", client.url)
                 break
             if page.first != len(settings) or (not page.settings and len(settings) < page.total):
-                raise ProtocolError(f"CONFIG_READ: asked from setting {len(settings)}, got {len(page.settings)} "
-                                    f"from {page.first} of {page.total}")
+                raise ProtocolError(N_("CONFIG_READ: asked from setting {settings_len}, got {settings_len2} from {first} of {total}", settings_len=len(settings), settings_len2=len(page.settings), first=page.first, total=page.total))
             generation, total = page.generation, page.total
             settings.update(page.settings)
             if len(settings) < page.first + len(page.settings):
-                raise ProtocolError(f"CONFIG_READ: the unit listed a setting twice (page from {page.first})")
+                raise ProtocolError(N_("CONFIG_READ: the unit listed a setting twice (page from {first})", first=page.first))
         else:
             return settings
-    raise DeviceError("the unit's settings kept changing while the bench read them", fault_code="UNIT-FAULT",
+    raise DeviceError(N_("the unit's settings kept changing while the bench read them"), fault_code="UNIT-FAULT",
                       detail=f"CONFIG_READ from unit on {client.url}: generation changed on every try")
 
 

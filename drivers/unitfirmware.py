@@ -23,6 +23,7 @@ from drivers import unitproto as up
 from drivers.errors import DeviceError, LinkTimeout, ProtocolError
 from drivers.firmware.image import FirmwareImage, ImageError, parse_image, verify_image
 from drivers.firmware.version import is_older
+from drivers.i18n import N_
 from drivers.interfaces import Identity, UnitEvent
 from drivers.link import Link, LinkStats, UnitErrorAnswer
 
@@ -89,11 +90,9 @@ def check_image(image: FirmwareImage, identity: Identity, *, allow_downgrade: bo
         verify_image(checked, dict(trusted))
     h = checked.header
     if not h.fits(identity.model, identity.hw_revision):
-        raise ImageError(f"the image is for {h.model} hw {', '.join(h.hw_revisions)}; this unit is a "
-                         f"{identity.model} hw {identity.hw_revision}", fault_code="FW-WRONG-MODEL")
+        raise ImageError(N_("the image is for {model} hw {items}; this unit is a {model2} hw {hw_revision}", model=h.model, items=', '.join(h.hw_revisions), model2=identity.model, hw_revision=identity.hw_revision), fault_code="FW-WRONG-MODEL")
     if is_older(h.version, identity.firmware) and not allow_downgrade:
-        raise ImageError(f"the image's version {h.version} is older than the unit's {identity.firmware} "
-                         "(allow the downgrade to flash it anyway)", fault_code="FW-DOWNGRADE")
+        raise ImageError(N_("the image's version {version} is older than the unit's {firmware} (allow the downgrade to flash it anyway)", version=h.version, firmware=identity.firmware), fault_code="FW-DOWNGRADE")
     return checked
 
 
@@ -157,7 +156,7 @@ class _Transfer:
                 stalls, mark = (0, self.acked) if self.acked > mark else (stalls + 1, mark)
                 if stalls >= MAX_STALLS:
                     raise DeviceError(
-                        "the firmware transfer makes no progress: the unit keeps going away",
+                        N_("the firmware transfer makes no progress: the unit keeps going away"),
                         fault_code="FW-UPDATE-FAILED",
                         detail=f"unit on {client.url}: lost {stalls} times in a row at offset {self.acked}",
                     ) from None
@@ -185,7 +184,7 @@ class _Transfer:
         except UnitErrorAnswer as exc:
             if exc.code != fw.ERR_REFUSED:
                 raise
-            raise DeviceError(f"the unit refused the firmware image: {exc.text}",
+            raise DeviceError(N_("the unit refused the firmware image: {text}", text=exc.text),
                               fault_code=REFUSAL_FAULTS.get(exc.text.split(":", 1)[0].strip(), "FW-UPDATE-FAILED"),
                               detail=f"{name} on {self.client.url}: ERROR 0x04 {exc.text}") from None
         except ProtocolError:
@@ -206,8 +205,7 @@ class _Transfer:
     def _begin(self) -> tuple[int, int]:
         answer = fw.FwBeginAnswer.decode(self._request(up.CMD_FW_BEGIN, self.begin))
         if answer.total != self.total or answer.offset > self.total:
-            raise ProtocolError(f"FW_BEGIN: the unit wants offset {answer.offset} of {answer.total} bytes; "
-                                f"the image's payload is {self.total}")
+            raise ProtocolError(N_("FW_BEGIN: the unit wants offset {offset} of {total} bytes; the image's payload is {total2}", offset=answer.offset, total=answer.total, total2=self.total))
         _LOG.debug("FW_BEGIN: session %d from offset %d", answer.session, answer.offset)
         self.acked = max(self.acked, answer.offset)
         if self.progress is not None:
@@ -222,10 +220,10 @@ class _Transfer:
             self.sent += len(data)  # on the line now (the link's own retransmissions are counted apart)
             wanted = fw.decode_offset(self._request(up.CMD_FW_CHUNK, fw.FwChunk(session, offset, data).encode()))
             if wanted > self.total:
-                raise ProtocolError(f"FW_CHUNK: the unit wants offset {wanted} of a {self.total}-byte payload")
+                raise ProtocolError(N_("FW_CHUNK: the unit wants offset {wanted} of a {total}-byte payload", wanted=wanted, total=self.total))
             same = same + 1 if wanted == offset else 0
             if same >= MAX_SAME_OFFSET:
-                raise DeviceError("the unit does not take the firmware's data", fault_code="FW-UPDATE-FAILED",
+                raise DeviceError(N_("the unit does not take the firmware's data"), fault_code="FW-UPDATE-FAILED",
                                   detail=f"FW_CHUNK on {self.client.url}: offset {offset} answered {same} times")
             offset = wanted
             self.acked = max(self.acked, offset)

@@ -11,6 +11,7 @@ import builtins
 import struct
 
 from drivers.errors import ProtocolError
+from drivers.i18n import N_
 
 PROTOCOL_VERSION = 1
 
@@ -198,7 +199,7 @@ class Reader:
     def _take(self, count: int) -> bytes:
         if self._pos + count > len(self._data):
             raise ProtocolError(
-                f"malformed {self._what} payload: needs {self._pos + count} bytes, got {len(self._data)}"
+                N_("malformed {what} payload: needs {value} bytes, got {data_len}", what=self._what, value=self._pos + count, data_len=len(self._data))
             )
         chunk = self._data[self._pos : self._pos + count]
         self._pos += count
@@ -226,7 +227,7 @@ class Reader:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ProtocolError(f"malformed {self._what} payload: string is not UTF-8") from exc
+            raise ProtocolError(N_("malformed {what} payload: string is not UTF-8", what=self._what)) from exc
 
     def rest(self) -> bytes:
         """Read every remaining byte."""
@@ -240,13 +241,13 @@ class Reader:
         """Read a u8 code and return its name in ``names`` (an unknown code is malformed)."""
         value = self.u8()
         if value >= len(names):
-            raise ProtocolError(f"malformed {self._what} payload: unknown {field} code {value}")
+            raise ProtocolError(N_("malformed {what} payload: unknown {field} code {value}", what=self._what, field=field, value=value))
         return names[value]
 
     def end(self) -> None:
         """Refuse bytes left over (a payload longer than its message is malformed)."""
         if not self.done:
-            raise ProtocolError(f"malformed {self._what} payload: {len(self._data) - self._pos} bytes too many")
+            raise ProtocolError(N_("malformed {what} payload: {value} bytes too many", what=self._what, value=len(self._data) - self._pos))
 
     @property
     def done(self) -> bool:

@@ -12,6 +12,8 @@ import ipaddress
 import re
 from collections.abc import Callable
 
+from drivers.i18n import N_
+
 INTERFACES = ("eth", "wifi", "cellular")
 NETWORK_FIELDS = ("mode", "address", "gateway", "dns", "ssid", "apn")
 NETWORK_MODES = ("dhcp", "static", "off")
@@ -43,28 +45,28 @@ def _address(kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv4Interface], 
 
 def _host(value: str) -> str | None:
     m = re.fullmatch(r"tcp://[A-Za-z0-9.-]{1,253}:([0-9]{1,5})", value)
-    return None if m and 0 < int(m.group(1)) < 65536 else "tcp://HOST:PORT (port 1 to 65535)"
+    return None if m and 0 < int(m.group(1)) < 65536 else N_("tcp://HOST:PORT (port 1 to 65535)")
 
 
 def _header_line(value: str) -> str | None:
     # Any script: a Chinese merchant's header is printed in Chinese.
     fits = 1 <= len(value) <= HEADER_WIDTH and value.isprintable() and value.strip()
-    return None if fits else f"printable text of 1 to {HEADER_WIDTH} characters"
+    return None if fits else N_("printable text of 1 to {width} characters", width=HEADER_WIDTH)
 
 
 #: The rule of each setting (by its first part, or its field for ``network.*``): None, or what it takes.
 _RULES: dict[str, Callable[[str], str | None]] = {
-    "terminal_id": _match(r"[A-Za-z0-9 ]{8}", "8 letters, digits or spaces"),
-    "merchant_id": _match(r"[A-Za-z0-9]{1,15}", "1 to 15 letters or digits"),
+    "terminal_id": _match(r"[A-Za-z0-9 ]{8}", N_("8 letters, digits or spaces")),
+    "merchant_id": _match(r"[A-Za-z0-9]{1,15}", N_("1 to 15 letters or digits")),
     "acquirer_host": _host,
-    "timezone": _match(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", "a time zone name such as Asia/Shanghai"),
+    "timezone": _match(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", N_("a time zone name such as Asia/Shanghai")),
     "receipt_header": _header_line,
-    "mode": _match("|".join(NETWORK_MODES), "dhcp, static or off"),
-    "address": _address(ipaddress.IPv4Interface, "an IPv4 address with its prefix, such as 192.168.10.20/24"),
-    "gateway": _address(ipaddress.IPv4Address, "an IPv4 address such as 192.168.10.1"),
-    "dns": _address(ipaddress.IPv4Address, "an IPv4 address such as 192.168.10.1"),
-    "ssid": _match(r"[ -~]{1,32}", "1 to 32 printable ASCII characters"),
-    "apn": _match(r"[A-Za-z0-9.-]{1,63}", "1 to 63 letters, digits, dots or hyphens"),
+    "mode": _match("|".join(NETWORK_MODES), N_("dhcp, static or off")),
+    "address": _address(ipaddress.IPv4Interface, N_("an IPv4 address with its prefix, such as 192.168.10.20/24")),
+    "gateway": _address(ipaddress.IPv4Address, N_("an IPv4 address such as 192.168.10.1")),
+    "dns": _address(ipaddress.IPv4Address, N_("an IPv4 address such as 192.168.10.1")),
+    "ssid": _match(r"[ -~]{1,32}", N_("1 to 32 printable ASCII characters")),
+    "apn": _match(r"[A-Za-z0-9.-]{1,63}", N_("1 to 63 letters, digits, dots or hyphens")),
 }
 
 

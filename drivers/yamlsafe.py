@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 
 #: Largest file read (bytes). The biggest shipped plan is under 4 kB.
 MAX_BYTES = 1 << 20
@@ -80,7 +81,7 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self._depth >= MAX_DEPTH:
-            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", line=_line(self.peek_event()))
+            raise ConfigError(N_("nested more than {MAX_DEPTH} levels deep", MAX_DEPTH=MAX_DEPTH), line=_line(self.peek_event()))
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -114,15 +115,15 @@ def _check_graph(root: yaml.Node) -> None:
             size[key] = 1 + sum(size[id(k)] for k in kids)
             height[key] = 1 + max((height[id(k)] for k in kids), default=0)
             if size[key] > MAX_NODES:
-                raise ConfigError(f"more than {MAX_NODES} values once aliases are expanded", line=_line(node))
+                raise ConfigError(N_("more than {MAX_NODES} values once aliases are expanded", MAX_NODES=MAX_NODES), line=_line(node))
             if height[key] > MAX_DEPTH:
-                raise ConfigError(f"nested more than {MAX_DEPTH} levels deep once aliases are expanded",
+                raise ConfigError(N_("nested more than {MAX_DEPTH} levels deep once aliases are expanded", MAX_DEPTH=MAX_DEPTH),
                                   line=_line(node))
             continue
         if key in size:
             continue
         if key in on_path:  # an alias inside its own anchor (`a: &a [*a]`)
-            raise ConfigError("a value contains itself", line=_line(node))
+            raise ConfigError(N_("a value contains itself"), line=_line(node))
         on_path.add(key)
         stack.append((node, True))
         stack.extend((k, False) for k in _children(node) if id(k) not in size)
@@ -134,7 +135,7 @@ def _check_depth(root: yaml.Node) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", line=_line(node))
+            raise ConfigError(N_("nested more than {MAX_DEPTH} levels deep", MAX_DEPTH=MAX_DEPTH), line=_line(node))
         if not isinstance(node, yaml.ScalarNode):
             stack.extend((kid, depth + 1) for kid in _children(node))
 
@@ -164,10 +165,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
         for source in sources:
             if not isinstance(source, yaml.MappingNode):
-                raise ConfigError("'<<' merges a mapping or a list of mappings", line=_line(source))
+                raise ConfigError(N_("'<<' merges a mapping or a list of mappings"), line=_line(source))
             part = loader.construct_object(source, deep=True)
             if not isinstance(part, LineDict):  # a tagged mapping such as !!set {a, b}
-                raise ConfigError("'<<' merges a mapping or a list of mappings", line=_line(source))
+                raise ConfigError(N_("'<<' merges a mapping or a list of mappings"), line=_line(source))
             for key, value in part.items():
                 if key not in merged:
                     merged[key] = value
@@ -181,10 +182,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             key_node.tag = "tag:yaml.org,2002:str"
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
-            raise ConfigError("mapping keys must be plain scalars", line=_line(key_node))
+            raise ConfigError(N_("mapping keys must be plain scalars"), line=_line(key_node))
         skey = str(key)
         if skey in seen:
-            raise ConfigError(f"duplicate key {_short(skey)!r}", line=_line(key_node))
+            raise ConfigError(N_("duplicate key {short!r}", short=_short(skey)), line=_line(key_node))
         seen.add(skey)
         out[skey] = loader.construct_object(value_node, deep=True)
         out.key_lines[skey] = _line(key_node)
@@ -200,28 +201,28 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
 
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
     if len(node.value) > MAX_NUMBER_CHARS:
-        raise ConfigError(f"number {_short(node.value)} is too long (at most {MAX_NUMBER_CHARS} characters)",
+        raise ConfigError(N_("number {short} is too long (at most {MAX_NUMBER_CHARS} characters)", short=_short(node.value), MAX_NUMBER_CHARS=MAX_NUMBER_CHARS),
                           line=_line(node))
     value = yaml.SafeLoader.construct_yaml_int(loader, node)
     if abs(value) > MAX_INT:
-        raise ConfigError(f"number {_short(node.value)} is out of range (at most {MAX_INT})", line=_line(node))
+        raise ConfigError(N_("number {short} is out of range (at most {MAX_INT})", short=_short(node.value), MAX_INT=MAX_INT), line=_line(node))
     return int(value)
 
 
 def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
     if len(node.value) > MAX_NUMBER_CHARS:
-        raise ConfigError(f"number {_short(node.value)} is too long (at most {MAX_NUMBER_CHARS} characters)",
+        raise ConfigError(N_("number {short} is too long (at most {MAX_NUMBER_CHARS} characters)", short=_short(node.value), MAX_NUMBER_CHARS=MAX_NUMBER_CHARS),
                           line=_line(node))
     value = yaml.SafeLoader.construct_yaml_float(loader, node)
     if not math.isfinite(value):
-        raise ConfigError(f"{node.value} is not a finite number", line=_line(node))
+        raise ConfigError(N_("{value} is not a finite number", value=node.value), line=_line(node))
     return float(value)
 
 
 def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
     value = str(loader.construct_scalar(node))
     if len(value) > MAX_TEXT:
-        raise ConfigError(f"a text of {len(value)} characters; the limit is {MAX_TEXT}", line=_line(node))
+        raise ConfigError(N_("a text of {value_len} characters; the limit is {MAX_TEXT}", value_len=len(value), MAX_TEXT=MAX_TEXT), line=_line(node))
     return value
 
 
@@ -246,15 +247,15 @@ def read_bytes(path: str | Path, *, max_bytes: int = MAX_BYTES, what: str = "fil
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError as exc:
-        raise ConfigError(f"{p}: no such {what}") from exc
+        raise ConfigError(N_("{p}: no such {what}", p=p, what=what)) from exc
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read {what}: {exc.strerror or exc}") from exc
+        raise ConfigError(N_("{p}: cannot read {what}: {value}", p=p, what=what, value=exc.strerror or exc)) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{p}: not a regular file; a {what} must be one")
+            raise ConfigError(N_("{p}: not a regular file; a {what} must be one", p=p, what=what))
         if st.st_size > max_bytes:
-            raise ConfigError(f"{p}: the {what} is {st.st_size} bytes; the limit is {max_bytes}")
+            raise ConfigError(N_("{p}: the {what} is {st_size} bytes; the limit is {max_bytes}", p=p, what=what, st_size=st.st_size, max_bytes=max_bytes))
         os.set_blocking(fd, True)
         chunks: list[bytes] = []
         total = 0
@@ -265,11 +266,11 @@ def read_bytes(path: str | Path, *, max_bytes: int = MAX_BYTES, what: str = "fil
             chunks.append(chunk)
             total += len(chunk)
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read {what}: {exc.strerror or exc}") from exc
+        raise ConfigError(N_("{p}: cannot read {what}: {value}", p=p, what=what, value=exc.strerror or exc)) from exc
     finally:
         os.close(fd)
     if total > max_bytes:
-        raise ConfigError(f"{p}: the {what} is over {max_bytes} bytes")
+        raise ConfigError(N_("{p}: the {what} is over {max_bytes} bytes", p=p, what=what, max_bytes=max_bytes))
     return b"".join(chunks)
 
 
@@ -279,7 +280,7 @@ def decode(raw: bytes, *, path: str | None = None) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", path=path, line=line) from None
+        raise ConfigError(N_("not UTF-8 text (byte 0x{raw:02x})", raw=raw[exc.start]), path=path, line=line) from None
     check_text(text, path=path)
     return text
 
@@ -294,14 +295,14 @@ def check_text(text: str, *, path: str | None = None) -> None:
     bad = _BAD_CHAR.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
-        raise ConfigError(f"control character U+{ord(bad.group()):04X} is not allowed in a data file",
+        raise ConfigError(N_("control character U+{ord:04X} is not allowed in a data file", ord=ord(bad.group())),
                           path=path, line=line)
 
 
 def load_text(text: str, *, path: str | None = None) -> Any:
     """Parse YAML text safely and within bounds; any problem is a one-line :class:`ConfigError`."""
     if len(text) > MAX_BYTES:
-        raise ConfigError(f"the text is {len(text)} characters; the limit is {MAX_BYTES}", path=path)
+        raise ConfigError(N_("the text is {text_len} characters; the limit is {MAX_BYTES}", text_len=len(text), MAX_BYTES=MAX_BYTES), path=path)
     check_text(text, path=path)
     if _CLoader is not None:
         try:
@@ -316,9 +317,9 @@ def load_text(text: str, *, path: str | None = None) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"YAML error: {_one_line(problem)}", path=path, line=line) from exc
+        raise ConfigError(N_("YAML error: {one_line}", one_line=_one_line(problem)), path=path, line=line) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML error: {_one_line(str(exc))}", path=path) from exc
+        raise ConfigError(N_("YAML error: {one_line}", one_line=_one_line(str(exc))), path=path) from exc
 
 
 def _load(loader_class: Any, text: str) -> Any:

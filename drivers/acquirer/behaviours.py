@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.yamlsafe import LineDict, LineList, load_file, load_text
 
 ANSWERS = ("approve", "decline", "late", "never", "close", "garbage")
@@ -132,27 +133,27 @@ def parse_behaviours(doc: Any, path: str) -> Behaviours:
     if doc is None:
         return Behaviours()
     if not isinstance(doc, dict):
-        raise ConfigError("a behaviour file is a mapping with default: and rules:", path=path, line=1)
+        raise ConfigError(N_("a behaviour file is a mapping with default: and rules:"), path=path, line=1)
     for key in doc:
         if key not in ("default", "rules"):
-            raise _error(f"unknown key {key!r} (expected default, rules)", path, doc, key, key)
+            raise _error(N_("unknown key {key!r} (expected default, rules)", key=key), path, doc, key, key)
     default = APPROVE
     if "default" in doc:
         value = doc["default"]
         spec = {"answer": value} if isinstance(value, str) else value
         if not isinstance(spec, dict):
-            raise _error("default is an answer or a mapping", path, doc, "default", "default")
+            raise _error(N_("default is an answer or a mapping"), path, doc, "default", "default")
         spec_doc = spec if isinstance(spec, LineDict) else doc
         default = _behaviour(spec, path, spec_doc, "default")
     rules: list[Rule] = []
     raw_rules = doc.get("rules") or []
     if not isinstance(raw_rules, list):
-        raise _error("rules is a list of mappings", path, doc, "rules", "rules")
+        raise _error(N_("rules is a list of mappings"), path, doc, "rules", "rules")
     for i, raw in enumerate(raw_rules):
         where = f"rules[{i}]"
         if not isinstance(raw, dict):
             line = raw_rules.item_lines[i] if isinstance(raw_rules, LineList) else None
-            raise ConfigError("each rule is a mapping", path=path, line=line, field=where)
+            raise ConfigError(N_("each rule is a mapping"), path=path, line=line, field=where)
         rules.append(_rule(raw, path, where))
     return Behaviours(tuple(rules), default)
 
@@ -169,28 +170,28 @@ def _behaviour(raw: dict[str, Any], path: str, doc: Any, where: str, *, rule: bo
     for key in raw:
         if key not in (_RULE_KEYS if rule else _ACTION_KEYS):
             allowed = ", ".join(_RULE_KEYS if rule else _ACTION_KEYS)
-            raise _error(f"unknown key {key!r} (expected {allowed})", path, doc, key, f"{where}.{key}")
+            raise _error(N_("unknown key {key!r} (expected {allowed})", key=key, allowed=allowed), path, doc, key, f"{where}.{key}")
     answer = raw.get("answer")
     if answer not in ANSWERS:
         key = "answer" if "answer" in raw else next(iter(raw), "answer")
-        raise _error(f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}", path, doc, key,
+        raise _error(N_("answer must be one of {items}, not {answer!r}", items=', '.join(ANSWERS), answer=answer), path, doc, key,
                      f"{where}.answer")
     code = raw.get("code", "05" if answer == "decline" else "00")
     if not isinstance(code, str) or not _CODE.match(code):
-        raise _error(f"code is a 2-character response code in quotes (\"51\"), not {code!r}", path, doc, "code",
+        raise _error(N_("code is a 2-character response code in quotes (\"51\"), not {code!r}", code=code), path, doc, "code",
                      f"{where}.code")
     if answer == "decline" and code == "00":
-        raise _error("a decline's code is not 00", path, doc, "code", f"{where}.code")
+        raise _error(N_("a decline's code is not 00"), path, doc, "code", f"{where}.code")
     delay = raw.get("delay", 0)
     if answer == "late":
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 < delay <= MAX_DELAY:
-            raise _error(f"a late answer needs delay: seconds, more than 0 and at most {MAX_DELAY:g}", path, doc,
+            raise _error(N_("a late answer needs delay: seconds, more than 0 and at most {MAX_DELAY:g}", MAX_DELAY=MAX_DELAY), path, doc,
                          "delay" if "delay" in raw else "answer", f"{where}.delay")
     elif "delay" in raw:
-        raise _error("delay goes with answer: late", path, doc, "delay", f"{where}.delay")
+        raise _error(N_("delay goes with answer: late"), path, doc, "delay", f"{where}.delay")
     expect = raw.get("expect_reversal", answer in _NO_VALID_ANSWER)
     if not isinstance(expect, bool):
-        raise _error("expect_reversal is true or false", path, doc, "expect_reversal", f"{where}.expect_reversal")
+        raise _error(N_("expect_reversal is true or false"), path, doc, "expect_reversal", f"{where}.expect_reversal")
     return Behaviour(answer, code, float(delay), expect)
 
 
@@ -200,7 +201,7 @@ def _texts(raw: dict[str, Any], key: str, path: str, where: str, pattern: str, w
     value = raw[key]
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(v, str) and re.fullmatch(pattern, v) for v in values):
-        raise _error(f"{key} is {what} in quotes, or a list of them", path, raw, key, f"{where}.{key}")
+        raise _error(N_("{key} is {what} in quotes, or a list of them", key=key, what=what), path, raw, key, f"{where}.{key}")
     return tuple(v.upper() for v in values)
 
 
@@ -209,7 +210,7 @@ def _count(raw: dict[str, Any], key: str, path: str, where: str) -> int | None:
         return None
     value = raw[key]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _error(f"{key} is a whole number of minor units (1250 for 12.50)", path, raw, key, f"{where}.{key}")
+        raise _error(N_("{key} is a whole number of minor units (1250 for 12.50)", key=key), path, raw, key, f"{where}.{key}")
     return value
 
 
@@ -218,18 +219,18 @@ def _rule(raw: dict[str, Any], path: str, where: str) -> Rule:
     mtis = _texts(raw, "mti", path, where, r"\d{4}", "a message type") or ("0100",)
     for mti in mtis:
         if mti not in _MTIS:
-            raise _error(f"mti {mti} is not one the host answers ({', '.join(_MTIS)})", path, raw, "mti",
+            raise _error(N_("mti {mti} is not one the host answers ({items})", mti=mti, items=', '.join(_MTIS)), path, raw, "mti",
                          f"{where}.mti")
     nths: tuple[int, ...] = ()
     if "nth" in raw:
         value = raw["nth"]
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
-            raise _error("nth is a count from 1, or a list of them", path, raw, "nth", f"{where}.nth")
+            raise _error(N_("nth is a count from 1, or a list of them"), path, raw, "nth", f"{where}.nth")
         nths = tuple(values)
     name = raw.get("name", "")
     if not isinstance(name, str):
-        raise _error("name is a text", path, raw, "name", f"{where}.name")
+        raise _error(N_("name is a text"), path, raw, "name", f"{where}.name")
     return Rule(behaviour, mtis, _texts(raw, "card", path, where, r"\d{1,19}", "a PAN prefix (digits)"),
                 _texts(raw, "aid", path, where, r"[0-9A-Fa-f]{10,32}", "an AID (hex)"),
                 _count(raw, "amount", path, where), _count(raw, "amount_min", path, where),

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from drivers.acquirer.behaviours import Behaviours, load_behaviours
 from drivers.acquirer.host import AcquirerHost
 from drivers.errors import ConfigError, EquipmentError
+from drivers.i18n import N_
 from drivers.interfaces import Device
 
 _LOG = logging.getLogger(__name__)
@@ -72,16 +73,16 @@ def parse_url(url: str) -> tuple[str, int, dict[str, str]]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise EquipmentError(f"host: {url!r} is not tcp://ADDRESS:PORT ({exc})", fault_code="BENCH-CONFIG") from exc
+        raise EquipmentError(N_("host: {url!r} is not tcp://ADDRESS:PORT ({exc})", url=url, exc=exc), fault_code="BENCH-CONFIG") from exc
     if parts.scheme.lower() != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/"):
-        raise EquipmentError(f"host: {url!r} is not tcp://ADDRESS:PORT (port 0: any free port)",
+        raise EquipmentError(N_("host: {url!r} is not tcp://ADDRESS:PORT (port 0: any free port)", url=url),
                              fault_code="BENCH-CONFIG")
     options: dict[str, str] = {}
     for key, values in parse_qs(parts.query, keep_blank_values=True).items():
         if key not in _OPTIONS:
-            raise ConfigError(f"host: unknown option {key!r} in {url!r}; known: {', '.join(_OPTIONS)}")
+            raise ConfigError(N_("host: unknown option {key!r} in {url!r}; known: {items}", key=key, url=url, items=', '.join(_OPTIONS)))
         if len(values) != 1 or not values[0]:
-            raise ConfigError(f"host: give {key}= once, with a value, in {url!r}")
+            raise ConfigError(N_("host: give {key}= once, with a value, in {url!r}", key=key, url=url))
         options[key] = values[0]
     return parts.hostname, port, options
 
@@ -97,11 +98,11 @@ def open_host(url: str, **_: Any) -> HostDevice:
     backend = options.get("backend")
     if backend is not None:
         if backend != "sim":
-            raise ConfigError(f"host: backend={backend} is not one the host knows (sim: the simulated bench's)")
+            raise ConfigError(N_("host: backend={backend} is not one the host knows (sim: the simulated bench's)", backend=backend))
         with _published_lock:
             host = _published.get((address, port))
         if host is None:
-            raise EquipmentError(f"host: no simulated bench host at {address}:{port} in this process",
+            raise EquipmentError(N_("host: no simulated bench host at {address}:{port} in this process", address=address, port=port),
                                  fault_code="BENCH-CONFIG")
         return HostDevice(host, owned=False)
     behaviours = load_behaviours(options["behaviour"]) if "behaviour" in options else Behaviours()

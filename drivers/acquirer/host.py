@@ -31,6 +31,7 @@ from drivers.acquirer.checks import Finding, Session
 from drivers.acquirer.records import Exchange
 from drivers.codecs.pan import redact
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class AcquirerHost:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
         except OSError as exc:
-            raise EquipmentError(f"bench host: cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+            raise EquipmentError(N_("bench host: cannot listen on {host}:{port}: {value}", host=host, port=port, value=exc.strerror or exc)) from exc
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(infos[0][4])
@@ -101,7 +102,7 @@ class AcquirerHost:
         except OSError as exc:
             sock.close()
             why = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-            raise EquipmentError(f"bench host: cannot listen on {host}:{port}: {why}") from exc
+            raise EquipmentError(N_("bench host: cannot listen on {host}:{port}: {why}", host=host, port=port, why=why)) from exc
         self._address = sock.getsockname()[:2]
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(sock, ready), name="acquirer-host", daemon=True)

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from drivers.i18n import N_
+
 _LOG = logging.getLogger(__name__)
 
 
@@ -52,27 +54,27 @@ def _parse_one(data: bytes, pos: int) -> tuple[Tlv, int]:
     if first & 0x1F == 0x1F:
         while True:
             if pos >= len(data):
-                raise TlvError(f"truncated tag at offset {start}")
+                raise TlvError(N_("truncated tag at offset {start}", start=start))
             b = data[pos]
             tag = (tag << 8) | b
             pos += 1
             if not b & 0x80:
                 break
     if pos >= len(data):
-        raise TlvError(f"missing length for tag {tag:X} at offset {start}")
+        raise TlvError(N_("missing length for tag {tag:X} at offset {start}", tag=tag, start=start))
     length = data[pos]
     pos += 1
     if length & 0x80:
         n = length & 0x7F
         if n == 0 or n > 3:
-            raise TlvError(f"unsupported length form {length:02X} for tag {tag:X} at offset {start}")
+            raise TlvError(N_("unsupported length form {length:02X} for tag {tag:X} at offset {start}", length=length, tag=tag, start=start))
         if pos + n > len(data):
-            raise TlvError(f"truncated length for tag {tag:X} at offset {start}")
+            raise TlvError(N_("truncated length for tag {tag:X} at offset {start}", tag=tag, start=start))
         length = int.from_bytes(data[pos : pos + n], "big")
         pos += n
     end = pos + length
     if end > len(data):
-        raise TlvError(f"value of tag {tag:X} at offset {start} needs {length} bytes, {len(data) - pos} left")
+        raise TlvError(N_("value of tag {tag:X} at offset {start} needs {length} bytes, {value} left", tag=tag, start=start, length=length, value=len(data) - pos))
     value = data[pos:end]
     obj = Tlv(tag, value)
     if obj.constructed:

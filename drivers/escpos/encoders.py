@@ -7,6 +7,7 @@ Pure functions, nothing touches a port; tested against exact bytes. Requests
 from __future__ import annotations
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 
 NUL = b"\x00"
 LF = b"\n"
@@ -45,14 +46,14 @@ BARCODE_TYPES: dict[str, int] = {
 def status_request(n: int) -> bytes:
     """``DLE EOT n``: ask for real-time status ``n`` (1..4); the printer answers one byte."""
     if n not in (1, 2, 3, 4):
-        raise ConfigError(f"DLE EOT n: n must be 1..4, not {n}")
+        raise ConfigError(N_("DLE EOT n: n must be 1..4, not {n}", n=n))
     return DLE + EOT + bytes([n])
 
 
 def info_request(n: int) -> bytes:
     """``GS I n``: ask for printer information (``0x41`` firmware .. ``0x44`` serial)."""
     if not 0 <= n <= 0xFF:
-        raise ConfigError(f"GS I n: n out of range: {n}")
+        raise ConfigError(N_("GS I n: n out of range: {n}", n=n))
     return GS + b"I" + bytes([n])
 
 
@@ -86,14 +87,14 @@ def bold(on: bool = True) -> bytes:
 def underline(dots: int = 1) -> bytes:
     """``ESC - n``: underline 0 (off), 1 or 2 dots thick."""
     if dots not in (0, 1, 2):
-        raise ConfigError(f"underline must be 0, 1 or 2 dots, not {dots}")
+        raise ConfigError(N_("underline must be 0, 1 or 2 dots, not {dots}", dots=dots))
     return ESC + b"-" + bytes([dots])
 
 
 def size(width: int = 1, height: int = 1) -> bytes:
     """``GS ! n``: character size, 1..8 times in each direction."""
     if not (1 <= width <= 8 and 1 <= height <= 8):
-        raise ConfigError(f"character size must be 1..8 each way, not {width}x{height}")
+        raise ConfigError(N_("character size must be 1..8 each way, not {width}x{height}", width=width, height=height))
     return GS + b"!" + bytes([((width - 1) << 4) | (height - 1)])
 
 
@@ -103,14 +104,14 @@ _ALIGN = {"left": 0, "center": 1, "right": 2}
 def align(where: str) -> bytes:
     """``ESC a n``: justification ``left``, ``center`` or ``right``."""
     if where not in _ALIGN:
-        raise ConfigError(f"alignment must be one of {sorted(_ALIGN)}, not {where!r}")
+        raise ConfigError(N_("alignment must be one of {sorted}, not {where!r}", sorted=sorted(_ALIGN), where=where))
     return ESC + b"a" + bytes([_ALIGN[where]])
 
 
 def feed(lines: int = 1) -> bytes:
     """``ESC d n``: print the buffer and feed ``n`` lines."""
     if not 0 <= lines <= 255:
-        raise ConfigError(f"feed lines out of range: {lines}")
+        raise ConfigError(N_("feed lines out of range: {lines}", lines=lines))
     return ESC + b"d" + bytes([lines])
 
 
@@ -119,7 +120,7 @@ def cut(partial: bool = False, feed_dots: int | None = None) -> bytes:
     if feed_dots is None:
         return GS + b"V" + bytes([1 if partial else 0])
     if not 0 <= feed_dots <= 255:
-        raise ConfigError(f"cut feed out of range: {feed_dots}")
+        raise ConfigError(N_("cut feed out of range: {feed_dots}", feed_dots=feed_dots))
     return GS + b"V" + bytes([66 if partial else 65, feed_dots])
 
 
@@ -127,9 +128,9 @@ def raster(width_dots: int, height: int, bits: bytes, scale: int = 0) -> bytes:
     """``GS v 0 m``: a raster bit image, rows of ``ceil(width/8)`` bytes, MSB left, 1 = black."""
     width_bytes = (width_dots + 7) // 8
     if len(bits) != width_bytes * height:
-        raise ConfigError(f"raster data is {len(bits)} bytes; {width_bytes}x{height} needs {width_bytes * height}")
+        raise ConfigError(N_("raster data is {bits_len} bytes; {width_bytes}x{height} needs {value}", bits_len=len(bits), width_bytes=width_bytes, height=height, value=width_bytes * height))
     if not (0 < width_bytes <= 0xFFFF and 0 < height <= 0xFFFF):
-        raise ConfigError(f"raster size out of range: {width_dots}x{height}")
+        raise ConfigError(N_("raster size out of range: {width_dots}x{height}", width_dots=width_dots, height=height))
     return GS + b"v0" + bytes([scale]) + width_bytes.to_bytes(2, "little") + height.to_bytes(2, "little") + bits
 
 
@@ -140,12 +141,12 @@ def barcode(data: str, kind: str = "CODE128", height: int = 80, module: int = 2,
     start with a code set selector (``{A``, ``{B`` or ``{C``); ``{B`` is added when absent.
     """
     if kind not in BARCODE_TYPES:
-        raise ConfigError(f"unknown barcode type {kind!r}; known: {', '.join(BARCODE_TYPES)}")
+        raise ConfigError(N_("unknown barcode type {kind!r}; known: {items}", kind=kind, items=', '.join(BARCODE_TYPES)))
     if kind == "CODE128" and not data.startswith(("{A", "{B", "{C")):
         data = "{B" + data
     payload = data.encode("ascii")
     if not 1 <= len(payload) <= 255:
-        raise ConfigError(f"barcode data length out of range: {len(payload)}")
+        raise ConfigError(N_("barcode data length out of range: {payload_len}", payload_len=len(payload)))
     return (
         GS
         + b"h"
@@ -174,9 +175,9 @@ def _gs_k2d(fn: int, data: bytes) -> bytes:
 def qr(data: str, module: int = 6, ec: str = "M") -> bytes:
     """``GS ( k`` QR code model 2: select model, module size, error correction, store, print."""
     if not 1 <= module <= 16:
-        raise ConfigError(f"QR module size must be 1..16, not {module}")
+        raise ConfigError(N_("QR module size must be 1..16, not {module}", module=module))
     if ec not in _QR_EC:
-        raise ConfigError(f"QR error correction must be one of {sorted(_QR_EC)}, not {ec!r}")
+        raise ConfigError(N_("QR error correction must be one of {sorted}, not {ec!r}", sorted=sorted(_QR_EC), ec=ec))
     payload = data.encode("utf-8")
     return (
         _gs_k2d(65, b"\x32\x00")  # fn 165: model 2

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from drivers.errors import ConfigError, ProtocolError
 from drivers.escpos.encoders import NUL
+from drivers.i18n import N_
 from drivers.interfaces import PrinterStatus
 
 # DLE EOT n
@@ -56,7 +57,7 @@ def check_status_byte(n: int, value: int) -> None:
     """Raise :class:`ProtocolError` when ``value`` is not a valid ``DLE EOT n`` answer."""
     if not 0 <= value <= 0xFF or value & _FIXED_MASK != _FIXED_VALUE:
         raise ProtocolError(
-            f"printer answered DLE EOT {n} with {value:#04x}: fixed bits wrong (not an ESC/POS status byte)",
+            N_("printer answered DLE EOT {n} with {value:#04x}: fixed bits wrong (not an ESC/POS status byte)", n=n, value=value),
             fault_code="PRN-FATAL",
         )
 
@@ -70,7 +71,7 @@ def decode_status_byte(n: int, value: int) -> dict[str, bool]:
 def decode_status(raw: bytes) -> PrinterStatus:
     """Decode the four answers to ``DLE EOT 1``..``DLE EOT 4`` (in that order)."""
     if len(raw) != 4:
-        raise ProtocolError(f"expected 4 status bytes, got {len(raw)}: {raw.hex(' ')}", fault_code="PRN-FATAL")
+        raise ProtocolError(N_("expected 4 status bytes, got {raw_len}: {hex}", raw_len=len(raw), hex=raw.hex(' ')), fault_code="PRN-FATAL")
     flags: dict[str, bool] = {}
     for n, value in enumerate(raw, start=1):
         flags.update(decode_status_byte(n, value))
@@ -80,7 +81,7 @@ def decode_status(raw: bytes) -> PrinterStatus:
 def encode_status_byte(n: int, status: PrinterStatus) -> int:
     """The ``DLE EOT n`` answer a printer in ``status`` sends (the inverse of the decoder)."""
     if n not in (1, 2, 3, 4):
-        raise ConfigError(f"DLE EOT n: n must be 1..4, not {n}")
+        raise ConfigError(N_("DLE EOT n: n must be 1..4, not {n}", n=n))
     value = _FIXED_VALUE
     for sn, mask, name in _STATUS_BITS:
         if sn == n and getattr(status, name):
@@ -91,7 +92,7 @@ def encode_status_byte(n: int, status: PrinterStatus) -> int:
 def decode_info(reply: bytes) -> str:
     """Decode a ``GS I n`` (n >= 0x41) answer: ``"_"`` + text + NUL."""
     if len(reply) < 2 or reply[:1] != b"_" or reply[-1:] != NUL:
-        raise ProtocolError(f"malformed GS I answer: {reply[:40].hex(' ')}", fault_code="PRN-FATAL")
+        raise ProtocolError(N_("malformed GS I answer: {hex}", hex=reply[:40].hex(' ')), fault_code="PRN-FATAL")
     return reply[1:-1].decode("ascii", errors="replace")
 
 

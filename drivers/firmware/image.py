@@ -28,6 +28,7 @@ import struct
 from dataclasses import dataclass
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 
 MAGIC = b"PBFW"
 FORMAT_VERSION = 1
@@ -70,20 +71,20 @@ class ImageHeader:
         out += _text(self.model, "model")
         out += _text(self.version, "version")
         if not 1 <= len(self.hw_revisions) <= 16:
-            raise ImageError(f"an image fits 1 to 16 hardware revisions, not {len(self.hw_revisions)}")
+            raise ImageError(N_("an image fits 1 to 16 hardware revisions, not {hw_revisions_len}", hw_revisions_len=len(self.hw_revisions)))
         if len(set(self.hw_revisions)) != len(self.hw_revisions):
-            raise ImageError(f"hardware revisions named twice: {', '.join(self.hw_revisions)}")
+            raise ImageError(N_("hardware revisions named twice: {items}", items=', '.join(self.hw_revisions)))
         out.append(len(self.hw_revisions))
         for rev in self.hw_revisions:
             out += _text(rev, "hw revision")
         if len(self.key_id) != KEY_ID_LEN:
-            raise ImageError(f"a key id is {KEY_ID_LEN} bytes")
+            raise ImageError(N_("a key id is {KEY_ID_LEN} bytes", KEY_ID_LEN=KEY_ID_LEN))
         out += self.key_id
         if not 1 <= self.payload_length <= MAX_PAYLOAD:
-            raise ImageError(f"a payload is 1 to {MAX_PAYLOAD} bytes, not {self.payload_length}")
+            raise ImageError(N_("a payload is 1 to {MAX_PAYLOAD} bytes, not {payload_length}", MAX_PAYLOAD=MAX_PAYLOAD, payload_length=self.payload_length))
         out += struct.pack(">I", self.payload_length)
         if len(self.payload_sha256) != 32:
-            raise ImageError("a payload hash is 32 bytes (SHA-256)")
+            raise ImageError(N_("a payload hash is 32 bytes (SHA-256)"))
         out += self.payload_sha256
         return bytes(out)
 
@@ -114,7 +115,7 @@ class FirmwareImage:
 def _text(value: str, what: str) -> bytes:
     limit = _LIMITS[what]
     if not isinstance(value, str) or not _TEXT.fullmatch(value) or len(value) > limit:
-        raise ImageError(f"{what} {value!r}: 1 to {limit} letters, digits and . _ + - (starting with a letter or digit)")
+        raise ImageError(N_("{what} {value!r}: 1 to {limit} letters, digits and . _ + - (starting with a letter or digit)", what=what, value=value, limit=limit))
     data = value.encode("ascii")
     return bytes((len(data),)) + data
 
@@ -126,7 +127,7 @@ class _Reader:
 
     def take(self, n: int, what: str) -> bytes:
         if self.pos + n > len(self.data):
-            raise ImageError(f"the image ends inside its {what} (truncated: {len(self.data)} bytes)")
+            raise ImageError(N_("the image ends inside its {what} (truncated: {data_len} bytes)", what=what, data_len=len(self.data)))
         out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out
@@ -140,29 +141,29 @@ class _Reader:
         try:
             value = raw.decode("ascii")
         except UnicodeDecodeError:
-            raise ImageError(f"the image's {what} is not ASCII text") from None
+            raise ImageError(N_("the image's {what} is not ASCII text", what=what)) from None
         if not _TEXT.fullmatch(value) or len(value) > _LIMITS[what]:
-            raise ImageError(f"the image's {what} {value!r} is not a valid {what}")
+            raise ImageError(N_("the image's {what} {value!r} is not a valid {what}", what=what, value=value))
         return value
 
 
 def _read_header(r: _Reader) -> tuple[ImageHeader, bytes, bytes]:
     """Read the header and the signature; return the header, its bytes and the signature."""
     if r.take(len(MAGIC), "magic") != MAGIC:
-        raise ImageError("not a firmware image (it does not start with PBFW)")
+        raise ImageError(N_("not a firmware image (it does not start with PBFW)"))
     fmt = r.u8("format version")
     if fmt != FORMAT_VERSION:
-        raise ImageError(f"image format {fmt} is not one this bench reads (it reads format {FORMAT_VERSION})")
+        raise ImageError(N_("image format {fmt} is not one this bench reads (it reads format {FORMAT_VERSION})", fmt=fmt, FORMAT_VERSION=FORMAT_VERSION))
     model = r.text("model")
     version = r.text("version")
     count = r.u8("hw revision")
     if not 1 <= count <= 16:
-        raise ImageError(f"the image names {count} hardware revisions (1 to 16 allowed)")
+        raise ImageError(N_("the image names {count} hardware revisions (1 to 16 allowed)", count=count))
     revisions = tuple(r.text("hw revision") for _ in range(count))
     key_id = r.take(KEY_ID_LEN, "key id")
     (length,) = struct.unpack(">I", r.take(4, "payload length"))
     if not 1 <= length <= MAX_PAYLOAD:
-        raise ImageError(f"the image's payload length {length} is out of range (1 to {MAX_PAYLOAD})")
+        raise ImageError(N_("the image's payload length {length} is out of range (1 to {MAX_PAYLOAD})", length=length, MAX_PAYLOAD=MAX_PAYLOAD))
     digest = r.take(32, "payload hash")
     header_bytes = r.data[:r.pos]
     signature = r.take(SIGNATURE_LEN, "signature")
@@ -180,7 +181,7 @@ def parse_header(data: bytes) -> tuple[ImageHeader, bytes, bytes]:
     r = _Reader(data)
     out = _read_header(r)
     if r.pos != len(data):
-        raise ImageError(f"{len(data) - r.pos} bytes after the header's signature")
+        raise ImageError(N_("{value} bytes after the header's signature", value=len(data) - r.pos))
     return out
 
 
@@ -196,9 +197,10 @@ def parse_image(data: bytes) -> FirmwareImage:
     payload = r.take(header.payload_length, "payload")
     if r.pos != len(data):
         extra = len(data) - r.pos
-        raise ImageError(f"the image has {extra} byte{'' if extra == 1 else 's'} after its payload")
+        raise ImageError(N_("the image has 1 byte after its payload") if extra == 1
+                         else N_("the image has {extra} bytes after its payload", extra=extra))
     if hashlib.sha256(payload).digest() != header.payload_sha256:
-        raise ImageError("the payload's SHA-256 differs from the header's: the image was altered or damaged")
+        raise ImageError(N_("the payload's SHA-256 differs from the header's: the image was altered or damaged"))
     return FirmwareImage(header, header_bytes, signature, payload)
 
 
@@ -237,11 +239,11 @@ def verify_image(image: FirmwareImage, trusted: dict[bytes, bytes]) -> bytes:
 
     key = trusted.get(image.header.key_id)
     if key is None:
-        raise ImageError(f"the image is signed by key {image.header.key_id.hex()}, which this bench does not trust",
+        raise ImageError(N_("the image is signed by key {hex}, which this bench does not trust", hex=image.header.key_id.hex()),
                          fault_code="FW-UNTRUSTED-IMAGE")
     try:
         Ed25519PublicKey.from_public_bytes(key).verify(image.signature, image.header_bytes)
     except InvalidSignature:
-        raise ImageError("the image's signature is wrong: the header was altered or signed by another key",
+        raise ImageError(N_("the image's signature is wrong: the header was altered or signed by another key"),
                          fault_code="FW-UNTRUSTED-IMAGE") from None
     return image.header.key_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.yamlsafe import read_bytes
 
 #: A key file is small; anything bigger is not one.
@@ -32,9 +33,9 @@ def load_private_key(path: str | Path) -> bytes:
     try:
         key = load_pem_private_key(_read(p, "private key"), password=None)
     except (ValueError, TypeError):
-        raise ConfigError("not an unencrypted PEM private key (PKCS#8)", path=str(p)) from None
+        raise ConfigError(N_("not an unencrypted PEM private key (PKCS#8)"), path=str(p)) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError("not an Ed25519 key (firmware images are signed with Ed25519)", path=str(p))
+        raise ConfigError(N_("not an Ed25519 key (firmware images are signed with Ed25519)"), path=str(p))
     return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
 
@@ -51,9 +52,9 @@ def load_public_key(path: str | Path) -> bytes:
     try:
         key = load_pem_public_key(_read(p, "public key"))
     except (ValueError, TypeError):
-        raise ConfigError("not a PEM public key (a private key, or another format?)", path=str(p)) from None
+        raise ConfigError(N_("not a PEM public key (a private key, or another format?)"), path=str(p)) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError("not an Ed25519 key (firmware images are signed with Ed25519)", path=str(p))
+        raise ConfigError(N_("not an Ed25519 key (firmware images are signed with Ed25519)"), path=str(p))
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 

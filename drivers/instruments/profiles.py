@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from drivers.errors import ConfigError, EquipmentError
+from drivers.i18n import N_
 from drivers.instruments.interfaces import InstrumentIdentity
 
 
@@ -108,7 +109,7 @@ def pick(kind: str, ident: InstrumentIdentity, name: str | None = None) -> Suppl
             if p.family.name == name:
                 return p
         known = ", ".join(p.family.name for p in profiles)
-        raise ConfigError(f"{kind}: no profile {name!r}; known: {known}")
+        raise ConfigError(N_("{kind}: no profile {name!r}; known: {known}", kind=kind, name=name, known=known))
     for p in profiles:
         if p.family.claims(ident):
             return p
@@ -116,5 +117,4 @@ def pick(kind: str, ident: InstrumentIdentity, name: str | None = None) -> Suppl
     if generic:
         return generic[0]
     known = ", ".join(p.family.name for p in profiles)
-    raise EquipmentError(f"{kind}: no profile knows {ident.manufacturer} {ident.model}; name one with "
-                         f"?profile= ({known})", fault_code="BENCH-CONFIG")
+    raise EquipmentError(N_("{kind}: no profile knows {manufacturer} {model}; name one with ?profile= ({known})", kind=kind, manufacturer=ident.manufacturer, model=ident.model, known=known), fault_code="BENCH-CONFIG")

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from drivers.errors import ConfigError, EquipmentError
+from drivers.i18n import N_
 from drivers.instruments.base import ScpiInstrument
 from drivers.instruments.interfaces import Oscilloscope, Waveform
 from drivers.instruments.profiles import ScopeProfile
@@ -35,7 +36,7 @@ class ScpiScope(ScpiInstrument, Oscilloscope):
             self.session.configure(command.format(ch=ch))
         if level is not None:
             if not math.isfinite(level):
-                raise ConfigError(f"scope: a trigger level must be a number of volts, not {level!r}")
+                raise ConfigError(N_("scope: a trigger level must be a number of volts, not {level!r}", level=level))
             self.session.configure(self.profile.level.format(v=level))
         self.session.configure(single.format(ch=ch))
 
@@ -57,7 +58,7 @@ class ScpiScope(ScpiInstrument, Oscilloscope):
         x_increment = self.session.query_number(self.profile.x_increment)
         x_origin = self.session.query_number(self.profile.x_origin)
         if not x_increment > 0:
-            raise EquipmentError(f"{self.session.label}: a sample interval of {x_increment} s", fault_code=FAULT)
+            raise EquipmentError(N_("{label}: a sample interval of {x_increment} s", label=self.session.label, x_increment=x_increment), fault_code=FAULT)
         values = parse_ascii_block(self.session.query(self.profile.data), self.session.label)
         return Waveform(ch, x_increment, x_origin, values)
 
@@ -73,23 +74,23 @@ def parse_ascii_block(answer: str, label: str = "scope") -> tuple[float, ...]:
         digits = int(text[1]) if len(text) > 1 and text[1].isdigit() else -1
         length = text[2:2 + digits]
         if digits < 1 or len(length) != digits or not length.isdigit():
-            raise EquipmentError(f"{label}: a waveform block header {text[:12]!r} that cannot be read", fault_code=FAULT)
+            raise EquipmentError(N_("{label}: a waveform block header {text!r} that cannot be read", label=label, text=text[:12]), fault_code=FAULT)
         text = text[2 + digits:2 + digits + int(length)]
     items = [item for item in text.replace("\n", ",").split(",") if item.strip()]
     if len(items) > MAX_POINTS:
-        raise EquipmentError(f"{label}: {len(items)} waveform points, more than {MAX_POINTS}", fault_code=FAULT)
+        raise EquipmentError(N_("{label}: {items_len} waveform points, more than {MAX_POINTS}", label=label, items_len=len(items), MAX_POINTS=MAX_POINTS), fault_code=FAULT)
     try:
         values = tuple(float(item) for item in items)
     except ValueError:
-        raise EquipmentError(f"{label}: a waveform value that is not a number", fault_code=FAULT) from None
+        raise EquipmentError(N_("{label}: a waveform value that is not a number", label=label), fault_code=FAULT) from None
     if not all(math.isfinite(v) for v in values):
-        raise EquipmentError(f"{label}: a waveform value that is not finite", fault_code=FAULT)
+        raise EquipmentError(N_("{label}: a waveform value that is not finite", label=label), fault_code=FAULT)
     return values
 
 
 def _channel(channel: int) -> int:
     if not isinstance(channel, int) or not 1 <= channel <= 16:
-        raise ConfigError(f"scope: channel must be a number from 1 to 16, not {channel!r}")
+        raise ConfigError(N_("scope: channel must be a number from 1 to 16, not {channel!r}", channel=channel))
     return channel
 
 

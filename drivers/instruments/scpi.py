@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from drivers.errors import ConfigError, EquipmentError
+from drivers.i18n import N_
 from drivers.instruments.interfaces import InstrumentIdentity
 from drivers.instruments.visaurl import VisaUrl
 
@@ -42,14 +43,13 @@ def open_session(where: VisaUrl, label: str) -> tuple[ScpiSession, InstrumentIde
         except (ValueError, OSError) as exc:
             why = _last_line(exc)
             if where.backend:
-                raise ConfigError(f"{label}: backend={where.backend!r} cannot be loaded: {why}") from exc
-            raise EquipmentError(f"{label}: no VISA library is installed (install pyvisa-py, or name one "
-                                 f"with ?backend=): {why}", fault_code="BENCH-CONFIG") from exc
+                raise ConfigError(N_("{label}: backend={backend!r} cannot be loaded: {why}", label=label, backend=where.backend, why=why)) from exc
+            raise EquipmentError(N_("{label}: no VISA library is installed (install pyvisa-py, or name one with ?backend=): {why}", label=label, why=why), fault_code="BENCH-CONFIG") from exc
         try:
             resource = manager.open_resource(where.resource, read_termination="\n", write_termination="\n",
                                              open_timeout=int(where.timeout * 1000))
         except pyvisa.errors.VisaIOError as exc:
-            raise EquipmentError(f"{label}: no instrument answers at {where.resource} ({exc.description})",
+            raise EquipmentError(N_("{label}: no instrument answers at {resource} ({description})", label=label, resource=where.resource, description=exc.description),
                                  fault_code=FAULT) from exc
     resource.timeout = int(where.timeout * 1000)
     session = ScpiSession(resource, label, where.timeout)
@@ -57,8 +57,7 @@ def open_session(where: VisaUrl, label: str) -> tuple[ScpiSession, InstrumentIde
         with session._lock:
             answer = session._query("*IDN?")
         if not answer:  # PyVISA-sim opens a resource it does not have, and it answers nothing
-            raise EquipmentError(f"{label}: no instrument answers at {where.resource} (nothing said to '*IDN?' "
-                                 f"within {where.timeout:g} s)", fault_code=FAULT)
+            raise EquipmentError(N_("{label}: no instrument answers at {resource} (nothing said to '*IDN?' within {timeout:g} s)", label=label, resource=where.resource, timeout=where.timeout), fault_code=FAULT)
         session.drain_errors()
     except BaseException:
         session.close()
@@ -88,7 +87,7 @@ class ScpiSession:
         if answer is None:
             errors = self._errors_quietly()
             said = f"; it says {'; '.join(errors)}" if errors else ""
-            raise EquipmentError(f"{self.label} did not answer {command!r} within {self.timeout:g} s{said}",
+            raise EquipmentError(N_("{label} did not answer {command!r} within {timeout:g} s{said}", label=self.label, command=command, timeout=self.timeout, said=said),
                                  fault_code=FAULT)
         return answer
 
@@ -102,10 +101,10 @@ class ScpiSession:
         try:
             value = float(answer)
         except ValueError:
-            raise EquipmentError(f"{self.label} answered {answer[:60]!r} to {command!r}, not a number",
+            raise EquipmentError(N_("{label} answered {answer!r} to {command!r}, not a number", label=self.label, answer=answer[:60], command=command),
                                  fault_code=FAULT) from None
         if not abs(value) < 9.9e37:  # SCPI's "overload" (and NaN, inf)
-            raise EquipmentError(f"{self.label}: {command!r} is over range ({answer})", fault_code=FAULT)
+            raise EquipmentError(N_("{label}: {command!r} is over range ({answer})", label=self.label, command=command, answer=answer), fault_code=FAULT)
         return value
 
     def configure(self, command: str) -> None:
@@ -118,7 +117,7 @@ class ScpiSession:
             self._write(command)
             errors = self._read_errors(command)
         if errors:
-            raise EquipmentError(f"{self.label} refused {command!r}: {'; '.join(errors)}", fault_code=FAULT)
+            raise EquipmentError(N_("{label} refused {command!r}: {items}", label=self.label, command=command, items='; '.join(errors)), fault_code=FAULT)
 
     def identify(self) -> InstrumentIdentity:
         """Ask ``*IDN?``."""
@@ -129,7 +128,7 @@ class ScpiSession:
         self.configure("*RST")
         done = self.query("*OPC?")
         if done.lstrip("+") != "1":
-            raise EquipmentError(f"{self.label} answered {done[:60]!r} to '*OPC?' after '*RST'", fault_code=FAULT)
+            raise EquipmentError(N_("{label} answered {done!r} to '*OPC?' after '*RST'", label=self.label, done=done[:60]), fault_code=FAULT)
 
     def drain_errors(self) -> None:
         """Read and forget what the error queue holds (left by whoever used the instrument before)."""
@@ -154,11 +153,11 @@ class ScpiSession:
         import pyvisa
 
         if self._closed:
-            raise EquipmentError(f"{self.label} is closed", fault_code=FAULT)
+            raise EquipmentError(N_("{label} is closed", label=self.label), fault_code=FAULT)
         try:
             self._resource.write(command)
         except (pyvisa.errors.Error, OSError) as exc:
-            raise EquipmentError(f"{self.label}: sending {command!r} failed: {_said(exc)}", fault_code=FAULT) from exc
+            raise EquipmentError(N_("{label}: sending {command!r} failed: {said}", label=self.label, command=command, said=_said(exc)), fault_code=FAULT) from exc
 
     def _query(self, command: str) -> str | None:
         """The answer, or None when none came in time (or it was empty)."""
@@ -171,14 +170,13 @@ class ScpiSession:
         except pyvisa.errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
                 return None
-            raise EquipmentError(f"{self.label}: reading the answer to {command!r} failed: {_said(exc)}",
+            raise EquipmentError(N_("{label}: reading the answer to {command!r} failed: {said}", label=self.label, command=command, said=_said(exc)),
                                  fault_code=FAULT) from exc
         except (pyvisa.errors.Error, OSError) as exc:
-            raise EquipmentError(f"{self.label}: reading the answer to {command!r} failed: {_said(exc)}",
+            raise EquipmentError(N_("{label}: reading the answer to {command!r} failed: {said}", label=self.label, command=command, said=_said(exc)),
                                  fault_code=FAULT) from exc
         if len(answer) > _MAX_ANSWER:
-            raise EquipmentError(f"{self.label} answered {command!r} with {len(answer)} characters, more than "
-                                 f"{_MAX_ANSWER}", fault_code=FAULT)
+            raise EquipmentError(N_("{label} answered {command!r} with {answer_len} characters, more than {MAX_ANSWER}", label=self.label, command=command, answer_len=len(answer), MAX_ANSWER=_MAX_ANSWER), fault_code=FAULT)
         return answer.strip() or None  # an empty line is no answer (a queue entry or a number is never empty)
 
     def _read_errors(self, after: str) -> list[str]:
@@ -187,19 +185,17 @@ class ScpiSession:
         for _ in range(_MAX_ERRORS):
             answer = self._query("SYST:ERR?")
             if answer is None:
-                raise EquipmentError(f"{self.label} did not answer 'SYST:ERR?' after {after!r} within "
-                                     f"{self.timeout:g} s", fault_code=FAULT)
+                raise EquipmentError(N_("{label} did not answer 'SYST:ERR?' after {after!r} within {timeout:g} s", label=self.label, after=after, timeout=self.timeout), fault_code=FAULT)
             code, _, _text = answer.partition(",")
             try:
                 number = int(code)
             except ValueError:
-                raise EquipmentError(f"{self.label} answered {answer[:60]!r} to 'SYST:ERR?', not an error entry",
+                raise EquipmentError(N_("{label} answered {answer!r} to 'SYST:ERR?', not an error entry", label=self.label, answer=answer[:60]),
                                      fault_code=FAULT) from None
             if number == 0:
                 return errors
             errors.append(answer)
-        raise EquipmentError(f"{self.label}: its error queue did not empty after {_MAX_ERRORS} reads "
-                             f"(after {after!r})", fault_code=FAULT)
+        raise EquipmentError(N_("{label}: its error queue did not empty after {MAX_ERRORS} reads (after {after!r})", label=self.label, MAX_ERRORS=_MAX_ERRORS, after=after), fault_code=FAULT)
 
     def _errors_quietly(self) -> list[str]:
         """The error queue after a query went unanswered; [] when it cannot be read either."""

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.instruments.base import ScpiInstrument
 from drivers.instruments.interfaces import PowerSupply
 from drivers.instruments.profiles import SupplyProfile
@@ -50,7 +51,7 @@ class ScpiSupply(ScpiInstrument, PowerSupply):
 
 def _level(what: str, value: float) -> float:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ConfigError(f"supply: a {what} must be a number of at least 0, not {value!r}")
+        raise ConfigError(N_("supply: a {what} must be a number of at least 0, not {value!r}", what=what, value=value))
     return float(value)
 
 

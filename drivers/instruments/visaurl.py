@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 
 SCHEME = "visa://"
 DEFAULT_TIMEOUT = 2.0
@@ -52,24 +53,24 @@ def parse_visa_url(url: str, role: str) -> VisaUrl:
         ConfigError: not a ``visa://`` URL, a resource string VISA cannot read, an unknown or bad option.
     """
     if len(url) > _MAX_URL or not url.lower().startswith(SCHEME):
-        raise ConfigError(f"{role}: {url[:80]!r} is not a visa:// URL (visa://TCPIP::192.168.0.20::INSTR)")
+        raise ConfigError(N_("{role}: {url!r} is not a visa:// URL (visa://TCPIP::192.168.0.20::INSTR)", role=role, url=url[:80]))
     resource, _, query = url[len(SCHEME):].partition("?")
     if not resource:
-        raise ConfigError(f"{role}: {url!r} names no VISA resource (visa://TCPIP::192.168.0.20::INSTR)")
+        raise ConfigError(N_("{role}: {url!r} names no VISA resource (visa://TCPIP::192.168.0.20::INSTR)", role=role, url=url))
     from pyvisa import rname  # here, not at import: the registry imports drivers only when opening one
 
     try:
         canonical = str(rname.parse_resource_name(resource))
     except rname.InvalidResourceName as exc:
-        raise ConfigError(f"{role}: {resource!r} is not a VISA resource name ({exc})") from exc
+        raise ConfigError(N_("{role}: {resource!r} is not a VISA resource name ({exc})", role=role, resource=resource, exc=exc)) from exc
     options: dict[str, str] = {}
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError as exc:
-        raise ConfigError(f"{role}: the options of {url!r} cannot be read ({exc})") from exc
+        raise ConfigError(N_("{role}: the options of {url!r} cannot be read ({exc})", role=role, url=url, exc=exc)) from exc
     for key, value in pairs:
         if key not in _OPTIONS:
-            raise ConfigError(f"{role}: unknown option {key!r} in {url!r}; known: {', '.join(_OPTIONS)}")
+            raise ConfigError(N_("{role}: unknown option {key!r} in {url!r}; known: {items}", role=role, key=key, url=url, items=', '.join(_OPTIONS)))
         options[key] = value
     return VisaUrl(url, canonical, options.get("backend", ""), _timeout(role, options.get("timeout")),
                    options.get("profile") or None, _channel(role, options.get("channel")))
@@ -83,7 +84,7 @@ def _timeout(role: str, text: str | None) -> float:
     except ValueError:
         value = math.nan
     if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:  # NaN fails too
-        raise ConfigError(f"{role}: timeout={text!r} must be seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g}")
+        raise ConfigError(N_("{role}: timeout={text!r} must be seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g}", role=role, text=text, MIN_TIMEOUT=MIN_TIMEOUT, MAX_TIMEOUT=MAX_TIMEOUT))
     return value
 
 
@@ -91,5 +92,5 @@ def _channel(role: str, text: str | None) -> int:
     if text is None:
         return 1
     if not text.isdigit() or not 1 <= int(text) <= 16:
-        raise ConfigError(f"{role}: channel={text!r} must be a channel number from 1 to 16")
+        raise ConfigError(N_("{role}: channel={text!r} must be a channel number from 1 to 16", role=role, text=text))
     return int(text)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 from drivers.sim.scenario import SimDevices
 
 _LOG = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class SimUnitProcess:
             err = self.proc.stderr.read()
         self.stop()
         detail = err.decode(errors="replace").strip().splitlines()[-1:] or [line.decode(errors="replace").strip()]
-        raise EquipmentError(f"the simulated unit did not start: {detail[0] or 'no READY line'}", fault_code="BENCH-ERROR")
+        raise EquipmentError(N_("the simulated unit did not start: {value}", value=detail[0] or 'no READY line'), fault_code="BENCH-ERROR")
 
     def alive(self) -> bool:
         """True while the process runs (False after a simulated power loss)."""

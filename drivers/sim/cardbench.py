@@ -22,6 +22,7 @@ from typing import Any, Self
 from urllib.parse import quote, unquote
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 from drivers.sim.pcscd import (
     DEFAULT_SLOTS,
     MAX_SLOTS,
@@ -86,12 +87,12 @@ class SimCardBench:
         for slot in range(self.slots):
             if reader_name(slot) == name:
                 return slot
-        raise EquipmentError(f"{url_or_name!r} is not a reader of the simulated card bench",
+        raise EquipmentError(N_("{url_or_name!r} is not a reader of the simulated card bench", url_or_name=url_or_name),
                              fault_code="BENCH-CONFIG")
 
     def _check_slot(self, slot: int) -> None:
         if not 0 <= slot < self.slots:
-            raise EquipmentError(f"slot {slot} out of range (the simulated bench has {self.slots})",
+            raise EquipmentError(N_("slot {slot} out of range (the simulated bench has {slots})", slot=slot, slots=self.slots),
                                  fault_code="BENCH-CONFIG")
 
     # -- leases: several simulated benches on one machine share pcscd, never a slot
@@ -113,7 +114,7 @@ class SimCardBench:
             why = (f"pcsc-lite serves at most {MAX_SLOTS} readers" if n > MAX_SLOTS else
                    f"the running pcscd has {self.slots} (stop pcscd while no bench uses it: the next bench "
                    f"starts it with as many as it needs)")
-            raise EquipmentError(f"{n} simulated card reader slots needed, but {why}", fault_code="BENCH-CONFIG")
+            raise EquipmentError(N_("{n} simulated card reader slots needed, but {why}", n=n, why=why), fault_code="BENCH-CONFIG")
         got: dict[int, int] = {}
         for slot in range(self.slots):
             if len(got) == n:
@@ -128,8 +129,7 @@ class SimCardBench:
             for fd in got.values():
                 os.close(fd)
             raise EquipmentError(
-                f"{n} simulated card reader slot{'s' if n > 1 else ''} needed, {free} of {self.slots} free "
-                "(the others are leased by other simulated benches)", fault_code="BENCH-CONFIG")
+                N_("{n} simulated card reader slots needed, {free} of {slots} free (the others are leased by other simulated benches)", n=n, free=free, slots=self.slots), fault_code="BENCH-CONFIG")
         self._leases.update(got)
         for slot in got:
             self.wait_empty(slot)
@@ -285,11 +285,10 @@ def operator_actions(cardbench: SimCardBench, slot: int | None = None) -> dict[s
     def where(reader: str | None) -> int:
         if slot is None:
             if reader is None:
-                raise EquipmentError("no card reader named for the card action", fault_code="BENCH-CONFIG")
+                raise EquipmentError(N_("no card reader named for the card action"), fault_code="BENCH-CONFIG")
             return cardbench.slot_of(reader)
         if reader is not None and cardbench.slot_of(reader) != slot:
-            raise EquipmentError(f"{reader!r} is another slot's card reader (this slot's is "
-                                 f"{cardbench.reader_url(slot)!r})", fault_code="BENCH-CONFIG")
+            raise EquipmentError(N_("{reader!r} is another slot's card reader (this slot's is {reader_url!r})", reader=reader, reader_url=cardbench.reader_url(slot)), fault_code="BENCH-CONFIG")
         return slot
 
     def insert_card(card: str, reader: str | None = None, **_: Any) -> None:

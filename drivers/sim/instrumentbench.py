@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -119,4 +120,4 @@ class SimInstruments:
             try:
                 session.write(command)
             except pyvisa.errors.Error as exc:
-                raise EquipmentError(f"simulated {role}: {command[:60]!r} failed: {exc}", fault_code="BENCH-ERROR") from exc
+                raise EquipmentError(N_("simulated {role}: {command!r} failed: {exc}", role=role, command=command[:60], exc=exc), fault_code="BENCH-ERROR") from exc

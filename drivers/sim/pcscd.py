@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -156,21 +157,21 @@ def ensure_pcscd(slots: int = DEFAULT_SLOTS, timeout: float = 10.0) -> Pcscd:
         vpcd = _vpcd_readers(readers)
         if not vpcd:
             raise EquipmentError(
-                "pcscd is running but lists no 'Virtual PCD' reader; "
-                "install vsmartcard-vpcd and restart pcscd",
+                N_("pcscd is running but lists no 'Virtual PCD' reader; "
+                "install vsmartcard-vpcd and restart pcscd"),
                 fault_code="ICC-NO-READER",
             )
         _LOG.info("reusing the running pcscd (%d vpcd slots)", len(vpcd))
         return Pcscd(slots=len(vpcd), readers=readers)
     exe = shutil.which("pcscd") or ("/usr/sbin/pcscd" if Path("/usr/sbin/pcscd").exists() else None)
     if exe is None:
-        raise EquipmentError("pcscd is not running and not installed (apt-get install pcscd)",
+        raise EquipmentError(N_("pcscd is not running and not installed (apt-get install pcscd)"),
                              fault_code="ICC-NO-READER")
     if not VPCD_LIB.exists():
-        raise EquipmentError(f"vpcd driver {VPCD_LIB} missing (apt-get install vsmartcard-vpcd)",
+        raise EquipmentError(N_("vpcd driver {VPCD_LIB} missing (apt-get install vsmartcard-vpcd)", VPCD_LIB=VPCD_LIB),
                              fault_code="ICC-NO-READER")
     if os.geteuid() != 0:
-        raise EquipmentError("pcscd is not running and only root can start it: run 'sudo pcscd' first",
+        raise EquipmentError(N_("pcscd is not running and only root can start it: run 'sudo pcscd' first"),
                              fault_code="ICC-NO-READER")
     slots = max(1, min(slots, MAX_SLOTS))
     tmp = tempfile.TemporaryDirectory(prefix="bench-pcscd-")
@@ -204,11 +205,11 @@ def ensure_pcscd(slots: int = DEFAULT_SLOTS, timeout: float = 10.0) -> Pcscd:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             handle.stop()
             detail = " / ".join(tail) or "no output"
-            raise EquipmentError(f"pcscd exited with code {proc.returncode}: {detail}",
+            raise EquipmentError(N_("pcscd exited with code {returncode}: {detail}", returncode=proc.returncode, detail=detail),
                                  fault_code="ICC-NO-READER")
         if time.monotonic() >= deadline:
             handle.stop()
-            raise EquipmentError(f"pcscd did not list {slots} vpcd readers within {timeout:g} s",
+            raise EquipmentError(N_("pcscd did not list {slots} vpcd readers within {timeout:g} s", slots=slots, timeout=timeout),
                                  fault_code="ICC-NO-READER")
         time.sleep(0.01)
     handle.readers = readers or []

@@ -29,6 +29,7 @@ from typing import Any
 
 from drivers import escpos
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.interfaces import PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class PrinterFaults:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ConfigError(
-                f"unknown printer fault(s) {unknown}; known: {sorted(known)}",
+                N_("unknown printer fault(s) {unknown}; known: {sorted}", unknown=unknown, sorted=sorted(known)),
                 path=path,
                 field="printer.faults",
             )
@@ -81,20 +82,20 @@ class PrinterFaults:
             if isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise ConfigError(
-                        f"printer fault {key} must be true/false, not {value!r}",
+                        N_("printer fault {key} must be true/false, not {value!r}", key=key, value=value),
                         path=path,
                         field=f"printer.faults.{key}",
                     )
             elif key in ("offline_after_bytes", "buffer_size"):
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                     raise ConfigError(
-                        f"printer fault {key} must be a whole number >= 0, not {value!r}",
+                        N_("printer fault {key} must be a whole number >= 0, not {value!r}", key=key, value=value),
                         path=path,
                         field=f"printer.faults.{key}",
                     )
             elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
                 raise ConfigError(
-                    f"printer fault {key} must be a number > 0, not {value!r}",
+                    N_("printer fault {key} must be a number > 0, not {value!r}", key=key, value=value),
                     path=path,
                     field=f"printer.faults.{key}",
                 )

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.yamlsafe import LineDict, LineList
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def scenario_path(name_or_path: str) -> Path:
         return path
     path = SCENARIO_DIR / f"{name_or_path}.yaml"
     if not path.exists():
-        raise ConfigError(f"unknown scenario {name_or_path!r}; known: {', '.join(scenario_names())}")
+        raise ConfigError(N_("unknown scenario {name_or_path!r}; known: {items}", name_or_path=name_or_path, items=', '.join(scenario_names())))
     return path
 
 
@@ -108,10 +109,10 @@ def parse_devices(section: Mapping[str, Any] | None, *, path: str | None = None,
     where = _Where(section if isinstance(section, LineDict) else None, path, name)
     data = section or {}
     if not isinstance(data, Mapping):
-        raise where.error("", f"{name} must be a mapping of {', '.join(_DEVICE_KEYS)}")
+        raise where.error("", N_("{name} must be a mapping of {items}", name=name, items=', '.join(_DEVICE_KEYS)))
     for key in data:
         if key not in _DEVICE_KEYS:
-            raise where.error(key, f"unknown field {key!r}; known: {', '.join(_DEVICE_KEYS)}")
+            raise where.error(key, N_("unknown field {key!r}; known: {items}", key=key, items=', '.join(_DEVICE_KEYS)))
     substitute, inserted = _cards(data.get("cards"), where)
     faults, info = _printer(data.get("printer"), where)
     return SimDevices(_unit(data.get("unit"), where), substitute, inserted, faults, info, _host(data.get("host"), where))
@@ -122,10 +123,10 @@ def _unit(raw: Any, where: _Where) -> dict[str, Any]:
 
     overrides = dict(raw or {}) if isinstance(raw, Mapping) or raw is None else None
     if overrides is None:
-        raise where.error("unit", "unit must be a mapping: base: PROFILE and the profile fields it changes")
+        raise where.error("unit", N_("unit must be a mapping: base: PROFILE and the profile fields it changes"))
     base = overrides.pop("base", "good")
     if not isinstance(base, str) or not profile_file(base).is_file():
-        raise where.error("unit.base", f"unknown unit profile {base!r}; known: {', '.join(profile_names())}")
+        raise where.error("unit.base", N_("unknown unit profile {base!r}; known: {items}", base=base, items=', '.join(profile_names())))
     try:
         return load_profile(base, _plain(overrides))
     except ConfigError as exc:
@@ -136,10 +137,10 @@ def _cards(raw: Any, where: _Where) -> tuple[dict[str, str | None], str | None]:
     if raw is None:
         return {}, None
     if not isinstance(raw, Mapping):
-        raise where.error("cards", "cards must be a mapping with substitute and inserted")
+        raise where.error("cards", N_("cards must be a mapping with substitute and inserted"))
     for key in raw:
         if key not in _CARD_KEYS:
-            raise where.error(f"cards.{key}", f"unknown field {key!r}; known: {', '.join(_CARD_KEYS)}")
+            raise where.error(f"cards.{key}", N_("unknown field {key!r}; known: {items}", key=key, items=', '.join(_CARD_KEYS)))
     from drivers.sim.vcard import available_profiles
 
     known = set(available_profiles())
@@ -148,12 +149,12 @@ def _cards(raw: Any, where: _Where) -> tuple[dict[str, str | None], str | None]:
         if none_ok and value in (None, _NO_CARD):
             return None
         if not isinstance(value, str) or value not in known:
-            raise where.error(at, f"unknown card {value!r}; known: {', '.join(sorted(known))}")
+            raise where.error(at, N_("unknown card {value!r}; known: {items}", value=value, items=', '.join(sorted(known))))
         return value
 
     substitute = raw.get("substitute") or {}
     if not isinstance(substitute, Mapping):
-        raise where.error("cards.substitute", "substitute must map a test card to the card the reader sees")
+        raise where.error("cards.substitute", N_("substitute must map a test card to the card the reader sees"))
     swaps = {card(k, f"cards.substitute.{k}", False) or k: card(v, f"cards.substitute.{k}", True)
              for k, v in substitute.items()}
     inserted = raw.get("inserted")
@@ -164,7 +165,7 @@ def _printer(raw: Any, where: _Where) -> tuple[PrinterFaults | None, PrinterInfo
     if raw is None:
         return None, None
     if not isinstance(raw, Mapping):
-        raise where.error("printer", "printer must be a mapping: faults and the printer's identity")
+        raise where.error("printer", N_("printer must be a mapping: faults and the printer's identity"))
     from drivers.sim.printer import PrinterFaults, PrinterInfo
 
     identity = {f.name: f.type for f in fields(PrinterInfo)}
@@ -173,10 +174,10 @@ def _printer(raw: Any, where: _Where) -> tuple[PrinterFaults | None, PrinterInfo
         if key == "faults":
             continue
         if key not in identity:
-            raise where.error(f"printer.{key}", f"unknown field {key!r}; known: faults, {', '.join(identity)}")
+            raise where.error(f"printer.{key}", N_("unknown field {key!r}; known: faults, {items}", key=key, items=', '.join(identity)))
         wanted = int if identity[key] in (int, "int") else str
         if isinstance(value, bool) or not isinstance(value, wanted):
-            raise where.error(f"printer.{key}", f"printer {key} must be {'a number' if wanted is int else 'text'}")
+            raise where.error(f"printer.{key}", N_("printer {key} must be {value}", key=key, value='a number' if wanted is int else 'text'))
         info[key] = value
     try:
         faults = PrinterFaults.from_mapping(raw.get("faults"))
@@ -189,13 +190,13 @@ def _host(raw: Any, where: _Where) -> Behaviours | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise where.error("host", "host must be a mapping: behaviour: and the behaviour file's content")
+        raise where.error("host", N_("host must be a mapping: behaviour: and the behaviour file's content"))
     for key in raw:
         if key not in _HOST_KEYS:
-            raise where.error(f"host.{key}", f"unknown field {key!r}; known: {', '.join(_HOST_KEYS)}")
+            raise where.error(f"host.{key}", N_("unknown field {key!r}; known: {items}", key=key, items=', '.join(_HOST_KEYS)))
     behaviour = raw.get("behaviour")
     if behaviour is not None and not isinstance(behaviour, Mapping):
-        raise where.error("host.behaviour", "behaviour is a mapping with default: and rules: (docs/iso8583.md)")
+        raise where.error("host.behaviour", N_("behaviour is a mapping with default: and rules: (docs/iso8583.md)"))
     from drivers.acquirer.behaviours import parse_behaviours
 
     try:

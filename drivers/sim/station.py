@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.sim.bench import SimUnitProcess, plug_printer, reader_slot, spawn_unit, start_host, stop_host, unit_ready
 from drivers.sim.pcscd import DEFAULT_SLOTS, MAX_SLOTS
 from drivers.sim.scenario import SimDevices
@@ -59,12 +60,11 @@ class SimStation:
     def __init__(self, devices_by_slot: Mapping[int, SimDevices], roles: Iterable[str] = ("unit",)) -> None:
         slots = sorted(devices_by_slot)
         if not slots:
-            raise ConfigError("a simulated station needs at least one slot")
+            raise ConfigError(N_("a simulated station needs at least one slot"))
         if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in slots):
-            raise ConfigError(f"slot numbers are positive integers, not {slots!r}")
+            raise ConfigError(N_("slot numbers are positive integers, not {slots!r}", slots=slots))
         if len(slots) > MAX_SLOTS:
-            raise ConfigError(f"a simulated station has at most {MAX_SLOTS} slots (one card reader each: "
-                              f"pcscd serves {MAX_SLOTS}), not {len(slots)}")
+            raise ConfigError(N_("a simulated station has at most {MAX_SLOTS} slots (one card reader each: pcscd serves {MAX_SLOTS}), not {slots_len}", MAX_SLOTS=MAX_SLOTS, slots_len=len(slots)))
         serials = distinct_serials({s: str(devices_by_slot[s].unit["serial"]) for s in slots})
         self.devices_by_slot: dict[int, SimDevices] = {
             s: devices_by_slot[s].with_serial(serials[s]) for s in slots}

@@ -42,6 +42,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from drivers.errors import ConfigError, EquipmentError
+from drivers.i18n import N_
 from drivers.sim.unitprofile import load_profile, validate_profile
 
 if TYPE_CHECKING:  # the process imports the simulator in main(); a bench that only starts the process does not
@@ -85,7 +86,7 @@ class PtyServer:
         if self.link.is_symlink():
             self.link.unlink()
         elif self.link.exists():
-            raise FileExistsError(f"{self.link} exists and is not a symlink")
+            raise FileExistsError(N_("{link} exists and is not a symlink", link=self.link))
         os.symlink(os.ttyname(self._slave), self.link)
         self._poke_r, self._poke_w = os.pipe()
         for fd in (self._poke_r, self._poke_w):
@@ -265,27 +266,27 @@ class SimUnitControl:
                     reply += chunk
         except OSError as exc:
             raise EquipmentError(
-                f"simulated unit control {self.path}: {action} failed: {exc}", fault_code="BENCH-ERROR"
+                N_("simulated unit control {path}: {action} failed: {exc}", path=self.path, action=action, exc=exc), fault_code="BENCH-ERROR"
             ) from exc
         try:
             answer = json.loads(bytes(reply))
         except ValueError as exc:
-            raise EquipmentError(f"simulated unit control {self.path}: bad answer to {action}",
+            raise EquipmentError(N_("simulated unit control {path}: bad answer to {action}", path=self.path, action=action),
                                  fault_code="BENCH-ERROR") from exc
         if not isinstance(answer, dict) or not answer.get("ok"):
             error = answer.get("error") if isinstance(answer, dict) else answer
-            raise EquipmentError(f"simulated unit refused {action}: {error}", fault_code="BENCH-ERROR")
+            raise EquipmentError(N_("simulated unit refused {action}: {error}", action=action, error=error), fault_code="BENCH-ERROR")
         return answer
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m drivers.sim.unit", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--profile", help="profile name (good, low-battery, ...) or YAML path")
-    source.add_argument("--profile-json", help="an already merged profile, as JSON")
-    parser.add_argument("--link", required=True, help="path of the symlink to create to the pty slave")
-    parser.add_argument("--baud", type=int, default=None, help="pace the line both ways at N/10 bytes per second (8N1)")
-    parser.add_argument("--control", default=None, help="Unix socket for simulated operator actions")
+    source.add_argument("--profile", help="profile name (good, low-battery, ...) or YAML path")  # i18n: the bench starts it
+    source.add_argument("--profile-json", help="an already merged profile, as JSON")  # i18n: the bench starts it
+    parser.add_argument("--link", required=True, help="path of the symlink to create to the pty slave")  # i18n: the bench starts it
+    parser.add_argument("--baud", type=int, default=None, help="pace the line both ways at N/10 bytes per second (8N1)")  # i18n: the bench starts it
+    parser.add_argument("--control", default=None, help="Unix socket for simulated operator actions")  # i18n: the bench starts it
     return parser.parse_args(argv)
 
 

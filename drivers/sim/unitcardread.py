@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from drivers.codecs import tlv
 from drivers.codecs.iso7816 import PPSE, PSE, read_record, select_by_name
 from drivers.errors import BenchError
+from drivers.i18n import N_
 from drivers.sim.unitpanel import MSR_CARDS
 
 if TYPE_CHECKING:  # the unit process imports the virtual cards (and YAML) at its first chip read
@@ -83,7 +84,7 @@ def _read_emv(card: vcard.VirtualCard) -> CardData:
     from drivers.sim.vcard import CardRemoved
 
     if not card.power_on():
-        raise CardReadError("no ATR")
+        raise CardReadError(N_("no ATR"))
     contact = card.profile.interface == "contact"
 
     def send(apdu: bytes, what: str) -> bytes:
@@ -92,16 +93,16 @@ def _read_emv(card: vcard.VirtualCard) -> CardData:
         try:
             resp = exchange(card.process, apdu)
         except (CardRemoved, BenchError) as exc:
-            raise CardReadError(f"{what}: {exc}") from exc
+            raise CardReadError(N_("{what}: {exc}", what=what, exc=exc)) from exc
         if resp.sw != 0x9000:
-            raise CardReadError(f"{what}: status {resp.sw:04X}")
+            raise CardReadError(N_("{what}: status {sw:04X}", what=what, sw=resp.sw))
         return resp.data
 
     def parse(data: bytes, what: str) -> list[tlv.Tlv]:
         try:
             return tlv.parse(data)
         except ValueError as exc:
-            raise CardReadError(f"{what}: {exc}") from exc
+            raise CardReadError(N_("{what}: {exc}", what=what, exc=exc)) from exc
 
     fci = parse(send(select_by_name(PSE if contact else PPSE), "SELECT PSE/PPSE"), "directory")
     entries: list[tlv.Tlv] = []
@@ -120,7 +121,7 @@ def _read_emv(card: vcard.VirtualCard) -> CardData:
         if name is not None:
             apps.append((prio.value[0] & 0x0F if prio and prio.value else 99, name.value))
     if not apps:
-        raise CardReadError("no payment application")
+        raise CardReadError(N_("no payment application"))
     aid = min(apps)[1]
     send(select_by_name(aid), "SELECT AID")
     gpo = parse(send(_GPO, "GET PROCESSING OPTIONS"), "GPO")
@@ -136,7 +137,7 @@ def _read_emv(card: vcard.VirtualCard) -> CardData:
     pan = found.get(0x5A, b"").hex().upper().rstrip("F") or track2.partition("=")[0]
     expiry = found.get(0x5F24, b"").hex()[:4] or track2.partition("=")[2][:4]
     if not pan.isdigit():
-        raise CardReadError("no PAN on the card")
+        raise CardReadError(N_("no PAN on the card"))
     return CardData(pan, expiry, track2 or f"{pan}={expiry}", aid.hex().upper(), card.profile.interface)
 
 
@@ -161,5 +162,5 @@ class ReaderModel:
         chance = self.failure_probability()
         self.reads += 1
         if chance and self._rng.random() < chance:
-            raise CardReadError("the reader did not get the card's answer (degraded reader)")
+            raise CardReadError(N_("the reader did not get the card's answer (degraded reader)"))
         return read_card(name)

@@ -18,6 +18,7 @@ from typing import Any
 
 from drivers import configproto as cp
 from drivers.errors import ConfigError, ProtocolError
+from drivers.i18n import N_
 from drivers.unitsettings import HEADER_LINES, INTERFACES, KEYS, NETWORK_FIELDS, value_problem
 
 #: ERROR code for a page that cannot hold even one setting (docs/protocol.md §5c).
@@ -29,7 +30,7 @@ def problem(key: str, value: str) -> str | None:
     if value == "":
         return None  # clears the setting
     what = value_problem(key, value)
-    return None if what is None else f"expected {what}"
+    return None if what is None else N_("expected {what}", what=what)
 
 
 def flatten(settings: Mapping[str, Any], source: str = "<profile>") -> dict[str, str]:
@@ -44,7 +45,7 @@ def flatten(settings: Mapping[str, Any], source: str = "<profile>") -> dict[str,
         if value is None:
             return
         if not isinstance(value, str) or problem(key, value) is not None:
-            raise ConfigError(f"{problem(key, str(value)) or 'expected a text'}, got {value!r}", path=source,
+            raise ConfigError(N_("{problem}, got {value!r}", problem=problem(key, str(value)) or N_("expected a text"), value=value), path=source,
                               field=field)
         flat[key] = value
 
@@ -52,22 +53,22 @@ def flatten(settings: Mapping[str, Any], source: str = "<profile>") -> dict[str,
         field = f"config.settings.{name}"
         if name == "receipt_header":
             if value is not None and (not isinstance(value, list) or len(value) > HEADER_LINES):
-                raise ConfigError(f"expected a list of at most {HEADER_LINES} lines", path=source, field=field)
+                raise ConfigError(N_("expected a list of at most {HEADER_LINES} lines", HEADER_LINES=HEADER_LINES), path=source, field=field)
             for n, line in enumerate(value or [], 1):
                 put(f"receipt_header.{n}", line, f"{field}[{n - 1}]")
         elif name == "network":
             if not isinstance(value, dict) or not set(value) <= set(INTERFACES):
-                raise ConfigError(f"expected a mapping of {', '.join(INTERFACES)}", path=source, field=field)
+                raise ConfigError(N_("expected a mapping of {items}", items=', '.join(INTERFACES)), path=source, field=field)
             for iface, fields in value.items():
                 if not isinstance(fields, dict) or not set(fields) <= set(NETWORK_FIELDS):
-                    raise ConfigError(f"expected a mapping of {', '.join(NETWORK_FIELDS)}", path=source,
+                    raise ConfigError(N_("expected a mapping of {items}", items=', '.join(NETWORK_FIELDS)), path=source,
                                       field=f"{field}.{iface}")
                 for key, setting in fields.items():
                     put(f"network.{iface}.{key}", setting, f"{field}.{iface}.{key}")
         elif name in KEYS:
             put(name, value, field)
         else:
-            raise ConfigError(f"unknown setting {name!r}", path=source, field=field)
+            raise ConfigError(N_("unknown setting {name!r}", name=name), path=source, field=field)
     return flat
 
 
@@ -75,15 +76,14 @@ def check_profile(prof: dict[str, Any], source: str) -> None:
     """Validate the profile's ``config`` section (raises ConfigError naming the field)."""
     spec = prof["config"]
     if not isinstance(spec, dict) or not set(spec) <= {"settings", "read_only", "forgets"}:
-        raise ConfigError("expected {settings, read_only, forgets}", path=source, field="config")
+        raise ConfigError(N_("expected {settings, read_only, forgets}"), path=source, field="config")
     if not isinstance(spec.get("settings"), dict):
-        raise ConfigError("expected a mapping of settings", path=source, field="config.settings")
+        raise ConfigError(N_("expected a mapping of settings"), path=source, field="config.settings")
     flatten(spec["settings"], source)
     for name in ("read_only", "forgets"):
         keys = spec.get(name, [])
         if not isinstance(keys, list) or not all(k in KEYS for k in keys):
-            raise ConfigError(f"expected a list of setting keys ({', '.join(KEYS[:4])}, receipt_header.N, "
-                              "network.IFACE.FIELD)", path=source, field=f"config.{name}")
+            raise ConfigError(N_("expected a list of setting keys ({items}, receipt_header.N, network.IFACE.FIELD)", items=', '.join(KEYS[:4])), path=source, field=f"config.{name}")
 
 
 class ConfigRefused(Exception):

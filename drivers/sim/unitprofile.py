@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.sim.unitconfig import check_profile as check_config
 from drivers.sim.unitpower import DEFAULTS as POWER_DEFAULTS
 
@@ -191,28 +192,28 @@ def _read(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     from drivers.yamlsafe import load_file  # here: the unit's process gets its profile as JSON
 
     if path.resolve() in chain:
-        raise ConfigError("profile inherits from itself", path=str(path), field="base")
+        raise ConfigError(N_("profile inherits from itself"), path=str(path), field="base")
     if len(chain) >= _MAX_BASES:
-        raise ConfigError(f"more than {_MAX_BASES} profiles inherit from each other", path=str(path), field="base")
+        raise ConfigError(N_("more than {MAX_BASES} profiles inherit from each other", MAX_BASES=_MAX_BASES), path=str(path), field="base")
     data = load_file(path, what="profile")  # bounded: size, nesting, aliases, finite numbers; one-line errors
     if not isinstance(data, dict):
-        raise ConfigError("a profile must be a mapping", path=str(path))
+        raise ConfigError(N_("a profile must be a mapping"), path=str(path))
     _check_spec(data, str(path))
     base = data.pop("base", None)
     if base is None:
         return data
     if not isinstance(base, str):
-        raise ConfigError("base must be a profile name or path", path=str(path), field="base")
+        raise ConfigError(N_("base must be a profile name or path"), path=str(path), field="base")
     parent = _read(_resolve(base, path.parent), (*chain, path.resolve()))
     return deep_merge(parent, data)
 
 
 def _check_spec(data: Mapping[str, Any], source: str) -> None:
     if "spec" not in data:
-        raise ConfigError(f"missing 'spec: {SPEC_VERSION}'", path=source, field="spec")
+        raise ConfigError(N_("missing 'spec: {SPEC_VERSION}'", SPEC_VERSION=SPEC_VERSION), path=source, field="spec")
     if data["spec"] != SPEC_VERSION:
         raise ConfigError(
-            f"unsupported profile spec {data['spec']!r} (this bench reads spec {SPEC_VERSION})",
+            N_("unsupported profile spec {data!r} (this bench reads spec {SPEC_VERSION})", data=data['spec'], SPEC_VERSION=SPEC_VERSION),
             path=source,
             field="spec",
         )
@@ -243,7 +244,7 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
     _check_spec(data, source)
     unknown = sorted(set(data) - _TOP)
     if unknown:
-        raise ConfigError(f"unknown profile key(s): {', '.join(unknown)}", path=source, field=unknown[0])
+        raise ConfigError(N_("unknown profile key(s): {items}", items=', '.join(unknown)), path=source, field=unknown[0])
     prof = deep_merge(_DEFAULTS, {k: v for k, v in data.items() if k != "base"})
     prof["faults"] = deep_merge(_FAULT_DEFAULTS, prof["faults"] or {})
 
@@ -252,45 +253,45 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
 
     def want(field: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
         if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-            raise fail(field, f"expected {what}, got {value!r}")
+            raise fail(field, N_("expected {what}, got {value!r}", what=what, value=value))
         if not isinstance(value, kinds):
-            raise fail(field, f"expected {what}, got {value!r}")
+            raise fail(field, N_("expected {what}, got {value!r}", what=what, value=value))
 
     def known(field: str, mapping: object, keys: set[str]) -> dict[str, Any]:
         if not isinstance(mapping, dict):
-            raise fail(field, f"expected a mapping, got {mapping!r}")
+            raise fail(field, N_("expected a mapping, got {mapping!r}", mapping=mapping))
         extra = sorted(set(mapping) - keys)
         if extra:
-            raise fail(f"{field}.{extra[0]}", f"unknown key(s): {', '.join(extra)}")
+            raise fail(f"{field}.{extra[0]}", N_("unknown key(s): {items}", items=', '.join(extra)))
         return mapping
 
     for key in ("model", "serial", "firmware"):
         if key not in prof:
-            raise fail(key, f"missing required field {key!r}")
+            raise fail(key, N_("missing required field {key!r}", key=key))
     for key in ("model", "serial", "hw_revision", "firmware"):
         prof[key] = str(prof[key])
     want("max_payload", prof["max_payload"], int, "an integer")
     if not 32 <= prof["max_payload"] <= 1024:
-        raise fail("max_payload", "must be between 32 and 1024")
+        raise fail("max_payload", N_("must be between 32 and 1024"))
     want("capabilities", prof["capabilities"], list, "a list of names")
     prof["capabilities"] = [str(c) for c in prof["capabilities"]]
     want("boot_time", prof["boot_time"], (int, float), "seconds")
     if prof["boot_time"] < 0:
-        raise fail("boot_time", "must not be negative")
+        raise fail("boot_time", N_("must not be negative"))
     if not isinstance(prof["self_test"], dict):
-        raise fail("self_test", "expected a mapping of subsystem to 'pass' or an error code")
+        raise fail("self_test", N_("expected a mapping of subsystem to 'pass' or an error code"))
     for name, result in prof["self_test"].items():
         field = f"self_test.{name}"
         if isinstance(result, dict):
             known(field, result, {"code", "detail"})
             want(f"{field}.code", result.get("code"), int, "an integer error code")
         elif result != "pass" and (isinstance(result, bool) or not isinstance(result, int)):
-            raise fail(field, f"expected 'pass' or an integer error code, got {result!r}")
+            raise fail(field, N_("expected 'pass' or an integer error code, got {result!r}", result=result))
     batt = known("battery", prof["battery"], {"voltage", "charge_percent", "charging", "adapter_present"})
     want("battery.voltage", batt["voltage"], (int, float), "volts")
     want("battery.charge_percent", batt["charge_percent"], int, "a percentage")
     if not 0 <= batt["charge_percent"] <= 100:
-        raise fail("battery.charge_percent", "must be between 0 and 100")
+        raise fail("battery.charge_percent", N_("must be between 0 and 100"))
     want("battery.charging", batt["charging"], bool, "true or false")
     want("battery.adapter_present", batt["adapter_present"], bool, "true or false")
     tamper = known("tamper", prof["tamper"], {"tampered", "keys_present", "flags"})
@@ -304,17 +305,17 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         try:
             parse_time(entry.get("time"))
         except ValueError as exc:
-            raise fail(f"{field}.time", f"expected '-2h', '-30d' or an ISO time: {exc}") from exc
+            raise fail(f"{field}.time", N_("expected '-2h', '-30d' or an ISO time: {exc}", exc=exc)) from exc
         if isinstance(entry["time"], datetime):
             entry["time"] = parse_time(entry["time"]).isoformat()
         want(f"{field}.code", entry.get("code"), int, "an integer code")
         if entry.get("severity", "info") not in ("info", "warning", "error"):
-            raise fail(f"{field}.severity", "expected info, warning or error")
+            raise fail(f"{field}.severity", N_("expected info, warning or error"))
         entry.setdefault("severity", "info")
         entry["text"] = str(entry.get("text", ""))
     want("event_log_fill", prof["event_log_fill"], int, "a number of entries")
     if not isinstance(prof["comms"], dict):
-        raise fail("comms", "expected a mapping of interface to {link, signal_dbm, rtt_ms}")
+        raise fail("comms", N_("expected a mapping of interface to {link, signal_dbm, rtt_ms}"))
     for name, iface in prof["comms"].items():
         field = f"comms.{name}"
         known(field, iface, {"link", "signal_dbm", "rtt_ms"})
@@ -338,14 +339,14 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
     for key in ("width", "height", "text_rows", "text_columns"):
         want(f"display.{key}", disp[key], int, "a positive integer")
         if not 0 < disp[key] <= (0xFFFF if key in ("width", "height") else 0xFF):
-            raise fail(f"display.{key}", "out of range")
+            raise fail(f"display.{key}", N_("out of range"))
     if disp["bits_per_pixel"] not in (1, 16):
-        raise fail("display.bits_per_pixel", "expected 1 (monochrome) or 16 (RGB565)")
+        raise fail("display.bits_per_pixel", N_("expected 1 (monochrome) or 16 (RGB565)"))
     want("display.checksum", disp["checksum"], bool, "true or false")
     want("display.backlight_ma", disp["backlight_ma"], (int, float), "milliamperes")
     msr = known("msr", prof["msr"], {"tracks"})
     if not isinstance(msr["tracks"], list) or not set(msr["tracks"]) <= {1, 2, 3}:
-        raise fail("msr.tracks", "expected a list of track numbers 1, 2, 3")
+        raise fail("msr.tracks", N_("expected a list of track numbers 1, 2, 3"))
     for key in ("dead_keys", "stuck_keys", "bouncing_keys", "dead_pixels"):
         want(f"faults.{key}", faults[key], list, "a list")
     for key in ("dead_keys", "stuck_keys", "bouncing_keys"):
@@ -353,7 +354,7 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
     for i, pixel in enumerate(faults["dead_pixels"]):
         ok = isinstance(pixel, list) and len(pixel) in (2, 3) and all(isinstance(v, int) for v in pixel[:2])
         if not ok or (len(pixel) == 3 and pixel[2] not in ("on", "off")):
-            raise fail(f"faults.dead_pixels[{i}]", "expected [x, y] or [x, y, on|off]")
+            raise fail(f"faults.dead_pixels[{i}]", N_("expected [x, y] or [x, y, on|off]"))
     for key in ("backlight_failed", "msr_bad_lrc"):
         want(f"faults.{key}", faults[key], bool, "true or false")
     misreads = faults["msr_misreads"]
@@ -361,20 +362,20 @@ def validate_profile(data: Mapping[str, Any], source: str = "<profile>") -> dict
         known("faults.msr_misreads", misreads, {"fail", "of"})
         if not isinstance(misreads.get("fail"), int) or not isinstance(misreads.get("of"), int) \
                 or not 0 <= misreads["fail"] <= misreads["of"] or misreads["of"] < 1:
-            raise fail("faults.msr_misreads", "expected {fail: K, of: N} with 0 <= K <= N, N >= 1")
+            raise fail("faults.msr_misreads", N_("expected {fail: K, of: N} with 0 <= K <= N, N >= 1"))
     _check_txn(prof, fail, want, known)
     _check_firmware(prof, fail, want, known)
     power = known("power", prof["power"], set(POWER_DEFAULTS))
     for key in POWER_DEFAULTS:
         want(f"power.{key}", power[key], (int, float), "a number")
         if power[key] < 0:
-            raise fail(f"power.{key}", "must not be negative")
+            raise fail(f"power.{key}", N_("must not be negative"))
     check_config(prof, source)
     want("script", prof["script"], list, "a list of timed events")
     for i, item in enumerate(prof["script"]):
         field = f"script[{i}]"
         if not isinstance(item, dict) or "at" not in item or "event" not in item:
-            raise fail(field, "expected {at: seconds, event: kind, ...}")
+            raise fail(field, N_("expected {at: seconds, event: kind, ...}"))
         want(f"{field}.at", item["at"], (int, float), "seconds after start")
     _check_bounds(prof, source)
     return prof
@@ -419,12 +420,12 @@ def _check_firmware(prof: dict[str, Any], fail: Any, want: Any, known: Any) -> N
         known("firmware_update.pending", pending, {"version", "received", "total"})
         for key in ("version", "received", "total"):
             if key not in pending:
-                raise fail(f"firmware_update.pending.{key}", "expected {version, received, total}")
+                raise fail(f"firmware_update.pending.{key}", N_("expected {version, received, total}"))
         pending["version"] = str(pending["version"])
         for key in ("received", "total"):
             want(f"firmware_update.pending.{key}", pending[key], int, "a number of bytes")
         if not 0 <= pending["received"] <= pending["total"]:
-            raise fail("firmware_update.pending.received", "must be between 0 and total")
+            raise fail("firmware_update.pending.received", N_("must be between 0 and total"))
     for key in ("fw_link_drop_every", "fw_power_cut_at"):
         value = prof["faults"][key]
         if value is not None:
@@ -441,13 +442,13 @@ def _check_bounds(prof: Mapping[str, Any], source: str) -> None:
         if isinstance(value, int | float):
             low, high = _BOUNDS.get(field, (-_MAX_NUMBER, _MAX_NUMBER))
             if not (math.isfinite(value) and low <= value <= high):
-                raise ConfigError(f"{value!r} is out of range ({low:g} to {high:g})", path=source, field=field)
+                raise ConfigError(N_("{value!r} is out of range ({low:g} to {high:g})", value=value, low=low, high=high), path=source, field=field)
         elif isinstance(value, str):
             if len(value) > _MAX_TEXT:
-                raise ConfigError(f"a text of {len(value)} characters; at most {_MAX_TEXT}", path=source, field=field)
+                raise ConfigError(N_("a text of {value_len} characters; at most {MAX_TEXT}", value_len=len(value), MAX_TEXT=_MAX_TEXT), path=source, field=field)
         elif isinstance(value, list):
             if len(value) > _MAX_ITEMS:
-                raise ConfigError(f"{len(value)} items; at most {_MAX_ITEMS}", path=source, field=field)
+                raise ConfigError(N_("{value_len} items; at most {MAX_ITEMS}", value_len=len(value), MAX_ITEMS=_MAX_ITEMS), path=source, field=field)
             todo.extend((f"{field}[{i}]", v) for i, v in enumerate(value))
         elif isinstance(value, Mapping):
             todo.extend((f"{field}.{k}", v) for k, v in value.items())

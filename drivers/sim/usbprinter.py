@@ -37,6 +37,7 @@ import usb.backend
 import usb.core
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 from drivers.printer_usb import register_usb_backend, unregister_usb_backend
 from drivers.sim.printer import PrinterFaults, PrinterInfo, PrinterStalled, SimPrinter
 from drivers.sim.usbdescriptors import (
@@ -389,7 +390,7 @@ def get_backend(name: str = "default") -> SimUsbBackend:
         backend = _BACKENDS.get(name)
     if backend is None:
         raise EquipmentError(
-            f"no simulated USB bus {name!r} is running in this process (start the simulated bench first)",
+            N_("no simulated USB bus {name!r} is running in this process (start the simulated bench first)", name=name),
             fault_code="BENCH-CONFIG",
         )
     return backend

@@ -39,6 +39,7 @@ from typing import Any
 from drivers.codecs import tlv
 from drivers.codecs.iso7816 import PPSE, PSE, compute_tck, parse_atr
 from drivers.errors import ConfigError
+from drivers.i18n import N_
 from drivers.yamlsafe import load_file
 
 _LOG = logging.getLogger(__name__)
@@ -121,11 +122,11 @@ def _hex(value: Any, where: str, path: str | None) -> bytes:
     if isinstance(value, int):
         value = f"{value:X}"
     if not isinstance(value, str):
-        raise ConfigError(f"expected a hex string, got {type(value).__name__}", path=path, field=where)
+        raise ConfigError(N_("expected a hex string, got {kind}", kind=type(value).__name__), path=path, field=where)
     try:
         return bytes.fromhex(value.replace(" ", "").replace(":", ""))
     except ValueError as exc:
-        raise ConfigError(f"not hex: {value!r}", path=path, field=where) from exc
+        raise ConfigError(N_("not hex: {value!r}", value=value), path=path, field=where) from exc
 
 
 def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str | None = None) -> CardProfile:
@@ -135,36 +136,36 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
         ConfigError: wrong ``spec`` version, unknown key, or bad value; the message names the field.
     """
     if not isinstance(data, dict):
-        raise ConfigError("a card profile must be a mapping", path=path)
+        raise ConfigError(N_("a card profile must be a mapping"), path=path)
     if data.get("spec") != SPEC_VERSION:
-        raise ConfigError(f"unsupported card profile spec {data.get('spec')!r} (expected {SPEC_VERSION})",
+        raise ConfigError(N_("unsupported card profile spec {get!r} (expected {SPEC_VERSION})", get=data.get('spec'), SPEC_VERSION=SPEC_VERSION),
                         path=path, field="spec")
     known = {"spec", "name", "description", "interface", "atr", "t0_style", "applications", "faults"}
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"unknown key(s) {sorted(unknown)}", path=path)
+        raise ConfigError(N_("unknown key(s) {sorted}", sorted=sorted(unknown)), path=path)
     interface = data.get("interface", "contact")
     if interface not in ("contact", "contactless"):
-        raise ConfigError(f"interface must be contact or contactless, not {interface!r}", path=path,
+        raise ConfigError(N_("interface must be contact or contactless, not {interface!r}", interface=interface), path=path,
                         field="interface")
     atr = _hex(data.get("atr", ""), "atr", path)
     apps: list[Application] = []
     for i, app in enumerate(data.get("applications") or []):
         where = f"applications[{i}]"
         if not isinstance(app, dict) or "aid" not in app:
-            raise ConfigError("an application needs an aid", path=path, field=where)
+            raise ConfigError(N_("an application needs an aid"), path=path, field=where)
         records: dict[tuple[int, int], bytes] = {}
         for key, value in (app.get("records") or {}).items():
             try:
                 sfi, rec = (int(x) for x in str(key).split("/"))
             except ValueError as exc:
-                raise ConfigError(f"record key {key!r} is not 'SFI/record'", path=path,
+                raise ConfigError(N_("record key {key!r} is not 'SFI/record'", key=key), path=path,
                                 field=f"{where}.records") from exc
             body = _hex(value, f"{where}.records.{key}", path)
             try:
                 tlv.parse(body)
             except tlv.TlvError as exc:
-                raise ConfigError(f"record {key} is not BER-TLV: {exc}", path=path,
+                raise ConfigError(N_("record {key} is not BER-TLV: {exc}", key=key, exc=exc), path=path,
                                 field=f"{where}.records") from exc
             records[(sfi, rec)] = body
         apps.append(
@@ -179,7 +180,7 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
     f = data.get("faults") or {}
     fknown = {"mute", "bad_tck", "slow_ms", "error_rate", "error_sw", "seed", "pull_after"}
     if set(f) - fknown:
-        raise ConfigError(f"unknown fault(s) {sorted(set(f) - fknown)}", path=path, field="faults")
+        raise ConfigError(N_("unknown fault(s) {sorted}", sorted=sorted(set(f) - fknown)), path=path, field="faults")
     rate = _number(f.get("error_rate", 0.0), "faults.error_rate", path, 0.0, 1.0, whole=False)
     faults = Faults(
         mute=bool(f.get("mute", False)),
@@ -192,7 +193,7 @@ def profile_from_dict(data: dict[str, Any], *, name: str = "custom", path: str |
         else int(_number(f["pull_after"], "faults.pull_after", path, 0, 1_000_000)),
     )
     if not faults.mute and not faults.bad_tck and atr and not parse_atr(atr).valid:
-        raise ConfigError(f"ATR is malformed: {parse_atr(atr).describe()}", path=path, field="atr")
+        raise ConfigError(N_("ATR is malformed: {describe}", describe=parse_atr(atr).describe()), path=path, field="atr")
     return CardProfile(
         name=str(data.get("name", name)),
         atr=atr,
@@ -209,7 +210,7 @@ def _number(value: Any, field: str, path: str | None, low: float, high: float, *
     ok = isinstance(value, int) or (not whole and isinstance(value, float))
     if isinstance(value, bool) or not ok or not low <= value <= high:
         what = "a whole number" if whole else "a number"
-        raise ConfigError(f"{field} must be {what} from {low:g} to {high:g}, not {str(value)[:40]!r}", path=path,
+        raise ConfigError(N_("{field} must be {what} from {low:g} to {high:g}, not {value!r}", field=field, what=what, low=low, high=high, value=str(value)[:40]), path=path,
                           field=field)
     return float(value) if not whole else int(value)
 
@@ -233,7 +234,7 @@ def load_profile(card: str | dict[str, Any] | CardProfile) -> CardProfile:
     if not path.suffix:
         path = CARDS_DIR / f"{card}.yaml"
     if not path.is_file():
-        raise ConfigError(f"unknown card profile {card!r}; known: {', '.join(available_profiles())}")
+        raise ConfigError(N_("unknown card profile {card!r}; known: {items}", card=card, items=', '.join(available_profiles())))
     data = load_file(path)  # bounded: size, nesting, aliases, finite numbers; one-line errors
     if isinstance(data, dict):
         data.setdefault("name", path.stem)

@@ -17,6 +17,7 @@ import threading
 import time
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 from drivers.sim.vcard import CardRemoved, VirtualCard
 
 _LOG = logging.getLogger(__name__)
@@ -65,8 +66,7 @@ class VpcdCardClient:
                 last = exc
                 if time.monotonic() >= deadline:
                     raise EquipmentError(
-                        f"vpcd does not accept a card on {self.host}:{self.port} ({last}); "
-                        "is pcscd running with vpcd?",
+                        N_("vpcd does not accept a card on {host}:{port} ({last}); is pcscd running with vpcd?", host=self.host, port=self.port, last=last),
                         fault_code="ICC-NO-READER",
                     ) from exc
                 time.sleep(0.05)

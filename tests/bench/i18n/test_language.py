@@ -9,12 +9,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from drivers.errors import ConfigError
-from drivers.i18n import N_, Text, tr, using_language
 
 from bench import i18n
 from bench.errors import UsageError
 from bench.i18n.layout import display_width, pad, truncate
+from drivers.errors import ConfigError
+from drivers.i18n import N_, Text, tr, using_language
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 The catalogue check (``python -m bench.i18n.catalogue check``) finds marked texts without a translation;
 this test finds texts that were never marked. It reads the source (AST) of each area in :data:`AREAS`:
 
-* an exception raised with a literal or an f-string as its message (``raise PlanError("...")``);
+* one of our exceptions made with a literal or an f-string as its message (``raise PlanError("...")``,
+  ``return CardError(f"...")``; Python's own, e.g. ``ValueError``, are programming errors and exempt);
 * a Click ``help=`` given as a literal;
 * in ``bench/cli``, a literal or f-string given to ``echo``/``_say``/``style``.
 
@@ -15,6 +16,7 @@ f-string or a variable would never reach the catalogue). A line may opt out with
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from pathlib import Path
 
@@ -25,9 +27,12 @@ TOP = Path(__file__).resolve().parents[3]
 #: Folders or files whose user-facing texts are all marked. Each area is added when it is done.
 AREAS = [
     "bench/i18n",
+    "drivers",
 ]
 
 _MARKERS = {"_", "N_", "ngettext"}
+_OUR_ERRORS = {"LinkTimeout", "UnitErrorAnswer"}
+_PYTHON_ERRORS = {name for name in dir(builtins) if name.endswith("Error")} | {"USBError", "USBTimeoutError"}
 _OUTPUT = {"echo", "_say", "style"}
 _LETTER = re.compile(r"[A-Za-z]{2}")
 
@@ -46,6 +51,11 @@ def _name(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr
     return ""
+
+
+def _is_our_error(name: str) -> bool:
+    """An exception a person reads: ours (``...Error``, ``LinkTimeout``), not Python's (a programming error)."""
+    return (name.endswith("Error") or name in _OUR_ERRORS) and name not in _PYTHON_ERRORS
 
 
 def _is_text(node: ast.expr) -> bool:
@@ -78,12 +88,11 @@ def unmarked(path: Path, *, cli: bool) -> list[str]:
     rel = _shown(path)
     found: list[str] = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
-            if _is_text(node.exc.args[0]) and not _opted_out(lines, node):
-                found.append(f"{rel}:{node.lineno}: exception message not marked")
         if not isinstance(node, ast.Call):
             continue
         name = _name(node.func)
+        if _is_our_error(name) and node.args and _is_text(node.args[0]) and not _opted_out(lines, node):
+            found.append(f"{rel}:{node.lineno}: exception message not marked")
         for kw in node.keywords:
             if kw.arg == "help" and _is_text(kw.value) and not _opted_out(lines, kw.value):
                 found.append(f"{rel}:{kw.value.lineno}: help text not marked")
@@ -123,6 +132,7 @@ def test_the_lint_finds_what_it_should(tmp_path: Path) -> None:
         'raise PlanError(f"no plan {name}")\n'
         'raise PlanError(N_("no plan {name}", name=name))\n'
         'raise PlanError("bad token")  # i18n: a protocol token\n'
+        'raise ValueError("a programming error")\n'
         '@click.option("--x", help="Explain x.")\n'
         'def f(): pass\n'
         'echo(f"Stored {n} runs")\n'
@@ -132,7 +142,7 @@ def test_the_lint_finds_what_it_should(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     got = [g.removeprefix(f"{sample}:") for g in unmarked(sample, cli=True)]
-    assert got == ["1: exception message not marked", "2: exception message not marked", "5: help text not marked",
-                   "7: output not marked"]
+    assert got == ["1: exception message not marked", "2: exception message not marked", "6: help text not marked",
+                   "8: output not marked"]
     assert [g.removeprefix(f"{sample}:") for g in misused_markers(sample)] == [
-        "9: _() needs a literal text", "10: N_() needs a literal text"]
+        "10: _() needs a literal text", "11: N_() needs a literal text"]
