@@ -61,7 +61,7 @@ fuzz: $(STAMP)
 
 # Benchmarks (not part of `make test`): our figures against OpenHTF, raw pyscard and the physical
 # limits, measured in one run. The `bench` extra (OpenHTF 1.6.3, pyinstrument) is installed when missing.
-bench: $(STAMP) sysdeps
+bench: $(STAMP) sysdeps sysdeps-test
 	@$(BIN)/python -c 'import openhtf, pyinstrument' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.run_all
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bench.plan import Plan
     from bench.runner import RunListener, Runner
     from bench.slotdevices import SharedDevices
+    from bench.store.heartbeat import Heartbeat
 
 _LOG = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def execute_many(req: MultiRequest) -> MultiResult:
         if base.operator_script is not None:
             slot.answers = answers_by_slot.get(slot.number, answers_all)
     shared = None
+    from bench.store import heartbeat
+
+    heart = heartbeat.start(db, station_name, slots=len(slots))  # its own thread and connection
     try:
         if shared_urls:
             from bench.slotdevices import SharedDevices
@@ -141,7 +145,7 @@ def execute_many(req: MultiRequest) -> MultiResult:
             operator = _operator(base, slot, queue, station_operator)
             t = threading.Thread(target=_run_slot, name=f"bench-slot-{slot.number}", daemon=True,
                                  args=(req, plan, slot, operator, shared, db, station_name, stopper,
-                                       results[slot.number], finished))
+                                       results[slot.number], finished, heart))
             threads.append(t)
         if req.started is not None:
             req.started([slot.number for slot in slots], plan)
@@ -150,6 +154,8 @@ def execute_many(req: MultiRequest) -> MultiResult:
         if sim is not None:
             sim.stop_units_soon()
     finally:
+        with interrupts.shielded():
+            heart.stop()
         if shared is not None:
             with interrupts.shielded():
                 shared.close()
@@ -312,7 +318,8 @@ def _start_and_wait(threads: list[threading.Thread], finished: _Finished, stoppe
 
 
 def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, shared: SharedDevices | None,
-              db: str | None, station: str, stopper: _Stopper, result: SlotRun, finished: _Finished) -> None:
+              db: str | None, station: str, stopper: _Stopper, result: SlotRun, finished: _Finished,
+              heart: Heartbeat) -> None:
     """One slot's whole run, on its own thread; never raises (the outcome goes into ``result``)."""
     from bench.runner import Runner
     from bench.slotdevices import SlotDevices
@@ -324,7 +331,7 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
     try:
         store = open_store(db)
         listener = req.listener_for(slot.number) if req.listener_for is not None else None
-        runner = Runner(plan, devices, operator, store, station=station, listener=listener, lot=base.lot,
+        runner = Runner(plan, devices, operator, heart.watch(store), station=station, listener=listener, lot=base.lot,
                         scenario=slot.scenario if base.sim else None)
         runner.record.slot = slot.number
         stopper.add(runner)

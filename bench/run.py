@@ -106,6 +106,9 @@ def execute(req: RunRequest) -> RunResult:
         _close_sim(sim)
         raise
     sink = None
+    from bench.store import heartbeat
+
+    heart = heartbeat.start(db, station_name)  # its own thread and connection: never the run's problem
     try:
         from bench.devices import DeviceSet
         from bench.runner import Runner
@@ -127,7 +130,7 @@ def execute(req: RunRequest) -> RunResult:
 
             sink = CaseSink(store, case)
         try:
-            runner = Runner(plan, devices, operator, sink or store, station=station_name, listener=listener,
+            runner = Runner(plan, devices, operator, heart.watch(sink or store), station=station_name, listener=listener,
                             lot=req.lot, scenario=scenario.name if scenario else None)
             try:
                 rec = runner.run()
@@ -152,6 +155,7 @@ def execute(req: RunRequest) -> RunResult:
             _close_sim(sim)
         finally:
             with interrupts.shielded():
+                heart.stop()
                 store.close()
     return RunResult(rec, report_path, report_error, *_case_outcome(sink))
 

@@ -19,9 +19,11 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
 
 #: Takes a version 8 store back to schema version 7 as released (what migration 8 added, removed).
 TO_VERSION_7 = (
-    "DROP TABLE day_totals; DROP TABLE day_fault_totals; DROP TABLE heartbeats; DROP INDEX ix_units_serial_lower; "
+    "DROP TABLE day_totals; DROP TABLE day_fault_totals; DROP TABLE day_yield; DROP TABLE day_pareto; "
+    "DROP TABLE heartbeats; DROP INDEX ix_units_serial_lower; "
     "DROP INDEX ix_runs_model_started; DROP INDEX ix_lots_state_opened; ALTER TABLE runs DROP COLUMN model; "
     "DROP INDEX ix_runs_station_started; CREATE INDEX ix_runs_station_started ON runs (station_id, started_at); "
+    "DROP INDEX ix_runs_lot; CREATE INDEX ix_runs_lot ON runs (lot); "
     "DELETE FROM schema_version WHERE version >= 8;"
 )
 

@@ -7,15 +7,16 @@ Modules, by job (``docs/store.md``):
 * :mod:`bench.store.sqlite`: SQLite settings (WAL, ``synchronous``), the URL of a SQLite file,
   and :class:`~bench.store.sqlite.SqliteStore`, the same store on ``sqlite3`` alone;
 * :mod:`bench.store.connect`: which of the two a command gets (:func:`~bench.store.connect.open_store`);
-* :mod:`bench.store.schema`: the tables and their numbered migrations;
+* :mod:`bench.store.schema`: the tables; :mod:`bench.store.migrations`: their numbered migrations;
 * :mod:`bench.store.writes` and :mod:`bench.store.queries`: the run path's writes and every read,
   as plain SQL both databases run; :mod:`bench.store.totals`: the summary rows behind ``stats``;
   :mod:`bench.store.rows`: records to rows and back; :mod:`bench.store.base`: the methods both stores share;
+* :mod:`bench.store.dashboard`: the fleet dashboard's reads; :mod:`bench.store.heartbeat`: a bench's heartbeat;
 * :mod:`bench.store.history`: what the queries return and :class:`RunHistory`, the read-only
   view that reports take.
 
-Importing this package is cheap: it never loads SQLAlchemy (only :mod:`bench.store.engine` and
-:mod:`bench.store.schema` do).
+Importing this package is cheap: it never loads SQLAlchemy (only :mod:`bench.store.engine`,
+:mod:`bench.store.schema` and :mod:`bench.store.migrations` do).
 """
 
 from __future__ import annotations

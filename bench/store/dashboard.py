@@ -155,46 +155,62 @@ def yield_by_day(
     for a station) started that day: the first-pass yield of the units first tested in the window.
     """
     if by not in _BY:
-        raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")
-    first = "t.firsts_here" if by == "station" or station is not None else "t.firsts"
-    cond, params = _window(since, until, model, station)
-    group = f"t.day, {_BY[by]}, t.verdict" if by else "t.day, t.verdict"  # PostgreSQL refuses GROUP BY ''
-    found = db.query(
-        f"SELECT t.day, {_BY[by]}, t.verdict, sum(t.runs), sum({first}) FROM day_totals t "
-        f"JOIN stations s ON s.id = t.station_id WHERE {cond} GROUP BY {group}", params)
-    cells: dict[tuple[str, str], list[int]] = {}
-    for day, key, verdict, n, firsts in found:
-        n, firsts = int(n or 0), int(firsts or 0)
-        cell = cells.setdefault((day, key), [0] * 6)
-        cell[0] += n
-        cell[1 if verdict == "PASS" else 2 if verdict == "FAIL" else 3] += n
-        cell[4] += firsts
-        if verdict == "PASS":
-            cell[5] += firsts
-    return [DayYield(date.fromisoformat(day), key, YieldFigure(*cell))
-            for (day, key), cell in sorted(cells.items()) if cell[0] or cell[4]]
+        raise ValueError(f"yield_by_day: by={by!r} (expected '', 'model' or 'station')")  # i18n: a programming error
+    source, key, params = _source("yield", since, until, by, model, station)
+    if "day_yield" in source:  # one row per day and name, the verdicts in columns
+        sql = f"SELECT t.day, {key}, t.runs, t.passed, t.failed, t.firsts, t.first_passed {source} ORDER BY t.day, t.name"
+    else:
+        first = "t.firsts_here" if by == "station" or station is not None else "t.firsts"
+        group = f"t.day, {key}" if key != "''" else "t.day"  # PostgreSQL refuses GROUP BY ''
+        sql = (f"SELECT t.day, {key}, sum(t.runs), sum(CASE WHEN t.verdict = 'PASS' THEN t.runs ELSE 0 END), "
+               f"sum(CASE WHEN t.verdict = 'FAIL' THEN t.runs ELSE 0 END), sum({first}), "
+               f"sum(CASE WHEN t.verdict = 'PASS' THEN {first} ELSE 0 END) {source} GROUP BY {group} ORDER BY {group}")
+    out = []
+    days: dict[str, date] = {}  # 90 days by 50 benches are 4,500 rows: each day parsed once
+    for day, name, n, passed, failed, firsts, first_passed in db.query(sql, params):
+        n, passed, failed, firsts = int(n or 0), int(passed or 0), int(failed or 0), int(firsts or 0)
+        if n or firsts:
+            when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+            figure = YieldFigure(n, passed, failed, n - passed - failed, firsts, int(first_passed or 0))
+            out.append(DayYield(when, str(name), figure))
+    return out
 
 
-def _window(since: date, until: date, model: str | None, station: str | None) -> tuple[str, dict[str, Any]]:
-    where = ["t.day >= :since", "t.day <= :until"]
+def _source(what: str, since: date, until: date, by: str, model: str | None,
+            station: str | None) -> tuple[str, str, dict[str, Any]]:
+    """``FROM ... WHERE ...`` over the day rows that answer, the key's expression, and the parameters.
+
+    The rolled-up rows (``day_yield``, ``day_pareto``: the fleet, a model or a bench per day) answer
+    everything but a model crossed with a bench, which reads ``day_totals`` / ``day_fault_totals``.
+    """
     params: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat()}
+    crossed = (model is not None and (station is not None or by == "station")) or (station is not None and by == "model")
+    if not crossed:
+        kind = "model" if model is not None else "station" if station is not None else by
+        params["kind"] = kind
+        where = "t.kind = :kind AND t.day >= :since AND t.day <= :until"
+        if model is not None or station is not None:
+            where += " AND t.name = :name"
+            params["name"] = model if model is not None else station
+        table = "day_yield" if what == "yield" else "day_pareto"
+        return f"FROM {table} t WHERE {where}", "t.name" if by else "''", params
+    conds = ["t.day >= :since", "t.day <= :until"]
     if model is not None:
-        where.append("t.model = :model")
+        conds.append("t.model = :model")
         params["model"] = model
     if station is not None:
-        where.append("s.name = :station")
+        conds.append("t.station_id = (SELECT id FROM stations WHERE name = :station)")
         params["station"] = station
-    return " AND ".join(where), params
+    table = "day_totals" if what == "yield" else "day_fault_totals"
+    return (f"FROM {table} t JOIN stations s ON s.id = t.station_id WHERE {' AND '.join(conds)}", _BY[by], params)
 
 
 def pareto(
     db: Db, since: date, until: date, *, model: str | None = None, station: str | None = None, limit: int = 10
 ) -> list[FaultCount]:
     """The most frequent fault codes of FAIL runs between the two days (inclusive), most first."""
-    cond, params = _window(since, until, model, station)
-    found = db.query(
-        f"SELECT t.fault, sum(t.runs) FROM day_fault_totals t JOIN stations s ON s.id = t.station_id WHERE {cond} "
-        "GROUP BY t.fault", params)
+    source, _, params = _source("pareto", since, until, "", model, station)
+    found = db.query(f"SELECT t.fault, sum(t.runs) {source} GROUP BY t.fault", params)
     counts = sorted(((str(f), int(n or 0)) for f, n in found), key=lambda fn: (-fn[1], fn[0]))
     return [FaultCount(f, n) for f, n in counts if n > 0][:limit]
 
@@ -286,11 +302,11 @@ _LOTS = (
 )
 # Per lot, as bench.lots.store counts a sample: a unit (serial; an unidentified run on its own) is
 # inspected once it has a PASS or FAIL run in the lot, and defective if one of them FAILed.
+# The serial is looked up run by run (the primary key): a join would have PostgreSQL hash every unit.
 _LOT_COUNTS = (
-    "SELECT r.lot, count(DISTINCT coalesce(u.serial, r.id)), "
-    "count(DISTINCT CASE WHEN r.verdict = 'FAIL' THEN coalesce(u.serial, r.id) END) "
-    "FROM runs r LEFT OUTER JOIN units u ON u.id = r.unit_id "
-    "WHERE r.lot IN ({marks}) AND r.verdict IN ('PASS', 'FAIL') GROUP BY r.lot"
+    "SELECT x.lot, count(DISTINCT x.unit), count(DISTINCT CASE WHEN x.verdict = 'FAIL' THEN x.unit END) "
+    "FROM (SELECT r.lot, r.verdict, coalesce((SELECT u.serial FROM units u WHERE u.id = r.unit_id), r.id) AS unit "
+    "FROM runs r WHERE r.lot IN ({marks}) AND r.verdict IN ('PASS', 'FAIL')) x GROUP BY x.lot"
 )
 
 

@@ -35,8 +35,8 @@ from sqlalchemy.engine import URL, make_url
 from bench.errors import EquipmentError, UsageError
 from bench.store.base import StoreBase
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
+from bench.store.migrations import migrate
 from bench.store.rows import aware_time
-from bench.store.schema import migrate
 from bench.store.sqlite import (
     SQLITE_BUSY_TIMEOUT_MS,
     SqliteDb,

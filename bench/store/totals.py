@@ -78,6 +78,18 @@ _ADD_DAY_FAULT = (
     "VALUES (:day, :model, :station_id, :fault, :runs) "
     "ON CONFLICT (day, model, station_id, fault) DO UPDATE SET runs = day_fault_totals.runs + excluded.runs"
 )
+_ADD_ROLL = (
+    "INSERT INTO day_yield (kind, day, name, runs, passed, failed, firsts, first_passed) "
+    "VALUES (:kind, :day, :name, :runs, :passed, :failed, :firsts, :first_passed) "
+    "ON CONFLICT (kind, day, name) DO UPDATE SET runs = day_yield.runs + excluded.runs, "
+    "passed = day_yield.passed + excluded.passed, failed = day_yield.failed + excluded.failed, "
+    "firsts = day_yield.firsts + excluded.firsts, first_passed = day_yield.first_passed + excluded.first_passed"
+)
+_ROLL_COLUMNS = ("runs", "passed", "failed", "firsts", "first_passed")
+_ADD_ROLL_FAULT = (
+    "INSERT INTO day_pareto (kind, day, name, fault, runs) VALUES (:kind, :day, :name, :fault, :runs) "
+    "ON CONFLICT (kind, day, name, fault) DO UPDATE SET runs = day_pareto.runs + excluded.runs"
+)
 _COLUMNS = ("runs", "firsts", "firsts_here", "duration_us")
 _DAY_COLUMNS = ("runs", "firsts", "firsts_here")
 
@@ -165,10 +177,57 @@ def add(db: Db, facts: Mapping[tuple[Any, ...], int]) -> None:
         else:
             _, day, model, station_id, fault = key
             day_faults.append({"day": day, "model": model, "station_id": station_id, "fault": fault, "runs": amount})
+    yields, paretos = _rolled(facts, _station_names(db, {k[3] for k, n in facts.items() if n and k[0][:3] == "day"}))
     for sql, values in ((_ADD_RUN, list(runs.values())), (_ADD_FAULT, faults), (_ADD_DAY, list(days.values())),
-                        (_ADD_DAY_FAULT, day_faults)):
+                        (_ADD_DAY_FAULT, day_faults), (_ADD_ROLL, yields), (_ADD_ROLL_FAULT, paretos)):
         if values:
-            db.executemany(sql, values)
+            # Every writer takes the rows' locks in one order (tables in this order, rows by key): two
+            # PostgreSQL stations finishing at once wait for each other, never deadlock.
+            db.executemany(sql, sorted(values, key=lambda row: [str(v) for v in row.values()]))
+
+
+def _rolled(facts: Mapping[tuple[Any, ...], int],
+            names: Mapping[Any, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The day facts rolled up into ``day_yield`` and ``day_pareto`` rows: the fleet, each model, each bench.
+
+    The fleet and a model count a unit's first run anywhere (``firsts``), a bench its first run
+    there (``firsts_here``); the verdicts become columns (a window reads one row per day and name).
+    """
+    yields: dict[tuple[str, str, str], dict[str, Any]] = {}
+    paretos: Counter[tuple[str, str, str, str]] = Counter()
+    for key, amount in facts.items():
+        if not amount or key[0] not in ("day", "dayfault"):
+            continue
+        day, model, station_id = key[1], key[2], key[3]
+        scopes = (("", ""), ("model", model), ("station", names[station_id]))
+        if key[0] == "dayfault":
+            for kind, name in scopes:
+                paretos[kind, day, name, key[4]] += amount
+            continue
+        verdict, column = key[4], key[5]
+        for kind, name in scopes:
+            if column == ("firsts" if kind == "station" else "firsts_here"):
+                continue
+            row = yields.setdefault((kind, day, name), {"kind": kind, "day": day, "name": name,
+                                                        **dict.fromkeys(_ROLL_COLUMNS, 0)})
+            if column == "runs":
+                row["runs"] += amount
+                if verdict in ("PASS", "FAIL"):
+                    row["passed" if verdict == "PASS" else "failed"] += amount
+            else:
+                row["firsts"] += amount
+                if verdict == "PASS":
+                    row["first_passed"] += amount
+    return list(yields.values()), [{"kind": k, "day": d, "name": n, "fault": f, "runs": r}
+                                   for (k, d, n, f), r in paretos.items() if r]
+
+
+def _station_names(db: Db, ids: set[Any]) -> dict[Any, str]:
+    if not ids:
+        return {}
+    params = {f"s{i}": sid for i, sid in enumerate(sorted(ids))}
+    marks = ", ".join(f":{p}" for p in params)
+    return {sid: str(name) for sid, name in db.query(f"SELECT id, name FROM stations WHERE id IN ({marks})", params)}
 
 
 _ALL_RUNS = (
@@ -184,7 +243,7 @@ _ALL_FAULTS = (
 
 def rebuild(db: Db) -> None:
     """Recompute the summary rows from the runs (inside the caller's write transaction)."""
-    for table in ("run_totals", "fault_totals", "day_totals", "day_fault_totals"):
+    for table in ("run_totals", "fault_totals", "day_totals", "day_fault_totals", "day_yield", "day_pareto"):
         db.execute(f"DELETE FROM {table}", {})
     faults: dict[str, set[str]] = {}
     for rid, code in db.query(_ALL_FAULTS, {}):
