@@ -168,6 +168,9 @@ def test_a_run_started_during_the_test_appears_live(browser: object, server: str
                           timeout=300)
     assert done.returncode == 0, done.stderr
     WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "figures").text != today_before)
+    # the simulated bench's own heartbeat (bench run writes one) shows it in the benches' table
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: any(a.text == "sim" for a in d.find_elements(By.CSS_SELECTOR, "#benches a")))
     assert browser.execute_script("return window.benchMarker") == "same page"  # type: ignore[attr-defined]
     assert _console_errors(browser) == []
 
