@@ -202,3 +202,18 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
         i18n.activate(before)
     assert '<html lang="zh-CN">' in html and "进行中的运行" in html and "故障帕累托图" in html
     assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
+
+
+def test_a_store_that_cannot_be_read_is_a_503_page_not_a_traceback(tmp_path: Path) -> None:
+    from bench.errors import EquipmentError
+
+    def unreachable(url: str | None) -> object:
+        raise EquipmentError("cannot open store postgresql://bench@nowhere/bench: connection refused")
+
+    pool = StorePool("postgresql://bench@nowhere/bench", workers=1, opener=unreachable)  # type: ignore[arg-type]
+    with TestClient(create_app(None, interval=60, pool=pool)) as c:
+        r = c.get("/")
+        assert r.status_code == 503
+        assert "the store cannot be read: cannot open store postgresql://bench@nowhere/bench: connection refused" in r.text
+        assert c.get("/lots?format=json").json() == {
+            "error": "the store cannot be read: cannot open store postgresql://bench@nowhere/bench: connection refused"}
