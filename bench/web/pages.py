@@ -57,7 +57,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(when=_when, percent=_percent, q=_quote)
     env.globals.update(yield_chart=charts.yield_chart, pareto_chart=charts.pareto_chart, sparkline=charts.sparkline,
-                       colours=COLOURS, version=__version__, trend_points=views.TREND_POINTS, _=_)
+                       colours=COLOURS, version=__version__, trend_points=views.TREND_POINTS, _=_,
+                       is_up=views.is_up)
     return env
 
 

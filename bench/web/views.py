@@ -45,8 +45,13 @@ def overview(store: StoreBase, now: datetime) -> dict[str, Any]:
     with db.read():
         ov = dashboard.overview(db, now)
         names = dashboard.models(db)
-    up = sum(1 for b in ov.benches if b.up)
+    up = sum(1 for b in ov.benches if is_up(b))
     return {"overview": ov, "models": names, "benches_up": up, "benches_down": len(ov.benches) - up}
+
+
+def is_up(bench: dashboard.BenchStatus) -> bool:
+    """Up: a recent heartbeat that did not say goodbye (a bench whose last beat was ``stopped`` is down)."""
+    return bench.up and bench.state != "stopped"
 
 
 def bench_page(store: StoreBase, name: str, now: datetime) -> dict[str, Any]:
