@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,9 +60,8 @@ def _keep_texts(rec: RunRecord, out: RunRecord) -> None:
     for step, copy in zip(rec.steps, out.steps, strict=True):
         if isinstance(step.message, Text):
             copy.message = redact_text(step.message)
-        for m, mc in zip(step.measurements, copy.measurements, strict=True):
-            if isinstance(m.message, Text):
-                mc.message = redact_text(m.message)
+        copy.measurements = [replace(mc, message=redact_text(m.message)) if isinstance(m.message, Text) else mc
+                             for m, mc in zip(step.measurements, copy.measurements, strict=True)]
     for f, fc in zip(rec.findings, out.findings, strict=True):
         for name in ("title", "part", "action"):
             if isinstance(getattr(f, name), Text):

@@ -116,11 +116,15 @@ def _h2(text: str) -> str:
     return f"<h2>{_e(text)}</h2>"
 
 
+def _section(cls: str, heading: str, content: str) -> str:
+    return f'<section class="{cls}">{_h2(heading)}{content}</section>'
+
+
 def _diagnosis(findings: Sequence[Finding], rec: RunRecord) -> str:
     if not findings:
         text = (_("No fault found: every step ran and passed.") if rec.verdict.value == "PASS"
                 else _("No finding recorded."))
-        return f'<section class="diagnosis">{_h2(_("Diagnosis"))}<p class="ok">{_e(text)}</p></section>'
+        return _section("diagnosis", _("Diagnosis"), f'<p class="ok">{_e(text)}</p>')
     cards = []
     for i, f in enumerate(findings, 1):
         whose = "unit" if f.in_unit else "operator" if f.category == "operator" else "bench"
@@ -140,7 +144,7 @@ def _diagnosis(findings: Sequence[Finding], rec: RunRecord) -> str:
             f'<span class="tag">{_e(category_word(f.category))}</span></div>'
             f"<dl>{dl}</dl></div>"
         )
-    return f'<section class="diagnosis">{_h2(_("Diagnosis"))}{"".join(cards)}</section>'
+    return _section("diagnosis", _("Diagnosis"), "".join(cards))
 
 
 def _facts(rec: RunRecord) -> str:
@@ -167,14 +171,14 @@ def _facts(rec: RunRecord) -> str:
     if rec.lot:
         rows.append((_("Lot"), rec.lot))
     cells = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in rows)
-    return f'<section class="facts">{_h2(_("Unit and run"))}<dl class="grid">{cells}</dl></section>'
+    return _section("facts", _("Unit and run"), f'<dl class="grid">{cells}</dl>')
 
 
 def _failed(steps: Sequence[StepRecord]) -> str:
     bad = [s for s in steps if s.outcome in _BAD]
     if not bad:
         return ""
-    return f'<section class="failed">{_h2(_("What failed"))}{"".join(_step(s) for s in bad)}</section>'
+    return _section("failed", _("What failed"), "".join(_step(s) for s in bad))
 
 
 def _th(*names: str) -> str:
@@ -193,7 +197,7 @@ def _steps(steps: Sequence[StepRecord]) -> str:
     head = _th("#", _("Step"), _("Check"), _("Result"), _("Time"), _("Fault"))
     table = f'<table class="overview"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     details = "".join(_step(s, anchor=False) if s.outcome in _BAD else _step(s) for s in steps)
-    return f'<section class="steps">{_h2(_("All steps"))}{table}{details}</section>'
+    return _section("steps", _("All steps"), table + details)
 
 
 def _step(s: StepRecord, *, anchor: bool = True) -> str:
@@ -268,7 +272,7 @@ def _soaks(steps: Sequence[StepRecord]) -> list[str]:
 
 def _attachment(a: AttachmentRecord) -> str:
     if a.mime == SUMMARY_MIME:
-        return f'<p class="attachment">{_e(_("The soak figures are drawn in the Soak section above."))}</p>'
+        return '<p class="attachment">' + _e(_("The soak figures are drawn in the Soak section above.")) + "</p>"
     if a.mime in _IMAGE_MIMES:
         data = base64.b64encode(a.data).decode("ascii")
         return (
@@ -301,9 +305,9 @@ def _trends(rec: RunRecord, history: RunHistory, n: int) -> str:
     cards.sort(key=lambda c: (not c[0], not c[1]))
     note = _("The last {n} values of each numeric measurement for serial {serial} on record up to this run; "
              "the band is the allowed range.").format(n=n, serial=rec.unit.serial)
-    head = f'{_h2(_("History of this unit"))}<p class="note">{_e(note)}</p>'
+    head = _h2(_("History of this unit")) + f'<p class="note">{_e(note)}</p>'
     if not cards:
-        none = f'<p class="ok">{_e(_("No earlier values on record for this unit."))}</p>'
+        none = '<p class="ok">' + _e(_("No earlier values on record for this unit.")) + "</p>"
         return f'<section class="trends">{head}{none}</section>'
     return f'<section class="trends">{head}<div class="cards">{"".join(c[2] for c in cards)}</div></section>'
 

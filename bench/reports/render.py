@@ -23,7 +23,7 @@ from bench.reports.format import redacted, redacted_json
 from bench.reports.html import render_html
 from bench.reports.junit import render_junit
 from bench.reports.rma import build_rma, render_rma_json, render_rma_md
-from drivers.i18n import SOURCE_LANGUAGE, using_language
+from drivers.i18n import N_, SOURCE_LANGUAGE, using_language
 
 if TYPE_CHECKING:
     from bench.store.history import RunHistory
@@ -55,7 +55,7 @@ def expand_formats(formats: Iterable[str]) -> list[str]:
         for name in names:
             if name not in FILES:
                 known = ", ".join([*FILES, "all"])
-                raise UsageError(f"unknown report format {fmt!r} (known: {known})")
+                raise UsageError(N_("unknown report format {format!r} (known: {known})", format=fmt, known=known))
             if name not in out:
                 out.append(name)
     return out
@@ -131,7 +131,7 @@ def _render(rec: RunRecord, fmt: str, history: RunHistory | None) -> str:
     if fmt in ("rma", "rma-json"):
         data = build_rma(rec, history)
         return render_rma_md(data) if fmt == "rma" else render_rma_json(data)
-    raise UsageError(f"unknown report format {fmt!r} (known: {', '.join(FILES)})")
+    raise UsageError(N_("unknown report format {format!r} (known: {known})", format=fmt, known=", ".join(FILES)))
 
 
 # --------------------------------------------------------------------------- redaction

@@ -127,10 +127,11 @@ def render_rma_md(data: dict[str, Any]) -> str:
     see :func:`_md`)."""
     u = data["unit"]
     title = " ".join(x for x in (u["model"], u["serial"]) if x) or _("unknown unit")
-    lines = [f"# {_('Fault report: {unit}').format(unit=_md(title))}", ""]
+    lines = ["# " + _("Fault report: {unit}").format(unit=_md(title)), ""]
     verdict = _("Verdict: {verdict}").format(verdict=verdict_word(data["verdict"]))
-    lines.append(f"**{verdict}**" + (f": {_md(tr(data['summary']))}" if data["summary"] else ""))
-    lines += ["", f"## {_('Unit')}", "", "| | |", "| --- | --- |"]
+    lines.append(_("{label}: {text}").format(label=f"**{verdict}**", text=_md(tr(data["summary"])))
+                 if data["summary"] else f"**{verdict}**")
+    lines += ["", "## " + _("Unit"), "", "| | |", "| --- | --- |"]
     for label, value in (
         (_("Model"), u["model"]),
         (_("Serial number"), u["serial"]),
@@ -140,7 +141,7 @@ def render_rma_md(data: dict[str, Any]) -> str:
     ):
         lines.append(f"| {label} | {_cell(value)} |")
 
-    lines += ["", f"## {_('Symptoms')}", ""]
+    lines += ["", "## " + _("Symptoms"), ""]
     if not data["symptoms"]:
         skipped = [s["name"] for s in data["steps"] if s["outcome"] == "SKIP" and s["fault"]]
         if data["verdict"] == "PASS":
@@ -153,24 +154,25 @@ def render_rma_md(data: dict[str, Any]) -> str:
         else:
             lines.append(_("No failed step recorded."))
     for s in data["symptoms"]:
-        head = f"- **{_md(s['step'])}**: {verdict_word(s['outcome'])}"
+        head = _("{label}: {text}").format(label=f"- **{_md(s['step'])}**", text=verdict_word(s["outcome"]))
         if s["fault"]:
             head += f" `{s['fault']}`"
         if s["message"]:
-            head += f": {_md(tr(s['message']))}"
+            head = _("{label}: {text}").format(label=head, text=_md(tr(s["message"])))
         lines.append(head)
         for m in s["measurements"]:
             unit = f" {_md(m['unit'])}" if m["unit"] else ""
             lines.append("  - " + _("{name}: measured **{value}**, expected {limit}").format(
                 name=_md(m["name"]), value=_md(fmt_value(m["measured"])) + unit, limit=_md(tr(m["expected"] or "-"))))
 
-    lines += ["", f"## {_('Diagnosis')}", ""]
+    lines += ["", "## " + _("Diagnosis"), ""]
     if not data["diagnosis"]:
         lines.append(_("No fault found."))
     for i, f in enumerate(data["diagnosis"], 1):
         whose = (_("unit") if f["in_unit"] else _("not the unit") if f["category"] == "operator"
                  else _("bench (not the unit)"))
-        lines.append(f"{i}. **`{f['fault']}`: {_md(tr(f['title']))}** ({category_word(f['category'])}, {whose})")
+        title = _("{label}: {text}").format(label=f"`{f['fault']}`", text=_md(tr(f["title"])))
+        lines.append(f"{i}. **{title}** " + _("({kind}, {whose})").format(kind=category_word(f["category"]), whose=whose))
         lines.append("   - " + _("Suspected part: {part}").format(part=_md(tr(f["part"]))))
         lines.append("   - " + _("Action: {action}").format(action=_md(tr(f["action"]))))
         if f["steps"]:
@@ -180,16 +182,17 @@ def render_rma_md(data: dict[str, Any]) -> str:
                 steps=", ".join(_md(s) for s in f["consequences"])))
 
     head = " | ".join(["#", _("Step"), _("Check"), _("Result"), _("Fault"), _("Note")])
-    lines += ["", f"## {_('Steps tried')}", "", f"| {head} |", "| ---: | --- | --- | --- | --- | --- |"]
+    lines += ["", "## " + _("Steps tried"), "", f"| {head} |", "| ---: | --- | --- | --- | --- | --- |"]
     for s in data["steps"]:
         note = tr(s["message"])
         if s["attempts"] > 1:
-            note = f"{note} ({_('{n} attempts').format(n=s['attempts'])})".strip()
+            attempts = _("{n} attempts").format(n=s["attempts"])
+            note = f"{note} ({attempts})".strip()
         lines.append(f"| {s['index']} | {_cell(s['name'])} | {_cell(s['check'])} | {verdict_word(s['outcome'])} | "
                      f"{_cell(s['fault'])} | {_cell(note)} |")
 
     plan = data["plan"]
-    lines += ["", f"## {_('Test')}", "", "| | |", "| --- | --- |"]
+    lines += ["", "## " + _("Test"), "", "| | |", "| --- | --- |"]
     duration = fmt_seconds(data["duration_s"], None) if data["duration_s"] is not None else "-"
     for label, value in (
         (_("Date"), fmt_time(datetime.fromisoformat(data["date"]))),

@@ -32,7 +32,7 @@ a{color:#0969da;text-decoration:none}
 header.top{display:flex;gap:24px;align-items:center;padding:22px 28px;background:var(--bg);
   border-top:8px solid var(--c);border-bottom:1px solid var(--line)}
 header.top .verdict{font-size:30px;font-weight:800;letter-spacing:.04em;color:#fff;background:var(--c);
-  padding:10px 22px;border-radius:8px;min-width:120px;text-align:center}
+  padding:10px 22px;border-radius:8px;min-width:120px;text-align:center;white-space:nowrap}
 header.top .summary{font-size:17px;margin:2px 0 6px}
 header.top .meta{color:var(--muted);margin:0;font-size:14px}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;background:var(--c);color:#fff;

@@ -38,6 +38,38 @@ _CATEGORIES: dict[str, Text] = {
 }
 
 
+#: The words of a repair case: its verdict, state and result, a finding's severity, a measurement's change.
+_CASE: dict[str, Text] = {
+    "both": N_("hardware and software"),
+    "none": N_("none"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "repaired": N_("repaired"),
+    "unrepaired": N_("unrepaired"),
+    "returned": N_("returned"),
+    "resolved": N_("resolved"),
+    "security": N_("security"),
+    "hardware fault": N_("hardware fault"),
+    "software fault": N_("software fault"),
+    "minor": N_("minor"),
+    "fixed": N_("fixed"),
+    "still failing": N_("still failing"),
+    "new failure": N_("new failure"),
+    "not measured after": N_("not measured after"),
+    "now measured": N_("now measured"),
+    "changed": N_("changed"),
+    "unchanged": N_("unchanged"),
+    "damaged": N_("damaged"),
+    "sound": N_("sound"),
+    **_CATEGORIES,
+}
+
+
+def case_word(code: str) -> str:
+    """A word of a repair case's data (``repaired``, ``still failing``, ``hardware``) in the current language."""
+    return tr(_CASE.get(code, code))
+
+
 def verdict_word(code: str) -> str:
     """A verdict or outcome code (``PASS``) as the big word of a report, in the current language."""
     return tr(_WORDS.get(code, code))
@@ -53,4 +85,4 @@ def category_word(code: str) -> str:
     return tr(_CATEGORIES.get(code, code))
 
 
-__all__ = ["category_word", "outcome_word", "verdict_word"]
+__all__ = ["case_word", "category_word", "outcome_word", "verdict_word"]

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.i18n.stored import revive, text_json
 from bench.measure import Limit, Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, StepRecord
-from bench.i18n.stored import revive, text_json
 from drivers.codecs.pan import redact, redact_data
 
 

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench.i18n.stored import text_json
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import rows, totals
 from bench.store.db import Db
 from bench.store.history import RunNotFoundError
-from bench.i18n.stored import text_json
 from drivers import owner
 from drivers.codecs.pan import redact
 
