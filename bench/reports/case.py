@@ -275,7 +275,8 @@ def render_case_md(data: dict[str, Any], *, customer_lang: str | None = None) ->
     lines += _compare_md(data["before_after"])
     lab = data["labour"]
     lines += ["", "## " + _("Parts used and labour"), ""]
-    lines += [f"- {_md(p['number'])} {_md(p['name'] or _('(not in the catalogue)'))}"
+    unknown = _("(not in the catalogue)")
+    lines += [f"- {_md(p['number'])} {_md(p['name'] or unknown)}"
               + (f": {p['price']:.2f} {lab['currency']}" if p["price"] is not None else "")
               for p in data["parts_used"]] or [_("No part fitted.")]
     lines.append("- " + _("Labour: {minutes} min ({cost} {currency} at {rate}/h, catalogue times); total {total} "
