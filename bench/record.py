@@ -16,7 +16,7 @@ from typing import Any
 from bench.measure import Limit, Measurement
 from drivers.i18n import current_language
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ``lang``, the language the run spoke
 
 
 class Outcome(StrEnum):

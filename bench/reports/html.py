@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.measure import Measurement
-from bench.record import AttachmentRecord, Finding, Outcome, RunRecord, StepRecord
+from bench.record import SCHEMA_VERSION, AttachmentRecord, Finding, Outcome, RunRecord, StepRecord
 from bench.reports.charts import gauge, sparkline
 from bench.reports.format import drift, fmt_seconds, fmt_time, fmt_value, is_number, redacted, run_duration
 from bench.reports.style import COLOURS as _COLOURS
@@ -68,8 +68,9 @@ def render_html(rec: RunRecord, history: RunHistory | None = None, *, trend_poin
     body += [
         _steps(rec.steps),
         "</main>",
-        "<footer>" + _e(_("Run {run} · rendered by bench {version} from the run record (schema bench.run/1). "
-                          "Times are UTC.").format(run=rec.run_id, version=rec.bench_version)) + "</footer>",
+        "<footer>" + _e(_("Run {run} · rendered by bench {version} from the run record (schema {schema}). "
+                          "Times are UTC.").format(run=rec.run_id, version=rec.bench_version,
+                                                   schema=f"bench.run/{SCHEMA_VERSION}")) + "</footer>",
         "</body>",
         "</html>",
         "",
