@@ -205,3 +205,15 @@ def test_a_simulated_run_in_chinese_writes_a_chinese_report(tmp_path: Path) -> N
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert json.loads(again.stdout) == json.loads((folder / "run.json").read_text("utf-8"))
     assert json.loads(again.stdout)["lang"] == "zh_CN"
+
+
+def test_junit_is_english_even_when_the_bench_speaks_chinese() -> None:
+    from bench.reports.junit import render_junit_many
+    from drivers.i18n import using_language
+
+    rec = a_run()
+    rec.steps[0].measurements.append(Measurement("adapter_present", False, None, Limit(equals=True), False))
+    english = render_junit_many([rec])
+    with using_language("zh_CN"):  # a multi-up station writes its JUnit in the bench's language
+        assert render_junit_many([rec]) == english
+    assert 'value="no"' in english and not CJK.search(english)
