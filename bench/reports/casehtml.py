@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.controls import escape_controls
 from bench.reports.case import CASE_SCHEMA, customer_text, iso_time, judgement_text, result_text, value_text
-from bench.reports.style import COLOURS, page_head
+from bench.reports.style import COLOURS, html_lang, page_head
 from bench.reports.words import case_word, verdict_word
 from drivers.i18n import _, tr
 
@@ -43,7 +43,7 @@ def render_case_html(data: dict[str, Any], *, customer_lang: str | None = None) 
     body = [
         _header(data, who, state),
         "<main>",
-        f'<section class="customer" id="customer-summary"><strong>{customer}</strong> '
+        f'<section class="customer" id="customer-summary"{_lang(customer_lang)}><strong>{customer}</strong> '
         f"{_e(customer_text(data, customer_lang))}</section>",
         _unit(data),
         _intake(data["intake"]),
@@ -63,6 +63,11 @@ def render_case_html(data: dict[str, Any], *, customer_lang: str | None = None) 
     title = _("Case {case} · {unit} · {state}").format(case=c["case"], unit=who, state=case_word(state))
     head = page_head(title, "\n".join(body), extra_css=_EXTRA_CSS)
     return "\n".join([*head, "<body>", *body])
+
+
+def _lang(language: str | None) -> str:
+    """The ``lang`` attribute of the customer's summary when it is not in the page's language."""
+    return f' lang="{html_lang(language)}"' if language and html_lang(language) != html_lang() else ""
 
 
 def _h2(text: str) -> str:

@@ -195,7 +195,7 @@ def test_the_customer_reads_their_summary_in_their_language(repaired_case: tuple
     # The technician's report stays in the bench's language (English); the customer's summary is Chinese.
     assert "<h2>Unit and complaint</h2>" in page and "## Unit and complaint" in md
     summary = ("您的 PT-300 终端（序列号 SN-1）送修原因：&lt;b&gt;dies&lt;/b&gt; mid-sale, card 411111******1111。故障：")
-    assert f"<strong>For the customer.</strong> {summary}" in page
+    assert f'<section class="customer" id="customer-summary" lang="zh-CN"><strong>For the customer.</strong> {summary}' in page
     assert page.rstrip().endswith("</html>") and "维修后已通过我们的全部测试，可以重新投入使用。</section>" in page
     assert "> 您的 PT-300 终端（序列号 SN-1）送修原因：" in md
     data = json.loads((out / "case.json").read_text("utf-8"))
