@@ -75,8 +75,8 @@ def h2(page: str) -> list[str]:
 def test_a_chinese_run_reads_in_chinese() -> None:
     page = render(a_run(), "html")
     assert '<html lang="zh-CN">' in page
-    assert h2(page) == ["诊断", "失败项", "设备与运行", "全部步骤"]
-    assert '<div class="verdict">不通过</div>' in page
+    assert h2(page) == ["诊断", "失败项", "机具与运行", "全部步骤"]
+    assert '<div class="verdict">失败</div>' in page
     assert page.count('<p class="message">最新值 3.41 V 超出限值</p>') == 2  # under "What failed" and in order
     assert "<strong>硬件故障</strong>" in page and "<dd>更换了battery</dd>" in page
     assert "<dt>开始</dt><dd>2026年12月7日 08:15:02 UTC</dd>" in page
@@ -101,7 +101,7 @@ def test_the_fault_report_in_chinese() -> None:
     md = render(a_run(), "rma")
     assert md.startswith("# 故障报告：PT-300 SN-1\n")
     assert "## 故障现象" in md and "## 诊断" in md and "## 已尝试的步骤及其结果" in md
-    assert "- **battery**：不通过 `PWR-BATT-LOW`：最新值 3.41 V 超出限值" in md
+    assert "- **battery**：失败 `PWR-BATT-LOW`：最新值 3.41 V 超出限值" in md
     assert "| 日期 | 2026年12月7日 08:15:02 UTC |" in md
     assert "| 最近一次在本测试台通过 | 未知（未查询结果库） |" in md
 
@@ -196,7 +196,7 @@ def test_a_simulated_run_in_chinese_writes_a_chinese_report(tmp_path: Path) -> N
     (folder,) = (tmp_path / "reports").iterdir()
     page = (folder / "report.html").read_text("utf-8")
     assert '<html lang="zh-CN">' in page and "<h2>诊断</h2>" in page and "<h2>本机历史数据</h2>" in page
-    assert "@font-face" in page and '<div class="verdict">不通过</div>' in page
+    assert "@font-face" in page and '<div class="verdict">失败</div>' in page
     assert (folder / "rma.md").read_text("utf-8").startswith("# 故障报告：PT-300 PT3-000123")
     english = subprocess.run([sys.executable, "-m", "bench", "report", "latest", "--lang", "en", "--db", db], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=120)
