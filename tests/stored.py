@@ -17,6 +17,25 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
+#: What schema version 9 (languages) added, by table.
+V9_COLUMNS = (("runs", "lang"), ("runs", "summary_text"), ("steps", "message_text"), ("measurements", "message_text"),
+              ("findings", "texts"))
+
+
+def to_version_7(url: str) -> None:
+    """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 7 as released."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table, column in V9_COLUMNS:
+                conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+            conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 8"))
+    finally:
+        engine.dispose()
+
+
 def to_version_6(url: str) -> None:
     """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 6 as released.
 
@@ -27,6 +46,7 @@ def to_version_6(url: str) -> None:
 
     import sqlalchemy as sa
 
+    to_version_7(url)
     if url.startswith("sqlite"):
         path = sa.make_url(url).database
         assert path

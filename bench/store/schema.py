@@ -38,7 +38,7 @@ from sqlalchemy import (
     text,
 )
 
-from bench.store import totals
+from bench.store import langcols, totals
 from bench.store.queries import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -129,6 +129,8 @@ runs = Table(
     Column("bench_version", String(50), nullable=False, default=""),
     Column("slot", Integer, nullable=True),  # version 6: the fixture slot on a multi-up station
     Column("case_id", ForeignKey("cases.id"), nullable=True),  # version 7: the repair case it belongs to
+    Column("lang", String(16), nullable=False, server_default="en"),  # version 9: the run's language (its reports')
+    Column("summary_text", Text, nullable=True),  # version 9: the summary as a translatable text (JSON)
     Index("ix_runs_unit_started", "unit_id", "started_at"),
     Index("ix_runs_started", "started_at"),
     Index("ix_runs_station_started", "station_id", "started_at"),
@@ -158,6 +160,7 @@ steps = Table(
     Column("fault", String(64), nullable=True),
     Column("message", Text, nullable=False),
     Column("log", Text, nullable=False),  # JSON array of lines
+    Column("message_text", Text, nullable=True),  # version 9: the message as a translatable text (JSON)
     UniqueConstraint("run_id", "idx", name="uq_steps_run_idx"),
 )
 
@@ -179,6 +182,7 @@ measurements = Table(
     Column("message", Text, nullable=False),
     Column("measured_at", UtcDateTime, nullable=False),  # the step's start: trends order by it
     Column("model", String(200), nullable=True),  # version 3: the unit's model, for trends by model
+    Column("message_text", Text, nullable=True),  # version 9
     UniqueConstraint("step_id", "seq", name="uq_measurements_step_seq"),
     Index("ix_measurements_name_at", "name", "measured_at"),
     Index("ix_measurements_name_model_at", "name", "model", "measured_at", "id"),  # version 3
@@ -210,6 +214,7 @@ findings = Table(
     Column("in_unit", Boolean, nullable=False),
     Column("steps", Text, nullable=False),  # JSON array
     Column("consequences", Text, nullable=False),  # JSON array
+    Column("texts", Text, nullable=True),  # version 9: {"title"|"part"|"action": translatable text JSON}
     UniqueConstraint("run_id", "seq", name="uq_findings_run_seq"),
     Index("ix_findings_fault", "fault"),
 )
@@ -416,6 +421,8 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("run_totals recomputed: an ABORTED run is not a unit's first run for the first-pass yield", _v5),
     ("runs.slot: the fixture slot on a multi-up station", _v6),
     ("repair cases: cases, case_repairs, runs.case_id", _v7),
+    ("fleet: heartbeats and day summary rows (placeholder until the fleet's version 8 lands)", langcols.v8),
+    ("languages: runs.lang, and translatable texts beside the English of messages, findings, summaries", langcols.v9),
 )
 #: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
 _REBUILDS = frozenset({3, 5})
