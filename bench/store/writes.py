@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench.i18n.stored import text_json
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import rows, totals
 from bench.store.db import Db
@@ -28,9 +29,9 @@ _LOG = logging.getLogger(__name__)
 INSERT_RUN = (
     "INSERT INTO runs (id, unit_id, unit_hw_revision, unit_firmware, station_id, operator, plan_name, "
     "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, pid_start, boot_id, hostname, "
-    "bench_version, slot, model) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, "
-    ":plan_name, :plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :pid_start, "
-    ":boot_id, :hostname, :bench_version, :slot, :model)"
+    "bench_version, slot, model, lang, summary_text) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, "
+    ":station_id, :operator, :plan_name, :plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', "
+    ":summary, :pid, :pid_start, :boot_id, :hostname, :bench_version, :slot, :model, :lang, :summary_text)"
 )
 SET_UNIT = (
     "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware, "
@@ -42,22 +43,26 @@ SET_MEASUREMENT_MODEL = (
 )
 RUN_MODEL = "SELECT u.model FROM runs r JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
 INSERT_STEP = (
-    "INSERT INTO steps (run_id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log) "
-    "VALUES (:run_id, :idx, :name, :check_name, :outcome, :started_at, :duration_s, :attempts, :fault, :message, :log)"
+    "INSERT INTO steps (run_id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log, "
+    "message_text) VALUES (:run_id, :idx, :name, :check_name, :outcome, :started_at, :duration_s, :attempts, :fault, "
+    ":message, :log, :message_text)"
 )
 INSERT_MEASUREMENT = (
     "INSERT INTO measurements (step_id, seq, name, value_json, value_num, unit, limit_json, limit_min, limit_max, "
-    "passed, fault, message, measured_at, model) VALUES (:step_id, :seq, :name, :value_json, :value_num, :unit, "
-    ":limit_json, :limit_min, :limit_max, :passed, :fault, :message, :measured_at, :model)"
+    "passed, fault, message, measured_at, model, message_text) VALUES (:step_id, :seq, :name, :value_json, :value_num, "
+    ":unit, :limit_json, :limit_min, :limit_max, :passed, :fault, :message, :measured_at, :model, :message_text)"
 )
 INSERT_ATTACHMENT = (
     "INSERT INTO attachments (step_id, seq, name, mime, data) VALUES (:step_id, :seq, :name, :mime, :data)"
 )
-FINISH_RUN = "UPDATE runs SET verdict = :verdict, ended_at = :ended_at, summary = :summary WHERE id = :id"
+FINISH_RUN = (
+    "UPDATE runs SET verdict = :verdict, ended_at = :ended_at, summary = :summary, summary_text = :summary_text "
+    "WHERE id = :id"
+)
 DELETE_FINDINGS = "DELETE FROM findings WHERE run_id = :run_id"
 INSERT_FINDING = (
-    "INSERT INTO findings (run_id, seq, fault, title, category, part, action, in_unit, steps, consequences) "
-    "VALUES (:run_id, :seq, :fault, :title, :category, :part, :action, :in_unit, :steps, :consequences)"
+    "INSERT INTO findings (run_id, seq, fault, title, category, part, action, in_unit, steps, consequences, texts) "
+    "VALUES (:run_id, :seq, :fault, :title, :category, :part, :action, :in_unit, :steps, :consequences, :texts)"
 )
 # 'RUNNING' is a literal so that SQLite may use the partial index ix_runs_running.
 OPEN_RUNS = (
@@ -134,6 +139,8 @@ class RunWriter:
                 "scenario": run.scenario,
                 "started_at": db.time(run.started_at),
                 "summary": redact(run.summary),
+                "summary_text": text_json(run.summary),
+                "lang": run.lang,
                 "pid": self._me.pid,
                 "pid_start": self._me.start,
                 "boot_id": self._me.boot_id,
@@ -200,7 +207,8 @@ class RunWriter:
         """Close a run: its verdict, end time, summary and diagnosis (replacing any earlier ones)."""
         with self._write() as db, totals.kept(db, run_id):
             changed = db.execute(FINISH_RUN, {"id": run_id, "verdict": verdict.value,
-                                              "ended_at": db.time(ended_at), "summary": redact(summary)})
+                                              "ended_at": db.time(ended_at), "summary": redact(summary),
+                                              "summary_text": text_json(summary)})
             if changed != 1:
                 raise RunNotFoundError(f"no run {run_id!r} in the store")
             db.execute(DELETE_FINDINGS, {"run_id": run_id})

@@ -256,7 +256,7 @@ def test_version_8_migrates_a_version_7_store(store_url: str) -> None:
             assert len(t700) == 2
         with store._read() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
-    assert versions == list(range(1, LATEST + 1)) and LATEST == 8
+    assert versions == list(range(1, LATEST + 1)) and LATEST == 9
     assert _schema(store_url) == fresh
 
 
