@@ -13,7 +13,8 @@ that nobody runs (``docs/store.md``).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import EquipmentError
 from bench.store.sqlite import default_url, open_current
@@ -39,13 +40,26 @@ def open_store(url: str | None = None, *, settle: bool = True) -> StoreBase:
     store = _open(url)
     if settle:
         try:
-            store.mark_abandoned()
+            store.mark_abandoned(keep=_buffered_ids(url))
         except EquipmentError as exc:  # e.g. a read-only store: show it as it is
             _LOG.debug("store %s: runs of dead processes left as they are: %s", store.url, exc)
         except BaseException:
             store.close()
             raise
     return store
+
+
+def _buffered_ids(url: str | None) -> set[str]:
+    """The runs of a PostgreSQL store that sit in this host's outbox: ``bench sync`` completes them, not settling."""
+    if url is None or not url.startswith("postgres"):
+        return set()
+    from bench.store import outbox
+
+    try:
+        return outbox.pending_ids(outbox.for_url(url))
+    except OSError as exc:
+        _LOG.debug("outbox of %s not read: %s", url, exc)
+        return set()
 
 
 def _open(url: str | None) -> StoreBase:
@@ -56,3 +70,22 @@ def _open(url: str | None) -> StoreBase:
     from bench.store.engine import Store
 
     return Store.open(url)
+
+
+def open_run_store(url: str | None, notice: Callable[[str], None] | None = None) -> Any:
+    """The store a run writes to: on PostgreSQL a :class:`~bench.store.buffered.BufferedStore` (a database
+    that cannot be reached, or goes away, sends the run to the local outbox), else :func:`open_store`.
+
+    Args:
+        url: the store URL (``None``: the per-user SQLite file).
+        notice: told once, in one line, when results start going to the outbox (the console).
+
+    Raises:
+        UsageError: the URL is malformed.
+        EquipmentError: a SQLite store that cannot be opened.
+    """
+    if url is not None and url.startswith("postgres"):
+        from bench.store.buffered import BufferedStore
+
+        return BufferedStore.open(url, notice)
+    return open_store(url)
