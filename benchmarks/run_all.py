@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from benchmarks.common import OUT, ROOT, VENV_BIN, Row, load, machine, table
 
 BENCHES = ("bench_steps", "bench_apdu", "bench_link", "bench_cli", "bench_store", "bench_multiup", "bench_host", "bench_soak",
-           "bench_flash")
+           "bench_flash", "bench_fleet")
 
 
 def _spread(rows: list[Row]) -> float:

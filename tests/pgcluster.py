@@ -120,9 +120,9 @@ class PgCluster:
     """A running private cluster: its URL, and :meth:`stop` / :meth:`start` to take it away and back."""
 
     def __init__(self, bindir: Path, prefix: list[str], data: Path, sock: Path, logfile: Path,
-                 env: dict[str, str], max_connections: int) -> None:
+                 env: dict[str, str], max_connections: int, fsync: bool = False) -> None:
         self.bindir, self.prefix, self.data, self.sock, self.logfile = bindir, prefix, data, sock, logfile
-        self.env, self.max_connections = env, max_connections
+        self.env, self.max_connections, self.fsync = env, max_connections, fsync
         self.port = 0
         self.running = False
         self.url = ""
@@ -132,9 +132,10 @@ class PgCluster:
 
     def start(self) -> None:
         """Start the server (on its port: the URL stays valid) and wait until it accepts connections."""
+        durability = "" if self.fsync else "-c fsync=off -c full_page_writes=off "
         opts = (
-            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-            f"-c full_page_writes=off -c max_connections={self.max_connections}"
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 {durability}"
+            f"-c max_connections={self.max_connections}"
         )
         self._pg_ctl("-l", str(self.logfile), "-o", opts, "-w", "-t", "60", "start")
         self.running = True
@@ -146,8 +147,12 @@ class PgCluster:
 
 
 @contextlib.contextmanager
-def pg_cluster(*, user: str = "bench", dbname: str = "bench", max_connections: int = 100) -> Iterator[PgCluster]:
-    """:func:`start_pg_cluster`, yielding the :class:`PgCluster` (a test may stop and restart it)."""
+def pg_cluster(*, user: str = "bench", dbname: str = "bench", max_connections: int = 100,
+               fsync: bool = False) -> Iterator[PgCluster]:
+    """:func:`start_pg_cluster`, yielding the :class:`PgCluster` (a test may stop and restart it).
+
+    ``fsync``: commits reach the disk as on a production server (the benchmarks); tests run without.
+    """
     bindir = find_pg_bin()
     prefix, uid, gid = _as_user_prefix()
     tmp = Path(tempfile.mkdtemp(prefix="bench-pg-"))
@@ -157,7 +162,7 @@ def pg_cluster(*, user: str = "bench", dbname: str = "bench", max_connections: i
         for path in (tmp, sock):
             os.chown(path, uid, gid)
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-    cluster = PgCluster(bindir, prefix, data, sock, logfile, env, max_connections)
+    cluster = PgCluster(bindir, prefix, data, sock, logfile, env, max_connections, fsync)
     try:
         _run(
             [
