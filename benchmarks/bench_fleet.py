@@ -42,7 +42,8 @@ class _Timed:
     """The runner's sink, timing each write it waits for."""
 
     def __init__(self, store: Any, serials: Any) -> None:
-        self.store, self.serials, self.times = store, serials, []
+        self.store, self.serials = store, serials
+        self.times: list[float] = []
 
     def _time(self, fn: Any, *args: Any) -> None:
         t0 = time.perf_counter()
@@ -130,11 +131,15 @@ def run(reps: int) -> list[Row]:
     import tempfile
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from pgcluster import create_database, pg_cluster
+    from pgcluster import create_database, pg_cluster  # type: ignore[import-not-found]
 
     from bench.store.engine import Store
 
-    fleet_rate, one_rate, p95s, one_p95s, counted = [], [], [], [], ""
+    fleet_rate: list[float] = []
+    one_rate: list[float] = []
+    p95s: list[float] = []
+    one_p95s: list[float] = []
+    counted = ""
     with pg_cluster(fsync=True, max_connections=BENCHES * 2 + 10) as cluster, \
             tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         os.environ.setdefault("XDG_DATA_HOME", str(Path(tmp) / "xdg"))  # an outbox, if any, stays in here

@@ -214,7 +214,7 @@ def _notice_for(listener: Any) -> Callable[[str], None]:
         end = getattr(listener, "end_live_line", None)
         if end is not None:
             end()
-        _say(f"bench: {text}")
+        _say("bench: " + tr(text))
 
     return notice
 

@@ -27,6 +27,7 @@ from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import outbox
 from bench.store.base import StoreBase
 from bench.store.history import RunSummary, Stats, TrendPoint
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -109,8 +110,8 @@ class BufferedStore:
             self._hold = hold
         if self.url not in _told:
             _told.add(self.url)
-            line = (f"database {self.url} unreachable: results are buffered on this PC; "
-                    "`bench sync` will upload them")
+            line = N_("database {url} unreachable: results are buffered on this PC; `bench sync` will upload them",
+                      url=self.url)
             (self._notice or _LOG.warning)(line)
         return self._local
 
@@ -127,8 +128,8 @@ class BufferedStore:
             EquipmentError: the database cannot be reached.
         """
         if self._primary is None:
-            raise EquipmentError(f"store {self.url} cannot be reached ({self._why}): lots and repair cases "
-                                 "need the database")
+            raise EquipmentError(N_("store {url} cannot be reached ({why}): lots and repair cases need the database",
+                                    url=self.url, why=self._why))
         return self._primary.db
 
     # ------------------------------------------------------------------ writes
@@ -177,8 +178,8 @@ class BufferedStore:
             else:
                 self._runs[run.run_id] = _Run(replace(run, steps=[], findings=[]), run.unit)
                 return
-        raise EquipmentError(f"store {self.url} cannot be reached ({why}): a lot's units are tested only "
-                             "while its database answers")
+        raise EquipmentError(N_("store {url} cannot be reached ({why}): a lot's units are tested only while its "
+                                "database answers", url=self.url, why=why))
 
     def set_unit(self, run_id: str, unit: UnitInfo) -> None:
         """Record which unit a run is testing."""

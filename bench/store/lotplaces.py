@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bench.errors import UsageError
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.db import Db
@@ -45,12 +46,15 @@ def reserve(db: Db, lot: str) -> None:
     """
     found = lock_lot(db, lot)
     if found is None:
-        raise UsageError(f"no lot {lot!r} in the store; open it with: bench inspect start --lot {lot} ...")
+        raise UsageError(N_("no lot {lot!r} in the store; open it with: bench inspect start --lot {name} ...",
+                            lot=lot, name=lot))
     sample, decision = found
     if decision is not None:
-        raise UsageError(f"lot {lot} is already decided: {decision}; no more units are tested for it")
+        raise UsageError(N_("lot {lot} is already decided: {decision}; no more units are tested for it",
+                            lot=lot, decision=decision))
     tested = int(db.query(_TAKEN, {"lot": lot})[0][0])
     running = int(db.query(_RUNNING, {"lot": lot})[0][0])
     if tested + running >= sample:
-        raise UsageError(f"lot {lot}: its sample of {sample} unit(s) is complete or being tested "
-                         f"({tested} tested, {running} running on other benches); no more units are tested for it")
+        raise UsageError(N_("lot {lot}: its sample of {sample} unit(s) is complete or being tested ({tested} tested, "
+                            "{running} running on other benches); no more units are tested for it",
+                            lot=lot, sample=sample, tested=tested, running=running))

@@ -25,6 +25,7 @@ from bench.errors import EquipmentError
 from bench.record import RunRecord, Verdict
 from bench.store import outbox
 from bench.store.base import StoreBase
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def upload(store: StoreBase, rec: RunRecord) -> tuple[bool, int]:
     for step in missing:
         store.add_step(rec.run_id, step)
     if rec.ended_at is None:  # pragma: no cover - only finished runs are uploaded
-        raise EquipmentError(f"run {rec.run_id} in the outbox has no end")
+        raise EquipmentError(N_("run {run} in the outbox has no end", run=rec.run_id))
     store.finish_run(rec.run_id, rec.verdict, rec.ended_at, rec.summary, rec.findings)
     return present, len(missing)
 

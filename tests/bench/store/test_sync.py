@@ -168,7 +168,7 @@ def test_database_down_at_start_the_run_goes_to_the_outbox(cluster: PgCluster, d
     cluster.start()
     synced = bench("sync")  # no --db: the outbox says which database (no password in this URL)
     assert synced.returncode == 0, synced.stderr
-    assert "uploaded 1 run(s), 5 step(s)" in synced.stdout and rec["run_id"] in synced.stdout
+    assert "uploaded 1 run(s) (0 completed), 5 step(s)" in synced.stdout and rec["run_id"] in synced.stdout
     assert stored(db, rec["run_id"]) == rec
     assert_summary_exact(db)
     assert outbox_files() == []
