@@ -80,17 +80,18 @@ def bench_worker(url: str, bench: int, runs: int, go: float, out: str) -> None:
     sink = _Timed(store, serials)
     while time.time() < go:
         time.sleep(0.0005)
+    cpu0 = time.process_time()
     for _ in range(runs):
         rec = Runner(plan, DeviceSet({}), ScriptedOperator(), sink, station=f"fleet-{bench:02d}").run()
         assert rec.verdict.value == "PASS", rec.verdict
-    ended = time.time()
+    ended, cpu = time.time(), time.process_time() - cpu0
     buffered = len(store.buffered)
     store.close()
-    Path(out).write_text(json.dumps({"times": sink.times, "ended": ended, "buffered": buffered}))
+    Path(out).write_text(json.dumps({"times": sink.times, "ended": ended, "buffered": buffered, "cpu": cpu}))
 
 
-def _fleet(url: str, n: int, workdir: Path) -> tuple[float, list[float]]:
-    """Runs per second of ``n`` benches at once, and every commit time (seconds)."""
+def _fleet(url: str, n: int, workdir: Path) -> tuple[float, list[float], float]:
+    """Runs per second of ``n`` benches at once, every commit time (seconds), and the benches' CPU per commit."""
     go = time.time() + 3.0  # every bench connected and waiting
     outs = [workdir / f"b{k}.json" for k in range(n)]
     procs = [subprocess.Popen([str(VENV_BIN / "python"), "-c", _WORKER, str(ROOT), url, str(k), str(RUNS), str(go),
@@ -103,7 +104,8 @@ def _fleet(url: str, n: int, workdir: Path) -> tuple[float, list[float]]:
     if any(g["buffered"] for g in got):
         raise SystemExit("a bench lost the database and buffered its runs: the figures would not be the database's")
     wall = max(g["ended"] for g in got) - go
-    return n * RUNS / wall, [t for g in got for t in g["times"]]
+    times = [t for g in got for t in g["times"]]
+    return n * RUNS / wall, times, sum(g["cpu"] for g in got) / len(times)
 
 
 def _check_nothing_lost(url: str, n: int) -> str:
@@ -139,6 +141,7 @@ def run(reps: int) -> list[Row]:
     one_rate: list[float] = []
     p95s: list[float] = []
     one_p95s: list[float] = []
+    cpu: dict[int, list[float]] = {1: [], BENCHES: []}
     counted = ""
     with pg_cluster(fsync=True, max_connections=BENCHES * 2 + 10) as cluster, \
             tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
@@ -147,8 +150,9 @@ def run(reps: int) -> list[Row]:
             for n, rates, p95 in ((1, one_rate, one_p95s), (BENCHES, fleet_rate, p95s)):
                 url = create_database(cluster.url, f"fleet_{rep}_{n}")
                 Store.open(url).close()  # the schema, as the first bench of a shop creates it
-                rate, times = _fleet(url, n, Path(tmp))
+                rate, times, per_commit = _fleet(url, n, Path(tmp))
                 rates.append(rate)
+                cpu[n].append(per_commit * 1000)
                 p95.append(statistics.quantiles(times, n=20)[18] * 1000)
                 if n == BENCHES:
                     counted = _check_nothing_lost(url, n)
@@ -157,7 +161,8 @@ def run(reps: int) -> list[Row]:
         Row(bench="10", what=f"{BENCHES} simulated benches writing to one PostgreSQL at once ({STEPS}-step runs, "
                              "fsync on): throughput", ours=ours, ref=one, ref_name="one bench alone",
             ratio=ours.median / one.median, ratio_label=f"{BENCHES} benches/1 bench", target="reported", met=None,
-            note=f"nothing lost: the database holds exactly what was written ({counted})"),
+            note=f"nothing lost: the database holds exactly what was written ({counted}); the benches' own CPU "
+                 f"per commit {Series('ms', cpu[BENCHES]).fmt(3)} (one bench alone: {Series('ms', cpu[1]).fmt(3)})"),
         Row(bench="10", what=f"{BENCHES} benches at once: p95 commit time (each step, run start, unit, run end)",
             ours=Series("ms", p95s), ref=Series("ms", one_p95s), ref_name="one bench alone",
             ratio=statistics.median(p95s) / statistics.median(one_p95s), ratio_label=f"{BENCHES} benches/1 bench",

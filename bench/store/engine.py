@@ -51,6 +51,8 @@ _LOG = logging.getLogger(__name__)
 
 #: PostgreSQL connection timeout (seconds).
 PG_CONNECT_TIMEOUT_S = 10
+#: A PostgreSQL connection whose sent data goes unacknowledged this long (seconds) is lost.
+PG_LOST_AFTER_S = 10
 #: Any constant: the advisory lock that serialises migrations on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x62656E6368  # "bench"
 
@@ -87,7 +89,11 @@ def parse_url(url: str) -> URL:
 
 def _make_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
+        # A database host that drops off the network (no RST) fails a write within seconds rather
+        # than the kernel's minutes, so the run goes on into the outbox (bench.store.buffered).
+        return create_engine(url, connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_S, "tcp_user_timeout": PG_LOST_AFTER_S * 1000,
+            "keepalives": 1, "keepalives_idle": PG_LOST_AFTER_S, "keepalives_interval": 2, "keepalives_count": 3})
     level = synchronous_level(url.query, url.render_as_string(hide_password=True))
     engine = create_engine(url.difference_update_query(["synchronous"]),
                            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
