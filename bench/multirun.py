@@ -316,7 +316,7 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
     """One slot's whole run, on its own thread; never raises (the outcome goes into ``result``)."""
     from bench.runner import Runner
     from bench.slotdevices import SlotDevices
-    from bench.store.connect import open_run_store
+    from bench.store.buffered import open_run_store
 
     base = replace(req.base, junit=None)  # one JUnit file for the station, written at the end
     store = None

@@ -296,10 +296,10 @@ def _case_outcome(sink: Any) -> tuple[str | None, str | None]:
 
 def _open_store(db: str | None, notice: Callable[[str], None] | None = None) -> Any:
     """The store for a run: ``sqlite3`` alone on a current SQLite file (no SQLAlchemy), else SQLAlchemy's;
-    on PostgreSQL with the outbox behind it (:func:`bench.store.connect.open_run_store`).
+    on PostgreSQL with the outbox behind it (:func:`bench.store.buffered.open_run_store`).
 
     Opening it marks ABORTED the runs that crashed processes left open (:func:`open_store`).
     """
-    from bench.store.connect import open_run_store
+    from bench.store.buffered import open_run_store
 
     return open_run_store(db, notice)

@@ -2,7 +2,7 @@
 
 Each bench is its own process doing what ``bench run`` does on a PostgreSQL store: the runner
 (:class:`bench.runner.Runner`, no devices) on a 25-step plan whose every step judges one
-measurement, writing through :func:`bench.store.connect.open_run_store` (the store with the
+measurement, writing through :func:`bench.store.buffered.open_run_store` (the store with the
 outbox behind it), each run's unit set as a unit identifying itself would (every bench its own
 units; every bench a station of its own). The 16 start at one instant on a fresh database of a
 private cluster running with ``fsync=on`` (commits reach the disk, as on a shop's server), on
@@ -71,7 +71,7 @@ def bench_worker(url: str, bench: int, runs: int, go: float, out: str) -> None:
     from bench.devices import DeviceSet
     from bench.operator import ScriptedOperator
     from bench.runner import Runner
-    from bench.store.connect import open_run_store
+    from bench.store.buffered import open_run_store
     from benchmarks.bench_steps import _plan
 
     plan = _plan(STEPS)

@@ -48,6 +48,25 @@ class _Run:
     buffered: bool = False
 
 
+def open_run_store(url: str | None, notice: Callable[[str], None] | None = None) -> Any:
+    """The store a run writes to: on PostgreSQL a :class:`BufferedStore` (a database that cannot be
+    reached, or goes away, sends the run to the local outbox), else :func:`~bench.store.connect.open_store`.
+
+    Args:
+        url: the store URL (``None``: the per-user SQLite file).
+        notice: told once, in one line, when results start going to the outbox (the console).
+
+    Raises:
+        UsageError: the URL is malformed.
+        EquipmentError: a SQLite store that cannot be opened.
+    """
+    if url is not None and url.startswith("postgres"):
+        return BufferedStore.open(url, notice)
+    from bench.store.connect import open_store
+
+    return open_store(url)
+
+
 class BufferedStore:
     """The store at a PostgreSQL URL, with the outbox behind it. Not thread-safe: one per thread."""
 

@@ -13,8 +13,7 @@ that nobody runs (``docs/store.md``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bench.errors import EquipmentError
 from bench.store.sqlite import default_url, open_current
@@ -71,21 +70,3 @@ def _open(url: str | None) -> StoreBase:
 
     return Store.open(url)
 
-
-def open_run_store(url: str | None, notice: Callable[[str], None] | None = None) -> Any:
-    """The store a run writes to: on PostgreSQL a :class:`~bench.store.buffered.BufferedStore` (a database
-    that cannot be reached, or goes away, sends the run to the local outbox), else :func:`open_store`.
-
-    Args:
-        url: the store URL (``None``: the per-user SQLite file).
-        notice: told once, in one line, when results start going to the outbox (the console).
-
-    Raises:
-        UsageError: the URL is malformed.
-        EquipmentError: a SQLite store that cannot be opened.
-    """
-    if url is not None and url.startswith("postgres"):
-        from bench.store.buffered import BufferedStore
-
-        return BufferedStore.open(url, notice)
-    return open_store(url)
