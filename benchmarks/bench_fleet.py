@@ -1,4 +1,4 @@
-"""Benchmark 10: 16 simulated benches writing to one PostgreSQL at once: runs/s, p95 commit time, nothing lost.
+"""Benchmark 11: 16 simulated benches writing to one PostgreSQL at once: runs/s, p95 commit time, nothing lost.
 
 Each bench is its own process doing what ``bench run`` does on a PostgreSQL store: the runner
 (:class:`bench.runner.Runner`, no devices) on a 25-step plan whose every step judges one
@@ -129,6 +129,13 @@ def _check_nothing_lost(url: str, n: int) -> str:
     return ", ".join(f"{v:,} {k}" for k, v in got.items())
 
 
+def _wait_for_quiet(limit: float = 60.0) -> None:
+    """Other work on the machine takes the CPUs the 16 benches share: wait (bounded) for the load to drop."""
+    deadline = time.monotonic() + limit
+    while os.getloadavg()[0] >= (os.cpu_count() or 1) and time.monotonic() < deadline:
+        time.sleep(2)
+
+
 def run(reps: int) -> list[Row]:
     import tempfile
 
@@ -148,6 +155,7 @@ def run(reps: int) -> list[Row]:
         os.environ.setdefault("XDG_DATA_HOME", str(Path(tmp) / "xdg"))  # an outbox, if any, stays in here
         for rep in range(reps):
             for n, rates, p95 in ((1, one_rate, one_p95s), (BENCHES, fleet_rate, p95s)):
+                _wait_for_quiet()
                 url = create_database(cluster.url, f"fleet_{rep}_{n}")
                 Store.open(url).close()  # the schema, as the first bench of a shop creates it
                 rate, times, per_commit = _fleet(url, n, Path(tmp))
@@ -158,12 +166,12 @@ def run(reps: int) -> list[Row]:
                     counted = _check_nothing_lost(url, n)
     ours, one = Series("runs/s", fleet_rate), Series("runs/s", one_rate)
     return [
-        Row(bench="10", what=f"{BENCHES} simulated benches writing to one PostgreSQL at once ({STEPS}-step runs, "
+        Row(bench="11", what=f"{BENCHES} simulated benches writing to one PostgreSQL at once ({STEPS}-step runs, "
                              "fsync on): throughput", ours=ours, ref=one, ref_name="one bench alone",
             ratio=ours.median / one.median, ratio_label=f"{BENCHES} benches/1 bench", target="reported", met=None,
             note=f"nothing lost: the database holds exactly what was written ({counted}); the benches' own CPU "
                  f"per commit {Series('ms', cpu[BENCHES]).fmt(3)} (one bench alone: {Series('ms', cpu[1]).fmt(3)})"),
-        Row(bench="10", what=f"{BENCHES} benches at once: p95 commit time (each step, run start, unit, run end)",
+        Row(bench="11", what=f"{BENCHES} benches at once: p95 commit time (each step, run start, unit, run end)",
             ours=Series("ms", p95s), ref=Series("ms", one_p95s), ref_name="one bench alone",
             ratio=statistics.median(p95s) / statistics.median(one_p95s), ratio_label=f"{BENCHES} benches/1 bench",
             target="reported", met=None),
@@ -171,7 +179,7 @@ def run(reps: int) -> list[Row]:
 
 
 def main() -> None:
-    cli("Benchmark 10: 16 benches, one PostgreSQL", run, default_reps=3)
+    cli("Benchmark 11: 16 benches, one PostgreSQL", run, default_reps=3)
 
 
 if __name__ == "__main__":
