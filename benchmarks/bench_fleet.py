@@ -129,13 +129,6 @@ def _check_nothing_lost(url: str, n: int) -> str:
     return ", ".join(f"{v:,} {k}" for k, v in got.items())
 
 
-def _wait_for_quiet(limit: float = 60.0) -> None:
-    """Other work on the machine takes the CPUs the 16 benches share: wait (bounded) for the load to drop."""
-    deadline = time.monotonic() + limit
-    while os.getloadavg()[0] >= (os.cpu_count() or 1) and time.monotonic() < deadline:
-        time.sleep(2)
-
-
 def run(reps: int) -> list[Row]:
     import tempfile
 
@@ -155,7 +148,6 @@ def run(reps: int) -> list[Row]:
         os.environ.setdefault("XDG_DATA_HOME", str(Path(tmp) / "xdg"))  # an outbox, if any, stays in here
         for rep in range(reps):
             for n, rates, p95 in ((1, one_rate, one_p95s), (BENCHES, fleet_rate, p95s)):
-                _wait_for_quiet()
                 url = create_database(cluster.url, f"fleet_{rep}_{n}")
                 Store.open(url).close()  # the schema, as the first bench of a shop creates it
                 rate, times, per_commit = _fleet(url, n, Path(tmp))
