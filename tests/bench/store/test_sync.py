@@ -235,3 +235,19 @@ def test_an_interrupted_sync_run_again_uploads_each_run_once(db: str, monkeypatc
     assert not box.exists and outbox_files() == []
     assert json.loads(bench("sync", "--db", db, "--json").stdout)[0]["uploaded"] == []
     assert count(db, "SELECT count(*) FROM steps") == 12
+
+
+def test_a_multi_up_run_without_its_database_buffers_every_unit(tmp_path: Path, many_slots: None) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the database is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://bench@127.0.0.1:{port}/bench"
+    ran = bench("run", "--sim", "pos-quick", "--units", "2", "--db", url, "--report", str(tmp_path / "r"))
+    assert ran.returncode == 0, ran.stderr
+    assert len([line for line in ran.stderr.splitlines() if "bench sync" in line]) == 1  # once for the two slots
+    box = outbox.for_url(url)
+    assert len(outbox.pending_ids(box)) == 2
+    down = bench("sync", "--db", url)
+    assert down.returncode == 3 and len(outbox.pending_ids(box)) == 2  # still there for the next try
