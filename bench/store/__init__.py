@@ -13,6 +13,10 @@ Modules, by job (``docs/store.md``):
   :mod:`bench.store.rows`: records to rows and back; :mod:`bench.store.base`: the methods both stores share;
 * :mod:`bench.store.history`: what the queries return and :class:`RunHistory`, the read-only
   view that reports take.
+* :mod:`bench.store.buffered`: a PostgreSQL store with the outbox behind it (a bench that loses
+  its database keeps testing); :mod:`bench.store.outbox`: where that outbox lives;
+  :mod:`bench.store.sync`: ``bench sync``, uploading it; :mod:`bench.store.lotplaces`: a lot's
+  sample taken one place at a time under the lot's row lock.
 
 Importing this package is cheap: it never loads SQLAlchemy (only :mod:`bench.store.engine` and
 :mod:`bench.store.schema` do).
