@@ -15,8 +15,9 @@ The URL chooses the backend (``docs/store.md``):
 
 Every read and write is the plain SQL of :mod:`bench.store.queries` and
 :mod:`bench.store.writes`: on SQLite it runs on the raw ``sqlite3`` connection (as
-:class:`bench.store.sqlite.SqliteStore` does without SQLAlchemy), on PostgreSQL through
-SQLAlchemy's ``text()``. SQLAlchemy's own job here is the URL, the connection and the schema.
+:class:`bench.store.sqlite.SqliteStore` does without SQLAlchemy), on PostgreSQL on psycopg's
+(:mod:`bench.store.pg`). SQLAlchemy's own job here is the URL, the connection and the schema
+(migrations run through its ``text()``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy.engine import URL, make_url
 from bench.errors import EquipmentError, UsageError
 from bench.store.base import StoreBase
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
+from bench.store.pg import PgDb
 from bench.store.rows import aware_time
 from bench.store.schema import migrate
 from bench.store.sqlite import (
@@ -175,7 +177,8 @@ class Store(StoreBase):
         self._conn = conn
         self.url = url
         self._is_pg = engine.dialect.name == "postgresql"
-        db: Any = _SaDb(conn, url) if self._is_pg else SqliteDb(conn.connection.dbapi_connection, url)  # type: ignore[arg-type]
+        raw: Any = conn.connection.dbapi_connection
+        db: Any = PgDb(raw, url) if self._is_pg else SqliteDb(raw, url)
         super().__init__(db)
 
     @classmethod
