@@ -10,14 +10,14 @@ either reads back the same, byte for byte (a test compares them).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from bench.i18n.stored import text_json
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
-from bench.store import rows, totals
+from bench.store import lotplaces, rows, totals
 from bench.store.db import Db
 from bench.store.history import RunNotFoundError
 from drivers import owner
@@ -87,6 +87,8 @@ class RunWriter:
         self._unit_ids: dict[tuple[str, str], int] = {}
         self._models: dict[str, str | None] = {}  # run id -> its unit's model, for the measurement rows
         self._me = owner.me()
+        #: Runs carrying a lot take a place in its sample as they start (``bench run --lot``: :mod:`lotplaces`).
+        self.reserve_lots = False
 
     @contextmanager
     def _write(self) -> Iterator[Db]:
@@ -121,10 +123,16 @@ class RunWriter:
         """Write the run's row with verdict RUNNING and this process's pid and hostname.
 
         Steps, findings, ended_at and verdict already on ``run`` are not written: steps come
-        through :meth:`add_step`, the end through :meth:`finish_run`.
+        through :meth:`add_step`, the end through :meth:`finish_run`. With :attr:`reserve_lots`, a run
+        of a lot first takes a place in the lot's sample (:func:`bench.store.lotplaces.reserve`).
+
+        Raises:
+            UsageError: with :attr:`reserve_lots`, the lot's sample has no place left (or it is decided).
         """
         unit = run.unit
         with self._write() as db:
+            if self.reserve_lots and run.lot is not None:
+                lotplaces.reserve(db, run.lot)  # refused: the row is never written
             db.execute(INSERT_RUN, {
                 "id": run.run_id,
                 "unit_id": self._unit_id(unit) if unit else None,
@@ -217,13 +225,14 @@ class RunWriter:
                 db.executemany(INSERT_FINDING, f_rows)
         _LOG.debug("store: run %s finished %s", run_id, verdict.value)
 
-    def mark_abandoned(self, host: str | None = None) -> list[str]:
-        """Mark ABORTED the RUNNING runs whose process is gone.
+    def mark_abandoned(self, host: str | None = None, keep: Collection[str] = ()) -> list[str]:
+        """Mark ABORTED the RUNNING runs whose process is gone, but those in ``keep``.
 
         Without ``host``, or with this host's name: the runs of this host whose process is gone
         (its pid not running, or running a process that started at another time or in another
         boot: the pid was reused). With another host's name: every RUNNING run of that host,
         which this host cannot check (the user says that host's runs are over).
+        ``keep``: runs to leave as they are (this host's buffered runs: ``bench sync`` completes them).
         A run's ``ended_at`` becomes the end of its last step (its start when it has none).
 
         Returns:
@@ -235,7 +244,7 @@ class RunWriter:
         dead = [
             (rid, rows.utc(started))
             for rid, pid, pid_start, boot, started in candidates
-            if not here or pid is None or not owner.alive(owner.Owner(pid, pid_start, boot, self._me.host))
+            if rid not in keep and (not here or pid is None or not owner.alive(owner.Owner(pid, pid_start, boot, self._me.host)))
         ]
         marked: list[str] = []
         for run_id, started in dead:
