@@ -10,15 +10,16 @@ STAMP  := $(VENV)/.installed
 
 # What the stack needs from Debian: a compiler and headers for pyscard, the PC/SC daemon
 # with the virtual reader driver, pcsc-tools (an independent PC/SC client used in tests),
-# PostgreSQL for the store tests, and Chromium with its WebDriver for the dashboard's browser tests.
+# PostgreSQL for the store tests, Chromium with its WebDriver for the dashboard's browser tests, and a CJK
+# font for Chinese reports and receipt images (docs/languages.md).
 BUILD_PKGS := gcc libc6-dev libpcsclite-dev
-RUN_PKGS   := pcscd vsmartcard-vpcd
+RUN_PKGS   := pcscd vsmartcard-vpcd fonts-wqy-microhei
 TEST_PKGS  := pcsc-tools postgresql util-linux chromium chromium-driver
 # Headers and venv for the Python we build with, when that Python is Debian's own.
 PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")') \
               $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)
 
-.PHONY: demo test lint typecheck unit-tests bench fuzz sysdeps sysdeps-test clean catalogues catalogues-update
+.PHONY: demo test lint typecheck unit-tests bench fuzz sysdeps sysdeps-test clean catalogues catalogues-update screenshot-zh
 
 # The translation catalogues (bench/locale/<lang>/LC_MESSAGES/bench.po, managed with Babel; docs/languages.md):
 # `make catalogues` compiles them (demo and test do), `make catalogues-update` extracts the marked texts of
@@ -54,6 +55,17 @@ catalogues-update: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The README's picture of a Chinese report (docs/img/report-zh.png): two runs of a unit with a flat battery
+# in Chinese (the second has a history), its report.html drawn by headless Chromium (Debian's `chromium`).
+ZH_SHOT := build/report-zh
+screenshot-zh: $(STAMP) sysdeps $(MO_FILES)
+	@.ci/sysdeps.sh chromium
+	@rm -rf $(ZH_SHOT) && mkdir -p $(ZH_SHOT)
+	-BENCH_LANG=zh_CN $(BIN)/bench run testplans/pos-full.yaml --sim --db sqlite:///$(ZH_SHOT)/bench.db --report $(ZH_SHOT)/first >/dev/null
+	-BENCH_LANG=zh_CN $(BIN)/bench run testplans/pos-full.yaml --sim --scenario battery-low --db sqlite:///$(ZH_SHOT)/bench.db --report $(ZH_SHOT)/reports >/dev/null
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1500 \
+		--screenshot=$(CURDIR)/docs/img/report-zh.png $(ZH_SHOT)/reports/*/report.html 2>/dev/null
 
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzz/fuzz_link.py 1000000

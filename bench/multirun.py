@@ -323,13 +323,14 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
     """One slot's whole run, on its own thread; never raises (the outcome goes into ``result``)."""
     from bench.runner import Runner
     from bench.slotdevices import SlotDevices
-    from bench.store.connect import open_store
+    from bench.store.buffered import open_run_store
 
     base = replace(req.base, junit=None)  # one JUnit file for the station, written at the end
     store = None
     devices = SlotDevices(slot.urls, shared)
     try:
-        store = open_store(db)
+        store = open_run_store(db, base.notice)
+        store.reserve_lots = base.lot is not None  # each unit takes a place in the lot's sample, or is refused
         listener = req.listener_for(slot.number) if req.listener_for is not None else None
         runner = Runner(plan, devices, operator, heart.watch(store), station=station, listener=listener, lot=base.lot,
                         scenario=slot.scenario if base.sim else None)

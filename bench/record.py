@@ -14,8 +14,9 @@ from enum import StrEnum
 from typing import Any
 
 from bench.measure import Limit, Measurement
+from drivers.i18n import current_language
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ``lang``, the language the run spoke
 
 
 class Outcome(StrEnum):
@@ -170,6 +171,8 @@ class RunRecord:
     scenario: str | None = None
     bench_version: str = ""
     slot: int | None = None  # the fixture slot on a multi-up station (None: a one-unit station)
+    # The language the run spoke (its reports' default language); texts in the record stay English.
+    lang: str = field(default_factory=current_language)
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON form (see docs/run-record.schema.json)."""
@@ -188,6 +191,7 @@ class RunRecord:
             "scenario": self.scenario,
             "slot": self.slot,
             "bench_version": self.bench_version,
+            "lang": self.lang,
             "steps": [s.to_dict() for s in self.steps],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -214,6 +218,7 @@ class RunRecord:
             scenario=d.get("scenario"),
             bench_version=d.get("bench_version", ""),
             slot=d.get("slot"),
+            lang=d.get("lang", "en"),
         )
 
 

@@ -43,6 +43,7 @@ class RunRequest:
     terminal_operator: Callable[[str], Operator] | None = None  # prompts a person at a real station
     unit_serial: str | None = None  # with sim: the simulated unit's serial (one unit of a lot)
     allow_downgrade: bool = False  # --allow-downgrade: unit.firmware_update may flash an older image
+    notice: Callable[[str], None] | None = None  # one line for the console (results buffered: bench sync)
 
 
 def load_run_plan(req: RunRequest) -> Any:
@@ -101,7 +102,7 @@ def execute(req: RunRequest) -> RunResult:
             store.close()
         raise
     try:
-        store = store or _open_store(db)
+        store = store or _open_store(db, req.notice)
     except BaseException:
         _close_sim(sim)
         raise
@@ -117,6 +118,7 @@ def execute(req: RunRequest) -> RunResult:
             from bench.lots.store import check_lot_open
 
             check_lot_open(store, req.lot)  # unknown or already decided lot: UsageError, exit 2
+            store.reserve_lots = True  # the run takes a place in the lot's sample as it starts, or is refused
         listener = req.listener
         actions: dict[str, Any] = {}
         if sim is not None:
@@ -296,11 +298,12 @@ def _case_outcome(sink: Any) -> tuple[str | None, str | None]:
     return (sink.case.label if sink.attached else None), sink.note
 
 
-def _open_store(db: str | None) -> Any:
-    """The store for a run: ``sqlite3`` alone on a current SQLite file (no SQLAlchemy), else SQLAlchemy's.
+def _open_store(db: str | None, notice: Callable[[str], None] | None = None) -> Any:
+    """The store for a run: ``sqlite3`` alone on a current SQLite file (no SQLAlchemy), else SQLAlchemy's;
+    on PostgreSQL with the outbox behind it (:func:`bench.store.buffered.open_run_store`).
 
     Opening it marks ABORTED the runs that crashed processes left open (:func:`open_store`).
     """
-    from bench.store.connect import open_store
+    from bench.store.buffered import open_run_store
 
-    return open_store(db)
+    return open_run_store(db, notice)

@@ -1,4 +1,4 @@
-"""Benchmark 11: the fleet dashboard (``bench serve``) under 20 clients while 16 benches write runs.
+"""Benchmark 12: the fleet dashboard (``bench serve``) under 20 clients while 16 benches write runs.
 
 A fresh PostgreSQL cluster (tests/pgcluster.py) holds a fleet's store (tests/fleetdata.py: 2,000
 runs over ten days, benches, a lot). ``bench serve`` runs as a user starts it (its own process,
@@ -175,17 +175,17 @@ def run(reps: int) -> list[Row]:
     what = (f"`bench serve` on PostgreSQL: p95 page time, {CLIENTS} clients (live stream open, {THINK_S} s between "
             f"pages) while {BENCHES} benches write runs (a step every {STEP_EVERY_S} s each)")
     return [
-        Row("11", what, ours, ref, "one client alone", ours.median / ref.median, "loaded/alone",
+        Row("12", what, ours, ref, "one client alone", ours.median / ref.median, "loaded/alone",
             "p95 ≤ 100 ms", ours.median <= 100, note="; ".join(notes)),
-        Row("11", f"`bench serve`: p95 page time, the {CLIENTS} clients back to back (saturated) while the benches write",
+        Row("12", f"`bench serve`: p95 page time, the {CLIENTS} clients back to back (saturated) while the benches write",
             sat, ref, "one client alone", sat.median / ref.median, "saturated/alone", "reported", None),
-        Row("11", "`bench serve`: pages answered per second, saturated, while the benches write",
+        Row("12", "`bench serve`: pages answered per second, saturated, while the benches write",
             Series("pages/s", rates), None, "", None, "", "reported", None),
     ]
 
 
 def main() -> None:
-    cli("Benchmark 11: the fleet dashboard under 20 clients while 16 benches write", run, default_reps=3)
+    cli("Benchmark 12: the fleet dashboard under 20 clients while 16 benches write", run, default_reps=3)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from benchmarks.common import OUT, ROOT, VENV_BIN, Row, load, machine, table
 
 BENCHES = ("bench_steps", "bench_apdu", "bench_link", "bench_cli", "bench_store", "bench_multiup", "bench_host", "bench_soak",
-           "bench_flash", "bench_dashboard", "bench_serve")
+           "bench_flash", "bench_dashboard", "bench_fleet", "bench_serve")
 
 #: Run once whatever the spread: the dashboard's figures are a p95 over many calls already, and a
 #: second run would generate its 10^7-step store again (about two minutes); bench serve's are p95s

@@ -1,8 +1,7 @@
 """One abstract class per device kind: the contract checks are written against.
 
-Checks receive objects of these types and never learn whether they talk to a real
-unit over RS-232, a unit behind ser2net, or the simulated unit on a pty. Drivers
-return the typed values below and raise :mod:`bench.errors` exceptions.
+Checks receive objects of these types and never learn whether they talk to a real unit over RS-232, a unit
+behind ser2net, or the simulated unit on a pty. Drivers return the typed values below and raise our errors.
 """
 
 from __future__ import annotations

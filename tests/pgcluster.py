@@ -112,6 +112,47 @@ def start_pg_cluster(
         PgUnavailable: no binaries, or no way to run them as a non-root user.
         RuntimeError: initdb or the server failed (with their output).
     """
+    with pg_cluster(user=user, dbname=dbname, max_connections=max_connections) as cluster:
+        yield cluster.url
+
+
+class PgCluster:
+    """A running private cluster: its URL, and :meth:`stop` / :meth:`start` to take it away and back."""
+
+    def __init__(self, bindir: Path, prefix: list[str], data: Path, sock: Path, logfile: Path,
+                 env: dict[str, str], max_connections: int, fsync: bool = False) -> None:
+        self.bindir, self.prefix, self.data, self.sock, self.logfile = bindir, prefix, data, sock, logfile
+        self.env, self.max_connections, self.fsync = env, max_connections, fsync
+        self.port = 0
+        self.running = False
+        self.url = ""
+
+    def _pg_ctl(self, *args: str) -> None:
+        _run([*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args], env=self.env)
+
+    def start(self) -> None:
+        """Start the server (on its port: the URL stays valid) and wait until it accepts connections."""
+        durability = "" if self.fsync else "-c fsync=off -c full_page_writes=off "
+        opts = (
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 {durability}"
+            f"-c max_connections={self.max_connections}"
+        )
+        self._pg_ctl("-l", str(self.logfile), "-o", opts, "-w", "-t", "60", "start")
+        self.running = True
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: connections are cut, as when a database server goes down)."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+        self.running = False
+
+
+@contextlib.contextmanager
+def pg_cluster(*, user: str = "bench", dbname: str = "bench", max_connections: int = 100,
+               fsync: bool = False) -> Iterator[PgCluster]:
+    """:func:`start_pg_cluster`, yielding the :class:`PgCluster` (a test may stop and restart it).
+
+    ``fsync``: commits reach the disk as on a production server (the benchmarks); tests run without.
+    """
     bindir = find_pg_bin()
     prefix, uid, gid = _as_user_prefix()
     tmp = Path(tempfile.mkdtemp(prefix="bench-pg-"))
@@ -121,7 +162,7 @@ def start_pg_cluster(
         for path in (tmp, sock):
             os.chown(path, uid, gid)
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-    started = False
+    cluster = PgCluster(bindir, prefix, data, sock, logfile, env, max_connections, fsync)
     try:
         _run(
             [
@@ -140,48 +181,26 @@ def start_pg_cluster(
             env=env,
         )
         for attempt in range(5):
-            port = _free_port()
-            opts = (
-                f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c full_page_writes=off -c max_connections={max_connections}"
-            )
+            cluster.port = _free_port()
             try:
-                _run(
-                    [
-                        *prefix,
-                        str(bindir / "pg_ctl"),
-                        "-D",
-                        str(data),
-                        "-l",
-                        str(logfile),
-                        "-o",
-                        opts,
-                        "-w",
-                        "-t",
-                        "60",
-                        "start",
-                    ],
-                    env=env,
-                )
+                cluster.start()
             except RuntimeError:
                 if attempt == 4:
                     log = logfile.read_text(errors="replace") if logfile.exists() else ""
                     raise RuntimeError(f"PostgreSQL did not start; server log:\n{log}") from None
                 continue
-            started = True
             break
+        port = cluster.port
         _run(
             [*prefix, str(bindir / "createdb"), "-h", str(sock), "-p", str(port), "-U", user, dbname], env=env
         )
         _LOG.info("PostgreSQL cluster in %s on port %d", tmp, port)
-        yield f"postgresql+psycopg://{user}@127.0.0.1:{port}/{dbname}"
+        cluster.url = f"postgresql+psycopg://{user}@127.0.0.1:{port}/{dbname}"
+        yield cluster
     finally:
-        if started:
+        if cluster.running:
             try:
-                _run(
-                    [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                    env=env,
-                )
+                cluster.stop("immediate")
             except RuntimeError as exc:
                 _LOG.warning("stopping the PostgreSQL cluster failed: %s", exc)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,10 @@ def store_run(store: Store, rec: RunRecord) -> RunRecord:
     return rec
 
 
-#: Takes a version 8 store back to schema version 7 as released (what migration 8 added, removed).
+#: What schema version 9 (languages) added, by table.
+V9_COLUMNS = (("runs", "lang"), ("runs", "summary_text"), ("steps", "message_text"), ("measurements", "message_text"),
+              ("findings", "texts"))
+#: Takes a version 8 store back to schema version 7 as released (what migration 8, the fleet's, added, removed).
 TO_VERSION_7 = (
     "DROP TABLE day_totals; DROP TABLE day_fault_totals; DROP TABLE day_yield; DROP TABLE day_pareto; "
     "DROP TABLE heartbeats; DROP INDEX ix_units_serial_lower; "
@@ -28,10 +31,25 @@ TO_VERSION_7 = (
 )
 
 
+def to_version_8(url: str) -> None:
+    """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 8 as released."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table, column in V9_COLUMNS:
+                conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+            conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 9"))
+    finally:
+        engine.dispose()
+
+
 def to_version_7(url: str) -> None:
     """Take a current store (SQLAlchemy URL, SQLite or PostgreSQL) back to schema version 7 as released."""
     import sqlalchemy as sa
 
+    to_version_8(url)
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cases.model import Case
 from bench.cases.store import CaseStore, RunNotAttached, mismatch
-from bench.errors import UsageError
+from bench.errors import EquipmentError, UsageError
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class CaseSink:
     def _attach(self, run_id: str) -> None:
         try:
             CaseStore(self.store).attach_run(self.case.case_id, run_id)
-        except (RunNotAttached, UsageError) as exc:  # e.g. the case was closed since the run was allowed
+        except (RunNotAttached, UsageError, EquipmentError) as exc:  # the case closed since; the database went
             self.note = f"run {run_id[:8]} is stored but not attached to case {self.case.label}: {exc}"
             _LOG.warning("%s", self.note)
             return

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.cases.judgement import Judgement
@@ -293,17 +294,22 @@ def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str |
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help=_OUT_HELP)
 @click.option("--format", "fmt", type=click.Choice(("html", "md", "json")),
               help="Write only this format (default: all three: case.html, case.md, case.json).")
+@click.option("--customer-lang", metavar="LANG",
+              help=N_("Language of the summary for the customer (en, zh_CN); default: the report's."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
-def report(case_ref: str, out_dir: Path | None, fmt: str | None, db: str | None, as_json: bool) -> None:
+def report(case_ref: str, out_dir: Path | None, fmt: str | None, customer_lang: str | None, db: str | None,
+           as_json: bool) -> None:
     """Write the case report of ID: unit, complaint, intake, timeline, judgement, plan, before/after, result."""
     from bench.cases.store import CaseStore
+    from bench.cli.store import report_language
 
     case_id = _case_id(case_ref)
+    customer = report_language(customer_lang, "--customer-lang")
     with _open(db) as store:
         cases = CaseStore(store)
         c = cases.get(case_id)
-        _, written = _write_report(c, cases.runs(case_id), cases.repairs(case_id), out_dir, fmt)
+        _, written = _write_report(c, cases.runs(case_id), cases.repairs(case_id), out_dir, fmt, customer)
     if as_json:
         safe.echo_json(json.dumps({"case": c.label, "files": {k: str(v) for k, v in written.items()}}, indent=2))
         return
@@ -312,13 +318,13 @@ def report(case_ref: str, out_dir: Path | None, fmt: str | None, db: str | None,
 
 
 def _write_report(c: Case, runs: list[RunRecord], repairs: list[Repair], out_dir: Path | None,
-                  fmt: str | None) -> tuple[Path, dict[str, Path]]:
+                  fmt: str | None, customer_lang: str | None = None) -> tuple[Path, dict[str, Path]]:
     from bench.reports.case import build_case_report, default_folder
     from bench.reports.casefiles import CASE_FILES, write_case_reports
 
     folder = out_dir if out_dir is not None else default_folder(c)
     data = build_case_report(c, runs, repairs)
-    return folder, write_case_reports(data, folder, (fmt,) if fmt else tuple(CASE_FILES))
+    return folder, write_case_reports(data, folder, (fmt,) if fmt else tuple(CASE_FILES), customer_lang=customer_lang)
 
 
 def _label(case_id: int) -> str:

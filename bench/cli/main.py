@@ -172,6 +172,7 @@ def run(
         listener=None if as_json or many else ConsoleListener(),
         terminal_operator=TerminalOperator,
     )
+    request.notice = _notice_for(request.listener)
     if many:
         sys.exit(run_many(request, slots=slots, units=units, scenarios=by_slot, as_json=as_json))
     try:
@@ -204,6 +205,18 @@ def run(
              "renders it again)")
         code = EXIT_BENCH
     sys.exit(code)
+
+
+def _notice_for(listener: Any) -> Callable[[str], None]:
+    """One line to stderr, below the console's live line (e.g. results buffered for ``bench sync``)."""
+
+    def notice(text: str) -> None:
+        end = getattr(listener, "end_live_line", None)
+        if end is not None:
+            end()
+        _say("bench: " + tr(text))
+
+    return notice
 
 
 def _echo_record(rec: Any, report_path: Path | None, report_error: str | None = None, result: Any = None) -> None:
@@ -318,6 +331,10 @@ cli.add_command(case)
 from bench.cli.firmware import firmware  # noqa: E402
 
 cli.add_command(firmware)
+from bench.cli.sync import sync  # noqa: E402
+
+cli.add_command(sync)
+
 from bench.cli.serve import serve  # noqa: E402
 
 cli.add_command(serve)

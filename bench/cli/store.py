@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
@@ -237,13 +238,18 @@ _FORMATS = ("html", "json", "junit", "rma", "rma-json")
               help="Report to render (rma = the fault report in Markdown; with --out DIR also rma.json).")
 @click.option("--out", type=click.Path(path_type=Path),
               help="Write to this file, or into this directory under the standard name; default stdout.")
+@click.option("--lang", "report_lang", metavar="LANG",
+              help=N_("Language of the report for people (en, zh_CN); default: the run's. JSON and JUnit are the "
+                      "same in every language."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help="Print what was rendered as JSON (files written, or the content) instead of plain text.")
-def report(run_ref: str, fmt: str, out: Path | None, db: str | None, as_json: bool) -> None:
+def report(run_ref: str, fmt: str, out: Path | None, report_lang: str | None, db: str | None, as_json: bool) -> None:
     """Render the reports of a stored RUN again (run id, unique prefix, or 'latest')."""
     from bench.errors import UsageError
     from bench.reports.render import FILES, render, write_reports
+
+    lang = report_language(report_lang, "--lang")
 
     with _open(db) as store:
         if run_ref == "latest":
@@ -255,14 +261,14 @@ def report(run_ref: str, fmt: str, out: Path | None, db: str | None, as_json: bo
         written: dict[str, Path] = {}
         content: str | None = None
         if out is None:
-            content = render(rec, fmt, store)
+            content = render(rec, fmt, store, lang=lang)
         elif out.is_dir():
-            written = write_reports(rec, out, [fmt], store)
+            written = write_reports(rec, out, [fmt], store, lang=lang)
         else:
             from bench.reports.files import check_writable_file, write_atomic
 
             check_writable_file(out, "--out")
-            write_atomic(out, render(rec, fmt, store))
+            write_atomic(out, render(rec, fmt, store, lang=lang))
             written = {fmt: out}
     if as_json:
         doc: dict[str, Any] = {"run_id": rec.run_id, "verdict": rec.verdict.value, "format": fmt}
@@ -282,6 +288,24 @@ def report(run_ref: str, fmt: str, out: Path | None, db: str | None, as_json: bo
         safe.echo(f"wrote {path}")
 
 
+def report_language(given: str | None, option: str) -> str | None:
+    """The language code of ``--lang``/``--customer-lang`` (``zh``, ``zh-CN`` ... as ``zh_CN``), ``None`` when not given.
+
+    Raises:
+        UsageError: a language the bench does not speak.
+    """
+    if given is None:
+        return None
+    from bench.errors import UsageError
+    from bench.i18n import LANGUAGES, normalise
+
+    lang = normalise(given)
+    if lang is None:
+        raise UsageError(N_("{source}: unknown language {given!r} (the bench speaks: {known})", source=option,
+                            given=given, known=", ".join(LANGUAGES)))
+    return lang
+
+
 COMMANDS = (history, trend, stats, report)
 
-__all__ = ["COMMANDS", "history", "parse_since", "report", "stats", "trend"]
+__all__ = ["COMMANDS", "history", "parse_since", "report", "report_language", "stats", "trend"]

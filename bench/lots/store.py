@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from bench.errors import UsageError
 from bench.lots import sampling
 from bench.record import Verdict
+from bench.store.lotplaces import lock_lot
 from bench.store.rows import utc
 
 if TYPE_CHECKING:
@@ -177,7 +178,11 @@ class LotStore:
             UsageError: no such lot.
         """
         with self._db.read():
-            found = self._db.query(f"SELECT {_LOT_COLUMNS} FROM lots WHERE id = :id", {"id": lot_id})
+            return self._get(lot_id)
+
+    def _get(self, lot_id: str) -> Lot:
+        """:meth:`get` inside the caller's transaction."""
+        found = self._db.query(f"SELECT {_LOT_COLUMNS} FROM lots WHERE id = :id", {"id": lot_id})
         if not found:
             raise UsageError(f"no lot {lot_id!r} in the store; open it with: bench inspect start --lot {lot_id} ...")
         return _lot(found[0])
@@ -209,13 +214,36 @@ class LotStore:
         return sampling.switching_state(self.results(supplier, part), resume=resume)
 
     def status(self, lot_id: str, *, decide: bool = True, now: datetime | None = None) -> LotStatus:
-        """The lot's units and progress; with ``decide``, write the decision once it is reached."""
-        lot = self.get(lot_id)
-        db, lot_param = self._db, {"lot": lot_id}
+        """The lot's units and progress; with ``decide``, write the decision once it is reached.
+
+        The decision is taken under the lot's row lock (``FOR UPDATE``; SQLite's write lock), on
+        the units counted in that transaction: benches finishing the last units at once write one
+        decision, and every one of them reports that one.
+        """
+        db = self._db
         with db.read():
-            rows = db.query(_LOT_RUNS, lot_param)
-            fault_rows = db.query(_LOT_STEP_FAULTS, lot_param)
-            finding_rows = db.query(_LOT_FINDING_FAULTS, lot_param)
+            status = self._count(self._get(lot_id))
+        lot = status.lot
+        if decide and lot.decision is None and sampling.decide(lot.plan, status.tested, status.defectives):
+            with db.write():
+                lock_lot(db, lot_id)
+                status = self._count(self._get(lot_id))
+                lot = status.lot
+                verdict = sampling.decide(lot.plan, status.tested, status.defectives)
+                if lot.decision is None and verdict is not None:
+                    when = now or datetime.now(UTC)
+                    db.execute("UPDATE lots SET state = :state, decision = :decision, decided_at = :at "
+                               "WHERE id = :id AND decision IS NULL",
+                               {"state": DECIDED, "decision": verdict.value, "at": db.time(when), "id": lot_id})
+                    lot.state, lot.decision, lot.decided_at = DECIDED, verdict.value, when
+        return status
+
+    def _count(self, lot: Lot) -> LotStatus:
+        """The lot's units as the runs carrying it say (inside the caller's transaction)."""
+        db, lot_param = self._db, {"lot": lot.lot_id}
+        rows = db.query(_LOT_RUNS, lot_param)
+        fault_rows = db.query(_LOT_STEP_FAULTS, lot_param)
+        finding_rows = db.query(_LOT_FINDING_FAULTS, lot_param)
         run_faults: dict[str, list[str]] = {}
         for rid, code in [*fault_rows, *finding_rows]:
             codes = run_faults.setdefault(rid, [])
@@ -244,17 +272,7 @@ class LotStore:
                 for code in run_faults.get(rid, []):
                     if code not in u.faults:
                         u.faults.append(code)
-        status = LotStatus(lot, list(by_unit.values()), sum(pending.values()))
-        if decide and lot.decision is None:
-            verdict = sampling.decide(lot.plan, status.tested, status.defectives)
-            if verdict is not None:
-                when = now or datetime.now(UTC)
-                with db.write():
-                    db.execute("UPDATE lots SET state = :state, decision = :decision, decided_at = :at "
-                               "WHERE id = :id AND decision IS NULL",
-                               {"state": DECIDED, "decision": verdict.value, "at": db.time(when), "id": lot_id})
-                lot.state, lot.decision, lot.decided_at = DECIDED, verdict.value, when
-        return status
+        return LotStatus(lot, list(by_unit.values()), sum(pending.values()))
 
 
 def check_lot_open(store: StoreBase, lot: str) -> None:

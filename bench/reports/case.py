@@ -22,10 +22,14 @@ from bench.cases.compare import before_after
 from bench.cases.model import REACTIVATED, RETURN_TO_FACTORY, iso
 from bench.cases.replay import failing_runs
 from bench.controls import escape_controls, escape_controls_json
+from bench.i18n import load
+from bench.i18n.stored import redact_text
 from bench.record import Outcome
 from bench.reports.format import fmt_time, fmt_value, redacted
 from bench.reports.rma import _cell, _md  # the one Markdown escaping of device text
+from bench.reports.words import case_word, verdict_word
 from drivers.codecs.pan import redact_data
+from drivers.i18n import N_, Text, _, tr, using_language
 
 if TYPE_CHECKING:
     from bench.cases.catalogue import Catalogue
@@ -37,14 +41,14 @@ _SKIP = frozenset({"run_id", "last_failing_run", "before_run", "after_run", "res
                    "ended_at", "runs"})
 #: A recorded repair in the customer's words.
 _DONE_WORDS = {
-    "reseat": "reseated the internal connections", "clean": "cleaned the unit", "adjust": "corrected its settings",
-    "update": "updated its software", "reflash": "reinstalled its software",
-    RETURN_TO_FACTORY: "sent it to the manufacturer", REACTIVATED: "reactivated it after its return from the manufacturer",
+    "reseat": N_("reseated the internal connections"), "clean": N_("cleaned the unit"),
+    "adjust": N_("corrected its settings"), "update": N_("updated its software"),
+    "reflash": N_("reinstalled its software"), RETURN_TO_FACTORY: N_("sent it to the manufacturer"),
+    REACTIVATED: N_("reactivated it after its return from the manufacturer"),
 }
 _RESULT_WORDS = {
-    "repaired": "It passed all our tests afterwards and is ready to go back into service.",
-    "unrepaired": "We could not repair it",
-    "returned": "It is with the manufacturer, who will repair and reactivate it.",
+    "repaired": N_("It passed all our tests afterwards and is ready to go back into service."),
+    "returned": N_("It is with the manufacturer, who will repair and reactivate it."),
 }
 
 
@@ -91,8 +95,10 @@ def build_case_report(case: Case, runs: Sequence[RunRecord], repairs: Sequence[R
                    "last_verdict": runs[-1].verdict.value if runs else None},
         "before_after": comparison.to_dict() if comparison else None,
     }
-    data["customer_summary"] = customer_summary(case, model, judgement.to_dict()["findings"], repairs, catalogue)
-    return dict(redact_data(data, _SKIP))
+    summary = customer_summary(case, model, judgement.to_dict()["findings"], repairs, catalogue)
+    out = dict(redact_data(data, _SKIP))
+    out["customer_summary"] = redact_text(summary)  # kept translatable: the customer's language is the renderer's
+    return out
 
 
 def _intake(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
@@ -158,32 +164,54 @@ def _minutes(p: Repair, model: str, catalogue: Catalogue) -> int | None:
 
 def customer_summary(case: Case, model: str, findings: Sequence[dict[str, Any]], repairs: Sequence[Repair],
                      catalogue: Catalogue) -> str:
-    """A few plain sentences for the customer: what came in, what was wrong, what was done, how it left."""
-    unit = f"Your {model} terminal" if model else "Your terminal"
-    words = [f"{unit} (serial {case.serial}) came in because: {' '.join(case.complaint.split())}."]
+    """A few plain sentences for the customer: what came in, what was wrong, what was done, how it left.
+
+    A :class:`~drivers.i18n.Text` (English as a ``str``): the report shows it in the customer's language.
+    """
+    unit = N_("Your {model} terminal", model=model) if model else N_("Your terminal")
+    words = [N_("{unit} (serial {serial}) came in because: {complaint}.", unit=unit, serial=case.serial,
+                complaint=" ".join(case.complaint.split()))]
     wrong = [f["title"] for f in findings if f["in_unit"]]
     if wrong:
-        words.append(f"What was wrong: {'; '.join(wrong)}.")
+        words.append(N_("What was wrong: {faults}.", faults=_listing(wrong)))
     else:
-        words.append("Our tests did not find a fault in the terminal itself.")
+        words.append(N_("Our tests did not find a fault in the terminal itself."))
     done = [_done(p, catalogue) for p in repairs]
     if done:
-        words.append(f"What we did: {'; '.join(done)}.")
+        words.append(N_("What we did: {actions}.", actions=_listing(done)))
     elif case.status == "closed":
-        words.append("No repair was needed.")
+        words.append(N_("No repair was needed."))
+    reason = " ".join((case.close_reason or "").split())
     if case.result == "unrepaired":
-        words.append(f"{_RESULT_WORDS['unrepaired']}: {' '.join((case.close_reason or '').split())}.".replace(": .", "."))
+        words.append(N_("We could not repair it: {reason}.", reason=reason) if reason else N_("We could not repair it."))
     elif case.result:
         words.append(_RESULT_WORDS[case.result])
     else:
-        words.append("The repair is still in progress.")
-    return " ".join(words)
+        words.append(N_("The repair is still in progress."))
+    return _sentences(words)
+
+
+def _sentences(parts: Sequence[str]) -> Text:
+    """Sentences one after the other (the catalogue says how: a space in English, none in Chinese)."""
+    text = parts[-1] if isinstance(parts[-1], Text) else Text(parts[-1])
+    for part in reversed(parts[:-1]):
+        text = N_("{sentence} {more}", sentence=part, more=text)
+    return text
+
+
+def _listing(items: Sequence[str]) -> Text:
+    """Items of a list in one sentence, ``a; b; c``."""
+    text = items[-1] if isinstance(items[-1], Text) else Text(items[-1])
+    for item in reversed(items[:-1]):
+        text = N_("{item}; {more}", item=item, more=text)
+    return text
 
 
 def _done(p: Repair, catalogue: Catalogue) -> str:
     if p.action == "replace":
         part = catalogue.part(p.part_number or "")
-        return f"replaced the {part.name}" if part else f"replaced a part ({p.part_number})"
+        return N_("replaced the {part}", part=part.name) if part else N_("replaced a part ({number})",
+                                                                          number=p.part_number)
     return _DONE_WORDS.get(p.action) or " ".join(p.note.split())
 
 
@@ -195,95 +223,124 @@ def render_case_json(data: dict[str, Any]) -> str:
     return escape_controls_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
-def render_case_md(data: dict[str, Any]) -> str:
-    """``case.md``: the case report as Markdown (every stored or device text made inert)."""
+def render_case_md(data: dict[str, Any], *, customer_lang: str | None = None) -> str:
+    """``case.md``: the case report as Markdown (every stored or device text made inert), in the current
+    language; the summary for the customer in ``customer_lang`` (default: the same)."""
     c, u, j, plan = data["case"], data["unit"], data["judgement"], data["plan"]
     title = " ".join(x for x in (u["model"], u["serial"]) if x)
-    state = c["status"] + (f", {c['result']}" if c["result"] else "")
-    lines = [f"# Case {c['case']}: {_md(title)} ({state})", "", f"> {_md(data['customer_summary'])}", "",
-             "## Unit and complaint", "", "| | |", "| --- | --- |"]
-    for label, value in (("Model", u["model"]), ("Serial number", u["serial"]), ("Firmware", u["firmware"]),
-                         ("Hardware revision", u["hw_revision"]), ("Complaint", c["complaint"]),
-                         ("Customer reference", c["customer_ref"]), ("Last worked", c["last_worked"]),
-                         ("Software update", c["software_update"]),
-                         ("Opened", f"{iso_time(c['opened_at'])} by {c['opened_by']}")):
+    state = case_word(c["status"]) + (f", {case_word(c['result'])}" if c["result"] else "")
+    lines = ["# " + _("Case {case}: {unit} ({state})").format(case=c["case"], unit=_md(title), state=state), "",
+             f"> {_md(customer_text(data, customer_lang))}", "",
+             "## " + _("Unit and complaint"), "", "| | |", "| --- | --- |"]
+    opened = _("{when} by {who}").format(when=iso_time(c["opened_at"]), who=c["opened_by"])
+    for label, value in ((_("Model"), u["model"]), (_("Serial number"), u["serial"]), (_("Firmware"), u["firmware"]),
+                         (_("Hardware revision"), u["hw_revision"]), (_("Complaint"), c["complaint"]),
+                         (_("Customer reference"), c["customer_ref"]), (_("Last worked"), c["last_worked"]),
+                         (_("Software update"), c["software_update"]), (_("Opened"), opened)):
         lines.append(f"| {label} | {_cell(value)} |")
-    lines += ["", "## Intake", ""]
-    lines += [f"- {_md(i['step'])}: {'damaged' if i['damaged'] else 'sound'}"
-              + (f" `{i['fault']}`" if i["fault"] and i["damaged"] else "") + (f": {_md(i['message'])}" if i["message"] else "")
-              for i in data["intake"]] or ["No intake run."]
-    lines += ["", "## Timeline", "", "| When | What | Result | Faults / note |", "| --- | --- | --- | --- |"]
+    lines += ["", "## " + _("Intake"), ""]
+    lines += [f"- {_md(i['step'])}: {case_word('damaged' if i['damaged'] else 'sound')}"
+              + (f" `{i['fault']}`" if i["fault"] and i["damaged"] else "")
+              + (f": {_md(tr(i['message']))}" if i["message"] else "")
+              for i in data["intake"]] or [_("No intake run.")]
+    head = " | ".join([_("When"), _("What"), _("Result"), _("Faults / note")])
+    lines += ["", "## " + _("Timeline"), "", f"| {head} |", "| --- | --- | --- | --- |"]
     for t in data["timeline"]:
         if t["kind"] == "run":
-            lines.append(f"| {iso_time(t['at'])} | run {t['run_id'][:8]} {_md(t['plan'])} | {t['verdict']} | "
+            what = _("run {run} {plan}").format(run=t["run_id"][:8], plan=_md(t["plan"]))
+            lines.append(f"| {iso_time(t['at'])} | {what} | {verdict_word(t['verdict'])} | "
                          f"{_cell(' '.join(t['faults']))} |")
         else:
             part = f" {t['part_number']}" if t["part_number"] else ""
-            lines.append(f"| {iso_time(t['at'])} | repair: {_md(t['action'] + part)} by {_md(t['technician'])} | | "
-                         f"{_cell(t['note'])} |")
-    lines += ["", "## Judgement", "", f"**Verdict: {j['verdict']}**: {_md(judgement_text(j))}", ""]
+            what = _("repair: {action} by {technician}").format(action=_md(t["action"] + part),
+                                                                technician=_md(t["technician"]))
+            lines.append(f"| {iso_time(t['at'])} | {what} | | {_cell(t['note'])} |")
+    verdict = _("Verdict: {verdict}").format(verdict=case_word(j["verdict"]))
+    lines += ["", "## " + _("Judgement"), "", f"**{verdict}**: {_md(judgement_text(j))}", ""]
     for i, f in enumerate(j["findings"], 1):
-        state = f"resolved (run {f['resolved_by'][:8]})" if f["resolved"] else "open"
-        whose = "unit" if f["in_unit"] else "not the unit"
-        lines.append(f"{i}. `{f['fault']}` **{_md(f['title'])}**: {f['kind']}, {_md(f['part'])}, severity "
-                     f"{f['severity']} ({f['severity_label']}), {whose}, {state}")
-    lines += ["", "## Repair plan", ""]
+        state = (_("resolved (run {run})").format(run=f["resolved_by"][:8]) if f["resolved"] else case_word("open"))
+        whose = _("unit") if f["in_unit"] else _("not the unit")
+        severity = f"{f['severity']} ({case_word(f['severity_label'])})"
+        lines.append(f"{i}. `{f['fault']}` **{_md(tr(f['title']))}**: " + _(
+            "{kind}, {part}, severity {severity}, {whose}, {state}").format(
+            kind=case_word(f["kind"]), part=_md(tr(f["part"])), severity=severity, whose=whose, state=state))
+    lines += ["", "## " + _("Repair plan"), ""]
     lines += _plan_md(plan)
     if data["plan_after_failing_runs"]:
         earlier = data["plan_after_failing_runs"]
-        lines += ["", f"The plan after the failing runs (up to run {earlier['last_failing_run'][:8]}):", ""]
+        lines += ["", _("The plan after the failing runs (up to run {run}):").format(
+            run=earlier["last_failing_run"][:8]), ""]
         lines += _plan_md(earlier)
-    lines += ["", "## Before and after", ""]
+    lines += ["", "## " + _("Before and after"), ""]
     lines += _compare_md(data["before_after"])
     lab = data["labour"]
-    lines += ["", "## Parts used and labour", ""]
-    lines += [f"- {_md(p['number'])} {_md(p['name'] or '(not in the catalogue)')}"
+    lines += ["", "## " + _("Parts used and labour"), ""]
+    unknown = _("(not in the catalogue)")
+    lines += [f"- {_md(p['number'])} {_md(p['name'] or unknown)}"
               + (f": {p['price']:.2f} {lab['currency']}" if p["price"] is not None else "")
-              for p in data["parts_used"]] or ["No part fitted."]
-    lines.append(f"- Labour: {lab['minutes']} min ({lab['labour_cost']:.2f} {lab['currency']} at "
-                 f"{lab['rate_per_hour']:g}/h, catalogue times); total {lab['total_cost']:.2f} {lab['currency']}")
+              for p in data["parts_used"]] or [_("No part fitted.")]
+    lines.append("- " + _("Labour: {minutes} min ({cost} {currency} at {rate}/h, catalogue times); total {total} "
+                          "{currency}").format(minutes=lab["minutes"], cost=f"{lab['labour_cost']:.2f}",
+                                               currency=lab["currency"], rate=f"{lab['rate_per_hour']:g}",
+                                               total=f"{lab['total_cost']:.2f}"))
     r = data["result"]
-    lines += ["", "## Result", "", result_text(r)]
+    lines += ["", "## " + _("Result"), "", result_text(r)]
     return escape_controls("\n".join(lines), keep="\n") + "\n"
+
+
+def customer_text(data: dict[str, Any], customer_lang: str | None = None) -> str:
+    """The summary for the customer, in ``customer_lang`` (default: the current language)."""
+    if not customer_lang:
+        return tr(data["customer_summary"])
+    load(customer_lang)
+    with using_language(customer_lang):
+        return tr(data["customer_summary"])
 
 
 def _plan_md(plan: dict[str, Any]) -> list[str]:
     lines = []
     rtf = plan["return_to_factory"]
     if rtf:
-        lines += [f"**Return to factory**: {_md(rtf['reason'])}", ""]
-        lines += [f"- evidence: {_md(e)}" for e in rtf["evidence"]] + [""]
+        lines += ["**" + _("Return to factory") + f"**: {_md(tr(rtf['reason']))}", ""]
+        lines += ["- " + _("evidence: {what}").format(what=_md(tr(e))) for e in rtf["evidence"]] + [""]
     if not plan["actions"]:
-        lines.append("Nothing to do: no open fault in the unit.")
+        lines.append(_("Nothing to do: no open fault in the unit."))
     for a in plan["actions"]:
-        part = f" (part {a['part_number']}, {a['price']:.2f} {plan['currency']})" if a["part_number"] else ""
-        cond = " *only if the fault persists*" if a["conditional"] else ""
-        lines.append(f"{a['order']}. {_md(a['what'])}{part}: {a['minutes']} min, for {', '.join(a['faults'])}{cond}")
-    lines += ["", f"Labour up to {plan['labour_minutes']} min, cost up to {plan['total_cost']:.2f} {plan['currency']}"
-              f" (parts {plan['parts_cost']:.2f}); first pass {plan['first_pass_minutes']} min, "
-              f"{plan['first_pass_cost']:.2f} {plan['currency']}."]
+        part = (" " + _("(part {number}, {price} {currency})").format(
+            number=a["part_number"], price=f"{a['price']:.2f}", currency=plan["currency"])) if a["part_number"] else ""
+        cond = (" *" + _("only if the fault persists") + "*") if a["conditional"] else ""
+        lines.append(f"{a['order']}. {_md(tr(a['what']))}{part}: " + _("{minutes} min, for {faults}").format(
+            minutes=a["minutes"], faults=", ".join(a["faults"])) + cond)
+    lines += ["", _("Labour up to {minutes} min, cost up to {total} {currency} (parts {parts}); first pass {first} min, "
+                    "{first_cost} {currency}.").format(
+        minutes=plan["labour_minutes"], total=f"{plan['total_cost']:.2f}", currency=plan["currency"],
+        parts=f"{plan['parts_cost']:.2f}", first=plan["first_pass_minutes"], first_cost=f"{plan['first_pass_cost']:.2f}")]
     if plan["unplanned"]:
-        lines.append(f"Not in the catalogue (a technician decides): {', '.join(plan['unplanned'])}.")
+        lines.append(_("Not in the catalogue (a technician decides): {faults}.").format(faults=", ".join(plan["unplanned"])))
     if plan["deferred"]:
-        lines.append(f"Deferred until the unit is back from the factory: {', '.join(plan['deferred'])}.")
+        lines.append(_("Deferred until the unit is back from the factory: {faults}.").format(
+            faults=", ".join(plan["deferred"])))
     return lines
 
 
 def _compare_md(cmp: dict[str, Any] | None) -> list[str]:
     if cmp is None:
-        return ["No failing run followed by another run: nothing to compare."]
-    lines = [f"First failing run {cmp['before_run'][:8]} ({cmp['before_verdict']}) against the last run "
-             f"{cmp['after_run'][:8]} ({cmp['after_verdict']}).", "",
-             "| Step | Measurement | Before | After | Limit | Change |", "| --- | --- | ---: | ---: | --- | --- |"]
+        return [_("No failing run followed by another run: nothing to compare.")]
+    head = " | ".join([_("Step"), _("Measurement"), _("Before"), _("After"), _("Limit"), _("Change")])
+    lines = [_("First failing run {before} ({before_verdict}) against the last run {after} ({after_verdict}).").format(
+        before=cmp["before_run"][:8], before_verdict=verdict_word(cmp["before_verdict"]), after=cmp["after_run"][:8],
+        after_verdict=verdict_word(cmp["after_verdict"])), "",
+             f"| {head} |", "| --- | --- | ---: | ---: | --- | --- |"]
     for m in cmp["changes"]:
         lines.append(f"| {_cell(m['step'])} | {_cell(m['name'])} | {_cell(value_text(m['before'], m['unit']))} | "
-                     f"{_cell(value_text(m['after'], m['unit']))} | {_cell(m['limit'])} | {m['change']} |")
+                     f"{_cell(value_text(m['after'], m['unit']))} | {_cell(tr(m['limit'] or ''))} | "
+                     f"{case_word(m['change'])} |")
     return lines
 
 
 def judgement_text(j: dict[str, Any]) -> str:
     """The judgement's summary without the verdict it starts with (the report shows the verdict apart)."""
-    text = str(j["summary"])
+    text = tr(j["summary"])
     prefix = f"{j['verdict']}: "
     return text[len(prefix):] if text.startswith(prefix) else text
 
@@ -298,17 +355,20 @@ def value_text(value: Any, unit: str | None) -> str:
 def result_text(r: dict[str, Any]) -> str:
     """How the case stands, in one sentence (Markdown bold around the result)."""
     if r["status"] == "open":
-        last = f"; last run {r['last_run'][:8]}: {r['last_verdict']}" if r["last_run"] else ""
-        return f"Open{last}."
+        if r["last_run"]:
+            return _("Open; last run {run}: {verdict}.").format(run=r["last_run"][:8],
+                                                                 verdict=verdict_word(r["last_verdict"]))
+        return _("Open.")
     reason = f" ({_md(r['close_reason'])})" if r["close_reason"] else ""
-    return f"Closed {iso_time(r['closed_at'])}: **{r['result']}**{reason}."
+    return _("Closed {when}: {result}{reason}.").format(when=iso_time(r["closed_at"]),
+                                                        result="**" + case_word(r["result"] or "") + "**", reason=reason)
 
 
 def iso_time(text: str | None) -> str:
-    """An ISO time of the report's data as ``2026-12-07 03:10:00 UTC``."""
+    """An ISO time of the report's data as ``2026-12-07 03:10:00 UTC`` (in the current language)."""
     return fmt_time(datetime.fromisoformat(text)) if text else "-"
 
 
-__all__ = ["CASE_SCHEMA", "build_case_report", "customer_summary", "default_folder", "iso_time",
+__all__ = ["CASE_SCHEMA", "build_case_report", "customer_summary", "customer_text", "default_folder", "iso_time",
            "judgement_text",
            "render_case_json", "render_case_md", "result_text", "value_text"]

@@ -10,19 +10,25 @@ from bench.errors import UsageError
 from bench.reports.case import render_case_json, render_case_md
 from bench.reports.casehtml import render_case_html
 from bench.reports.files import write_atomic
+from drivers.i18n import N_, SOURCE_LANGUAGE, using_language
 
 #: Format name -> the file it writes in a case's report folder.
 CASE_FILES: dict[str, str] = {"html": "case.html", "md": "case.md", "json": "case.json"}
-_RENDER = {"html": render_case_html, "md": render_case_md, "json": render_case_json}
+_PAGES = {"html": render_case_html, "md": render_case_md}
 
 
-def write_case_reports(data: dict[str, Any], folder: Path, formats: Iterable[str] = tuple(CASE_FILES)) -> dict[str, Path]:
+def write_case_reports(data: dict[str, Any], folder: Path, formats: Iterable[str] = tuple(CASE_FILES), *,
+                       customer_lang: str | None = None) -> dict[str, Path]:
     """Write the case report's formats (``html``, ``md``, ``json``) of ``data`` into ``folder``.
+
+    The pages are in the current language, the summary for the customer in ``customer_lang`` (default: the
+    same); ``case.json`` is English in every language.
 
     Args:
         data: from :func:`bench.reports.case.build_case_report` (redacted).
         folder: the case's report folder (created when missing).
         formats: which formats, in order.
+        customer_lang: the customer's language (``en``, ``zh_CN``), for the summary written for them.
 
     Raises:
         UsageError: an unknown format.
@@ -31,9 +37,15 @@ def write_case_reports(data: dict[str, Any], folder: Path, formats: Iterable[str
     folder.mkdir(parents=True, exist_ok=True)
     for fmt in formats:
         if fmt not in CASE_FILES:
-            raise UsageError(f"unknown case report format {fmt!r} (known: {', '.join(CASE_FILES)})")
+            raise UsageError(N_("unknown case report format {format!r} (known: {known})", format=fmt,
+                                    known=", ".join(CASE_FILES)))
         path = folder / CASE_FILES[fmt]
-        write_atomic(path, _RENDER[fmt](data))
+        if fmt == "json":
+            with using_language(SOURCE_LANGUAGE):
+                text = render_case_json(data)
+        else:
+            text = _PAGES[fmt](data, customer_lang=customer_lang)
+        write_atomic(path, text)
         written[fmt] = path
     return written
 

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.controls import escape_controls
-from bench.reports.case import CASE_SCHEMA, iso_time, judgement_text, result_text, value_text
-from bench.reports.style import COLOURS, CSS
+from bench.reports.case import CASE_SCHEMA, customer_text, iso_time, judgement_text, result_text, value_text
+from bench.reports.style import COLOURS, html_lang, page_head
+from bench.reports.words import case_word, verdict_word
+from drivers.i18n import _, tr
 
 #: Header colour of a case by how it stands.
 _STATE_COLOURS = {"repaired": COLOURS["PASS"], "unrepaired": COLOURS["FAIL"], "returned": COLOURS["ABORTED"],
@@ -31,26 +33,18 @@ tr.repair td{background:#f6f8fa}
 """.strip()
 
 
-def render_case_html(data: dict[str, Any]) -> str:
-    """The report page of a case (``data`` from :func:`~bench.reports.case.build_case_report`)."""
+def render_case_html(data: dict[str, Any], *, customer_lang: str | None = None) -> str:
+    """The report page of a case (``data`` from :func:`~bench.reports.case.build_case_report`), in the current
+    language; the summary for the customer in ``customer_lang`` (default: the same)."""
     c, u = data["case"], data["unit"]
     who = " ".join(x for x in (u["model"], u["serial"]) if x)
     state = c["result"] or c["status"]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Case {_e(c['case'])} · {_e(who)} · {_e(state)}</title>",
-        f"<style>{CSS}\n{_EXTRA_CSS}</style>",
-        "</head>",
-        "<body>",
+    customer = _e(_("For the customer."))
+    body = [
         _header(data, who, state),
         "<main>",
-        f'<section class="customer" id="customer-summary"><strong>For the customer.</strong> '
-        f"{_e(data['customer_summary'])}</section>",
+        f'<section class="customer" id="customer-summary"{_lang(customer_lang)}><strong>{customer}</strong> '
+        f"{_e(customer_text(data, customer_lang))}</section>",
         _unit(data),
         _intake(data["intake"]),
         _timeline(data["timeline"]),
@@ -58,65 +52,93 @@ def render_case_html(data: dict[str, Any]) -> str:
         _plan(data["plan"], data["plan_after_failing_runs"]),
         _compare(data["before_after"]),
         _parts(data),
-        f'<section id="result"><h2>Result</h2><p>{_e(result_text(data["result"]).replace("**", ""))}</p></section>',
+        '<section id="result">' + _h2(_("Result")) + f'<p>{_e(result_text(data["result"]).replace("**", ""))}</p></section>',
         "</main>",
-        f"<footer>Case {_e(c['case'])} · rendered by bench from the results store (schema {CASE_SCHEMA}). "
-        "Times are UTC.</footer>",
+        "<footer>" + _e(_("Case {case} · rendered by bench from the results store (schema {schema}). Times are UTC.")
+                        .format(case=c["case"], schema=CASE_SCHEMA)) + "</footer>",
         "</body>",
         "</html>",
         "",
     ]
-    return "\n".join(parts)
+    title = _("Case {case} · {unit} · {state}").format(case=c["case"], unit=who, state=case_word(state))
+    head = page_head(title, "\n".join(body), extra_css=_EXTRA_CSS)
+    return "\n".join([*head, "<body>", *body])
+
+
+def _lang(language: str | None) -> str:
+    """The ``lang`` attribute of the customer's summary when it is not in the page's language."""
+    return f' lang="{html_lang(language)}"' if language and html_lang(language) != html_lang() else ""
+
+
+def _h2(text: str) -> str:
+    return f"<h2>{_e(text)}</h2>"
+
+
+def _th(*names: str) -> str:
+    return "".join(f"<th>{_e(n)}</th>" for n in names)
 
 
 def _header(data: dict[str, Any], who: str, state: str) -> str:
     c, j = data["case"], data["judgement"]
+    runs = len([t for t in data["timeline"] if t["kind"] == "run"])
+    repairs = len([t for t in data["timeline"] if t["kind"] == "repair"])
+    meta = _("verdict {verdict} · opened {when} by {who} · {runs} run(s), {repairs} repair(s)").format(
+        verdict=case_word(j["verdict"]), when=iso_time(c["opened_at"]), who=c["opened_by"], runs=runs, repairs=repairs)
+    heading = _("Case {case}: {unit}").format(case=c["case"], unit=who)
     return (f'<header class="top" style="--c:{_STATE_COLOURS.get(state, "#57606a")}">'
-            f'<div class="verdict">{_e(state.upper())}</div>'
-            f'<div class="headline"><h1>Case {_e(c["case"])}: {_e(who)}</h1>'
-            f'<p class="summary">{_e(j["summary"]).replace(" -&gt; ", " → ")}</p>'
-            f'<p class="meta">verdict {_e(j["verdict"])} · opened {_e(iso_time(c["opened_at"]))} by {_e(c["opened_by"])}'
-            f" · {len([t for t in data['timeline'] if t['kind'] == 'run'])} run(s), "
-            f"{len([t for t in data['timeline'] if t['kind'] == 'repair'])} repair(s)</p></div></header>")
+            f'<div class="verdict">{_e(case_word(state).upper())}</div>'
+            f'<div class="headline"><h1>{_e(heading)}</h1>'
+            f'<p class="summary">{_e(tr(j["summary"])).replace(" -&gt; ", " → ")}</p>'
+            f'<p class="meta">{_e(meta)}</p></div></header>')
 
 
 def _unit(data: dict[str, Any]) -> str:
     c, u = data["case"], data["unit"]
-    rows = [("Model", u["model"]), ("Serial", u["serial"]), ("Firmware", u["firmware"]),
-            ("Hardware rev.", u["hw_revision"]), ("Customer ref.", c["customer_ref"]),
-            ("Last worked", c["last_worked"]), ("Software update", c["software_update"]),
-            ("Opened", f"{iso_time(c['opened_at'])} by {c['opened_by']}")]
+    rows = [(_("Model"), u["model"]), (_("Serial"), u["serial"]), (_("Firmware"), u["firmware"]),
+            (_("Hardware rev."), u["hw_revision"]), (_("Customer ref."), c["customer_ref"]),
+            (_("Last worked"), c["last_worked"]), (_("Software update"), c["software_update"]),
+            (_("Opened"), _("{when} by {who}").format(when=iso_time(c["opened_at"]), who=c["opened_by"]))]
     grid = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v or '-')}</dd></div>" for k, v in rows)
-    return (f'<section id="unit"><h2>Unit and complaint</h2><p><strong>Complaint:</strong> {_e(c["complaint"])}</p>'
-            f'<dl class="grid">{grid}</dl></section>')
+    complaint = _e(_("Complaint:"))
+    return ('<section id="unit">' + _h2(_("Unit and complaint"))
+            + f'<p><strong>{complaint}</strong> {_e(c["complaint"])}</p><dl class="grid">{grid}</dl></section>')
 
 
 def _intake(intake: Sequence[dict[str, Any]]) -> str:
+    head = '<section id="intake">' + _h2(_("Intake"))
     if not intake:
-        return '<section id="intake"><h2>Intake</h2><p class="note">No intake run.</p></section>'
+        return head + '<p class="note">' + _e(_("No intake run.")) + "</p></section>"
     rows = "".join(
         f'<tr class="{"bad" if i["damaged"] else ""}"><td>{_e(i["step"])}</td>'
-        f'<td>{_badge("FAIL" if i["damaged"] else "PASS", "damaged" if i["damaged"] else "sound")}</td>'
-        f'<td>{_e(i["fault"] if i["damaged"] and i["fault"] else "")}</td><td>{_e(i["message"])}</td></tr>'
+        f'<td>{_badge("FAIL" if i["damaged"] else "PASS", case_word("damaged" if i["damaged"] else "sound"))}</td>'
+        f'<td>{_e(i["fault"] if i["damaged"] and i["fault"] else "")}</td><td>{_e(tr(i["message"]))}</td></tr>'
         for i in intake)
-    return ('<section id="intake"><h2>Intake</h2><table class="measurements"><tr><th>Question</th><th>Answer</th>'
-            f"<th>Fault</th><th>Note</th></tr>{rows}</table></section>")
+    return (head + '<table class="measurements"><tr>' + _th(_("Question"), _("Answer"), _("Fault"), _("Note"))
+            + f"</tr>{rows}</table></section>")
 
 
 def _timeline(items: Sequence[dict[str, Any]]) -> str:
     rows = []
     for t in items:
         if t["kind"] == "run":
-            rows.append(f'<tr><td class="num">{_e(iso_time(t["at"]))}</td><td>run <code>{_e(t["run_id"][:8])}</code> '
-                        f'{_e(t["plan"])}</td><td>{_badge(t["verdict"])}</td><td>{_e(" ".join(t["faults"]))}</td></tr>')
+            what = _("run {run} {plan}").format(run=f"\x00{t['run_id'][:8]}\x01", plan=t["plan"])
+            rows.append(f'<tr><td class="num">{_e(iso_time(t["at"]))}</td><td>{_code(what)}</td>'
+                        f'<td>{_badge(t["verdict"])}</td><td>{_e(" ".join(t["faults"]))}</td></tr>')
         else:
             part = f' <code>{_e(t["part_number"])}</code>' if t["part_number"] else ""
-            rows.append(f'<tr class="repair"><td class="num">{_e(iso_time(t["at"]))}</td><td>repair: '
-                        f'<strong>{_e(t["action"])}</strong>{part} by {_e(t["technician"])}</td><td></td>'
+            what = _e(_("repair: {action} by {technician}").format(action="\x02", technician=t["technician"]))
+            what = what.replace("\x02", f"<strong>{_e(case_word(t['action']))}</strong>{part}")
+            rows.append(f'<tr class="repair"><td class="num">{_e(iso_time(t["at"]))}</td><td>{what}</td><td></td>'
                         f'<td>{_e(t["note"])}</td></tr>')
-    body = "".join(rows) or '<tr><td colspan="4">Nothing yet.</td></tr>'
-    return ('<section id="timeline"><h2>Timeline</h2><table class="overview"><tr><th>When (UTC)</th><th>What</th>'
-            f"<th>Result</th><th>Faults / note</th></tr>{body}</table></section>")
+    body = "".join(rows) or '<tr><td colspan="4">' + _e(_("Nothing yet.")) + "</td></tr>"
+    head = _th(_("When (UTC)"), _("What"), _("Result"), _("Faults / note"))
+    return ('<section id="timeline">' + _h2(_("Timeline"))
+            + f'<table class="overview"><tr>{head}</tr>{body}</table></section>')
+
+
+def _code(text: str) -> str:
+    """``text`` escaped, the part between \\x00 and \\x01 as code (a run id inside a translated phrase)."""
+    return _e(text).replace("\x00", "<code>").replace("\x01", "</code>")
 
 
 def _judgement(j: dict[str, Any]) -> str:
@@ -124,26 +146,30 @@ def _judgement(j: dict[str, Any]) -> str:
     for i, f in enumerate(j["findings"], 1):
         whose = "unit" if f["in_unit"] else "operator" if f["kind"] == "operator" else "bench"
         cls = f"finding {whose}" + (" resolved" if f["resolved"] else "")
-        state = (f'<span class="ok">resolved</span> (run <code>{_e(f["resolved_by"][:8])}</code>)' if f["resolved"]
-                 else "open")
-        rows = [("Kind", _e(f["kind"])), ("Suspected part", _e(f["part"])),
-                ("Severity", f'{f["severity"]} ({_e(f["severity_label"])})'), ("State", state),
-                ("Seen in", _e(", ".join(f["sources"]) or "the run itself")
-                 + f" · {len(f['runs'])} run(s)")]
-        dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
+        if f["resolved"]:
+            state = f'<span class="ok">{_e(case_word("resolved"))}</span> ' + _code(
+                _("(run {run})").format(run=f"\x00{f['resolved_by'][:8]}\x01"))
+        else:
+            state = _e(case_word("open"))
+        seen = ", ".join(f["sources"]) or _("the run itself")
+        rows = [(_("Kind"), _e(case_word(f["kind"]))), (_("Suspected part"), _e(tr(f["part"]))),
+                (_("Severity"), f'{f["severity"]} ({_e(case_word(f["severity_label"]))})'), (_("State"), state),
+                (_("Seen in"), _e(seen) + " · " + _e(_("{n} run(s)").format(n=len(f["runs"]))))]
+        dl = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in rows)
+        whose_word = {"unit": _("unit"), "operator": _("operator"), "bench": _("bench")}[whose]
         cards.append(f'<div class="{cls}"><div class="fhead"><span class="rank">{i}</span>'
-                     f'<code class="fault">{_e(f["fault"])}</code> <strong>{_e(f["title"])}</strong>'
-                     f'<span class="tag {whose}">{_e(whose)}</span></div><dl>{dl}</dl></div>')
-    body = "".join(cards) or '<p class="ok">No fault found in any run.</p>'
-    return (f'<section id="judgement"><h2>Judgement: {_e(j["verdict"])}</h2>'
-            f'<p class="note">{_e(judgement_text(j))}</p>{body}</section>')
+                     f'<code class="fault">{_e(f["fault"])}</code> <strong>{_e(tr(f["title"]))}</strong>'
+                     f'<span class="tag {whose}">{_e(whose_word)}</span></div><dl>{dl}</dl></div>')
+    body = "".join(cards) or '<p class="ok">' + _e(_("No fault found in any run.")) + "</p>"
+    heading = _("Judgement: {verdict}").format(verdict=case_word(j["verdict"]))
+    return f'<section id="judgement">{_h2(heading)}<p class="note">{_e(judgement_text(j))}</p>{body}</section>'
 
 
 def _plan(plan: dict[str, Any], earlier: dict[str, Any] | None) -> str:
-    out = ['<section id="plan"><h2>Repair plan</h2>', *_plan_body(plan)]
+    out = ['<section id="plan">' + _h2(_("Repair plan")), *_plan_body(plan)]
     if earlier is not None:
-        out.append(f'<h3>The plan after the failing runs (up to run <code>{_e(earlier["last_failing_run"][:8])}'
-                   "</code>)</h3>")
+        run = f"\x00{earlier['last_failing_run'][:8]}\x01"
+        out.append("<h3>" + _code(_("The plan after the failing runs (up to run {run})").format(run=run)) + "</h3>")
         out += _plan_body(earlier)
     out.append("</section>")
     return "".join(out)
@@ -154,44 +180,55 @@ def _plan_body(plan: dict[str, Any]) -> list[str]:
     out: list[str] = []
     rtf = plan["return_to_factory"]
     if rtf:
-        ev = "".join(f"<li>{_e(e)}</li>" for e in rtf["evidence"])
-        out.append(f'<div class="finding"><div class="fhead"><strong>Return to factory</strong></div>'
-                   f"<dl><dt>Model</dt><dd>{_e(rtf['model'])}</dd><dt>Serial</dt><dd>{_e(rtf['serial'])}</dd>"
-                   f"<dt>Reason</dt><dd>{_e(rtf['reason'])}</dd><dt>Evidence</dt><dd><ul>{ev}</ul></dd></dl></div>")
+        ev = "".join(f"<li>{_e(tr(e))}</li>" for e in rtf["evidence"])
+        form = ((_("Model"), _e(rtf["model"])), (_("Serial"), _e(rtf["serial"])), (_("Reason"), _e(tr(rtf["reason"]))),
+                (_("Evidence"), f"<ul>{ev}</ul>"))
+        dl = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in form)
+        out.append('<div class="finding"><div class="fhead"><strong>' + _e(_("Return to factory"))
+                   + f"</strong></div><dl>{dl}</dl></div>")
     if plan["actions"]:
+        only_if = ' <span class="tag">' + _e(_("only if the fault persists")) + "</span>"
         rows = "".join(
-            f'<tr><td class="num">{a["order"]}</td><td>{_e(a["what"])}'
-            + (' <span class="tag">only if the fault persists</span>' if a["conditional"] else "")
+            f'<tr><td class="num">{a["order"]}</td><td>{_e(tr(a["what"]))}'
+            + (only_if if a["conditional"] else "")
             + f'</td><td>{_e(a["part_number"] or "")}</td>'
-            f'<td class="num">{_money(a["price"], cur) if a["part_number"] else ""}</td>'
-            f'<td class="num">{a["minutes"]} min</td><td>{_e(", ".join(a["faults"]))}</td></tr>'
+            f'<td class="num">{_e(_money(a["price"], cur)) if a["part_number"] else ""}</td>'
+            f'<td class="num">{_e(_minutes(a["minutes"]))}</td><td>{_e(", ".join(a["faults"]))}</td></tr>'
             for a in plan["actions"])
-        out.append('<table class="overview"><tr><th>#</th><th>Action</th><th>Part</th><th>Price</th><th>Labour</th>'
-                   f"<th>For</th></tr>{rows}</table>")
+        head = _th("#", _("Action"), _("Part"), _("Price"), _("Labour"), _("For"))
+        out.append(f'<table class="overview"><tr>{head}</tr>{rows}</table>')
     else:
-        out.append('<p class="ok">Nothing to do: no open fault in the unit.</p>')
-    out.append(f'<p class="note">Labour up to {plan["labour_minutes"]} min, cost up to '
-               f'{_money(plan["total_cost"], cur)} (parts {_money(plan["parts_cost"], cur)}); first pass '
-               f'{plan["first_pass_minutes"]} min, {_money(plan["first_pass_cost"], cur)}.</p>')
+        out.append('<p class="ok">' + _e(_("Nothing to do: no open fault in the unit.")) + "</p>")
+    note = _("Labour up to {minutes} min, cost up to {total} (parts {parts}); first pass {first} min, {first_cost}.").format(
+        minutes=plan["labour_minutes"], total=_money(plan["total_cost"], cur), parts=_money(plan["parts_cost"], cur),
+        first=plan["first_pass_minutes"], first_cost=_money(plan["first_pass_cost"], cur))
+    out.append(f'<p class="note">{_e(note)}</p>')
     if plan["unplanned"]:
-        out.append(f'<p class="note">Not in the catalogue (a technician decides): {_e(", ".join(plan["unplanned"]))}</p>')
+        text = _("Not in the catalogue (a technician decides): {faults}").format(faults=", ".join(plan["unplanned"]))
+        out.append(f'<p class="note">{_e(text)}</p>')
     if plan["deferred"]:
-        out.append(f'<p class="note">Deferred until the unit is back: {_e(", ".join(plan["deferred"]))}</p>')
+        text = _("Deferred until the unit is back: {faults}").format(faults=", ".join(plan["deferred"]))
+        out.append(f'<p class="note">{_e(text)}</p>')
     return out
 
 
 def _compare(cmp: dict[str, Any] | None) -> str:
-    head = '<section id="before-after"><h2>Before and after</h2>'
+    head = '<section id="before-after">' + _h2(_("Before and after"))
     if cmp is None:
-        return head + '<p class="note">No failing run followed by another run: nothing to compare.</p></section>'
-    counts = ", ".join(f"{n} {k}" for k, n in cmp["counts"].items() if n)
+        return (head + '<p class="note">' + _e(_("No failing run followed by another run: nothing to compare."))
+                + "</p></section>")
+    counts = ", ".join(f"{n} {case_word(k)}" for k, n in cmp["counts"].items() if n)
     changed = [m for m in cmp["changes"] if m["change"] != "unchanged"]
     same = [m for m in cmp["changes"] if m["change"] == "unchanged"]
-    out = [head, f'<p class="note">First failing run <code>{_e(cmp["before_run"][:8])}</code> '
-           f'({_e(cmp["before_verdict"])}) against the last run <code>{_e(cmp["after_run"][:8])}</code> '
-           f'({_e(cmp["after_verdict"])}): {_e(counts)}.</p>', _change_table(changed)]
+    text = _("First failing run {before} ({before_verdict}) against the last run {after} ({after_verdict}): "
+             "{counts}.").format(before=f"\x00{cmp['before_run'][:8]}\x01",
+                                 before_verdict=verdict_word(cmp["before_verdict"]),
+                                 after=f"\x00{cmp['after_run'][:8]}\x01", after_verdict=verdict_word(cmp["after_verdict"]),
+                                 counts=counts)
+    out = [head, f'<p class="note">{_code(text)}</p>', _change_table(changed)]
     if same:  # the same value twice says little: folded away (and left out in print)
-        out.append(f"<details><summary>{len(same)} unchanged</summary>{_change_table(same)}</details>")
+        folded = _e(_("{n} unchanged").format(n=len(same)))
+        out.append(f"<details><summary>{folded}</summary>{_change_table(same)}</details>")
     out.append("</section>")
     return "".join(out)
 
@@ -200,32 +237,39 @@ def _change_table(changes: Sequence[dict[str, Any]]) -> str:
     rows = "".join(
         f'<tr class="{_CHANGE_CLASS.get(m["change"], "")}"><td>{_e(m["step"])}</td><td>{_e(m["name"])}</td>'
         f'<td class="value">{_e(value_text(m["before"], m["unit"]))}</td>'
-        f'<td class="value">{_e(value_text(m["after"], m["unit"]))}</td><td>{_e(m["limit"] or "")}</td>'
-        f'<td class="change">{_e(m["change"])}</td></tr>'
+        f'<td class="value">{_e(value_text(m["after"], m["unit"]))}</td><td>{_e(tr(m["limit"] or ""))}</td>'
+        f'<td class="change">{_e(case_word(m["change"]))}</td></tr>'
         for m in changes)
-    return ('<table class="measurements"><tr><th>Step</th><th>Measurement</th><th>Before</th><th>After</th>'
-            f"<th>Limit</th><th>Change</th></tr>{rows}</table>")
+    head = _th(_("Step"), _("Measurement"), _("Before"), _("After"), _("Limit"), _("Change"))
+    return f'<table class="measurements"><tr>{head}</tr>{rows}</table>'
 
 
 def _parts(data: dict[str, Any]) -> str:
     lab = data["labour"]
     cur = lab["currency"]
-    rows = "".join(f'<tr><td><code>{_e(p["number"])}</code></td><td>{_e(p["name"] or "(not in the catalogue)")}</td>'
-                   f'<td class="num">{_money(p["price"], cur) if p["price"] is not None else "-"}</td></tr>'
-                   for p in data["parts_used"]) or '<tr><td colspan="3">No part fitted.</td></tr>'
-    return ('<section id="parts"><h2>Parts used and labour</h2><table class="overview"><tr><th>Part</th><th>Name</th>'
-            f'<th>Price</th></tr>{rows}</table><p class="note">Labour {lab["minutes"]} min at '
-            f'{lab["rate_per_hour"]:g} {_e(cur)}/h (catalogue times): {_money(lab["labour_cost"], cur)}; '
-            f'total {_money(lab["total_cost"], cur)}.</p></section>')
+    unknown = _("(not in the catalogue)")
+    rows = "".join(f'<tr><td><code>{_e(p["number"])}</code></td><td>{_e(p["name"] or unknown)}</td>'
+                   f'<td class="num">{_e(_money(p["price"], cur)) if p["price"] is not None else "-"}</td></tr>'
+                   for p in data["parts_used"]) or '<tr><td colspan="3">' + _e(_("No part fitted.")) + "</td></tr>"
+    note = _("Labour {minutes} min at {rate} {currency}/h (catalogue times): {cost}; total {total}.").format(
+        minutes=lab["minutes"], rate=f'{lab["rate_per_hour"]:g}', currency=cur, cost=_money(lab["labour_cost"], cur),
+        total=_money(lab["total_cost"], cur))
+    head = _th(_("Part"), _("Name"), _("Price"))
+    return ('<section id="parts">' + _h2(_("Parts used and labour"))
+            + f'<table class="overview"><tr>{head}</tr>{rows}</table><p class="note">{_e(note)}</p></section>')
+
+
+def _minutes(n: int) -> str:
+    return _("{n} min").format(n=n)
 
 
 def _money(value: float, currency: str) -> str:
-    return f"{value:.2f} {_e(currency)}"
+    return f"{value:.2f} {currency}"
 
 
 def _badge(outcome: str, text: str | None = None) -> str:
     return (f'<span class="badge small" style="--c:{COLOURS.get(outcome, "#57606a")}">'
-            f"{_e(text or outcome)}</span>")
+            f"{_e(text or verdict_word(outcome))}</span>")
 
 
 def _e(value: Any) -> str:

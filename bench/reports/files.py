@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench.errors import UsageError
+from drivers.i18n import N_
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -61,7 +62,8 @@ def check_writable_dir(folder: Path, option: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{option} {folder}: cannot create this folder: {_why(exc, folder)}") from exc
+        raise UsageError(N_("{option} {path}: cannot create this folder: {why}", option=option, path=str(folder),
+                            why=_why(exc, folder))) from exc
     _probe(folder, option, folder)
 
 
@@ -75,15 +77,16 @@ def check_writable_file(path: Path, option: str) -> None:
         try:
             mode = path.stat().st_mode
         except OSError as exc:
-            raise UsageError(f"{option} {path}: {_why(exc, path)}") from exc
+            raise UsageError(N_("{option} {path}: {why}", option=option, path=str(path), why=_why(exc, path))) from exc
         if stat.S_ISDIR(mode):
-            raise UsageError(f"{option} {path}: is a folder, not a file")
+            raise UsageError(N_("{option} {path}: is a folder, not a file", option=option, path=str(path)))
         if not stat.S_ISREG(mode):
-            raise UsageError(f"{option} {path}: is not a regular file")
+            raise UsageError(N_("{option} {path}: is not a regular file", option=option, path=str(path)))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot create its folder {path.parent}: {_why(exc, path.parent)}") from exc
+        raise UsageError(N_("{option} {path}: cannot create its folder {folder}: {why}", option=option, path=str(path),
+                            folder=str(path.parent), why=_why(exc, path.parent))) from exc
     _probe(path.parent, option, path)
 
 
@@ -91,7 +94,8 @@ def _probe(folder: Path, option: str, shown: Path) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=".bench-probe.", dir=folder)
     except OSError as exc:
-        raise UsageError(f"{option} {shown}: cannot write in {folder}: {_why(exc, folder)}") from exc
+        raise UsageError(N_("{option} {path}: cannot write in {folder}: {why}", option=option, path=str(shown),
+                            folder=str(folder), why=_why(exc, folder))) from exc
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(tmp)
@@ -99,5 +103,5 @@ def _probe(folder: Path, option: str, shown: Path) -> None:
 
 def _why(exc: OSError, path: Path) -> str:
     if isinstance(exc, FileExistsError | NotADirectoryError):
-        return "a file is in the way"
+        return N_("a file is in the way")
     return (exc.strerror or type(exc).__name__).lower()

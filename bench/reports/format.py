@@ -1,7 +1,9 @@
 """The pieces every report shares: redaction, value and time formatting, drift.
 
 Every renderer first passes the record through :func:`redacted`, so no full PAN or track
-data reaches any report even when a device put one in a message or a log line.
+data reaches any report even when a device put one in a message or a log line; the record's
+translatable texts (:class:`~drivers.i18n.Text`) stay translatable through it. Values, times and
+numbers are written in the current language (:func:`drivers.i18n.using_language` around a render).
 :func:`drift` is the one definition of "this measurement is drifting towards a limit",
 used by the HTML report and ``bench trend`` (documented in ``docs/reports.md``).
 Reports read a unit's past through :class:`~bench.store.history.RunHistory`, a read-only
@@ -13,13 +15,16 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bench.i18n import format_datetime, format_number
+from bench.i18n.stored import redact_text
 from bench.record import AttachmentRecord, RunRecord
 from bench.reports.jsontext import dumps_indented
 from drivers.codecs.pan import redact, redact_data
+from drivers.i18n import N_, Text, _
 
 if TYPE_CHECKING:
     from bench.store.history import RunHistory, RunSummary
@@ -44,7 +49,23 @@ def redacted(rec: RunRecord) -> RunRecord:
     out = RunRecord.from_dict(redact_data(rec.to_dict(), _SKIP_REDACT))
     for step in out.steps:
         step.attachments = [_redact_attachment(a) for a in step.attachments]
+    _keep_texts(rec, out)
     return out
+
+
+def _keep_texts(rec: RunRecord, out: RunRecord) -> None:
+    """Put the translatable texts of ``rec`` (redacted) where the plain-data round trip left their English."""
+    if isinstance(rec.summary, Text):
+        out.summary = redact_text(rec.summary)
+    for step, copy in zip(rec.steps, out.steps, strict=True):
+        if isinstance(step.message, Text):
+            copy.message = redact_text(step.message)
+        copy.measurements = [replace(mc, message=redact_text(m.message)) if isinstance(m.message, Text) else mc
+                             for m, mc in zip(step.measurements, copy.measurements, strict=True)]
+    for f, fc in zip(rec.findings, out.findings, strict=True):
+        for name in ("title", "part", "action"):
+            if isinstance(getattr(f, name), Text):
+                setattr(fc, name, redact_text(getattr(f, name)))
 
 
 def redacted_json(rec: RunRecord) -> str:
@@ -80,7 +101,7 @@ def is_number(value: Any) -> bool:
 def fmt_value(value: Any) -> str:
     """A measured value for people: ``3.41``, ``yes``/``no`` for a truth value, ``'2.4.1'`` as ``2.4.1``."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float):
         return f"{value:g}"
     if value is None:
@@ -89,10 +110,15 @@ def fmt_value(value: Any) -> str:
 
 
 def fmt_time(t: datetime | None) -> str:
-    """``2026-11-24 22:20:04 UTC`` (reports are in UTC, so they read the same at every station)."""
+    """``2026-11-24 22:20:04 UTC`` / ``2026年11月24日 22:20:04 UTC`` (in UTC, so they read the same at every station)."""
     if t is None:
         return "-"
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return format_datetime(t.astimezone(UTC)) + " UTC"
+
+
+def fmt_seconds(seconds: float, decimals: int | None = 2) -> str:
+    """A duration for people: ``12.34 s``, the number in the current language (``decimals=None``: as needed)."""
+    return _("{seconds} s").format(seconds=format_number(seconds, decimals=decimals))
 
 
 def run_duration(rec: RunRecord) -> float | None:
@@ -168,44 +194,52 @@ def drift(values: Sequence[float], lo: float | None, hi: float | None,
       reaches it within :data:`DRIFT_HORIZON` more runs (``trend-to-min``/``trend-to-max``).
     """
     if lo is None and hi is None:
-        return Drift(False, "none", "no numeric limits")
+        return Drift(False, "none", N_("no numeric limits"))
     if len(values) < DRIFT_MIN_POINTS:
-        return Drift(False, "too-few", f"{len(values)} value(s): too few to judge drift")
+        return Drift(False, "too-few", N_("{n} value(s): too few to judge drift", n=len(values)))
     ok = list(passed) if passed is not None else [True] * len(values)
     last = values[-1]
     if outside(last, lo, hi, ok[-1]):
-        return Drift(True, "out-of-limits", f"latest value {last:g} is outside the limits")
+        return Drift(True, "out-of-limits", N_("latest value {value} is outside the limits", value=_g(last)))
     window = list(values[-DRIFT_WINDOW:])
     mean = sum(window) / len(window)
     if lo is not None and hi is not None and hi > lo:
         margin = DRIFT_MARGIN * (hi - lo)
-        near = f"mean of last {len(window)} ({mean:g})"
+        n, avg, m = len(window), _g(mean), _g(margin)
         if mean - lo <= margin:
-            where = f"below min {lo:g}" if mean < lo else f"within {margin:g} of min {lo:g}"
-            return Drift(True, "near-min", f"{near} {where}")
+            text = (N_("mean of last {n} ({mean}) below min {limit}", n=n, mean=avg, limit=_g(lo)) if mean < lo else
+                    N_("mean of last {n} ({mean}) within {margin} of min {limit}", n=n, mean=avg, margin=m, limit=_g(lo)))
+            return Drift(True, "near-min", text)
         if hi - mean <= margin:
-            where = f"above max {hi:g}" if mean > hi else f"within {margin:g} of max {hi:g}"
-            return Drift(True, "near-max", f"{near} {where}")
+            text = (N_("mean of last {n} ({mean}) above max {limit}", n=n, mean=avg, limit=_g(hi)) if mean > hi else
+                    N_("mean of last {n} ({mean}) within {margin} of max {limit}", n=n, mean=avg, margin=m, limit=_g(hi)))
+            return Drift(True, "near-max", text)
     if len(window) == DRIFT_WINDOW:
         steps = [b - a for a, b in itertools.pairwise(window)]
         slope = _slope(window)
         if lo is not None and all(s < 0 for s in steps) and slope < 0:
             runs = math.ceil((last - lo) / -slope - 1e-9)
             if runs <= DRIFT_HORIZON:
-                text = f"falling {DRIFT_WINDOW} runs in a row; reaches min {lo:g} in ~{runs} runs"
-                return Drift(True, "trend-to-min", text)
+                return Drift(True, "trend-to-min", N_("falling {n} runs in a row; reaches min {limit} in ~{runs} runs",
+                                                      n=DRIFT_WINDOW, limit=_g(lo), runs=runs))
         if hi is not None and all(s > 0 for s in steps) and slope > 0:
             runs = math.ceil((hi - last) / slope - 1e-9)
             if runs <= DRIFT_HORIZON:
-                text = f"rising {DRIFT_WINDOW} runs in a row; reaches max {hi:g} in ~{runs} runs"
-                return Drift(True, "trend-to-max", text)
+                return Drift(True, "trend-to-max", N_("rising {n} runs in a row; reaches max {limit} in ~{runs} runs",
+                                                      n=DRIFT_WINDOW, limit=_g(hi), runs=runs))
     out = [v for v, good in zip(values, ok, strict=True) if outside(v, lo, hi, good)]
     if out:
-        shown = ", ".join(f"{v:g}" for v in out[-3:]) + (", ..." if len(out) > 3 else "")
-        verb = "is" if len(out) == 1 else "are"
-        return Drift(False, "was-out-of-limits", f"latest value within limits, but {len(out)} of the {len(values)} "
-                                                 f"values shown {verb} not ({shown})")
-    return Drift(False, "none", "stable within limits")
+        shown = ", ".join(_g(v) for v in out[-3:]) + (", ..." if len(out) > 3 else "")
+        text = (N_("latest value within limits, but {n} of the {total} values shown is not ({values})", n=len(out),
+                   total=len(values), values=shown) if len(out) == 1 else
+                N_("latest value within limits, but {n} of the {total} values shown are not ({values})", n=len(out),
+                   total=len(values), values=shown))
+        return Drift(False, "was-out-of-limits", text)
+    return Drift(False, "none", N_("stable within limits"))
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
 
 
 def _slope(ys: Sequence[float]) -> float:
@@ -216,5 +250,5 @@ def _slope(ys: Sequence[float]) -> float:
     return sum((i - mx) * (y - my) for i, y in enumerate(ys)) / den if den else 0.0
 
 
-__all__ = ["Drift", "drift", "fmt_time", "fmt_value", "is_number", "last_pass_before", "outside", "redacted",
+__all__ = ["Drift", "drift", "fmt_seconds", "fmt_time", "fmt_value", "is_number", "last_pass_before", "outside", "redacted",
            "redacted_json", "run_duration"]

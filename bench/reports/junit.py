@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from bench.record import Outcome, RunRecord, StepRecord, Verdict, iso
 from bench.reports.format import fmt_value, redacted, run_duration
+from drivers.i18n import SOURCE_LANGUAGE, using_language
 
 # XML 1.0 allows tab, LF, CR and these ranges; anything else a device sends is replaced.
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -31,8 +32,10 @@ def render_junit(rec: RunRecord) -> str:
 
 
 def render_junit_many(records: list[RunRecord]) -> str:
-    """One JUnit XML document for the runs of a multi-up station: a test suite per unit."""
-    suites = [_suite(redacted(rec), n, several=len(records) > 1) for n, rec in enumerate(records)]
+    """One JUnit XML document for the runs of a multi-up station: a test suite per unit (English, whatever the
+    language of the process: CI reads it)."""
+    with using_language(SOURCE_LANGUAGE):
+        suites = [_suite(redacted(rec), n, several=len(records) > 1) for n, rec in enumerate(records)]
     counts = {k: sum(c[k] for _, c, _ in suites) for k in ("tests", "failures", "errors", "skipped")}
     time = f"{max((t for _, _, t in suites), default=0.0):.3f}"
     plans = sorted({rec.plan_name for rec in records})

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.reports.format import fmt_time
 from bench.reports.style import COLOURS as _COLOURS
-from bench.reports.style import CSS as _CSS
+from bench.reports.style import page_head
+from bench.reports.words import verdict_word
 from drivers.codecs.pan import redact
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.lots.sampling import SwitchingState
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 
 FILES = {"html": "lot.html", "json": "lot.json"}
 _DECISION_COLOURS = {"ACCEPT": _COLOURS["PASS"], "REJECT": _COLOURS["FAIL"], None: _COLOURS["RUNNING"]}
+_DECISIONS = {"ACCEPT": N_("ACCEPT"), "REJECT": N_("REJECT"), "OPEN": N_("OPEN")}
 
 
 def lot_document(status: LotStatus, switching: SwitchingState | None = None) -> dict[str, Any]:
@@ -42,76 +47,82 @@ def render_lot_json(status: LotStatus, switching: SwitchingState | None = None) 
 
 
 def render_lot_html(status: LotStatus, switching: SwitchingState | None = None) -> str:
-    """``lot.html``."""
+    """``lot.html``, in the current language."""
     d = lot_document(status, switching)
     s = d["sampling"]
     decision = d["decision"]
     colour = _DECISION_COLOURS.get(decision, _COLOURS["RUNNING"])
-    shown = decision or "OPEN"
-    plan_line = (f"code letter {s['code_letter']} (Table I: {s['table_letter']}), sample {s['sample_size']}"
-                 f"{' = 100 % inspection' if s['hundred_percent'] else ''}, Ac {s['ac']}, Re {s['re']}")
-    summary = (f"{d['defectives']} defective(s) in {d['tested']} unit(s) tested of a sample of "
-               f"{s['sample_size']}" + (f"; {d['remaining']} still to test" if d["remaining"] else ""))
+    shown = tr(_DECISIONS.get(decision or "OPEN", decision or "OPEN"))
+    plan_line = _("code letter {letter} (Table I: {table}), sample {n}").format(
+        letter=s["code_letter"], table=s["table_letter"], n=s["sample_size"])
+    if s["hundred_percent"]:
+        plan_line += _(" = {share} inspection").format(share="100 %")
+    plan_line += ", Ac {ac}, Re {re}".format(ac=s["ac"], re=s["re"])
+    summary = _("{defectives} defective(s) in {tested} unit(s) tested of a sample of {n}").format(
+        defectives=d["defectives"], tested=d["tested"], n=s["sample_size"])
+    if d["remaining"]:
+        summary += _("; {n} still to test").format(n=d["remaining"])
     if d.get("in_gap"):
-        summary += "; accepted between Ac and Re under reduced inspection: normal inspection is reinstated"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Lot {_e(d['lot'])}: {_e(shown)}</title><style>{_CSS}</style></head><body>",
+        summary += _("; accepted between Ac and Re under reduced inspection: normal inspection is reinstated")
+    title = _("Lot {lot}: {part} from {supplier}").format(lot=d["lot"], part=d["part"], supplier=d["supplier"])
+    method = _("ISO 2859-1 single sampling, {severity} inspection, level {level}, AQL {aql}").format(
+        severity=s["severity"], level=s["level"], aql=_num(s["aql"]))
+    body = [
         f'<header class="top" style="--c:{colour}"><div class="verdict">{_e(shown)}</div>'
-        f"<div class=\"headline\"><h1>Lot {_e(d['lot'])}: {_e(d['part'])} from {_e(d['supplier'])}</h1>"
-        f'<p class="summary">{_e(summary)}</p>'
-        f"<p class=\"meta\">ISO 2859-1 single sampling, {_e(s['severity'])} inspection, level {_e(s['level'])}, "
-        f"AQL {_e(_num(s['aql']))} · {_e(plan_line)}</p></div></header><main>",
-        "<h2>Lot</h2><dl class=\"grid\">",
+        f'<div class="headline"><h1>{_e(title)}</h1><p class="summary">{_e(summary)}</p>'
+        f'<p class="meta">{_e(method)} · {_e(plan_line)}</p></div></header><main>',
+        _h2(_("Lot")) + '<dl class="grid">',
         *(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in (
-            ("lot", d["lot"]), ("supplier", d["supplier"]), ("part", d["part"]), ("lot size", s["lot_size"]),
-            ("test plan", d["plan_file"]), ("inspector", d["inspector"]),
-            ("opened", d["opened_at"] or "-"), ("decided", d["decided_at"] or "-"),
-            ("AQL", _num(s["aql"])), ("level", s["level"]), ("severity", s["severity"]),
-            ("code letter", s["code_letter"]), ("sample size", s["sample_size"]), ("Ac / Re", f"{s['ac']} / {s['re']}"),
-            ("tested", d["tested"]), ("defectives", d["defectives"]),
+            (_("lot"), d["lot"]), (_("supplier"), d["supplier"]), (_("part"), d["part"]),
+            (_("lot size"), s["lot_size"]), (_("test plan"), d["plan_file"]), (_("inspector"), d["inspector"]),
+            (_("opened"), _when(d["opened_at"])), (_("decided"), _when(d["decided_at"])),
+            ("AQL", _num(s["aql"])), (_("level"), s["level"]), (_("severity"), s["severity"]),
+            (_("code letter"), s["code_letter"]), (_("sample size"), s["sample_size"]),
+            ("Ac / Re", f"{s['ac']} / {s['re']}"), (_("tested"), d["tested"]), (_("defectives"), d["defectives"]),
         )),
         "</dl>",
-        "<h2>Defectives by fault code</h2>",
+        _h2(_("Defectives by fault code")),
     ]
     by_fault = d["defectives_by_fault"]
     if by_fault:
-        parts.append("<table><tr><th>fault code</th><th>units</th></tr>")
-        parts += [f'<tr><td><span class="fault">{_e(code)}</span></td><td class="num">{n}</td></tr>'
-                  for code, n in by_fault.items()]
-        parts.append("</table>")
+        body.append("<table><tr>" + _th(_("fault code"), _("units")) + "</tr>")
+        body += [f'<tr><td><span class="fault">{_e(code)}</span></td><td class="num">{n}</td></tr>'
+                 for code, n in by_fault.items()]
+        body.append("</table>")
     else:
-        parts.append('<p class="ok">no defective unit</p>')
-    parts.append(f"<h2>Units tested ({d['tested']})</h2>")
+        body.append('<p class="ok">' + _e(_("no defective unit")) + "</p>")
+    body.append(_h2(_("Units tested ({n})").format(n=d["tested"])))
     if d["units"]:
-        parts.append("<table><tr><th>#</th><th>serial</th><th>model</th><th>verdict</th><th>fault codes</th>"
-                     "<th>tested (UTC)</th><th>runs</th></tr>")
+        body.append("<table><tr>" + _th("#", _("serial"), _("model"), _("verdict"), _("fault codes"),
+                                        _("tested (UTC)"), _("runs")) + "</tr>")
         for i, u in enumerate(d["units"], 1):
             c = _COLOURS.get(u["verdict"], "#57606a")
-            parts.append(
+            body.append(
                 f'<tr><td class="num">{i}</td><td>{_e(u["serial"])}</td><td>{_e(u["model"] or "-")}</td>'
-                f'<td><span class="badge small" style="--c:{c}">{_e(u["verdict"])}</span></td>'
-                f'<td>{_e(", ".join(u["faults"]) or "-")}</td><td>{_e(u["tested_at"] or "-")}</td>'
+                f'<td><span class="badge small" style="--c:{c}">{_e(verdict_word(u["verdict"]))}</span></td>'
+                f'<td>{_e(", ".join(u["faults"]) or "-")}</td><td>{_e(_when(u["tested_at"]))}</td>'
                 f'<td><code>{_e(" ".join(r[:8] for r in u["runs"]))}</code></td></tr>'
             )
-        parts.append("</table>")
+        body.append("</table>")
     else:
-        parts.append('<p class="note">no unit tested yet</p>')
+        body.append('<p class="note">' + _e(_("no unit tested yet")) + "</p>")
     if d["not_counted_runs"]:
-        parts.append(f'<p class="note">{d["not_counted_runs"]} run(s) ended ERROR, INCOMPLETE or ABORTED '
-                     "without a counted result: those units must be retested.</p>")
+        note = _("{n} run(s) ended ERROR, INCOMPLETE or ABORTED without a counted result: those units must be "
+                 "retested.").format(n=d["not_counted_runs"])
+        body.append(f'<p class="note">{_e(note)}</p>')
     sw = d.get("switching_after")
     if sw:
-        parts.append("<h2>Switching rules (this supplier's part)</h2>")
-        parts.append(f"<p>next lot: <b>{_e(sw['state'])}</b> inspection · switching score {_e(sw['switching_score'])}"
-                     f"{' · reduced inspection may be approved' if sw['reduced_eligible'] else ''}</p>")
+        body.append(_h2(_("Switching rules (this supplier's part)")))
+        line = _("next lot: {state} inspection · switching score {score}").format(state=sw["state"],
+                                                                                  score=sw["switching_score"])
+        if sw["reduced_eligible"]:
+            line += " · " + _("reduced inspection may be approved")
+        body.append(f"<p>{_e(line)}</p>")
         if sw["history"]:
-            parts.append("<ul>" + "".join(f"<li>{_e(h)}</li>" for h in sw["history"][-10:]) + "</ul>")
-    parts.append("</main></body></html>\n")
-    return "\n".join(parts)
+            body.append("<ul>" + "".join(f"<li>{_e(h)}</li>" for h in sw["history"][-10:]) + "</ul>")
+    body.append("</main></body></html>\n")
+    head = page_head(_("Lot {lot}: {decision}").format(lot=d["lot"], decision=shown), "\n".join(body))
+    return "\n".join([*head, "<body>", *body])
 
 
 def write_lot_reports(status: LotStatus, out_dir: Path, switching: SwitchingState | None = None) -> dict[str, Path]:
@@ -129,6 +140,24 @@ def write_lot_reports(status: LotStatus, out_dir: Path, switching: SwitchingStat
 
 def _num(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float | int) else str(x)
+
+
+def _when(text: str | None) -> str:
+    """An ISO time of the lot's data in the reader's language (UTC)."""
+    if not text:
+        return "-"
+    try:
+        return fmt_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return text
+
+
+def _h2(text: str) -> str:
+    return f"<h2>{_e(text)}</h2>"
+
+
+def _th(*names: str) -> str:
+    return "".join(f"<th>{_e(n)}</th>" for n in names)
 
 
 def _e(value: Any) -> str:

@@ -1,7 +1,9 @@
 """Write a run's reports: which formats exist, which file each writes, and the dispatch to them.
 
 :func:`write_reports` is what ``bench run`` and ``bench report`` call: it writes the
-formats asked for into a run's report folder, atomically. The renderers themselves are
+formats asked for into a run's report folder, atomically. A report for people (HTML, the fault
+report) is in the run's language (``rec.lang``) unless another is asked for; the machine formats
+(JSON, JUnit, ``rma.json``) are the same bytes in every language. The renderers themselves are
 :mod:`.html`, :mod:`.junit` and :mod:`.rma`; what they share is in :mod:`.format`.
 """
 
@@ -14,12 +16,14 @@ from typing import TYPE_CHECKING
 
 from bench.controls import escape_controls_json
 from bench.errors import UsageError
+from bench.i18n import LANGUAGES, load
 from bench.record import RunRecord
 from bench.reports.files import write_atomic
 from bench.reports.format import redacted, redacted_json
 from bench.reports.html import render_html
 from bench.reports.junit import render_junit
 from bench.reports.rma import build_rma, render_rma_json, render_rma_md
+from drivers.i18n import N_, SOURCE_LANGUAGE, using_language
 
 if TYPE_CHECKING:
     from bench.store.history import RunHistory
@@ -51,14 +55,15 @@ def expand_formats(formats: Iterable[str]) -> list[str]:
         for name in names:
             if name not in FILES:
                 known = ", ".join([*FILES, "all"])
-                raise UsageError(f"unknown report format {fmt!r} (known: {known})")
+                raise UsageError(N_("unknown report format {format!r} (known: {known})", format=fmt, known=known))
             if name not in out:
                 out.append(name)
     return out
 
 
 def write_reports(
-    rec: RunRecord, folder: Path, formats: Iterable[str] = DEFAULT_FORMATS, history: RunHistory | None = None
+    rec: RunRecord, folder: Path, formats: Iterable[str] = DEFAULT_FORMATS, history: RunHistory | None = None,
+    *, lang: str | None = None,
 ) -> dict[str, Path]:
     """Write the reports of ``rec`` into ``folder``; return format name -> file written.
 
@@ -69,6 +74,7 @@ def write_reports(
             ``rma`` (rma.md and rma.json), ``rma-json``, ``all``.
         history: the unit's past (read-only), for its trends (HTML) and when it last passed (RMA);
             ``None`` renders without history.
+        lang: the language of the reports for people (``en``, ``zh_CN``); default: the run's.
 
     Raises:
         UsageError: an unknown format name.
@@ -78,7 +84,7 @@ def write_reports(
     written: dict[str, Path] = {}
     for name in names:
         path = folder / FILES[name]
-        write_atomic(path, render(rec, name, history))
+        write_atomic(path, render(rec, name, history, lang=lang))
         written[name] = path
     return written
 
@@ -98,12 +104,24 @@ def write_attachments(rec: RunRecord, folder: Path) -> list[Path]:
     return out
 
 
-def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
+def render(rec: RunRecord, fmt: str, history: RunHistory | None = None, *, lang: str | None = None) -> str:
     """One report of ``rec`` as text: ``json``, ``html``, ``junit``, ``rma`` (Markdown) or ``rma-json``.
+
+    ``html`` and ``rma`` are in ``lang`` (default: the run's language, ``rec.lang``); the others are
+    machine formats, in English whatever the language.
 
     Raises:
         UsageError: an unknown format name.
     """
+    language = lang or rec.lang
+    if fmt in ("json", "junit", "rma-json") or language not in LANGUAGES:
+        language = SOURCE_LANGUAGE
+    load(language)
+    with using_language(language):
+        return _render(rec, fmt, history)
+
+
+def _render(rec: RunRecord, fmt: str, history: RunHistory | None) -> str:
     if fmt == "json":
         return escape_controls_json(redacted_json(rec)) + "\n"
     if fmt == "html":
@@ -113,7 +131,7 @@ def render(rec: RunRecord, fmt: str, history: RunHistory | None = None) -> str:
     if fmt in ("rma", "rma-json"):
         data = build_rma(rec, history)
         return render_rma_md(data) if fmt == "rma" else render_rma_json(data)
-    raise UsageError(f"unknown report format {fmt!r} (known: {', '.join(FILES)})")
+    raise UsageError(N_("unknown report format {format!r} (known: {known})", format=fmt, known=", ".join(FILES)))
 
 
 # --------------------------------------------------------------------------- redaction

@@ -4,26 +4,29 @@ Model, serial, firmware and hardware revision; the symptoms (failed steps, measu
 expected); the diagnosis with suspected parts and actions; every step tried and its
 result; when the unit last passed on this bench; operator, station and date.
 :func:`build_rma` makes the plain data (``rma.json``, schema ``bench.rma/1``);
-:func:`render_rma_md` turns it into Markdown (``rma.md``).
+:func:`render_rma_md` turns it into Markdown (``rma.md``), in the current language; the data
+keeps the English of every text (its translatable texts are :class:`~drivers.i18n.Text`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bench.controls import escape_controls, escape_controls_json
 from bench.record import Outcome, RunRecord
-from bench.reports.format import fmt_time, fmt_value, last_pass_before, redacted, run_duration
+from bench.reports.format import fmt_seconds, fmt_time, fmt_value, last_pass_before, redacted, run_duration
+from bench.reports.words import category_word, verdict_word
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.store.history import RunHistory
 
 RMA_SCHEMA = "bench.rma/1"
-NEVER = "never on record"
-NO_STORE = "unknown (no results store consulted)"
+NEVER = N_("never on record")
+NO_STORE = N_("unknown (no results store consulted)")
 
 
 def build_rma(rec: RunRecord, history: RunHistory | None = None) -> dict[str, Any]:
@@ -67,12 +70,12 @@ def build_rma(rec: RunRecord, history: RunHistory | None = None) -> dict[str, An
                 "plan": f"{found.plan_name} {found.plan_version}",
                 "station": found.station,
             }
-            last_text = (f"{fmt_time(found.started_at)} (run {found.run_id[:8]}, {last['plan']}, "
-                         f"station {found.station})")
+            last_text = N_("{date} (run {run}, {plan}, station {station})", date=_utc_text(found.started_at),
+                           run=found.run_id[:8], plan=last["plan"], station=found.station)
         else:
             last_text = NEVER
     elif unit is None:
-        last_text = "unknown (the unit did not identify itself)"
+        last_text = N_("unknown (the unit did not identify itself)")
     else:
         last_text = NO_STORE
     duration = run_duration(rec)
@@ -120,83 +123,105 @@ def render_rma_json(data: dict[str, Any]) -> str:
 
 
 def render_rma_md(data: dict[str, Any]) -> str:
-    """``rma.md``: the fault report as Markdown for a person (no control characters, see :func:`_md`)."""
+    """``rma.md``: the fault report as Markdown for a person, in the current language (no control characters,
+    see :func:`_md`)."""
     u = data["unit"]
-    title = " ".join(x for x in (u["model"], u["serial"]) if x) or "unknown unit"
-    lines = [f"# Fault report: {_md(title)}", ""]
-    lines.append(f"**Verdict: {data['verdict']}**" + (f": {_md(data['summary'])}" if data["summary"] else ""))
-    lines += ["", "## Unit", "", "| | |", "| --- | --- |"]
+    title = " ".join(x for x in (u["model"], u["serial"]) if x) or _("unknown unit")
+    lines = ["# " + _("Fault report: {unit}").format(unit=_md(title)), ""]
+    verdict = _("Verdict: {verdict}").format(verdict=verdict_word(data["verdict"]))
+    lines.append(_("{label}: {text}").format(label=f"**{verdict}**", text=_md(tr(data["summary"])))
+                 if data["summary"] else f"**{verdict}**")
+    lines += ["", "## " + _("Unit"), "", "| | |", "| --- | --- |"]
     for label, value in (
-        ("Model", u["model"]),
-        ("Serial number", u["serial"]),
-        ("Firmware", u["firmware"]),
-        ("Hardware revision", u["hw_revision"]),
-        ("Last passed on this bench", data["last_pass_text"]),
+        (_("Model"), u["model"]),
+        (_("Serial number"), u["serial"]),
+        (_("Firmware"), u["firmware"]),
+        (_("Hardware revision"), u["hw_revision"]),
+        (_("Last passed on this bench"), _last_pass_md(data)),
     ):
         lines.append(f"| {label} | {_cell(value)} |")
 
-    lines += ["", "## Symptoms", ""]
+    lines += ["", "## " + _("Symptoms"), ""]
     if not data["symptoms"]:
         skipped = [s["name"] for s in data["steps"] if s["outcome"] == "SKIP" and s["fault"]]
         if data["verdict"] == "PASS":
-            lines.append("None: every step passed.")
+            lines.append(_("None: every step passed."))
         elif skipped:
-            lines.append(f"No fault found, but the unit is not signed off: not tested: {', '.join(_md(s) for s in skipped)}.")
+            lines.append(_("No fault found, but the unit is not signed off: not tested: {steps}.").format(
+                steps=", ".join(_md(s) for s in skipped)))
         elif not data["steps"]:
-            lines.append(f"The run stopped before its first step: {_md(data['summary'])}")
+            lines.append(_("The run stopped before its first step: {summary}").format(summary=_md(tr(data["summary"]))))
         else:
-            lines.append("No failed step recorded.")
+            lines.append(_("No failed step recorded."))
     for s in data["symptoms"]:
-        head = f"- **{_md(s['step'])}**: {s['outcome']}"
+        head = _("{label}: {text}").format(label=f"- **{_md(s['step'])}**", text=verdict_word(s["outcome"]))
         if s["fault"]:
             head += f" `{s['fault']}`"
         if s["message"]:
-            head += f": {_md(s['message'])}"
+            head = _("{label}: {text}").format(label=head, text=_md(tr(s["message"])))
         lines.append(head)
         for m in s["measurements"]:
             unit = f" {_md(m['unit'])}" if m["unit"] else ""
-            lines.append(f"  - {_md(m['name'])}: measured **{_md(fmt_value(m['measured']))}{unit}**, "
-                         f"expected {_md(m['expected'] or '-')}")
+            lines.append("  - " + _("{name}: measured **{value}**, expected {limit}").format(
+                name=_md(m["name"]), value=_md(fmt_value(m["measured"])) + unit, limit=_md(tr(m["expected"] or "-"))))
 
-    lines += ["", "## Diagnosis", ""]
+    lines += ["", "## " + _("Diagnosis"), ""]
     if not data["diagnosis"]:
-        lines.append("No fault found.")
+        lines.append(_("No fault found."))
     for i, f in enumerate(data["diagnosis"], 1):
-        whose = "unit" if f["in_unit"] else "not the unit" if f["category"] == "operator" else "bench (not the unit)"
-        lines.append(f"{i}. **`{f['fault']}`: {_md(f['title'])}** ({f['category']}, {whose})")
-        lines.append(f"   - Suspected part: {_md(f['part'])}")
-        lines.append(f"   - Action: {_md(f['action'])}")
+        whose = (_("unit") if f["in_unit"] else _("not the unit") if f["category"] == "operator"
+                 else _("bench (not the unit)"))
+        title = _("{label}: {text}").format(label=f"`{f['fault']}`", text=_md(tr(f["title"])))
+        lines.append(f"{i}. **{title}** " + _("({kind}, {whose})").format(kind=category_word(f["category"]), whose=whose))
+        lines.append("   - " + _("Suspected part: {part}").format(part=_md(tr(f["part"]))))
+        lines.append("   - " + _("Action: {action}").format(action=_md(tr(f["action"]))))
         if f["steps"]:
-            lines.append(f"   - Seen in: {', '.join(_md(s) for s in f['steps'])}")
+            lines.append("   - " + _("Seen in: {steps}").format(steps=", ".join(_md(s) for s in f["steps"])))
         if f["consequences"]:
-            lines.append(f"   - Not tested because of it: {', '.join(_md(s) for s in f['consequences'])}")
+            lines.append("   - " + _("Not tested because of it: {steps}").format(
+                steps=", ".join(_md(s) for s in f["consequences"])))
 
-    lines += ["", "## Steps tried", "", "| # | Step | Check | Result | Fault | Note |",
-              "| ---: | --- | --- | --- | --- | --- |"]
+    head = " | ".join(["#", _("Step"), _("Check"), _("Result"), _("Fault"), _("Note")])
+    lines += ["", "## " + _("Steps tried"), "", f"| {head} |", "| ---: | --- | --- | --- | --- | --- |"]
     for s in data["steps"]:
-        note = s["message"]
+        note = tr(s["message"])
         if s["attempts"] > 1:
-            note = f"{note} ({s['attempts']} attempts)".strip()
-        lines.append(f"| {s['index']} | {_cell(s['name'])} | {_cell(s['check'])} | {s['outcome']} | "
+            attempts = _("{n} attempts").format(n=s["attempts"])
+            note = f"{note} ({attempts})".strip()
+        lines.append(f"| {s['index']} | {_cell(s['name'])} | {_cell(s['check'])} | {verdict_word(s['outcome'])} | "
                      f"{_cell(s['fault'])} | {_cell(note)} |")
 
     plan = data["plan"]
-    lines += ["", "## Test", "", "| | |", "| --- | --- |"]
-    duration = f"{data['duration_s']:g} s" if data["duration_s"] is not None else "-"
+    lines += ["", "## " + _("Test"), "", "| | |", "| --- | --- |"]
+    duration = fmt_seconds(data["duration_s"], None) if data["duration_s"] is not None else "-"
     for label, value in (
-        ("Date", fmt_time(datetime.fromisoformat(data["date"]))),
-        ("Operator", data["operator"]),
-        ("Station", data["station"]),
-        ("Plan", f"{plan['name']} {plan['version']} ({plan['hash'][:12]})"),
-        ("Duration", duration),
-        ("Run", data["run_id"]),
-        ("Scenario (simulated)", data["scenario"]),
-        ("Lot", data["lot"]),
+        (_("Date"), fmt_time(datetime.fromisoformat(data["date"]))),
+        (_("Operator"), data["operator"]),
+        (_("Station"), data["station"]),
+        (_("Plan"), f"{plan['name']} {plan['version']} ({plan['hash'][:12]})"),
+        (_("Duration"), duration),
+        (_("Run"), data["run_id"]),
+        (_("Scenario (simulated)"), data["scenario"]),
+        (_("Lot"), data["lot"]),
     ):
         if value:
             lines.append(f"| {label} | {_cell(value)} |")
     # _md escapes every device text; this catches a field added later without it.
     return escape_controls("\n".join(lines), keep="\n") + "\n"
+
+
+def _utc_text(t: datetime) -> str:
+    """A time in the English of the data (``rma.json`` is the same in every language)."""
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _last_pass_md(data: dict[str, Any]) -> str:
+    last = data["last_pass"]
+    if last is None:
+        return tr(data["last_pass_text"])
+    return _("{date} (run {run}, {plan}, station {station})").format(
+        date=fmt_time(datetime.fromisoformat(last["date"].replace("Z", "+00:00"))), run=last["run_id"][:8],
+        plan=last["plan"], station=last["station"])
 
 
 def _iso(summary: Any) -> str:

@@ -18,7 +18,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bench.i18n.layout import display_width
 from bench.reports.style import COLOURS
+from drivers.i18n import _
 
 WIDTH, HEIGHT = 640.0, 220.0
 LEFT, RIGHT, TOP, BOTTOM = 52.0, 52.0, 26.0, 38.0
@@ -36,10 +38,11 @@ def latency_chart(summary: Mapping[str, Any], rate: Sequence[tuple[float, float]
     y_max = _nice_top(max(values, default=0.0))
     x = _x_scale(span)
     y = _y_scale(y_max)
-    parts = [_open("latency", "Whole sale time (total_ms) per minute of soak time: p50 and p95"
-                   + (", with the arrival rate" if rate else ""))]
-    parts += _y_axis(y_max, y, "total time (ms)", left=True)
-    parts += _x_axis(span, x, "soak time (min)")
+    label = (_("Whole sale time (total_ms) per minute of soak time: p50 and p95, with the arrival rate") if rate
+             else _("Whole sale time (total_ms) per minute of soak time: p50 and p95"))
+    parts = [_open("latency", label)]
+    parts += _y_axis(y_max, y, _("total time (ms)"), left=True)
+    parts += _x_axis(span, x, _("soak time (min)"))
     for key, cls, colour in (("total_ms_p50", "p50", P50_COLOUR), ("total_ms_p95", "p95", P95_COLOUR)):
         points = [(x(m["minute"] + 0.5), y(m[key])) for m in minutes if m.get(key) is not None]
         parts.append(_series(points, cls, colour, breaks=_gaps(minutes, key)))
@@ -47,7 +50,7 @@ def latency_chart(summary: Mapping[str, Any], rate: Sequence[tuple[float, float]
     if rate:
         r_max = _nice_top(max(r for _, r in rate))
         ry = _y_scale(r_max)
-        parts += _y_axis(r_max, ry, "arrivals per minute", left=False)
+        parts += _y_axis(r_max, ry, _("arrivals per minute"), left=False)
         pts = sorted(rate)
         if pts[0][0] > 0:
             pts.insert(0, (0.0, pts[0][1]))
@@ -56,9 +59,9 @@ def latency_chart(summary: Mapping[str, Any], rate: Sequence[tuple[float, float]
         line = " ".join(f"{x(t / 60):.1f},{ry(r):.1f}" for t, r in pts)
         parts.append(f'<polyline class="rate" points="{line}" fill="none" stroke="{RATE_COLOUR}" '
                      'stroke-width="1.5" stroke-dasharray="5 3"/>')
-        legend.append(("arrival rate", RATE_COLOUR, True))
+        legend.append((_("arrival rate"), RATE_COLOUR, True))
     if not values:
-        parts.append(_empty("no completed sale"))
+        parts.append(_empty(_("no completed sale")))
     parts.append(_legend(legend))
     parts.append("</svg>")
     return "".join(parts)
@@ -77,29 +80,30 @@ def throughput_chart(summary: Mapping[str, Any]) -> str:
     y_max = _nice_top(max((sum(r) for r in bars.values()), default=0.0))
     x = _x_scale(span)
     y = _y_scale(y_max)
-    label = "sales per minute" if group == 1 else f"sales per minute ({group}-min means)"
-    parts = [_open("throughput", "Sales per minute of soak time: approved, declined and failed")]
+    label = _("sales per minute") if group == 1 else _("sales per minute ({n}-min means)").format(n=group)
+    parts = [_open("throughput", _("Sales per minute of soak time: approved, declined and failed"))]
     parts += _y_axis(y_max, y, label, left=True)
-    parts += _x_axis(span, x, "soak time (min)")
+    parts += _x_axis(span, x, _("soak time (min)"))
     colours = (COLOURS["PASS"], COLOURS["TIMEOUT"], COLOURS["FAIL"])
     names = ("approved", "declined", "failed")
+    shown = (_("approved"), _("declined"), _("failed"))
     for index, row in sorted(bars.items()):
         x0, x1 = x(index * group), x(min((index + 1) * group, span))
         width = max(x1 - x0 - (1.0 if x1 - x0 > 3 else 0.0), 0.5)
         base = 0.0
-        when = f"minute {index}" if group == 1 else f"minutes {index * group}-{(index + 1) * group - 1}"
-        per = "" if group == 1 else " a minute"
-        for value, colour, name in zip(row, colours, names, strict=True):
+        when = (_("minute {n}").format(n=index) if group == 1 else
+                _("minutes {first}-{last}").format(first=index * group, last=(index + 1) * group - 1))
+        for value, colour, name, word in zip(row, colours, names, shown, strict=True):
             if value <= 0:
                 continue
             top, bottom = y(base + value), y(base)
             parts.append(f'<rect class="{name}" x="{x0:.1f}" y="{top:.1f}" width="{width:.1f}" '
                          f'height="{max(bottom - top, 0.5):.1f}" fill="{colour}">'
-                         f"<title>{when}: {value:g} {name}{per}</title></rect>")
+                         f"<title>{_e(_tip(when, value, word, group))}</title></rect>")
             base += value
     if not bars:
-        parts.append(_empty("no sale"))
-    parts.append(_legend([(n, c, False) for n, c in zip(names, colours, strict=True)]))
+        parts.append(_empty(_("no sale")))
+    parts.append(_legend([(n, c, False) for n, c in zip(shown, colours, strict=True)]))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -109,10 +113,12 @@ def failures_chart(summary: Mapping[str, Any]) -> str:
     causes = sorted((summary.get("failures_by_cause") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
     row, label_w = 20.0, 150.0
     height = TOP + max(len(causes), 1) * row + 10
-    parts = [_open("failures", "Failed sales by cause", height=height)]
-    parts.append(f'<text class="title" x="{LEFT:.1f}" y="14">failed sales by cause (count)</text>')
+    parts = [_open("failures", _("Failed sales by cause"), height=height)]
+    title = _e(_("failed sales by cause (count)"))
+    parts.append(f'<text class="title" x="{LEFT:.1f}" y="14">{title}</text>')
     if not causes:
-        parts.append(f'<text class="none" x="{LEFT:.1f}" y="{TOP + 12:.1f}">no failed sale</text></svg>')
+        none = _e(_("no failed sale"))
+        parts.append(f'<text class="none" x="{LEFT:.1f}" y="{TOP + 12:.1f}">{none}</text></svg>')
         return "".join(parts)
     top = max(n for _, n in causes)
     x0, x1 = LEFT + label_w, WIDTH - RIGHT - 40
@@ -131,13 +137,13 @@ def failures_chart(summary: Mapping[str, Any]) -> str:
 def soak_section(summary: Mapping[str, Any], rate: Sequence[tuple[float, float]] | None = None) -> str:
     """The soak's charts as one report section (HTML)."""
     figures = (
-        ("Latency over soak time", latency_chart(summary, rate)),
-        ("Throughput", throughput_chart(summary)),
-        ("Failures by cause", failures_chart(summary)),
+        (_("Latency over soak time"), latency_chart(summary, rate)),
+        (_("Throughput"), throughput_chart(summary)),
+        (_("Failures by cause"), failures_chart(summary)),
     )
     body = "".join(f'<figure class="soakchart">{svg}<figcaption>{_e(cap)}</figcaption></figure>'
                    for cap, svg in figures)
-    return f'<section class="soak"><h2>Soak</h2>{body}</section>'
+    return '<section class="soak"><h2>' + _e(_("Soak")) + f"</h2>{body}</section>"
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -256,7 +262,7 @@ def _legend(items: Sequence[tuple[str, str, bool]]) -> str:
         dash = ' stroke-dasharray="5 3"' if dashed else ""
         out.append(f'<line x1="{xx:.1f}" y1="12" x2="{xx + 16:.1f}" y2="12" stroke="{colour}" stroke-width="3"{dash}/>')
         out.append(f'<text x="{xx + 20:.1f}" y="15">{_e(name)}</text>')
-        xx += 28 + 6 * len(name)
+        xx += 28 + 6 * display_width(name)
     out.append("</g>")
     return "".join(out)
 
@@ -270,6 +276,12 @@ def _num(v: float) -> str:
     if v >= 10_000:
         return f"{v / 1000:g}k"
     return f"{round(v, 6):g}"
+
+
+def _tip(when: str, value: float, word: str, group: int) -> str:
+    if group == 1:
+        return _("{when}: {value} {what}").format(when=when, value=f"{value:g}", what=word)
+    return _("{when}: {value} {what} a minute").format(when=when, value=f"{value:g}", what=word)
 
 
 def _cut(text: str, limit: int) -> str:

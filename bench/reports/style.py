@@ -1,6 +1,11 @@
-"""The look shared by the run and lot reports: outcome colours and the one stylesheet."""
+"""The look shared by the run, case and lot reports: outcome colours, the one stylesheet, the page head."""
 
 from __future__ import annotations
+
+import html
+
+from bench.reports.fonts import font_face_css
+from drivers.i18n import current_language
 
 COLOURS = {
     "PASS": "#1a7f37",
@@ -16,7 +21,7 @@ COLOURS = {
 CSS = """
 :root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa}
 *{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+body{margin:0;font:15px/1.5 "bench-cjk",system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
   color:var(--ink);background:#fff}
 main{max-width:1100px;margin:0 auto;padding:0 28px 28px}
 h1{font-size:26px;margin:0 0 2px}
@@ -27,7 +32,7 @@ a{color:#0969da;text-decoration:none}
 header.top{display:flex;gap:24px;align-items:center;padding:22px 28px;background:var(--bg);
   border-top:8px solid var(--c);border-bottom:1px solid var(--line)}
 header.top .verdict{font-size:30px;font-weight:800;letter-spacing:.04em;color:#fff;background:var(--c);
-  padding:10px 22px;border-radius:8px;min-width:120px;text-align:center}
+  padding:10px 22px;border-radius:8px;min-width:120px;text-align:center;white-space:nowrap}
 header.top .summary{font-size:17px;margin:2px 0 6px}
 header.top .meta{color:var(--muted);margin:0;font-size:14px}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;background:var(--c);color:#fff;
@@ -68,7 +73,7 @@ table.measurements td.value{font-weight:600;font-variant-numeric:tabular-nums;wh
 table.measurements tr.bad td{background:#fff5f5}
 table.measurements tr.bad td.value{color:#cf222e}
 td.chart{width:230px}
-svg text{font:9px system-ui,"DejaVu Sans",sans-serif;fill:#59636e}
+svg text{font:9px "bench-cjk",system-ui,"DejaVu Sans",sans-serif;fill:#59636e}
 figure.soakchart{margin:10px 0}figure.soakchart svg{max-width:100%;height:auto}
 svg.soak text.axis,svg.soak text.title{font-size:11px;fill:#1f2328}svg.soak text.none{font-size:12px}
 pre.log{background:#0d1117;color:#e6edf3;padding:10px 12px;border-radius:6px;overflow-x:auto;margin:6px 0 0;
@@ -97,3 +102,33 @@ footer{max-width:1100px;margin:0 auto;padding:14px 28px 28px;color:var(--muted);
 }
 @media (max-width:800px){dl.grid{grid-template-columns:repeat(2,1fr)}}
 """.strip()
+
+#: What a report page may load: nothing but its own inline style, ``data:`` images and the embedded font.
+CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'"
+
+
+def html_lang(language: str | None = None) -> str:
+    """The ``lang`` attribute of a page in ``language`` (default: the current one): ``en``, ``zh-CN``."""
+    return (language or current_language()).replace("_", "-")
+
+
+def page_head(title: str, body: str, *, generator: str | None = None, extra_css: str = "") -> list[str]:
+    """The lines of a report page up to ``</head>``: language, CSP, title (escaped here), the stylesheet and,
+    when ``title`` or ``body`` has Chinese, the embedded CJK font of exactly its characters (:mod:`.fonts`)."""
+    face = font_face_css(title + body)
+    lines = [
+        "<!DOCTYPE html>",
+        f'<html lang="{html_lang()}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    ]
+    if generator:
+        lines.append(f'<meta name="generator" content="{html.escape(generator, quote=True)}">')
+    lines += [
+        f"<title>{html.escape(title, quote=True)}</title>",
+        f"<style>{CSS}" + (f"\n{extra_css}" if extra_css else "") + (f"\n{face}" if face else "") + "</style>",
+        "</head>",
+    ]
+    return lines

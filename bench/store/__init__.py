@@ -14,6 +14,10 @@ Modules, by job (``docs/store.md``):
 * :mod:`bench.store.dashboard`: the fleet dashboard's reads; :mod:`bench.store.heartbeat`: a bench's heartbeat;
 * :mod:`bench.store.history`: what the queries return and :class:`RunHistory`, the read-only
   view that reports take.
+* :mod:`bench.store.buffered`: a PostgreSQL store with the outbox behind it (a bench that loses
+  its database keeps testing); :mod:`bench.store.outbox`: where that outbox lives;
+  :mod:`bench.store.sync`: ``bench sync``, uploading it; :mod:`bench.store.lotplaces`: a lot's
+  sample taken one place at a time under the lot's row lock.
 
 Importing this package is cheap: it never loads SQLAlchemy (only :mod:`bench.store.engine`,
 :mod:`bench.store.schema` and :mod:`bench.store.migrations` do).

@@ -7,7 +7,7 @@ class on their own connection; neither adds SQL of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
@@ -30,6 +30,15 @@ class StoreBase:
     def db(self) -> Db:
         """The connection the store's plain SQL runs on, for code that keeps its own tables here (the lots)."""
         return self._db
+
+    @property
+    def reserve_lots(self) -> bool:
+        """Whether a run carrying a lot takes a place in its sample as it starts (``bench run --lot``)."""
+        return self._writer.reserve_lots
+
+    @reserve_lots.setter
+    def reserve_lots(self, on: bool) -> None:
+        self._writer.reserve_lots = on
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -67,16 +76,16 @@ class StoreBase:
         """Close a run: its verdict, end time, summary and diagnosis (replacing any earlier ones)."""
         self._writer.finish_run(run_id, verdict, ended_at, summary, findings)
 
-    def mark_abandoned(self, host: str | None = None) -> list[str]:
+    def mark_abandoned(self, host: str | None = None, keep: Collection[str] = ()) -> list[str]:
         """Mark ABORTED the RUNNING runs whose process is gone; their ids.
 
         Without ``host`` (or with this host's name): this host's runs whose owner (pid, its start
         time, the boot) is gone; runs of live processes and of other hosts are left alone. With
         another host's name: every RUNNING run of that host (only when a person says so:
         ``bench runs abandon --host``). A run's ``ended_at`` becomes the end of its last step
-        (its start when it has none).
+        (its start when it has none). Runs in ``keep`` are left alone (buffered in an outbox).
         """
-        return self._writer.mark_abandoned(host)
+        return self._writer.mark_abandoned(host, keep)
 
     # ----------------------------------------------------------------- reads
 

@@ -39,13 +39,26 @@ def open_store(url: str | None = None, *, settle: bool = True) -> StoreBase:
     store = _open(url)
     if settle:
         try:
-            store.mark_abandoned()
+            store.mark_abandoned(keep=_buffered_ids(url))
         except EquipmentError as exc:  # e.g. a read-only store: show it as it is
             _LOG.debug("store %s: runs of dead processes left as they are: %s", store.url, exc)
         except BaseException:
             store.close()
             raise
     return store
+
+
+def _buffered_ids(url: str | None) -> set[str]:
+    """The runs of a PostgreSQL store that sit in this host's outbox: ``bench sync`` completes them, not settling."""
+    if url is None or not url.startswith("postgres"):
+        return set()
+    from bench.store import outbox
+
+    try:
+        return outbox.pending_ids(outbox.for_url(url))
+    except OSError as exc:
+        _LOG.debug("outbox of %s not read: %s", url, exc)
+        return set()
 
 
 def _open(url: str | None) -> StoreBase:
@@ -56,3 +69,4 @@ def _open(url: str | None) -> StoreBase:
     from bench.store.engine import Store
 
     return Store.open(url)
+

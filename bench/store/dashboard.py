@@ -1,8 +1,9 @@
 """What the fleet dashboard (``bench serve``) reads: yield, failure pareto, benches, runs in progress, lots.
 
 Every function takes a :class:`~bench.store.db.Db` inside a read (``with db.read():``) and runs plain
-SQL both databases take. The yield and pareto figures come from summary rows kept at insert
-(schema version 8: per day, model and station), the bench list from the heartbeat rows: no function
+SQL both databases take. The yield and pareto figures come from summary rows kept as runs finish
+(schema version 8: per day for the fleet, each model and each bench; per day, model and bench for
+the two crossed), the bench list from the heartbeat rows: no function
 here scans ``steps`` or ``runs`` beyond an index range (each ≤ 100 ms at 10 million stored steps on
 PostgreSQL: ``make bench``).
 

@@ -15,8 +15,9 @@ The URL chooses the backend (``docs/store.md``):
 
 Every read and write is the plain SQL of :mod:`bench.store.queries` and
 :mod:`bench.store.writes`: on SQLite it runs on the raw ``sqlite3`` connection (as
-:class:`bench.store.sqlite.SqliteStore` does without SQLAlchemy), on PostgreSQL through
-SQLAlchemy's ``text()``. SQLAlchemy's own job here is the URL, the connection and the schema.
+:class:`bench.store.sqlite.SqliteStore` does without SQLAlchemy), on PostgreSQL on psycopg's
+(:mod:`bench.store.pg`). SQLAlchemy's own job here is the URL, the connection and the schema
+(migrations run through its ``text()``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bench.errors import EquipmentError, UsageError
 from bench.store.base import StoreBase
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 from bench.store.migrations import migrate
+from bench.store.pg import PgDb
 from bench.store.rows import aware_time
 from bench.store.sqlite import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -51,6 +53,8 @@ _LOG = logging.getLogger(__name__)
 
 #: PostgreSQL connection timeout (seconds).
 PG_CONNECT_TIMEOUT_S = 10
+#: A PostgreSQL connection whose sent data goes unacknowledged this long (seconds) is lost.
+PG_LOST_AFTER_S = 10
 #: Any constant: the advisory lock that serialises migrations on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x62656E6368  # "bench"
 
@@ -87,7 +91,11 @@ def parse_url(url: str) -> URL:
 
 def _make_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
+        # A database host that drops off the network (no RST) fails a write within seconds rather
+        # than the kernel's minutes, so the run goes on into the outbox (bench.store.buffered).
+        return create_engine(url, connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_S, "tcp_user_timeout": PG_LOST_AFTER_S * 1000,
+            "keepalives": 1, "keepalives_idle": PG_LOST_AFTER_S, "keepalives_interval": 2, "keepalives_count": 3})
     level = synchronous_level(url.query, url.render_as_string(hide_password=True))
     engine = create_engine(url.difference_update_query(["synchronous"]),
                            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
@@ -169,7 +177,8 @@ class Store(StoreBase):
         self._conn = conn
         self.url = url
         self._is_pg = engine.dialect.name == "postgresql"
-        db: Any = _SaDb(conn, url) if self._is_pg else SqliteDb(conn.connection.dbapi_connection, url)  # type: ignore[arg-type]
+        raw: Any = conn.connection.dbapi_connection
+        db: Any = PgDb(raw, url) if self._is_pg else SqliteDb(raw, url)
         super().__init__(db)
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text
 
-from bench.store import totals
+from bench.store import langcols, totals
 from bench.store.schema import LATEST, baseline, schema_version, serial_index
 
 if TYPE_CHECKING:
@@ -178,6 +178,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("runs.slot: the fixture slot on a multi-up station", _v6),
     ("repair cases: cases, case_repairs, runs.case_id", _v7),
     ("the fleet: day_totals, day_fault_totals, day_yield, day_pareto, heartbeats, runs.model, indexes", _v8),
+    ("languages: runs.lang, and translatable texts beside the English of messages, findings, summaries", langcols.v9),
 )
 #: Migrations after which the summary rows are recomputed from the runs (they changed what they count).
 _REBUILDS = frozenset({3, 5, 8})

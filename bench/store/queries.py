@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bench.i18n.stored import revive
 from bench.record import AttachmentRecord, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import rows, totals
 from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 # --------------------------------------------------------------------------- history and trend
@@ -191,15 +192,15 @@ def _stats(counts: dict[str, int], units: int, passed: int, total_us: int, paret
 _RUN = (
     "SELECT r.id, r.plan_name, r.plan_version, r.plan_hash, s.name, r.operator, r.started_at, r.ended_at, "
     "r.verdict, u.model, u.serial, r.unit_hw_revision, r.unit_firmware, r.summary, r.lot, r.scenario, "
-    "r.bench_version, r.slot FROM runs r JOIN stations s ON s.id = r.station_id LEFT OUTER JOIN units u ON u.id = r.unit_id "
+    "r.bench_version, r.slot, r.lang, r.summary_text FROM runs r JOIN stations s ON s.id = r.station_id LEFT OUTER JOIN units u ON u.id = r.unit_id "
     "WHERE r.id = :id"
 )
 _STEPS = (
-    "SELECT id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log "
+    "SELECT id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log, message_text "
     "FROM steps WHERE run_id = :id ORDER BY idx"
 )
 _MEASUREMENTS = (
-    "SELECT m.step_id, m.name, m.value_json, m.unit, m.limit_json, m.passed, m.fault, m.message "
+    "SELECT m.step_id, m.name, m.value_json, m.unit, m.limit_json, m.passed, m.fault, m.message, m.message_text "
     "FROM measurements m JOIN steps s ON s.id = m.step_id WHERE s.run_id = :id ORDER BY m.step_id, m.seq"
 )
 _ATTACHMENTS = (
@@ -207,7 +208,7 @@ _ATTACHMENTS = (
     "WHERE s.run_id = :id ORDER BY a.step_id, a.seq"
 )
 _FINDINGS = (
-    "SELECT fault, title, category, part, action, in_unit, steps, consequences FROM findings "
+    "SELECT fault, title, category, part, action, in_unit, steps, consequences, texts FROM findings "
     "WHERE run_id = :id ORDER BY seq"
 )
 
@@ -231,13 +232,13 @@ def get_run(db: Reads, run_id: str) -> RunRecord:
     for step_id, name, mime, data in db.query(_ATTACHMENTS, params):
         by_step[step_id].attachments.append(AttachmentRecord(name, mime, bytes(data)))
     (rid, plan_name, plan_version, plan_hash, station, operator, started, ended, verdict, model, serial, hw, fw,
-     summary, lot, scenario, bench_version, slot) = run
+     summary, lot, scenario, bench_version, slot, lang, summary_text) = run
     return RunRecord(
         run_id=rid, plan_name=plan_name, plan_version=plan_version, plan_hash=plan_hash, station=station,
         operator=operator, started_at=rows.utc(started), ended_at=rows.utc(ended) if ended is not None else None,
         verdict=Verdict(verdict), unit=UnitInfo(model, serial, hw, fw) if model is not None else None,
-        steps=steps, findings=[rows.finding(f) for f in db.query(_FINDINGS, params)], summary=summary, lot=lot,
-        scenario=scenario, bench_version=bench_version, slot=slot,
+        steps=steps, findings=[rows.finding(f) for f in db.query(_FINDINGS, params)], summary=revive(summary, summary_text),
+        lot=lot, scenario=scenario, bench_version=bench_version, slot=slot, lang=lang or "en",
     )
 
 

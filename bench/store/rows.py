@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.i18n.stored import revive, text_json
 from bench.measure import Limit, Measurement
 from bench.record import AttachmentRecord, Finding, Outcome, StepRecord
 from drivers.codecs.pan import redact, redact_data
@@ -72,6 +73,7 @@ def step_row(run_id: str, step: StepRecord) -> dict[str, Any]:
         "fault": step.fault,
         "message": redact(step.message),
         "log": json.dumps([redact(line) for line in step.log], ensure_ascii=False) if step.log else "[]",
+        "message_text": text_json(step.message),
     }
 
 
@@ -104,6 +106,7 @@ def measurement_row(seq: int, m: Measurement) -> dict[str, Any]:
         "passed": m.passed,
         "fault": m.fault,
         "message": redact(m.message),
+        "message_text": text_json(m.message) if m.message else None,
     }
 
 
@@ -126,9 +129,15 @@ def finding_rows(run_id: str, findings: Sequence[Finding]) -> list[dict[str, Any
             "in_unit": f.in_unit,
             "steps": json.dumps(list(f.steps), ensure_ascii=False),
             "consequences": json.dumps([redact(c) for c in f.consequences], ensure_ascii=False),
+            "texts": _finding_texts(f),
         }
         for i, f in enumerate(findings)
     ]
+
+
+def _finding_texts(f: Finding) -> str | None:
+    texts = {k: json.loads(j) for k in ("title", "part", "action") if (j := text_json(getattr(f, k))) is not None}
+    return json.dumps(texts, ensure_ascii=False, sort_keys=True) if texts else None
 
 
 _LIMIT_JSON: dict[int, tuple[Limit, str]] = {}
@@ -161,15 +170,17 @@ def _redact_attachment(a: AttachmentRecord) -> bytes:
 
 
 def step_record(row: Sequence[Any]) -> StepRecord:
-    """A step from ``idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log``."""
-    idx, name, check, outcome, started, duration, attempts, fault, message, log = row
+    """A step from ``idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log,
+    message_text``."""
+    idx, name, check, outcome, started, duration, attempts, fault, message, log, message_text = row
     return StepRecord(index=idx, name=name, check=check, outcome=Outcome(outcome), started_at=utc(started),
-                      duration_s=duration, attempts=attempts, fault=fault, message=message, log=json.loads(log))
+                      duration_s=duration, attempts=attempts, fault=fault, message=revive(message, message_text),
+                      log=json.loads(log))
 
 
 def measurement(row: Sequence[Any]) -> Measurement:
-    """A measurement from ``name, value_json, unit, limit_json, passed, fault, message``."""
-    name, value_json, unit, limit_json, passed, fault, message = row
+    """A measurement from ``name, value_json, unit, limit_json, passed, fault, message, message_text``."""
+    name, value_json, unit, limit_json, passed, fault, message, message_text = row
     limit = None
     if limit_json is not None:
         d = json.loads(limit_json)
@@ -177,11 +188,26 @@ def measurement(row: Sequence[Any]) -> Measurement:
             d["one_of"] = tuple(d["one_of"])
         limit = Limit(**d)
     return Measurement(name=name, value=json.loads(value_json), unit=unit, limit=limit, passed=bool(passed),
-                       fault=fault, message=message)
+                       fault=fault, message=revive(message, message_text))
 
 
 def finding(row: Sequence[Any]) -> Finding:
-    """A finding from ``fault, title, category, part, action, in_unit, steps, consequences``."""
-    fault, title, category, part, action, in_unit, steps, consequences = row
-    return Finding(fault=fault, title=title, category=category, part=part, action=action, in_unit=bool(in_unit),
-                   steps=json.loads(steps), consequences=json.loads(consequences))
+    """A finding from ``fault, title, category, part, action, in_unit, steps, consequences, texts``."""
+    fault, title, category, part, action, in_unit, steps, consequences, texts = row
+    kept = _stored_texts(texts)
+    return Finding(fault=fault, title=revive(title, kept.get("title")), category=category,
+                   part=revive(part, kept.get("part")), action=revive(action, kept.get("action")),
+                   in_unit=bool(in_unit), steps=json.loads(steps), consequences=json.loads(consequences))
+
+
+def _stored_texts(texts: str | None) -> dict[str, str]:
+    """A finding's ``texts`` column: field -> the JSON of its translatable text ({} when none or unreadable)."""
+    if not texts:
+        return {}
+    try:
+        found = json.loads(texts)
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {k: json.dumps(v, ensure_ascii=False) for k, v in found.items()}

@@ -126,6 +126,8 @@ runs = Table(
     Column("slot", Integer, nullable=True),  # version 6: the fixture slot on a multi-up station
     Column("case_id", ForeignKey("cases.id"), nullable=True),  # version 7: the repair case it belongs to
     Column("model", String(200), nullable=True),  # version 8: the unit's model, for a model's newest runs
+    Column("lang", String(16), nullable=False, server_default="en"),  # version 9: the run's language (its reports')
+    Column("summary_text", Text, nullable=True),  # version 9: the summary as a translatable text (JSON)
     Index("ix_runs_unit_started", "unit_id", "started_at"),
     Index("ix_runs_started", "started_at"),
     Index("ix_runs_station_started", "station_id", "started_at", "id"),  # version 8: with id (a bench's newest)
@@ -157,6 +159,7 @@ steps = Table(
     Column("fault", String(64), nullable=True),
     Column("message", Text, nullable=False),
     Column("log", Text, nullable=False),  # JSON array of lines
+    Column("message_text", Text, nullable=True),  # version 9: the message as a translatable text (JSON)
     UniqueConstraint("run_id", "idx", name="uq_steps_run_idx"),
 )
 
@@ -178,6 +181,7 @@ measurements = Table(
     Column("message", Text, nullable=False),
     Column("measured_at", UtcDateTime, nullable=False),  # the step's start: trends order by it
     Column("model", String(200), nullable=True),  # version 3: the unit's model, for trends by model
+    Column("message_text", Text, nullable=True),  # version 9
     UniqueConstraint("step_id", "seq", name="uq_measurements_step_seq"),
     Index("ix_measurements_name_at", "name", "measured_at"),
     Index("ix_measurements_name_model_at", "name", "model", "measured_at", "id"),  # version 3
@@ -209,6 +213,7 @@ findings = Table(
     Column("in_unit", Boolean, nullable=False),
     Column("steps", Text, nullable=False),  # JSON array
     Column("consequences", Text, nullable=False),  # JSON array
+    Column("texts", Text, nullable=True),  # version 9: {"title"|"part"|"action": translatable text JSON}
     UniqueConstraint("run_id", "seq", name="uq_findings_run_seq"),
     Index("ix_findings_fault", "fault"),
 )

@@ -10,13 +10,14 @@ either reads back the same, byte for byte (a test compares them).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench.i18n.stored import text_json
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
-from bench.store import rows, totals
+from bench.store import lotplaces, rows, totals
 from bench.store.db import Db
 from bench.store.history import RunNotFoundError
 from drivers import owner
@@ -28,9 +29,9 @@ _LOG = logging.getLogger(__name__)
 INSERT_RUN = (
     "INSERT INTO runs (id, unit_id, unit_hw_revision, unit_firmware, station_id, operator, plan_name, "
     "plan_version, plan_hash, lot, scenario, started_at, ended_at, verdict, summary, pid, pid_start, boot_id, hostname, "
-    "bench_version, slot, model) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, :station_id, :operator, "
-    ":plan_name, :plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', :summary, :pid, :pid_start, "
-    ":boot_id, :hostname, :bench_version, :slot, :model)"
+    "bench_version, slot, model, lang, summary_text) VALUES (:id, :unit_id, :unit_hw_revision, :unit_firmware, "
+    ":station_id, :operator, :plan_name, :plan_version, :plan_hash, :lot, :scenario, :started_at, NULL, 'RUNNING', "
+    ":summary, :pid, :pid_start, :boot_id, :hostname, :bench_version, :slot, :model, :lang, :summary_text)"
 )
 SET_UNIT = (
     "UPDATE runs SET unit_id = :unit_id, unit_hw_revision = :unit_hw_revision, unit_firmware = :unit_firmware, "
@@ -42,22 +43,26 @@ SET_MEASUREMENT_MODEL = (
 )
 RUN_MODEL = "SELECT u.model FROM runs r JOIN units u ON u.id = r.unit_id WHERE r.id = :run_id"
 INSERT_STEP = (
-    "INSERT INTO steps (run_id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log) "
-    "VALUES (:run_id, :idx, :name, :check_name, :outcome, :started_at, :duration_s, :attempts, :fault, :message, :log)"
+    "INSERT INTO steps (run_id, idx, name, check_name, outcome, started_at, duration_s, attempts, fault, message, log, "
+    "message_text) VALUES (:run_id, :idx, :name, :check_name, :outcome, :started_at, :duration_s, :attempts, :fault, "
+    ":message, :log, :message_text)"
 )
 INSERT_MEASUREMENT = (
     "INSERT INTO measurements (step_id, seq, name, value_json, value_num, unit, limit_json, limit_min, limit_max, "
-    "passed, fault, message, measured_at, model) VALUES (:step_id, :seq, :name, :value_json, :value_num, :unit, "
-    ":limit_json, :limit_min, :limit_max, :passed, :fault, :message, :measured_at, :model)"
+    "passed, fault, message, measured_at, model, message_text) VALUES (:step_id, :seq, :name, :value_json, :value_num, "
+    ":unit, :limit_json, :limit_min, :limit_max, :passed, :fault, :message, :measured_at, :model, :message_text)"
 )
 INSERT_ATTACHMENT = (
     "INSERT INTO attachments (step_id, seq, name, mime, data) VALUES (:step_id, :seq, :name, :mime, :data)"
 )
-FINISH_RUN = "UPDATE runs SET verdict = :verdict, ended_at = :ended_at, summary = :summary WHERE id = :id"
+FINISH_RUN = (
+    "UPDATE runs SET verdict = :verdict, ended_at = :ended_at, summary = :summary, summary_text = :summary_text "
+    "WHERE id = :id"
+)
 DELETE_FINDINGS = "DELETE FROM findings WHERE run_id = :run_id"
 INSERT_FINDING = (
-    "INSERT INTO findings (run_id, seq, fault, title, category, part, action, in_unit, steps, consequences) "
-    "VALUES (:run_id, :seq, :fault, :title, :category, :part, :action, :in_unit, :steps, :consequences)"
+    "INSERT INTO findings (run_id, seq, fault, title, category, part, action, in_unit, steps, consequences, texts) "
+    "VALUES (:run_id, :seq, :fault, :title, :category, :part, :action, :in_unit, :steps, :consequences, :texts)"
 )
 # 'RUNNING' is a literal so that SQLite may use the partial index ix_runs_running.
 OPEN_RUNS = (
@@ -82,6 +87,8 @@ class RunWriter:
         self._unit_ids: dict[tuple[str, str], int] = {}
         self._models: dict[str, str | None] = {}  # run id -> its unit's model, for the measurement rows
         self._me = owner.me()
+        #: Runs carrying a lot take a place in its sample as they start (``bench run --lot``: :mod:`lotplaces`).
+        self.reserve_lots = False
 
     @contextmanager
     def _write(self) -> Iterator[Db]:
@@ -116,10 +123,16 @@ class RunWriter:
         """Write the run's row with verdict RUNNING and this process's pid and hostname.
 
         Steps, findings, ended_at and verdict already on ``run`` are not written: steps come
-        through :meth:`add_step`, the end through :meth:`finish_run`.
+        through :meth:`add_step`, the end through :meth:`finish_run`. With :attr:`reserve_lots`, a run
+        of a lot first takes a place in the lot's sample (:func:`bench.store.lotplaces.reserve`).
+
+        Raises:
+            UsageError: with :attr:`reserve_lots`, the lot's sample has no place left (or it is decided).
         """
         unit = run.unit
         with self._write() as db:
+            if self.reserve_lots and run.lot is not None:
+                lotplaces.reserve(db, run.lot)  # refused: the row is never written
             db.execute(INSERT_RUN, {
                 "id": run.run_id,
                 "unit_id": self._unit_id(unit) if unit else None,
@@ -134,6 +147,8 @@ class RunWriter:
                 "scenario": run.scenario,
                 "started_at": db.time(run.started_at),
                 "summary": redact(run.summary),
+                "summary_text": text_json(run.summary),
+                "lang": run.lang,
                 "pid": self._me.pid,
                 "pid_start": self._me.start,
                 "boot_id": self._me.boot_id,
@@ -200,7 +215,8 @@ class RunWriter:
         """Close a run: its verdict, end time, summary and diagnosis (replacing any earlier ones)."""
         with self._write() as db, totals.kept(db, run_id):
             changed = db.execute(FINISH_RUN, {"id": run_id, "verdict": verdict.value,
-                                              "ended_at": db.time(ended_at), "summary": redact(summary)})
+                                              "ended_at": db.time(ended_at), "summary": redact(summary),
+                                              "summary_text": text_json(summary)})
             if changed != 1:
                 raise RunNotFoundError(f"no run {run_id!r} in the store")
             db.execute(DELETE_FINDINGS, {"run_id": run_id})
@@ -209,13 +225,14 @@ class RunWriter:
                 db.executemany(INSERT_FINDING, f_rows)
         _LOG.debug("store: run %s finished %s", run_id, verdict.value)
 
-    def mark_abandoned(self, host: str | None = None) -> list[str]:
-        """Mark ABORTED the RUNNING runs whose process is gone.
+    def mark_abandoned(self, host: str | None = None, keep: Collection[str] = ()) -> list[str]:
+        """Mark ABORTED the RUNNING runs whose process is gone, but those in ``keep``.
 
         Without ``host``, or with this host's name: the runs of this host whose process is gone
         (its pid not running, or running a process that started at another time or in another
         boot: the pid was reused). With another host's name: every RUNNING run of that host,
         which this host cannot check (the user says that host's runs are over).
+        ``keep``: runs to leave as they are (this host's buffered runs: ``bench sync`` completes them).
         A run's ``ended_at`` becomes the end of its last step (its start when it has none).
 
         Returns:
@@ -227,7 +244,7 @@ class RunWriter:
         dead = [
             (rid, rows.utc(started))
             for rid, pid, pid_start, boot, started in candidates
-            if not here or pid is None or not owner.alive(owner.Owner(pid, pid_start, boot, self._me.host))
+            if rid not in keep and (not here or pid is None or not owner.alive(owner.Owner(pid, pid_start, boot, self._me.host)))
         ]
         marked: list[str] = []
         for run_id, started in dead:

@@ -69,9 +69,37 @@ def paper_sensor_request() -> bytes:
 # --------------------------------------------------------------------------- page encoders
 
 
+#: The double-byte code Chinese ESC/POS printers take in Chinese character mode (``FS &``); GB 2312 is its subset.
+CHINESE_ENCODING = "gb18030"
+
+
 def text(s: str, encoding: str = "cp437") -> bytes:
-    """Printable text in the printer's code page (default code page 437)."""
-    return s.encode(encoding, errors="replace")
+    """Printable text in the printer's code page (default code page 437).
+
+    Chinese characters (wide, East Asian) are sent the way Chinese printers take them: each run
+    in Chinese character mode (``FS &``), in GB 18030, then back to the code page (``FS .``).
+    """
+    if not any(_wide(c) for c in s):
+        return s.encode(encoding, errors="replace")
+    out = bytearray()
+    run: list[str] = []
+    for c in s:
+        if _wide(c):
+            run.append(c)
+            continue
+        if run:
+            out += FS + b"&" + "".join(run).encode(CHINESE_ENCODING, errors="replace") + FS + b"."
+            run = []
+        out += c.encode(encoding, errors="replace")
+    if run:
+        out += FS + b"&" + "".join(run).encode(CHINESE_ENCODING, errors="replace") + FS + b"."
+    return bytes(out)
+
+
+def _wide(c: str) -> bool:
+    import unicodedata
+
+    return unicodedata.east_asian_width(c) in ("W", "F")
 
 
 def line(s: str = "", encoding: str = "cp437") -> bytes:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import io
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +41,16 @@ _FONT_FILES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
 )
+#: Fonts for Chinese characters (Debian ``fonts-wqy-microhei``, ``fonts-noto-cjk``, ``fonts-wqy-zenhei``).
+_CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
 _CODE_PAGES = {0: "cp437", 2: "cp850", 16: "cp1252", 19: "cp858"}
+#: What a Chinese printer decodes in Chinese character mode (``FS &``).
+_CHINESE = "gb18030"
+_cjk_missing_said = False
 
 
 @lru_cache(maxsize=4)
@@ -51,15 +61,38 @@ def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=px)
 
 
+@lru_cache(maxsize=4)
+def _cjk_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font with Chinese glyphs; without one, the text font (the log says so once: boxes on the receipt)."""
+    global _cjk_missing_said
+    for path in _CJK_FONT_FILES:
+        if Path(path).exists():
+            try:
+                return ImageFont.truetype(path, px)
+            except OSError as exc:
+                _LOG.warning("receipt: CJK font %s not readable (%s)", path, exc)
+    if not _cjk_missing_said:
+        _cjk_missing_said = True
+        _LOG.warning("receipt: no CJK font (install Debian's fonts-wqy-microhei): Chinese text is drawn without it")
+    return _font(px)
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
 @lru_cache(maxsize=2048)
 def _glyph(ch: str, font_b: bool) -> Image.Image:
-    """One character cell (mode "1", white 1 / black 0) at size 1x1."""
+    """One character cell (mode "1", white 1 / black 0) at size 1x1; a Chinese character takes two cells."""
     w, h = FONT_B if font_b else FONT_A
+    wide = _is_wide(ch)
+    if wide:
+        w = h  # a Chinese character is square: 24 x 24 dots in font A
     cell = Image.new("1", (w, h), 1)
     if ch.strip():
         draw = ImageDraw.Draw(cell)
-        font = _font(int(h * 0.8))
-        draw.text((w / 2, h * 0.8), ch, font=font, fill=0, anchor="ms")
+        font = _cjk_font(int(h * 0.9)) if wide else _font(int(h * 0.8))
+        draw.text((w / 2, h * 0.85 if wide else h * 0.8), ch, font=font, fill=0, anchor="ms")
     return cell
 
 
@@ -74,6 +107,7 @@ class _Style:
     align: int = 0
     spacing: int = DEFAULT_SPACING
     codepage: str = "cp437"
+    chinese: bool = False  # FS &: double-byte Chinese characters (GB 18030) until FS .
     barcode_height: int = 162
     barcode_module: int = 3
     hri: int = 0
@@ -142,7 +176,8 @@ class Renderer:
         self.line_width += cell.width
 
     def _text(self, data: bytes) -> None:
-        for ch in data.decode(self.style.codepage, errors="replace"):
+        encoding = _CHINESE if self.style.chinese else self.style.codepage
+        for ch in data.decode(encoding, errors="replace"):
             self._add_char(ch)
 
     def _print_line(self, feed: bool = True) -> None:
@@ -314,6 +349,8 @@ class Renderer:
             s.spacing = a
         elif name == "ESC t":
             s.codepage = _CODE_PAGES.get(a, "cp437")
+        elif name in ("FS &", "FS ."):
+            s.chinese = name == "FS &"
         elif name == "GS !":
             s.width, s.height = ((a >> 4) & 7) + 1, (a & 7) + 1
         elif name == "GS B":

@@ -337,7 +337,7 @@ def test_version_7_migrates_a_version_6_store_with_its_runs(store_url: str) -> N
         assert cases.close(c.case_id).result == "repaired"
     assert _schema(store_url) == fresh
     versions = raw_rows(store_url, "SELECT version FROM schema_version ORDER BY version")
-    assert [v for (v,) in versions] == list(range(1, LATEST + 1)) and LATEST == 8
+    assert [v for (v,) in versions] == list(range(1, LATEST + 1)) and LATEST == 9
     assert raw_rows(store_url, "SELECT case_id FROM runs ORDER BY started_at") == [(None,), (1,)]
 
 

@@ -9,7 +9,10 @@ this test finds texts that were never marked. It reads the source (AST) of each 
 * in ``bench/cli``, a literal or f-string given to ``echo``/``_say``/``style``.
 
 Everywhere in ``bench/`` and ``drivers/``, ``_()``, ``N_()`` and ``ngettext()`` take literals only (an
-f-string or a variable would never reach the catalogue). A line may opt out with ``# i18n: <why>``
+f-string or a variable would never reach the catalogue), and are never called inside an f-string's
+braces (Babel does not look there: ``f"<h2>{_('Diagnosis')}</h2>"`` is translated by nobody).
+In ``bench/reports`` (pages put together in f-strings), an HTML element or a Markdown heading whose
+text is English words written in the f-string is a text never marked (``f"<h2>Diagnosis</h2>"``). A line may opt out with ``# i18n: <why>``
 (e.g. a protocol token, a developer-only message).
 """
 
@@ -28,8 +31,14 @@ TOP = Path(__file__).resolve().parents[3]
 AREAS = [
     "bench/cli/serve.py",
     "bench/i18n",
+    "bench/reports",
     "bench/web",
     "drivers",
+    "bench/cli/sync.py",
+    "bench/store/buffered.py",
+    "bench/store/lotplaces.py",
+    "bench/store/outbox.py",
+    "bench/store/sync.py",
 ]
 
 _MARKERS = {"_", "N_", "ngettext"}
@@ -37,6 +46,8 @@ _OUR_ERRORS = {"LinkTimeout", "UnitErrorAnswer"}
 _PYTHON_ERRORS = {name for name in dir(builtins) if name.endswith("Error")} | {"USBError", "USBTimeoutError"}
 _OUTPUT = {"echo", "_say", "style"}
 _LETTER = re.compile(r"[A-Za-z]{2}")
+# Words written into HTML (between tags) or a Markdown heading/bold text in a report's f-string or literal.
+_MARKUP_WORDS = re.compile(r">[^<>{}]*[A-Za-z]{2}[^<>{}]*(?:<|$)|^#+ +[A-Za-z]{2}|\*\*[A-Za-z]{2}[^*{}]*\*\*")
 
 
 def _python_files(*roots: str) -> list[Path]:
@@ -83,7 +94,7 @@ def _shown(path: Path) -> Path:
     return path.relative_to(TOP) if path.is_relative_to(TOP) else path
 
 
-def unmarked(path: Path, *, cli: bool) -> list[str]:
+def unmarked(path: Path, *, cli: bool, pages: bool = False) -> list[str]:
     """The unmarked texts of one file, as ``path:line: what``."""
     source = path.read_text(encoding="utf-8")
     lines = source.splitlines()
@@ -100,14 +111,42 @@ def unmarked(path: Path, *, cli: bool) -> list[str]:
                 found.append(f"{rel}:{kw.value.lineno}: help text not marked")
         if cli and name in _OUTPUT and any(_is_text(a) for a in node.args) and not _opted_out(lines, node):
             found.append(f"{rel}:{node.lineno}: output not marked")
+    if pages:
+        found += _page_words(source, lines, rel)
     return found
 
 
+def _page_words(source: str, lines: list[str], rel: Path) -> list[str]:
+    """English words written into a report page's markup (a heading, a table header, a paragraph)."""
+    found: list[str] = []
+    tree = ast.parse(source)
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef) and n.body
+                  and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            pieces = [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            pieces = [node.value]
+        else:
+            continue
+        if any(_MARKUP_WORDS.search(p) for p in pieces) and not _opted_out(lines, node):
+            found.append(f"{rel}:{node.lineno}: words in the page not marked")
+    return sorted(set(found), key=lambda line: int(line.rsplit(":", 2)[-2]))
+
+
 def misused_markers(path: Path) -> list[str]:
-    """Calls of ``_``/``N_``/``ngettext`` whose text is not a literal (it would never reach the catalogue)."""
+    """Calls of ``_``/``N_``/``ngettext`` whose text is not a literal, or inside an f-string's braces (either
+    way it would never reach the catalogue)."""
     rel = _shown(path)
     found: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            for inner in (n for v in node.values if isinstance(v, ast.FormattedValue) for n in ast.walk(v.value)):
+                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in _MARKERS:
+                    found.append(f"{rel}:{inner.lineno}: {inner.func.id}() inside an f-string is never extracted")
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _name(node.func) in _MARKERS and isinstance(node.func, ast.Name):
             count = 2 if node.func.id == "ngettext" else 1
             texts = node.args[:count]
@@ -118,7 +157,8 @@ def misused_markers(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("area", AREAS)
 def test_every_text_of_the_area_is_marked(area: str) -> None:
-    found = [line for path in _python_files(area) for line in unmarked(path, cli=area.startswith("bench/cli"))]
+    found = [line for path in _python_files(area)
+             for line in unmarked(path, cli=area.startswith("bench/cli"), pages=area.startswith("bench/reports"))]
     assert not found, "texts a person reads, not marked for translation:\n" + "\n".join(found)
 
 
@@ -140,11 +180,30 @@ def test_the_lint_finds_what_it_should(tmp_path: Path) -> None:
         'echo(f"Stored {n} runs")\n'
         'echo(_("Stored {n} runs").format(n=n))\n'
         'x = _(f"Stored {n}")\n'
-        'y = N_(text)\n',
+        'y = N_(text)\n'
+        'z = f"<h2>{_(\'Diagnosis\')}</h2>"\n',
         encoding="utf-8",
     )
     got = [g.removeprefix(f"{sample}:") for g in unmarked(sample, cli=True)]
     assert got == ["1: exception message not marked", "2: exception message not marked", "6: help text not marked",
                    "8: output not marked"]
     assert [g.removeprefix(f"{sample}:") for g in misused_markers(sample)] == [
-        "10: _() needs a literal text", "11: N_() needs a literal text"]
+        "12: _() inside an f-string is never extracted", "10: _() needs a literal text",
+        "11: N_() needs a literal text"]
+
+
+def test_the_lint_finds_english_words_in_a_report_page(tmp_path: Path) -> None:
+    sample = tmp_path / "page.py"
+    sample.write_text(
+        'a = f"<section><h2>Diagnosis</h2>{body}</section>"\n'
+        'b = "<th>Step</th><th>Check</th>"\n'
+        'c = f"<h2>{_e(heading)}</h2>"\n'
+        'd = "## " + _("Symptoms")\n'
+        'e = f"## Unit {name}"\n'
+        'f = f\'<span class="tag {whose}">{_e(text)}</span>\'\n'
+        'g = f"**{verdict}**"\n'
+        'h = "<p>sample</p>"  # i18n: a test page\n',
+        encoding="utf-8",
+    )
+    got = [g.removeprefix(f"{sample}:") for g in unmarked(sample, cli=False, pages=True)]
+    assert got == ["1: words in the page not marked", "2: words in the page not marked", "5: words in the page not marked"]

@@ -56,7 +56,7 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     with Store.open(url) as store:
         assert store.get_run(unit_run(1, "OLD", "S1").run_id).lot == "OLD"
     con = sqlite3.connect(tmp_path / "v1.db")
-    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY version")] == list(range(1, LATEST + 1))
     migrated = {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     indexes = {r[1] for r in con.execute("PRAGMA index_list(runs)")}
     con.close()
@@ -66,7 +66,7 @@ def test_version_2_migrates_a_version_1_store(tmp_path: Path) -> None:
     assert migrated == {r[1]: r[2] for r in con.execute("PRAGMA table_info(lots)")}
     assert "ix_runs_lot" in indexes
     con.close()
-    assert LATEST == 8
+    assert LATEST == 9
 
 
 def test_counting_and_early_reject(tmp_db: str) -> None:

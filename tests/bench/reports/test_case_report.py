@@ -180,3 +180,33 @@ def test_a_tampered_unit_goes_back_to_the_factory(capsys: pytest.CaptureFixture[
     page = Page()
     page.feed((out_dir / "case.html").read_text(encoding="utf-8"))
     assert "Return to factory" in page.text and "RETURNED" in page.text
+
+
+@pytest.mark.slow
+def test_the_customer_reads_their_summary_in_their_language(repaired_case: tuple[str, Path], tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from drivers.i18n import set_language
+
+    db, _ = repaired_case
+    out = tmp_path / "for-customer"
+    assert bench(capsys, "case", "report", "C1", "--customer-lang", "zh_CN", "--out", str(out), "--db", db)[0] == 0
+    page, md = (out / "case.html").read_text("utf-8"), (out / "case.md").read_text("utf-8")
+    # The technician's report stays in the bench's language (English); the customer's summary is Chinese.
+    assert "<h2>Unit and complaint</h2>" in page and "## Unit and complaint" in md
+    summary = ("您的 PT-300 终端（序列号 SN-1）送修原因：&lt;b&gt;dies&lt;/b&gt; mid-sale, card 411111******1111。故障：")
+    assert f'<section class="customer" id="customer-summary" lang="zh-CN"><strong>For the customer.</strong> {summary}' in page
+    assert page.rstrip().endswith("</html>") and "维修后已通过我们的全部测试，可以重新投入使用。</section>" in page
+    assert "> 您的 PT-300 终端（序列号 SN-1）送修原因：" in md
+    data = json.loads((out / "case.json").read_text("utf-8"))
+    assert data["customer_summary"].startswith("Your PT-300 terminal (serial SN-1) came in because:")
+    # And the other way round: a Chinese bench, an English-speaking customer.
+    monkeypatch.setenv("BENCH_LANG", "zh_CN")
+    try:
+        assert bench(capsys, "case", "report", "C1", "--customer-lang", "en", "--out", str(out), "--db", db)[0] == 0
+    finally:
+        set_language("en")
+    page = (out / "case.html").read_text("utf-8")
+    assert "<h2>机具与故障描述</h2>" in page and '<html lang="zh-CN">' in page
+    assert "<strong>致客户：</strong> Your PT-300 terminal (serial SN-1) came in because:" in page
+    assert json.loads((out / "case.json").read_text("utf-8")) == data

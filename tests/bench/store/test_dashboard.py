@@ -256,7 +256,7 @@ def test_version_8_migrates_a_version_7_store(store_url: str) -> None:
             assert len(t700) == 2
         with store._read() as conn:
             versions = conn.execute(sa.text("SELECT version FROM schema_version ORDER BY version")).scalars().all()
-    assert versions == list(range(1, LATEST + 1)) and LATEST == 8
+    assert versions == list(range(1, LATEST + 1)) and LATEST == 9
     assert _schema(store_url) == fresh
 
 
@@ -274,3 +274,32 @@ def test_a_sqlite_store_without_sqlalchemy_reads_the_same(tmp_path: Path) -> Non
             page = dashboard.overview(light.db, NOW)
             found = dashboard.search_serial(light.db, "a")
     assert page.week.runs == 7 and found == [("T650", "A")]
+
+
+@pytest.mark.slow
+def test_a_simulated_lot_inspection_shows_as_bench_inspect_reports_it(tmp_path: Path) -> None:
+    """`bench inspect demo` on 4 simulated slots: the dashboard's lot, pareto and day agree with the lot's report."""
+    import json
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "inspect", "demo", "--lot-size", "20", "--defect-rate", "0.3", "--seed", "3",
+         "--units", "4", "--lot", "L-DEMO", "--db", url, "--out", str(tmp_path / "rep"), "--json"],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[3])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["defectives"] > 0 and report["tested"] > report["defectives"]
+    with Store.open(url) as store, store.db.read():
+        (lot,) = dashboard.lots(store.db)
+        day = datetime.fromisoformat(report["opened_at"]).date()
+        bars = dashboard.pareto(store.db, day, day)
+        (fleet,) = dashboard.yield_by_day(store.db, day, day)
+        (bench,) = dashboard.benches(store.db, datetime.now(UTC))
+    assert (lot.lot, lot.state, lot.decision, lot.inspected, lot.defectives, lot.sample_size) == (
+        "L-DEMO", report["state"], report["decision"], report["tested"], report["defectives"],
+        report["sampling"]["sample_size"])
+    assert {b.fault: b.runs for b in bars} == report["defectives_by_fault"]
+    assert (fleet.figure.runs, fleet.figure.failed) == (report["tested"], report["defectives"])
+    assert (bench.state, bench.slots) == ("stopped", 4)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Iterator
 
 import pytest
 from PIL import Image, ImageOps
@@ -123,3 +125,44 @@ def test_cut_draws_a_dashed_line_across() -> None:
 def test_unknown_bytes_do_not_crash() -> None:
     img = render(b"\x1b\x99junk\x1d\xfe\x01" + escpos.line("after"))
     assert ink(img)
+
+
+def _cells(img: Image.Image, first: int, count: int, width: int) -> list[bytes]:
+    left = ink(img)[0]
+    top, bottom = ink(img)[1], ink(img)[3]
+    return [img.crop((left + first + i * width, top, left + first + (i + 1) * width, bottom)).tobytes()
+            for i in range(count)]
+
+
+@pytest.fixture
+def _fresh_glyphs() -> Iterator[None]:
+    from drivers.escpos import render as module
+
+    module._glyph.cache_clear()
+    module._cjk_font.cache_clear()
+    yield
+    module._glyph.cache_clear()
+    module._cjk_font.cache_clear()
+
+
+def test_chinese_receipt_text_is_drawn_with_a_cjk_font(_fresh_glyphs: None) -> None:
+    data = escpos.line("合计 12.50")
+    assert data == b"\x1c&" + "合计".encode("gb18030") + b"\x1c." + b" 12.50\n"  # Chinese mode, GB 18030
+    img = render(data)
+    w, _ = size(ink(img))
+    assert 100 <= w <= 120  # two square 24-dot characters, then six 12-dot cells
+    he, ji = _cells(img, 0, 2, 24)
+    assert he != ji  # two real, different characters, not two "missing glyph" boxes
+
+
+def test_without_a_cjk_font_chinese_is_drawn_anyway_and_the_log_says_so_once(
+        _fresh_glyphs: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from drivers.escpos import render as module
+
+    monkeypatch.setattr(module, "_CJK_FONT_FILES", ("/nonexistent/cjk.ttc",))
+    monkeypatch.setattr(module, "_cjk_missing_said", False)
+    with caplog.at_level(logging.WARNING, logger="drivers.escpos.render"):
+        first, second = render(escpos.line("合计 12.50")), render(escpos.line("谢谢"))
+    assert size(ink(first))[0] >= 100 and dark_pixels(second) > 0
+    said = [r.getMessage() for r in caplog.records if r.name == "drivers.escpos.render"]
+    assert len(said) == 1 and "no CJK font" in said[0]
