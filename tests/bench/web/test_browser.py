@@ -105,12 +105,12 @@ def test_every_page_loads_without_console_errors(browser: object, server: str,
 
 
 def test_the_pareto_shows_the_counts_written(browser: object, server: str, fleet: tuple[str, fleetdata.Written]) -> None:
-    from selenium.webdriver.common.by import By
-
     _load(browser, server + "/")
-    bars = browser.find_elements(By.CSS_SELECTOR, "#pareto g.bar")  # type: ignore[attr-defined]
-    shown = {b.find_element(By.TAG_NAME, "text").text: int(b.find_element(By.CSS_SELECTOR, "text.count").text)
-             for b in bars}
+    # read in one go: live refresh may swap the section between two WebDriver calls
+    pairs = browser.execute_script(  # type: ignore[attr-defined]
+        "return Array.from(document.querySelectorAll('#pareto g.bar'))"
+        ".map(g => [g.querySelector('text').textContent, g.querySelector('text.count').textContent])")
+    shown = {fault: int(count) for fault, count in pairs}
     assert shown == fleet[1].pareto_week
     counts = list(shown.values())
     assert counts == sorted(counts, reverse=True)
@@ -169,8 +169,8 @@ def test_a_run_started_during_the_test_appears_live(browser: object, server: str
     assert done.returncode == 0, done.stderr
     WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "figures").text != today_before)
     # the simulated bench's own heartbeat (bench run writes one) shows it in the benches' table
-    WebDriverWait(browser, WAIT_S).until(
-        lambda d: any(a.text == "sim" for a in d.find_elements(By.CSS_SELECTOR, "#benches a")))
+    WebDriverWait(browser, WAIT_S).until(lambda d: "sim" in d.execute_script(
+        "return Array.from(document.querySelectorAll('#benches a')).map(a => a.textContent)"))
     assert browser.execute_script("return window.benchMarker") == "same page"  # type: ignore[attr-defined]
     assert _console_errors(browser) == []
 
