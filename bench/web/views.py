@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -200,9 +199,3 @@ def to_json(value: Any) -> Any:
         return [to_json(v) for v in value]
     return value
 
-
-#: Page name -> its view, for the benchmark and the screenshots.
-VIEWS: dict[str, Callable[..., dict[str, Any]]] = {
-    "overview": overview, "bench": bench_page, "model": model_page, "unit": unit_page,
-    "run": run_page, "lots": lots_page, "search": search_page,
-}
