@@ -26,7 +26,7 @@ from __future__ import annotations
 import gettext
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -39,16 +39,22 @@ SOURCE_LANGUAGE = "en"
 
 _lock = threading.Lock()
 _catalogue_dir: Path | None = None
+_prepare: Callable[[str], None] | None = None
 _process_language = SOURCE_LANGUAGE
 _override: ContextVar[str | None] = ContextVar("bench_language", default=None)
 _translations: dict[str, gettext.NullTranslations] = {}
 
 
-def set_catalogue_dir(path: Path | None) -> None:
-    """Where the compiled catalogues live (``<path>/<lang>/LC_MESSAGES/bench.mo``); ``None``: English only."""
-    global _catalogue_dir
+def set_catalogue_dir(path: Path | None, prepare: Callable[[str], None] | None = None) -> None:
+    """Where the compiled catalogues live (``<path>/<lang>/LC_MESSAGES/bench.mo``); ``None``: English only.
+
+    ``prepare(language)`` runs before a language's catalogue is first loaded (the harness recompiles a
+    ``.mo`` older than its ``.po`` there, or installs one with :func:`install_translation`).
+    """
+    global _catalogue_dir, _prepare
     with _lock:
         _catalogue_dir = path
+        _prepare = prepare
         _translations.clear()
 
 
@@ -85,6 +91,11 @@ def translation(language: str | None = None) -> gettext.NullTranslations:
     found = _translations.get(lang)
     if found is not None:
         return found
+    if _prepare is not None and lang != SOURCE_LANGUAGE:
+        _prepare(lang)
+        found = _translations.get(lang)
+        if found is not None:
+            return found
     with _lock:
         if lang == SOURCE_LANGUAGE or _catalogue_dir is None:
             found = gettext.NullTranslations()

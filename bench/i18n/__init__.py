@@ -39,7 +39,7 @@ _ALIASES = {
     "zh": "zh_CN", "zh_cn": "zh_CN", "zh_hans": "zh_CN", "zh_hans_cn": "zh_CN", "zh_sg": "zh_CN",
 }
 
-set_catalogue_dir(CATALOGUE_DIR)
+set_catalogue_dir(CATALOGUE_DIR, prepare=lambda language: load(language))
 
 
 def normalise(tag: str) -> str | None:
@@ -107,10 +107,9 @@ def load(language: str) -> None:
     data = io.BytesIO()
     write_mo(data, catalog)
     try:
-        tmp = mo.with_suffix(".mo.tmp")
+        tmp = mo.with_suffix(f".mo.{os.getpid()}.tmp")  # several processes may compile at once
         tmp.write_bytes(data.getvalue())
         tmp.replace(mo)
-        set_catalogue_dir(CATALOGUE_DIR)  # forget catalogues loaded before
     except OSError:
         data.seek(0)
         install_translation(language, gettext.GNUTranslations(data))
