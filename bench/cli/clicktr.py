@@ -22,7 +22,7 @@ import click
 import click.formatting
 
 from bench.i18n.layout import display_width, truncate
-from drivers.i18n import _, ngettext, translation
+from drivers.i18n import _, translation
 
 _WIDE = re.compile(r"[^\x00-\u10ff]")
 _TOKEN = re.compile(r"[ \t]+|[\x21-\u10ff]+|\S")
@@ -43,7 +43,7 @@ def short_help(text: str, limit: int) -> str:
     first = text.partition("\n\n")[0].replace("\n", " ")
     if not _WIDE.search(first):
         return click.utils._make_default_short_help(first, limit)
-    first = first.split("。", 1)[0]
+    first = re.split("[。；]", first, maxsplit=1)[0]
     return truncate(first, max(limit, 4), "...")
 
 
@@ -122,22 +122,33 @@ def wrap_text(text: str, width: int = 78, initial_indent: str = "", subsequent_i
 
 
 def _wrap_wide(text: str, width: int, first: str, rest: str) -> str:
+    """Greedy wrapping by display width; a line never starts with closing punctuation (its word goes along)."""
     lines: list[str] = []
-    line, used, space = first, display_width(first), False
+    words: list[str] = []  # the current line's tokens, a space token kept where the text had one
+    indent = first
+
+    def used() -> int:
+        return display_width(indent + "".join(words))
+
     for token in _TOKEN.findall(text):
         if token.isspace():
-            space = True
+            if words and words[-1] != " ":
+                words.append(" ")
             continue
-        w = display_width(token) + (1 if space else 0)
-        if used + w > width and line.strip() and token[0] not in _NO_LINE_START:
-            lines.append(line.rstrip())
-            line, used, space = rest, display_width(rest), False
-            w = display_width(token)
-        line += (" " if space else "") + token
-        used += w
-        space = False
-    lines.append(line.rstrip())
+        if words and used() + display_width(token) > width:
+            carry: list[str] = []
+            if token[0] in _NO_LINE_START and len(words) > 1:
+                carry = [words.pop()]  # the last word goes down with the punctuation
+            lines.append((indent + "".join(words)).rstrip())
+            indent, words = rest, [w for w in carry if w != " "]
+        words.append(token)
+    lines.append((indent + "".join(words)).rstrip())
     return "\n".join(lines)
+
+
+def click_ngettext(singular: str, plural: str, n: int) -> str:
+    """Click's plural texts: each form is an entry of its own in the catalogue (:mod:`bench.cli.clickwords`)."""
+    return translation().gettext(singular if n == 1 else plural)
 
 
 _CLICK_MODULES = ("core", "exceptions", "formatting", "parser", "types", "termui", "utils")
@@ -156,10 +167,10 @@ def speak_click() -> None:
         if hasattr(module, "_"):
             module._ = _  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
-            module.ngettext = ngettext  # type: ignore[attr-defined]
+            module.ngettext = click_ngettext  # type: ignore[attr-defined]
     click.formatting.wrap_text = wrap_text
 
 
 speak_click()
 
-__all__ = ["Command", "Group", "command", "group", "lookup", "short_help", "speak_click", "wrap_text"]
+__all__ = ["Command", "Group", "click_ngettext", "command", "group", "lookup", "short_help", "speak_click", "wrap_text"]

@@ -1,4 +1,4 @@
-"""Click's own texts that a bench user reads, marked here so the catalogue holds them (:mod:`bench.cli.clicktr`).
+"""Click's own texts that a bench user reads, marked here (plural ones form by form) so the catalogue holds them (:mod:`bench.cli.clicktr`).
 
 Click looks them up through gettext as it writes them; :func:`bench.cli.clicktr.speak_click` makes
 that lookup ours. Each msgid is Click's exactly (Click 8). Texts only a developer sees (a command
@@ -7,7 +7,7 @@ declared wrongly) are left out.
 
 from __future__ import annotations
 
-from drivers.i18n import N_, ngettext
+from drivers.i18n import N_
 
 WORDS = (
     N_("Usage:"),
@@ -53,17 +53,20 @@ WORDS = (
     N_("Repeat for confirmation"),
     N_("Error: The two entered values do not match."),
     N_("Error: invalid input"),
+    # Click's plural texts, each form on its own (Chinese has one form; bench.cli.clicktr picks the form).
+    N_("Got unexpected extra argument ({args})"),
+    N_("Got unexpected extra arguments ({args})"),
+    N_("Did you mean {possibility}?"),
+    N_("(Did you mean one of: {possibilities}?)"),
+    N_("Takes {nargs} values but 1 was given."),
+    N_("Takes {nargs} values but {len} were given."),
+    N_("Option {name!r} requires an argument."),
+    N_("Option {name!r} requires {nargs} arguments."),
+    N_("{value!r} is not {choice}."),
+    N_("{value!r} is not one of {choices}."),
+    N_("{len_type} values are required, but {len_value} was given."),
+    N_("{len_type} values are required, but {len_value} were given."),
 )
-
-
-def _plurals() -> None:  # never called: marks Click's plural texts for extraction
-    ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})", 1)
-    ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", 1)
-    ngettext("Takes {nargs} values but 1 was given.", "Takes {nargs} values but {len} were given.", 1)
-    ngettext("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments.", 1)
-    ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", 1)
-    ngettext("{len_type} values are required, but {len_value} was given.",
-             "{len_type} values are required, but {len_value} were given.", 1)
 
 
 __all__ = ["WORDS"]

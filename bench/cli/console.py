@@ -97,8 +97,9 @@ class ConsoleListener:
         """The line above the steps: plan, unit, station."""
         u = rec.unit
         unit = unit_text(u)
-        safe.echo("bench run  ", _("{plan} {version}  on {unit}  station {station}").format(
-            plan=rec.plan_name, version=rec.plan_version, unit=safe.one_line(unit), station=rec.station), err=self.err)
+        line = _("{plan} {version}  on {unit}  station {station}").format(
+            plan=rec.plan_name, version=rec.plan_version, unit=safe.one_line(unit), station=rec.station)
+        safe.echo("bench run  ", line, err=self.err)  # i18n: the command's name
 
     def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
         """Nothing to show until the step ends (retries are shown on the result line)."""
@@ -237,7 +238,8 @@ class TerminalOperator(Operator):
         ready, _w, _x = select.select([sys.stdin], [], [], timeout)
         if not ready:
             safe.echo("", err=True)
-            raise OperatorTimeout(N_("no operator response within {timeout} s", timeout=f"{timeout:g}"))
+            waited = f"{timeout:g}"
+            raise OperatorTimeout(N_("no operator response within {timeout} s", timeout=waited))
         return sys.stdin.readline().strip()
 
     def confirm(self, question: str, *, timeout: float) -> bool:

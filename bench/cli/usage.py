@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from drivers.i18n import _, ngettext, tr
+from drivers.i18n import _, tr
 
 
 def _hint(param: click.Parameter | None, given: object) -> str:
@@ -45,7 +45,7 @@ def _context(exc: click.UsageError) -> click.Context | None:
 def usage_line(exc: click.UsageError) -> str:
     """The one line (without ``bench: error: ``) that says what is wrong with the command line."""
     ctx = _context(exc)
-    see = " " + _("(see: {command} --help)").format(command=ctx.command_path) if ctx is not None else ""
+    see = _(" (see: {command} --help)").format(command=ctx.command_path) if ctx is not None else ""
     if isinstance(exc, click.MissingParameter):
         what = _hint(exc.param, exc.param_hint)
         return (_("missing {what}").format(what=what) if what else _("missing a value")) + see
@@ -67,8 +67,8 @@ def usage_line(exc: click.UsageError) -> str:
 def _needs_value(exc: click.BadOptionUsage) -> bool:
     """Click's "Option '--x' requires an argument." in English or as the catalogue says it."""
     said = tr(exc.message)
-    mine = ngettext("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments.", 1)
-    return said.endswith("requires an argument.") or said == mine.format(name=exc.option_name, nargs=1)
+    mine = _("Option {name!r} requires an argument.").format(name=exc.option_name)
+    return said.endswith("requires an argument.") or said == mine
 
 
 __all__ = ["usage_line"]

@@ -29,6 +29,7 @@ TOP = Path(__file__).resolve().parents[3]
 
 #: Folders or files whose user-facing texts are all marked. Each area is added when it is done.
 AREAS = [
+    "bench/cli",
     "bench/i18n",
     "bench/reports",
     "drivers",
