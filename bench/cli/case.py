@@ -92,8 +92,8 @@ def open_cmd(serial: str, complaint: str, model: str | None, customer_ref: str |
     if as_json:
         safe.echo_json(json.dumps(opened.to_dict(), indent=2))
         return
-    safe.echo(_("case {case} opened for unit {serial}").format(case=opened.label, serial=opened.serial)
-              + (f" ({opened.model})" if opened.model else "") + f": {safe.one_line(opened.complaint)}")
+    safe.echo(_("case {case} opened for unit {serial}: {complaint}").format(
+        case=opened.label, serial=_unit(opened.serial, opened.model), complaint=safe.one_line(opened.complaint)))
     safe.echo(_("test it: bench run PLAN --station FILE --case {case}").format(case=opened.label))
 
 
@@ -134,6 +134,11 @@ def list_cmd(only_open: bool, only_closed: bool, serial: str | None, db: str | N
                   f"  {_short(c.complaint)}")
 
 
+def _unit(serial: str, model: str | None) -> str:
+    """``PT3-000123 (PT-300)``, or the serial alone."""
+    return _("{serial} ({model})").format(serial=serial, model=model) if model else serial
+
+
 def _status(value: str | None) -> str:
     """A case's status or result (``open``, ``closed``, ``repaired``...) as the reader says it."""
     words = {"open": N_("open"), "closed": N_("closed"), "repaired": N_("repaired"), "unrepaired": N_("unrepaired"),
@@ -171,9 +176,9 @@ def show(case_ref: str, db: str | None, as_json: bool) -> None:
 
 def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[str]:
     """``bench case show`` as text lines."""
-    lines = [_("case {case}: unit {serial}").format(case=c.label, serial=c.serial)
-             + (f" ({c.model})" if c.model else "") + f", {_status(c.status)}"
-             + (f" {_status(c.result)}" if c.result else ""),
+    lines = [_("case {case}: unit {serial}, {status}").format(
+                 case=c.label, serial=_unit(c.serial, c.model),
+                 status=_status(c.status) + (f" {_status(c.result)}" if c.result else "")),
              _("complaint: {text}").format(text=safe.one_line(c.complaint)),
              _("customer: {customer}; last worked: {last}; software update: {update}").format(
                  customer=c.customer_ref or "-", last=c.last_worked or "-", update=c.software_update or "-"),

@@ -88,8 +88,8 @@ def _replay(scenario: CaseScenario, url: str, reports: str, *, quiet: bool) -> d
     opened = _bench(["case", "open", scenario.serial, "--complaint", scenario.complaint, "--operator", "replay",
                      *(["--model", scenario.model] if scenario.model else []), "--db", url, "--json"])
     label, case_id = opened["case"], int(opened["id"])
-    say(_("case {case} opened for unit {serial}").format(case=label, serial=scenario.serial)
-        + f": {safe.one_line(scenario.complaint)}")
+    say(_("case {case} opened for unit {serial}: {complaint}").format(
+        case=label, serial=scenario.serial, complaint=safe.one_line(scenario.complaint)))
     steps: list[dict[str, Any]] = []
     for event in scenario.events:
         if isinstance(event, RunEvent):

@@ -18,6 +18,7 @@ WORDS = (
     N_("Show the version and exit."),
     N_("Aborted!"),
     N_("deprecated"),
+    N_("required"),
     N_("default: {default}"),
     N_("env var: {var}"),
     N_("(dynamic)"),

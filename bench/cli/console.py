@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.cli import safe
-from bench.cli.tables import word
+from bench.cli.tables import listing, word
 from bench.errors import OperatorTimeout
 from bench.i18n.layout import pad
 from bench.operator import Operator
@@ -217,8 +217,8 @@ _TALLY = {"PASS": N_("{n} pass"), "FAIL": N_("{n} fail"), "ERROR": N_("{n} error
 
 def tally_text(counts: dict[str, int]) -> str:
     """``4 pass, 1 fail``: how many steps ended each way, in the reader's language."""
-    return ", ".join(translation().gettext(_TALLY[k]).format(n=n) if k in _TALLY else f"{n} {k.lower()}"
-                     for k, n in counts.items())
+    return listing(translation().gettext(_TALLY[k]).format(n=n) if k in _TALLY else f"{n} {k.lower()}"
+                   for k, n in counts.items())
 
 
 class TerminalOperator(Operator):

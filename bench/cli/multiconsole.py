@@ -39,7 +39,7 @@ from bench.cli.console import (
     tally_text,
     unit_text,
 )
-from bench.cli.tables import word
+from bench.cli.tables import listing, word
 from bench.i18n.layout import display_width, pad
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
@@ -405,7 +405,7 @@ class MultiConsole:
         counts: dict[Verdict, int] = {}
         for row in rows:
             counts[row[2]] = counts.get(row[2], 0) + 1
-        tally = ", ".join(f"{counts[v]} {word(v)}" for v in Verdict if v in counts)
+        tally = listing(f"{counts[v]} {word(v)}" for v in Verdict if v in counts)
         total = ngettext("{n} unit: {tally}", "{n} units: {tally}", len(rows)).format(n=len(rows), tally=tally)
         with self._lock:
             if self._rich is not None:

@@ -19,7 +19,7 @@ import click
 
 from bench.cli import safe
 from bench.cli.clicktr import command
-from bench.cli.tables import word
+from bench.cli.tables import listing, word
 from bench.i18n import format_number
 from bench.i18n.layout import display_width, pad
 from drivers.i18n import N_, _, tr
@@ -191,7 +191,7 @@ def stats(since: str | None, model: str | None, station: str | None, db: str | N
         passed = round(result.first_pass_yield * result.units)
         safe.echo(_("first-pass yield: {share} ({passed} of {units} units passed their first run)").format(
             share=f"{result.first_pass_yield:.1%}", passed=passed, units=result.units))
-    safe.echo(_("verdicts: {counts}").format(counts=", ".join(f"{word(v)} {n}" for v, n in result.verdicts.items())))
+    safe.echo(_("verdicts: {counts}").format(counts=listing(f"{word(v)} {n}" for v, n in result.verdicts.items())))
     if result.mean_duration_s is not None:
         safe.echo(_("mean time per run: {seconds} s").format(seconds=f"{result.mean_duration_s:.1f}"))
     if result.failures_by_fault:

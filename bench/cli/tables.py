@@ -7,12 +7,12 @@ decisions are shown in the reader's language (their English value stays in ``--j
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from bench.i18n import format_datetime
 from bench.i18n.layout import display_width, pad
-from drivers.i18n import N_, Text, tr
+from drivers.i18n import N_, Text, _, tr
 
 _WORDS: dict[str, Text] = {
     "PASS": N_("PASS"),
@@ -32,6 +32,11 @@ def word(value: object) -> str:
     """A verdict, outcome or lot decision (``PASS``, ``REJECT``...) as the reader says it; anything else as it is."""
     text = str(getattr(value, "value", value))
     return tr(_WORDS.get(text, text))
+
+
+def listing(items: Iterable[str]) -> str:
+    """Words of running text in a list: ``4 pass, 1 fail`` / ``4 通过、1 失败``."""
+    return _(", ").join(items)
 
 
 def when(t: datetime | None, *, seconds: bool = True) -> str:
@@ -59,4 +64,4 @@ def columns(rows: Sequence[Sequence[str]], align: str = "", gap: str = "  ") -> 
     return lines
 
 
-__all__ = ["columns", "when", "word"]
+__all__ = ["columns", "listing", "when", "word"]

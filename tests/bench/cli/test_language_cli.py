@@ -190,7 +190,7 @@ def test_multi_up_end_table_lines_up_in_chinese(chinese: None, capsys: pytest.Ca
     assert [display_width(row[:row.index(w)]) for row, w in zip(rows, words, strict=True)] == [column] * 4
     report = display_width(header[:header.index("报告")])
     assert {display_width(row[:row.index("/reports/")]) for row in rows[:3]} == {report}
-    assert counts == ["4 台机具：2 通过, 1 失败, 1 错误"]
+    assert counts == ["4 台机具：2 通过、1 失败、1 错误"]
 
 
 def test_multi_up_live_table_measures_chinese_as_two_columns(chinese: None) -> None:
