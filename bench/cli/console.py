@@ -245,7 +245,7 @@ class TerminalOperator(Operator):
     def confirm(self, question: str, *, timeout: float) -> bool:
         """Ask yes/no."""
         while True:
-            answer = self._read(f"{tr(question)} {_('[y/n]')} ", timeout).lower()
+            answer = self._read(tr(question) + " " + _("[y/n]") + " ", timeout).lower()
             if answer in ("y", "yes", _("yes")):
                 return True
             if answer in ("n", "no", _("no")):

@@ -43,7 +43,7 @@ def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
         "  " + _("reversals {sent} sent, {acked} answered; unit resets {resets}; most behind schedule {lag} s of soak "
                  "time").format(sent=rev.get("sent", 0), acked=rev.get("acked", 0), resets=s.get("unit_resets", 0),
                                 lag=f"{float(s.get('max_lag_s', 0)):.1f}"),
-        f"  {pad(_('latency (ms)'), 16)}{'p50':>9}{'p95':>9}{'p99':>9}",
+        "  " + pad(_("latency (ms)"), 16) + f"{'p50':>9}{'p95':>9}{'p99':>9}",
     ]
     latency = s.get("latency_ms") or {}
     for key, label in _STAGES:

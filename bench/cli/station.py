@@ -101,12 +101,13 @@ def _describe(role: str, ident: dict[str, Any]) -> str:
         return _("{model} serial {serial}, firmware {firmware}").format(
             model=ident["model"], serial=ident["serial"], firmware=ident["firmware"])
     if role == "card_reader":
-        return f"{ident['reader']}, {_('card in') if ident['card_present'] else _('no card')}"
+        card = _("card in") if ident["card_present"] else _("no card")
+        return f"{ident['reader']}, {card}"
     names = {"serial": _("serial"), "firmware": _("firmware")}
     if role == "printer":
         name = " ".join(x for x in (ident.get("manufacturer"), ident.get("model")) if x)
         extra = ", ".join(f"{names[k]} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
-        said = f"{name or _('printer')}{' (' + extra + ')' if extra else ''}"
+        said = (name or _("printer")) + (f" ({extra})" if extra else "")
         return f"{said}: {tr(ident['status'])}"
     if role in OPTIONAL_ROLES:  # an instrument: its *IDN?
         name = " ".join(x for x in (ident.get("manufacturer"), ident.get("model")) if x) or _("instrument")
