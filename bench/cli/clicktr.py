@@ -25,7 +25,7 @@ from bench.i18n.layout import display_width, truncate
 from drivers.i18n import _, translation
 
 _WIDE = re.compile(r"[^\x00-\u10ff]")
-_TOKEN = re.compile(r"[ \t]+|[\x21-\u10ff]+|\S")
+_TOKEN = re.compile(r"\[[^\]\n]{1,30}\]|[ \t]+|[\x21-\u10ff]+|\S")  # Click's "[默认：good]" stays whole
 _NO_LINE_START = set("，。；：、）」』！？…,.;:!?)")
 _click_wrap = click.formatting.wrap_text
 
