@@ -230,7 +230,7 @@ def _notice_for(listener: Any) -> Callable[[str], None]:
         end = getattr(listener, "end_live_line", None)
         if end is not None:
             end()
-        _say("bench: " + tr(text))
+        _say(safe.bench_line(text))
 
     return notice
 
