@@ -5,6 +5,7 @@ A bench with one unit names its devices in ``[devices]``; that is slot 1::
     name = "bench-7"
     db = "postgresql://bench@dbhost/bench"   # optional; default: the local SQLite store
     operator = "Dana"                        # optional; recorded with each run
+    lang = "zh_CN"                           # optional; the language it speaks (--lang, BENCH_LANG win)
     [devices]
     unit = "/dev/ttyUSB0"                    # any pyserial URL: rfc2217://host:4001, socket://...
     card_reader = "pcsc://ACS ACR39U*"
@@ -55,10 +56,11 @@ from typing import Any
 
 from bench.errors import PlanError, UsageError
 from bench.tomlfile import line_of, read_toml
+from drivers.i18n import N_
 from drivers.registry import REGISTRY, scheme_of
 
 _ROLES = ("unit", "card_reader", "printer", "host", "supply", "dmm", "scope")
-_KEYS = {"name", "db", "operator", "devices", "slots", "description"}
+_KEYS = {"name", "db", "operator", "devices", "slots", "description", "lang"}
 _MAX_TEXT = 1000
 #: Slot numbers a station file may use (a fixture has at most this many slots).
 MAX_SLOT = 64
@@ -81,6 +83,7 @@ class Station:
     path: str | None = None
     slots: dict[int, dict[str, str]] = field(default_factory=dict)
     shared: dict[str, str] = field(default_factory=dict)
+    lang: str | None = None  # the language the bench speaks here (en, zh_CN); --lang and BENCH_LANG win
 
     def __post_init__(self) -> None:
         if not self.slots and self.devices:  # built the one-slot way, Station(name, devices)
@@ -137,9 +140,10 @@ class _Checker:
         for key in data:
             if key not in _KEYS:
                 raise self.error(f"unknown field {key!r}; allowed: {', '.join(sorted(_KEYS))}", key)
-        for key in ("name", "db", "operator", "description"):
+        for key in ("name", "db", "operator", "description", "lang"):
             if key in data and (not isinstance(data[key], str) or len(data[key]) > _MAX_TEXT):
                 raise self.error(f"{key} must be text of at most {_MAX_TEXT} characters", key)
+        lang = self.language(data.get("lang"))
         if "slots" not in data:
             devices = data.get("devices", {})
             if not isinstance(devices, dict) or not devices:
@@ -153,7 +157,19 @@ class _Checker:
         one = next(iter(slots.values())) if len(slots) == 1 else None
         devices_ = {**shared, **one} if one is not None else dict(shared)
         name = str(data.get("name", Path(self.path).stem))
-        return Station(name, devices_, data.get("db"), data.get("operator"), self.path, slots, shared)
+        return Station(name, devices_, data.get("db"), data.get("operator"), self.path, slots, shared, lang)
+
+    def language(self, value: str | None) -> str | None:
+        """The station's ``lang``: a language the bench speaks (``en``, ``zh_CN``; ``zh-CN`` and the like too)."""
+        if value is None:
+            return None
+        from bench.i18n import LANGUAGES, normalise
+
+        lang = normalise(value)
+        if lang is None:
+            raise self.error(N_("unknown language {given!r} (the bench speaks: {known})", given=value,
+                                known=", ".join(LANGUAGES)), "lang")
+        return lang
 
     def roles(self, table: Any, where: str, *, may_be_empty: bool = False) -> dict[str, str]:
         """A table of role -> device URL."""

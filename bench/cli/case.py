@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
-from drivers.i18n import N_
+from bench.cli.clicktr import group
+from bench.cli.tables import word
+from bench.i18n import format_number
+from bench.i18n.layout import pad
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.cases.judgement import Judgement
@@ -28,9 +32,9 @@ if TYPE_CHECKING:
     from bench.record import RunRecord
     from bench.store.base import StoreBase
 
-_DB_HELP = "Results store URL (default: the local SQLite store)."
-_JSON_HELP = "Print as JSON."
-_OUT_HELP = "Folder for the case report (default: reports/cases/C<id>)."
+_DB_HELP = N_("Results store URL (default: the local SQLite store).")
+_JSON_HELP = N_("Print as JSON.")
+_OUT_HELP = N_("Folder for the case report (default: reports/cases/C<id>).")
 _ACTIONS = ("replace", "reseat", "clean", "reflash", "update", "return-to-factory", "reactivated", "adjust", "other")
 
 
@@ -54,7 +58,7 @@ def _case_id(text: str) -> int:
     return parse_case_id(text)
 
 
-@click.group()
+@group()
 def case() -> None:
     """Repair cases: open one when a unit arrives, attach its runs and repairs, close it when it leaves."""
 
@@ -62,12 +66,13 @@ def case() -> None:
 # ---------------------------------------------------------------------------- open
 @case.command("open")
 @click.argument("serial")
-@click.option("--complaint", required=True, help="What the customer says is wrong.")
-@click.option("--model", help="The unit's model (default: from its newest stored run, else from its first run in the case).")
-@click.option("--customer", "customer_ref", help="The customer's reference (ticket, order, shop).")
-@click.option("--last-worked", help="When it last worked, as the customer says it.")
-@click.option("--software-update", help="Recent software updates, as the customer says them.")
-@click.option("--operator", "operator_name", help="Who opens the case (default: the login name).")
+@click.option("--complaint", required=True, help=N_("What the customer says is wrong."))
+@click.option("--model", help=N_("The unit's model (default: from its newest stored run, else from its first run in "
+                                 "the case)."))
+@click.option("--customer", "customer_ref", help=N_("The customer's reference (ticket, order, shop)."))
+@click.option("--last-worked", help=N_("When it last worked, as the customer says it."))
+@click.option("--software-update", help=N_("Recent software updates, as the customer says them."))
+@click.option("--operator", "operator_name", help=N_("Who opens the case (default: the login name)."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def open_cmd(serial: str, complaint: str, model: str | None, customer_ref: str | None, last_worked: str | None,
@@ -76,10 +81,10 @@ def open_cmd(serial: str, complaint: str, model: str | None, customer_ref: str |
     from bench.cases.store import CaseStore
 
     if interactive():
-        model = model if model is not None else _ask("Model (empty: from the unit)")
-        customer_ref = customer_ref if customer_ref is not None else _ask("Customer reference")
-        last_worked = last_worked if last_worked is not None else _ask("When did it last work")
-        software_update = software_update if software_update is not None else _ask("Recent software updates")
+        model = model if model is not None else _ask(_("Model (empty: from the unit)"))
+        customer_ref = customer_ref if customer_ref is not None else _ask(_("Customer reference"))
+        last_worked = last_worked if last_worked is not None else _ask(_("When did it last work"))
+        software_update = software_update if software_update is not None else _ask(_("Recent software updates"))
     with _open(db) as store:
         opened = CaseStore(store).open_case(
             serial, complaint, model=model or None, customer_ref=customer_ref, last_worked=last_worked,
@@ -87,9 +92,9 @@ def open_cmd(serial: str, complaint: str, model: str | None, customer_ref: str |
     if as_json:
         safe.echo_json(json.dumps(opened.to_dict(), indent=2))
         return
-    safe.echo(f"case {opened.label} opened for unit {opened.serial}"
-              + (f" ({opened.model})" if opened.model else "") + f": {safe.one_line(opened.complaint)}")
-    safe.echo(f"test it: bench run PLAN --station FILE --case {opened.label}")
+    safe.echo(_("case {case} opened for unit {serial}: {complaint}").format(
+        case=opened.label, serial=_unit(opened.serial, opened.model), complaint=safe.one_line(opened.complaint)))
+    safe.echo(_("test it: bench run PLAN --station FILE --case {case}").format(case=opened.label))
 
 
 def _ask(question: str) -> str:
@@ -99,9 +104,9 @@ def _ask(question: str) -> str:
 
 # ---------------------------------------------------------------------------- list
 @case.command("list")
-@click.option("--open", "only_open", is_flag=True, help="Only open cases.")
-@click.option("--closed", "only_closed", is_flag=True, help="Only closed cases.")
-@click.option("--serial", help="Only this unit's cases.")
+@click.option("--open", "only_open", is_flag=True, help=N_("Only open cases."))
+@click.option("--closed", "only_closed", is_flag=True, help=N_("Only closed cases."))
+@click.option("--serial", help=N_("Only this unit's cases."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def list_cmd(only_open: bool, only_closed: bool, serial: str | None, db: str | None, as_json: bool) -> None:
@@ -111,7 +116,7 @@ def list_cmd(only_open: bool, only_closed: bool, serial: str | None, db: str | N
     from bench.errors import UsageError
 
     if only_open and only_closed:
-        raise UsageError("give --open or --closed, not both")
+        raise UsageError(N_("give --open or --closed, not both"))
     status = OPEN if only_open else CLOSED if only_closed else None
     with _open(db) as store:
         cases = CaseStore(store)
@@ -120,12 +125,25 @@ def list_cmd(only_open: bool, only_closed: bool, serial: str | None, db: str | N
         safe.echo_json(json.dumps([{**c.to_dict(), "runs": counts.get(c.case_id, 0)} for c in found], indent=2))
         return
     if not found:
-        safe.echo("no cases")
+        safe.echo(_("no cases"))
         return
     for c in found:
-        state = c.status if c.is_open else f"{c.status} {c.result}"
-        safe.echo(f"{c.label:<6} {state:<18} {c.serial:<16} {c.model or '?':<10} opened {_when(c.opened_at)}  "
-                  f"runs {counts.get(c.case_id, 0)}  {_short(c.complaint)}")
+        state = _status(c.status) if c.is_open else f"{_status(c.status)} {_status(c.result)}"
+        safe.echo(f"{c.label:<6} {pad(state, 18)} {pad(c.serial, 16)} {pad(c.model or '?', 10)} ",
+                  _("opened {when}  runs {n}").format(when=_when(c.opened_at), n=counts.get(c.case_id, 0)),
+                  f"  {_short(c.complaint)}")
+
+
+def _unit(serial: str, model: str | None) -> str:
+    """``PT3-000123 (PT-300)``, or the serial alone."""
+    return _("{serial} ({model})").format(serial=serial, model=model) if model else serial
+
+
+def _status(value: str | None) -> str:
+    """A case's status or result (``open``, ``closed``, ``repaired``...) as the reader says it."""
+    words = {"open": N_("open"), "closed": N_("closed"), "repaired": N_("repaired"), "unrepaired": N_("unrepaired"),
+             "returned": N_("returned")}
+    return tr(words.get(value or "", value or ""))
 
 
 # ---------------------------------------------------------------------------- show
@@ -158,52 +176,60 @@ def show(case_ref: str, db: str | None, as_json: bool) -> None:
 
 def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[str]:
     """``bench case show`` as text lines."""
-    lines = [f"case {c.label}: unit {c.serial}" + (f" ({c.model})" if c.model else "") + f", {c.status}"
-             + (f" {c.result}" if c.result else ""),
-             f"complaint: {safe.one_line(c.complaint)}",
-             f"customer: {c.customer_ref or '-'}; last worked: {c.last_worked or '-'}; "
-             f"software update: {c.software_update or '-'}",
-             f"opened {_when(c.opened_at)} by {c.opened_by}"]
-    lines.append(f"runs ({len(runs)}):" if runs else "runs: none yet")
+    lines = [_("case {case}: unit {serial}, {status}").format(
+                 case=c.label, serial=_unit(c.serial, c.model),
+                 status=_status(c.status) + (f" {_status(c.result)}" if c.result else "")),
+             _("complaint: {text}").format(text=safe.one_line(c.complaint)),
+             _("customer: {customer}; last worked: {last}; software update: {update}").format(
+                 customer=c.customer_ref or "-", last=c.last_worked or "-", update=c.software_update or "-"),
+             _("opened {when} by {who}").format(when=_when(c.opened_at), who=c.opened_by)]
+    lines.append(_("runs ({n}):").format(n=len(runs)) if runs else _("runs: none yet"))
     for r in runs:
         d = _run_dict(r)
-        lines.append(f"  {_when(r.started_at, True)}  {r.run_id[:8]}  {r.verdict.value:<10} {r.plan_name} {r.plan_version}"
-                     + (f"  {' '.join(d['faults'])}" if d["faults"] else ""))
-    lines.append(f"repairs ({len(repairs)}):" if repairs else "repairs: none yet")
+        lines.append(f"  {_when(r.started_at, True)}  {r.run_id[:8]}  {pad(word(r.verdict), 10)} {r.plan_name} "
+                     f"{r.plan_version}" + (f"  {' '.join(d['faults'])}" if d["faults"] else ""))
+    lines.append(_("repairs ({n}):").format(n=len(repairs)) if repairs else _("repairs: none yet"))
     for p in repairs:
         part = f" {p.part_number}" if p.part_number else ""
-        lines.append(f"  {_when(p.at, True)}  {p.action}{part}  by {p.technician}: {safe.one_line(p.note)}")
+        lines.append(f"  {_when(p.at, True)}  {p.action}{part}  "
+                     + _("by {who}: {note}").format(who=p.technician, note=safe.one_line(p.note)))
     if not c.is_open:
-        lines.append(f"closed {_when(c.closed_at)}: {c.result}" + (f" ({c.close_reason})" if c.close_reason else ""))
+        lines.append(_("closed {when}: {result}").format(when=_when(c.closed_at), result=_status(c.result))
+                     + (f" ({c.close_reason})" if c.close_reason else ""))
     return lines
 
 
 def assessment_lines(judgement: Judgement, plan: RepairPlan) -> list[str]:
     """The judgement (verdict, ranked findings) and the repair plan (ordered actions, costs) as text lines."""
-    lines = [f"judgement: {judgement.summary}"]
+    lines = [_("judgement: {summary}").format(summary=tr(judgement.summary))]
     for i, f in enumerate(judgement.findings, 1):
-        state = f"resolved by {f.resolved_by[:8]}" if f.resolved and f.resolved_by else "open"
-        whose = "" if f.in_unit else ", not the unit"
-        lines.append(f"  {i}. {f.fault:<18} {f.kind:<13} severity {f.severity}  {f.part}{whose}; {state}: {f.title}")
+        state = _("resolved by {run}").format(run=f.resolved_by[:8]) if f.resolved and f.resolved_by else _("open")
+        whose = "" if f.in_unit else _(", not the unit")
+        lines.append(f"  {i}. {f.fault:<18} {pad(tr(f.kind), 13)} "
+                     + _("severity {severity}").format(severity=tr(f.severity))
+                     + f"  {tr(f.part)}{whose}; {state}: {tr(f.title)}")
     cur = plan.currency
     if plan.return_to_factory is not None:
-        lines.append(f"plan: return to factory: {plan.return_to_factory.reason}")
+        lines.append(_("plan: return to factory: {reason}").format(reason=tr(plan.return_to_factory.reason)))
     elif not plan.actions:
-        lines.append("plan: nothing to do (no open fault in the unit)")
+        lines.append(_("plan: nothing to do (no open fault in the unit)"))
     else:
-        lines.append(f"plan ({len(plan.actions)} action(s)):")
+        lines.append(_("plan ({n} action(s)):").format(n=len(plan.actions)))
     for a in plan.actions:
-        part = f" [{a.part_number} {a.price:.2f} {cur}]" if a.part_number else ""
-        cond = " (only if the fault persists)" if a.conditional else ""
-        lines.append(f"  {a.order}. {a.what}{part}, {a.minutes} min{cond}: {', '.join(a.faults)}")
+        part = f" [{a.part_number} {format_number(a.price, decimals=2)} {cur}]" if a.part_number else ""
+        cond = _(" (only if the fault persists)") if a.conditional else ""
+        lines.append(f"  {a.order}. {tr(a.what)}{part}, " + _("{n} min").format(n=a.minutes)
+                     + f"{cond}: {', '.join(a.faults)}")
     if plan.actions:
-        lines.append(f"  labour up to {plan.labour_minutes} min, cost up to {plan.total_cost:.2f} {cur} "
-                     f"(parts {plan.parts_cost:.2f}); first pass {plan.first_pass_minutes} min, "
-                     f"{plan.first_pass_cost:.2f} {cur}")
+        lines.append("  " + _("labour up to {minutes} min, cost up to {cost} {cur} (parts {parts}); first pass "
+                              "{first_minutes} min, {first_cost} {cur}").format(
+            minutes=plan.labour_minutes, cost=format_number(plan.total_cost, decimals=2), cur=cur,
+            parts=format_number(plan.parts_cost, decimals=2), first_minutes=plan.first_pass_minutes,
+            first_cost=format_number(plan.first_pass_cost, decimals=2)))
     if plan.unplanned:
-        lines.append(f"  not in the catalogue: {', '.join(plan.unplanned)}")
+        lines.append("  " + _("not in the catalogue: {faults}").format(faults=", ".join(plan.unplanned)))
     if plan.deferred:
-        lines.append(f"  deferred until back from the factory: {', '.join(plan.deferred)}")
+        lines.append("  " + _("deferred until back from the factory: {faults}").format(faults=", ".join(plan.deferred)))
     return lines
 
 
@@ -221,10 +247,10 @@ def _run_dict(r: RunRecord) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- repair
 @case.command("repair")
 @click.argument("case_ref", metavar="ID")
-@click.option("--action", required=True, type=click.Choice(_ACTIONS), help="What was done.")
-@click.option("--part", "part_number", help="Part number fitted (required with --action replace).")
-@click.option("--note", required=True, help="What was done, in words.")
-@click.option("--technician", help="Who did it (default: the login name).")
+@click.option("--action", required=True, type=click.Choice(_ACTIONS), help=N_("What was done."))
+@click.option("--part", "part_number", help=N_("Part number fitted (required with --action replace)."))
+@click.option("--note", required=True, help=N_("What was done, in words."))
+@click.option("--technician", help=N_("Who did it (default: the login name)."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
 def repair(case_ref: str, action: str, part_number: str | None, note: str, technician: str | None, db: str | None,
@@ -240,13 +266,15 @@ def repair(case_ref: str, action: str, part_number: str | None, note: str, techn
         safe.echo_json(json.dumps(done.to_dict(), indent=2))
         return
     part = f" {done.part_number}" if done.part_number else ""
-    safe.echo(f"case {_label(case_id)}: recorded {done.action}{part} by {done.technician}")
+    safe.echo(_("case {case}: recorded {action} by {who}").format(case=_label(case_id), action=f"{done.action}{part}",
+                                                                   who=done.technician))
 
 
 # ---------------------------------------------------------------------------- close
 @case.command("close")
 @click.argument("case_ref", metavar="ID")
-@click.option("--unrepaired", metavar="REASON", help="Close without a passing run: why the unit leaves unrepaired.")
+@click.option("--unrepaired", metavar="REASON",
+              help=N_("Close without a passing run: why the unit leaves unrepaired."))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help=_OUT_HELP)
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
@@ -277,15 +305,15 @@ def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str |
         try:
             closed = cases.close(case_id, unrepaired, untested=untested, checklist_only=checklist_only)
         except CaseNotRepaired as exc:  # the unit is not repaired: exit 1, like a unit that failed
-            safe.echo(f"bench: {exc}", err=True)
+            safe.echo(safe.bench_line(exc), err=True)
             raise click.exceptions.Exit(1) from None
         folder, written = _write_report(closed, cases.runs(case_id), cases.repairs(case_id), out_dir, None)
     if as_json:
         safe.echo_json(json.dumps({**closed.to_dict(), "report": str(folder)}, indent=2))
         return
-    safe.echo(f"case {closed.label} closed: {closed.result}"
+    safe.echo(_("case {case} closed: {result}").format(case=closed.label, result=_status(closed.result))
               + (f" ({safe.one_line(closed.close_reason)})" if closed.close_reason else ""))
-    safe.echo(f"case report: {written.get('html', next(iter(written.values())))}")
+    safe.echo(_("case report: {path}").format(path=written.get("html", next(iter(written.values())))))
 
 
 # ---------------------------------------------------------------------------- report
@@ -293,11 +321,11 @@ def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str |
 @click.argument("case_ref", metavar="ID")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help=_OUT_HELP)
 @click.option("--format", "fmt", type=click.Choice(("html", "md", "json")),
-              help="Write only this format (default: all three: case.html, case.md, case.json).")
+              help=N_("Write only this format (default: all three: case.html, case.md, case.json)."))
 @click.option("--customer-lang", metavar="LANG",
               help=N_("Language of the summary for the customer (en, zh_CN); default: the report's."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the files written as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the files written as JSON."))
 def report(case_ref: str, out_dir: Path | None, fmt: str | None, customer_lang: str | None, db: str | None,
            as_json: bool) -> None:
     """Write the case report of ID: unit, complaint, intake, timeline, judgement, plan, before/after, result."""
@@ -309,12 +337,12 @@ def report(case_ref: str, out_dir: Path | None, fmt: str | None, customer_lang: 
     with _open(db) as store:
         cases = CaseStore(store)
         c = cases.get(case_id)
-        _, written = _write_report(c, cases.runs(case_id), cases.repairs(case_id), out_dir, fmt, customer)
+        _folder, written = _write_report(c, cases.runs(case_id), cases.repairs(case_id), out_dir, fmt, customer)
     if as_json:
         safe.echo_json(json.dumps({"case": c.label, "files": {k: str(v) for k, v in written.items()}}, indent=2))
         return
     for path in written.values():
-        safe.echo(f"case report: {path}")
+        safe.echo(_("case report: {path}").format(path=path))
 
 
 def _write_report(c: Case, runs: list[RunRecord], repairs: list[Repair], out_dir: Path | None,
@@ -332,12 +360,15 @@ def _label(case_id: int) -> str:
 
 
 def _when(t: datetime | None, seconds: bool = False) -> str:
-    return t.astimezone(UTC).strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} UTC") if t else "-"
+    from bench.cli.tables import when
+
+    return f"{when(t, seconds=seconds)} UTC" if t else "-"
 
 
 def _short(text: str, width: int = 48) -> str:
-    text = safe.one_line(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    from bench.i18n.layout import truncate
+
+    return truncate(safe.one_line(text), width)
 
 
 from bench.cli.casereplay import replay  # noqa: E402  (its own module: the replay drives the other commands)

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import command
+from bench.cli.tables import word
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.cases.scenario import CaseScenario
@@ -36,19 +39,19 @@ class _StepFailed(Exception):
         self.code, self.line = code, line
 
 
-@click.command("replay")
+@command("replay")
 @click.argument("file")
-@click.option("--sim", is_flag=True, help="Replay on the simulated bench (the only bench a replay runs on).")
-@click.option("--db", help="Results store URL (default: a throwaway SQLite store).")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Folder for the runs' reports.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--sim", is_flag=True, help=N_("Replay on the simulated bench (the only bench a replay runs on)."))
+@click.option("--db", help=N_("Results store URL (default: a throwaway SQLite store)."))
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help=N_("Folder for the runs' reports."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the outcome as JSON."))
 def replay(file: str, sim: bool, db: str | None, report_dir: str | None, as_json: bool) -> None:
     """Replay the case scenario FILE (a path, or a name in testplans/cases) and check its expect."""
     from bench.cases.scenario import load_case_scenario
     from bench.errors import UsageError
 
     if not sim:
-        raise UsageError("a case replay runs on the simulated bench: give --sim")
+        raise UsageError(N_("a case replay runs on the simulated bench: give --sim"))
     scenario = load_case_scenario(file)
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         url = db or f"sqlite:///{Path(tmp) / 'replay.db'}"
@@ -56,16 +59,16 @@ def replay(file: str, sim: bool, db: str | None, report_dir: str | None, as_json
         try:
             out = _replay(scenario, url, reports, quiet=as_json)
         except _StepFailed as exc:
-            safe.echo(f"bench: {scenario.name}: {exc.line}", err=True)
+            safe.echo(safe.bench_line(f"{scenario.name}: {exc.line}"), err=True)
             raise click.exceptions.Exit(exc.code) from None
     if as_json:
         safe.echo_json(json.dumps(out, indent=2))
     else:
         for line in out["mismatches"]:
-            safe.echo(f"{scenario.name}: {line}")
+            safe.echo(f"{scenario.name}: {tr(line)}")
         if not out["mismatches"]:
-            safe.echo(f"{scenario.name}: as expected (verdict {out['verdict']}, first action {out['first_action']}, "
-                      f"result {out['result']})")
+            safe.echo(_("{name}: as expected (verdict {verdict}, first action {action}, result {result})").format(
+                name=scenario.name, verdict=word(out["verdict"]), action=out["first_action"], result=out["result"]))
     if out["mismatches"]:
         raise click.exceptions.Exit(1)
 
@@ -85,7 +88,8 @@ def _replay(scenario: CaseScenario, url: str, reports: str, *, quiet: bool) -> d
     opened = _bench(["case", "open", scenario.serial, "--complaint", scenario.complaint, "--operator", "replay",
                      *(["--model", scenario.model] if scenario.model else []), "--db", url, "--json"])
     label, case_id = opened["case"], int(opened["id"])
-    say(f"case {label} opened for unit {scenario.serial}: {safe.one_line(scenario.complaint)}")
+    say(_("case {case} opened for unit {serial}: {complaint}").format(
+        case=label, serial=scenario.serial, complaint=safe.one_line(scenario.complaint)))
     steps: list[dict[str, Any]] = []
     for event in scenario.events:
         if isinstance(event, RunEvent):
@@ -94,20 +98,24 @@ def _replay(scenario: CaseScenario, url: str, reports: str, *, quiet: bool) -> d
             faults = [f["fault"] for f in record.get("findings", [])]
             steps.append({"run": event.plan, "scenario": event.scenario, "run_id": record["run_id"],
                           "verdict": record["verdict"], "faults": faults})
-            say(f"  run {event.plan} --scenario {event.scenario}: {record['verdict']} {' '.join(faults)}".rstrip())
+            say("  " + _("run {plan} --scenario {scenario}: {verdict}").format(
+                plan=event.plan, scenario=event.scenario, verdict=word(record["verdict"]))
+                + f" {' '.join(faults)}".rstrip())
         else:
             _bench(["case", "repair", label, "--action", event.action, "--note", event.note, "--technician", "replay",
                     *(["--part", event.part] if event.part else []), "--db", url, "--json"])
             steps.append({"repair": event.action, "part": event.part, "note": event.note})
-            say(f"  repair {event.action}{' ' + event.part if event.part else ''}: {safe.one_line(event.note)}")
+            say("  " + _("repair {action}: {note}").format(action=f"{event.action}{' ' + event.part if event.part else ''}",
+                                                         note=safe.one_line(event.note)))
     close_error = _close(label, url, scenario.unrepaired, Path(reports) / "cases" / label)
     with open_store(url) as store:
         cases = CaseStore(store)
         case, runs = cases.get(case_id), cases.runs(case_id)
     outcome = compare(case, runs, scenario.expect, load_catalogue(), close_error)
-    say(f"  close: {outcome.result}" + (f" ({close_error})" if close_error else ""))
-    say(f"judgement after the failing runs: {outcome.judgement.summary}")
-    say(f"plan: first action {outcome.first_action}" + (f" ({outcome.plan.first.what})" if outcome.plan.first else ""))
+    say("  " + _("close: {result}").format(result=outcome.result) + (f" ({close_error})" if close_error else ""))
+    say(_("judgement after the failing runs: {summary}").format(summary=tr(outcome.judgement.summary)))
+    say(_("plan: first action {action}").format(action=outcome.first_action)
+        + (f" ({tr(outcome.plan.first.what)})" if outcome.plan.first else ""))
     return {"scenario": scenario.name, "file": scenario.path, "case": label, "serial": scenario.serial,
             "steps": steps, "expect": {"verdict": scenario.expect.verdict,
                                        "first_action": scenario.expect.first_action,
@@ -139,13 +147,16 @@ def _parsed(args: list[str], proc: subprocess.CompletedProcess[str], ok: tuple[i
     command = "bench " + " ".join(args[:2])
     if proc.returncode not in ok:
         code = proc.returncode if proc.returncode >= 2 else 3
-        raise _StepFailed(code, f"{command} exited {proc.returncode}: {_last_line(proc.stderr) or 'no message'}")
+        raise _StepFailed(code, _("{command} exited {code}: {message}").format(
+            command=command, code=proc.returncode, message=_last_line(proc.stderr) or _("no message")))
     try:
         data = json.loads(proc.stdout)
     except ValueError:
-        raise _StepFailed(3, f"{command} printed no JSON: {_last_line(proc.stdout + proc.stderr)}") from None
+        raise _StepFailed(3, _("{command} printed no JSON: {output}").format(
+            command=command, output=_last_line(proc.stdout + proc.stderr))) from None
     if not isinstance(data, dict):
-        raise _StepFailed(3, f"{command} printed {type(data).__name__}, not an object")
+        raise _StepFailed(3, _("{command} printed {kind}, not an object").format(command=command,
+                                                                                  kind=type(data).__name__))
     return data
 
 

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.cli import safe
+from bench.cli.tables import listing, word
 from bench.errors import OperatorTimeout
+from bench.i18n.layout import pad
 from bench.operator import Operator
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
 from drivers.codecs.pan import redact
+from drivers.i18n import N_, _, tr, translation
 
 if TYPE_CHECKING:
     from bench.checks.base import Progress
@@ -65,34 +68,38 @@ class ConsoleListener:
     def waiting(self, what: str, waited: float, limit: float) -> None:
         """The start of a wait (``waited`` 0), then its progress."""
         if waited == 0:
-            safe.echo(f"  waiting up to {limit:g} s for {what} (check its power and cable)", err=self.err)
+            safe.echo("  ", _("waiting up to {limit} s for {what} (check its power and cable)").format(
+                limit=f"{limit:g}", what=tr(what)), err=self.err)
             self._shown = 0.0
             return
         if self._is_tty():
             if int(waited) != int(self._shown):
                 self._shown = waited
-                safe.echo(_REWRITE, f"  ... {int(waited)} s of {limit:g} s", nl=False, err=self.err)
+                safe.echo(_REWRITE, "  ... ", _("{waited} s of {limit} s").format(waited=int(waited), limit=f"{limit:g}"),
+                          nl=False, err=self.err)
                 (sys.stderr if self.err else sys.stdout).flush()
         elif waited - self._shown >= PLAIN_WAIT_EVERY:
             self._shown = waited
-            safe.echo(f"  still waiting for {what}: {int(waited)} s of {limit:g} s", err=self.err)
+            safe.echo("  ", _("still waiting for {what}: {waited} s of {limit} s").format(
+                what=tr(what), waited=int(waited), limit=f"{limit:g}"), err=self.err)
 
     def wait_ended(self, what: str, answered: bool, waited: float) -> None:
         """How the wait ended, on its own line."""
         if self._is_tty() and self._shown:
             safe.echo(_REWRITE, nl=False, err=self.err)
         if answered:
-            safe.echo(f"  the unit answered again after {waited:.1f} s", err=self.err)
+            safe.echo("  ", _("the unit answered again after {waited} s").format(waited=f"{waited:.1f}"), err=self.err)
         else:
-            safe.echo(f"  the unit did not answer again within {waited:.0f} s: the steps that need it are skipped",
-                      err=self.err)
+            safe.echo("  ", _("the unit did not answer again within {waited} s: the steps that need it are skipped")
+                      .format(waited=f"{waited:.0f}"), err=self.err)
 
     def run_started(self, rec: RunRecord) -> None:
         """The line above the steps: plan, unit, station."""
         u = rec.unit
-        unit = f"{u.model} {u.serial} (firmware {u.firmware})" if u else "unit not identified"
-        safe.echo(f"bench run  {rec.plan_name} {rec.plan_version}  on {safe.one_line(unit)}  station {rec.station}",
-                  err=self.err)
+        unit = unit_text(u)
+        line = _("{plan} {version}  on {unit}  station {station}").format(
+            plan=rec.plan_name, version=rec.plan_version, unit=safe.one_line(unit), station=rec.station)
+        safe.echo("bench run  ", line, err=self.err)  # i18n: the command's name
 
     def step_started(self, step: Step, index: int, total: int, attempt: int) -> None:
         """Nothing to show until the step ends (retries are shown on the result line)."""
@@ -129,6 +136,13 @@ class ConsoleListener:
         safe.echo(f" {num_name}", outcome, rest, err=self.err)
 
 
+def unit_text(u: Any) -> str:
+    """``PT-300 PT3-000123 (firmware 2.4.1)``, or that the unit did not say who it is."""
+    if u is None:
+        return _("unit not identified")
+    return _("{model} {serial} (firmware {firmware})").format(model=u.model, serial=u.serial, firmware=u.firmware)
+
+
 def progress_line(step: str, progress: Progress, *, bar: bool = True) -> str:
     """``  soak [#####.......]  812/3000  approved 790  declined 12  failed 10`` (the bar only on a terminal)."""
     total = progress.total
@@ -143,9 +157,9 @@ def progress_line(step: str, progress: Progress, *, bar: bool = True) -> str:
         parts.append(str(progress.done))
     for name, value in progress.counts.items():
         shown = f"{value:.0f}" if isinstance(value, float) else str(value)
-        parts.append(f"{safe.one_line(name)} {shown}")
+        parts.append(f"{safe.one_line(tr(name))} {shown}")
     if progress.text:
-        parts.append(safe.one_line(progress.text))
+        parts.append(safe.one_line(tr(progress.text)))
     return "  ".join(parts)
 
 
@@ -156,13 +170,13 @@ def step_line(record: StepRecord, total: int, width: int) -> tuple[str, Any, str
     """
     num = f"{record.index + 1:>{len(str(total))}}/{total}"
     name = f"{record.name} ".ljust(width, ".")
-    outcome = safe.style(f"{record.outcome.value:<7}", fg=_COLOURS[record.outcome], bold=True)
-    tries = f" ({record.attempts} tries)" if record.attempts > 1 else ""
+    outcome = safe.style(pad(word(record.outcome), 7), fg=_COLOURS[record.outcome], bold=True)
+    tries = " " + _("({n} tries)").format(n=record.attempts) if record.attempts > 1 else ""
     detail = ""
     if record.outcome != Outcome.PASS:
         fault = f"{record.fault}  " if record.fault else ""
         # A step's message may quote what a device reported: masked like the reports (README "Card data").
-        detail = safe.one_line(redact(f"  {fault}{record.message}"))
+        detail = safe.one_line(redact(f"  {fault}{tr(record.message)}"))
     return f" {num}  {safe.one_line(name)} ", outcome, f" {record.duration_s:6.2f} s{tries}{detail}"
 
 
@@ -171,28 +185,40 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
     counts: dict[str, int] = {}
     for s in rec.steps:
         counts[s.outcome.value] = counts.get(s.outcome.value, 0) + 1
-    tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items())
-    verdict = safe.style(rec.verdict.value, fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
+    tally = tally_text(counts)
+    verdict = safe.style(word(rec.verdict), fg=_VERDICT_COLOURS.get(rec.verdict, "white"), bold=True)
     if any(s.attachments for s in rec.steps):  # a soak's figures ride in its step's attachment
         from bench.cli.soakview import soak_lines
 
         for line in soak_lines(rec):
             safe.echo(line, err=err)
-    safe.echo("\nVerdict: ", verdict, f"  ({tally})  {safe.one_line(redact(rec.summary))}", err=err)
+    safe.echo("\n", _("Verdict: "), verdict, f"  ({tally})  {safe.one_line(redact(tr(rec.summary)))}", err=err)
     for f in rec.findings:
-        where = "unit" if f.in_unit else "operator" if f.category == "operator" else "bench"
-        safe.echo(f"  {f.fault:<16} {f.title} [{f.category}, {where}]", err=err)
-        safe.echo(f"  {'':<16} part: {f.part}; action: {f.action}", err=err)
+        where = _("unit") if f.in_unit else _("operator") if f.category == "operator" else _("bench")
+        safe.echo(f"  {f.fault:<16} {tr(f.title)} [{tr(f.category)}, {where}]", err=err)
+        safe.echo(f"  {'':<16} ", _("part: {part}; action: {action}").format(part=tr(f.part), action=tr(f.action)),
+                  err=err)
         if f.consequences:
-            safe.echo(f"  {'':<16} also skipped because of it: {', '.join(f.consequences)}", err=err)
-    safe.echo(f"Run {rec.run_id}", err=err)
+            safe.echo(f"  {'':<16} ", _("also skipped because of it: {steps}").format(steps=", ".join(f.consequences)),
+                      err=err)
+    safe.echo(_("Run {run}").format(run=rec.run_id), err=err)
     if report_path:
         folder = Path(report_path)
-        also = "run.json, junit.xml" + (", fault report rma.md" if (folder / "rma.md").is_file() else "")
-        safe.echo(f"Report: {folder / 'report.html'}  (also {also})", err=err)
+        also = "run.json, junit.xml" + (", " + _("fault report rma.md") if (folder / "rma.md").is_file() else "")
+        safe.echo(_("Report: {path}  (also {also})").format(path=folder / "report.html", also=also), err=err)
         for file in sorted((folder / "attachments").glob("*")):
-            label = "Receipt" if "receipt" in file.name else "Attachment"
-            safe.echo(f"{label}: {file}", err=err)
+            label = _("Receipt: {path}") if "receipt" in file.name else _("Attachment: {path}")
+            safe.echo(label.format(path=file), err=err)
+
+
+_TALLY = {"PASS": N_("{n} pass"), "FAIL": N_("{n} fail"), "ERROR": N_("{n} error"), "SKIP": N_("{n} skip"),
+          "TIMEOUT": N_("{n} timeout")}
+
+
+def tally_text(counts: dict[str, int]) -> str:
+    """``4 pass, 1 fail``: how many steps ended each way, in the reader's language."""
+    return listing(translation().gettext(_TALLY[k]).format(n=n) if k in _TALLY else f"{n} {k.lower()}"
+                   for k, n in counts.items())
 
 
 class TerminalOperator(Operator):
@@ -207,34 +233,35 @@ class TerminalOperator(Operator):
         if not sys.stdin.isatty():
             line = sys.stdin.readline()
             if not line:
-                raise OperatorTimeout("no operator response (no terminal)")
+                raise OperatorTimeout(N_("no operator response (no terminal)"))
             return line.strip()
-        ready, _, _ = select.select([sys.stdin], [], [], timeout)
+        ready, _w, _x = select.select([sys.stdin], [], [], timeout)
         if not ready:
             safe.echo("", err=True)
-            raise OperatorTimeout(f"no operator response within {timeout:g} s")
+            waited = f"{timeout:g}"
+            raise OperatorTimeout(N_("no operator response within {timeout} s", timeout=waited))
         return sys.stdin.readline().strip()
 
     def confirm(self, question: str, *, timeout: float) -> bool:
         """Ask yes/no."""
         while True:
-            answer = self._read(f"{question} [y/n] ", timeout).lower()
-            if answer in ("y", "yes"):
+            answer = self._read(tr(question) + " " + _("[y/n]") + " ", timeout).lower()
+            if answer in ("y", "yes", _("yes")):
                 return True
-            if answer in ("n", "no"):
+            if answer in ("n", "no", _("no")):
                 return False
 
     def choose(self, question: str, options: Sequence[str], *, timeout: float) -> str:
         """Ask for one of ``options``."""
         while True:
-            answer = self._read(f"{question} ({'/'.join(options)}) ", timeout)
+            answer = self._read(f"{tr(question)} ({'/'.join(options)}) ", timeout)
             if answer in options:
                 return answer
 
     def ask_text(self, question: str, *, timeout: float) -> str:
         """Ask for a line of text."""
-        return self._read(f"{question} ", timeout)
+        return self._read(f"{tr(question)} ", timeout)
 
     def perform(self, action: str, instruction: str, **details: Any) -> None:
         """Show the instruction; the check then waits for the device to see it."""
-        safe.echo(safe.style(f">>> {instruction}", bold=True), err=True)
+        safe.echo(safe.style(f">>> {tr(instruction)}", bold=True), err=True)

@@ -15,13 +15,23 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import group
+from bench.i18n.layout import display_width, pad
+from drivers.i18n import N_, _
 
 if TYPE_CHECKING:
     from drivers.firmware.image import FirmwareImage
 
-@click.group()
+
+@group()
 def firmware() -> None:
     """Firmware images: inspect and verify one, or sign a test image."""
+
+
+def _why(exc: Exception) -> str:
+    """An error's message, a translatable text when it is one (:func:`drivers.i18n.tr` shows it)."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) and str(exc) == message else str(exc)
 
 
 def _read_image(path: Path) -> FirmwareImage:
@@ -32,14 +42,15 @@ def _read_image(path: Path) -> FirmwareImage:
     try:
         return parse_image(data)
     except ImageError as exc:
-        raise ImageError(f"{path}: {exc}", fault_code=exc.fault_code or "FW-IMAGE-CORRUPT") from None
+        raise ImageError(N_("{path}: {error}", path=str(path), error=_why(exc)),
+                         fault_code=exc.fault_code or "FW-IMAGE-CORRUPT") from None
 
 
 @firmware.command("inspect")
 @click.argument("image_file", metavar="IMAGE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", "keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A trusted public key (PEM); repeatable. Without one the signature is not checked.")
-@click.option("--json", "as_json", is_flag=True, help="Print the image's header and checks as JSON.")
+              help=N_("A trusted public key (PEM); repeatable. Without one the signature is not checked."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the image's header and checks as JSON."))
 def inspect_image(image_file: Path, keys: tuple[Path, ...], as_json: bool) -> None:
     """Print what IMAGE says it is and check it: format, payload hash, signature (with --key)."""
     from drivers.firmware.image import ImageError, verify_image
@@ -51,22 +62,26 @@ def inspect_image(image_file: Path, keys: tuple[Path, ...], as_json: bool) -> No
         try:
             signed = verify_image(image, trusted_keys(list(keys))).hex()
         except ImageError as exc:
-            raise ImageError(f"{image_file}: {exc}", fault_code=exc.fault_code or "FW-UNTRUSTED-IMAGE") from None
+            raise ImageError(N_("{path}: {error}", path=str(image_file), error=_why(exc)),
+                             fault_code=exc.fault_code or "FW-UNTRUSTED-IMAGE") from None
     out = _describe(image, signed, bool(keys))
     if as_json:
         safe.echo_json(json.dumps(out, indent=2))
         return
     h = image.header
-    safe.echo(f"{safe.one_line(image_file)}: firmware image, {image.size} bytes")
-    safe.echo(f"  model        {h.model}")
-    safe.echo(f"  version      {h.version}")
-    safe.echo(f"  hw revisions {', '.join(h.hw_revisions)}")
-    safe.echo(f"  payload      {h.payload_length} bytes, SHA-256 {h.payload_sha256.hex()} (matches)")
-    safe.echo(f"  signed by    key {h.key_id.hex()}")
-    if signed is not None:
-        safe.echo("  signature    good (a trusted key)")
-    else:
-        safe.echo("  signature    not checked: give --key PUBLIC.pem to verify it")
+    safe.echo(_("{file}: firmware image, {size} bytes").format(file=safe.one_line(image_file), size=image.size))
+    rows = [
+        (_("model"), h.model),
+        (_("version"), h.version),
+        (_("hw revisions"), ", ".join(h.hw_revisions)),
+        (_("payload"), _("{n} bytes, SHA-256 {sha} (matches)").format(n=h.payload_length, sha=h.payload_sha256.hex())),
+        (_("signed by"), _("key {key}").format(key=h.key_id.hex())),
+        (_("signature"), _("good (a trusted key)") if signed is not None
+         else _("not checked: give --key PUBLIC.pem to verify it")),
+    ]
+    width = max(12, *(display_width(label) for label, _value in rows))
+    for label, value in rows:
+        safe.echo(f"  {pad(label, width)} {value}")
 
 
 def _describe(image: FirmwareImage, signed: str | None, checked: bool) -> dict[str, Any]:
@@ -81,13 +96,13 @@ def _describe(image: FirmwareImage, signed: str | None, checked: bool) -> dict[s
 @firmware.command("sign")
 @click.argument("payload_file", metavar="PAYLOAD", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The Ed25519 private key (PEM, PKCS#8, unencrypted) to sign with.")
-@click.option("--model", required=True, help="The model the image is for (e.g. PT-300).")
-@click.option("--version", "version", required=True, help="The firmware version (e.g. 2.5.0).")
-@click.option("--hw", "hw_revisions", required=True, multiple=True, help="A hardware revision it fits; repeatable.")
+              help=N_("The Ed25519 private key (PEM, PKCS#8, unencrypted) to sign with."))
+@click.option("--model", required=True, help=N_("The model the image is for (e.g. PT-300)."))
+@click.option("--version", "version", required=True, help=N_("The firmware version (e.g. 2.5.0)."))
+@click.option("--hw", "hw_revisions", required=True, multiple=True, help=N_("A hardware revision it fits; repeatable."))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the image (written whole or not at all).")
-@click.option("--json", "as_json", is_flag=True, help="Print the image's header as JSON.")
+              help=N_("Where to write the image (written whole or not at all)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the image's header as JSON."))
 def sign(payload_file: Path, key_file: Path, model: str, version: str, hw_revisions: tuple[str, ...],
          output: Path, as_json: bool) -> None:
     """Build a signed image from PAYLOAD (for test images; keep real keys off the bench)."""
@@ -103,9 +118,11 @@ def sign(payload_file: Path, key_file: Path, model: str, version: str, hw_revisi
     try:
         write_atomic(output, image.to_bytes())
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or type(exc).__name__}") from None
+        raise UsageError(N_("cannot write {path}: {error}", path=str(output),
+                            error=exc.strerror or type(exc).__name__)) from None
     if as_json:
         safe.echo_json(json.dumps({**_describe(image, image.header.key_id.hex(), True), "path": str(output)}, indent=2))
         return
-    safe.echo(f"{safe.one_line(output)}: {model} {version} for hw {', '.join(hw_revisions)}, "
-              f"{image.size} bytes, signed by key {image.header.key_id.hex()}")
+    safe.echo(_("{file}: {model} {version} for hw {hw}, {size} bytes, signed by key {key}").format(
+        file=safe.one_line(output), model=model, version=version, hw=", ".join(hw_revisions), size=image.size,
+        key=image.header.key_id.hex()))

@@ -19,14 +19,17 @@ from typing import Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import command
 from bench.errors import UsageError
+from drivers.i18n import N_, _, tr
 
 
 def _address(text: str) -> tuple[str, int]:
     host, colon, port = text.rpartition(":")
     host = host.strip("[]")
     if not colon or not host or not port.isdigit() or int(port) > 65535:
-        raise UsageError(f"--listen {text}: give ADDRESS:PORT, e.g. --listen 0.0.0.0:8583 (port 0: any free port)")
+        raise UsageError(N_("--listen {text}: give ADDRESS:PORT, e.g. --listen 0.0.0.0:8583 (port 0: any free port)",
+                            text=text))
     return host, int(port)
 
 
@@ -39,12 +42,13 @@ def _emit(as_json: bool, data: dict[str, Any], line: str) -> None:
         sys.stdout.flush()
 
 
-@click.command()
+@command()
 @click.option("--listen", "listen", required=True, metavar="ADDR:PORT",
-              help="Address and TCP port to listen on (port 0: any free port, printed at start).")
+              help=N_("Address and TCP port to listen on (port 0: any free port, printed at start)."))
 @click.option("--behaviour", "behaviour_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Behaviour file (YAML): how to answer each transaction. Default: approve everything.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line: the address, each message, findings.")
+              help=N_("Behaviour file (YAML): how to answer each transaction. Default: approve everything."))
+@click.option("--json", "as_json", is_flag=True,
+              help=N_("One JSON object per line: the address, each message, findings."))
 def host(listen: str, behaviour_file: Path | None, as_json: bool) -> None:
     """Run the bench acquirer host (ISO 8583 over TCP) until Ctrl-C, which stops it with exit 0.
 
@@ -59,17 +63,19 @@ def host(listen: str, behaviour_file: Path | None, as_json: bool) -> None:
     behaviours = load_behaviours(behaviour_file) if behaviour_file is not None else Behaviours()
 
     def on_exchange(exchange: Exchange) -> None:
-        _emit(as_json, {"exchange": exchange.to_dict()}, exchange.line())
+        _emit(as_json, {"exchange": exchange.to_dict()}, tr(exchange.line()))
 
     def on_finding(finding: Finding) -> None:
-        _emit(as_json, {"finding": finding.to_dict()}, f"finding {finding.code}: {finding.message}")
+        _emit(as_json, {"finding": finding.to_dict()},
+              _("finding {code}: {message}").format(code=finding.code, message=tr(finding.message)))
 
     acquirer = AcquirerHost(behaviours, *address, listener=on_exchange, finding_listener=on_finding)
     acquirer.start()
     try:
         bound = acquirer.address
         _emit(as_json, {"listening": f"{bound[0]}:{bound[1]}", "url": acquirer.url},
-              f"bench host listening on {bound[0]}:{bound[1]} ({acquirer.url}); Ctrl-C stops it.")
+              _("bench host listening on {address} ({url}); Ctrl-C stops it.").format(
+                  address=f"{bound[0]}:{bound[1]}", url=acquirer.url))
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -81,4 +87,4 @@ def host(listen: str, behaviour_file: Path | None, as_json: bool) -> None:
         acquirer.stop()
     counts = {"exchanges": len(acquirer.exchanges()), "findings": len(acquirer.findings())}
     _emit(as_json, {"stopped": counts},
-          f"bench host stopped: {counts['exchanges']} messages, {counts['findings']} findings")
+          _("bench host stopped: {exchanges} messages, {findings} findings").format(**counts))

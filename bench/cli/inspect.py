@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import group
 from bench.cli.params import PLAN
+from bench.cli.tables import word
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.lots.store import LotStatus, LotStore
     from bench.store.base import StoreBase as Store
 
-_DB_HELP = "Results store URL (default: the local SQLite store)."
+_DB_HELP = N_("Results store URL (default: the local SQLite store).")
 _LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
 _SEVERITIES = ("normal", "tightened", "reduced")
 
@@ -45,21 +48,21 @@ def _aql(value: str) -> float:
     try:
         return float(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a number", param_hint="--aql") from exc
+        raise click.BadParameter(_("{value!r} is not a number").format(value=value), param_hint="--aql") from exc
 
 
-@click.group()
+@group()
 def inspect() -> None:
     """Incoming inspection of lots (ISO 2859-1 / ANSI Z1.4 single sampling)."""
 
 
 # ---------------------------------------------------------------------------- plan
 @inspect.command("plan")
-@click.option("--lot-size", type=click.IntRange(min=2), required=True, help="Units in the lot.")
-@click.option("--aql", required=True, help="Acceptance quality limit in percent (0.010 .. 1000).")
+@click.option("--lot-size", type=click.IntRange(min=2), required=True, help=N_("Units in the lot."))
+@click.option("--aql", required=True, help=N_("Acceptance quality limit in percent (0.010 .. 1000)."))
 @click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
 @click.option("--severity", type=click.Choice(_SEVERITIES), default="normal", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def plan_cmd(lot_size: int, aql: str, level: str, severity: str, as_json: bool) -> None:
     """Print the sampling plan of a lot: code letter, sample size, Ac and Re."""
     from bench.lots import sampling
@@ -72,34 +75,46 @@ def plan_cmd(lot_size: int, aql: str, level: str, severity: str, as_json: bool) 
 
 
 def _plan_text(p: Any) -> str:
-    arrow = f" (Table I gives {p.table_letter}; the table's arrow leads to {p.letter})" if p.letter != p.table_letter else ""
-    text = (f"lot {p.lot_size}, level {p.level}, AQL {p.aql:g}, {p.severity.value} inspection: "
-            f"code letter {p.letter}{arrow}, sample size {p.sample_size}, Ac {p.ac}, Re {p.re}")
+    arrow = _(" (Table I gives {table}; the table's arrow leads to {letter})").format(
+        table=p.table_letter, letter=p.letter) if p.letter != p.table_letter else ""
+    text = _("lot {size}, level {level}, AQL {aql}, {severity} inspection: code letter {letter}{arrow}, "
+             "sample size {sample}, Ac {ac}, Re {re}").format(
+        size=p.lot_size, level=p.level, aql=f"{p.aql:g}", severity=_severity(p.severity.value), letter=p.letter,
+        arrow=arrow, sample=p.sample_size, ac=p.ac, re=p.re)
     if p.hundred_percent:
-        text += "\n100% inspection: the sample size reaches the lot size, test every unit"
+        text += "\n" + _("100% inspection: the sample size reaches the lot size, test every unit")
     if p.re > p.ac + 1:
-        text += f"\n{p.ac} < defectives < {p.re}: lot accepted, but normal inspection is reinstated"
+        text += "\n" + _("{ac} < defectives < {re}: lot accepted, but normal inspection is reinstated").format(
+            ac=p.ac, re=p.re)
     return text
+
+
+def _severity(value: str) -> str:
+    """``normal``, ``tightened``, ``reduced`` or ``discontinued`` as the reader says it."""
+    words = {"normal": N_("normal"), "tightened": N_("tightened"), "reduced": N_("reduced"),
+             "discontinued": N_("discontinued")}
+    return tr(words.get(value, value))
 
 
 # ---------------------------------------------------------------------------- start
 @inspect.command()
 @click.option("--supplier", required=True)
-@click.option("--part", required=True, help="Part number.")
-@click.option("--lot", "lot_id", required=True, help="Lot number (the --lot of `bench run`).")
+@click.option("--part", required=True, help=N_("Part number."))
+@click.option("--lot", "lot_id", required=True, help=N_("Lot number (the --lot of `bench run`)."))
 @click.option("--lot-size", type=click.IntRange(min=2), required=True)
-@click.option("--aql", required=True, help="Acceptance quality limit in percent.")
+@click.option("--aql", required=True, help=N_("Acceptance quality limit in percent."))
 @click.option("--plan", "plan_file", type=PLAN, required=True,
-              help="The test plan each sampled unit is tested with.")
+              help=N_("The test plan each sampled unit is tested with."))
 @click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
 @click.option("--severity", type=click.Choice(_SEVERITIES),
-              help="Override the severity the switching rules give (recorded with the lot).")
+              help=N_("Override the severity the switching rules give (recorded with the lot)."))
 @click.option("--approve-reduced", is_flag=True,
-              help="The responsible authority approves reduced inspection (used only when the switching score allows).")
-@click.option("--resume", is_flag=True, help="Resume a discontinued supplier's part at tightened inspection.")
-@click.option("--inspector", help="Inspector's name (default: the login name).")
+              help=N_("The responsible authority approves reduced inspection (used only when the switching score "
+                      "allows)."))
+@click.option("--resume", is_flag=True, help=N_("Resume a discontinued supplier's part at tightened inspection."))
+@click.option("--inspector", help=N_("Inspector's name (default: the login name)."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the lot as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the lot as JSON."))
 def start(supplier: str, part: str, lot_id: str, lot_size: int, aql: str, plan_file: Path, level: str,
           severity: str | None, approve_reduced: bool, resume: bool, inspector: str | None, db: str | None,
           as_json: bool) -> None:
@@ -107,7 +122,8 @@ def start(supplier: str, part: str, lot_id: str, lot_size: int, aql: str, plan_f
     if severity is not None and approve_reduced:
         from bench.errors import UsageError
 
-        raise UsageError(f"--approve-reduced has no effect with --severity {severity}: give one or the other")
+        raise UsageError(N_("--approve-reduced has no effect with --severity {severity}: give one or the other",
+                            severity=severity))
     with _open(db) as store:
         lot, state = open_lot(store, supplier=supplier, part=part, lot_id=lot_id, lot_size=lot_size, aql=_aql(aql),
                               plan_file=plan_file, level=level, severity=severity, approve_reduced=approve_reduced,
@@ -115,11 +131,14 @@ def start(supplier: str, part: str, lot_id: str, lot_size: int, aql: str, plan_f
     if as_json:
         safe.echo_json(json.dumps({**lot.to_dict(), "switching": state.to_dict()}, indent=2))
         return
-    safe.echo(f"lot {lot.lot_id} opened: {lot.part} from {lot.supplier}, inspector {lot.inspector}")
+    safe.echo(_("lot {lot} opened: {part} from {supplier}, inspector {inspector}").format(
+        lot=lot.lot_id, part=lot.part, supplier=lot.supplier, inspector=lot.inspector))
     safe.echo(_plan_text(lot.plan))
     if state.reduced_eligible and lot.plan.severity.value == "normal":
-        safe.echo(f"switching score {state.score}: reduced inspection may be approved (--approve-reduced)")
-    safe.echo(f"test {lot.plan.sample_size} unit(s) drawn at random: bench run {plan_file} --station FILE --lot {lot.lot_id}")
+        safe.echo(_("switching score {score}: reduced inspection may be approved (--approve-reduced)").format(
+            score=state.score))
+    safe.echo(_("test {n} unit(s) drawn at random: bench run {plan} --station FILE --lot {lot}").format(
+        n=lot.plan.sample_size, plan=plan_file, lot=lot.lot_id))
 
 
 def open_lot(store: Store, *, supplier: str, part: str, lot_id: str, lot_size: int, aql: float, plan_file: Path,
@@ -144,7 +163,7 @@ def open_lot(store: Store, *, supplier: str, part: str, lot_id: str, lot_size: i
 @inspect.command()
 @click.argument("lot_id", metavar="LOT")
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def status(lot_id: str, db: str | None, as_json: bool) -> None:
     """Progress of LOT (tested, defectives, remaining) and its decision once reached."""
     from bench.lots.store import LotStore
@@ -159,23 +178,25 @@ def status(lot_id: str, db: str | None, as_json: bool) -> None:
 
 def _status_text(st: LotStatus) -> str:
     p = st.lot.plan
-    lines = [f"lot {st.lot.lot_id}: {st.lot.part} from {st.lot.supplier}, {p.severity.value} inspection, "
-             f"letter {p.letter}, sample {p.sample_size}{' (100%)' if p.hundred_percent else ''}, Ac {p.ac}, Re {p.re}",
-             f"tested {st.tested}, defectives {st.defectives}, "
-             + (f"remaining {st.remaining}" if not st.lot.decision or st.tested >= p.sample_size
-                else f"the other {p.sample_size - st.tested} need no test (decided early)")]
+    lines = [_("lot {lot}: {part} from {supplier}, {severity} inspection, letter {letter}, sample {sample}{all}, "
+               "Ac {ac}, Re {re}").format(lot=st.lot.lot_id, part=st.lot.part, supplier=st.lot.supplier,
+                                          severity=_severity(p.severity.value), letter=p.letter, sample=p.sample_size,
+                                          all=" (100%)" if p.hundred_percent else "", ac=p.ac, re=p.re),
+             _("tested {tested}, defectives {defectives}, ").format(tested=st.tested, defectives=st.defectives)
+             + (_("remaining {n}").format(n=st.remaining) if not st.lot.decision or st.tested >= p.sample_size
+                else _("the other {n} need no test (decided early)").format(n=p.sample_size - st.tested))]
     if st.not_counted:
-        lines.append(f"{st.not_counted} run(s) ended ERROR/INCOMPLETE/ABORTED: retest those units")
+        lines.append(_("{n} run(s) ended ERROR/INCOMPLETE/ABORTED: retest those units").format(n=st.not_counted))
     by_fault = st.defectives_by_fault()
     if by_fault:
-        lines.append("defectives by fault: " + ", ".join(f"{k} {v}" for k, v in by_fault.items()))
+        lines.append(_("defectives by fault: {counts}").format(counts=", ".join(f"{k} {v}" for k, v in by_fault.items())))
     if st.lot.decision:
-        lines.append(f"decision: {st.lot.decision}")
+        lines.append(_("decision: {decision}").format(decision=word(st.lot.decision)))
         if st.lot.decision == "ACCEPT" and p.ac < st.defectives < p.re:
-            lines.append("accepted between Ac and Re: normal inspection is reinstated for the next lot")
+            lines.append(_("accepted between Ac and Re: normal inspection is reinstated for the next lot"))
     else:
-        lines.append(f"decision: open (REJECT at {p.re} defectives; ACCEPT after {p.sample_size} units "
-                     f"with at most {min(p.re - 1, p.sample_size)})")
+        lines.append(_("decision: open (REJECT at {re} defectives; ACCEPT after {sample} units with at most {most})")
+                     .format(re=p.re, sample=p.sample_size, most=min(p.re - 1, p.sample_size)))
     return "\n".join(lines)
 
 
@@ -183,9 +204,9 @@ def _status_text(st: LotStatus) -> str:
 @inspect.command()
 @click.argument("lot_id", metavar="LOT")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Directory for lot.html and lot.json (default: reports/lot-LOT).")
+              help=N_("Directory for lot.html and lot.json (default: reports/lot-LOT)."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON (files still written).")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the lot report as JSON (files still written)."))
 def report(lot_id: str, out_dir: Path | None, db: str | None, as_json: bool) -> None:
     """Write the report of LOT: plan, units and verdicts, defectives by fault, decision."""
     from bench.reports.files import check_writable_dir
@@ -217,7 +238,7 @@ def _safe(text: str) -> str:
 @click.option("--supplier", required=True)
 @click.option("--part", required=True)
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
     """The switching state (normal, tightened, reduced, discontinued) of a supplier's part."""
     from bench.lots.store import LotStore
@@ -227,10 +248,11 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
     if as_json:
         safe.echo_json(json.dumps({"supplier": supplier, "part": part, **sw.to_dict()}, indent=2))
         return
-    safe.echo(f"{part} from {supplier}: next lot {sw.state.value}, switching score {sw.score}"
-              + (" (reduced inspection may be approved)" if sw.reduced_eligible else ""))
+    safe.echo(_("{part} from {supplier}: next lot {state}, switching score {score}").format(
+        part=part, supplier=supplier, state=_severity(sw.state.value), score=sw.score)
+              + (_(" (reduced inspection may be approved)") if sw.reduced_eligible else ""))
     for line in sw.history:
-        safe.echo(f"  {line}")
+        safe.echo("  ", tr(line))
 
 
 # ---------------------------------------------------------------------------- demo
@@ -239,16 +261,16 @@ def state(supplier: str, part: str, db: str | None, as_json: bool) -> None:
 @click.option("--aql", default="1.0", show_default=True)
 @click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default="II", show_default=True)
 @click.option("--defect-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True,
-              help="Share of defective units in the simulated lot.")
-@click.option("--seed", type=int, help="Random seed (default: random).")
+              help=N_("Share of defective units in the simulated lot."))
+@click.option("--seed", type=int, help=N_("Random seed (default: random)."))
 @click.option("--plan", "plan_file", type=PLAN, default="pos-quick", show_default=True)
-@click.option("--lot", "lot_id", help="Lot number (default: DEMO-<time>).")
+@click.option("--lot", "lot_id", help=N_("Lot number (default: DEMO-<time>)."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Directory for the lot report (default: reports/lot-LOT).")
+              help=N_("Directory for the lot report (default: reports/lot-LOT)."))
 @click.option("--units", type=click.IntRange(1, 16), default=1, show_default=True,
-              help="Test the sample on a multi-up simulated station of N slots, N units at a time.")
-@click.option("--json", "as_json", is_flag=True, help="Print the lot report as JSON.")
+              help=N_("Test the sample on a multi-up simulated station of N slots, N units at a time."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the lot report as JSON."))
 def demo(lot_size: int, aql: str, level: str, defect_rate: float, seed: int | None, plan_file: Path,
          lot_id: str | None, db: str | None, out_dir: Path | None, units: int, as_json: bool) -> None:
     """Inspect a whole simulated lot: open it, test its sample on simulated units, report."""
@@ -282,11 +304,12 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
     # The lot: which units are defective (the inspector does not know; the sample finds out).
     defective = set(rng.sample(range(lot_size), round(lot_size * defect_rate)))
     with _open(db) as store:
-        lot, _ = open_lot(store, supplier="demo-supplier", part="PT-300 (simulated)", lot_id=lot_id,
+        lot, _state = open_lot(store, supplier="demo-supplier", part="PT-300 (simulated)", lot_id=lot_id,
                           lot_size=lot_size, aql=aql, plan_file=plan_file, level=level, inspector="demo")
     p = lot.plan
     if echo:
-        echo(f"lot {lot_id}: {lot_size} simulated units, {len(defective)} defective (unknown to the inspector)")
+        echo(_("lot {lot}: {size} simulated units, {defective} defective (unknown to the inspector)").format(
+            lot=lot_id, size=lot_size, defective=len(defective)))
         echo(_plan_text(p))
     drawn = rng.sample(range(lot_size), p.sample_size)
     if units > 1:
@@ -303,13 +326,14 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
         serial = f"{_safe(lot_id)}-{idx + 1:05d}"
         fault = rng.choice(DEMO_FAULTS) if idx in defective else None
         t0 = time.monotonic()
-        rec, _ = execute(RunRequest(plan_file=plan_file, sim=True, scenario=fault or "good", unit_serial=serial,
+        rec, _report = execute(RunRequest(plan_file=plan_file, sim=True, scenario=fault or "good", unit_serial=serial,
                                     report_dir=None, db=db, operator_name="demo", lot=lot_id))
         if interrupts.release():  # a signal came as that run ended: the demo stops here
             raise KeyboardInterrupt
         if echo:
-            echo(f"  unit {k:>3}/{p.sample_size} {serial}: {rec.verdict.value}"
-                 f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")
+            echo("  " + _("unit {k}/{n} {serial}: {verdict}").format(k=f"{k:>3}", n=p.sample_size, serial=serial,
+                                                                      verdict=word(rec.verdict))
+                 + f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")
     with _open(db) as store:
         return write_report(store, lot_id, out_dir)
 
@@ -327,8 +351,8 @@ def _demo_in_batches(lot_id: str, plan_file: Path, db: str | None, sample: list[
     def batches() -> Any:
         for start in range(0, len(sample), units):
             chunk = sample[start:start + units]
-            yield Batch({n: serial for n, (serial, _) in enumerate(chunk, 1)},
-                        {n: fault for n, (_, fault) in enumerate(chunk, 1) if fault})
+            yield Batch({n: serial for n, (serial, _fault) in enumerate(chunk, 1)},
+                        {n: fault for n, (_serial, fault) in enumerate(chunk, 1) if fault})
 
     def unit_done(run: Any, st: Any) -> None:
         nonlocal done
@@ -337,11 +361,14 @@ def _demo_in_batches(lot_id: str, plan_file: Path, db: str | None, sample: list[
             return
         rec = run.record
         serial = rec.unit.serial if rec is not None and rec.unit else "?"
-        verdict = rec.verdict.value if rec is not None else f"no run ({run.error})"
+        verdict = word(rec.verdict) if rec is not None else _("no run ({error})").format(error=tr(run.error))
         fault = faults.get(serial)
-        decided = f"  -> lot {st.lot.decision}" if st.lot.decision else ""
-        echo(f"  unit {done:>3}/{len(sample)} slot {run.slot} {serial}: {verdict}"
-             f"{' (' + fault + ')' if fault else ''}  tested {st.tested}, defectives {st.defectives}{decided}")
+        decided = "  -> " + _("lot {decision}").format(decision=word(st.lot.decision)) if st.lot.decision else ""
+        echo("  " + _("unit {k}/{n} slot {slot} {serial}: {verdict}").format(
+            k=f"{done:>3}", n=len(sample), slot=run.slot, serial=serial, verdict=verdict)
+             + f"{' (' + fault + ')' if fault else ''}  "
+             + _("tested {tested}, defectives {defectives}").format(tested=st.tested, defectives=st.defectives)
+             + decided)
 
     base = RunRequest(plan_file=plan_file, sim=True, report_dir=None, db=db, operator_name="demo")
     test_in_batches(MultiRequest(base=base, units=units), lot_id, batches(), unit_done)
@@ -365,4 +392,4 @@ def _echo_written(st: Any, sw: Any, written: dict[str, Path], as_json: bool) -> 
         return
     safe.echo(_status_text(st))
     for path in written.values():
-        safe.echo(f"wrote {path}")
+        safe.echo(_("wrote {path}").format(path=path))

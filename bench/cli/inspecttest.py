@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import command
 from bench.cli.params import PLAN
+from bench.cli.tables import word
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.lots.batches import Batch
@@ -28,26 +31,28 @@ SCAN_TIMEOUT = 600.0
 
 
 def _scan_question(slot: int, lot: str) -> str:
-    return f"slot {slot}: load the next unit of lot {lot} and scan its serial (empty: leave the slot empty):"
+    return _("slot {slot}: load the next unit of lot {lot} and scan its serial (empty: leave the slot empty):").format(
+        slot=slot, lot=lot)
 
 
-@click.command("test")
+@command("test")
 @click.argument("lot_id", metavar="LOT")
 @click.option("--station", "station_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The station file (one slot or a multi-up fixture with [slots.N]).")
-@click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True, help="Use only this slot (repeatable).")
-@click.option("--plan", "plan_file", type=PLAN, help="Plan to run (default: the lot's own plan).")
-@click.option("--operator", "operator_name", help="Operator name recorded with the runs.")
+              help=N_("The station file (one slot or a multi-up fixture with [slots.N])."))
+@click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True, help=N_("Use only this slot (repeatable)."))
+@click.option("--plan", "plan_file", type=PLAN, help=N_("Plan to run (default: the lot's own plan)."))
+@click.option("--operator", "operator_name", help=N_("Operator name recorded with the runs."))
 @click.option("--operator-script", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML answers (per slot: slots: {N: {answers: {serial: ...}}}) instead of a person.")
+              help=N_("YAML answers (per slot: slots: {N: {answers: {serial: ...}}}) instead of a person."))
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--db", help="Results store URL (default: the station's, else the local SQLite store).")
-@click.option("--json", "as_json", is_flag=True, help="Print the lot's status and every run as JSON.")
+@click.option("--db", help=N_("Results store URL (default: the station's, else the local SQLite store)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the lot's status and every run as JSON."))
 def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_file: Path | None,
                  operator_name: str | None, operator_script: Path | None, report_dir: Path, db: str | None,
                  as_json: bool) -> None:
     """Test LOT's sample on a station: load units a slotful at a time, test them in parallel, until the lot is decided."""
     from bench.cli.console import TerminalOperator
+    from bench.cli.language import speak_station
     from bench.lots.batches import test_in_batches
     from bench.lots.store import LotStore
     from bench.multirun import MultiRequest
@@ -56,6 +61,7 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
     from bench.store.connect import open_store
 
     station = load_station(station_file)
+    speak_station(station)
     db = db or station.db
     numbers = station.select_slots(slots)
     with open_store(db) as store:
@@ -75,11 +81,12 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
             if not serial:
                 continue
             if serial in tested or serial in serials.values():
-                _say(as_json, f"slot {n}: {safe.one_line(serial)} is tested already in lot {lot_id}; slot left out")
+                _say(as_json, _("slot {n}: {serial} is tested already in lot {lot}; slot left out").format(
+                    n=n, serial=safe.one_line(serial), lot=lot_id))
                 continue
             serials[n] = serial
         if not serials:
-            _say(as_json, "no new unit loaded: stopping (the lot stays as it is)")
+            _say(as_json, _("no new unit loaded: stopping (the lot stays as it is)"))
             return None
         scanned.clear()
         scanned.update(serials)
@@ -90,26 +97,30 @@ def inspect_test(lot_id: str, station_file: Path, slots: tuple[int, ...], plan_f
         if rec is not None:
             runs.append({"slot": run.slot, "run_id": rec.run_id, "serial": rec.unit.serial if rec.unit else None,
                          "verdict": rec.verdict.value, "report": str(run.report) if run.report else None})
-        verdict = rec.verdict.value if rec is not None else f"no run ({run.error})"
+        verdict = word(rec.verdict) if rec is not None else _("no run ({error})").format(error=tr(run.error))
         serial = rec.unit.serial if rec is not None and rec.unit else "?"
         if rec is not None and rec.unit and scanned.get(run.slot) not in (None, rec.unit.serial):
-            _say(as_json, f"slot {run.slot}: scanned {safe.one_line(scanned[run.slot])} but the unit says "
-                          f"{safe.one_line(rec.unit.serial)}: recorded as the unit says (check the label)")
-        decided = f"; lot {status.lot.decision}" if status.lot.decision else ""
-        _say(as_json, f"slot {run.slot} {safe.one_line(serial)}: {verdict}  (lot {lot_id}: tested {status.tested} of "
-                      f"{status.lot.plan.sample_size}, defectives {status.defectives}{decided})")
+            _say(as_json, _("slot {n}: scanned {scanned} but the unit says {serial}: recorded as the unit says "
+                            "(check the label)").format(n=run.slot, scanned=safe.one_line(scanned[run.slot]),
+                                                        serial=safe.one_line(rec.unit.serial)))
+        decided = "; " + _("lot {decision}").format(decision=word(status.lot.decision)) if status.lot.decision else ""
+        _say(as_json, _("slot {n} {serial}: {verdict}  (lot {lot}: tested {tested} of {sample}, defectives "
+                        "{defectives}{decided})").format(
+            n=run.slot, serial=safe.one_line(serial), verdict=verdict, lot=lot_id, tested=status.tested,
+            sample=status.lot.plan.sample_size, defectives=status.defectives, decided=decided))
 
     base = RunRequest(plan_file=plan, station_file=station_file, report_dir=report_dir, db=db,
                       operator_name=operator_name, operator_script=operator_script, terminal_operator=TerminalOperator)
     status, results = test_in_batches(
         MultiRequest(base=base, slots=tuple(numbers)), lot_id, next_batch, unit_done,
-        idle=lambda: _say(as_json, "that round added no tested unit to the lot (units tested already, or runs "
-                                   "that did not end PASS or FAIL): stopping; load other units and run again"))
+        idle=lambda: _say(as_json, _("that round added no tested unit to the lot (units tested already, or runs "
+                                     "that did not end PASS or FAIL): stopping; load other units and run again")))
     if as_json:
         safe.echo_json(json.dumps({"lot": status.to_dict(), "runs": runs}, indent=2))
     else:
-        safe.echo(f"lot {lot_id}: tested {status.tested} of {status.lot.plan.sample_size}, defectives "
-                  f"{status.defectives}, decision: {status.lot.decision or 'open'}")
+        safe.echo(_("lot {lot}: tested {tested} of {sample}, defectives {defectives}, decision: {decision}").format(
+            lot=lot_id, tested=status.tested, sample=status.lot.plan.sample_size, defectives=status.defectives,
+            decision=word(status.lot.decision) if status.lot.decision else _("open")))
     # A failed unit is what inspection is for: the exit code says the lot's decision (1: REJECT),
     # or that the bench failed in a round (3).
     if any(r.exit_code not in (0, 1) for r in results):

@@ -22,9 +22,10 @@ import click
 
 from bench import __version__
 from bench.cli import safe
+from bench.cli.clicktr import Group
 from bench.cli.params import PLAN
 from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, Interrupted, UsageError, exit_code
-from drivers.i18n import tr
+from drivers.i18n import N_, _, tr
 
 _LOG = logging.getLogger("bench")
 
@@ -49,7 +50,7 @@ def _setup_logging(debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class _Bench(click.Group):
+class _Bench(Group):
     """The ``bench`` group: a reader that went away (``bench history X | head -1``) interrupts the command.
 
     Click would exit 1 on a closed pipe, which here says "the unit failed".
@@ -76,9 +77,19 @@ def _reader_gone_is_interrupted() -> Iterator[None]:
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from exc
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        safe.echo(_("{prog}, version {version}").format(prog="bench", version=__version__))
+        ctx.exit()
+
+
 @click.group(cls=_Bench, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="bench")
-@click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help=N_("Show the version and exit."))
+@click.option("--lang", metavar="LANG", expose_value=False,
+              help=N_("Language of the output: en or zh_CN (default: BENCH_LANG, the station file's lang, "
+                      "the locale). Give it before the command: bench --lang zh_CN run ..."))
+@click.option("--debug", is_flag=True, help=N_("Log everything and show tracebacks."))
 def cli(debug: bool) -> None:
     """Self-test bench for point-of-sale payment terminals."""
     _State.debug = debug
@@ -89,27 +100,27 @@ def cli(debug: bool) -> None:
 @cli.command()
 @click.argument("plan_file", metavar="PLAN", type=PLAN)
 @click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Station file (stations/NAME.toml) with the bench's device URLs.")
-@click.option("--sim", is_flag=True, help="Start the simulated bench, run on it, and tear it down.")
+              help=N_("Station file (stations/NAME.toml) with the bench's device URLs."))
+@click.option("--sim", is_flag=True, help=N_("Start the simulated bench, run on it, and tear it down."))
 @click.option("--scenario", "scenarios", multiple=True, metavar="[SLOT=]NAME",
-              help="With --sim: a fault scenario (name or file); default 'good'. With --units, "
-                   "SLOT=NAME puts it on one slot (repeatable); the others run NAME or 'good'.")
-@click.option("--units", type=click.IntRange(1, 16), help="With --sim: test N simulated units at once (slots 1..N).")
+              help=N_("With --sim: a fault scenario (name or file); default 'good'. With --units, "
+                      "SLOT=NAME puts it on one slot (repeatable); the others run NAME or 'good'."))
+@click.option("--units", type=click.IntRange(1, 16), help=N_("With --sim: test N simulated units at once (slots 1..N)."))
 @click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True,
-              help="On a multi-up station: run only this slot (repeatable). Default: every slot.")
+              help=N_("On a multi-up station: run only this slot (repeatable). Default: every slot."))
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=Path("reports"),
-              show_default=True, help="Directory for the run's report folder.")
-@click.option("--db", help="Results store URL (default: the local SQLite store).")
-@click.option("--operator", "operator_name", help="Operator name recorded with the run.")
+              show_default=True, help=N_("Directory for the run's report folder."))
+@click.option("--db", help=N_("Results store URL (default: the local SQLite store)."))
+@click.option("--operator", "operator_name", help=N_("Operator name recorded with the run."))
 @click.option("--operator-script", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML answers for a scripted operator (no person needed).")
-@click.option("--lot", help="Incoming-inspection lot this unit belongs to.")
-@click.option("--case", "case_ref", metavar="ID", help="Repair case (C<n>) the run belongs to (bench case open).")
+              help=N_("YAML answers for a scripted operator (no person needed)."))
+@click.option("--lot", help=N_("Incoming-inspection lot this unit belongs to."))
+@click.option("--case", "case_ref", metavar="ID", help=N_("Repair case (C<n>) the run belongs to (bench case open)."))
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path),
-              help="Also write a JUnit XML file here (for CI).")
+              help=N_("Also write a JUnit XML file here (for CI)."))
 @click.option("--allow-downgrade", is_flag=True,
-              help="Let the plan's unit.firmware_update steps flash an image older than the running firmware.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+              help=N_("Let the plan's unit.firmware_update steps flash an image older than the running firmware."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the run record as JSON on stdout."))
 def run(
     plan_file: Path,
     station_file: Path | None,
@@ -138,15 +149,20 @@ def run(
     from bench.run import RunRequest, execute
 
     if scenarios and not sim:
-        raise UsageError("--scenario needs --sim")
+        raise UsageError(N_("--scenario needs --sim"))
     if units is not None and not sim:
-        raise UsageError("--units needs --sim (a real station's slots come from its station file)")
+        raise UsageError(N_("--units needs --sim (a real station's slots come from its station file)"))
     if sim == (station_file is not None):
-        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+        raise UsageError(N_("give either --station FILE (real bench) or --sim (simulated bench)"))
+    if station_file is not None:
+        from bench.cli.language import speak_station
+        from bench.station import load_station
+
+        speak_station(load_station(station_file))
     by_slot = parse_scenarios(scenarios)
     many = wants_many(station_file, slots, units)
     if not many and set(by_slot) - {0}:
-        raise UsageError("--scenario SLOT=NAME needs --units N (a multi-up simulated station)")
+        raise UsageError(N_("--scenario SLOT=NAME needs --units N (a multi-up simulated station)"))
     scenario = by_slot.get(0)
     case_id = None
     if case_ref is not None:
@@ -154,8 +170,8 @@ def run(
 
         case_id = parse_case_id(case_ref)
         if many:
-            raise UsageError("--case needs a one-unit run: not with --units, --slot or a multi-up station "
-                             "(test the case's unit on its own)")
+            raise UsageError(N_("--case needs a one-unit run: not with --units, --slot or a multi-up station "
+                                "(test the case's unit on its own)"))
     request = RunRequest(
         plan_file=plan_file,
         station_file=station_file,
@@ -185,9 +201,9 @@ def run(
             _echo_record(exc.record, getattr(exc, "report", None),  # type: ignore[attr-defined]
                          getattr(exc, "report_error", None), exc if hasattr(exc, "case") else None)
         if getattr(exc, "case_note", None):
-            _say(f"bench: {exc.case_note}")  # type: ignore[attr-defined]
+            _say(safe.bench_line(tr(exc.case_note)))  # type: ignore[attr-defined]
         if getattr(exc, "report_error", None):
-            _say(f"bench: error: {exc.report_error}")  # type: ignore[attr-defined]
+            _say(safe.error_line(tr(exc.report_error)))  # type: ignore[attr-defined]
         raise
     rec = result.record
     if as_json:
@@ -195,14 +211,14 @@ def run(
     else:
         print_summary(rec, str(result.report) if result.report else None)
         if result.case is not None:
-            safe.echo(f"Case {result.case}")
+            safe.echo(_("Case {case}").format(case=result.case))
     if result.case_note:
-        _say(f"bench: {result.case_note}")
+        _say(safe.bench_line(tr(result.case_note)))
     code = rec.verdict.exit_code
     if result.report_error:
         # The verdict above stands and the run is stored; the bench did not do all it was asked.
-        _say(f"bench: error: {result.report_error} (the run is stored: `bench report {rec.run_id[:8]}` "
-             "renders it again)")
+        _say(safe.error_line(_("{message} (the run is stored: `bench report {run}` renders it again)").format(
+            message=tr(result.report_error), run=rec.run_id[:8])))
         code = EXIT_BENCH
     sys.exit(code)
 
@@ -214,7 +230,7 @@ def _notice_for(listener: Any) -> Callable[[str], None]:
         end = getattr(listener, "end_live_line", None)
         if end is not None:
             end()
-        _say("bench: " + tr(text))
+        _say(safe.bench_line(text))
 
     return notice
 
@@ -239,7 +255,7 @@ def plan() -> None:
 
 @plan.command("check")
 @click.argument("files", metavar="PLAN...", nargs=-1, required=True, type=PLAN)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the result as JSON."))
 def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
     """Validate plans (files, or names such as pos-full); exit 2 on the first error."""
     from bench.plan import load_plan
@@ -253,14 +269,15 @@ def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
         safe.echo_json(json.dumps(results, indent=2))
     else:
         for r in results:
-            safe.echo(f"{r['file']}: OK  plan {r['plan']} {r['version']}, {r['steps']} steps, "
-                      f"devices: {', '.join(r['devices']) or 'none'}")
+            safe.echo(_("{file}: OK  plan {plan} {version}, {steps} steps, devices: {devices}").format(
+                file=r["file"], plan=r["plan"], version=r["version"], steps=r["steps"],
+                devices=", ".join(r["devices"]) or _("none")))
 
 
 @cli.command("list")
 @click.option("--plans-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="List the plans in this folder only (default: ./testplans, then the stock plans).")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+              help=N_("List the plans in this folder only (default: ./testplans, then the stock plans)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
     """List the checks, plans and simulated scenarios bench knows, and where plans are looked for."""
     from bench import checks, planfind
@@ -287,18 +304,22 @@ def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
             "scenarios": scenario_names(),
         }, indent=2))
         return
-    safe.echo("Checks:")
+    from bench.i18n.layout import pad
+
+    safe.echo(_("Checks:"))
     for s in specs:
-        safe.echo(f"  {s.name:<24} {s.summary}")
-    safe.echo(f"\nPlans (run one by name, e.g. `bench run pos-quick --sim`; looked for in: {planfind.describe_dirs(dirs)}):")
+        safe.echo("  ", pad(s.name, 24), " ", tr(s.summary))
+    safe.echo("\n", _("Plans (run one by name, e.g. `bench run pos-quick --sim`; looked for in: {dirs}):").format(
+        dirs=planfind.describe_dirs(dirs)))
     if not plans:
-        safe.echo("  none found")
+        safe.echo("  ", _("none found"))
     for row in plans:
         if "error" in row:
-            safe.echo(f"  {row['file']}: INVALID: {row['error']}")
+            safe.echo("  ", _("{file}: INVALID: {error}").format(file=row["file"], error=tr(row["error"])))
         else:
-            safe.echo(f"  {row['file']:<28} {row['name']} {row['version']}: {row['steps']} steps. {row['description']}")
-    safe.echo(f"\nScenarios: {', '.join(scenario_names())}")
+            safe.echo("  ", pad(row["file"], 28), " ", _("{name} {version}: {steps} steps. {description}").format(
+                name=row["name"], version=row["version"], steps=row["steps"], description=tr(row["description"])))
+    safe.echo("\n", _("Scenarios: {names}").format(names=", ".join(scenario_names())))
 
 
 # ---------------------------------------------------------------------------- commands from other modules
@@ -370,10 +391,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _speak_and_run(argv: list[str] | None) -> Any:
-    """Choose the language (``BENCH_LANG``, the locale; ``docs/languages.md``), then run the command."""
-    from bench import i18n
+    """Choose the language (``--lang``, ``BENCH_LANG``, the locale; ``docs/languages.md``), then run the command."""
+    from bench.cli.language import speak
 
-    i18n.activate(i18n.choose_language())
+    speak(sys.argv[1:] if argv is None else argv)
     return cli.main(args=argv, prog_name="bench", standalone_mode=False)
 
 
@@ -427,7 +448,7 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, click.UsageError):
         from bench.cli.usage import usage_line
 
-        _say(f"bench: error: {usage_line(exc)}")
+        _say(safe.error_line(usage_line(exc)))
         return EXIT_USAGE
     if isinstance(exc, click.ClickException):
         with contextlib.suppress(OSError):
@@ -437,16 +458,16 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
 
     by = f" ({interrupts.received()[0]})" if interrupts.received() else ""  # which signal, when one did
     if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
-        _say(f"bench: interrupted{by}")
+        _say(safe.bench_line(_("interrupted") + by))
         return EXIT_INTERRUPTED
     if isinstance(exc, BenchError):
         if debug:
             _say(traceback.format_exc().rstrip("\n"))
             if exc.detail:
-                _say(f"bench: detail: {exc.detail}")
+                _say(safe.bench_line(_("detail: {detail}").format(detail=tr(exc.detail))))
         first = interrupts.received()[:1]
         named = bool(first) and first[0] in str(exc)  # the message says which signal already
-        _say(f"bench: error: {tr(exc)}{by if isinstance(exc, Interrupted) and not named else ''}")
+        _say(safe.error_line(tr(exc)) + (by if isinstance(exc, Interrupted) and not named else ""))
         return exit_code(exc)
     if not isinstance(exc, Exception):  # GeneratorExit and the like: not ours to hide
         raise exc
@@ -454,9 +475,10 @@ def _exit_code_of(exc: BaseException, debug: bool) -> int:
         if debug:
             _say(traceback.format_exc().rstrip("\n"))
         where = f": {exc.filename}" if exc.filename else ""
-        _say(f"bench: error: {exc.strerror or type(exc).__name__}{where}")
+        _say(safe.error_line(f"{exc.strerror or type(exc).__name__}{where}"))
         return EXIT_BENCH
     if debug:
         _say(traceback.format_exc().rstrip("\n"))
-    _say(f"bench: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+    _say(safe.bench_line(_("internal error: {error} (run with --debug for the traceback)").format(
+        error=f"{type(exc).__name__}: {exc}")))
     return EXIT_BENCH

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli import safe
 from bench.errors import UsageError
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.multirun import MultiResult, SlotRun
@@ -34,10 +35,11 @@ def parse_scenarios(values: tuple[str, ...]) -> dict[int, str]:
         m = _SLOT_SCENARIO.match(value)
         slot, name = (int(m.group(1)), m.group(2)) if m else (0, value)
         if m and slot == 0:
-            raise UsageError(f"--scenario {value}: slots are numbered from 1")
+            raise UsageError(N_("--scenario {value}: slots are numbered from 1", value=value))
         if slot in out:
-            which = f"slot {slot}" if slot else "every slot"
-            raise UsageError(f"--scenario given twice for {which}: {out[slot]!r} and {name!r}")
+            which = N_("slot {n}", n=slot) if slot else N_("every slot")
+            raise UsageError(N_("--scenario given twice for {which}: {first!r} and {second!r}", which=which,
+                                first=out[slot], second=name))
         out[slot] = name
     return out
 
@@ -48,9 +50,12 @@ def wants_many(station_file: Path | None, slots: tuple[int, ...], units: int | N
         return True
     if station_file is None:
         return False
+    from bench.cli.language import speak_station
     from bench.station import load_station
 
-    return len(load_station(station_file).slot_numbers) > 1
+    station = load_station(station_file)
+    speak_station(station)
+    return len(station.slot_numbers) > 1
 
 
 def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, scenarios: dict[int, str],
@@ -70,7 +75,7 @@ def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, 
         if not consoles:
             return
         if run.record is None:
-            consoles[0].slot_failed(run.slot, run.error or "did not start")
+            consoles[0].slot_failed(run.slot, tr(run.error) if run.error else _("did not start"))
         else:
             consoles[0].slot_done(run.slot, run.record, run.report)
 
@@ -96,15 +101,16 @@ def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, 
         consoles[0].print_summary(result.runs)
     for run in result.runs:
         if run.report_error:
-            safe.echo(f"bench: error: slot {run.slot}: {run.report_error}", err=True)
+            safe.echo(safe.error_line(_("slot {n}: {error}").format(n=run.slot, error=tr(run.report_error))), err=True)
     if result.junit_error:
-        safe.echo(f"bench: error: {result.junit_error}", err=True)
+        safe.echo(safe.error_line(result.junit_error), err=True)
     if result.interrupted:
         from bench import interrupts
 
         aborted = sum(1 for r in result.runs if r.record is not None and r.record.verdict.value == "ABORTED")
-        safe.echo(f"bench: {interrupts.interrupted_by()}: {aborted} of {len(result.runs)} slots stopped and "
-                  "stored ABORTED with the steps they finished", err=True)
+        safe.echo(safe.bench_line(_("{why}: {aborted} of {total} slots stopped and stored ABORTED with the steps "
+                                    "they finished").format(why=tr(interrupts.interrupted_by()), aborted=aborted,
+                                                            total=len(result.runs))), err=True)
     return result.exit_code
 
 
@@ -134,4 +140,4 @@ def _print_soaks(runs: Any) -> None:
     for run in sorted(runs, key=lambda r: r.slot):
         lines = soak_lines(run.record) if run.record is not None else []
         for line in lines:
-            safe.echo(f"[slot {run.slot}] {line}")
+            safe.echo(_("[slot {n}]").format(n=run.slot), " ", line)

@@ -30,9 +30,20 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.cli import safe
-from bench.cli.console import _VERDICT_COLOURS, PLAIN_PROGRESS_EVERY, PLAIN_WAIT_EVERY, progress_line, step_line
+from bench.cli.console import (
+    _VERDICT_COLOURS,
+    PLAIN_PROGRESS_EVERY,
+    PLAIN_WAIT_EVERY,
+    progress_line,
+    step_line,
+    tally_text,
+    unit_text,
+)
+from bench.cli.tables import listing, word
+from bench.i18n.layout import display_width, pad
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
+from drivers.i18n import _, ngettext, tr
 
 if TYPE_CHECKING:
     from bench.checks.base import Progress
@@ -87,19 +98,19 @@ def first_fault(record: RunRecord | None, error: str | None = None) -> str:
     """The one-line reason a unit did not pass: its first finding, else its first faulty step, else ``error``."""
     if record is not None:
         if record.verdict == Verdict.ABORTED and record.summary:
-            return record.summary  # "interrupted by ...": not a fault of the unit or the bench
+            return tr(record.summary)  # "interrupted by ...": not a fault of the unit or the bench
         if record.findings:
             f = record.findings[0]
-            return f"{f.fault}  {f.title}"
+            return f"{f.fault}  {tr(f.title)}"
         for s in record.steps:
             if s.outcome != Outcome.PASS and s.fault:
-                return f"{s.fault}  {s.message}".rstrip()
+                return f"{s.fault}  {tr(s.message)}".rstrip()
         for s in record.steps:
             if s.outcome in _FAILED:
-                return f"{s.name}: {s.message}".rstrip(": ")
+                return f"{s.name}: {tr(s.message)}".rstrip(": ")
         if record.verdict not in (Verdict.PASS, Verdict.RUNNING) and record.summary and not error:
-            return record.summary
-    return error or ""
+            return tr(record.summary)
+    return tr(error) if error else ""
 
 
 def _report_file(report: Path | str | None) -> str:
@@ -107,7 +118,7 @@ def _report_file(report: Path | str | None) -> str:
 
 
 def _verdict_text(verdict: Verdict) -> Text:
-    return Text(verdict.value, style=f"bold {_VERDICT_COLOURS.get(verdict, 'white')}")
+    return Text(word(verdict), style=f"bold {_VERDICT_COLOURS.get(verdict, 'white')}")
 
 
 def _text(value: object, style: str = "") -> Text:
@@ -170,7 +181,7 @@ class MultiConsole:
         self._lock = threading.Lock()  # the state and the plain lines
         self._live_lock = threading.Lock()  # starting/stopping the live table; taken before _lock, never inside it
         self._rows = {n: _Row(n, total_steps) for n in slots}
-        self._prefix_width = max((len(f"[slot {n}]") for n in slots), default=8)
+        self._prefix_width = max((display_width(_slot_prefix(n)) for n in slots), default=8)
         self._pauses = 0
         self._held: list[tuple[str | safe.Styled, ...]] = []  # plain lines written while a prompt is shown
         self._rich: Console | None = None
@@ -245,7 +256,7 @@ class MultiConsole:
             row = self._row(slot)
             row.error = message
             row.waiting = None
-            self._line(slot, "bench error: ", safe.style(message, fg="magenta"))
+            self._line(slot, _("bench error: "), safe.style(tr(message), fg="magenta"))
 
     def slot_done(self, slot: int, record: RunRecord, report_path: Path | str | None) -> None:
         """The slot's run ended with ``record``; its report (folder) is at ``report_path``."""
@@ -259,15 +270,15 @@ class MultiConsole:
             counts: dict[str, int] = {}
             for s in record.steps:
                 counts[s.outcome.value] = counts.get(s.outcome.value, 0) + 1
-            tally = ", ".join(f"{n} {k.lower()}" for k, n in counts.items())
+            tally = tally_text(counts)
             fault = first_fault(record)
-            parts: list[str | safe.Styled] = [
-                "verdict ", safe.style(record.verdict.value, fg=_VERDICT_COLOURS.get(record.verdict, "white"), bold=True),
-                f"  ({tally})" if tally else ""]
+            colour = _VERDICT_COLOURS.get(record.verdict, "white")
+            parts: list[str | safe.Styled] = [_("verdict "), safe.style(word(record.verdict), fg=colour, bold=True),
+                                              f"  ({tally})" if tally else ""]
             if fault:
                 parts.append(f"  {safe.one_line(fault)}")
             if report_path:
-                parts.append(f"  report: {_report_file(report_path)}")
+                parts.append("  " + _("report: {path}").format(path=_report_file(report_path)))
             self._line(slot, *parts)
 
     # ------------------------------------------------------------------ the listener's events
@@ -275,10 +286,9 @@ class MultiConsole:
         with self._lock:
             row = self._row(slot)
             u = record.unit
-            if u is not None:
-                row.serial = u.serial
-            unit = f"{u.model} {u.serial} (firmware {u.firmware})" if u else "unit not identified"
-            self._line(slot, f"{record.plan_name} {record.plan_version} on {safe.one_line(unit)}")
+            row.serial = u.serial if u is not None else row.serial
+            self._line(slot, _("{plan} {version} on {unit}").format(plan=record.plan_name, version=record.plan_version,
+                                                                      unit=safe.one_line(unit_text(u))))
 
     def _step_started(self, slot: int, name: str, index: int, total: int, attempt: int) -> None:
         with self._lock:
@@ -307,10 +317,12 @@ class MultiConsole:
                 return
             if waited == 0:
                 row.wait_shown = 0.0
-                self._line(slot, f"waiting up to {limit:g} s for {safe.one_line(what)} (check its power and cable)")
+                self._line(slot, _("waiting up to {limit} s for {what} (check its power and cable)").format(
+                    limit=f"{limit:g}", what=safe.one_line(tr(what))))
             elif waited - row.wait_shown >= PLAIN_WAIT_EVERY:
                 row.wait_shown = waited
-                self._line(slot, f"still waiting for {safe.one_line(what)}: {int(waited)} s of {limit:g} s")
+                self._line(slot, _("still waiting for {what}: {waited} s of {limit} s").format(
+                    what=safe.one_line(tr(what)), waited=int(waited), limit=f"{limit:g}"))
 
     def _progress(self, slot: int, step: str, progress: Progress) -> None:
         line = progress_line(step, progress, bar=False).strip()
@@ -328,24 +340,24 @@ class MultiConsole:
         with self._lock:
             self._row(slot).waiting = None
             if answered:
-                self._line(slot, f"the unit answered again after {waited:.1f} s")
+                self._line(slot, _("the unit answered again after {waited} s").format(waited=f"{waited:.1f}"))
             else:
-                self._line(slot, f"the unit did not answer again within {waited:.0f} s: "
-                                 "the steps that need it are skipped")
+                self._line(slot, _("the unit did not answer again within {waited} s: the steps that need it are "
+                                   "skipped").format(waited=f"{waited:.0f}"))
 
     # ------------------------------------------------------------------ drawing
     def _row(self, slot: int) -> _Row:
         """``slot``'s row, added (at the end) for a slot the console was not told of (caller holds the lock)."""
         if slot not in self._rows:
             self._rows[slot] = _Row(slot, self.total_steps)
-            self._prefix_width = max(self._prefix_width, len(f"[slot {slot}]"))
+            self._prefix_width = max(self._prefix_width, display_width(_slot_prefix(slot)))
         return self._rows[slot]
 
     def _line(self, slot: int, *parts: str | safe.Styled) -> None:
         """One plain line for ``slot`` (caller holds the lock; nothing on a terminal, the table shows it)."""
         if self.tty:
             return
-        line = (f"[slot {slot}]".ljust(self._prefix_width) + " ", *parts)
+        line = (pad(_slot_prefix(slot), self._prefix_width) + " ", *parts)
         if self._pauses:
             self._held.append(line)
         else:
@@ -368,13 +380,13 @@ class MultiConsole:
         counter = max((len(f"{r.total}/{r.total}") for r in rows), default=5)
         bar, widths = _live_widths(width, counter)
         n_done = sum(1 for r in rows if r.verdict is not None or r.error)
-        table = Table(title=_text(f"bench run {self.plan_name}: {n_done} of {len(rows)} units done"),
-                      title_justify="left")
-        table.add_column("slot", justify="right", no_wrap=True, width=4)
-        for name, w in zip(("unit", "step"), widths[:2], strict=True):
+        table = Table(title=_text(_("bench run {plan}: {done} of {total} units done").format(
+            plan=self.plan_name, done=n_done, total=len(rows))), title_justify="left")
+        table.add_column(_("slot"), justify="right", no_wrap=True, width=4)
+        for name, w in zip((_("unit"), _("step")), widths[:2], strict=True):
             table.add_column(name, no_wrap=True, overflow="ellipsis", width=w)
-        table.add_column("progress", no_wrap=True, width=bar + counter + (1 if bar else 0))
-        for name, w in zip(("fails", "status"), widths[2:], strict=True):
+        table.add_column(_("progress"), no_wrap=True, width=bar + counter + (1 if bar else 0))
+        for name, w in zip((_("fails"), _("status")), widths[2:], strict=True):
             table.add_column(name, no_wrap=True, overflow="ellipsis", width=w)
         for r in rows:
             table.add_row(*_cells(r, bar, counter))
@@ -393,8 +405,8 @@ class MultiConsole:
         counts: dict[Verdict, int] = {}
         for row in rows:
             counts[row[2]] = counts.get(row[2], 0) + 1
-        tally = ", ".join(f"{counts[v]} {v.value}" for v in Verdict if v in counts)
-        total = f"{len(rows)} unit{'s' if len(rows) != 1 else ''}: {tally}"
+        tally = listing(f"{counts[v]} {word(v)}" for v in Verdict if v in counts)
+        total = ngettext("{n} unit: {tally}", "{n} units: {tally}", len(rows)).format(n=len(rows), tally=tally)
         with self._lock:
             if self._rich is not None:
                 self._rich_summary(rows, total)
@@ -404,26 +416,27 @@ class MultiConsole:
     def _rich_summary(self, rows: list[tuple[str, str, Verdict, str, str]], total: str) -> None:
         assert self._rich is not None
         table = Table()
-        table.add_column("slot", justify="right", no_wrap=True)
-        table.add_column("serial", overflow="fold")
-        table.add_column("verdict")
-        table.add_column("first fault", overflow="fold")
-        table.add_column("report", overflow="fold")
+        table.add_column(_("slot"), justify="right", no_wrap=True)
+        table.add_column(_("serial"), overflow="fold")
+        table.add_column(_("verdict"))
+        table.add_column(_("first fault"), overflow="fold")
+        table.add_column(_("report"), overflow="fold")
         for slot, serial, verdict, fault, report in rows:
             table.add_row(Text(slot), Text(serial), _verdict_text(verdict), Text(fault), Text(report))
         self._rich.print(table)
         self._rich.print(Text(total), soft_wrap=True)
 
     def _plain_summary(self, rows: list[tuple[str, str, Verdict, str, str]], total: str) -> None:
-        head = ("slot", "serial", "verdict", "first fault", "report")
-        cells = [head, *[(s, n, v.value, f, r) for s, n, v, f, r in rows]]
-        widths = [max(len(c[i]) for c in cells) for i in range(len(head) - 1)]
+        head = (_("slot"), _("serial"), _("verdict"), _("first fault"), _("report"))
+        cells = [head, *[(s, n, word(v), f, r) for s, n, v, f, r in rows]]
+        widths = [max(display_width(c[i]) for c in cells) for i in range(len(head) - 1)]
         safe.echo("", err=self.err, file=self._file)
         for i, (slot, serial, verdict, fault, report) in enumerate(cells):
-            colour = None if i == 0 else _VERDICT_COLOURS.get(Verdict(verdict), "white")
+            colour = None if i == 0 else _VERDICT_COLOURS.get(rows[i - 1][2], "white")
             shown: str | safe.Styled = verdict if colour is None else safe.style(verdict, fg=colour, bold=True)
-            safe.echo(f"{slot:>{widths[0]}}  {serial:<{widths[1]}}  ", shown, " " * (widths[2] - len(verdict)),
-                      f"  {fault:<{widths[3]}}  {report}".rstrip(), err=self.err, file=self._file)
+            safe.echo(f"{pad(slot, widths[0], '>')}  {pad(serial, widths[1])}  ", shown,
+                      " " * (widths[2] - display_width(verdict)),
+                      f"  {pad(fault, widths[3])}  {report}".rstrip(), err=self.err, file=self._file)
         safe.echo(total, err=self.err, file=self._file)
 
 
@@ -441,17 +454,17 @@ def _cells(r: _Row, bar: int, counter: int) -> tuple[RenderableType, ...]:
     step = _text(r.step) if r.step and running else Text("")
     fails = _text(f"{r.failures} {r.first_fault}".rstrip(), "red") if r.failures else Text("0", style="dim")
     if r.error:
-        status = _text(f"bench error: {r.error}", "bold magenta")
+        status = _text(_("bench error: ") + tr(r.error), "bold magenta")
     elif r.verdict is not None:
         status = _verdict_text(r.verdict)
     elif r.waiting is not None:
-        status = Text(f"waiting for the unit ... {int(r.waiting[0])} s", style="yellow")
+        status = Text(_("waiting for the unit ... {waited} s").format(waited=int(r.waiting[0])), style="yellow")
     elif r.step and r.progress:
         status = _text(r.progress, "cyan")
     elif r.step:
-        status = Text("running" + (f" (try {r.attempt})" if r.attempt > 1 else ""), style="cyan")
+        status = Text(_("running (try {n})").format(n=r.attempt) if r.attempt > 1 else _("running"), style="cyan")
     else:
-        status = Text("starting", style="dim")
+        status = Text(_("starting"), style="dim")
     serial = _text(r.serial) if r.serial else Text("-", style="dim")
     return Text(str(r.slot)), serial, step, progress, fails, status
 
@@ -470,6 +483,10 @@ def _live_widths(width: int, counter: int) -> tuple[int, list[int]]:
         return bar, least
     share = min(1.0, spare / sum(m - n for n, m in zip(least, most, strict=True)))
     return bar, [n + int((m - n) * share) for n, m in zip(least, most, strict=True)]
+
+
+def _slot_prefix(slot: int) -> str:
+    return _("[slot {n}]").format(n=slot)
 
 
 def _is_terminal(err: bool) -> bool:

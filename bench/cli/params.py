@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from drivers.i18n import _
+
 
 class PlanRef(click.ParamType):
     """A test plan: a file, or a plan's name (``pos-full``) looked up where :mod:`bench.planfind` says."""
@@ -25,9 +27,9 @@ class PlanRef(click.ParamType):
 
             names = [f.stem for f in planfind.all_plans()]
             close = difflib.get_close_matches(value.removesuffix(".yaml"), names, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            self.fail(f"no plan named {value!r} (looked for {value.removesuffix('.yaml')}.yaml in: "
-                      f"{planfind.describe_dirs()}){hint}", param, ctx)
+            hint = _("; did you mean {name}?").format(name=close[0]) if close else ""
+            self.fail(_("no plan named {name!r} (looked for {file} in: {dirs})").format(
+                name=value, file=f"{value.removesuffix('.yaml')}.yaml", dirs=planfind.describe_dirs()) + hint, param, ctx)
         return found
 
 

@@ -14,18 +14,22 @@ from datetime import UTC
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import group
+from bench.cli.tables import when
+from bench.i18n.layout import display_width, pad
+from drivers.i18n import N_, _, ngettext
 
-_DB_HELP = "Results store URL (default: the local SQLite store)."
+_DB_HELP = N_("Results store URL (default: the local SQLite store).")
 
 
-@click.group()
+@group()
 def runs() -> None:
     """Runs left open (RUNNING), here and on other hosts."""
 
 
 @runs.command("open")
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def open_cmd(db: str | None, as_json: bool) -> None:
     """List the RUNNING runs (after marking this host's dead ones ABORTED)."""
     from bench.store.connect import open_store
@@ -37,17 +41,19 @@ def open_cmd(db: str | None, as_json: bool) -> None:
                                for rid, host, pid, started in found], indent=2))
         return
     if not found:
-        safe.echo("no runs are open")
+        safe.echo(_("no runs are open"))
         return
-    safe.echo(f"{len(found)} run(s) open (UTC):")
+    safe.echo(ngettext("{n} run open (UTC):", "{n} runs open (UTC):", len(found)).format(n=len(found)))
+    width = max(display_width(when(started.astimezone(UTC))) for _rid, _host, _pid, started in found)
     for rid, host, pid, started in found:
-        safe.echo(f"  {started.astimezone(UTC):%Y-%m-%d %H:%M:%S}  {rid}  host {host or '?'}  pid {pid}")
+        safe.echo(f"  {pad(when(started.astimezone(UTC)), width)}  {rid}  ",
+                  _("host {host}  pid {pid}").format(host=host or "?", pid=pid))
 
 
 @runs.command("abandon")
-@click.option("--host", required=True, help="The host whose RUNNING runs are over (it crashed, it was replaced).")
+@click.option("--host", required=True, help=N_("The host whose RUNNING runs are over (it crashed, it was replaced)."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def abandon(host: str, db: str | None, as_json: bool) -> None:
     """Mark ABORTED every RUNNING run of HOST (this host: only those whose process is gone)."""
     from bench.store.connect import open_store
@@ -57,6 +63,6 @@ def abandon(host: str, db: str | None, as_json: bool) -> None:
     if as_json:
         safe.echo_json(json.dumps({"host": host, "aborted": marked}, indent=2))
         return
-    safe.echo(f"marked ABORTED: {len(marked)} run(s) of host {host}")
+    safe.echo(_("marked ABORTED: {n} run(s) of host {host}").format(n=len(marked), host=host))
     for rid in marked:
         safe.echo(f"  {rid}")

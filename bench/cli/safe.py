@@ -55,6 +55,16 @@ def echo_json(text: str, *, err: bool = False, nl: bool = True) -> None:
     click.echo(escape_controls_json(text), err=err, nl=nl)
 
 
+def bench_line(message: object) -> str:
+    """``bench: MESSAGE``, the message in the reader's language; the prefix is the same in every language."""
+    return f"bench: {tr(message)}"
+
+
+def error_line(message: object) -> str:
+    """``bench: error: MESSAGE``: the prefix scripts look for stays English in every language."""
+    return f"bench: error: {tr(message)}"
+
+
 class _Stream:
     def __init__(self, err: bool) -> None:
         self._err = err
@@ -79,4 +89,4 @@ class SafeFormatter(logging.Formatter):
         return clean(super().format(record))
 
 
-__all__ = ["SafeFormatter", "Styled", "clean", "echo", "echo_json", "one_line", "stream", "style"]
+__all__ = ["SafeFormatter", "Styled", "bench_line", "clean", "echo", "echo_json", "error_line", "one_line", "stream", "style"]

@@ -16,7 +16,10 @@ from typing import Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import command
 from bench.errors import UsageError
+from bench.i18n.layout import pad
+from drivers.i18n import N_, _
 
 _MAX_UNITS = 16
 
@@ -36,15 +39,16 @@ def _parse_cards(given: tuple[str, ...], units: int) -> dict[int, str]:
         if not eq and units == 1:
             slot_text, name = "1", text
         if not slot_text.strip().isdigit() or not name:
-            raise UsageError(f"--card {text}: give SLOT=CARD, e.g. --card 1=emv-visa-contact")
+            raise UsageError(N_("--card {text}: give SLOT=CARD, e.g. --card 1=emv-visa-contact", text=text))
         slot = int(slot_text)
         if not 1 <= slot <= units:
-            raise UsageError(f"--card {text}: no slot {slot} (slots 1-{units})")
+            raise UsageError(N_("--card {text}: no slot {slot} (slots 1-{units})", text=text, slot=slot, units=units))
         if slot in cards:
-            raise UsageError(f"--card {text}: slot {slot} already holds {cards[slot]}")
+            raise UsageError(N_("--card {text}: slot {slot} already holds {card}", text=text, slot=slot,
+                                card=cards[slot]))
         error = check_card(name)
         if error:
-            raise UsageError(f"--card {text}: {error}")
+            raise UsageError(N_("--card {text}: {error}", text=text, error=error))
         cards[slot] = name
     return cards
 
@@ -62,19 +66,19 @@ def _station_text(urls_by_slot: dict[int, dict[str, str]], one_slot: bool) -> st
     return "\n".join(lines) + "\n"
 
 
-@click.command()
-@click.option("--scenario", default="good", show_default=True, help="Fault scenario (name or file), for every unit.")
+@command()
+@click.option("--scenario", default="good", show_default=True, help=N_("Fault scenario (name or file), for every unit."))
 @click.option("--units", type=click.IntRange(1, _MAX_UNITS), default=1, show_default=True,
-              help=f"Simulated units, each in its own slot with its own devices (up to {_MAX_UNITS}).")
+              help=N_("Simulated units, each in its own slot with its own devices (up to 16)."))
 @click.option("--device", "roles", multiple=True,
               type=click.Choice(["unit", "card_reader", "printer", "supply", "dmm", "scope"]),
               default=("unit",), show_default=True,
-              help="Simulated devices to start in each slot (repeatable; supply, dmm, scope: PyVISA-sim instruments).")
+              help=N_("Simulated devices to start in each slot (repeatable; supply, dmm, scope: PyVISA-sim instruments)."))
 @click.option("--card", "cards", multiple=True, metavar="SLOT=CARD",
-              help="Hold a virtual card in that slot's reader from the start (repeatable; starts the card readers).")
+              help=N_("Hold a virtual card in that slot's reader from the start (repeatable; starts the card readers)."))
 @click.option("--station-out", type=click.Path(path_type=Path),
-              help="Where to write the station file (default: a temp file, removed with the bench).")
-@click.option("--json", "as_json", is_flag=True, help="Print the station file and each slot's URLs as JSON.")
+              help=N_("Where to write the station file (default: a temp file, removed with the bench)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the station file and each slot's URLs as JSON."))
 def sim(scenario: str, units: int, roles: tuple[str, ...], cards: tuple[str, ...], station_out: Path | None,
         as_json: bool) -> None:
     """Keep a simulated bench up for manual work; Ctrl-C (or `quit`) stops it, with exit 0.
@@ -130,10 +134,10 @@ def sim(scenario: str, units: int, roles: tuple[str, ...], cards: tuple[str, ...
             if not serve(sys.stdin.fileno(), reply):
                 _wait_for_a_signal()
             interrupts.hold()
-            _say("simulated bench stopped")
+            _say(_("simulated bench stopped"))
         except KeyboardInterrupt:
             interrupts.hold()  # tear the bench down whole; only a second signal cuts that short
-            _say("simulated bench stopped")
+            _say(_("simulated bench stopped"))
     finally:
         with interrupts.shielded():
             bench_.close()
@@ -169,23 +173,24 @@ def _print_up(scenario: str, path: Path, urls: dict[int, dict[str, str]], held: 
         safe.echo_json(json.dumps(out))
     else:
         if len(urls) == 1:
-            safe.echo(f"Simulated bench up (scenario {scenario}).")
+            safe.echo(_("Simulated bench up (scenario {scenario}).").format(scenario=scenario))
         else:
-            safe.echo(f"Simulated station up: {len(urls)} units in slots 1-{len(urls)} (scenario {scenario}).")
+            safe.echo(_("Simulated station up: {n} units in slots 1-{n} (scenario {scenario}).").format(
+                n=len(urls), scenario=scenario))
         for slot, slot_urls in sorted(urls.items()):
             indent = "  "
             if len(urls) > 1:
-                safe.echo(f"  slot {slot}")
+                safe.echo("  ", _("slot {n}").format(n=slot))
                 indent = "    "
             for role, url in sorted(slot_urls.items()):
                 safe.echo(f"{indent}{role:<12} {url}")
             if slot in held:
-                safe.echo(f"{indent}{'card':<12} {held[slot] or 'none'}")
-        safe.echo(f"Station file: {path}")
-        safe.echo(f"Try: bench run pos-quick --station {path}")
+                safe.echo(indent, pad(_("card"), 12), " ", held[slot] or _("none"))
+        safe.echo(_("Station file: {path}").format(path=path))
+        safe.echo(_("Try: bench run pos-quick --station {path}").format(path=path))
         if held:
-            safe.echo("Cards: type insert SLOT CARD, remove SLOT, tap SLOT CARD, cards, help or quit.")
-        safe.echo("Ctrl-C stops the bench.")
+            safe.echo(_("Cards: type insert SLOT CARD, remove SLOT, tap SLOT CARD, cards, help or quit."))
+        safe.echo(_("Ctrl-C stops the bench."))
     sys.stdout.flush()
 
 

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from drivers.i18n import _, tr
+
 COMMANDS = "insert SLOT CARD, remove SLOT, tap SLOT CARD, cards, help, quit"
 _WAIT = 5.0  # seconds an answer waits for pcscd to report the change
 _POLL = 0.5  # seconds between looks at stdin (and at whether we are the terminal's foreground job)
@@ -54,24 +56,27 @@ class CardSlots:
         seen = self.card_in(slot)
         if seen is not None:
             self.cardbench.wait_state(self.cardbench.slot_of(self.readers[slot]), present=True, timeout=_WAIT)
-        done = "tapped (in the field for 2 s)" if tap else "inserted"
+        done = _("tapped (in the field for 2 s)") if tap else _("inserted")
+        said = _("slot {n}: {card} {done}").format(n=slot, card=card, done=done)
         if seen == card:
-            return f"slot {slot}: {card} {done}"
+            return said
         if seen is None:
-            return f"slot {slot}: {card} {done}, but the scenario's reader never sees it"
-        return f"slot {slot}: {card} {done}; the scenario's reader sees {seen}"
+            return said + _(", but the scenario's reader never sees it")
+        return said + _("; the scenario's reader sees {card}").format(card=seen)
 
     def remove(self, slot: int) -> str:
         """Take the card out of ``slot``'s reader; the answer line."""
         had = self.card_in(slot)
         self.actions[slot]["remove_card"]()
         self.cardbench.wait_state(self.cardbench.slot_of(self.readers[slot]), present=False, timeout=_WAIT)
-        return f"slot {slot}: {had} removed" if had else f"slot {slot}: no card to remove"
+        if had:
+            return _("slot {n}: {card} removed").format(n=slot, card=had)
+        return _("slot {n}: no card to remove").format(n=slot)
 
 
 def describe(held: dict[int, str | None]) -> str:
     """``slot 1: empty, slot 2: emv-visa-contact``."""
-    return ", ".join(f"slot {slot}: {card or 'empty'}" for slot, card in held.items())
+    return ", ".join(_("slot {n}: {card}").format(n=slot, card=card or _("empty")) for slot, card in held.items())
 
 
 def check_card(name: str) -> str | None:
@@ -79,20 +84,20 @@ def check_card(name: str) -> str | None:
     from drivers.sim.vcard import available_profiles
 
     known = available_profiles()
-    return None if name in known else f"unknown card {name!r}; known: {', '.join(known)}"
+    return None if name in known else _("unknown card {name!r}; known: {known}").format(name=name, known=", ".join(known))
 
 
 def check_slot(slots: CardSlots, text: str) -> tuple[int | None, str | None]:
     """The slot ``text`` names, or the error line."""
     numbers = sorted(slots.readers)
     if slots.cardbench is None:
-        return None, "this bench has no card reader (start it with --device card_reader or --card)"
+        return None, _("this bench has no card reader (start it with --device card_reader or --card)")
     try:
         slot = int(text)
     except ValueError:
         slot = -1
     if slot not in slots.readers:
-        return None, f"no slot {text!r}; slots: {', '.join(map(str, numbers))}"
+        return None, _("no slot {text!r}; slots: {slots}").format(text=text, slots=", ".join(map(str, numbers)))
     return slot, None
 
 
@@ -104,25 +109,26 @@ def answer(slots: CardSlots, line: str) -> tuple[str | None, bool]:
     verb, args = words[0].lower(), words[1:]
     arity = {"insert": 2, "tap": 2, "remove": 1, "cards": 0, "help": 0, "quit": 0}
     if verb not in arity:
-        return f"error: unknown command {words[0]!r}; commands: {COMMANDS}", False
+        return _error(_("unknown command {word!r}; commands: {commands}").format(word=words[0], commands=COMMANDS)), False
     if len(args) != arity[verb]:
         usage = next(c for c in COMMANDS.split(", ") if c.split()[0] == verb)
-        return f"error: usage: {usage}", False
+        return _error(_("usage: {usage}").format(usage=usage)), False
     if verb == "help":
         from drivers.sim.vcard import available_profiles
 
-        return f"commands: {COMMANDS}; cards: {', '.join(available_profiles())}", False
+        return _("commands: {commands}; cards: {cards}").format(commands=COMMANDS,
+                                                                 cards=", ".join(available_profiles())), False
     if verb == "quit":
-        return "stopping the simulated bench", True
+        return _("stopping the simulated bench"), True
     if verb == "cards" and slots.cardbench is not None:
         return describe(slots.held()), False
     slot, error = check_slot(slots, args[0] if args else "1")
     if slot is None:
-        return f"error: {error}", False
+        return _error(error), False
     if verb != "remove":
         error = check_card(args[1])
         if error:
-            return f"error: {error}", False
+            return _error(error), False
     from drivers.errors import BenchError
 
     try:
@@ -130,7 +136,12 @@ def answer(slots: CardSlots, line: str) -> tuple[str | None, bool]:
             return slots.remove(slot), False
         return slots.insert(slot, args[1], tap=verb == "tap"), False
     except (BenchError, OSError) as exc:
-        return f"error: slot {slot}: {exc}", False
+        return _error(_("slot {n}: {error}").format(n=slot, error=tr(exc))), False
+
+
+def _error(message: object) -> str:
+    """``error: MESSAGE``: the prefix a script looks for is the same in every language."""
+    return f"error: {message}"
 
 
 def serve(fd: int, reply: Callable[[str], bool]) -> bool:
@@ -148,7 +159,7 @@ def serve(fd: int, reply: Callable[[str], bool]) -> bool:
             if not _foreground(fd):
                 time.sleep(_POLL)
                 continue
-            ready, _, _ = select.select([fd], [], [], _POLL)
+            ready, _w, _x = select.select([fd], [], [], _POLL)
             if not ready:
                 continue
             try:
@@ -162,7 +173,7 @@ def serve(fd: int, reply: Callable[[str], bool]) -> bool:
                 return False
             buf += chunk
             while b"\n" in buf:
-                line, _, buf = buf.partition(b"\n")
+                line, _nl, buf = buf.partition(b"\n")
                 if reply(line.decode(errors="replace")):
                     return True
     finally:

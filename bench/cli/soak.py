@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bench.cli.clicktr import command
 from bench.errors import UsageError
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.soak.profile import SoakProfile
@@ -36,8 +38,8 @@ class SoakProfileRef(click.ParamType):
         found = find_profile(str(value))
         if found is None:
             names = ", ".join(sorted(p.stem for p in all_profiles())) or "none"
-            self.fail(f"no soak profile named {value!r} (looked in {', '.join(map(str, profile_dirs()))}; "
-                      f"known: {names})", param, ctx)
+            self.fail(N_("no soak profile named {value!r} (looked in {dirs}; known: {names})", value=str(value),
+                         dirs=", ".join(map(str, profile_dirs())), names=names), param, ctx)
         return found
 
 
@@ -61,23 +63,23 @@ def soak_plan_text(profile: SoakProfile, profile_file: Path, time_scale: float) 
     )
 
 
-@click.command()
+@command()
 @click.argument("profile_file", metavar="[PROFILE]", required=False, type=SoakProfileRef())
 @click.option("--station", "station_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Station file of the real bench (its host role is the bench host the unit reaches).")
-@click.option("--sim", is_flag=True, help="Soak the simulated unit (the profile's time scale applies).")
+              help=N_("Station file of the real bench (its host role is the bench host the unit reaches)."))
+@click.option("--sim", is_flag=True, help=N_("Soak the simulated unit (the profile's time scale applies)."))
 @click.option("--scenario", "scenarios", multiple=True, metavar="[SLOT=]NAME",
-              help="With --sim: a fault scenario (e.g. soak-host-timeouts); SLOT=NAME for one slot.")
-@click.option("--units", type=click.IntRange(1, 16), help="With --sim: soak N simulated units at once.")
-@click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True, help="Only this slot (repeatable).")
+              help=N_("With --sim: a fault scenario (e.g. soak-host-timeouts); SLOT=NAME for one slot."))
+@click.option("--units", type=click.IntRange(1, 16), help=N_("With --sim: soak N simulated units at once."))
+@click.option("--slot", "slots", type=click.IntRange(1, 64), multiple=True, help=N_("Only this slot (repeatable)."))
 @click.option("--time-scale", type=click.FloatRange(1, 3600),
-              help="Soak time runs this many times faster (default: the profile's with --sim, 1 on a real bench).")
+              help=N_("Soak time runs this many times faster (default: the profile's with --sim, 1 on a real bench)."))
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), default=Path("reports"),
-              show_default=True, help="Folder for the HTML/JSON reports.")
-@click.option("--db", help="Results store URL (default: the local SQLite store).")
-@click.option("--operator", "operator_name", help="Operator name recorded with the run.")
-@click.option("--junit", "junit_file", type=click.Path(path_type=Path), help="Also write a JUnit XML file here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+              show_default=True, help=N_("Folder for the HTML/JSON reports."))
+@click.option("--db", help=N_("Results store URL (default: the local SQLite store)."))
+@click.option("--operator", "operator_name", help=N_("Operator name recorded with the run."))
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path), help=N_("Also write a JUnit XML file here."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the run record as JSON on stdout."))
 @click.pass_context
 def soak(ctx: click.Context, profile_file: Path | None, station_file: Path | None, sim: bool,
          scenarios: tuple[str, ...], units: int | None, slots: tuple[int, ...], time_scale: float | None,
@@ -93,18 +95,18 @@ def soak(ctx: click.Context, profile_file: Path | None, station_file: Path | Non
     root = ctx.find_root().command
     run = root.get_command(ctx, "run") if isinstance(root, click.Group) else None
     if run is None:  # pragma: no cover - soak is registered on the bench group, next to run
-        raise UsageError("bench soak needs the bench run command")
+        raise UsageError(N_("bench soak needs the bench run command"))
     if profile_file is None:
         from bench.soak.find import find_profile
 
         found = find_profile(DEFAULT_PROFILE)
         if found is None:
-            raise UsageError(f"no soak profile given and the default {DEFAULT_PROFILE!r} is not installed")
+            raise UsageError(N_("no soak profile given and the default {name!r} is not installed", name=DEFAULT_PROFILE))
         profile_file = found
     if sim == (station_file is not None):
-        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+        raise UsageError(N_("give either --station FILE (real bench) or --sim (simulated bench)"))
     if time_scale is not None and time_scale != time_scale:  # NaN passes click's range check (comparisons are False)
-        raise UsageError("--time-scale must be a number from 1 to 3600, not nan")
+        raise UsageError(N_("--time-scale must be a number from 1 to 3600, not nan"))
     from bench.soak.profile import load_profile
 
     profile = load_profile(profile_file)  # a bad profile is a plan error now, before any device starts

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bench.cli import safe
+from bench.i18n.layout import pad
 from bench.record import RunRecord
 from bench.soak.record import soak_summary
+from drivers.i18n import N_, _, translation
 
-_STAGES = (("card_ms", "card"), ("online_ms", "online"), ("print_ms", "print"), ("total_ms", "total (unit)"),
-           ("bench_ms", "bench overhead"))
-_DRIFT = (("total_ms_p95", "total p95", "ms"), ("online_ms_p95", "online p95", "ms"),
-          ("head_temp_c", "print head", "°C"), ("battery_percent", "battery", "%"))
+_STAGES = (("card_ms", N_("card")), ("online_ms", N_("online")), ("print_ms", N_("print")),
+           ("total_ms", N_("total (unit)")), ("bench_ms", N_("bench overhead")))
+_DRIFT = (("total_ms_p95", N_("total p95"), "ms"), ("online_ms_p95", N_("online p95"), "ms"),
+          ("head_temp_c", N_("print head"), "°C"), ("battery_percent", N_("battery"), "%"))
 
 
 def soak_lines(rec: RunRecord) -> list[str]:
@@ -30,33 +32,41 @@ def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
     codes = s.get("declines_by_code") or {}
     rev = s.get("reversals") or {}
     lines = [
-        f"Soak: {s.get('transactions', 0)} sales in {wall_s:.1f} s ({minutes:.0f} min of soak time at "
-        f"{float(s.get('time_scale', 1)):g}x): {s.get('approved', 0)} approved, {s.get('declined', 0)} declined"
-        + (f" ({_counts(codes)})" if codes else "") + f", {s.get('failed', 0)} failed"
+        _("Soak: {sales} sales in {wall} s ({minutes} min of soak time at {scale}x): {approved} approved, "
+          "{declined} declined").format(sales=s.get("transactions", 0), wall=f"{wall_s:.1f}", minutes=f"{minutes:.0f}",
+                                        scale=f"{float(s.get('time_scale', 1)):g}", approved=s.get("approved", 0),
+                                        declined=s.get("declined", 0))
+        + (f" ({_counts(codes)})" if codes else "") + ", " + _("{n} failed").format(n=s.get("failed", 0))
         + (f" ({_counts(causes)})" if causes else ""),
-        *([f"  failed sales by card: {_counts(s['failures_by_card'])}"] if s.get("failures_by_card") else []),
-        f"  reversals {rev.get('sent', 0)} sent, {rev.get('acked', 0)} answered; unit resets {s.get('unit_resets', 0)};"
-        f" most behind schedule {float(s.get('max_lag_s', 0)):.1f} s of soak time",
-        f"  {'latency (ms)':<16}{'p50':>9}{'p95':>9}{'p99':>9}",
+        *(["  " + _("failed sales by card: {counts}").format(counts=_counts(s["failures_by_card"]))]
+          if s.get("failures_by_card") else []),
+        "  " + _("reversals {sent} sent, {acked} answered; unit resets {resets}; most behind schedule {lag} s of soak "
+                 "time").format(sent=rev.get("sent", 0), acked=rev.get("acked", 0), resets=s.get("unit_resets", 0),
+                                lag=f"{float(s.get('max_lag_s', 0)):.1f}"),
+        "  " + pad(_("latency (ms)"), 16) + f"{'p50':>9}{'p95':>9}{'p99':>9}",
     ]
     latency = s.get("latency_ms") or {}
     for key, label in _STAGES:
         row = latency.get(key) or {}
         if row.get("count"):
-            lines.append(f"  {label:<16}" + "".join(f"{_num(row.get(p)):>9}" for p in ("p50", "p95", "p99")))
+            lines.append(f"  {pad(_shown(label), 16)}" + "".join(f"{_num(row.get(p)):>9}" for p in ("p50", "p95", "p99")))
     drift = (s.get("drift") or {}).get("quantities") or {}
-    parts = [f"{label} {_num(q['first'])} -> {_num(q['last'])} {unit}"
+    parts = [f"{_shown(label)} {_num(q['first'])} -> {_num(q['last'])} {unit}"
              for key, label, unit in _DRIFT if (q := drift.get(key)) and q.get("first") is not None
              and q.get("last") is not None]
     if parts:
-        lines.append("  drift, first 10 min -> last 10 min: " + "; ".join(parts))
+        lines.append("  " + _("drift, first 10 min -> last 10 min: {parts}").format(parts="; ".join(parts)))
     return [safe.one_line(line) for line in lines]
+
+
+def _shown(label: str) -> str:
+    return translation().gettext(label)
 
 
 def _counts(counts: dict[str, Any], most: int = 6) -> str:
     """``59 emv-visa-contact, 34 emv-mastercard-contact, ...``: the largest first (the summary's JSON is sorted by name)."""
     ranked = sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0]))
-    more = f", {len(ranked) - most} more" if len(ranked) > most else ""
+    more = ", " + _("{n} more").format(n=len(ranked) - most) if len(ranked) > most else ""
     return ", ".join(f"{n} {name}" for name, n in ranked[:most]) + more
 
 

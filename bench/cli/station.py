@@ -18,28 +18,34 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import group
+from bench.i18n.layout import display_width, pad
+from drivers.i18n import N_, _, ngettext, tr
 from drivers.registry import OPTIONAL_ROLES
 
 if TYPE_CHECKING:
     from bench.stationcheck import DeviceCheck, StationCheck
 
 
-@click.group()
+@group()
 def station() -> None:
     """Station files: the devices of a bench, slot by slot."""
 
 
 @station.command("check")
 @click.argument("station_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--slot", "slots", type=int, multiple=True, help="Check only this slot (repeatable; default: all).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--slot", "slots", type=int, multiple=True, help=N_("Check only this slot (repeatable; default: all)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the result as JSON."))
 def check(station_file: Path, slots: tuple[int, ...], as_json: bool) -> None:
     """Open every device of the station FILE, slot by slot, and report what answered."""
+    from bench.cli.language import speak_station
     from bench.errors import EXIT_BENCH, EXIT_PASS, EXIT_USAGE
     from bench.station import load_station
     from bench.stationcheck import check_station
 
-    result = check_station(load_station(station_file), slots)
+    loaded = load_station(station_file)
+    speak_station(loaded)
+    result = check_station(loaded, slots)
     if as_json:
         safe.echo_json(json.dumps(result.to_dict(), indent=2))
     else:
@@ -52,49 +58,59 @@ def check(station_file: Path, slots: tuple[int, ...], as_json: bool) -> None:
 def _print(result: StationCheck) -> None:
     st = result.station
     checks = result.all()
-    width = min(50, max((len(safe.one_line(c.url)) for c in checks), default=0))
+    width = min(50, max((display_width(safe.one_line(c.url)) for c in checks), default=0))
     n = len(result.slots)
-    safe.echo(f"Station {safe.one_line(st.name)} ({safe.one_line(st.path)}): "
-              f"{n} slot{'s' if n != 1 else ''} checked, {len(checks)} device{'s' if len(checks) != 1 else ''}")
+    safe.echo(_("Station {name} ({path}): {slots}, {devices}").format(
+        name=safe.one_line(st.name), path=safe.one_line(st.path),
+        slots=ngettext("{n} slot checked", "{n} slots checked", n).format(n=n),
+        devices=ngettext("{n} device", "{n} devices", len(checks)).format(n=len(checks))))
     if result.shared:
-        safe.echo("shared")
+        safe.echo(_("shared"))
         for c in result.shared:
             _line(c, width)
     for slot, slot_checks in result.slots.items():
-        safe.echo(f"slot {slot}")
+        safe.echo(_("slot {n}").format(n=slot))
         for c in slot_checks:
             _line(c, width)
         if not slot_checks:
-            safe.echo("  (shared devices only)")
+            safe.echo("  ", _("(shared devices only)"))
     for problem in result.problems:
-        safe.echo(f"problem: {safe.one_line(problem)}")
+        safe.echo(_("problem: {problem}").format(problem=safe.one_line(tr(problem))))
     answered = sum(c.ok for c in checks)
-    silent = [f"shared {c.role}" for c in result.shared if not c.ok]
+    silent = [_("shared {role}").format(role=c.role) for c in result.shared if not c.ok]
     slots = [str(n) for n, cs in result.slots.items() if not all(c.ok for c in cs)]
     if slots:
-        silent.append(f"slot{'s' if len(slots) > 1 else ''} {', '.join(slots)}")
-    tail = f"; not answering: {', '.join(silent)}" if silent else ""
-    safe.echo(f"{answered} of {len(checks)} devices answered{tail}.")
+        silent.append(ngettext("slot {slots}", "slots {slots}", len(slots)).format(slots=", ".join(slots)))
+    if silent:
+        safe.echo(_("{answered} of {total} devices answered; not answering: {silent}.").format(
+            answered=answered, total=len(checks), silent=", ".join(silent)))
+    else:
+        safe.echo(_("{answered} of {total} devices answered.").format(answered=answered, total=len(checks)))
 
 
 def _line(c: DeviceCheck, width: int) -> None:
-    what = _describe(c.role, c.identity) if c.ok else c.error
-    safe.echo(f"  {c.role:<12} {safe.one_line(c.url):<{width}}  {'OK  ' if c.ok else 'FAIL'}  {safe.one_line(what)}")
+    what = _describe(c.role, c.identity) if c.ok else tr(c.error)
+    mark = _("OK") if c.ok else _("FAIL")
+    state = pad(mark, max(display_width(_("OK")), display_width(_("FAIL"))))
+    safe.echo(f"  {c.role:<12} {pad(safe.one_line(c.url), width)}  {state}  {safe.one_line(what)}")
 
 
 def _describe(role: str, ident: dict[str, Any]) -> str:
     """One line of what a device said about itself."""
     if role == "unit":
-        return f"{ident['model']} serial {ident['serial']}, firmware {ident['firmware']}"
+        return _("{model} serial {serial}, firmware {firmware}").format(
+            model=ident["model"], serial=ident["serial"], firmware=ident["firmware"])
     if role == "card_reader":
-        return f"{ident['reader']}, {'card in' if ident['card_present'] else 'no card'}"
+        card = _("card in") if ident["card_present"] else _("no card")
+        return f"{ident['reader']}, {card}"
+    names = {"serial": _("serial"), "firmware": _("firmware")}
     if role == "printer":
         name = " ".join(x for x in (ident.get("manufacturer"), ident.get("model")) if x)
-        extra = ", ".join(f"{k} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
-        said = f"{name or 'printer'}{' (' + extra + ')' if extra else ''}"
-        return f"{said}: {ident['status']}"
+        extra = ", ".join(f"{names[k]} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
+        said = (name or _("printer")) + (f" ({extra})" if extra else "")
+        return f"{said}: {tr(ident['status'])}"
     if role in OPTIONAL_ROLES:  # an instrument: its *IDN?
-        name = " ".join(x for x in (ident.get("manufacturer"), ident.get("model")) if x) or "instrument"
-        extra = ", ".join(f"{k} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
+        name = " ".join(x for x in (ident.get("manufacturer"), ident.get("model")) if x) or _("instrument")
+        extra = ", ".join(f"{names[k]} {ident[k]}" for k in ("serial", "firmware") if ident.get(k))
         return f"{name}{' (' + extra + ')' if extra else ''}"
     return ", ".join(f"{k} {v}" for k, v in ident.items())

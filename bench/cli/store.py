@@ -18,12 +18,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bench.cli import safe
-from drivers.i18n import N_
+from bench.cli.clicktr import command
+from bench.cli.tables import listing, word
+from bench.i18n import format_number
+from bench.i18n.layout import display_width, pad
+from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
 
-_DB_HELP = "Results store URL (default: the local SQLite store)."
+_DB_HELP = N_("Results store URL (default: the local SQLite store).")
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -35,15 +39,17 @@ def _open(db: str | None) -> StoreBase:
 
 
 def _when(t: datetime | None) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+    from bench.cli.tables import when
+
+    return when(t)
 
 
 # ---------------------------------------------------------------------------- history
-@click.command()
+@command()
 @click.argument("serial")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most N runs (the newest).")
+@click.option("--limit", type=click.IntRange(min=1), help=N_("Show at most N runs (the newest)."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> None:
     """Every run of the unit SERIAL, newest first, and when it last passed."""
     with _open(db) as store:
@@ -57,30 +63,33 @@ def history(serial: str, limit: int | None, db: str | None, as_json: bool) -> No
         }, indent=2))
         return
     if not runs:
-        safe.echo(f"no runs on record for serial {serial}")
+        safe.echo(_("no runs on record for serial {serial}").format(serial=serial))
         return
     models = sorted({r.model for r in runs if r.model})
-    safe.echo(f"{serial} ({', '.join(models) or 'unknown model'}): {len(runs)} run(s), newest first (UTC)")
+    safe.echo(_("{serial} ({models}): {n} run(s), newest first (UTC)").format(
+        serial=serial, models=", ".join(models) or _("unknown model"), n=len(runs)))
+    width = max(display_width(_when(r.started_at)) for r in runs)
     for r in runs:
         faults = ", ".join(r.faults) or "-"
-        safe.echo(f"  {_when(r.started_at)}  {r.verdict.value:<10} {r.plan_name} {r.plan_version:<6} "
-                  f"{r.station:<10} {r.run_id[:8]}  {faults}")
+        safe.echo(f"  {pad(_when(r.started_at), width)}  {pad(word(r.verdict), 10)} {r.plan_name} "
+                  f"{pad(r.plan_version, 6)} {pad(r.station, 10)} {r.run_id[:8]}  {faults}")
     if last is not None:
-        safe.echo(f"last passed on {_when(last.started_at)} UTC (run {last.run_id[:8]}, "
-                  f"{last.plan_name} {last.plan_version}, station {last.station})")
+        safe.echo(_("last passed on {when} UTC (run {run}, {plan} {version}, station {station})").format(
+            when=_when(last.started_at), run=last.run_id[:8], plan=last.plan_name, version=last.plan_version,
+            station=last.station))
     else:
-        safe.echo("never passed on record")
+        safe.echo(_("never passed on record"))
 
 
 # ---------------------------------------------------------------------------- trend
-@click.command()
+@command()
 @click.argument("measurement")
-@click.option("--model", help="Only units of this model.")
-@click.option("--serial", help="Only this unit.")
+@click.option("--model", help=N_("Only units of this model."))
+@click.option("--serial", help=N_("Only this unit."))
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="The last N values.")
+              help=N_("The last N values."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def trend(measurement: str, model: str | None, serial: str | None, limit: int, db: str | None,
           as_json: bool) -> None:
     """Values of MEASUREMENT over time, with limits and a drift warning (see docs/reports.md)."""
@@ -103,23 +112,31 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
         }, indent=2))
         return
     scope = " ".join(x for x in (
-        f"model {model}" if model else "", f"serial {serial}" if serial else "",
+        _("model {model}").format(model=model) if model else "",
+        _("serial {serial}").format(serial=serial) if serial else "",
     ) if x)
     if not points:
-        safe.echo(f"no numeric values of {measurement!r} on record" + (f" for {scope}" if scope else ""))
+        if scope:
+            safe.echo(_("no numeric values of {measurement!r} on record for {scope}").format(
+                measurement=measurement, scope=scope))
+        else:
+            safe.echo(_("no numeric values of {measurement!r} on record").format(measurement=measurement))
         return
     unit = points[-1].unit or ""
     limits = _limits(lo, hi, unit)
     where = f" ({scope})" if scope else ""
-    safe.echo(f"{measurement}{where}: last {len(points)} value(s), limits {limits}")
+    safe.echo(_("{measurement}{where}: last {n} value(s), limits {limits}").format(
+        measurement=measurement, where=where, n=len(points), limits=limits))
+    width = max(display_width(_when(p.at)) for p in points)
     for p in points:
-        mark = "  << out of limits" if outside(p.value, lo, hi, p.passed) else ""
-        safe.echo(f"  {_when(p.at)}  {p.serial or '-':<14} {p.value:>10g} {unit:<4} {p.run_id[:8]}{mark}")
+        mark = "  " + _("<< out of limits") if outside(p.value, lo, hi, p.passed) else ""
+        safe.echo(f"  {pad(_when(p.at), width)}  {pad(p.serial or '-', 14)} {p.value:>10g} {unit:<4} "
+                  f"{p.run_id[:8]}{mark}")
     safe.echo(f"  {_sparkline([p.value for p in points])}")
     if judged.warning:
-        safe.echo(f"DRIFT WARNING ({judged.kind}): {judged.message}")
+        safe.echo(_("DRIFT WARNING ({kind}): {message}").format(kind=judged.kind, message=tr(judged.message)))
     else:
-        safe.echo(f"no drift: {judged.message}")
+        safe.echo(_("no drift: {message}").format(message=tr(judged.message)))
 
 
 def _limits(lo: float | None, hi: float | None, unit: str) -> str:
@@ -130,7 +147,7 @@ def _limits(lo: float | None, hi: float | None, unit: str) -> str:
         return f"≥ {lo:g}{u}"
     if hi is not None:
         return f"≤ {hi:g}{u}"
-    return "none"
+    return _("none")
 
 
 def _sparkline(values: list[float]) -> str:
@@ -141,12 +158,12 @@ def _sparkline(values: list[float]) -> str:
 
 
 # ---------------------------------------------------------------------------- stats
-@click.command()
-@click.option("--since", help="Only runs started at or after: YYYY-MM-DD, an ISO time, or 7d / 12h ago.")
-@click.option("--model", help="Only units of this model.")
-@click.option("--station", help="Only runs at this station.")
+@command()
+@click.option("--since", help=N_("Only runs started at or after: YYYY-MM-DD, an ISO time, or 7d / 12h ago."))
+@click.option("--model", help=N_("Only units of this model."))
+@click.option("--station", help=N_("Only runs at this station."))
 @click.option("--db", help=_DB_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def stats(since: str | None, model: str | None, station: str | None, db: str | None, as_json: bool) -> None:
     """Runs, first-pass yield, failures by fault code (pareto) and mean time per run; with repair cases in the
     store (and no --model/--station), the repair figures: cases by root cause and by complaint, repeat repairs
@@ -164,49 +181,53 @@ def stats(since: str | None, model: str | None, station: str | None, db: str | N
         safe.echo_json(json.dumps(out, indent=2))
         return
     scope = ", ".join(x for x in (
-        f"since {_when(start)} UTC" if start else "", f"model {model}" if model else "",
-        f"station {station}" if station else "") if x)
-    safe.echo(f"runs: {result.runs}" + (f"  ({scope})" if scope else ""))
+        _("since {when} UTC").format(when=_when(start)) if start else "",
+        _("model {model}").format(model=model) if model else "",
+        _("station {station}").format(station=station) if station else "") if x)
+    safe.echo(_("runs: {n}").format(n=format_number(result.runs)) + (f"  ({scope})" if scope else ""))
     if not result.runs:
         return
     if result.first_pass_yield is not None:
         passed = round(result.first_pass_yield * result.units)
-        safe.echo(f"first-pass yield: {result.first_pass_yield:.1%} ({passed} of {result.units} units "
-                  f"passed their first run)")
-    safe.echo("verdicts: " + ", ".join(f"{v} {n}" for v, n in result.verdicts.items()))
+        safe.echo(_("first-pass yield: {share} ({passed} of {units} units passed their first run)").format(
+            share=f"{result.first_pass_yield:.1%}", passed=passed, units=result.units))
+    safe.echo(_("verdicts: {counts}").format(counts=listing(f"{word(v)} {n}" for v, n in result.verdicts.items())))
     if result.mean_duration_s is not None:
-        safe.echo(f"mean time per run: {result.mean_duration_s:.1f} s")
+        safe.echo(_("mean time per run: {seconds} s").format(seconds=f"{result.mean_duration_s:.1f}"))
     if result.failures_by_fault:
-        total = sum(n for _, n in result.failures_by_fault)
-        width = max(len(code) for code, _ in result.failures_by_fault)
+        total = sum(n for _code, n in result.failures_by_fault)
+        width = max(len(code) for code, _n in result.failures_by_fault)
         top = result.failures_by_fault[0][1]
-        safe.echo("failures by fault code (pareto; FAIL runs showing each code):")
+        safe.echo(_("failures by fault code (pareto; FAIL runs showing each code):"))
         cumulative = 0
         for code, n in result.failures_by_fault:
             cumulative += n
             bar = "█" * max(1, round(20 * n / top))
-            safe.echo(f"  {code:<{width}}  {n:>4}  {n / total:>4.0%}  cum {cumulative / total:>4.0%}  {bar}")
+            safe.echo(f"  {code:<{width}}  {n:>4}  {n / total:>4.0%}  ", _("cum {share}").format(
+                share=f"{cumulative / total:>4.0%}"), f"  {bar}")
     if repairs is not None and repairs.opened:
         _print_repairs(repairs)
 
 
 def _print_repairs(r: Any) -> None:
     """The repair figures (bench.cases.figures.RepairFigures) under the run figures."""
-    results = ", ".join(f"{n} {k}" for k, n in r.by_result.items())
-    safe.echo(f"repair cases: {r.opened} opened, {r.closed} closed" + (f" ({results})" if results else ""))
+    results = ", ".join(f"{n} {word(k)}" for k, n in r.by_result.items())
+    safe.echo(_("repair cases: {opened} opened, {closed} closed").format(opened=r.opened, closed=r.closed)
+              + (f" ({results})" if results else ""))
     if r.mean_time_to_repair_h is not None:
-        safe.echo(f"mean time to repair: {r.mean_time_to_repair_h:.1f} h (opening to closing)")
+        safe.echo(_("mean time to repair: {hours} h (opening to closing)").format(
+            hours=f"{r.mean_time_to_repair_h:.1f}"))
     if r.by_root_cause:
-        safe.echo("cases by root cause (the first fault of the case's first failing run):")
+        safe.echo(_("cases by root cause (the first fault of the case's first failing run):"))
         for fault, n in r.by_root_cause:
-            safe.echo(f"  {safe.one_line(fault):<20} {n:>4}")
+            safe.echo(f"  {pad(safe.one_line(fault), 20)} {n:>4}")
     if r.by_complaint:
-        safe.echo("cases by complaint:")
+        safe.echo(_("cases by complaint:"))
         for complaint, n in r.by_complaint:
             safe.echo(f"  {n:>4}  {safe.one_line(complaint)}")
     if r.repeat_repairs:
-        safe.echo(f"repeat repairs (a new case within 90 days of a closed one): "
-                  f"{', '.join(safe.one_line(x) for x in r.repeat_repairs)}")
+        safe.echo(_("repeat repairs (a new case within 90 days of a closed one): {cases}").format(
+            cases=", ".join(safe.one_line(x) for x in r.repeat_repairs)))
 
 
 def parse_since(text: str) -> datetime:
@@ -223,7 +244,7 @@ def parse_since(text: str) -> datetime:
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: expected YYYY-MM-DD, an ISO time, or 7d/12h/30m",
+        raise click.BadParameter(_("{text!r}: expected YYYY-MM-DD, an ISO time, or 7d/12h/30m").format(text=text),
                                  param_hint="--since") from exc
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
@@ -232,18 +253,18 @@ def parse_since(text: str) -> datetime:
 _FORMATS = ("html", "json", "junit", "rma", "rma-json")
 
 
-@click.command()
+@command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="html", show_default=True,
-              help="Report to render (rma = the fault report in Markdown; with --out DIR also rma.json).")
+              help=N_("Report to render (rma = the fault report in Markdown; with --out DIR also rma.json)."))
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Write to this file, or into this directory under the standard name; default stdout.")
+              help=N_("Write to this file, or into this directory under the standard name; default stdout."))
 @click.option("--lang", "report_lang", metavar="LANG",
               help=N_("Language of the report for people (en, zh_CN); default: the run's. JSON and JUnit are the "
                       "same in every language."))
 @click.option("--db", help=_DB_HELP)
 @click.option("--json", "as_json", is_flag=True,
-              help="Print what was rendered as JSON (files written, or the content) instead of plain text.")
+              help=N_("Print what was rendered as JSON (files written, or the content) instead of plain text."))
 def report(run_ref: str, fmt: str, out: Path | None, report_lang: str | None, db: str | None, as_json: bool) -> None:
     """Render the reports of a stored RUN again (run id, unique prefix, or 'latest')."""
     from bench.errors import UsageError
@@ -255,7 +276,7 @@ def report(run_ref: str, fmt: str, out: Path | None, report_lang: str | None, db
         if run_ref == "latest":
             rec = store.latest_run()
             if rec is None:
-                raise UsageError("the store has no runs yet")
+                raise UsageError(N_("the store has no runs yet"))
         else:
             rec = store.get_run(run_ref)
         written: dict[str, Path] = {}
@@ -285,7 +306,7 @@ def report(run_ref: str, fmt: str, out: Path | None, report_lang: str | None, db
             safe.echo(content, nl=False)
         return
     for path in written.values():
-        safe.echo(f"wrote {path}")
+        safe.echo(_("wrote {path}").format(path=path))
 
 
 def report_language(given: str | None, option: str) -> str | None:

@@ -7,11 +7,12 @@ import json
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import command
 from bench.errors import UsageError
 from drivers.i18n import N_, _
 
 
-@click.command()
+@command()
 @click.option("--db", help=N_("The database whose buffered runs to upload (default: every outbox on this PC)."))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print what was uploaded as JSON."))
 def sync(db: str | None, as_json: bool) -> None:

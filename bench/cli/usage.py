@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import click
 
+from drivers.i18n import _, tr
+
 
 def _hint(param: click.Parameter | None, given: object) -> str:
     if isinstance(given, str):
@@ -43,23 +45,30 @@ def _context(exc: click.UsageError) -> click.Context | None:
 def usage_line(exc: click.UsageError) -> str:
     """The one line (without ``bench: error: ``) that says what is wrong with the command line."""
     ctx = _context(exc)
-    see = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+    see = _(" (see: {command} --help)").format(command=ctx.command_path) if ctx is not None else ""
     if isinstance(exc, click.MissingParameter):
         what = _hint(exc.param, exc.param_hint)
-        return f"missing {what or 'a value'}{see}"
+        return (_("missing {what}").format(what=what) if what else _("missing a value")) + see
     if isinstance(exc, click.BadParameter):
         what = _hint(exc.param, exc.param_hint)
-        message = exc.message.rstrip(".")
-        return f"{what}: {message}" if what else _lower_first(message)
+        message = tr(exc.message).rstrip(".。")
+        return _("{what}: {message}").format(what=what, message=message) if what else _lower_first(message)
     if isinstance(exc, click.NoSuchOption):
-        text = f"no such option: {exc.option_name}"
+        text = _("no such option: {option}").format(option=exc.option_name)
         if exc.possibilities:
-            text += f"; did you mean {' or '.join(sorted(exc.possibilities))}?"
+            text += _("; did you mean {options}?").format(options=_(" or ").join(sorted(exc.possibilities)))
         return text + see
-    if isinstance(exc, click.BadOptionUsage) and exc.message.endswith("requires an argument."):
-        return f"{exc.option_name} needs a value{see}"
-    message = " ".join(exc.format_message().split()).rstrip(".")
+    if isinstance(exc, click.BadOptionUsage) and _needs_value(exc):
+        return _("{option} needs a value").format(option=exc.option_name) + see
+    message = " ".join(tr(exc.format_message()).split()).rstrip(".。")
     return _lower_first(message) + see
+
+
+def _needs_value(exc: click.BadOptionUsage) -> bool:
+    """Click's "Option '--x' requires an argument." in English or as the catalogue says it."""
+    said = tr(exc.message)
+    mine = _("Option {name!r} requires an argument.").format(name=exc.option_name)
+    return said.endswith("requires an argument.") or said == mine
 
 
 __all__ = ["usage_line"]

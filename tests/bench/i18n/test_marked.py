@@ -29,12 +29,11 @@ TOP = Path(__file__).resolve().parents[3]
 
 #: Folders or files whose user-facing texts are all marked. Each area is added when it is done.
 AREAS = [
-    "bench/cli/serve.py",
+    "bench/cli",
     "bench/i18n",
     "bench/reports",
     "bench/web",
     "drivers",
-    "bench/cli/sync.py",
     "bench/store/buffered.py",
     "bench/store/lotplaces.py",
     "bench/store/outbox.py",

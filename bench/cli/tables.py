@@ -1,0 +1,67 @@
+"""Console tables and words that line up in any language: columns measured by display width, verdicts and dates.
+
+A Chinese character takes two terminal columns; ``str.ljust`` counts it as one, so every table the
+command line prints pads its cells with :func:`bench.i18n.layout.pad`. Verdicts, step outcomes and lot
+decisions are shown in the reader's language (their English value stays in ``--json`` and the store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from bench.i18n import format_datetime
+from bench.i18n.layout import display_width, pad
+from drivers.i18n import N_, Text, _, tr
+
+_WORDS: dict[str, Text] = {
+    "PASS": N_("PASS"),
+    "FAIL": N_("FAIL"),
+    "ERROR": N_("ERROR"),
+    "SKIP": N_("SKIP"),
+    "TIMEOUT": N_("TIMEOUT"),
+    "RUNNING": N_("RUNNING"),
+    "INCOMPLETE": N_("INCOMPLETE"),
+    "ABORTED": N_("ABORTED"),
+    "ACCEPT": N_("ACCEPT"),
+    "REJECT": N_("REJECT"),
+}
+
+
+def word(value: object) -> str:
+    """A verdict, outcome or lot decision (``PASS``, ``REJECT``...) as the reader says it; anything else as it is."""
+    text = str(getattr(value, "value", value))
+    return tr(_WORDS.get(text, text))
+
+
+def listing(items: Iterable[str]) -> str:
+    """Words of running text in a list: ``4 pass, 1 fail`` / ``4 通过、1 失败``."""
+    return _(", ").join(items)
+
+
+def when(t: datetime | None, *, seconds: bool = True) -> str:
+    """A time in UTC for people, in the reader's language (``-`` for none)."""
+    return format_datetime(t.astimezone(UTC), seconds=seconds) if t else "-"
+
+
+def columns(rows: Sequence[Sequence[str]], align: str = "", gap: str = "  ") -> list[str]:
+    """``rows`` as lines whose columns line up on a terminal; ``align`` per column: ``<`` (default) or ``>``.
+
+    The last column is not padded (no trailing spaces).
+    """
+    if not rows:
+        return []
+    n = max(len(r) for r in rows)
+    widths = [max((display_width(r[i]) for r in rows if i < len(r)), default=0) for i in range(n)]
+    lines = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            side = align[i] if i < len(align) else "<"
+            last = i == len(row) - 1
+            cells.append(cell if last and side == "<" else pad(cell, widths[i], side))
+        lines.append(gap.join(cells).rstrip())
+    return lines
+
+
+__all__ = ["columns", "listing", "when", "word"]
