@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from bench.cli import safe
+from bench.cli.clicktr import command
 from bench.errors import UsageError
 from drivers.i18n import N_, _
 
@@ -32,7 +33,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@click.command()
+@command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help=N_("Address to listen on; any but the loopback needs --token (or BENCH_SERVE_TOKEN)."))
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
