@@ -16,6 +16,7 @@ from bench import interrupts
 from bench.errors import BenchError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
+from bench.texts import joined
 from drivers.i18n import N_, Text
 
 if TYPE_CHECKING:
@@ -242,9 +243,7 @@ def write_report_files(
                 problems.append(N_("cannot write --junit {path}: {why}", path=str(junit), why=_why(exc)))
     for problem in problems:
         _LOG.debug("run %s: %s", rec.run_id, problem)
-    if len(problems) > 1:
-        return report_path, N_("{first}; {rest}", first=problems[0], rest=problems[1])
-    return report_path, problems[0] if problems else None
+    return report_path, joined(problems) or None
 
 
 def _why(exc: OSError) -> str:

@@ -13,7 +13,6 @@ measured. The handshake between the two threads is :mod:`bench.supervisor`.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
@@ -46,6 +45,7 @@ from bench.record import (
     utcnow,
 )
 from bench.supervisor import Abandoned, Attempt, Generation, Region, Resume, Watch
+from bench.texts import joined
 from drivers.i18n import N_, Text
 from drivers.registry import OPTIONAL_ROLES
 
@@ -494,6 +494,4 @@ def _timed_out(step: Step, ctx: StepContext) -> Attempt:
 
 def _join(failed: list[Measurement]) -> str:
     """The failed measurements' messages, each once (two measurements of one fault: said once), kept translatable."""
-    said_ = list(dict.fromkeys(m.message for m in failed))
-    return functools.reduce(lambda rest, first: N_("{first}; {rest}", first=first, rest=rest), reversed(said_[:-1]),
-                            said_[-1])
+    return joined(list(dict.fromkeys(m.message for m in failed)))

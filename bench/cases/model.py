@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.errors import UsageError
+from drivers.i18n import N_
 
 OPEN, CLOSED = "open", "closed"
 REPAIRED, UNREPAIRED, RETURNED = "repaired", "unrepaired", "returned"
@@ -33,7 +34,7 @@ def parse_case_id(text: str) -> int:
     """
     found = _CASE_ID.fullmatch(text.strip())
     if found is None or int(found.group(1)) == 0:
-        raise UsageError(f"{text!r} is not a case id: give it as C<number>, e.g. C12")
+        raise UsageError(N_("{text!r} is not a case id: give it as C<number>, e.g. C12", text=text))
     return int(found.group(1))
 
 
