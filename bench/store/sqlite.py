@@ -31,6 +31,7 @@ from bench.errors import EquipmentError, UsageError
 from bench.store import rows
 from bench.store.base import StoreBase
 from bench.store.queries import SCHEMA_VERSION
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ def synchronous_level(query: Mapping[str, Any], url: str) -> str:
         value = value[-1]
     level = str(value).lower()
     if level not in SYNCHRONOUS:
-        raise UsageError(f"bad store URL {url!r}: synchronous={value} (expected one of: {', '.join(SYNCHRONOUS)}; "
-                         f"default {SYNCHRONOUS[0]})")
+        raise UsageError(N_("bad store URL {url!r}: synchronous={value} (expected one of: {known}; default {default})", url=url, value=value, known=', '.join(SYNCHRONOUS), default=SYNCHRONOUS[0]))
     return level
 
 
@@ -246,11 +246,11 @@ def check_sqlite_path(path: Path, shown: str) -> None:
     """
     parent = path.parent
     if not parent.exists():
-        raise UsageError(f"store {shown}: directory {parent} does not exist (create it, or fix the --db path)")
+        raise UsageError(N_("store {url}: directory {parent} does not exist (create it, or fix the --db path)", url=shown, parent=parent))
     if not parent.is_dir():
-        raise UsageError(f"store {shown}: {parent} is not a directory")
+        raise UsageError(N_("store {url}: {parent} is not a directory", url=shown, parent=parent))
     if path.is_dir():
-        raise UsageError(f"store {shown}: {path} is a directory, not a SQLite file")
+        raise UsageError(N_("store {url}: {path} is a directory, not a SQLite file", url=shown, path=path))
 
 
 def open_current(url: str) -> SqliteStore | None:
