@@ -355,7 +355,7 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
         result.error, result.code = said(exc), exit_code(exc)
     except Exception as exc:  # a bug must not take the other slots down: one line, the traceback in the log
         _LOG.error("slot %d failed:\n%s", slot.number, "".join(traceback.format_exception(exc)))
-        result.error, result.code = N_("internal error: {error}", error=f"{type(exc).__name__}: {exc}"), EXIT_BENCH
+        result.error, result.code = N_("internal error: {error}", error=type(exc).__name__ + ": " + str(exc)), EXIT_BENCH
     finally:
         devices.close()
         if store is not None:

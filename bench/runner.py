@@ -413,7 +413,7 @@ class Runner:
             raise exc
         _LOG.error("check %s crashed:\n%s", ctx.spec.name, "".join(traceback.format_exception(exc)))
         return Attempt(Outcome.ERROR, "BENCH-ERROR", N_("internal error in check {check}: {error}", check=ctx.spec.name,
-                                                        error=f"{type(exc).__name__}: {exc}"), ctx)
+                                                        error=type(exc).__name__ + ": " + str(exc)), ctx)
 
     def _recover_unit(self, step: Step) -> None:
         """The unit dropped off the link: wait (bounded) for it to come back, else mark it lost."""

@@ -30,7 +30,7 @@ from bench import interrupts
 from bench.errors import BenchError, ConfigError
 from bench.errors import said as _said
 from bench.station import Station
-from drivers.i18n import N_, Text
+from drivers.i18n import N_
 from drivers.instruments.interfaces import Instrument
 from drivers.interfaces import CardReader, Device, Printer, Unit
 
@@ -231,10 +231,10 @@ def _close(device: Device) -> None:
         _LOG.debug("closing %s: %s", getattr(device, "url", device), exc)
 
 
-def _crossed(slots: dict[int, list[DeviceCheck]]) -> list[Text]:
+def _crossed(slots: dict[int, list[DeviceCheck]]) -> list[str]:
     """Two slots that reached the same device through different URLs (a pattern that matches both readers)."""
     seen: dict[tuple[str, str], int] = {}
-    problems: list[Text] = []
+    problems: list[str] = []
     for n, checks in slots.items():
         for c in checks:
             name = c.identity.get("reader") if c.ok and c.role == "card_reader" else None

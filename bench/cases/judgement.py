@@ -36,7 +36,7 @@ _LOG = logging.getLogger(__name__)
 VERDICTS = ("hardware", "software", "both", "consumable", "configuration", "none", "bench")
 SEVERITY_LABELS = {1: N_("security"), 2: N_("hardware fault"), 3: N_("software fault"), 4: N_("minor")}
 #: A case's verdict as a person reads it at the head of the judgement line (the verdict itself stays a code).
-VERDICT_LABELS = {"hardware": N_("hardware"), "software": N_("software"), "both": N_("hardware and software"),
+VERDICT_LABELS = {"hardware": N_("hardware"), "software": N_("software"), "both": N_("both"),
                   "consumable": N_("consumable"), "configuration": N_("configuration"), "bench": N_("bench"),
                   "none": N_("none")}
 #: Faults that put the unit's security in doubt, whatever their category.

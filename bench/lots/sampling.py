@@ -304,7 +304,7 @@ _STATE_WORDS = {"normal": N_("normal"), "tightened": N_("tightened"), "reduced":
 
 def state_word(state: str) -> Text:
     """A severity or switching state (``normal``, ``tightened`` ...) as a person reads it."""
-    return _STATE_WORDS.get(str(state)) or N_("{state}", state=str(state))
+    return _STATE_WORDS.get(str(state)) or Text("{state}", state=str(state))
 
 
 def decide(p: SamplingPlan, tested: int, defectives: int) -> Decision | None:

@@ -79,7 +79,7 @@ class Where:
         below = value <= low if low_open else value < low
         if below or value > high:
             if low_open:
-                raise self.error(N_("{field} must be above {low:g} and at most {high:g}, not {value}", field=fld, low=low,
+                raise self.error(N_("{field} must be above {low:g} to {high:g}, not {value}", field=fld, low=low,
                                     high=high, value=show(value)), node, key, fld)
             raise self.error(N_("{field} must be from {low:g} to {high:g}, not {value}", field=fld, low=low, high=high,
                                 value=show(value)), node, key, fld)
@@ -99,9 +99,9 @@ class Where:
             seconds = float(value)
         if not math.isfinite(seconds) or seconds < 0 or (low_open and seconds == 0) or seconds > high:
             if low_open:
-                raise self.error(N_("{field} must be a duration above 0 and at most {duration}, not {value}", field=fld,
+                raise self.error(N_("{field} must be above 0 to {duration}, not {value}", field=fld,
                                     duration=fmt_duration(high), value=show(value)), node, key, fld)
-            raise self.error(N_("{field} must be a duration from 0 to {duration}, not {value}", field=fld,
+            raise self.error(N_("{field} must be from 0 to {duration}, not {value}", field=fld,
                                 duration=fmt_duration(high), value=show(value)), node, key, fld)
         return seconds
 
