@@ -175,7 +175,8 @@ class _Checker:
                 raise self.error(N_("a device URL has at most {most} characters", most=_MAX_TEXT), at)
             scheme = scheme_of(url)
             if scheme not in REGISTRY[role]:
-                known = ", ".join(f"{s}://" if s else N_("a device path") for s in REGISTRY[role])
+                schemes = ", ".join(f"{s}://" for s in REGISTRY[role] if s)
+                known = N_("a device path, {schemes}", schemes=schemes) if "" in REGISTRY[role] else schemes
                 if scheme:
                     raise self.error(N_("a {role} URL cannot start with {scheme}:// ({url!r}); known: {known}",
                                         role=role, scheme=scheme, url=url, known=known), at)
