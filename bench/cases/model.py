@@ -23,7 +23,22 @@ RESULTS = (REPAIRED, UNREPAIRED, RETURNED)
 ACTIONS = ("replace", "reseat", "clean", "reflash", "update", "return-to-factory", "reactivated", "adjust", "other")
 RETURN_TO_FACTORY, REACTIVATED = "return-to-factory", "reactivated"
 
+#: The words a person reads for a case's status and result and a repair's action (the values stay codes:
+#: ``--json``, the store); :func:`word` gives them.
+_WORDS = {
+    OPEN: N_("open"), CLOSED: N_("closed"),
+    REPAIRED: N_("repaired"), UNREPAIRED: N_("unrepaired"), RETURNED: N_("returned"),
+    "replace": N_("replace"), "reseat": N_("reseat"), "clean": N_("clean"), "reflash": N_("reflash"),
+    "update": N_("update"), RETURN_TO_FACTORY: N_("return-to-factory"), REACTIVATED: N_("reactivated"),
+    "adjust": N_("adjust"), "other": N_("other"),
+}
+
 _CASE_ID = re.compile(r"[Cc]?(\d{1,18})")
+
+
+def word(code: str) -> str:
+    """A status, result or repair action as a person reads it (a :class:`~drivers.i18n.Text`); an unknown code as is."""
+    return _WORDS.get(code, code)
 
 
 def parse_case_id(text: str) -> int:
