@@ -9,27 +9,35 @@ from typing import Any
 import pytest
 
 from bench.errors import UsageError
-from drivers.i18n import N_, _
+from drivers.i18n import N_, _, using_language
 
 #: The most simulated units ``--bench-units`` starts (pcscd serves 16 readers).
 MAX_SIM_UNITS = 16
 
 
-def activate_language() -> None:
-    """Speak the language ``BENCH_LANG`` or the locale asks for (docs/languages.md); one the bench does not
-    speak means English here (pytest has no place to refuse it before its own options are read)."""
+def session_language() -> str:
+    """The language ``BENCH_LANG`` or the locale asks for (docs/languages.md), its catalogue loaded; one the bench
+    does not speak means English here (pytest has no place to refuse it before its own options are read)."""
     from bench.errors import UsageError
-    from bench.i18n import activate, choose_language
+    from bench.i18n import choose_language, load
 
     try:
-        activate(choose_language())
+        lang = choose_language()
     except UsageError:
-        activate("en")
+        lang = "en"
+    load(lang)
+    return lang
 
 
 def add_options(parser: pytest.Parser) -> None:
     """Register the ``--bench-*`` options and the ``bench_plans`` ini setting."""
-    activate_language()
+    # Only the help texts here: the session speaks the language once a bench is asked for (pytest_configure),
+    # so a test suite that loads the plugin but uses no bench is not switched to another language.
+    with using_language(session_language()):
+        _add_options(parser)
+
+
+def _add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("bench", _("bench: POS units on a test bench (docs/pytest.md)"))
     group.addoption("--bench-sim", action="store_true", default=False,
                     help=_("start the simulated bench for the session and tear it down after"))
@@ -85,6 +93,10 @@ def read_options(config: pytest.Config) -> BenchOptions:
         if not 1 <= opt.bench_units <= MAX_SIM_UNITS:
             raise UsageError(N_("--bench-units must be 1 to {most}, not {units}", most=MAX_SIM_UNITS, units=opt.bench_units))
     enabled = sim or station is not None
+    if enabled:
+        from bench.i18n import activate
+
+        activate(session_language())
     if enabled and getattr(opt, "numprocesses", None) not in (None, 0):
         # A unit takes one test at a time, and a plan's steps depend on each other: one process.
         raise UsageError(N_("a bench session runs its tests one at a time on the units: drop -n (pytest-xdist)"))

@@ -31,8 +31,8 @@ from bench.pytestplugin.fixtures import (  # noqa: F401  (fixtures are found as 
     supply,
     unit,
 )
-from bench.pytestplugin.options import add_options, read_options
-from drivers.i18n import N_, _, ngettext, tr
+from bench.pytestplugin.options import add_options, read_options, session_language
+from drivers.i18n import N_, _, ngettext, tr, using_language
 
 _LOG = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         session = BenchSession(options, terminal_operator=_terminal_operator(config),
                                name=f"pytest:{config.rootpath.name}")
     except BenchError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        with using_language(session_language()):  # also for an option refused before the session spoke it
+            raise pytest.UsageError(tr(exc)) from None
     config.stash[SESSION] = session
     from bench import interrupts
 

@@ -5,6 +5,9 @@ prompts; English unchanged without it, ``--json`` and the stored record English 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,3 +216,22 @@ def test_a_step_message_stays_a_text_from_the_exception_to_the_step_record() -> 
     with using_language("zh_CN"):
         assert (tr(first.message), tr(second.message)) == ("操作员没有回答 'ready?'", "操作员跳过了此步骤")
     assert rec.to_dict()["steps"][0]["message"] == "no operator response to 'ready?'"
+
+
+def test_the_pytest_plugin_speaks_the_language_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text("def test_x(unit):\n    pass\n")
+
+    def pytest_run(lang: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("BENCH_LANG", "LC_ALL", "LC_MESSAGES", "LANG")}
+        return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=tmp_path,
+                              env={**env, **({"BENCH_LANG": lang} if lang else {})}, capture_output=True, text=True,
+                              timeout=120)
+
+    refused = pytest_run("zh_CN", "--bench-sim", "--bench-station", "x.toml", "test_x.py")
+    assert refused.returncode == 4
+    assert "ERROR: --bench-sim 与 --bench-station 不能同时使用：测试模拟测试台或一个工位，二选一" in refused.stderr
+    english = pytest_run(None, "--bench-sim", "--bench-station", "x.toml", "test_x.py")
+    assert "ERROR: --bench-sim and --bench-station exclude each other: test the simulated bench or a station" in (
+        english.stderr)
+    helped = pytest_run("zh_CN", "--help")
+    assert "为本次会话启动模拟测试台，结束后将其关闭" in " ".join(helped.stdout.split())
