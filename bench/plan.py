@@ -159,7 +159,7 @@ def _build(data: Any, *, path: str, sha: str) -> Plan:
     name = _required_str(cx, data, "plan", "plan")
     _check_name(cx, name, N_("plan name"), data, "plan", "plan")
     version = _str(cx, data, "version", "version", limit=MAX_NAME) or "0"
-    description = _str(cx, data, "description", "description") or ""
+    description = _readable(_str(cx, data, "description", "description")) or ""
     models = _str_list(cx, data, "models", "models")
     defaults = data.get("defaults", LineDict())
     if not isinstance(defaults, LineDict):
@@ -213,10 +213,17 @@ def _step(cx: _Ctx, raw: LineDict, fld: str, d_timeout: float, d_retries: int) -
         retries=_retries(cx, raw, "retries", f"{fld}.retries", d_retries),
         requires=tuple(_str_list(cx, raw, "requires", f"{fld}.requires")),
         models=tuple(_str_list(cx, raw, "models", f"{fld}.models")),
-        prompt=_str(cx, raw, "prompt", f"{fld}.prompt", limit=MAX_VALUE_TEXT),
-        description=_str(cx, raw, "description", f"{fld}.description") or spec.summary,
+        prompt=_readable(_str(cx, raw, "prompt", f"{fld}.prompt", limit=MAX_VALUE_TEXT)),
+        description=_readable(_str(cx, raw, "description", f"{fld}.description")) or spec.summary,
         line=raw.line,
     )
+
+
+def _readable(text: str | None) -> str | None:
+    """A text of the plan a person reads (a prompt, a description) as a :class:`Text` of itself: shown in the
+    reader's language when the catalogue has it (a stock plan's), as written when not; its value is unchanged,
+    so a scripted operator's answer keyed by the prompt still matches."""
+    return None if text is None else Text(text)
 
 
 def _params(cx: _Ctx, raw: LineDict, spec: CheckSpec, fld: str) -> dict[str, Any]:
