@@ -298,7 +298,7 @@ class PlanRun:
             self.slot.add_step(rec)
         except BenchError as exc:  # the store went away: the item says so, the session goes on
             _LOG.error("step %s not stored: %s", rec.name, exc)
-            self.not_stored[rec.name] = str(exc)
+            self.not_stored[rec.name] = said(exc)
 
     def took(self, rec: StepRecord) -> None:
         """The runner recorded a step: store it in the slot's run record and hand it to its item.

@@ -196,7 +196,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             slot.add_step(step.record())
         except BenchError as exc:  # the store went away: say so on the test, the session goes on
             _LOG.error("step %s not stored: %s", step.name, exc)
-            report.sections.append(("bench", f"this test's step was not stored: {exc}"))
+            report.sections.append(("bench", _("this test's step was not stored: {why}").format(why=tr(exc))))
     return report
 
 

@@ -186,8 +186,8 @@ class _Transaction:
 def _mapped(exc: sqlite3.Error, url: str) -> Exception:
     """A constraint is a ValueError (the caller's data); anything else an EquipmentError (the bench's)."""
     if isinstance(exc, sqlite3.IntegrityError):
-        return ValueError(f"store: {one_line(exc)}")
-    return EquipmentError(f"store {url}: {one_line(exc)}")
+        return ValueError(N_("store: {error}", error=one_line(exc)))
+    return EquipmentError(N_("store {url}: {error}", url=url, error=one_line(exc)))
 
 
 class SqliteStore(StoreBase):
