@@ -51,6 +51,11 @@ def bench(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, l
     return int(ended.value.code or 0), got.out, got.err
 
 
+#: What i18ncli's console (the terminal operator, ``bench case show``) and i18nchecks' texts (the intake's questions,
+#: the fault table) bring; until both are on main these fail as they should, and a strict xfail says when they pass.
+NEEDS_CLI_AND_CHECKS = pytest.mark.xfail(strict=True, reason="the console and the checks' texts in Chinese "
+                                         "(branches i18ncli, i18nchecks) are not on main yet")
+
 BAD_PLAN = "plan: x\nsteps:\n  - check: unit.identify\n    timeoutt: 5\n"
 
 
@@ -235,3 +240,44 @@ def test_the_pytest_plugin_speaks_the_language_asked_for(tmp_path: Path) -> None
         english.stderr)
     helped = pytest_run("zh_CN", "--help")
     assert "为本次会话启动模拟测试台，结束后将其关闭" in " ".join(helped.stdout.split())
+
+
+@NEEDS_CLI_AND_CHECKS
+def test_a_case_judgement_line_through_the_cli_in_chinese(capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch, tmp_db: str,
+                                                          tmp_path: Path) -> None:
+    bench(capsys, monkeypatch, None, "case", "open", "SN-1", "--complaint", "dead", "--db", tmp_db)
+    code, _, _ = bench(capsys, monkeypatch, "zh_CN", "run", "pos-quick", "--sim", "--scenario", "battery-low",
+                       "--case", "C1", "--db", tmp_db, "--report", str(tmp_path / "r"))
+    assert code == 1
+    _, out, _ = bench(capsys, monkeypatch, "zh_CN", "case", "show", "C1", "--db", tmp_db)
+    line = next(ln for ln in out.splitlines() if "PWR-BATT-LOW" not in ln and " -> " in ln)
+    assert line.endswith("耗材：电池电量或电压过低 -> 电池"), line  # the verdict's word, the finding, the part
+    _, out, _ = bench(capsys, monkeypatch, None, "case", "show", "C1", "--db", tmp_db)
+    assert "judgement: consumable: battery charge or voltage too low -> battery" in out.splitlines()
+    _, out, _ = bench(capsys, monkeypatch, "zh_CN", "case", "show", "C1", "--db", tmp_db, "--json")
+    assert json.loads(out)["judgement"]["summary"] == "consumable: battery charge or voltage too low -> battery"
+    code, _, err = bench(capsys, monkeypatch, "zh_CN", "case", "close", "C1", "--db", tmp_db)
+    assert code == 1
+    assert "维修单 C1 不能以“已修复”关闭：它最近一次运行 " in err and "的结果为 FAIL；请测试机具直到有一次运行通过" in err
+
+
+@NEEDS_CLI_AND_CHECKS
+def test_an_operator_prompt_at_the_terminal_in_chinese(tmp_path: Path) -> None:
+    station = tmp_path / "desk.toml"
+    station.write_text('name = "desk"\n[devices]\nunit = "loop://"\n')  # intake needs no device: a person looks
+
+    def intake(lang: str | None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("BENCH_LANG", "LC_ALL", "LC_MESSAGES", "LANG")}
+        return subprocess.run([sys.executable, "-m", "bench", "run", "intake", "--station", str(station),
+                               "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(tmp_path / "r")],
+                              input="y\ny\nn\ny\ny\ny\n", env={**env, **({"BENCH_LANG": lang} if lang else {})},
+                              capture_output=True, text=True, timeout=120)
+
+    zh = intake("zh_CN")
+    assert zh.returncode == 1  # the housing answered "no": the unit failed intake
+    assert zh.stderr.startswith("屏幕是否完好无破裂？"), zh.stderr  # the question asked, in Chinese
+    assert "Is the screen" not in zh.stderr
+    en = intake(None)
+    assert en.returncode == 1
+    assert en.stderr.startswith("Is the screen free of cracks? [y/n] "), en.stderr
