@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bench.errors import BenchError, DeviceError, EquipmentError
+from drivers.i18n import N_
 from drivers.interfaces import Device
 
 _LOG = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class DeviceSet:
             url = self.urls.get(role)
             if url is None:
                 self._errors[role] = EquipmentError(
-                    f"this station has no {role.replace('_', ' ')} configured", fault_code="BENCH-CONFIG"
+                    N_("this station has no {role} configured", role=role.replace("_", " ")), fault_code="BENCH-CONFIG"
                 )
                 continue
             t0 = time.monotonic()

@@ -25,6 +25,7 @@ from drivers.errors import (
     PrinterError,
     ProtocolError,
 )
+from drivers.i18n import N_
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_BENCH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -48,12 +49,19 @@ class PlanError(UsageError):
 class OperatorTimeout(DeviceError):
     """A prompt was not answered within its timeout."""
 
-    def __init__(self, message: str = "no operator response", *, fault_code: str | None = "OP-NO-RESPONSE") -> None:
+    def __init__(self, message: str = N_("no operator response"), *, fault_code: str | None = "OP-NO-RESPONSE") -> None:
         super().__init__(message, fault_code=fault_code)
 
 
 class Interrupted(BenchError):
     """A terminating signal interrupted the run (Ctrl-C, SIGTERM, ...: the message says which)."""
+
+
+def said(exc: BaseException) -> str:
+    """What ``exc`` says to a person, as it was made: a bench error's message stays a :class:`~drivers.i18n.Text`
+    (translated where it is shown), anything else is ``str(exc)``."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) and str(exc) == message else str(exc)
 
 
 def exit_code(exc: BenchError) -> int:
@@ -86,4 +94,5 @@ __all__ = [
     "ProtocolError",
     "UsageError",
     "exit_code",
+    "said",
 ]

@@ -30,6 +30,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from drivers.i18n import N_, Text
+
 _LOG = logging.getLogger(__name__)
 
 #: The signals that end a command (those this platform has).
@@ -106,14 +108,14 @@ def received() -> list[str]:
 
 #: Who sends each terminating signal, in the words a technician uses.
 _WHO = {
-    "SIGINT": "the operator (Ctrl-C, SIGINT)",
-    "SIGTERM": "SIGTERM (kill, a service stop or a shutdown)",
-    "SIGHUP": "SIGHUP (the terminal or SSH session was closed)",
-    "SIGQUIT": "the operator (Ctrl-\\, SIGQUIT)",
+    "SIGINT": N_("the operator (Ctrl-C, SIGINT)"),
+    "SIGTERM": N_("SIGTERM (kill, a service stop or a shutdown)"),
+    "SIGHUP": N_("SIGHUP (the terminal or SSH session was closed)"),
+    "SIGQUIT": N_("the operator (Ctrl-\\, SIGQUIT)"),
 }
 
 
-def interrupted_by() -> str:
+def interrupted_by() -> Text:
     """``interrupted by ...``: who ended the command, from the first terminating signal received.
 
     Without a signal on record (the handlers are not installed, e.g. the runner inside another
@@ -121,8 +123,8 @@ def interrupted_by() -> str:
     """
     names = received() if signal.getsignal(signal.SIGINT) is _on_signal else []
     if not names:
-        return "interrupted by the operator (Ctrl-C)"
-    return f"interrupted by {_WHO.get(names[0], names[0])}"
+        return N_("interrupted by the operator (Ctrl-C)")
+    return N_("interrupted by {who}", who=_WHO.get(names[0], names[0]))
 
 
 @contextlib.contextmanager

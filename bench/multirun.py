@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import interrupts
-from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, UsageError, exit_code
+from bench.errors import EXIT_BENCH, EXIT_INTERRUPTED, EXIT_USAGE, BenchError, UsageError, exit_code, said
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
 from bench.run import RunRequest, check_outputs, write_reports
 from bench.slotoperator import PromptQueue, SlotOperator
+from drivers.i18n import N_, Text
 
 if TYPE_CHECKING:
     from bench.plan import Plan
@@ -171,22 +172,23 @@ def _slots(req: MultiRequest) -> tuple[list[_Slot], str, dict[str, str], str | N
     base = req.base
     if base.sim:
         if req.units is None and req.slots:
-            raise UsageError("--slot with --sim needs --units N (the simulated station's slots are 1..N)")
+            raise UsageError(N_("--slot with --sim needs --units N (the simulated station's slots are 1..N)"))
         units = req.units or 1
         if not 1 <= units <= MAX_SIM_UNITS:
-            raise UsageError(f"--units must be between 1 and {MAX_SIM_UNITS}, not {units}")
+            raise UsageError(N_("--units must be between 1 and {most}, not {units}", most=MAX_SIM_UNITS, units=units))
         numbers = list(range(1, units + 1))
-        chosen = _choose(numbers, req.slots, f"the simulated station has slots 1-{units}")
+        chosen = _choose(numbers, req.slots, N_("the simulated station has slots 1-{units}", units=units))
         for slot in req.scenarios:
             if slot and slot not in numbers:
-                raise UsageError(f"--scenario names slot {slot}; the simulated station has slots 1-{units}")
+                raise UsageError(N_("--scenario names slot {slot}; the simulated station has slots 1-{units}", slot=slot,
+                                    units=units))
         out = []
         for n in chosen:
             name = req.scenarios.get(n) or req.scenarios.get(0) or "good"
             out.append(_Slot(n, {}, {}, {}, name))
         return out, "sim", {}, base.db, None
     if base.station_file is None:
-        raise UsageError("give either --station FILE (real bench) or --sim (simulated bench)")
+        raise UsageError(N_("give either --station FILE (real bench) or --sim (simulated bench)"))
     from bench.station import load_station
 
     station = load_station(base.station_file)
@@ -194,10 +196,10 @@ def _slots(req: MultiRequest) -> tuple[list[_Slot], str, dict[str, str], str | N
     return out, station.name, dict(station.shared), base.db or station.db, station.operator
 
 
-def _choose(numbers: list[int], wanted: tuple[int, ...], what: str) -> list[int]:
+def _choose(numbers: list[int], wanted: tuple[int, ...], what: Text) -> list[int]:
     for n in wanted:
         if n not in numbers:
-            raise UsageError(f"--slot {n}: {what}")
+            raise UsageError(N_("--slot {n}: {what}", n=n, what=what))
     return sorted(set(wanted)) if wanted else numbers
 
 
@@ -249,7 +251,7 @@ def _operator(base: RunRequest, slot: _Slot, queue: PromptQueue, station_operato
     if base.sim or base.operator_script is not None:
         return ScriptedOperator(slot.answers, slot.actions, name=name or "scripted")
     if base.terminal_operator is None:
-        raise UsageError("a real station needs an operator: run from a terminal or give --operator-script")
+        raise UsageError(N_("a real station needs an operator: run from a terminal or give --operator-script"))
     import getpass
 
     return SlotOperator(base.terminal_operator(name or getpass.getuser()), slot.number, queue)
@@ -339,7 +341,7 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
         try:
             runner.run()
         except BenchError as exc:
-            result.error, result.code = str(exc), exit_code(exc)
+            result.error, result.code = said(exc), exit_code(exc)
         rec = runner.record
         devices.close()
         if rec.verdict != Verdict.RUNNING:
@@ -350,10 +352,10 @@ def _run_slot(req: MultiRequest, plan: Plan, slot: _Slot, operator: Operator, sh
             if result.report_error and result.code == 0:
                 result.code = EXIT_BENCH
     except BenchError as exc:  # the store could not be opened, ...
-        result.error, result.code = str(exc), exit_code(exc)
+        result.error, result.code = said(exc), exit_code(exc)
     except Exception as exc:  # a bug must not take the other slots down: one line, the traceback in the log
         _LOG.error("slot %d failed:\n%s", slot.number, "".join(traceback.format_exception(exc)))
-        result.error, result.code = f"internal error: {type(exc).__name__}: {exc}", EXIT_BENCH
+        result.error, result.code = N_("internal error: {error}", error=type(exc).__name__ + ": " + str(exc)), EXIT_BENCH
     finally:
         devices.close()
         if store is not None:
@@ -379,5 +381,5 @@ def _write_junit(base: RunRequest, runs: list[SlotRun]) -> str | None:
         with interrupts.shielded():
             write_atomic(base.junit, render_junit_many(records))
     except OSError as exc:
-        return f"cannot write --junit {base.junit}: {exc.strerror or type(exc).__name__}"
+        return N_("cannot write --junit {path}: {why}", path=str(base.junit), why=exc.strerror or type(exc).__name__)
     return None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bench.errors import EquipmentError, OperatorTimeout
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class ScriptedOperator(Operator):
             return self.answers[question]
         if "*" in self.answers:
             return self.answers["*"]
-        raise OperatorTimeout(f"no operator response to {question!r}")
+        raise OperatorTimeout(N_("no operator response to {question!r}", question=question))
 
     def confirm(self, question: str, *, timeout: float) -> bool:
         """Answer from the script (default: the ``*`` answer)."""
@@ -82,7 +83,7 @@ class ScriptedOperator(Operator):
         """Answer from the script; the answer must be one of ``options``."""
         answer = str(self._answer(question))
         if answer not in options:
-            raise OperatorTimeout(f"scripted answer {answer!r} is not one of {list(options)}")
+            raise OperatorTimeout(N_("scripted answer {answer!r} is not one of {options}", answer=answer, options=list(options)))
         return answer
 
     def ask_text(self, question: str, *, timeout: float) -> str:
@@ -93,6 +94,7 @@ class ScriptedOperator(Operator):
         """Run the handler for ``action``; an equipment error when the bench has none."""
         handler = self.actions.get(action)
         if handler is None:
-            raise EquipmentError(f"the scripted operator cannot {action!r} on this bench", fault_code="BENCH-CONFIG")
+            raise EquipmentError(N_("the scripted operator cannot {action!r} on this bench", action=action),
+                                 fault_code="BENCH-CONFIG")
         _LOG.info("operator performs %s %s", action, details)
         handler(**details)

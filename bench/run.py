@@ -16,6 +16,8 @@ from bench import interrupts
 from bench.errors import BenchError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
+from bench.texts import joined
+from drivers.i18n import N_, Text
 
 if TYPE_CHECKING:
     from bench.runner import RunListener
@@ -224,7 +226,7 @@ def write_report_files(
     from bench.reports.render import write_reports as write_folder
 
     report_path = None
-    problems: list[str] = []
+    problems: list[Text] = []
     with interrupts.shielded():
         if report_dir is not None:
             folder = report_dir / report_dir_name(rec)
@@ -233,15 +235,15 @@ def write_report_files(
                 write_attachments(rec, folder)
                 report_path = folder
             except OSError as exc:
-                problems.append(f"cannot write the report folder {folder}: {_why(exc)}")
+                problems.append(N_("cannot write the report folder {folder}: {why}", folder=str(folder), why=_why(exc)))
         if junit is not None:
             try:
                 write_atomic(junit, render(rec, "junit"))
             except OSError as exc:
-                problems.append(f"cannot write --junit {junit}: {_why(exc)}")
+                problems.append(N_("cannot write --junit {path}: {why}", path=str(junit), why=_why(exc)))
     for problem in problems:
         _LOG.debug("run %s: %s", rec.run_id, problem)
-    return report_path, "; ".join(problems) or None
+    return report_path, joined(problems) or None
 
 
 def _why(exc: OSError) -> str:
@@ -271,7 +273,7 @@ def _operator(req: RunRequest, answers: dict[str, Any], actions: dict[str, Any],
     if req.sim or req.operator_script is not None:
         return ScriptedOperator(answers, actions, name=name or "scripted")
     if req.terminal_operator is None:
-        raise UsageError("a real station needs an operator: run from a terminal or give --operator-script")
+        raise UsageError(N_("a real station needs an operator: run from a terminal or give --operator-script"))
     import getpass
 
     return req.terminal_operator(name or getpass.getuser())

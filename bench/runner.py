@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from bench import __version__, interrupts
 from bench.checks.base import StepContext
 from bench.diagnosis import (
-    NO_INSTRUMENT,
     NO_INSTRUMENT_FAULT,
     OPERATOR_SKIPPED,
     diagnose,
@@ -32,7 +31,7 @@ from bench.diagnosis import (
     summarize,
     verdict_of,
 )
-from bench.errors import BenchError, ConfigError, DeviceError, EquipmentError, Interrupted, OperatorTimeout, UsageError
+from bench.errors import BenchError, ConfigError, DeviceError, Interrupted, OperatorTimeout, UsageError, said
 from bench.measure import Measurement
 from bench.operator import Operator
 from bench.plan import Plan, Step
@@ -46,6 +45,8 @@ from bench.record import (
     utcnow,
 )
 from bench.supervisor import Abandoned, Attempt, Generation, Region, Resume, Watch
+from bench.texts import joined
+from drivers.i18n import N_, Text
 from drivers.registry import OPTIONAL_ROLES
 
 _LOG = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ RECONNECT_WAIT = 15.0
 #: The fault of the step a signal (or another slot's Ctrl-C) cut short: not the bench's, not the unit's.
 INTERRUPTED = "RUN-ABORTED"
 #: The message of a step whose prompt the operator declined (SKIP, fault OP-SKIPPED).
-DECLINED = "operator skipped the step"
+DECLINED = N_("operator skipped the step")
 
 
 class RecordSink(Protocol):
@@ -191,10 +192,10 @@ class Runner:
             self._finish(Verdict.ABORTED, who)
             raise Interrupted(who) from None
         except ConfigError as exc:
-            self._finish(Verdict.ERROR, str(exc))
+            self._finish(Verdict.ERROR, said(exc))
             raise
         except _UnitUnreachable as stop:
-            self._finish(Verdict.FAIL if isinstance(stop.error, DeviceError) else Verdict.ERROR, str(stop.error),
+            self._finish(Verdict.FAIL if isinstance(stop.error, DeviceError) else Verdict.ERROR, said(stop.error),
                          stop.error.fault_code)
             raise stop.error from None
         self._finish(None, None)
@@ -232,9 +233,8 @@ class Runner:
         self.record.unit = info
         self.sink.set_unit(self.record.run_id, info)
         if not self.plan.applies_to(ident.model):
-            raise UsageError(
-                f"plan {self.plan.name} is for {', '.join(self.plan.models)}; the unit on the bench is a {ident.model}"
-            )
+            raise UsageError(N_("plan {plan} is for {models}; the unit on the bench is a {model}", plan=self.plan.name,
+                                models=", ".join(self.plan.models), model=ident.model))
 
     def _supervise_steps(self) -> None:
         """Run the steps on a step thread and watch their deadlines from this one."""
@@ -289,13 +289,13 @@ class Runner:
                 skip = self._skip_reason(gen, step)
             except OperatorTimeout as exc:  # nobody answered the step's prompt: an operator timeout; the run goes on
                 rec = StepRecord(index, step.name, step.check.name, Outcome.TIMEOUT, started,
-                                 time.perf_counter() - t0, 0, exc.fault_code, str(exc))
+                                 time.perf_counter() - t0, 0, exc.fault_code, said(exc))
                 self._record(gen, step, rec, total)
                 return
             if skip is not None:
                 # Not signed off (declined, or an instrument the station lacks): the run cannot PASS.
-                fault = OPERATOR_SKIPPED if skip == DECLINED else NO_INSTRUMENT_FAULT if skip.startswith(NO_INSTRUMENT) else None
-                rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, fault, skip)
+                skip_message, fault = skip
+                rec = StepRecord(index, step.name, step.check.name, Outcome.SKIP, started, 0.0, 0, fault, skip_message)
                 self._record(gen, step, rec, total)
                 return
             attempt_no = 0
@@ -333,26 +333,27 @@ class Runner:
         self.record.steps.append(rec)
         self.sink.add_step(self.record.run_id, rec)
 
-    def _skip_reason(self, gen: Generation, step: Step) -> str | None:
+    def _skip_reason(self, gen: Generation, step: Step) -> tuple[Text, str | None] | None:
+        """Why ``step`` is skipped, and the fault that stops the run from passing (None: no fault)."""
         unit = self.record.unit
         if step.models and unit is not None and unit.model not in step.models:
-            return f"not for model {unit.model}"
+            return N_("not for model {model}", model=unit.model), None
         for req in step.requires:
             outcome = self._outcomes.get(req)
             if outcome != Outcome.PASS:
                 self._skipped_because[step.name] = req
-                return f"requires {req} ({outcome.value if outcome else 'not run'})"
+                return N_("requires {step} ({outcome})", step=req, outcome=outcome.value if outcome else N_("not run")), None
         for role in step.check.devices:
             if role in self._lost_roles:
                 self._skipped_because[step.name] = self._lost_roles[role]
-                return f"{role.replace('_', ' ')} lost after step {self._lost_roles[role]}"
+                return N_("{role} lost after step {step}", role=role.replace("_", " "), step=self._lost_roles[role]), None
         urls = getattr(self.devices, "urls", None)  # the station's roles (a test's fake devices may not say)
         for role in step.check.devices:
             if role in OPTIONAL_ROLES and urls is not None and role not in urls:
-                return f"{NO_INSTRUMENT} {OPTIONAL_ROLES[role]}"
+                return N_("this station has no {instrument}", instrument=OPTIONAL_ROLES[role]), NO_INSTRUMENT_FAULT
         prompt = step.prompt
         if prompt and not self._watch.call(gen, lambda: self.operator.confirm(prompt, timeout=step.timeout)):
-            return DECLINED
+            return DECLINED, OPERATOR_SKIPPED
         return None
 
     def _attempt(self, gen: Generation, step: Step, where: Resume) -> Attempt:
@@ -403,19 +404,16 @@ class Runner:
         if isinstance(exc, BenchError) and exc.detail:  # the wire-level facts: the step's log, not its message
             ctx.note(f"detail: {exc.detail}")
         if isinstance(exc, OperatorTimeout):  # a question nobody answered: not the unit's fault
-            return Attempt(Outcome.TIMEOUT, exc.fault_code, str(exc), ctx)
+            return Attempt(Outcome.TIMEOUT, exc.fault_code, said(exc), ctx)
         if isinstance(exc, DeviceError):
-            return Attempt(Outcome.FAIL, exc.fault_code or ctx.spec.fault, str(exc), ctx)
-        if isinstance(exc, EquipmentError):
-            return Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
-        if isinstance(exc, BenchError):
-            return Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc), ctx)
+            return Attempt(Outcome.FAIL, exc.fault_code or ctx.spec.fault, said(exc), ctx)
+        if isinstance(exc, BenchError):  # the bench's equipment, or another error of the bench's
+            return Attempt(Outcome.ERROR, exc.fault_code or "BENCH-ERROR", said(exc), ctx)
         if isinstance(exc, KeyboardInterrupt):
             raise exc
         _LOG.error("check %s crashed:\n%s", ctx.spec.name, "".join(traceback.format_exception(exc)))
-        return Attempt(
-            Outcome.ERROR, "BENCH-ERROR", f"internal error in check {ctx.spec.name}: {type(exc).__name__}: {exc}", ctx
-        )
+        return Attempt(Outcome.ERROR, "BENCH-ERROR", N_("internal error in check {check}: {error}", check=ctx.spec.name,
+                                                        error=type(exc).__name__ + ": " + str(exc)), ctx)
 
     def _recover_unit(self, step: Step) -> None:
         """The unit dropped off the link: wait (bounded) for it to come back, else mark it lost."""
@@ -423,7 +421,7 @@ class Runner:
             self._lost_roles["unit"] = step.name
             return
         _LOG.info("unit link lost in step %s; waiting up to %.0f s for it to come back", step.name, self.reconnect_wait)
-        what = "the unit to answer again on its diagnostic port"
+        what = N_("the unit to answer again on its diagnostic port")
         waiting = getattr(self.listener, "waiting", None)
         ended = getattr(self.listener, "wait_ended", None)
         limit = self.reconnect_wait
@@ -483,15 +481,17 @@ def _step_record(
 
 def _timed_out(step: Step, ctx: StepContext) -> Attempt:
     """A check outlived its step: name the device call it was blocked in, when a device says so."""
-    message = f"did not finish within {step.timeout:g} s"
     for role in step.check.devices:
         device = ctx.devices.get(role)
         pending = device.pending() if device is not None else None
         if pending is not None:
-            where = f"{role.replace('_', ' ')} still waiting {pending.seconds:.1f} s for {pending.waiting_for}"
-            return Attempt(Outcome.TIMEOUT, pending.fault_code, f"{message}: {where}", ctx)
-    return Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", message, ctx)
+            return Attempt(Outcome.TIMEOUT, pending.fault_code,
+                           N_("did not finish within {timeout:g} s: {role} still waiting {seconds:.1f} s for {what}",
+                              timeout=step.timeout, role=role.replace("_", " "), seconds=pending.seconds,
+                              what=pending.waiting_for), ctx)
+    return Attempt(Outcome.TIMEOUT, "STEP-TIMEOUT", N_("did not finish within {timeout:g} s", timeout=step.timeout), ctx)
 
 
 def _join(failed: list[Measurement]) -> str:
-    return "; ".join(dict.fromkeys(m.message for m in failed))  # two measurements of one fault: said once
+    """The failed measurements' messages, each once (two measurements of one fault: said once), kept translatable."""
+    return joined(list(dict.fromkeys(m.message for m in failed)))

@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.errors import OperatorTimeout
 from bench.operator import Operator
+from drivers.i18n import N_
 
 
 class PromptQueue:
@@ -44,7 +45,7 @@ class PromptQueue:
                 self._cond.wait(0.25)
             if self._closed:
                 self._advance(ticket)
-                raise OperatorTimeout("no operator response: the run was stopped")
+                raise OperatorTimeout(N_("no operator response: the run was stopped"))
         try:
             with self._pause() if self._pause is not None else contextlib.nullcontext():
                 yield
@@ -80,7 +81,8 @@ class SlotOperator(Operator):
         self.name = inner.name
 
     def _say(self, text: str) -> str:
-        return f"slot {self.slot}: {text}"
+        # A Text, so the slot's prefix translates with the question; its English is what a script answers.
+        return N_("slot {slot}: {text}", slot=self.slot, text=text)
 
     def confirm(self, question: str, *, timeout: float) -> bool:
         """Ask yes/no about this slot's unit, in turn."""

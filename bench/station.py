@@ -56,7 +56,7 @@ from typing import Any
 
 from bench.errors import PlanError, UsageError
 from bench.tomlfile import line_of, read_toml
-from drivers.i18n import N_
+from drivers.i18n import N_, Text
 from drivers.registry import REGISTRY, scheme_of
 
 _ROLES = ("unit", "card_reader", "printer", "host", "supply", "dmm", "scope")
@@ -101,7 +101,8 @@ class Station:
             UsageError: the station has no such slot.
         """
         if slot not in self.slots:
-            raise UsageError(f"station {self.name} has no slot {slot} (its slots: {_numbers(self.slot_numbers)})")
+            raise UsageError(N_("station {name} has no slot {slot} (its slots: {slots})", name=self.name, slot=slot,
+                                 slots=_numbers(self.slot_numbers)))
         return {**self.shared, **self.slots[slot]}
 
     def select_slots(self, wanted: Iterable[int] = ()) -> list[int]:
@@ -122,7 +123,7 @@ def _numbers(numbers: Iterable[int]) -> str:
 
 def load_station(path: str | Path) -> Station:
     """Read and validate a station file; every problem is a one-line :class:`PlanError`."""
-    data, text = read_toml(path, "station file")
+    data, text = read_toml(path, N_("station file"))
     return _Checker(str(path), text).station(data)
 
 
@@ -133,22 +134,22 @@ class _Checker:
         self.path = path
         self.lines = text.splitlines()
 
-    def error(self, message: str, where: str) -> PlanError:
+    def error(self, message: Text, where: str) -> PlanError:
         return PlanError(message, path=self.path, line=line_of(self.lines, where), field=where)
 
     def station(self, data: dict[str, Any]) -> Station:
         for key in data:
             if key not in _KEYS:
-                raise self.error(f"unknown field {key!r}; allowed: {', '.join(sorted(_KEYS))}", key)
+                raise self.error(N_("unknown field {key!r}; allowed: {allowed}", key=key, allowed=", ".join(sorted(_KEYS))), key)
         for key in ("name", "db", "operator", "description", "lang"):
             if key in data and (not isinstance(data[key], str) or len(data[key]) > _MAX_TEXT):
-                raise self.error(f"{key} must be text of at most {_MAX_TEXT} characters", key)
+                raise self.error(N_("{key} must be text of at most {most} characters", key=key, most=_MAX_TEXT), key)
         lang = self.language(data.get("lang"))
         if "slots" not in data:
             devices = data.get("devices", {})
             if not isinstance(devices, dict) or not devices:
-                raise self.error("a station needs a [devices] table (unit, card_reader, printer) "
-                                 "or [slots.N] tables", "devices")
+                raise self.error(N_("a station needs a [devices] table (unit, card_reader, printer) "
+                                    "or [slots.N] tables"), "devices")
             slots = {1: self.roles(devices, "devices")}
             shared: dict[str, str] = {}
         else:
@@ -174,46 +175,52 @@ class _Checker:
     def roles(self, table: Any, where: str, *, may_be_empty: bool = False) -> dict[str, str]:
         """A table of role -> device URL."""
         if not isinstance(table, dict):
-            raise self.error(f"[{where}] must be a table of role = \"URL\" ({', '.join(_ROLES)})", where)
+            raise self.error(N_("[{where}] must be a table of role = \"URL\" ({roles})", where=where, roles=", ".join(_ROLES)),
+                             where)
         if not table and not may_be_empty:
-            raise self.error(f"[{where}] names no device; give it at least one of {', '.join(_ROLES)}", where)
+            raise self.error(N_("[{where}] names no device; give it at least one of {roles}", where=where,
+                                roles=", ".join(_ROLES)), where)
         for role, url in table.items():
             at = f"{where}.{role}"
             if role not in _ROLES:
-                raise self.error(f"unknown device role {role!r}; known: {', '.join(_ROLES)}", at)
+                raise self.error(N_("unknown device role {role!r}; known: {known}", role=role, known=", ".join(_ROLES)), at)
             if not isinstance(url, str) or not url:
-                raise self.error("a device URL must be non-empty text", at)
+                raise self.error(N_("a device URL must be non-empty text"), at)
             if len(url) > _MAX_TEXT:
-                raise self.error(f"a device URL has at most {_MAX_TEXT} characters", at)
+                raise self.error(N_("a device URL has at most {most} characters", most=_MAX_TEXT), at)
             scheme = scheme_of(url)
             if scheme not in REGISTRY[role]:
-                known = ", ".join(f"{s}://" if s else "a device path" for s in REGISTRY[role])
-                what = f"start with {scheme}://" if scheme else "be a device path"
-                raise self.error(f"a {role} URL cannot {what} ({url!r}); known: {known}", at)
+                schemes = ", ".join(f"{s}://" for s in REGISTRY[role] if s)
+                known = N_("a device path, {schemes}", schemes=schemes) if "" in REGISTRY[role] else schemes
+                if scheme:
+                    raise self.error(N_("a {role} URL cannot start with {scheme}:// ({url!r}); known: {known}",
+                                        role=role, scheme=scheme, url=url, known=known), at)
+                raise self.error(N_("a {role} URL cannot be a device path ({url!r}); known: {known}", role=role,
+                                    url=url, known=known), at)
         return dict(table)
 
     def slots(self, table: Any, shared: dict[str, str]) -> dict[int, dict[str, str]]:
         """The ``[slots.N]`` tables, checked against each other and the shared devices."""
         if not isinstance(table, dict):
-            raise self.error("slots must be tables written [slots.1], [slots.2], ...", "slots")
+            raise self.error(N_("slots must be tables written [slots.1], [slots.2], ..."), "slots")
         if not table:
-            raise self.error("a station with [slots] needs at least one slot, e.g. [slots.1]", "slots")
+            raise self.error(N_("a station with [slots] needs at least one slot, e.g. [slots.1]"), "slots")
         slots: dict[int, dict[str, str]] = {}
         first_user: dict[tuple[str, str], int] = {}  # (role, URL) -> the first slot that names it
         for key, devices in table.items():
             if not _SLOT_KEY.fullmatch(key) or not 1 <= int(key) <= MAX_SLOT:
-                raise self.error(f"slot {key!r} is not a slot number; slots are numbered 1 to {MAX_SLOT}",
+                raise self.error(N_("slot {key!r} is not a slot number; slots are numbered 1 to {most}", key=key, most=MAX_SLOT),
                                  f"slots.{key}")
             n = int(key)
             slots[n] = self.roles(devices, f"slots.{n}")
             for role, url in slots[n].items():
                 if role in shared:
-                    raise self.error(f"{role} is both shared ([devices] {role} = {shared[role]!r}) and in "
-                                     f"[slots.{n}] ({url!r}); keep one", f"slots.{n}.{role}")
+                    raise self.error(N_("{role} is both shared ([devices] {role} = {shared!r}) and in [slots.{n}] ({url!r}); "
+                                        "keep one", role=role, shared=shared[role], n=n, url=url), f"slots.{n}.{role}")
                 other = first_user.setdefault((role, url), n)
                 if other != n and not _any_port(role, url):
-                    raise self.error(f"slots {other} and {n} both name {role} {url!r}; a device every slot "
-                                     "uses goes in [devices]", f"slots.{n}.{role}")
+                    raise self.error(N_("slots {other} and {n} both name {role} {url!r}; a device every slot uses goes in "
+                                        "[devices]", other=other, n=n, role=role, url=url), f"slots.{n}.{role}")
         return dict(sorted(slots.items()))
 
 

@@ -28,7 +28,9 @@ from typing import Any
 
 from bench import interrupts
 from bench.errors import BenchError, ConfigError
+from bench.errors import said as _said
 from bench.station import Station
+from drivers.i18n import N_
 from drivers.instruments.interfaces import Instrument
 from drivers.interfaces import CardReader, Device, Printer, Unit
 
@@ -212,12 +214,14 @@ def _identity(device: Device) -> dict[str, Any]:
 def _failed(check: DeviceCheck, exc: Exception) -> None:
     check.ok = False
     if isinstance(exc, BenchError):
-        check.error, check.fault_code = str(exc), exc.fault_code
+        check.error, check.fault_code = _said(exc), exc.fault_code
         check.bad_url = isinstance(exc, ConfigError)
     else:  # a driver bug or a library's own error: still one line, and the technician sees which device
         _LOG.debug("checking %s %s", check.role, check.url, exc_info=True)
         check.error, check.fault_code = f"{type(exc).__name__}: {exc}", "BENCH-ERROR"
-    check.error = " ".join(check.error.split())
+    one_line = " ".join(check.error.split())
+    if one_line != check.error:  # a message over several lines (a Text's English already is one line)
+        check.error = one_line
 
 
 def _close(device: Device) -> None:
@@ -238,5 +242,5 @@ def _crossed(slots: dict[int, list[DeviceCheck]]) -> list[str]:
                 continue
             first = seen.setdefault((c.role, name), n)
             if first != n:
-                problems.append(f"slots {first} and {n} both reach card reader {name!r}")
+                problems.append(N_("slots {first} and {n} both reach card reader {name!r}", first=first, n=n, name=name))
     return problems

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError, PlanError
+from drivers.i18n import N_
 from drivers.yamlsafe import read_text
 
 
@@ -22,7 +23,7 @@ def read_toml(path: str | Path, what: str) -> tuple[dict[str, Any], str]:
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
         message = str(exc)[: at.start()].strip() if at else str(exc)
-        raise PlanError(f"TOML error: {message}", path=str(p), line=int(at.group(1)) if at else None) from None
+        raise PlanError(N_("TOML error: {error}", error=message), path=str(p), line=int(at.group(1)) if at else None) from None
 
 
 def line_of(lines: list[str], where: str) -> int | None:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cases.model import Case
 from bench.cases.store import CaseStore, RunNotAttached, mismatch
-from bench.errors import EquipmentError, UsageError
+from bench.errors import EquipmentError, UsageError, said
 from bench.record import Finding, RunRecord, StepRecord, UnitInfo, Verdict
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
@@ -60,7 +61,8 @@ class CaseSink:
         try:
             CaseStore(self.store).attach_run(self.case.case_id, run_id)
         except (RunNotAttached, UsageError, EquipmentError) as exc:  # the case closed since; the database went
-            self.note = f"run {run_id[:8]} is stored but not attached to case {self.case.label}: {exc}"
+            self.note = N_("run {run} is stored but not attached to case {case}: {why}", run=run_id[:8],
+                           case=self.case.label, why=said(exc))
             _LOG.warning("%s", self.note)
             return
         self.attached = True

@@ -30,6 +30,7 @@ from typing import Any
 
 from bench.errors import ConfigError, PlanError
 from bench.faults import FAULTS
+from drivers.i18n import N_
 from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
 
 _LOG = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Load and validate the catalogue at ``path`` (default: :func:`find_catalogue`)."""
     p = Path(path) if path is not None else find_catalogue()
     if p is None:
-        raise PlanError("no parts catalogue found (looked for testplans/parts/catalogue.yaml)")
+        raise PlanError(N_("no parts catalogue found (looked for testplans/parts/catalogue.yaml)"))
     try:
         data = load_text(decode(read_bytes(p), path=str(p)), path=str(p))
     except ConfigError as exc:
@@ -173,13 +174,13 @@ _KNOWN_PARTS = frozenset(f.part for f in FAULTS.values())
 def _build(data: Any, path: str) -> Catalogue:
     cx = _Ctx(path)
     if not isinstance(data, LineDict):
-        raise PlanError("a catalogue must be a YAML mapping with 'catalogue', 'parts' and 'actions'", path=path)
+        raise PlanError(N_("a catalogue must be a YAML mapping with 'catalogue', 'parts' and 'actions'"), path=path)
     _no_unknown(cx, data, _TOP_KEYS, "")
     name = _text(cx, data, "catalogue", "catalogue", required=True)
     version = _text(cx, data, "version", "version") or "0"
     currency = _text(cx, data, "currency", "currency") or "EUR"
     if not _CURRENCY_RE.match(currency):
-        raise cx.error(f"currency must be a 3-letter code like EUR, not {currency!r}", data, "currency", "currency")
+        raise cx.error(N_("currency must be a 3-letter code like EUR, not {currency!r}", currency=currency), data, "currency", "currency")
     rate = _number(cx, data, "labour_rate", "labour_rate", high=_MAX_PRICE, required=True)
     models = _names(cx, data, "models", "models", required=True)
     parts: list[Part] = []
@@ -189,10 +190,10 @@ def _build(data: Any, path: str) -> Catalogue:
         _no_unknown(cx, raw, _PART_KEYS, fld)
         number = _text(cx, raw, "number", f"{fld}.number", required=True)
         if not _NUMBER_RE.match(number):
-            raise cx.error(f"part number {number!r} must be capitals, digits, '.', '_' or '-' (at most 40)", raw,
+            raise cx.error(N_("part number {number!r} must be capitals, digits, '.', '_' or '-' (at most 40)", number=number), raw,
                            "number", f"{fld}.number")
         if number in numbers:
-            raise cx.error(f"duplicate part number {number!r}", raw, "number", f"{fld}.number")
+            raise cx.error(N_("duplicate part number {number!r}", number=number), raw, "number", f"{fld}.number")
         numbers.add(number)
         parts.append(Part(
             number=number,
@@ -211,14 +212,14 @@ def _build(data: Any, path: str) -> Catalogue:
         _no_unknown(cx, raw, _ACTION_KEYS, fld)
         ident = _text(cx, raw, "id", f"{fld}.id", required=True)
         if not _ID_RE.match(ident):
-            raise cx.error(f"action id {ident!r} must be lower-case letters, digits or '-' (at most 40)", raw, "id",
+            raise cx.error(N_("action id {ident!r} must be lower-case letters, digits or '-' (at most 40)", ident=ident), raw, "id",
                            f"{fld}.id")
         if ident in ids:
-            raise cx.error(f"duplicate action id {ident!r}", raw, "id", f"{fld}.id")
+            raise cx.error(N_("duplicate action id {ident!r}", ident=ident), raw, "id", f"{fld}.id")
         ids.add(ident)
         kind = _text(cx, raw, "kind", f"{fld}.kind", required=True)
         if kind not in LABOUR_KINDS:
-            raise cx.error(f"kind must be one of {', '.join(LABOUR_KINDS)}, not {kind!r} (a part is a replacement)",
+            raise cx.error(N_("kind must be one of {known}, not {kind!r} (a part is a replacement)", known=', '.join(LABOUR_KINDS), kind=kind),
                            raw, "kind", f"{fld}.kind")
         actions.append(LabourAction(
             id=ident,
@@ -237,11 +238,11 @@ def _items(cx: _Ctx, data: LineDict, key: str) -> list[tuple[int, LineDict]]:
     if raw is None:
         return []
     if not isinstance(raw, LineList):
-        raise cx.error(f"{key} must be a list", data, key, key)
+        raise cx.error(N_("{key} must be a list", key=key), data, key, key)
     out: list[tuple[int, LineDict]] = []
     for i, item in enumerate(raw):
         if not isinstance(item, LineDict):
-            raise PlanError(f"each of {key} must be a mapping", path=cx.path, line=raw.item_lines[i],
+            raise PlanError(N_("each of {key} must be a mapping", key=key), path=cx.path, line=raw.item_lines[i],
                             field=f"{key}[{i}]")
         out.append((i, item))
     return out
@@ -253,21 +254,25 @@ def _no_unknown(cx: _Ctx, node: LineDict, allowed: set[str], fld: str) -> None:
             import difflib
 
             close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
-            raise cx.error(f"unknown field {str(key)[:60]!r}{hint}", node, key, f"{fld}.{key}" if fld else str(key))
+            where = f"{fld}.{key}" if fld else str(key)
+            if close:
+                raise cx.error(N_("unknown field {key!r}; did you mean {close!r}?", key=str(key)[:60], close=close[0]),
+                               node, key, where)
+            raise cx.error(N_("unknown field {key!r}; allowed: {allowed}", key=str(key)[:60],
+                              allowed=", ".join(sorted(allowed))), node, key, where)
 
 
 def _text(cx: _Ctx, node: LineDict, key: str, fld: str, *, required: bool = False) -> str:
     value = node.get(key)
     if value is None:
         if required:
-            raise cx.error(f"missing required field {key!r}", node, None, fld)
+            raise cx.error(N_("missing required field {key!r}", key=key), node, None, fld)
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise cx.error(f"{key} must be text", node, key, fld)
+        raise cx.error(N_("{key} must be text", key=key), node, key, fld)
     text = str(value).strip()
     if not text or len(text) > _MAX_TEXT or any(ord(c) < 32 for c in text):
-        raise cx.error(f"{key} must be one line of 1 to {_MAX_TEXT} characters", node, key, fld)
+        raise cx.error(N_("{key} must be one line of 1 to {most} characters", key=key, most=_MAX_TEXT), node, key, fld)
     return text
 
 
@@ -276,14 +281,17 @@ def _number(cx: _Ctx, node: LineDict, key: str, fld: str, *, high: float, whole:
     value = node.get(key)
     if value is None:
         if required:
-            raise cx.error(f"missing required field {key!r}", node, None, fld)
+            raise cx.error(N_("missing required field {key!r}", key=key), node, None, fld)
         return 0.0
     ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= high
     if ok and whole and not (isinstance(value, int) or float(value).is_integer()):
         ok = False
     if not ok:
-        what = "a whole number" if whole else "a number"
-        raise cx.error(f"{key} must be {what} from 0 to {high:g}, not {str(value)[:40]!r}", node, key, fld)
+        if whole:
+            raise cx.error(N_("{key} must be a whole number from 0 to {high:g}, not {value!r}", key=key, high=high,
+                              value=str(value)[:40]), node, key, fld)
+        raise cx.error(N_("{key} must be a number from 0 to {high:g}, not {value!r}", key=key, high=high,
+                          value=str(value)[:40]), node, key, fld)
     return float(value)
 
 
@@ -291,12 +299,12 @@ def _names(cx: _Ctx, node: LineDict, key: str, fld: str, *, required: bool) -> t
     value = node.get(key)
     if value is None:
         if required:
-            raise cx.error(f"missing required field {key!r}", node, None, fld)
+            raise cx.error(N_("missing required field {key!r}", key=key), node, None, fld)
         return ()
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise cx.error(f"{key} must be a non-empty list of names", node, key, fld)
+        raise cx.error(N_("{key} must be a non-empty list of names", key=key), node, key, fld)
     return tuple(v.strip() for v in value)
 
 
@@ -304,7 +312,7 @@ def _models(cx: _Ctx, node: LineDict, fld: str, known: tuple[str, ...], *, requi
     models = _names(cx, node, "models", fld, required=required)
     for m in models:
         if m not in known:
-            raise cx.error(f"model {m!r} is not one of the catalogue's models ({', '.join(known)})", node, "models",
+            raise cx.error(N_("model {model!r} is not one of the catalogue's models ({known})", model=m, known=', '.join(known)), node, "models",
                            fld)
     return models
 
@@ -316,7 +324,9 @@ def _repairs(cx: _Ctx, node: LineDict, fld: str) -> tuple[str, ...]:
             import difflib
 
             close = difflib.get_close_matches(r, list(FAULTS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise cx.error(f"{r!r} is neither a fault code nor a suspected part of the fault table{hint}", node,
+            if close:
+                raise cx.error(N_("{name!r} is neither a fault code nor a suspected part of the fault table; did you mean "
+                                  "{close!r}?", name=r, close=close[0]), node, "repairs", fld)
+            raise cx.error(N_("{name!r} is neither a fault code nor a suspected part of the fault table", name=r), node,
                            "repairs", fld)
     return repairs

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bench.diagnosis import not_run, step_faults
 from bench.record import Outcome, RunRecord, StepRecord
 from drivers.codecs import unitcodes
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def observations(run: RunRecord) -> list[Observation]:
         if step.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.TIMEOUT) and not not_run(step):
             continue
         codes = step_faults(step) or [_default_code(step)]
-        where = "intake" if step.check.startswith("intake.") else "step"
+        where = N_("intake {step}", step=step.name) if step.check.startswith("intake.") else N_("step {step}", step=step.name)
         for code in codes:
             if code == "LOG-ERRORS":
                 decoded = _from_log(run, step)
@@ -129,7 +130,7 @@ def observations(run: RunRecord) -> list[Observation]:
                 seen.add(code)
                 if decoded and all(o.log_code is not None for o in decoded) and not _unknown_codes(step):
                     continue  # every entry named its fault: "errors in the log" says nothing more
-            out.append(Observation(code, run.run_id, step.name, step.check, f"{where} {step.name}",
+            out.append(Observation(code, run.run_id, step.name, step.check, where,
                                    message=step.message))
             seen.add(code)
     for finding in run.findings:
@@ -146,7 +147,7 @@ def _from_log(run: RunRecord, step: StepRecord) -> list[Observation]:
         fault = LOG_FAULTS.get(code)
         if fault is not None:
             out.append(Observation(fault, run.run_id, step.name, step.check,
-                                   f"event log {unitcodes.describe(code)}", log_code=code))
+                                   N_("event log {code}", code=unitcodes.describe(code)), log_code=code))
     return out
 
 

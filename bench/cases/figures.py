@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bench.store.rows import utc
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
 
 REPEAT_WINDOW = timedelta(days=90)
-NOT_REPRODUCED = "not reproduced"
-NOT_YET = "no failure yet (open)"
+NOT_REPRODUCED = N_("not reproduced")
+NOT_YET = N_("no failure yet (open)")
 TOP = 10
 
 _CASES = "SELECT id, serial, complaint, opened_at, closed_at, result FROM cases{where} ORDER BY id"

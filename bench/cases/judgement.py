@@ -29,11 +29,16 @@ from typing import Any
 from bench.cases.evidence import CaseEvidence, Observation, observations
 from bench.faults import Category, lookup
 from bench.record import Outcome, RunRecord, Verdict
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
 VERDICTS = ("hardware", "software", "both", "consumable", "configuration", "none", "bench")
-SEVERITY_LABELS = {1: "security", 2: "hardware fault", 3: "software fault", 4: "minor"}
+SEVERITY_LABELS = {1: N_("security"), 2: N_("hardware fault"), 3: N_("software fault"), 4: N_("minor")}
+#: A case's verdict as a person reads it at the head of the judgement line (the verdict itself stays a code).
+VERDICT_LABELS = {"hardware": N_("hardware"), "software": N_("software"), "both": N_("both"),
+                  "consumable": N_("consumable"), "configuration": N_("configuration"), "bench": N_("bench"),
+                  "none": N_("none")}
 #: Faults that put the unit's security in doubt, whatever their category.
 SECURITY_FAULTS = frozenset({"SEC-TAMPER", "SEC-SEALS", "UNIT-POST-SE", "FW-SIGNATURE"})
 #: Faults that send the unit back to the factory: nothing on the bench can repair them.
@@ -133,7 +138,8 @@ def judge(evidence: CaseEvidence) -> Judgement:
     summary = _summary(verdict, findings, runs)
     if verdict == "none" and runs and evidence.complaint and not any(f.in_unit for f in findings):
         # A fault found and since repaired did reproduce it.
-        summary += f"; the complaint was not reproduced: {evidence.complaint}"
+        summary = N_("{summary}; the complaint was not reproduced: {complaint}", summary=summary,
+                     complaint=evidence.complaint)
     return Judgement(verdict, findings, serial, model, [r.run_id for r in runs], summary, evidence.complaint)
 
 
@@ -189,21 +195,23 @@ def _verdict(findings: list[JudgedFinding]) -> str:
 
 def _summary(verdict: str, findings: list[JudgedFinding], runs: list[RunRecord]) -> str:
     """One line for the top of a case: the verdict and its first finding."""
+    label = VERDICT_LABELS.get(verdict, verdict)
     if not runs:
-        return "none: no runs yet"
+        return N_("{verdict}: no runs yet", verdict=label)
     open_unit = [f for f in findings if f.in_unit and not f.resolved]
     if verdict == "none":
         untested = [f for f in findings if f.kind == Category.OPERATOR.value and not f.resolved]
         fixed = sum(f.resolved and f.in_unit for f in findings)
-        words = f"no fault left in the unit over {len(runs)} run(s)"
+        words = N_("no fault left in the unit over {runs} run(s)", runs=len(runs))
         if fixed:
-            words += f" ({fixed} resolved)"
+            words = N_("{words} ({fixed} resolved)", words=words, fixed=fixed)
         if untested:
-            words += f"; not all tested: {untested[0].title}"
-        return f"none: {words}"
+            words = N_("{words}; not all tested: {title}", words=words, title=untested[0].title)
+        return N_("{verdict}: {words}", verdict=label, words=words)
     if verdict == "bench":
         first = next(f for f in findings if f.kind == Category.BENCH.value and not f.resolved)
-        return f"bench: {first.title} ({first.part}); the unit is not at fault so far"
+        return N_("{verdict}: {title} ({part}); the unit is not at fault so far", verdict=label, title=first.title,
+                  part=first.part)
     first = open_unit[0]
-    more = f" (+{len(open_unit) - 1} more)" if len(open_unit) > 1 else ""
-    return f"{verdict}: {first.title} -> {first.part}{more}"
+    line = N_("{verdict}: {title} -> {part}", verdict=label, title=first.title, part=first.part)
+    return N_("{line} (+{more} more)", line=line, more=len(open_unit) - 1) if len(open_unit) > 1 else line

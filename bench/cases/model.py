@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.errors import UsageError
+from drivers.i18n import N_
 
 OPEN, CLOSED = "open", "closed"
 REPAIRED, UNREPAIRED, RETURNED = "repaired", "unrepaired", "returned"
@@ -22,7 +23,22 @@ RESULTS = (REPAIRED, UNREPAIRED, RETURNED)
 ACTIONS = ("replace", "reseat", "clean", "reflash", "update", "return-to-factory", "reactivated", "adjust", "other")
 RETURN_TO_FACTORY, REACTIVATED = "return-to-factory", "reactivated"
 
+#: The words a person reads for a case's status and result and a repair's action (the values stay codes:
+#: ``--json``, the store); :func:`word` gives them.
+_WORDS = {
+    OPEN: N_("open"), CLOSED: N_("closed"),
+    REPAIRED: N_("repaired"), UNREPAIRED: N_("unrepaired"), RETURNED: N_("returned"),
+    "replace": N_("replace"), "reseat": N_("reseat"), "clean": N_("clean"), "reflash": N_("reflash"),
+    "update": N_("update"), RETURN_TO_FACTORY: N_("return-to-factory"), REACTIVATED: N_("reactivated"),
+    "adjust": N_("adjust"), "other": N_("other"),
+}
+
 _CASE_ID = re.compile(r"[Cc]?(\d{1,18})")
+
+
+def word(code: str) -> str:
+    """A status, result or repair action as a person reads it (a :class:`~drivers.i18n.Text`); an unknown code as is."""
+    return _WORDS.get(code, code)
 
 
 def parse_case_id(text: str) -> int:
@@ -33,7 +49,7 @@ def parse_case_id(text: str) -> int:
     """
     found = _CASE_ID.fullmatch(text.strip())
     if found is None or int(found.group(1)) == 0:
-        raise UsageError(f"{text!r} is not a case id: give it as C<number>, e.g. C12")
+        raise UsageError(N_("{text!r} is not a case id: give it as C<number>, e.g. C12", text=text))
     return int(found.group(1))
 
 

@@ -29,6 +29,8 @@ from typing import Any
 from bench.cases.catalogue import Catalogue, LabourAction, Part
 from bench.cases.judgement import FACTORY_FAULTS, JudgedFinding, Judgement
 from bench.faults import Category
+from bench.texts import joined
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ def plan_repair(judgement: Judgement, model: str, catalogue: Catalogue) -> Repai
         if parts:
             part = parts[0]
             _merge(drafts, part.number, f, rank, lambda part=part, stage=stage, rank=rank: _Draft(
-                "replace", f"replace the {part.name}", part.labour_minutes, [], stage, rank, part))
+                "replace", N_("replace the {part}", part=part.name), part.labour_minutes, [], stage, rank, part))
     ordered = sorted(drafts.values(), key=lambda d: (d.stage, KIND_ORDER.index(d.kind), d.rank))
     actions = _number(ordered)
     return _priced(model, catalogue, actions, unplanned=tuple(unplanned))
@@ -227,14 +229,15 @@ def _factory_plan(judgement: Judgement, model: str, catalogue: Catalogue,
     rtf = next((a for a in catalogue.actions if a.kind == "return-to-factory" and a.fits(model)), None)
     codes = tuple(f.fault for f in factory)
     action = PlannedAction(
-        order=1, kind="return-to-factory", what=rtf.name if rtf else "return to factory for reactivation",
+        order=1, kind="return-to-factory", what=rtf.name if rtf else N_("return to factory for reactivation"),
         faults=codes, minutes=rtf.minutes if rtf else 0, action_id=rtf.id if rtf else None)
-    reason = "; ".join(f"{f.title} ({f.fault})" for f in factory)
+    reasons = [N_("{title} ({fault})", title=f.title, fault=f.fault) for f in factory]
+    reason = joined(reasons)
     evidence: list[str] = []
     for f in judgement.open:
-        where = ", ".join(f.sources) or "run"
-        seen = f"seen in {len(f.runs)} run(s): {', '.join(f.runs)}"
-        evidence.append(f"{f.fault} {f.title} [{f.kind}, {where}] {seen}")
+        evidence.append(N_("{fault} {title} [{kind}, {where}] seen in {count} run(s): {runs}", fault=f.fault,
+                           title=f.title, kind=f.kind, where=", ".join(f.sources) or "run", count=len(f.runs),
+                           runs=", ".join(f.runs)))
     form = ReturnForm(model=model or judgement.model, serial=judgement.serial, reason=reason, faults=codes,
                       evidence=tuple(evidence))
     deferred = tuple(f.fault for f in judgement.open if f.fault not in FACTORY_FAULTS)

@@ -21,6 +21,7 @@ from bench.cases.model import Case
 from bench.cases.plan import RepairPlan, plan_repair
 from bench.cases.scenario import NO_ACTION, CaseExpect
 from bench.record import RunRecord, Verdict
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -62,11 +63,13 @@ def compare(case: Case, runs: Sequence[RunRecord], expect: CaseExpect, catalogue
     result = case.result or case.status
     mismatches: list[str] = []
     if judged.verdict != expect.verdict:
-        mismatches.append(f"verdict: expected {expect.verdict}, got {judged.verdict} ({judged.summary})")
+        mismatches.append(N_("verdict: expected {expected}, got {got} ({summary})", expected=expect.verdict,
+                             got=judged.verdict, summary=judged.summary))
     if first != expect.first_action:
-        what = f" ({plan.first.what})" if plan.first is not None else ""
-        mismatches.append(f"first_action: expected {expect.first_action}, got {first}{what}")
+        got = N_("{kind} ({what})", kind=first, what=plan.first.what) if plan.first is not None else first
+        mismatches.append(N_("first_action: expected {expected}, got {got}", expected=expect.first_action, got=got))
     if result != expect.result:
-        why = f" ({close_error})" if close_error else f" ({case.close_reason})" if case.close_reason else ""
-        mismatches.append(f"result: expected {expect.result}, got {result}{why}")
+        why = close_error or case.close_reason
+        got = N_("{result} ({why})", result=result, why=why) if why else result
+        mismatches.append(N_("result: expected {expected}, got {got}", expected=expect.result, got=got))
     return ReplayOutcome(judged, plan, first, result, tuple(mismatches))

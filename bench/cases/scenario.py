@@ -36,6 +36,7 @@ from bench.cases.model import ACTIONS, RESULTS
 from bench.cases.plan import KIND_ORDER
 from bench.errors import ConfigError, PlanError
 from bench.planfind import find_plan, is_name, plan_dirs
+from drivers.i18n import N_
 from drivers.sim.scenario import scenario_path
 from drivers.yamlsafe import LineDict, LineList, load_file
 
@@ -115,7 +116,7 @@ def case_scenario_path(ref: str) -> Path:
     for folder in case_dirs():
         if (folder / file_name).is_file():
             return folder / file_name
-    raise PlanError(f"no case scenario {ref!r} in {', '.join(str(d) for d in case_dirs())}")
+    raise PlanError(N_("no case scenario {ref!r} in {known}", ref=ref, known=', '.join(str(d) for d in case_dirs())))
 
 
 def case_scenario_names() -> list[str]:
@@ -136,18 +137,18 @@ def load_case_scenario(ref: str | Path) -> CaseScenario:
     except ConfigError as exc:
         raise PlanError.of(exc) from exc
     if not isinstance(data, LineDict):
-        raise PlanError("a case scenario must be a mapping", path=path)
+        raise PlanError(N_("a case scenario must be a mapping"), path=path)
     for key in data:
         if key not in _KEYS:
-            raise PlanError(f"unknown field {key!r}; known: {', '.join(_KEYS)}", path=path, line=data.line_of(key),
+            raise PlanError(N_("unknown field {key!r}; known: {known}", key=key, known=', '.join(_KEYS)), path=path, line=data.line_of(key),
                             field=key)
     if data.get("spec") != SPEC_VERSION:
-        raise PlanError(f"spec must be {SPEC_VERSION}, not {data.get('spec')!r}", path=path,
+        raise PlanError(N_("spec must be {spec}, not {given!r}", spec=SPEC_VERSION, given=data.get('spec')), path=path,
                         line=data.line_of("spec"), field="spec")
     serial = _text(data, "serial", path, required=True)
     model = _text(data, "model", path)
     if "expect" not in data:
-        raise PlanError("a case scenario needs expect: verdict, first_action, result", path=path,
+        raise PlanError(N_("a case scenario needs expect: verdict, first_action, result"), path=path,
                         line=data.line, field="expect")
     return CaseScenario(
         name=p.stem,
@@ -167,11 +168,11 @@ def _text(data: LineDict, key: str, path: str, *, required: bool = False, where:
     name = f"{where}.{key}" if where else key
     if value is None:
         if required:
-            raise PlanError(f"{name} is required", path=path, line=data.line, field=name)
+            raise PlanError(N_("{name} is required", name=name), path=path, line=data.line, field=name)
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip() \
             or len(str(value)) > MAX_TEXT:
-        raise PlanError(f"{name} must be text of 1 to {MAX_TEXT} characters, not {_short(value)}", path=path,
+        raise PlanError(N_("{name} must be text of 1 to {most} characters, not {value}", name=name, most=MAX_TEXT, value=_short(value)), path=path,
                         line=data.line_of(key), field=name)
     return str(value).strip()
 
@@ -180,35 +181,35 @@ def _events(data: LineDict, path: str) -> tuple[RunEvent | RepairEvent, ...]:
     raw = data.get("events")
     line = data.line_of("events")
     if not isinstance(raw, LineList) or not raw:
-        raise PlanError("events must be a list of run: and repair: entries", path=path, line=line, field="events")
+        raise PlanError(N_("events must be a list of run: and repair: entries"), path=path, line=line, field="events")
     if len(raw) > MAX_EVENTS:
-        raise PlanError(f"at most {MAX_EVENTS} events, not {len(raw)}", path=path, line=line, field="events")
+        raise PlanError(N_("at most {most} events, not {count}", most=MAX_EVENTS, count=len(raw)), path=path, line=line, field="events")
     events: list[RunEvent | RepairEvent] = []
     for i, item in enumerate(raw):
         where, at = f"events[{i}]", raw.item_lines[i]
         if not isinstance(item, LineDict) or len(item) != 1 or next(iter(item)) not in ("run", "repair"):
-            raise PlanError("an event is one mapping, run: {plan, scenario} or repair: {action, part, note}",
+            raise PlanError(N_("an event is one mapping, {run} or {repair}", run="run: {plan, scenario}", repair="repair: {action, part, note}"),
                             path=path, line=at, field=where)
         kind = next(iter(item))
         body = item[kind]
         where = f"{where}.{kind}"
         if not isinstance(body, LineDict):
-            raise PlanError(f"{kind} must be a mapping", path=path, line=at, field=where)
+            raise PlanError(N_("{kind} must be a mapping", kind=kind), path=path, line=at, field=where)
         keys = _RUN_KEYS if kind == "run" else _REPAIR_KEYS
         for key in body:
             if key not in keys:
-                raise PlanError(f"unknown field {key!r}; known: {', '.join(keys)}", path=path,
+                raise PlanError(N_("unknown field {key!r}; known: {known}", key=key, known=', '.join(keys)), path=path,
                                 line=body.line_of(key), field=f"{where}.{key}")
         events.append(_run(body, path, where) if kind == "run" else _repair(body, path, where))
     if not any(isinstance(e, RunEvent) for e in events):
-        raise PlanError("a case needs at least one run", path=path, line=line, field="events")
+        raise PlanError(N_("a case needs at least one run"), path=path, line=line, field="events")
     return tuple(events)
 
 
 def _run(body: LineDict, path: str, where: str) -> RunEvent:
     plan = _text(body, "plan", path, where=where) or DEFAULT_PLAN
     if find_plan(plan) is None:
-        raise PlanError(f"no test plan {plan!r} in {', '.join(str(d) for d in plan_dirs())}", path=path,
+        raise PlanError(N_("no test plan {plan!r} in {known}", plan=plan, known=', '.join(str(d) for d in plan_dirs())), path=path,
                         line=body.line_of("plan"), field=f"{where}.plan")
     scenario = _text(body, "scenario", path, required=True, where=where) or ""
     try:
@@ -221,11 +222,11 @@ def _run(body: LineDict, path: str, where: str) -> RunEvent:
 def _repair(body: LineDict, path: str, where: str) -> RepairEvent:
     action = body.get("action")
     if action not in ACTIONS:
-        raise PlanError(f"action must be one of {', '.join(ACTIONS)}, not {_short(action)}", path=path,
+        raise PlanError(N_("action must be one of {known}, not {action}", known=', '.join(ACTIONS), action=_short(action)), path=path,
                         line=body.line_of("action"), field=f"{where}.action")
     part = _text(body, "part", path, where=where)
     if action == "replace" and part is None:
-        raise PlanError("a replace needs the part number (part:)", path=path, line=body.line, field=f"{where}.part")
+        raise PlanError(N_("a replace needs the part number (part:)"), path=path, line=body.line, field=f"{where}.part")
     note = _text(body, "note", path, required=True, where=where) or ""
     return RepairEvent(str(action), note, part, body.line)
 
@@ -234,21 +235,21 @@ def _close(raw: Any, path: str, line: int) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, LineDict) or list(raw) != ["unrepaired"]:
-        raise PlanError("close must be {unrepaired: REASON}", path=path, line=line, field="close")
+        raise PlanError(N_("close must be {form}", form="{unrepaired: REASON}"), path=path, line=line, field="close")
     return _text(raw, "unrepaired", path, required=True, where="close")
 
 
 def _expect(raw: Any, path: str, line: int) -> CaseExpect:
     if not isinstance(raw, LineDict):
-        raise PlanError("expect must be a mapping: verdict, first_action, result", path=path, line=line,
+        raise PlanError(N_("expect must be a mapping: verdict, first_action, result"), path=path, line=line,
                         field="expect")
     for key in raw:
         if key not in _EXPECT_KEYS:
-            raise PlanError(f"unknown field {key!r}; known: {', '.join(_EXPECT_KEYS)}", path=path,
+            raise PlanError(N_("unknown field {key!r}; known: {known}", key=key, known=', '.join(_EXPECT_KEYS)), path=path,
                             line=raw.line_of(key), field=f"expect.{key}")
     for key, allowed in (("verdict", VERDICTS), ("first_action", FIRST_ACTIONS), ("result", RESULTS)):
         if raw.get(key) not in allowed:
-            raise PlanError(f"{key} must be one of {', '.join(allowed)}, not {_short(raw.get(key))}", path=path,
+            raise PlanError(N_("{key} must be one of {known}, not {raw}", key=key, known=', '.join(allowed), raw=_short(raw.get(key))), path=path,
                             line=raw.line_of(key), field=f"expect.{key}")
     return CaseExpect(raw["verdict"], raw["first_action"], raw["result"])
 

@@ -49,6 +49,7 @@ from bench.errors import BenchError, UsageError
 from bench.record import RunRecord, Verdict
 from bench.store.rows import utc
 from drivers.codecs.pan import redact
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
@@ -87,16 +88,15 @@ class CaseStore:
         _bounded(complaint=complaint, customer=customer_ref, last_worked=last_worked, software_update=software_update)
         serial, complaint = serial.strip(), redact(complaint.strip())
         if not serial:
-            raise UsageError("a case needs the unit's serial number")
+            raise UsageError(N_("a case needs the unit's serial number"))
         if not complaint:
-            raise UsageError("a case needs the customer's complaint (--complaint TEXT)")
+            raise UsageError(N_("a case needs the customer's complaint (--complaint TEXT)"))
         db = self._db
         with db.write():
             found = db.query(f"SELECT id FROM cases WHERE serial = :serial AND status = :open {db.row_lock}",
                              {"serial": serial, "open": OPEN})
             if found:
-                raise UsageError(f"unit {serial} already has an open case, {label(int(found[0][0]))}: "
-                                 "close it before opening another")
+                raise UsageError(N_("unit {serial} already has an open case, {label}: close it before opening another", serial=serial, label=label(int(found[0][0]))))
             if model is None:
                 known = db.query(_NEWEST_MODEL, {"serial": serial})
                 model = known[0][0] if known else None
@@ -125,7 +125,7 @@ class CaseStore:
             case = self._open_case(case_id, lock=True)
             found = db.query(_RUN_UNIT, {"run_id": run_id})
             if not found:
-                raise RunNotAttached(f"no run {run_id} in the store")
+                raise RunNotAttached(N_("no run {run_id} in the store", run_id=run_id))
             serial, model = found[0]
             if serial is not None and serial != case.serial:
                 raise RunNotAttached(mismatch(case, serial, run_id))
@@ -147,14 +147,14 @@ class CaseStore:
             UsageError: unknown action, ``replace`` without a part, an empty note, no such case, a closed case.
         """
         if action not in ACTIONS:
-            raise UsageError(f"unknown repair action {action!r}: one of {', '.join(ACTIONS)}")
+            raise UsageError(N_("unknown repair action {action!r}: one of {known}", action=action, known=', '.join(ACTIONS)))
         _bounded(note=note, part=part_number, technician=technician)
         part_number = _opt(part_number)
         if action == "replace" and part_number is None:
-            raise UsageError("--action replace needs --part PN (the part number fitted)")
+            raise UsageError(N_("--action replace needs --part PN (the part number fitted)"))
         note = redact(note.strip())
         if not note:
-            raise UsageError("a repair needs a note saying what was done (--note TEXT)")
+            raise UsageError(N_("a repair needs a note saying what was done (--note TEXT)"))
         technician = _opt(technician) or "technician"
         db = self._db
         at = now or datetime.now(UTC)
@@ -175,15 +175,14 @@ class CaseStore:
         """
         _bounded(unrepaired=unrepaired)
         if unrepaired is not None and not unrepaired.strip():
-            raise UsageError("--unrepaired needs a reason (why the unit leaves without a repair)")
+            raise UsageError(N_("--unrepaired needs a reason (why the unit leaves without a repair)"))
         db = self._db
         with db.write():
             case = self._open_case(case_id, lock=True)
             every = db.query(_CASE_VERDICTS, {"case_id": case_id})
             going = [rid for rid, v in every if v == Verdict.RUNNING.value]
             if going:  # its verdict may undo the one the case would close on
-                raise UsageError(f"case {label(case_id)} has a run still going ({str(going[-1])[:8]}): close it "
-                                 "once the run has ended (`bench runs open` lists runs left open by a dead process)")
+                raise UsageError(N_("case {label} has a run still going ({going}): close it once the run has ended (`bench runs open` lists runs left open by a dead process)", label=label(case_id), going=str(going[-1])[:8]))
             verdicts = [(rid, v) for rid, v in every if v in JUDGED]
             repairs = db.query("SELECT action, note FROM case_repairs WHERE case_id = :case_id ORDER BY at, id",
                                {"case_id": case_id})
@@ -207,7 +206,7 @@ class CaseStore:
         with self._db.read():
             found = self._db.query(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = :id", {"id": case_id})
         if not found:
-            raise UsageError(f"no case {label(case_id)} in the store (bench case list shows the cases)")
+            raise UsageError(N_("no case {label} in the store (bench case list shows the cases)", label=label(case_id)))
         return _case(found[0])
 
     def list_cases(self, status: str | None = None, serial: str | None = None) -> list[Case]:
@@ -253,10 +252,10 @@ class CaseStore:
         found = db.query(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = :id {db.row_lock if lock else ''}",
                          {"id": case_id})
         if not found:
-            raise UsageError(f"no case {label(case_id)} in the store (bench case list shows the cases)")
+            raise UsageError(N_("no case {label} in the store (bench case list shows the cases)", label=label(case_id)))
         case = _case(found[0])
         if not case.is_open:
-            raise UsageError(f"case {case.label} is closed ({case.result}); open a new case for unit {case.serial}")
+            raise UsageError(N_("case {label} is closed ({result}); open a new case for unit {serial}", label=case.label, result=case.result, serial=case.serial))
         return case
 
 
@@ -268,13 +267,13 @@ def _bounded(**texts: str | None) -> None:
     """UsageError naming the first text over :data:`MAX_TEXT` characters."""
     for name, text in texts.items():
         if text is not None and len(text) > MAX_TEXT:
-            raise UsageError(f"--{name.replace('_', '-')} is {len(text)} characters; at most {MAX_TEXT}")
+            raise UsageError(N_("--{name} is {count} characters; at most {most}", name=name.replace('_', '-'), count=len(text), most=MAX_TEXT))
 
 
 def mismatch(case: Case, serial: str, run_id: str) -> str:
     """The one line saying a run's unit is not the case's."""
-    return (f"the unit tested is {serial}, not {case.serial}: run {run_id[:8]} is stored but not attached "
-            f"to case {case.label}")
+    return N_("the unit tested is {serial}, not {case_serial}: run {run} is stored but not attached to case {case}",
+              serial=serial, case_serial=case.serial, run=run_id[:8], case=case.label)
 
 
 def check_case_open(store: StoreBase, case_id: int) -> Case:
@@ -285,7 +284,7 @@ def check_case_open(store: StoreBase, case_id: int) -> Case:
     """
     case = CaseStore(store).get(case_id)
     if not case.is_open:
-        raise UsageError(f"case {case.label} is closed ({case.result}); open a new case for unit {case.serial}")
+        raise UsageError(N_("case {label} is closed ({result}); open a new case for unit {serial}", label=case.label, result=case.result, serial=case.serial))
     return case
 
 
@@ -300,22 +299,25 @@ def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[
         elif action == REACTIVATED:
             at_factory = None
     if at_factory is not None:
-        return RETURNED, unrepaired.strip() if unrepaired else f"returned to the factory: {at_factory}"
+        return RETURNED, unrepaired.strip() if unrepaired else N_("returned to the factory: {note}", note=at_factory)
     if unrepaired is not None:
         return UNREPAIRED, unrepaired.strip()
     if verdicts and verdicts[-1][1] == Verdict.PASS.value and not untested and not checklist_only:
         return REPAIRED, None
     if not verdicts:
-        why = "it has no judged run"
+        why = N_("it has no judged run")
     else:
         rid, verdict = verdicts[-1]
-        why = f"its last run {rid[:8]} is {verdict}"
         if verdict == Verdict.PASS.value and checklist_only:
-            why += " but it was the intake checklist only (nothing tested the unit's functions)"
+            why = N_("its last run {run} is {verdict} but it was the intake checklist only (nothing tested the unit's "
+                     "functions)", run=rid[:8], verdict=verdict)
         elif verdict == Verdict.PASS.value:
-            why += f" but no run since the failure tested {', '.join(untested)} again"
-    raise CaseNotRepaired(f"case {case.label} cannot close as repaired: {why}; test the unit until a run passes "
-                          "(bench run PLAN --case " + case.label + "), or close it with --unrepaired REASON")
+            why = N_("its last run {run} is {verdict} but no run since the failure tested {steps} again", run=rid[:8],
+                     verdict=verdict, steps=", ".join(untested))
+        else:
+            why = N_("its last run {run} is {verdict}", run=rid[:8], verdict=verdict)
+    raise CaseNotRepaired(N_("case {case} cannot close as repaired: {why}; test the unit until a run passes (bench run "
+                             "PLAN --case {case}), or close it with --unrepaired REASON", case=case.label, why=why))
 
 
 def _opt(text: str | None) -> str | None:

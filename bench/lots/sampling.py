@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bench.errors import UsageError
+from drivers.i18n import N_, Text
 
 
 class Severity(StrEnum):
@@ -155,7 +156,7 @@ def cell(severity: Severity | str, letter: str, aql: float) -> Cell:
     table = _TABLES[Severity(severity)]
     row = table.get(letter)
     if row is None:
-        raise UsageError(f"no code letter {letter!r} in the {Severity(severity)} table")
+        raise UsageError(N_("no code letter {letter!r} in the {severity} table", letter=letter, severity=state_word(Severity(severity))))
     token = row.split()[aql_index(aql)]
     if "/" in token:
         ac, re_ = token.split("/")
@@ -172,7 +173,7 @@ def aql_index(aql: float) -> int:
     for i, value in enumerate(AQLS):
         if abs(value - aql) <= 1e-9 * max(1.0, value):
             return i
-    raise UsageError(f"AQL {aql:g} is not one of ISO 2859-1's: {', '.join(f'{a:g}' for a in AQLS)}")
+    raise UsageError(N_("AQL {aql:g} is not one of ISO 2859-1's: {known}", aql=aql, known=', '.join(f'{a:g}' for a in AQLS)))
 
 
 def code_letter(lot_size: int, level: str = "II") -> str:
@@ -183,12 +184,12 @@ def code_letter(lot_size: int, level: str = "II") -> str:
     """
     level = normalise_level(level)
     if lot_size < 2:
-        raise UsageError(f"a lot has at least 2 units, not {lot_size}")
+        raise UsageError(N_("a lot has at least 2 units, not {lot_size}", lot_size=lot_size))
     col = LEVELS.index(level)
     for upper, letters in TABLE_I:
         if upper is None or lot_size <= upper:
             return letters[col]
-    raise AssertionError("unreachable: the last range of Table I is open")
+    raise AssertionError("unreachable: the last range of Table I is open")  # i18n: an internal invariant
 
 
 def normalise_level(level: str) -> str:
@@ -198,7 +199,7 @@ def normalise_level(level: str) -> str:
     if text.startswith("S") and not text.startswith("S-"):
         text = "S-" + text[1:]
     if text not in LEVELS:
-        raise UsageError(f"inspection level {level!r}: expected one of {', '.join(LEVELS)}")
+        raise UsageError(N_("inspection level {level!r}: expected one of {known}", level=level, known=', '.join(LEVELS)))
     return text
 
 
@@ -258,13 +259,13 @@ def resolve(severity: Severity | str, letter: str, aql: float) -> tuple[str, int
         if entry in ("v", "^"):
             step = 1 if entry == "v" else -1
             if direction and step != direction:
-                raise AssertionError(f"arrows disagree in column {aql:g} at letter {letters[i]}")
+                raise AssertionError(f"arrows disagree in column {aql:g} at letter {letters[i]}")  # i18n: an internal invariant
             direction = step
         elif not direction:
-            raise UsageError(f"no {severity} plan for code letter {letter} at AQL {aql:g} ({first!r})")
+            raise UsageError(N_("no {severity} plan for code letter {letter} at AQL {aql:g} ({first!r})", severity=state_word(severity), letter=letter, aql=aql, first=first))
         i += direction
         if not 0 <= i < len(letters):
-            raise AssertionError(f"the arrow at {letter}/{aql:g} leads out of the {severity} table")
+            raise AssertionError(f"the arrow at {letter}/{aql:g} leads out of the {severity} table")  # i18n: an internal invariant
 
 
 def plan(lot_size: int, aql: float, level: str = "II", severity: Severity | str = Severity.NORMAL) -> SamplingPlan:
@@ -288,6 +289,22 @@ class Decision(StrEnum):
 
     ACCEPT = "ACCEPT"
     REJECT = "REJECT"
+
+    @property
+    def text(self) -> Text:
+        """The decision as a person reads it (``ACCEPT`` in English; the value stays the code)."""
+        return _DECISION_WORDS[self.value]
+
+
+_DECISION_WORDS = {"ACCEPT": N_("ACCEPT"), "REJECT": N_("REJECT")}
+#: Inspection severities and states as a person reads them (the values stay codes).
+_STATE_WORDS = {"normal": N_("normal"), "tightened": N_("tightened"), "reduced": N_("reduced"),
+                "discontinued": N_("discontinued")}
+
+
+def state_word(state: str) -> Text:
+    """A severity or switching state (``normal``, ``tightened`` ...) as a person reads it."""
+    return _STATE_WORDS.get(str(state)) or Text("{state}", state=str(state))
 
 
 def decide(p: SamplingPlan, tested: int, defectives: int) -> Decision | None:
@@ -347,7 +364,7 @@ class SwitchingState:
     normal_window: list[bool] = field(default_factory=list)
     tightened_accepts: int = 0
     tightened_rejects: int = 0
-    history: list[str] = field(default_factory=list)
+    history: list[Text] = field(default_factory=list)
 
     @property
     def reduced_eligible(self) -> bool:
@@ -406,19 +423,21 @@ def switching_state(results: Iterable[LotResult], *, resume: bool = False) -> Sw
     for n, r in enumerate(results, 1):
         if s.state is InspectionState.DISCONTINUED:
             if r.severity is not Severity.TIGHTENED:
-                s.history.append(f"lot {n}: inspected {r.severity} while discontinued; ignored")
+                s.history.append(N_("lot {n}: inspected {severity} while discontinued; ignored", n=n,
+                                    severity=state_word(r.severity)))
                 continue
             s.state, s.tightened_accepts, s.tightened_rejects = InspectionState.TIGHTENED, 0, 0
-            s.history.append(f"lot {n}: inspection resumed at tightened")
+            s.history.append(N_("lot {n}: inspection resumed at tightened", n=n))
         if s.state is InspectionState.NORMAL and r.severity is Severity.REDUCED and s.reduced_eligible:
             s.state = InspectionState.REDUCED
-            s.history.append(f"lot {n}: reduced inspection approved (switching score {s.score})")
+            s.history.append(N_("lot {n}: reduced inspection approved (switching score {score})", n=n, score=s.score))
         if s.state is InspectionState.NORMAL:
             s.normal_window = [*s.normal_window, r.accepted][-WINDOW:]
             if s.normal_window.count(False) >= TIGHTEN_REJECTS:
                 s.state, s.tightened_accepts, s.tightened_rejects = InspectionState.TIGHTENED, 0, 0
                 s.score = 0
-                s.history.append(f"lot {n}: 2 of the last {len(s.normal_window)} lots not accepted: tightened")
+                s.history.append(N_("lot {n}: 2 of the last {count} lots not accepted: tightened", n=n,
+                                    count=len(s.normal_window)))
                 continue
             delta = switching_score_delta(r)
             s.score = 0 if delta is None else s.score + delta
@@ -427,20 +446,22 @@ def switching_state(results: Iterable[LotResult], *, resume: bool = False) -> Sw
                 s.tightened_accepts += 1
                 if s.tightened_accepts >= RELAX_ACCEPTS:
                     s.state, s.score, s.normal_window = InspectionState.NORMAL, 0, []
-                    s.history.append(f"lot {n}: 5 consecutive lots accepted on tightened: normal")
+                    s.history.append(N_("lot {n}: 5 consecutive lots accepted on tightened: normal", n=n))
             else:
                 s.tightened_accepts = 0
                 s.tightened_rejects += 1
                 if s.tightened_rejects >= DISCONTINUE_REJECTS:
                     s.state = InspectionState.DISCONTINUED
-                    s.history.append(f"lot {n}: 5 lots not accepted on tightened: inspection discontinued")
+                    s.history.append(N_("lot {n}: 5 lots not accepted on tightened: inspection discontinued", n=n))
         elif s.state is InspectionState.REDUCED and (not r.accepted or r.in_gap):
             s.state, s.score, s.normal_window = InspectionState.NORMAL, 0, []
-            why = "not accepted" if not r.accepted else "accepted between Ac and Re"
-            s.history.append(f"lot {n}: {why} on reduced: normal")
+            if r.accepted:
+                s.history.append(N_("lot {n}: accepted between Ac and Re on reduced: normal", n=n))
+            else:
+                s.history.append(N_("lot {n}: not accepted on reduced: normal", n=n))
     if resume and s.state is InspectionState.DISCONTINUED:
         s.state, s.tightened_accepts, s.tightened_rejects = InspectionState.TIGHTENED, 0, 0
-        s.history.append("inspection resumed at tightened")
+        s.history.append(N_("inspection resumed at tightened"))
     return s
 
 
@@ -449,8 +470,7 @@ def severity_for(results: Sequence[LotResult], *, approve_reduced: bool = False,
     s = switching_state(results, resume=resume)
     sev = s.severity()
     if sev is None:
-        raise UsageError("inspection of this supplier's part is discontinued (5 lots not accepted on "
-                         "tightened inspection); after corrective action, start again with --resume")
+        raise UsageError(N_("inspection of this supplier's part is discontinued (5 lots not accepted on tightened inspection); after corrective action, start again with --resume"))
     if sev is Severity.NORMAL and approve_reduced and s.reduced_eligible:
         return Severity.REDUCED
     return sev

@@ -29,6 +29,7 @@ from bench.lots import sampling
 from bench.record import Verdict
 from bench.store.lotplaces import lock_lot
 from bench.store.rows import utc
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.base import StoreBase
@@ -157,12 +158,12 @@ class LotStore:
             UsageError: a lot with this id exists, or runs already carry it.
         """
         if not lot_id.strip():
-            raise UsageError("a lot needs a non-empty lot number")
+            raise UsageError(N_("a lot needs a non-empty lot number"))
         opened = now or datetime.now(UTC)
         db = self._db
         with db.write():
             if db.query("SELECT id FROM lots WHERE id = :id", {"id": lot_id}):
-                raise UsageError(f"lot {lot_id!r} already exists (bench inspect status {lot_id})")
+                raise UsageError(N_("lot {lot_id!r} already exists (bench inspect status {lot_id})", lot_id=lot_id))
             db.execute(_INSERT_LOT, dict(
                 id=lot_id, supplier=supplier, part=part, lot_size=plan.lot_size, aql=plan.aql, level=plan.level,
                 severity=plan.severity.value, plan_file=plan_file, code_letter=plan.letter,
@@ -184,7 +185,7 @@ class LotStore:
         """:meth:`get` inside the caller's transaction."""
         found = self._db.query(f"SELECT {_LOT_COLUMNS} FROM lots WHERE id = :id", {"id": lot_id})
         if not found:
-            raise UsageError(f"no lot {lot_id!r} in the store; open it with: bench inspect start --lot {lot_id} ...")
+            raise UsageError(N_("no lot {lot_id!r} in the store; open it with: bench inspect start --lot {lot_id} ...", lot_id=lot_id))
         return _lot(found[0])
 
     def lots_of(self, supplier: str, part: str) -> list[Lot]:
@@ -252,7 +253,7 @@ class LotStore:
         by_unit: dict[str, UnitResult] = {}
         pending: dict[str, int] = {}
         for rid, verdict, ended, started, serial, model in rows:
-            key = serial if serial is not None else f"(unidentified run {rid[:8]})"
+            key = serial if serial is not None else N_("(unidentified run {run})", run=rid[:8])
             counted = verdict in (Verdict.PASS.value, Verdict.FAIL.value)
             u = by_unit.get(key)
             if not counted:
@@ -288,8 +289,7 @@ def check_lot_open(store: StoreBase, lot: str) -> None:
     d = status.lot
     if d.decision is not None:
         raise UsageError(
-            f"lot {lot} is already decided: {d.decision} ({status.defectives} defective(s) in "
-            f"{status.tested} unit(s) tested, Ac {d.plan.ac}, Re {d.plan.re}); no more units are tested for it"
+            N_("lot {lot} is already decided: {decision} ({defectives} defective(s) in {tested} unit(s) tested, Ac {ac}, Re {re}); no more units are tested for it", lot=lot, decision=sampling.Decision(d.decision).text, defectives=status.defectives, tested=status.tested, ac=d.plan.ac, re=d.plan.re)
         )
 
 

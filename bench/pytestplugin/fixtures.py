@@ -20,11 +20,12 @@ from bench.pytestplugin.measure import Measure
 from bench.pytestplugin.session import BenchSession, RoleMissing, SlotBench
 from bench.pytestplugin.steps import TestStep
 from drivers.codecs.pan import redact
+from drivers.i18n import N_, _, tr
 
 SESSION = pytest.StashKey[BenchSession]()
 STEP = pytest.StashKey[tuple[SlotBench, TestStep]]()
 
-NO_BENCH = "no bench: run pytest with --bench-sim (the simulated bench) or --bench-station FILE"
+NO_BENCH = N_("no bench: run pytest with --bench-sim (the simulated bench) or --bench-station FILE")
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,14 @@ def bench_slot(request: pytest.FixtureRequest) -> SlotBench:
     """The slot this test runs on (one per slot of a multi-up bench); every other fixture builds on it."""
     session = request.config.stash.get(SESSION, None)
     if session is None:
-        pytest.skip(NO_BENCH)
+        pytest.skip(tr(NO_BENCH))
     number = int(getattr(request, "param", session.slot_numbers[0]))
     try:
         slot = session.slot(number)
     except BenchError as exc:
         # The simulator, the station or the store did not start: no bench test can run or be recorded.
         # One line and bench's exit code (3 equipment, 2 usage), not the same traceback on every test.
-        pytest.exit(f"bench could not start: {exc}", returncode=exit_code(exc))
+        pytest.exit(_("bench could not start: {error}").format(error=tr(exc)), returncode=exit_code(exc))
     request.node.stash[STEP] = (slot, TestStep(step_name(request.node)))
     return slot
 
@@ -79,10 +80,12 @@ def _device(slot: SlotBench, role: str) -> Any:
     except RoleMissing as missing:
         what = role.replace("_", " ")
         if missing.unstarted:
-            pytest.skip(f"the simulated bench started without a {what}: no collected test names the {role} "
-                        "fixture among its arguments")
-        where = f" in slot {slot.number}" if slot.multi else ""
-        pytest.skip(f"the station has no {what}{where} (role {role!r})")
+            pytest.skip(_("the simulated bench started without a {what}: no collected test names the {role} fixture "
+                          "among its arguments").format(what=what, role=role))
+        if slot.multi:
+            pytest.skip(_("the station has no {what} in slot {slot} (role {role!r})").format(what=what, slot=slot.number,
+                                                                                            role=role))
+        pytest.skip(_("the station has no {what} (role {role!r})").format(what=what, role=role))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.measure import Limit, Measurement, judge
 from drivers.codecs.pan import redact, redact_data
+from drivers.i18n import N_
 
 #: The fault a measurement outside its limits carries when the test names none.
 DEFAULT_FAULT = "TEST-FAILED"
@@ -55,16 +56,16 @@ class Measure:
         """
         __tracebackhide__ = True  # a failure points at the test's line, not at this one
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"a measurement needs a name, not {name!r}")
+            raise ValueError(N_("a measurement needs a name, not {name!r}", name=name))
         name = redact(name)  # it is stored, shown and a JUnit property's name
         for label, bound in (("min", min), ("max", max)):
             if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)
                                       or not math.isfinite(bound)):
-                raise ValueError(f"measurement {name}: {label} must be a finite number, not {bound!r}")
+                raise ValueError(N_("measurement {name}: {label} must be a finite number, not {bound!r}", name=name, label=label, bound=bound))
         if isinstance(equals, float) and math.isnan(equals):  # the test would fail whatever the unit said
-            raise ValueError(f"measurement {name}: equals nan, which no value equals")
+            raise ValueError(N_("measurement {name}: equals nan, which no value equals", name=name))
         if min is not None and max is not None and min > max:
-            raise ValueError(f"measurement {name}: min {min} is above max {max}")
+            raise ValueError(N_("measurement {name}: min {min} is above max {max}", name=name, min=min, max=max))
         limited = min is not None or max is not None or equals is not None
         limit = Limit(min=min, max=max, equals=equals, unit=unit, fault=fault) if limited else None
         m = judge(name, value, unit=unit, limit=limit, default_fault=fault)

@@ -30,13 +30,14 @@ from typing import Any
 
 import pytest
 
-from bench.errors import BenchError, DeviceError, Interrupted
+from bench.errors import BenchError, DeviceError, Interrupted, said
 from bench.plan import Plan, Step, load_plan
 from bench.pytestplugin.fixtures import NO_BENCH, SESSION
 from bench.pytestplugin.measure import _property
 from bench.pytestplugin.session import BenchSession, SlotBench
 from bench.record import Finding, Outcome, RunRecord, StepRecord, UnitInfo, Verdict, utcnow
 from drivers.codecs.pan import redact
+from drivers.i18n import N_, _, tr
 
 _LOG = logging.getLogger(__name__)
 
@@ -149,20 +150,21 @@ class PlanItem(pytest.Item):
         """Run the step (or wait for it); an ERROR is an error here, a SKIP a skip."""
         session = self.config.stash.get(SESSION, None)
         if session is None:
-            raise pytest.skip.Exception(NO_BENCH, _use_item_location=True)
+            raise pytest.skip.Exception(tr(NO_BENCH), _use_item_location=True)
         parent = self.parent
         assert isinstance(parent, PlanFile)
         try:
             run = parent.run_for(self, session)
         except BenchError as exc:  # the bench or the store did not start
-            pytest.fail(str(exc), pytrace=False)
+            pytest.fail(tr(exc), pytrace=False)
         rec = self.record = run.result(self.step)
         for m in rec.measurements:
             self.user_properties.append((f"bench.{m.name}", _property(m)))
         if run.not_stored.get(self.step.name):
-            self.add_report_section("setup", "bench", f"this step was not stored: {run.not_stored[self.step.name]}")
+            self.add_report_section("setup", "bench", _("this step was not stored: {why}").format(
+                why=tr(run.not_stored[self.step.name])))
         if rec.outcome == Outcome.SKIP:  # shown at the step's line in the plan, not in this module
-            raise pytest.skip.Exception(rec.message, _use_item_location=True)
+            raise pytest.skip.Exception(tr(rec.message), _use_item_location=True)
         if rec.outcome == Outcome.ERROR:
             pytest.fail(_describe(rec), pytrace=False)
 
@@ -185,7 +187,7 @@ class PlanItem(pytest.Item):
 
 
 def _headline(rec: StepRecord) -> str:
-    return redact(f"{rec.fault}: {rec.message}" if rec.fault else rec.message or rec.outcome.value)
+    return redact(f"{rec.fault}: {tr(rec.message)}" if rec.fault else tr(rec.message) or rec.outcome.value)
 
 
 def _describe(rec: StepRecord) -> str:
@@ -252,14 +254,14 @@ class PlanRun:
     def _ended_without(self, step: Step) -> StepRecord:
         err = self._error
         if isinstance(err, Interrupted):
-            pytest.fail(f"not run: the plan's run was {err}", pytrace=False)
+            pytest.fail(_("not run: the plan's run was {why}").format(why=tr(err)), pytrace=False)
         if isinstance(err, BenchError):
             outcome = Outcome.FAIL if isinstance(err, DeviceError) else Outcome.ERROR
             fault = err.fault_code or ("UNIT-FAULT" if outcome == Outcome.FAIL else "BENCH-ERROR")
-            message = str(err)
+            message = said(err)
         else:
             outcome, fault = Outcome.ERROR, "BENCH-ERROR"
-            message = f"the plan's run ended before this step: {err or 'no record'}"
+            message = N_("the plan's run ended before this step: {why}", why=said(err) if err else N_("no record"))
         rec = StepRecord(0, step.name, step.check.name, outcome, utcnow(), 0.0, 0, fault, message)
         self._store(rec)
         return rec
@@ -296,7 +298,7 @@ class PlanRun:
             self.slot.add_step(rec)
         except BenchError as exc:  # the store went away: the item says so, the session goes on
             _LOG.error("step %s not stored: %s", rec.name, exc)
-            self.not_stored[rec.name] = str(exc)
+            self.not_stored[rec.name] = said(exc)
 
     def took(self, rec: StepRecord) -> None:
         """The runner recorded a step: store it in the slot's run record and hand it to its item.

@@ -31,7 +31,8 @@ from bench.pytestplugin.fixtures import (  # noqa: F401  (fixtures are found as 
     supply,
     unit,
 )
-from bench.pytestplugin.options import add_options, read_options
+from bench.pytestplugin.options import add_options, read_options, session_language
+from drivers.i18n import N_, _, ngettext, tr, using_language
 
 _LOG = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         session = BenchSession(options, terminal_operator=_terminal_operator(config),
                                name=f"pytest:{config.rootpath.name}")
     except BenchError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        with using_language(session_language()):  # also for an option refused before the session spoke it
+            raise pytest.UsageError(tr(exc)) from None
     config.stash[SESSION] = session
     from bench import interrupts
 
@@ -194,7 +196,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             slot.add_step(step.record())
         except BenchError as exc:  # the store went away: say so on the test, the session goes on
             _LOG.error("step %s not stored: %s", step.name, exc)
-            report.sections.append(("bench", f"this test's step was not stored: {exc}"))
+            report.sections.append(("bench", _("this test's step was not stored: {why}").format(why=tr(exc))))
     return report
 
 
@@ -233,14 +235,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     finish_plans(session.config)  # a plan's runner still going stops before the bench goes
     interrupted = None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
-        who = interrupts.interrupted_by() if interrupts.received() else "interrupted"
-        interrupted = f"{who} before every test ran"
-    from bench.errors import BenchError
+        who = interrupts.interrupted_by() if interrupts.received() else N_("interrupted")
+        interrupted = N_("{who} before every test ran", who=who)
+    from bench.errors import BenchError, said
 
     try:
         session.config.stash[_FINISHED] = bench.finish(interrupted)
     except BenchError as exc:  # the store went away at the end: say so, and the session did not pass
-        session.config.stash[_FINISH_ERROR] = str(exc)
+        session.config.stash[_FINISH_ERROR] = said(exc)
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -253,15 +255,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.write_sep("=", "bench")  # as pytest's own sections: a pending progress line ends first
     if problem is not None:
-        terminalreporter.write_line(escape_controls(f"error: the runs could not be finished: {problem}"), red=True)
+        terminalreporter.write_line(escape_controls(_("error: the runs could not be finished: {why}").format(
+            why=tr(problem))), red=True)
     for run in finished:
         rec = run.slot.record
-        who = f"{rec.unit.model} {rec.unit.serial}" if rec.unit is not None else "unit not identified"
-        where = f"slot {rec.slot}: " if rec.slot is not None else ""
-        steps = f"{len(rec.steps)} step{'' if len(rec.steps) == 1 else 's'}"
-        line = f"{where}{who}: {rec.verdict.value} ({steps}) - {rec.summary} - run {rec.run_id[:8]}"
+        who = f"{rec.unit.model} {rec.unit.serial}" if rec.unit is not None else _("unit not identified")
+        steps = ngettext("{n} step", "{n} steps", len(rec.steps)).format(n=len(rec.steps))
+        line = _("{unit}: {verdict} ({steps}) - {summary} - run {run}").format(
+            unit=who, verdict=rec.verdict.value, steps=steps, summary=tr(rec.summary), run=rec.run_id[:8])
+        if rec.slot is not None:
+            line = _("slot {slot}: {line}").format(slot=rec.slot, line=line)
         if run.report is not None:
-            line += f" - report {run.report}"
+            line += " - " + _("report {path}").format(path=run.report)
         if run.report_error:
-            line += f" - {run.report_error}"
+            line += f" - {tr(run.report_error)}"
         terminalreporter.write_line(escape_controls(line))

@@ -24,6 +24,7 @@ from bench.errors import BenchError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.pytestplugin.options import BenchOptions
 from bench.record import RunRecord, StepRecord, UnitInfo, Verdict, utcnow
+from drivers.i18n import N_
 from drivers.interfaces import Device, Unit
 
 _LOG = logging.getLogger(__name__)
@@ -259,7 +260,7 @@ class BenchSession:
             return ScriptedOperator(self.answers, self._actions.get(number, {}),
                                     name=station_operator or "scripted")
         if self._terminal_operator is None:
-            raise UsageError("a real station needs an operator: run from a terminal or give --bench-operator-script")
+            raise UsageError(N_("a real station needs an operator: run from a terminal or give --bench-operator-script"))
         import getpass
 
         return self._terminal_operator(station_operator or getpass.getuser())

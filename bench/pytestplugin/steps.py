@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from bench.errors import BenchError, DeviceError, EquipmentError, OperatorTimeout
+from bench.errors import BenchError, DeviceError, EquipmentError, OperatorTimeout, said
 from bench.measure import Measurement
 from bench.pytestplugin.measure import MeasurementFailed
 from bench.record import Outcome, StepRecord, utcnow
 from drivers.codecs.pan import redact
+from drivers.i18n import N_
 
 #: Captured lines a failed step keeps (the newest).
 LOG_LINES = 200
@@ -74,7 +75,8 @@ class TestStep:
 def _skipped(report: pytest.TestReport) -> tuple[Outcome, str | None, str]:
     reason = getattr(report, "wasxfail", None)
     if reason is not None:
-        return Outcome.SKIP, "TEST-SKIPPED", f"expected to fail{': ' + reason if reason else ''}"
+        return Outcome.SKIP, "TEST-SKIPPED", N_("expected to fail: {reason}", reason=reason) if reason else N_(
+            "expected to fail")
     longrepr = report.longrepr
     text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
     return Outcome.SKIP, "TEST-SKIPPED", text.removeprefix("Skipped: ")
@@ -82,22 +84,25 @@ def _skipped(report: pytest.TestReport) -> tuple[Outcome, str | None, str]:
 
 def _failed(report: pytest.TestReport, call: pytest.CallInfo[Any]) -> tuple[Outcome, str | None, str]:
     excinfo = call.excinfo
-    where = "" if report.when == "call" else f" (in {report.when})"
+    def at(message: str) -> str:  # where in the test it happened, when not in its body
+        return message if report.when == "call" else N_("{message} (in {when})", message=message, when=report.when)
+
     if excinfo is None:  # a strict xfail that passed
-        return Outcome.FAIL, "TEST-FAILED", "passed, but was expected to fail"
+        return Outcome.FAIL, "TEST-FAILED", N_("passed, but was expected to fail")
     exc = excinfo.value
     if isinstance(exc, OperatorTimeout):
-        return Outcome.TIMEOUT, exc.fault_code, str(exc) + where
+        return Outcome.TIMEOUT, exc.fault_code, at(said(exc))
     if isinstance(exc, DeviceError):
-        return Outcome.FAIL, exc.fault_code or "TEST-FAILED", str(exc) + where
+        return Outcome.FAIL, exc.fault_code or "TEST-FAILED", at(said(exc))
     if isinstance(exc, EquipmentError | BenchError):
-        return Outcome.ERROR, exc.fault_code or "BENCH-ERROR", str(exc) + where
+        return Outcome.ERROR, exc.fault_code or "BENCH-ERROR", at(said(exc))
     if isinstance(exc, MeasurementFailed):  # its own words, not the class's dotted name before them
-        return Outcome.FAIL, exc.fault_code or "TEST-FAILED", str(exc) + where
+        message = exc.measurement.message  # kept a Text when masking changed nothing
+        return Outcome.FAIL, exc.fault_code or "TEST-FAILED", at(message if redact(message) == message else str(exc))
     fault = getattr(exc, "fault_code", None)  # the test's own assertion error may carry one
     if isinstance(exc, AssertionError | pytest.fail.Exception):
-        return Outcome.FAIL, fault or "TEST-FAILED", _first_line(excinfo.exconly()) + where
-    return Outcome.ERROR, "TEST-ERROR", f"error in the test: {_first_line(excinfo.exconly())}{where}"
+        return Outcome.FAIL, fault or "TEST-FAILED", at(_first_line(excinfo.exconly()))
+    return Outcome.ERROR, "TEST-ERROR", at(N_("error in the test: {error}", error=_first_line(excinfo.exconly())))
 
 
 def _first_line(text: str) -> str:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bench.errors import PlanError
+from drivers.i18n import N_
 from drivers.yamlsafe import LineDict, LineList
 from drivers.yamlsafe import kind_of as kind
 from drivers.yamlsafe import show_value as show
@@ -44,10 +45,10 @@ class Where:
         value = node.get(key)
         if value is None:
             if required:
-                raise self.error(f"missing required field {key!r}", node, None, fld)
+                raise self.error(N_("missing required field {key!r}", key=key), node, None, fld)
             return None
         if not isinstance(value, LineDict):
-            raise self.error(f"{fld} must be a mapping, not {kind(value)}", node, key, fld)
+            raise self.error(N_("{field} must be a mapping, not {kind}", field=fld, kind=kind(value)), node, key, fld)
         return value
 
     def no_unknown(self, node: LineDict, allowed: set[str] | frozenset[str], fld: str) -> None:
@@ -55,9 +56,12 @@ class Where:
         for key in node:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(sorted(allowed))}"
                 where = f"{fld}.{field_name(key)}" if fld else field_name(key)
-                raise self.error(f"unknown field {show(key)}{hint}", node, key, where)
+                if close:
+                    raise self.error(N_("unknown field {name}; did you mean {close!r}?", name=show(key), close=close[0]),
+                                     node, key, where)
+                raise self.error(N_("unknown field {name}; allowed: {allowed}", name=show(key),
+                                    allowed=", ".join(sorted(allowed))), node, key, where)
 
     def number(self, node: LineDict, key: str, fld: str, *, low: float = 0.0, high: float = MAX_NUMBER,
                whole: bool = False, low_open: bool = False) -> float:
@@ -65,31 +69,40 @@ class Where:
         value = node[key]
         ok_type = isinstance(value, int) or (not whole and isinstance(value, float))
         if isinstance(value, bool) or not ok_type:
-            what = "a whole number" if whole else "a number"
-            raise self.error(f"{fld} must be {what}, not {kind(value)} ({show(value)})", node, key, fld)
+            if whole:
+                raise self.error(N_("{field} must be a whole number, not {kind} ({value})", field=fld, kind=kind(value),
+                                    value=show(value)), node, key, fld)
+            raise self.error(N_("{field} must be a number, not {kind} ({value})", field=fld, kind=kind(value),
+                                value=show(value)), node, key, fld)
         if not math.isfinite(value):
-            raise self.error(f"{fld} must be a finite number, not {show(value)}", node, key, fld)
+            raise self.error(N_("{field} must be a finite number, not {value}", field=fld, value=show(value)), node, key, fld)
         below = value <= low if low_open else value < low
         if below or value > high:
-            lo = f"above {low:g}" if low_open else f"from {low:g}"
-            raise self.error(f"{fld} must be {lo} to {high:g}, not {show(value)}", node, key, fld)
+            if low_open:
+                raise self.error(N_("{field} must be above {low:g} to {high:g}, not {value}", field=fld, low=low,
+                                    high=high, value=show(value)), node, key, fld)
+            raise self.error(N_("{field} must be from {low:g} to {high:g}, not {value}", field=fld, low=low, high=high,
+                                value=show(value)), node, key, fld)
         return float(value) if not whole else int(value)
 
     def duration(self, node: LineDict, key: str, fld: str, *, low_open: bool = True, high: float) -> float:
         """``node[key]`` as seconds: a number of seconds or text with a unit, ``90s``, ``15m``, ``1.5h``, ``500ms``."""
         value = node[key]
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.error(f"{fld} must be a duration like 90s, 15m or 1h, not {kind(value)}", node, key, fld)
+            raise self.error(N_("{field} must be a duration like 90s, 15m or 1h, not {kind}", field=fld, kind=kind(value)), node, key, fld)
         if isinstance(value, str):
             m = _DURATION_RE.match(value)
             if m is None:
-                raise self.error(f"{fld} must be a duration like 90s, 15m or 1h, not {show(value)}", node, key, fld)
+                raise self.error(N_("{field} must be a duration like 90s, 15m or 1h, not {value}", field=fld, value=show(value)), node, key, fld)
             seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
         else:
             seconds = float(value)
         if not math.isfinite(seconds) or seconds < 0 or (low_open and seconds == 0) or seconds > high:
-            lo = "above 0" if low_open else "from 0"
-            raise self.error(f"{fld} must be {lo} to {fmt_duration(high)}, not {show(value)}", node, key, fld)
+            if low_open:
+                raise self.error(N_("{field} must be above 0 to {duration}, not {value}", field=fld,
+                                    duration=fmt_duration(high), value=show(value)), node, key, fld)
+            raise self.error(N_("{field} must be from 0 to {duration}, not {value}", field=fld,
+                                duration=fmt_duration(high), value=show(value)), node, key, fld)
         return seconds
 
     def text(self, node: LineDict, key: str, fld: str, *, limit: int = 2000) -> str | None:
@@ -98,13 +111,13 @@ class Where:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.error(f"{fld} must be text, not {kind(value)}", node, key, fld)
+            raise self.error(N_("{field} must be text, not {kind}", field=fld, kind=kind(value)), node, key, fld)
         text = str(value)
         if len(text) > limit:
-            raise self.error(f"{fld} is {len(text)} characters; at most {limit}", node, key, fld)
+            raise self.error(N_("{field} is {count} characters; at most {limit}", field=fld, count=len(text), limit=limit), node, key, fld)
         bad = _TEXT_CONTROL.search(text)
         if bad is not None:
-            raise self.error(f"{fld} holds control character U+{ord(bad.group()):04X}", node, key, fld)
+            raise self.error(N_("{field} holds control character U+{code:04X}", field=fld, code=ord(bad.group())), node, key, fld)
         return text
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.measure import Limit, Measurement, judge
 from bench.soak.limits import PERCENTILES, STAGES, DriftLimit, SoakLimits
+from drivers.i18n import N_
 
 FAULT_DECLINED = "TXN-DECLINED"
 FAULT_FAILURES = "TXN-FAILURES"
@@ -45,14 +46,15 @@ def judge_limits(summary: Mapping[str, Any], limits: SoakLimits) -> list[Measure
         rate = summary.get("approval_rate")
         out.append(judge("approval_rate", None if rate is None else round(rate, 6), unit=None,
                          limit=Limit(min=limits.approval_rate_min, fault=FAULT_DECLINED), default_fault=FAULT_DECLINED,
-                         says=None if rate is not None else "approval rate not measured: the host answered no sale"))
+                         says=None if rate is not None else N_("approval rate not measured: the host answered no sale")))
     if limits.failures_max is not None:
         out.append(judge("failures", int(summary.get("failed", 0)), unit=None,
                          limit=Limit(max=limits.failures_max, fault=FAULT_FAILURES), default_fault=FAULT_FAILURES))
     for lat in limits.latency:
         key = _PCT_NAME[lat.percentile]
         value = summary["latency_ms"][lat.stage][key]
-        says = None if value is not None else f"{lat.stage} {key} not measured: no completed sale went through it"
+        says = None if value is not None else N_("{stage} {percentile} not measured: no completed sale went through it",
+                                                stage=lat.stage, percentile=key)
         out.append(judge(f"{lat.stage}.{key}", value, unit="ms", limit=Limit(max=lat.max_ms, unit="ms", fault=FAULT_SLOW),
                          default_fault=FAULT_SLOW, says=says))
     drift = summary.get("drift") or {}
@@ -67,7 +69,6 @@ def _drift(d: DriftLimit, drift: Mapping[str, Any]) -> Measurement:
     unit = q.get("unit") or (None if sampled else "ms")
     first, last = q.get("first"), q.get("last")
     window = drift.get("window_min", 0)
-    missing = f"{d.quantity} drift not measured: "
     value: float | None
     says: str | None = None
     if d.kind in ("max", "min"):
@@ -79,7 +80,8 @@ def _drift(d: DriftLimit, drift: Mapping[str, Any]) -> Measurement:
         limit = Limit(max=d.bound, unit=unit, fault=FAULT_DRIFT) if d.kind == "max" else \
             Limit(min=d.bound, unit=unit, fault=FAULT_DRIFT)
         if value is None:
-            says = missing + f"nothing in the last {window} minutes"
+            says = N_("{quantity} drift not measured: nothing in the last {minutes} minutes", quantity=d.quantity,
+                      minutes=window)
     elif d.kind == "max_increase":
         what, unit = "increase", None
         # Relative to the first window, or to the floor when that is higher: a few ms of timer jitter
@@ -88,13 +90,17 @@ def _drift(d: DriftLimit, drift: Mapping[str, Any]) -> Measurement:
         value = None if base in (None, 0) or last is None else round((last - first) / base, 6)
         limit = Limit(max=d.bound, fault=FAULT_DRIFT)
         if value is None:
-            says = missing + (f"it was 0 in the first {window} minutes" if first == 0 and last is not None
-                              else f"nothing in the first or the last {window} minutes")
+            says = N_("{quantity} drift not measured: it was 0 in the first {minutes} minutes", quantity=d.quantity,
+                      minutes=window) if first == 0 and last is not None else _nothing(d.quantity, window)
     else:  # max_drop
         what = "drop"
         value = None if first is None or last is None else round(first - last, 6)
         limit = Limit(max=d.bound, unit=unit, fault=FAULT_DRIFT)
         if value is None:
-            says = missing + f"nothing in the first or the last {window} minutes"
+            says = _nothing(d.quantity, window)
     return judge(f"drift.{d.quantity}.{what}", value, unit=unit, limit=limit, default_fault=FAULT_DRIFT, says=says)
 
+
+def _nothing(quantity: str, window: int) -> str:
+    return N_("{quantity} drift not measured: nothing in the first or the last {minutes} minutes", quantity=quantity,
+              minutes=window)

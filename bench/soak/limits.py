@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.soak.fields import Where
+from drivers.i18n import N_
 from drivers.yamlsafe import LineDict
 
 #: The stages a latency limit may name: the unit's clock (amount..total) and the bench's whole sale.
@@ -78,13 +79,13 @@ def parse_limits(wh: Where, data: LineDict) -> SoakLimits:
     if node is not None:
         wh.no_unknown(node, {"min"}, "limits.approval_rate")
         if "min" not in node:
-            raise wh.error("approval_rate needs min", raw, "approval_rate", "limits.approval_rate.min")
+            raise wh.error(N_("approval_rate needs min"), raw, "approval_rate", "limits.approval_rate.min")
         approval = wh.number(node, "min", "limits.approval_rate.min", low=0.0, high=1.0)
     node = wh.mapping(raw, "failures", "limits.failures")
     if node is not None:
         wh.no_unknown(node, {"max"}, "limits.failures")
         if "max" not in node:
-            raise wh.error("failures needs max", raw, "failures", "limits.failures.max")
+            raise wh.error(N_("failures needs max"), raw, "failures", "limits.failures.max")
         failures = int(wh.number(node, "max", "limits.failures.max", whole=True))
     latency: list[LatencyLimit] = []
     for stage in STAGES:
@@ -94,7 +95,7 @@ def parse_limits(wh: Where, data: LineDict) -> SoakLimits:
             continue
         wh.no_unknown(node, set(PERCENTILES), fld)
         if not node:
-            raise wh.error(f"{stage} needs p50, p95 or p99 (milliseconds)", raw, stage, fld)
+            raise wh.error(N_("{stage} needs p50, p95 or p99 (milliseconds)", stage=stage), raw, stage, fld)
         for key, pct in PERCENTILES.items():
             if key in node:
                 latency.append(LatencyLimit(stage, pct, wh.number(node, key, f"{fld}.{key}")))
@@ -111,14 +112,14 @@ def _drift(wh: Where, raw: LineDict) -> tuple[DriftLimit, ...]:
         fld = f"limits.drift.{quantity}"
         entry = node[quantity]
         if not isinstance(entry, LineDict):
-            raise wh.error(f"{fld} must be a mapping like {{max_increase: 0.5}}", node, quantity, fld)
+            raise wh.error(N_("{field} must be a mapping like {{max_increase: 0.5}}", field=fld), node, quantity, fld)
         wh.no_unknown(entry, {*DRIFT_KINDS, "floor"}, fld)
         if not set(entry) & set(DRIFT_KINDS):
-            raise wh.error(f"drift of {quantity} needs one of {', '.join(DRIFT_KINDS)}", node, quantity, fld)
+            raise wh.error(N_("drift of {quantity} needs one of {known}", quantity=quantity, known=', '.join(DRIFT_KINDS)), node, quantity, fld)
         floor = 0.0
         if "floor" in entry:
             if "max_increase" not in entry:
-                raise wh.error("floor goes with max_increase (the least value an increase is relative to)",
+                raise wh.error(N_("floor goes with max_increase (the least value an increase is relative to)"),
                                entry, "floor", f"{fld}.floor")
             floor = wh.number(entry, "floor", f"{fld}.floor")
         for kind in DRIFT_KINDS:
@@ -126,5 +127,5 @@ def _drift(wh: Where, raw: LineDict) -> tuple[DriftLimit, ...]:
                 bound = wh.number(entry, kind, f"{fld}.{kind}")
                 out.append(DriftLimit(quantity, kind, bound, floor if kind == "max_increase" else 0.0))
         if "min" in entry and "max" in entry and entry["min"] > entry["max"]:
-            raise wh.error(f"min {entry['min']:g} is above max {entry['max']:g}", entry, "min", f"{fld}.min")
+            raise wh.error(N_("min {min:g} is above max {max:g}", min=entry['min'], max=entry['max']), entry, "min", f"{fld}.min")
     return tuple(out)

@@ -37,6 +37,7 @@ from bench.errors import ConfigError, PlanError
 from bench.soak.cards import library_cards
 from bench.soak.fields import Where, field_name, fmt_duration, show
 from bench.soak.limits import SoakLimits, parse_limits
+from drivers.i18n import N_
 from drivers.yamlsafe import LineDict, LineList, decode, load_text, read_bytes
 
 FORMAT_VERSION = 1
@@ -156,18 +157,18 @@ def parse_profile_text(text: str, path: str = "<profile>", *, cards: Collection[
 
 def _build(data: Any, wh: Where, cards: Collection[str] | None, sha: str) -> SoakProfile:
     if not isinstance(data, LineDict):
-        raise PlanError("a soak profile must be a YAML mapping starting with 'soak: 1'", path=wh.path)
+        raise PlanError(N_("a soak profile must be a YAML mapping starting with 'soak: 1'"), path=wh.path)
     wh.no_unknown(data, _TOP, "")
     for key in ("soak", "name", "duration", "rate", "cards", "amounts"):
         if key not in data:
-            raise wh.error(f"missing required field {key!r}", data, None, key)
+            raise wh.error(N_("missing required field {key!r}", key=key), data, None, key)
     version = data["soak"]
     if isinstance(version, bool) or version != FORMAT_VERSION:
-        raise wh.error(f"soak must be {FORMAT_VERSION} (the format's version), not {show(version)}", data, "soak",
+        raise wh.error(N_("soak must be {version} (the format's version), not {value}", version=FORMAT_VERSION, value=show(version)), data, "soak",
                        "soak")
     name = wh.text(data, "name", "name", limit=64) or ""
     if not _NAME_RE.match(name):
-        raise wh.error(f"name {show(name)} must be letters, digits, '.', '_' or '-'", data, "name", "name")
+        raise wh.error(N_("name {value} must be letters, digits, '.', '_' or '-'", value=show(name)), data, "name", "name")
     duration = wh.duration(data, "duration", "duration", high=MAX_DURATION_S)
     time_scale = 1.0
     if "time_scale" in data:
@@ -177,8 +178,7 @@ def _build(data: Any, wh: Where, cards: Collection[str] | None, sha: str) -> Soa
     if "online_timeout" in data:
         online_timeout = wh.duration(data, "online_timeout", "online_timeout", high=MAX_ONLINE_TIMEOUT_S)
         if online_timeout < MIN_ONLINE_TIMEOUT_S:  # TXN_START carries whole ms: 0.0001s would be 0, no wait at all
-            raise wh.error(f"online_timeout must be from {fmt_duration(MIN_ONLINE_TIMEOUT_S)} to "
-                           f"{fmt_duration(MAX_ONLINE_TIMEOUT_S)}, not {show(data['online_timeout'])}", data,
+            raise wh.error(N_("online_timeout must be from {duration} to {until}, not {value}", duration=fmt_duration(MIN_ONLINE_TIMEOUT_S), until=fmt_duration(MAX_ONLINE_TIMEOUT_S), value=show(data['online_timeout'])), data,
                            "online_timeout", "online_timeout")
     rate = _rate(wh, data, duration)
     amount_min, amount_max, currency = _amounts(wh, data)
@@ -200,36 +200,33 @@ def _build(data: Any, wh: Where, cards: Collection[str] | None, sha: str) -> Soa
     )
     expected = profile.expected_between(0.0, duration)
     if expected > MAX_EXPECTED:
-        raise wh.error(f"the rate curve expects {expected:.0f} transactions in {fmt_duration(duration)}; "
-                       f"at most {MAX_EXPECTED}", data, "rate", "rate")
+        raise wh.error(N_("the rate curve expects {expected:.0f} transactions in {duration}; at most {most}", expected=expected, duration=fmt_duration(duration), most=MAX_EXPECTED), data, "rate", "rate")
     if expected < 1:
-        raise wh.error(f"the rate curve expects {expected:.2f} transactions in {fmt_duration(duration)}; "
-                       "a soak needs at least 1", data, "rate", "rate")
+        raise wh.error(N_("the rate curve expects {expected:.2f} transactions in {duration}; a soak needs at least 1", expected=expected, duration=fmt_duration(duration)), data, "rate", "rate")
     return profile
 
 
 def _rate(wh: Where, data: LineDict, duration: float) -> tuple[RatePoint, ...]:
     raw = data["rate"]
     if not isinstance(raw, LineList) or not raw:
-        raise wh.error("rate must be a non-empty list of {at, per_minute} points", data, "rate", "rate")
+        raise wh.error(N_("rate must be a non-empty list of {form} points", form="{at, per_minute}"), data, "rate", "rate")
     if len(raw) > MAX_RATE_POINTS:
-        raise wh.error(f"rate has at most {MAX_RATE_POINTS} points, not {len(raw)}", data, "rate", "rate")
+        raise wh.error(N_("rate has at most {most} points, not {count}", most=MAX_RATE_POINTS, count=len(raw)), data, "rate", "rate")
     points: list[RatePoint] = []
     for i, item in enumerate(raw):
         fld = f"rate[{i}]"
         if not isinstance(item, LineDict):
-            raise wh.error(f"{fld} must be a mapping like {{at: 15m, per_minute: 120}}", raw, i, fld)
+            raise wh.error(N_("{field} must be a mapping like {{at: 15m, per_minute: 120}}", field=fld), raw, i, fld)
         wh.no_unknown(item, {"at", "per_minute"}, fld)
         for key in ("at", "per_minute"):
             if key not in item:
-                raise wh.error(f"{fld} needs {key!r}", raw, i, f"{fld}.{key}")
+                raise wh.error(N_("{field} needs {key!r}", field=fld, key=key), raw, i, f"{fld}.{key}")
         at = wh.duration(item, "at", f"{fld}.at", low_open=False, high=MAX_DURATION_S)
         if at > duration:
-            raise wh.error(f"{fld}.at {fmt_duration(at)} is beyond the duration {fmt_duration(duration)}", item,
+            raise wh.error(N_("{field}.at {duration} is beyond the duration {until}", field=fld, duration=fmt_duration(at), until=fmt_duration(duration)), item,
                            "at", f"{fld}.at")
         if points and at <= points[-1].at_s:
-            raise wh.error(f"{fld}.at {fmt_duration(at)} is not after the point before it "
-                           f"({fmt_duration(points[-1].at_s)}): points go in time order", item, "at", f"{fld}.at")
+            raise wh.error(N_("{field}.at {duration} is not after the point before it ({until}): points go in time order", field=fld, duration=fmt_duration(at), until=fmt_duration(points[-1].at_s)), item, "at", f"{fld}.at")
         per_minute = wh.number(item, "per_minute", f"{fld}.per_minute", high=MAX_PER_MINUTE)
         points.append(RatePoint(at, per_minute))
     return tuple(points)
@@ -238,9 +235,9 @@ def _rate(wh: Where, data: LineDict, duration: float) -> tuple[RatePoint, ...]:
 def _cards(wh: Where, data: LineDict, known: Collection[str]) -> tuple[tuple[str, float], ...]:
     raw = data["cards"]
     if not isinstance(raw, LineDict) or not raw:
-        raise wh.error("cards must map card names to weights, e.g. {emv-visa-contact: 40}", data, "cards", "cards")
+        raise wh.error(N_("cards must map card names to weights, e.g. {example}", example="{emv-visa-contact: 40}"), data, "cards", "cards")
     if len(raw) > MAX_CARDS:
-        raise wh.error(f"cards lists at most {MAX_CARDS} cards, not {len(raw)}", data, "cards", "cards")
+        raise wh.error(N_("cards lists at most {most} cards, not {count}", most=MAX_CARDS, count=len(raw)), data, "cards", "cards")
     out: list[tuple[str, float]] = []
     for card in raw:
         fld = f"cards.{field_name(card)}"
@@ -248,8 +245,11 @@ def _cards(wh: Where, data: LineDict, known: Collection[str]) -> tuple[tuple[str
             import difflib
 
             close = difflib.get_close_matches(str(card), list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
-            raise wh.error(f"card {show(card)} is not in the card library{hint}", raw, card, f"cards.{field_name(card)}")
+            if close:
+                raise wh.error(N_("card {card} is not in the card library; did you mean {close!r}?", card=show(card),
+                                  close=close[0]), raw, card, f"cards.{field_name(card)}")
+            raise wh.error(N_("card {card} is not in the card library; known: {known}", card=show(card),
+                              known=", ".join(sorted(known))), raw, card, f"cards.{field_name(card)}")
         weight = wh.number(raw, card, fld, low=0.0, low_open=True)
         out.append((card, weight))
     return tuple(out)
@@ -261,15 +261,14 @@ def _amounts(wh: Where, data: LineDict) -> tuple[int, int, str]:
     wh.no_unknown(raw, {"min", "max", "currency"}, "amounts")
     for key in ("min", "max", "currency"):
         if key not in raw:
-            raise wh.error(f"amounts needs {key!r}", data, "amounts", f"amounts.{key}")
+            raise wh.error(N_("amounts needs {key!r}", key=key), data, "amounts", f"amounts.{key}")
     low = int(wh.number(raw, "min", "amounts.min", whole=True, low=1, high=MAX_AMOUNT))
     high = int(wh.number(raw, "max", "amounts.max", whole=True, low=1, high=MAX_AMOUNT))
     if low > high:
-        raise wh.error(f"amounts.min {low} is above amounts.max {high}", raw, "min", "amounts.min")
+        raise wh.error(N_("amounts.min {low} is above amounts.max {high}", low=low, high=high), raw, "min", "amounts.min")
     currency = raw["currency"]
     # Quoted: YAML reads an unquoted 036 (AUD) as the octal number 30.
     if not isinstance(currency, str) or not _CURRENCY_RE.match(currency):
-        raise wh.error(f"amounts.currency must be an ISO 4217 numeric code in quotes, like \"978\", not "
-                       f"{show(currency)}", raw, "currency", "amounts.currency")
+        raise wh.error(N_("amounts.currency must be an ISO 4217 numeric code in quotes, like \"978\", not {value}", value=show(currency)), raw, "currency", "amounts.currency")
     return low, high, currency
 

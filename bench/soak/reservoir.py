@@ -25,7 +25,7 @@ class Reservoir:
 
     def __init__(self, cap: int, rng: random.Random) -> None:
         if cap < 1:
-            raise ValueError("a reservoir keeps at least one value")
+            raise ValueError("a reservoir keeps at least one value")  # i18n: a programming error
         self.cap = cap
         self.count = 0  # values seen
         self.values = array("d")  # values kept
@@ -59,7 +59,7 @@ class Reservoir:
 def percentile(values: Sequence[float], p: float, *, presorted: bool = False) -> float | None:
     """Nearest-rank ``p``-th percentile (0 < p <= 100) of ``values``; None when there are none."""
     if not 0 < p <= 100:
-        raise ValueError(f"percentile must be above 0 and at most 100, not {p}")
+        raise ValueError(f"percentile must be above 0 and at most 100, not {p}")  # i18n: a programming error
     if not values:
         return None
     ordered = values if presorted else sorted(values)

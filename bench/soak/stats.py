@@ -177,7 +177,7 @@ class SoakTally:
 
     def _minute(self, at_s: float) -> _Minute:
         if not math.isfinite(at_s) or at_s < 0:
-            raise ValueError(f"soak time must be a finite number of seconds >= 0, not {at_s!r}")
+            raise ValueError(f"soak time must be a finite number of seconds >= 0, not {at_s!r}")  # i18n: a programming error
         self.last_s = max(self.last_s, at_s)
         index = min(int(at_s // 60), MAX_MINUTES - 1)
         while len(self._minutes) <= index:

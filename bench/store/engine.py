@@ -48,6 +48,7 @@ from bench.store.sqlite import (
     one_line,
     synchronous_level,
 )
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except (sa_exc.ArgumentError, ValueError) as exc:
-        raise UsageError(f"bad store URL {url!r}: expected sqlite:///path or postgresql://...") from exc
+        raise UsageError(N_("bad store URL {url!r}: expected sqlite:///path or postgresql://...", url=url)) from exc
     backend = parsed.get_backend_name()
     driver = parsed.get_driver_name() if "+" in parsed.drivername else ""
     if backend == "postgres":
@@ -83,10 +84,9 @@ def parse_url(url: str) -> URL:
         return parsed.set(drivername="sqlite")
     if backend == "postgresql" and driver in ("", "psycopg"):
         if "synchronous" in parsed.query:
-            raise UsageError(f"bad store URL {shown!r}: synchronous= is a SQLite setting (PostgreSQL commits are "
-                             "durable by its own synchronous_commit)")
+            raise UsageError(N_("bad store URL {url!r}: synchronous= is a SQLite setting (PostgreSQL commits are durable by its own synchronous_commit)", url=shown))
         return parsed.set(drivername="postgresql+psycopg")
-    raise UsageError(f"bad store URL {shown!r}: unknown scheme {parsed.drivername!r} (known: {', '.join(_SCHEMES)})")
+    raise UsageError(N_("bad store URL {url!r}: unknown scheme {scheme!r} (known: {known})", url=shown, scheme=parsed.drivername, known=', '.join(_SCHEMES)))
 
 
 def _make_engine(url: URL) -> Engine:
@@ -161,9 +161,9 @@ def _mapped(url: str) -> Iterator[None]:
     try:
         yield
     except sa_exc.IntegrityError as exc:
-        raise ValueError(f"store: {one_line(exc)}") from exc
+        raise ValueError(N_("store: {error}", error=one_line(exc))) from exc
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-        raise EquipmentError(f"store {url}: {one_line(exc)}") from exc
+        raise EquipmentError(N_("store {url}: {error}", url=url, error=one_line(exc))) from exc
 
 
 class Store(StoreBase):
@@ -201,7 +201,7 @@ class Store(StoreBase):
             conn = engine.connect()
         except sa_exc.SQLAlchemyError as exc:
             engine.dispose()
-            raise EquipmentError(f"cannot open store {shown}: {one_line(exc)}") from exc
+            raise EquipmentError(N_("cannot open store {url}: {error}", url=shown, error=one_line(exc))) from exc
         try:
             store = cls(engine, conn, shown)
             with store._write() as c:
@@ -212,7 +212,7 @@ class Store(StoreBase):
             conn.close()
             engine.dispose()
             if isinstance(exc, sa_exc.SQLAlchemyError | RuntimeError | ValueError):
-                raise EquipmentError(f"cannot open store {shown}: {one_line(exc)}") from exc
+                raise EquipmentError(N_("cannot open store {url}: {error}", url=shown, error=one_line(exc))) from exc
             raise
         if applied:
             _LOG.info("store %s: schema now at version %d", shown, applied[-1])
@@ -245,7 +245,7 @@ class Store(StoreBase):
             with self._conn.begin():
                 yield self._conn
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise EquipmentError(f"store {self.url}: {one_line(exc)}") from exc
+            raise EquipmentError(N_("store {url}: {error}", url=self.url, error=one_line(exc))) from exc
 
 
 __all__ = ["RunNotFoundError", "RunSummary", "Stats", "Store", "TrendPoint", "default_url", "parse_url"]

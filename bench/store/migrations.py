@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select, text
 
 from bench.store import langcols, totals
 from bench.store.schema import LATEST, baseline, schema_version, serial_index
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from bench.store.db import Db
@@ -211,7 +212,8 @@ def migrate(conn: Connection, db: Db) -> list[int]:
     schema_version.create(conn, checkfirst=True)
     have = current_version(conn)
     if have > LATEST:
-        raise RuntimeError(f"store schema version {have} is newer than this bench supports ({LATEST})")
+        raise RuntimeError(N_("store schema version {have} is newer than this bench supports ({latest})", have=have,
+                              latest=LATEST))
     applied: list[int] = []
     now = datetime.now(UTC)
     if have == 0:

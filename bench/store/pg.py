@@ -19,6 +19,7 @@ import psycopg
 from bench.errors import EquipmentError
 from bench.store.rows import aware_time
 from bench.store.sqlite import one_line
+from drivers.i18n import N_
 
 _NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -76,8 +77,8 @@ class PgDb:
                     self.conn.rollback()
                 raise
         except psycopg.IntegrityError as exc:
-            raise ValueError(f"store: {one_line(exc)}") from exc
+            raise ValueError(N_("store: {error}", error=one_line(exc))) from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise EquipmentError(f"store {self.url}: {one_line(exc)}") from exc
+            raise EquipmentError(N_("store {url}: {error}", url=self.url, error=one_line(exc))) from exc
 
     read = write  # READ COMMITTED, as through SQLAlchemy: the caller's statements in one transaction

@@ -18,6 +18,7 @@ from bench.record import AttachmentRecord, RunRecord, StepRecord, UnitInfo, Verd
 from bench.store import rows, totals
 from bench.store.db import Reads
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
+from drivers.i18n import N_
 
 #: The schema version this bench reads and writes (``bench.store.schema`` checks it has as many migrations).
 SCHEMA_VERSION = 9
@@ -259,12 +260,12 @@ def _resolve(db: Reads, run_id: str) -> str:
     if db.query("SELECT id FROM runs WHERE id = :id", {"id": run_id}):
         return run_id
     if not run_id:
-        raise RunNotFoundError("no run id given")
+        raise RunNotFoundError(N_("no run id given"))
     pattern = run_id.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
     found = [str(r[0]) for r in db.query("SELECT id FROM runs WHERE id LIKE :p ESCAPE '/' LIMIT 6", {"p": pattern})]
     if not found:
-        raise RunNotFoundError(f"no run {run_id!r} in the store")
+        raise RunNotFoundError(N_("no run {run_id!r} in the store", run_id=run_id))
     if len(found) > 1:
         more = ", ..." if len(found) > 5 else ""
-        raise RunNotFoundError(f"run id prefix {run_id!r} is ambiguous: {', '.join(found[:5])}{more}")
+        raise RunNotFoundError(N_("run id prefix {run_id!r} is ambiguous: {known}{more}", run_id=run_id, known=', '.join(found[:5]), more=more))
     return found[0]

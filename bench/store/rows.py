@@ -29,7 +29,7 @@ def sqlite_time(t: datetime) -> str:
         ValueError: ``t`` is naive (the store only takes timezone-aware times).
     """
     if t.tzinfo is None:
-        raise ValueError(f"naive datetime {t!r}: the store only takes timezone-aware times")
+        raise ValueError(f"naive datetime {t!r}: the store only takes timezone-aware times")  # i18n: a programming error
     return t.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -40,7 +40,7 @@ def aware_time(t: datetime) -> datetime:
         ValueError: ``t`` is naive.
     """
     if t.tzinfo is None:
-        raise ValueError(f"naive datetime {t!r}: the store only takes timezone-aware times")
+        raise ValueError(f"naive datetime {t!r}: the store only takes timezone-aware times")  # i18n: a programming error
     return t.astimezone(UTC)
 
 

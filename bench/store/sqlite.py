@@ -31,6 +31,7 @@ from bench.errors import EquipmentError, UsageError
 from bench.store import rows
 from bench.store.base import StoreBase
 from bench.store.queries import SCHEMA_VERSION
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ def synchronous_level(query: Mapping[str, Any], url: str) -> str:
         value = value[-1]
     level = str(value).lower()
     if level not in SYNCHRONOUS:
-        raise UsageError(f"bad store URL {url!r}: synchronous={value} (expected one of: {', '.join(SYNCHRONOUS)}; "
-                         f"default {SYNCHRONOUS[0]})")
+        raise UsageError(N_("bad store URL {url!r}: synchronous={value} (expected one of: {known}; default {default})", url=url, value=value, known=', '.join(SYNCHRONOUS), default=SYNCHRONOUS[0]))
     return level
 
 
@@ -186,8 +186,8 @@ class _Transaction:
 def _mapped(exc: sqlite3.Error, url: str) -> Exception:
     """A constraint is a ValueError (the caller's data); anything else an EquipmentError (the bench's)."""
     if isinstance(exc, sqlite3.IntegrityError):
-        return ValueError(f"store: {one_line(exc)}")
-    return EquipmentError(f"store {url}: {one_line(exc)}")
+        return ValueError(N_("store: {error}", error=one_line(exc)))
+    return EquipmentError(N_("store {url}: {error}", url=url, error=one_line(exc)))
 
 
 class SqliteStore(StoreBase):
@@ -246,11 +246,11 @@ def check_sqlite_path(path: Path, shown: str) -> None:
     """
     parent = path.parent
     if not parent.exists():
-        raise UsageError(f"store {shown}: directory {parent} does not exist (create it, or fix the --db path)")
+        raise UsageError(N_("store {url}: directory {parent} does not exist (create it, or fix the --db path)", url=shown, parent=parent))
     if not parent.is_dir():
-        raise UsageError(f"store {shown}: {parent} is not a directory")
+        raise UsageError(N_("store {url}: {parent} is not a directory", url=shown, parent=parent))
     if path.is_dir():
-        raise UsageError(f"store {shown}: {path} is a directory, not a SQLite file")
+        raise UsageError(N_("store {url}: {path} is a directory, not a SQLite file", url=shown, path=path))
 
 
 def open_current(url: str) -> SqliteStore | None:

@@ -22,6 +22,7 @@ from bench.store.db import Db
 from bench.store.history import RunNotFoundError
 from drivers import owner
 from drivers.codecs.pan import redact
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class RunWriter:
                                             "unit_hw_revision": unit.hw_revision, "unit_firmware": unit.firmware,
                                             "model": unit.model})
             if changed != 1:
-                raise RunNotFoundError(f"no run {run_id!r} in the store")
+                raise RunNotFoundError(N_("no run {run_id!r} in the store", run_id=run_id))
             db.execute(SET_MEASUREMENT_MODEL, {"model": unit.model, "run_id": run_id})
         self._remember(run_id, unit.model)
 
@@ -218,7 +219,7 @@ class RunWriter:
                                               "ended_at": db.time(ended_at), "summary": redact(summary),
                                               "summary_text": text_json(summary)})
             if changed != 1:
-                raise RunNotFoundError(f"no run {run_id!r} in the store")
+                raise RunNotFoundError(N_("no run {run_id!r} in the store", run_id=run_id))
             db.execute(DELETE_FINDINGS, {"run_id": run_id})
             f_rows = rows.finding_rows(run_id, findings)
             if f_rows:

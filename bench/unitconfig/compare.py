@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bench.unitconfig.profile import label
+from drivers.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class Difference:
         """One line: ``merchant id is not set (expected 104110070110001)``."""
         what = label(self.key)
         if self.kind == "missing":
-            return f"{what} is not set (expected {self.expected})"
-        return f"{what} is {self.actual}, expected {self.expected}"
+            return N_("{what} is not set (expected {expected})", what=what, expected=self.expected)
+        return N_("{what} is {actual}, expected {expected}", what=what, actual=self.actual, expected=self.expected)
 
 
 def compare(expected: Mapping[str, str], reported: Mapping[str, str]) -> list[Difference]:

@@ -32,14 +32,15 @@ from typing import Any
 from bench.errors import PlanError
 from bench.tomlfile import line_of, read_toml
 from drivers.configproto import MAX_VALUE
+from drivers.i18n import N_
 from drivers.unitsettings import HEADER_LINES, INTERFACES, NETWORK_FIELDS, value_problem
 
 #: A setting's name as a technician says it.
 LABELS = {
-    "terminal_id": "terminal id",
-    "merchant_id": "merchant id",
-    "acquirer_host": "acquirer host",
-    "timezone": "time zone",
+    "terminal_id": N_("terminal id"),
+    "merchant_id": N_("merchant id"),
+    "acquirer_host": N_("acquirer host"),
+    "timezone": N_("time zone"),
 }
 
 
@@ -49,12 +50,12 @@ def label(key: str) -> str:
         return LABELS[key]
     parts = key.split(".")
     if parts[0] == "receipt_header":
-        return f"receipt header line {parts[1]}"
+        return N_("receipt header line {n}", n=parts[1])
     if parts[0] == "network":
-        iface = {"eth": "Ethernet", "wifi": "Wi-Fi", "cellular": "cellular"}[parts[1]]
-        name = {"mode": "mode", "address": "address", "gateway": "gateway", "dns": "DNS server",
+        iface = {"eth": "Ethernet", "wifi": "Wi-Fi", "cellular": N_("cellular")}[parts[1]]
+        name = {"mode": N_("mode"), "address": N_("address"), "gateway": N_("gateway"), "dns": N_("DNS server"),
                 "ssid": "SSID", "apn": "APN"}[parts[2]]
-        return f"{iface} {name}"
+        return N_("{interface} {setting}", interface=iface, setting=name)
     return key.replace("_", " ")
 
 
@@ -72,16 +73,16 @@ def _problem(key: str, value: Any) -> str | None:
     """What setting ``key`` takes when ``value`` is not that: the unit's own rule (drivers.unitsettings),
     the link's length, and for a time zone the tz database."""
     if not isinstance(value, str):
-        return "text"
+        return N_("text")
     if len(value.encode()) > MAX_VALUE:
-        return f"at most {MAX_VALUE} bytes (what the unit's link takes)"
+        return N_("at most {most} bytes (what the unit's link takes)", most=MAX_VALUE)
     problem = value_problem(key, value)
     if problem is None and key == "timezone" and value != "UTC":
         import zoneinfo
 
         known = zoneinfo.available_timezones()  # the system's tz database (empty without one: the form alone)
         if known and value not in known:
-            problem = "a time zone of the tz database such as Asia/Shanghai or UTC"
+            problem = N_("a time zone of the tz database such as Asia/Shanghai or UTC")
     return problem
 
 
@@ -103,13 +104,13 @@ def load_profile(path: str | Path) -> MerchantProfile:
 
     for key in data:
         if key not in _TOP:
-            raise error(f"unknown field {key!r}; allowed: {', '.join(_TOP)}", key)
+            raise error(N_("unknown field {key!r}; allowed: {known}", key=key, known=', '.join(_TOP)), key)
     merchant = data.get("merchant", "")
     if not isinstance(merchant, str) or len(merchant) > 100:
-        raise error("merchant must be text of at most 100 characters", "merchant")
+        raise error(N_("merchant must be text of at most 100 characters"), "merchant")
     table = data.get("settings")
     if not isinstance(table, dict) or not table:
-        raise error("a merchant profile needs a [settings] table naming at least one setting", "settings")
+        raise error(N_("a merchant profile needs a [settings] table naming at least one setting"), "settings")
     settings: dict[str, str] = {}
     for key, value in table.items():
         at = f"settings.{key}"
@@ -120,46 +121,46 @@ def load_profile(path: str | Path) -> MerchantProfile:
         elif key in _SINGLE:
             problem = _problem(key, value)
             if problem is not None:
-                raise error(f"{label(key)} must be {problem}, not {value!r}", at)
+                raise error(N_("{label} must be {problem}, not {value!r}", label=label(key), problem=problem, value=value), at)
             settings[key] = value
         else:
             known = ", ".join([*_SINGLE, "receipt_header", "network"])
-            raise error(f"unknown setting {key!r}; known: {known}", at)
+            raise error(N_("unknown setting {key!r}; known: {known}", key=key, known=known), at)
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-        raise error("name must be 1 to 64 letters, digits, dots, dashes or underscores", "name")
+        raise error(N_("name must be 1 to 64 letters, digits, dots, dashes or underscores"), "name")
     return MerchantProfile(name, merchant, settings, str(path))
 
 
 def _header(value: Any, error: Callable[[str], PlanError]) -> dict[str, str]:
     if not isinstance(value, list) or not 1 <= len(value) <= HEADER_LINES:
-        raise error(f"receipt_header must be a list of 1 to {HEADER_LINES} lines")
+        raise error(N_("receipt_header must be a list of 1 to {most} lines", most=HEADER_LINES))
     out: dict[str, str] = {}
     for n, line in enumerate(value, 1):
         key = f"receipt_header.{n}"
         problem = _problem(key, line)
         if problem is not None:
-            raise error(f"{label(key)} must be {problem}, not {line!r}")
+            raise error(N_("{label} must be {problem}, not {line!r}", label=label(key), problem=problem, line=line))
         out[key] = line
     return out
 
 
 def _network(value: Any, error: Callable[[str, str], PlanError]) -> dict[str, str]:
     if not isinstance(value, dict) or not value:
-        raise error(f"network must be tables [settings.network.IFACE] ({', '.join(INTERFACES)})", "settings.network")
+        raise error(N_("network must be tables [settings.network.IFACE] ({known})", known=', '.join(INTERFACES)), "settings.network")
     out: dict[str, str] = {}
     for iface, fields in value.items():
         at = f"settings.network.{iface}"
         if iface not in INTERFACES:
-            raise error(f"unknown interface {iface!r}; known: {', '.join(INTERFACES)}", at)
+            raise error(N_("unknown interface {iface!r}; known: {known}", iface=iface, known=', '.join(INTERFACES)), at)
         if not isinstance(fields, dict) or not fields:
-            raise error(f"[{at}] must set at least one of {', '.join(NETWORK_FIELDS)}", at)
+            raise error(N_("[{at}] must set at least one of {known}", at=at, known=', '.join(NETWORK_FIELDS)), at)
         for name, setting in fields.items():
             if name not in NETWORK_FIELDS:
-                raise error(f"unknown network field {name!r}; known: {', '.join(NETWORK_FIELDS)}", f"{at}.{name}")
+                raise error(N_("unknown network field {name!r}; known: {known}", name=name, known=', '.join(NETWORK_FIELDS)), f"{at}.{name}")
             key = f"network.{iface}.{name}"
             problem = _problem(key, setting)
             if problem is not None:
-                raise error(f"{label(key)} must be {problem}, not {setting!r}", f"{at}.{name}")
+                raise error(N_("{label} must be {problem}, not {setting!r}", label=label(key), problem=problem, setting=setting), f"{at}.{name}")
             out[key] = setting
     return out
