@@ -105,7 +105,7 @@ BAD = [
     ('[devices]\n', "a station needs a [devices] table (unit, card_reader, printer) or [slots.N] tables", 1, "devices"),
     ('name = "x"\n', "a station needs a [devices] table", None, "devices"),
     ('devices = "x"\n', "a station needs a [devices] table", 1, "devices"),
-    ('[devices]\nunit = "/dev/a"\n[extra]\n', "unknown field 'extra'; allowed: db, description, devices, name, "
+    ('[devices]\nunit = "/dev/a"\n[extra]\n', "unknown field 'extra'; allowed: db, description, devices, lang, name, "
      "operator, slots", 3, "extra"),
     ('name = 3\n[devices]\nunit = "/dev/a"\n', "name must be text of at most 1000 characters", 1, "name"),
 ]
