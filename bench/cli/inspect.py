@@ -82,7 +82,7 @@ def _plan_text(p: Any) -> str:
         size=p.lot_size, level=p.level, aql=f"{p.aql:g}", severity=_severity(p.severity.value), letter=p.letter,
         arrow=arrow, sample=p.sample_size, ac=p.ac, re=p.re)
     if p.hundred_percent:
-        text += "\n" + _("100% inspection: the sample size reaches the lot size, test every unit")
+        text += "\n" + _("full (100%) inspection: the sample size reaches the lot size, test every unit")
     if p.re > p.ac + 1:
         text += "\n" + _("{ac} < defectives < {re}: lot accepted, but normal inspection is reinstated").format(
             ac=p.ac, re=p.re)

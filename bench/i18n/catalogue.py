@@ -60,6 +60,8 @@ def problems(catalog: Catalog, wanted: Iterable[str]) -> list[str]:
         seen.add(msgid)
         out.extend(_entry_problems(message, msgid, msgid in wanted))
     out.extend(f"not in the catalogue: {msgid!r}" for msgid in sorted(wanted - seen))
+    for message, errors in catalog.check():  # what `pybabel compile` refuses (e.g. a stray %-format)
+        out.extend(f"{error}: {_texts(message.id)[0]!r}" for error in errors)
     return out
 
 

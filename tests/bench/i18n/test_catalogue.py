@@ -39,6 +39,11 @@ def test_the_check_names_each_kind_of_problem() -> None:
     ]
 
 
+def test_the_check_finds_what_pybabel_compile_refuses() -> None:
+    cat = _po('#, python-format\nmsgid "50% done"\nmsgstr "完成百分之五十"\n')
+    assert catalogue.problems(cat, {"50% done"}) == ["placeholders are incompatible: '50% done'"]
+
+
 def test_placeholders_read_format_fields() -> None:
     assert catalogue.placeholders("{a} and {b!r} at {c:.2f}, not {{d}}") == {"a", "b", "c"}
 

@@ -121,7 +121,7 @@ def test_cli_plan_and_errors(tmp_db: str) -> None:
     code, out = invoke("inspect", "plan", "--lot-size", "500", "--aql", "1.0")
     assert code == 0 and "code letter H, sample size 50, Ac 1, Re 2" in out
     code, out = invoke("inspect", "plan", "--lot-size", "8", "--aql", "1.0")
-    assert "100% inspection" in out
+    assert "full (100%) inspection" in out
     from bench.cli import main
 
     with pytest.raises(SystemExit) as exc:
