@@ -19,6 +19,7 @@ import logging
 
 from bench.checks.base import CheckSpec
 from bench.errors import PlanError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -101,5 +102,5 @@ def get(name: str) -> CheckSpec:
 
         close = difflib.get_close_matches(name, checks, n=3, cutoff=0.8)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known checks: {', '.join(sorted(checks))}"
-        raise PlanError(f"unknown check {name!r}{hint}")
+        raise PlanError(N_("unknown check {name!r}{hint}", name=name, hint=hint))
     return spec
