@@ -148,19 +148,14 @@ def _meaning(name: str, value: Any, unit: str | None, limit: Limit, fault: str |
     return N_("{name} = {value}: {broken}", name=name, value=shown, broken=listed(broken))
 
 
-def listed(parts: Sequence[str], separator: str = ",") -> str:
-    """``parts`` as one text (``a, b, c``): a :class:`~drivers.i18n.Text` whose parts are translated with it.
-
-    ``separator`` is ``","`` or ``";"`` (each language writes its own: ``，``/``；`` in Chinese).
-    """
+def listed(parts: Sequence[str]) -> str:
+    """``parts`` as one text, ``a, b, c`` in English: a :class:`~drivers.i18n.Text` whose parts (and commas)
+    are translated when shown; a single part as it is (``;``-separated: :func:`bench.texts.joined`)."""
     if not parts:
         return ""
     joined = parts[-1]
     for part in reversed(parts[:-1]):
-        if separator == ";":
-            joined = N_("{first}; {rest}", first=part, rest=joined)
-        else:
-            joined = N_("{first}, {rest}", first=part, rest=joined)
+        joined = N_("{first}, {rest}", first=part, rest=joined)
     return joined
 
 

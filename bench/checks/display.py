@@ -15,7 +15,8 @@ import zlib
 
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
-from bench.measure import Limit, listed
+from bench.measure import Limit
+from bench.texts import joined
 from drivers.i18n import N_, Text
 
 _LOG = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def backlight(ctx: StepContext) -> None:
         ok = ctx.operator.confirm(N_("Is the display backlight on and even?"), timeout=_confirm_timeout(ctx))
         ctx.measure("backlight.operator_ok", ok, limit=Limit(equals=True, fault="DSP-BACKLIGHT"))
     if failed:
-        ctx.fail(N_("backlight failure: {failures}", failures=listed(failed, ";")), "DSP-BACKLIGHT")
+        ctx.fail(N_("backlight failure: {failures}", failures=joined(failed)), "DSP-BACKLIGHT")
 
 
 CHECKS: tuple[CheckSpec, ...] = (

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
-from bench.measure import Limit, listed
+from bench.measure import Limit
+from bench.texts import joined
 from drivers.i18n import N_
 from drivers.interfaces import Unit, UnitEvent
 
@@ -184,7 +185,7 @@ def _judge(ctx: StepContext, tracker: KeyTracker) -> None:
     ctx.measure("keys.stuck", len(tracker.stuck))
     ctx.measure("keys.bouncing", len(tracker.bounced))
     if problems:
-        ctx.fail(listed([text for _, text in problems], ";"), problems[0][0])
+        ctx.fail(joined([text for _, text in problems]), problems[0][0])
 
 
 CHECKS: tuple[CheckSpec, ...] = (

@@ -13,7 +13,8 @@ import time
 
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
-from bench.measure import Limit, listed
+from bench.measure import Limit
+from bench.texts import joined
 from drivers.codecs import msr
 from drivers.i18n import N_
 from drivers.interfaces import MsrSwipe, Unit
@@ -96,7 +97,7 @@ def swipe(ctx: StepContext) -> None:
         problems.append(("MSR-NO-READ", N_("read {reads} of {count} swipes (at least {min_rate:.0%} needed)", reads=reads,
                                            count=count, min_rate=min_rate)))
     if problems:
-        ctx.fail(listed([text for _, text in problems], ";"), problems[0][0])
+        ctx.fail(joined([text for _, text in problems]), problems[0][0])
 
 
 CHECKS: tuple[CheckSpec, ...] = (

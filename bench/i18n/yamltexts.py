@@ -30,6 +30,23 @@ def catalogued(text: str) -> Text:
     return text if isinstance(text, Text) else Text(text)
 
 
+def scenario_descriptions() -> list[tuple[str, Text]]:
+    """Each shipped scenario's name and description (``bench list``), the description translatable."""
+    from drivers.errors import ConfigError
+    from drivers.sim.scenario import scenario_names, scenario_path
+    from drivers.yamlsafe import load_file
+
+    out: list[tuple[str, Text]] = []
+    for name in scenario_names():
+        try:
+            data = load_file(scenario_path(name), what="scenario")
+        except ConfigError:  # `bench plan check` and the run report a broken scenario, with its line
+            data = None
+        described = data.get("description") if isinstance(data, Mapping) else None
+        out.append((name, catalogued(described if isinstance(described, str) else "")))
+    return out
+
+
 def texts(data: Any) -> Iterator[tuple[int, str]]:
     """The readable texts of one loaded YAML document, with their lines (``0`` when unknown)."""
     if not isinstance(data, Mapping):
@@ -71,4 +88,4 @@ def extract(fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Colle
         yield line, None, text, []
 
 
-__all__ = ["PARAM_KEYS", "STEP_KEYS", "TOP_KEYS", "catalogued", "extract", "texts"]
+__all__ = ["PARAM_KEYS", "STEP_KEYS", "TOP_KEYS", "catalogued", "extract", "scenario_descriptions", "texts"]
