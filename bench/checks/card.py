@@ -277,7 +277,7 @@ def insert_remove(ctx: StepContext) -> None:
     try:
         reader.wait_for_remove(_wait_budget(ctx, timeout))
     except CardError as exc:
-        raise CardError(str(exc), fault_code="ICC-ERROR", detail=getattr(exc, "detail", None)) from exc
+        raise CardError(exc.message, fault_code="ICC-ERROR", detail=getattr(exc, "detail", None)) from exc
     ctx.state.setdefault(_STATE_KEY, {}).pop(reader.url, None)
     ctx.measure("remove.detect_ms", round((time.monotonic() - t0) * 1000, 1), unit="ms")
 
