@@ -46,8 +46,8 @@ def _ensure_card(ctx: StepContext, reader: CardReader, card: str, timeout: float
     if inserted.get(reader.url) == card and reader.card_present():
         return
     reader.disconnect()
-    ctx.operator.perform("insert_card", N_("Insert the test card {card!r} into {url}", card=card, url=reader.url), card=card,
-                         reader=reader.url)
+    ctx.operator.perform("insert_card", N_("Insert the test card {card!r} into {url}", card=card, url=reader.url),
+                         card=card, reader=reader.url)
     took = reader.wait_for_insert(_wait_budget(ctx, timeout))
     inserted[reader.url] = card
     ctx.note(f"card {card} present after {took * 1000:.0f} ms")
@@ -58,10 +58,10 @@ def _check_sw(resp: ApduResponse, what: str, fault: str = "ICC-APP") -> None:
         return
     detail = f"{what}: card answered {sw_hex(resp.sw1, resp.sw2)} ({sw_text(resp.sw1, resp.sw2)})"
     if resp.sw1 in (0x6F, 0x64, 0x65):
-        raise CardError(N_("the card reported an internal error ({status})", status=sw_text(resp.sw1, resp.sw2)), fault_code="ICC-ERROR",
-                        detail=detail)
-    raise CardError(N_("the card refused a payment command ({status})", status=sw_text(resp.sw1, resp.sw2)), fault_code=fault,
-                    detail=detail)
+        raise CardError(N_("the card reported an internal error ({status})", status=sw_text(resp.sw1, resp.sw2)),
+                        fault_code="ICC-ERROR", detail=detail)
+    raise CardError(N_("the card refused a payment command ({status})", status=sw_text(resp.sw1, resp.sw2)),
+                    fault_code=fault, detail=detail)
 
 
 @dataclass
@@ -195,11 +195,13 @@ def atr(ctx: StepContext) -> None:
     ctx.note(f"ATR {parsed.describe()}, negotiated {info.protocol}")
     ctx.measure("atr.hex", parsed.hex)
     ctx.measure("atr.protocol", info.protocol)
-    ctx.measure("atr.tck_ok", parsed.tck_ok is not False, says=N_("the card's answer to reset has a bad checksum (TCK)"))
+    ctx.measure("atr.tck_ok", parsed.tck_ok is not False,
+                says=N_("the card's answer to reset has a bad checksum (TCK)"))
     ctx.measure("atr.valid", parsed.valid, says=N_("the card's answer to reset is malformed"))
     expected = ctx.params["protocol"]
     if expected != "any" and expected != info.protocol:
-        ctx.fail(N_("card negotiated {protocol}, expected {expected}", protocol=info.protocol, expected=expected), "ICC-BAD-ATR")
+        ctx.fail(N_("card negotiated {protocol}, expected {expected}", protocol=info.protocol, expected=expected),
+                 "ICC-BAD-ATR")
     pattern = ctx.params["atr_regex"]
     if pattern and not re.fullmatch(pattern, info.atr.hex().upper()):
         ctx.fail(N_("the card's answer to reset is not the one this plan expects"), "ICC-BAD-ATR",
@@ -268,8 +270,8 @@ def insert_remove(ctx: StepContext) -> None:
         ctx.operator.perform("remove_card", N_("Remove the card from {url}", url=reader.url), reader=reader.url)
         reader.wait_for_remove(_wait_budget(ctx, timeout))
     t0 = time.monotonic()
-    ctx.operator.perform("insert_card", N_("Insert the test card {card!r} into {url}", card=card, url=reader.url), card=card,
-                         reader=reader.url)
+    ctx.operator.perform("insert_card", N_("Insert the test card {card!r} into {url}", card=card, url=reader.url),
+                         card=card, reader=reader.url)
     reader.wait_for_insert(_wait_budget(ctx, timeout))
     ctx.measure("insert.detect_ms", round((time.monotonic() - t0) * 1000, 1), unit="ms")
     t0 = time.monotonic()
@@ -289,8 +291,8 @@ def contactless_tap(ctx: StepContext) -> None:
     timeout = ctx.params["timeout"]
     reader.disconnect()
     t0 = time.monotonic()
-    ctx.operator.perform("tap_card", N_("Tap the contactless card {card!r} on {url}", card=card, url=reader.url), card=card,
-                         reader=reader.url)
+    ctx.operator.perform("tap_card", N_("Tap the contactless card {card!r} on {url}", card=card, url=reader.url),
+                         card=card, reader=reader.url)
     try:
         reader.wait_for_insert(_wait_budget(ctx, timeout))
     except CardError as exc:
