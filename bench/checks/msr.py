@@ -94,8 +94,8 @@ def swipe(ctx: StepContext) -> None:
         problems.append(("MSR-BAD-LRC", N_("{lrc} LRC and {format} format error(s) in {reads} read(s)", lrc=lrc_errors,
                                            format=format_errors, reads=reads)))
     if not rate.passed:
-        problems.append(("MSR-NO-READ", N_("read {reads} of {count} swipes (at least {min_rate:.0%} needed)", reads=reads,
-                                           count=count, min_rate=min_rate)))
+        problems.append(("MSR-NO-READ", N_("read {reads} of {count} swipes (at least {min_rate:.0%} needed)",
+                                           reads=reads, count=count, min_rate=min_rate)))
     if problems:
         ctx.fail(joined([text for _, text in problems]), problems[0][0])
 

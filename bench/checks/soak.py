@@ -362,7 +362,8 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "soak.sales",
         soak,
-        N_("busy-hour soak: seeded sales at the profile's rate; counts, latency percentiles and drift against its limits"),
+        N_("busy-hour soak: seeded sales at the profile's rate; counts, latency percentiles and drift against its "
+           "limits"),
         devices=("unit", "host"),
         params={
             "profile": Param(str, help=N_("the soak profile: a file, or a name in testplans/soak/ (demo, busy-hour)"),

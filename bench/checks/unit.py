@@ -157,7 +157,8 @@ CHECKS: tuple[CheckSpec, ...] = (
         self_test,
         N_("power-on self-test results, one per subsystem"),
         devices=("unit",),
-        params={"subsystems": Param(list, ["ram", "flash", "rtc", "secure_element"], N_("subsystems that must report"))},
+        params={"subsystems": Param(list, ["ram", "flash", "rtc", "secure_element"],
+                                    N_("subsystems that must report"))},
         measurements={"post.subsystems_missing": None},
         fault="UNIT-POST",
     ),
@@ -175,12 +176,15 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.config",
         config,
-        N_("configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its profile"),
+        N_("configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its "
+           "profile"),
         devices=("unit",),
         params={
-            "profile": Param(str, help=N_("the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)"),
+            "profile": Param(str,
+                             help=N_("the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)"),
                              validate=_merchant_profile),
-            "write": Param(bool, False, N_("write the profile's values for the settings that differ, then check again")),
+            "write": Param(bool, False,
+                           N_("write the profile's values for the settings that differ, then check again")),
         },
         measurements={"config.differences_found": None, "config.written": None},
         fault="CFG-MISMATCH",

@@ -149,7 +149,8 @@ def firmware_update(ctx: StepContext) -> None:
         image = parse_image(read_bytes(path, max_bytes=MAX_IMAGE, what="firmware image"))
     except ImageError as exc:
         # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
-        raise EquipmentError(N_("{name}: refused before a byte was sent: {message}", name=path.name, message=exc.message),
+        raise EquipmentError(N_("{name}: refused before a byte was sent: {message}", name=path.name,
+                                message=exc.message),
                              fault_code=exc.fault_code) from None
     h = image.header
     ctx.note(f"image {path.name}: {h.model} {h.version} for hw {', '.join(h.hw_revisions)}, "
@@ -162,7 +163,8 @@ def firmware_update(ctx: StepContext) -> None:
                                           wait=ctx.budget(float(p["wait"])))
     except ImageError as exc:
         # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
-        raise EquipmentError(N_("{name}: refused before a byte was sent: {message}", name=path.name, message=exc.message),
+        raise EquipmentError(N_("{name}: refused before a byte was sent: {message}", name=path.name,
+                                message=exc.message),
                              fault_code=exc.fault_code) from None
     ctx.note(f"{result.version_before} -> {result.version_after} ({result.boot_reason or 'no BOOT event'}), "
              f"{result.bytes_sent} bytes sent, {result.resumes} resume(s), {result.seconds:.1f} s")
@@ -252,14 +254,16 @@ CHECKS: tuple[CheckSpec, ...] = (
         N_("flash a signed firmware image over the link: refused before a byte when wrong; version after the restart"),
         devices=("unit",),
         params={
-            "image": Param(str, help=N_("the image file: a path, or a name in testplans/firmware/"), validate=_check_image),
+            "image": Param(str, help=N_("the image file: a path, or a name in testplans/firmware/"),
+                           validate=_check_image),
             "keys": Param(list, help=N_("public key files (PEM) the image's signature must verify against; "
                                      "paths or names in testplans/firmware/ (TEST-ONLY-*: the simulator's)"),
                           validate=_check_keys),
             "allow_downgrade": Param(bool, False, N_("flash an image older than the running firmware")),
             "max_seconds": Param((int, float), 600, N_("the update (transfer, commit, restart) must take at most this"),
                                  bounds=(1, 86400)),
-            "wait": Param((int, float), 60, N_("seconds to wait each time the unit restarts (a power cut, the new image)"),
+            "wait": Param((int, float), 60,
+                          N_("seconds to wait each time the unit restarts (a power cut, the new image)"),
                           bounds=(1, 3600)),
             "line_baud": Param(int, 0, N_("the line's baud rate for the rate in % (0: the link's, when a serial port)"),
                                bounds=(0, 10_000_000)),
