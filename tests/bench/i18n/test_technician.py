@@ -52,7 +52,7 @@ def test_a_failing_step_and_its_diagnosis_read_in_chinese(tmp_path: Path) -> Non
         assert tr(finding.part) == "固件"
         assert tr(finding.action) == "需要升级：安装当前版本固件后重新测试"
         assert tr(rec.summary) == "设备：固件版本低于要求 -> 需要升级：安装当前版本固件后重新测试"
-        assert tr(Category(finding.category).label) == "软件"
+        assert tr(Category(finding.category).label) == "软件问题"
     assert tr(step.message) == english and tr(finding.part) == "firmware"  # English readers see English
 
 
