@@ -18,7 +18,7 @@ from bench import checks, i18n
 from bench.faults import FAULTS, Category, lookup
 from bench.record import RunRecord
 from bench.run import RunRequest, execute
-from drivers.i18n import tr, using_language
+from drivers.i18n import set_catalogue_dir, tr, using_language
 
 ROOT = Path(__file__).resolve().parents[3]
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -27,6 +27,8 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 @pytest.fixture(autouse=True)
 def _catalogue() -> None:
     i18n.load("zh_CN")  # compiled again when the .po is newer than its .mo
+    # A subprocess may have compiled it since this process loaded the old one: read it afresh.
+    set_catalogue_dir(i18n.CATALOGUE_DIR)
 
 
 def _run(tmp_path: Path, plan: str, scenario: str) -> RunRecord:
