@@ -126,3 +126,24 @@ def test_an_unknown_fault_code_still_reads_in_chinese() -> None:
     assert fault.title == "fault XYZ-NEW"
     with using_language("zh_CN"):
         assert (tr(fault.title), tr(fault.part)) == ("故障 XYZ-NEW", "未知")
+
+
+def test_a_chinese_run_writes_the_step_and_the_repair_in_chinese_in_its_fault_report(tmp_path: Path) -> None:
+    def run(lang: str) -> str:
+        reports = tmp_path / lang
+        proc = subprocess.run([sys.executable, "-m", "bench", "run", "testplans/pos-quick.yaml", "--sim", "--scenario",
+                               "firmware-old", "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report", str(reports)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={"PATH": "/usr/bin:/bin", "BENCH_LANG": lang, "HOME": str(tmp_path)})
+        assert proc.returncode == 1, proc.stderr
+        (rma,) = reports.glob("*/rma.md")
+        return rma.read_text(encoding="utf-8")
+
+    chinese = run("zh_CN")
+    assert "固件 1.9.0 低于最低版本 2.0.0：需要升级" in chinese  # the step's message
+    assert "需要升级：安装当前版本固件后重新测试" in chinese  # the repair action
+    assert "设备：固件版本低于要求 -> 需要升级：安装当前版本固件后重新测试" in chinese  # the summary
+    english = run("en")
+    assert "firmware 1.9.0 is older than the minimum 2.0.0: update required" in english
+    assert "update required: install the current firmware, then test again" in english
+    assert not _HAN.search(english)
