@@ -100,7 +100,8 @@ def finding_for(code: str, actions: Mapping[str, str] | None = None) -> Finding:
     """A finding for fault ``code`` from the fault table (the plan may override the action)."""
     f = lookup(code)
     action = (actions or {}).get(code, f.action)
-    return Finding(fault=code, title=f.title, category=f.category.value, part=f.part, action=action, in_unit=f.in_unit)
+    # The category's label is its value in English (the store's and JSON's key) and translates when shown.
+    return Finding(fault=code, title=f.title, category=f.category.label, part=f.part, action=action, in_unit=f.in_unit)
 
 
 def not_run(step: StepRecord) -> bool:

@@ -31,7 +31,7 @@ class Category(StrEnum):
 
     @property
     def label(self) -> Text:
-        """The category in words, for people (the value stays the language-neutral key)."""
+        """The category in words, for people: a Text whose English is the value (the language-neutral key)."""
         return _CATEGORY_LABELS[self]
 
 

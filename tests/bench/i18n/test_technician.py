@@ -147,3 +147,29 @@ def test_a_chinese_run_writes_the_step_and_the_repair_in_chinese_in_its_fault_re
     assert "firmware 1.9.0 is older than the minimum 2.0.0: update required" in english
     assert "update required: install the current firmware, then test again" in english
     assert not _HAN.search(english)
+
+
+def test_every_category_label_is_its_value_in_english() -> None:
+    for category in Category:
+        assert category.label == category.value  # a finding's category: the same key in the store and JSON
+        with using_language("zh_CN"):
+            assert _HAN.search(tr(category.label)), category
+
+
+def test_the_console_of_a_chinese_run_shows_the_step_and_the_repair_in_chinese(tmp_path: Path) -> None:
+    def run(*lang: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "bench", *lang, "run", "testplans/pos-quick.yaml", "--sim",
+                               "--scenario", "firmware-old", "--db", f"sqlite:///{tmp_path / 'b.db'}", "--report",
+                               str(tmp_path / "reports")], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"})
+        assert proc.returncode == 1, proc.stderr
+        return proc.stdout
+
+    chinese = run("--lang", "zh_CN")
+    step = next(line for line in chinese.splitlines() if "firmware ...." in line)
+    assert step.endswith("FW-OUTDATED  固件 1.9.0 低于最低版本 2.0.0：需要升级"), step
+    assert "设备：固件版本低于要求 -> 需要升级：安装当前版本固件后重新测试" in chinese  # the verdict line's summary
+    assert re.search(r"FW-OUTDATED\s+固件版本低于要求 \[软件问题, ", chinese)
+    english = run()
+    assert "FW-OUTDATED  firmware 1.9.0 is older than the minimum 2.0.0: update required" in english
+    assert re.search(r"FW-OUTDATED\s+firmware older than required \[software, unit\]", english)
