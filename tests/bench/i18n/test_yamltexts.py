@@ -52,7 +52,8 @@ def test_bench_list_shows_checks_plans_and_scenarios_in_chinese() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert any(re.match(r"\s+unit\.tamper\s+安全状态：未被拆机，密钥完好$", line) for line in lines), proc.stdout
-    assert any(line.endswith("5 steps. 快速初步检查（身份、自检、电池、防拆）") for line in lines)
+    assert any(line.startswith("  testplans/pos-quick.yaml ") and line.endswith("快速初步检查（身份、自检、电池、防拆）")
+               for line in lines), proc.stdout
     assert any(re.match(r"\s+printer-head-hot\s+打印头报告过热$", line) for line in lines)
     english = _bench("list", lang="en").stdout
     assert re.search(r"\n  printer-head-hot\s+the print head reports overheating\n", english)
@@ -75,7 +76,8 @@ def test_a_users_own_plan_shows_as_written(tmp_path: Path) -> None:
         encoding="utf-8")
     proc = _bench("list", "--plans-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert "1 steps. Meine eigene Prüfung" in proc.stdout
+    assert any(line.startswith(f"  {tmp_path / 'mine.yaml'} ") and line.endswith("。Meine eigene Prüfung")
+               for line in proc.stdout.splitlines()), proc.stdout
     with using_language("zh_CN"):
         assert tr(catalogued("Meine eigene Prüfung")) == "Meine eigene Prüfung"
         assert tr(catalogued("Is the screen free of cracks?")) == "屏幕是否完好无破裂？"
