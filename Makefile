@@ -23,7 +23,7 @@ PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.ex
 
 # The translation catalogues (bench/locale/<lang>/LC_MESSAGES/bench.po, managed with Babel; docs/languages.md):
 # `make catalogues` compiles them (demo and test do), `make catalogues-update` extracts the marked texts of
-# bench/ and drivers/ and adds the new ones to every catalogue, untranslated (the catalogue check fails until
+# bench/ and drivers/ (and the texts of the stock plans and scenarios) and adds the new ones to every catalogue, untranslated (the catalogue check fails until
 # they are translated).
 PO_FILES := $(wildcard bench/locale/*/LC_MESSAGES/bench.po)
 MO_FILES := $(PO_FILES:.po=.mo)
@@ -50,7 +50,7 @@ bench/locale/%/LC_MESSAGES/bench.mo: bench/locale/%/LC_MESSAGES/bench.po | $(STA
 
 catalogues-update: $(STAMP)
 	@mkdir -p build
-	$(BIN)/pybabel -q extract -F bench/locale/babel.cfg --no-location --sort-output --project bench -o build/bench.pot bench drivers
+	$(BIN)/pybabel -q extract -F bench/locale/babel.cfg --no-location --sort-output --project bench -o build/bench.pot bench drivers testplans
 	$(BIN)/pybabel -q update -i build/bench.pot -d bench/locale -D bench --no-fuzzy-matching --ignore-obsolete --width 0
 
 typecheck: $(STAMP)

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping
 
 from bench.faults import Category, lookup
 from bench.record import Finding, Outcome, StepRecord, Verdict
+from drivers.i18n import N_, Text
 
-RETURN_TO_FACTORY = "return to factory for reactivation"
+RETURN_TO_FACTORY = N_("return to factory for reactivation")
 #: The fault code of a step the operator declined (SKIP): the run cannot pass without it.
 OPERATOR_SKIPPED = "OP-SKIPPED"
 
@@ -99,7 +100,8 @@ def finding_for(code: str, actions: Mapping[str, str] | None = None) -> Finding:
     """A finding for fault ``code`` from the fault table (the plan may override the action)."""
     f = lookup(code)
     action = (actions or {}).get(code, f.action)
-    return Finding(fault=code, title=f.title, category=f.category.value, part=f.part, action=action, in_unit=f.in_unit)
+    # The category's label is its value in English (the store's and JSON's key) and translates when shown.
+    return Finding(fault=code, title=f.title, category=f.category.label, part=f.part, action=action, in_unit=f.in_unit)
 
 
 def not_run(step: StepRecord) -> bool:
@@ -130,24 +132,46 @@ def verdict_of(steps: Iterable[StepRecord]) -> Verdict:
     return Verdict.PASS
 
 
-def summarize(verdict: Verdict, findings: list[Finding], steps: Iterable[StepRecord] = ()) -> str:
-    """One line for the top of every report (``steps``: the run's, to name the ones that did not apply)."""
+def summarize(verdict: Verdict, findings: list[Finding], steps: Iterable[StepRecord] = ()) -> Text:
+    """One line for the top of every report (``steps``: the run's, to name the ones that did not apply).
+
+    A :class:`~drivers.i18n.Text`: English as a ``str`` (JSON, the store), translated when shown.
+    """
     if verdict == Verdict.PASS:
         # In a PASS run a skipped step is one that does not apply to the unit's model (or needs one that does not).
         na = sum(s.outcome == Outcome.SKIP for s in steps)
-        return f"all steps passed ({na} not for this model)" if na else "all steps passed"
+        return N_("all steps passed ({na} not for this model)", na=na) if na else N_("all steps passed")
     if findings and findings[0].fault == "SEC-TAMPER":
-        return f"tamper detected: {RETURN_TO_FACTORY}"
+        return N_("tamper detected: {action}", action=RETURN_TO_FACTORY)
     skipped = next((f for f in findings if f.fault == OPERATOR_SKIPPED), None)
     if verdict == Verdict.INCOMPLETE and skipped is not None:
-        also = f" (so {', '.join(skipped.consequences)} did not run)" if skipped.consequences else ""
-        return f"not signed off: the operator skipped {', '.join(skipped.steps)}{also} -> test again with every step"
+        if skipped.consequences:
+            return N_("not signed off: the operator skipped {steps} (so {consequences} did not run) -> test again "
+                      "with every step", steps=", ".join(skipped.steps), consequences=", ".join(skipped.consequences))
+        return N_("not signed off: the operator skipped {steps} -> test again with every step",
+                  steps=", ".join(skipped.steps))
     if not findings:
-        return verdict.value.lower()
+        return _VERDICT_WORDS[verdict]
     first = findings[0]
-    more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
-    whose = "unit" if first.in_unit else "bench"
-    return f"{whose}: {first.title} -> {first.action}{more}"
+    title, action = first.title, first.action
+    if len(findings) > 1:
+        more = len(findings) - 1
+        if first.in_unit:
+            return N_("unit: {title} -> {action} (+{more} more)", title=title, action=action, more=more)
+        return N_("bench: {title} -> {action} (+{more} more)", title=title, action=action, more=more)
+    if first.in_unit:
+        return N_("unit: {title} -> {action}", title=title, action=action)
+    return N_("bench: {title} -> {action}", title=title, action=action)
+
+
+#: The one-word summary of a run that ended without a finding.
+_VERDICT_WORDS: dict[Verdict, Text] = {
+    Verdict.FAIL: N_("fail"),
+    Verdict.ERROR: N_("error"),
+    Verdict.INCOMPLETE: N_("incomplete"),
+    Verdict.ABORTED: N_("aborted"),
+    Verdict.RUNNING: N_("running"),
+}
 
 
 def _default_code(step: StepRecord) -> str:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from drivers.i18n import N_, Text
 
 
 @dataclass(frozen=True)
@@ -30,27 +33,27 @@ class Limit:
         if self.regex is not None and self._pattern is None:
             object.__setattr__(self, "_pattern", re.compile(self.regex))
 
-    def violations(self, value: Any) -> list[str]:
+    def violations(self, value: Any) -> list[Text]:
         """Return what ``value`` breaks, one short phrase per broken condition (empty = within)."""
-        broken: list[str] = []
+        broken: list[Text] = []
         if self.min is not None or self.max is not None:
             if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-                broken.append(f"not a number (expected {self.describe()})")
+                broken.append(N_("not a number (expected {limit})", limit=self.describe()))
                 return broken
             if self.min is not None and value < self.min:
-                broken.append(f"below min {_fmt(self.min)}")
+                broken.append(N_("below min {min}", min=_fmt(self.min)))
             if self.max is not None and value > self.max:
-                broken.append(f"above max {_fmt(self.max)}")
+                broken.append(N_("above max {max}", max=_fmt(self.max)))
         if self.equals is not None and value != self.equals:
-            broken.append(f"expected {self.equals!r}")
+            broken.append(N_("expected {value}", value=repr(self.equals)))
         if self.one_of is not None and value not in self.one_of:
-            broken.append(f"not one of {list(self.one_of)!r}")
+            broken.append(N_("not one of {values}", values=repr(list(self.one_of))))
         if self._pattern is not None and not (isinstance(value, str) and self._pattern.fullmatch(value)):
-            broken.append(f"does not match /{self.regex}/")
+            broken.append(N_("does not match /{regex}/", regex=self.regex))
         return broken
 
     def describe(self) -> str:
-        """The limit in words, e.g. ``3.6 ≤ x ≤ 4.2 V``."""
+        """The limit in words, e.g. ``3.6 ≤ x ≤ 4.2 V`` (a :class:`~drivers.i18n.Text`, English as a ``str``)."""
         unit = f" {self.unit}" if self.unit else ""
         parts: list[str] = []
         if self.min is not None and self.max is not None:
@@ -64,10 +67,10 @@ class Limit:
         elif self.equals is not None:
             parts.append(f"= {self.equals!r}")
         if self.one_of is not None:
-            parts.append(f"one of {list(self.one_of)!r}")
+            parts.append(N_("one of {values}", values=repr(list(self.one_of))))
         if self.regex is not None:
-            parts.append(f"matches /{self.regex}/")
-        return ", ".join(parts) or "any"
+            parts.append(N_("matches /{regex}/", regex=self.regex))
+        return listed(parts) if parts else N_("any")
 
     def to_dict(self) -> dict[str, Any]:
         """The limit as plain data (only the fields that are set)."""
@@ -129,18 +132,31 @@ def judge(
     return Measurement(name, value, unit, limit, False, fault, message)
 
 
-def _meaning(name: str, value: Any, unit: str | None, limit: Limit, fault: str | None, broken: list[str]) -> str:
+def _meaning(name: str, value: Any, unit: str | None, limit: Limit, fault: str | None, broken: list[Text]) -> Text:
     from bench.faults import FAULTS
 
     words = words_of(name)
     title = FAULTS[fault].title if fault in FAULTS else None
     if isinstance(value, bool) or isinstance(limit.equals, bool):
-        return title or f"{words}: {yes_no(value)}, expected {yes_no(limit.equals)}"
+        return title or N_("{what}: {value}, expected {expected}", what=words, value=yes_no(value),
+                           expected=yes_no(limit.equals))
     if limit.equals is not None or limit.one_of is not None or limit.regex is not None:
-        got = f"{words}: {_fmt(value)}"
-        return f"{title} ({got})" if title else f"{got}, {', '.join(broken)}"
+        got = N_("{what}: {value}", what=words, value=_fmt(value))
+        return N_("{title} ({got})", title=title, got=got) if title else N_("{got}, {broken}", got=got,
+                                                                              broken=listed(broken))
     shown = f"{_fmt(value)} {unit}" if unit else _fmt(value)
-    return f"{name} = {shown}: {', '.join(broken)}"
+    return N_("{name} = {value}: {broken}", name=name, value=shown, broken=listed(broken))
+
+
+def listed(parts: Sequence[str]) -> str:
+    """``parts`` as one text, ``a, b, c`` in English: a :class:`~drivers.i18n.Text` whose parts (and commas)
+    are translated when shown; a single part as it is (``;``-separated: :func:`bench.texts.joined`)."""
+    if not parts:
+        return ""
+    joined = parts[-1]
+    for part in reversed(parts[:-1]):
+        joined = N_("{first}, {rest}", first=part, rest=joined)
+    return joined
 
 
 def words_of(name: str) -> str:
@@ -149,8 +165,8 @@ def words_of(name: str) -> str:
 
 
 def yes_no(value: Any) -> str:
-    """``yes``/``no`` for a truth value, the value itself otherwise."""
-    return ("yes" if value else "no") if isinstance(value, bool) else _fmt(value)
+    """``yes``/``no`` (a :class:`~drivers.i18n.Text`) for a truth value, the value itself otherwise."""
+    return (N_("yes") if value else N_("no")) if isinstance(value, bool) else _fmt(value)
 
 
 def _fmt(value: Any) -> str:

@@ -100,9 +100,19 @@ def translation(language: str | None = None) -> gettext.NullTranslations:
         if lang == SOURCE_LANGUAGE or _catalogue_dir is None:
             found = gettext.NullTranslations()
         else:
-            found = gettext.translation(DOMAIN, str(_catalogue_dir), languages=[lang], fallback=True)
+            found = _read_catalogue(lang, _catalogue_dir)
         _translations[lang] = found
     return found
+
+
+def _read_catalogue(lang: str, folder: Path) -> gettext.NullTranslations:
+    # Read the .mo each time a catalogue directory is set: gettext.translation() would cache it for the life of
+    # the process, so a catalogue compiled again since (bench.i18n.load) would never be seen.
+    path = gettext.find(DOMAIN, str(folder), languages=[lang])
+    if path is None:
+        return gettext.NullTranslations()
+    with open(path, "rb") as handle:
+        return gettext.GNUTranslations(handle)
 
 
 def _(message: str) -> str:

@@ -19,6 +19,7 @@ import logging
 
 from bench.checks.base import CheckSpec
 from bench.errors import PlanError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def get(name: str) -> CheckSpec:
         import difflib
 
         close = difflib.get_close_matches(name, checks, n=3, cutoff=0.8)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known checks: {', '.join(sorted(checks))}"
-        raise PlanError(f"unknown check {name!r}{hint}")
+        if close:
+            raise PlanError(N_("unknown check {name!r}; did you mean {close}?", name=name, close=", ".join(close)))
+        raise PlanError(N_("unknown check {name!r}; known checks: {known}", name=name, known=", ".join(sorted(checks))))
     return spec

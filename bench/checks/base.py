@@ -22,12 +22,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bench.errors import DeviceError, EquipmentError
 from bench.measure import Limit, Measurement, judge
 from bench.record import AttachmentRecord
+from drivers.i18n import N_, Text
 
 if TYPE_CHECKING:
     from bench.operator import Operator
     from drivers.interfaces import Device, Unit
 
 _REQUIRED: Any = object()
+#: The station's roles in words, for a technician (the role names stay the station file's keys).
+ROLE_WORDS: Mapping[str, Text] = {
+    "unit": N_("unit"),
+    "card_reader": N_("card reader"),
+    "printer": N_("printer"),
+    "host": N_("bench host"),
+    "supply": N_("power supply"),
+    "multimeter": N_("multimeter"),
+    "scope": N_("oscilloscope"),
+}
 D = TypeVar("D", bound="Device")
 
 
@@ -140,9 +151,11 @@ class StepContext:
         """Return the device in ``role``; an equipment error when the station has none."""
         dev = self.devices.get(role)
         if dev is None:
-            raise EquipmentError(f"this station has no {role.replace('_', ' ')} configured", fault_code="BENCH-CONFIG")
+            raise EquipmentError(N_("this station has no {role} configured",
+                                    role=ROLE_WORDS.get(role) or role.replace("_", " ")), fault_code="BENCH-CONFIG")
         if not isinstance(dev, kind):
-            raise EquipmentError(f"{role} is a {type(dev).__name__}, not a {kind.__name__}", fault_code="BENCH-CONFIG")
+            raise EquipmentError(N_("{role} is a {found}, not a {wanted}", role=role, found=type(dev).__name__,
+                                    wanted=kind.__name__), fault_code="BENCH-CONFIG")
         return dev
 
     @property
@@ -227,7 +240,7 @@ class StepContext:
         if self.cancel.is_set():
             from bench.errors import Interrupted
 
-            raise Interrupted("step cancelled")
+            raise Interrupted(N_("step cancelled"))
 
 
 REQUIRED = _REQUIRED

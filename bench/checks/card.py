@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import CardError
 from bench.measure import Limit
+from bench.texts import joined
 from drivers.codecs import tlv
 from drivers.codecs.iso7816 import PPSE, PSE, parse_atr, read_record, select_by_name, sw_hex, sw_text
 from drivers.codecs.pan import mask_pan
+from drivers.i18n import N_
 from drivers.interfaces import ApduResponse, CardReader
 
 _LOG = logging.getLogger(__name__)
@@ -44,8 +46,8 @@ def _ensure_card(ctx: StepContext, reader: CardReader, card: str, timeout: float
     if inserted.get(reader.url) == card and reader.card_present():
         return
     reader.disconnect()
-    ctx.operator.perform("insert_card", f"Insert the test card {card!r} into {reader.url}", card=card,
-                         reader=reader.url)
+    ctx.operator.perform("insert_card", N_("Insert the test card {card!r} into {url}", card=card, url=reader.url),
+                         card=card, reader=reader.url)
     took = reader.wait_for_insert(_wait_budget(ctx, timeout))
     inserted[reader.url] = card
     ctx.note(f"card {card} present after {took * 1000:.0f} ms")
@@ -56,10 +58,10 @@ def _check_sw(resp: ApduResponse, what: str, fault: str = "ICC-APP") -> None:
         return
     detail = f"{what}: card answered {sw_hex(resp.sw1, resp.sw2)} ({sw_text(resp.sw1, resp.sw2)})"
     if resp.sw1 in (0x6F, 0x64, 0x65):
-        raise CardError(f"the card reported an internal error ({sw_text(resp.sw1, resp.sw2)})", fault_code="ICC-ERROR",
-                        detail=detail)
-    raise CardError(f"the card refused a payment command ({sw_text(resp.sw1, resp.sw2)})", fault_code=fault,
-                    detail=detail)
+        raise CardError(N_("the card reported an internal error ({status})", status=sw_text(resp.sw1, resp.sw2)),
+                        fault_code="ICC-ERROR", detail=detail)
+    raise CardError(N_("the card refused a payment command ({status})", status=sw_text(resp.sw1, resp.sw2)),
+                    fault_code=fault, detail=detail)
 
 
 @dataclass
@@ -98,7 +100,7 @@ def _parse(resp: ApduResponse, what: str) -> list[tlv.Tlv]:
     try:
         return tlv.parse(resp.data)
     except tlv.TlvError as exc:
-        raise CardError("the card's payment application gave a malformed answer", fault_code="ICC-APP",
+        raise CardError(N_("the card's payment application gave a malformed answer"), fault_code="ICC-APP",
                         detail=f"{what}: {exc}") from exc
 
 
@@ -122,7 +124,7 @@ def emv_select(reader: CardReader, interface: str) -> EmvSession:
     else:
         session.apps = _apps_from(fci)
     if not session.apps:
-        raise CardError(f"{name} lists no payment application", fault_code="ICC-APP")
+        raise CardError(N_("{name} lists no payment application", name=name), fault_code="ICC-APP")
     first = session.apps[0]
     r = reader.transmit(select_by_name(first.aid))
     _check_sw(r, f"SELECT {first.aid.hex().upper()}")
@@ -180,7 +182,7 @@ def reader_present(ctx: StepContext) -> None:
     names = reader.list_readers()
     ctx.measure("reader.count", len(names))
     ctx.measure("reader.present", reader.reader_name in names,
-                says=f"the card reader {reader.reader_name!r} is not connected to this PC")
+                says=N_("the card reader {reader!r} is not connected to this PC", reader=reader.reader_name))
     ctx.note(f"reader {reader.reader_name!r}; listed: {', '.join(names)}")
 
 
@@ -193,14 +195,16 @@ def atr(ctx: StepContext) -> None:
     ctx.note(f"ATR {parsed.describe()}, negotiated {info.protocol}")
     ctx.measure("atr.hex", parsed.hex)
     ctx.measure("atr.protocol", info.protocol)
-    ctx.measure("atr.tck_ok", parsed.tck_ok is not False, says="the card's answer to reset has a bad checksum (TCK)")
-    ctx.measure("atr.valid", parsed.valid, says="the card's answer to reset is malformed")
+    ctx.measure("atr.tck_ok", parsed.tck_ok is not False,
+                says=N_("the card's answer to reset has a bad checksum (TCK)"))
+    ctx.measure("atr.valid", parsed.valid, says=N_("the card's answer to reset is malformed"))
     expected = ctx.params["protocol"]
     if expected != "any" and expected != info.protocol:
-        ctx.fail(f"card negotiated {info.protocol}, expected {expected}", "ICC-BAD-ATR")
+        ctx.fail(N_("card negotiated {protocol}, expected {expected}", protocol=info.protocol, expected=expected),
+                 "ICC-BAD-ATR")
     pattern = ctx.params["atr_regex"]
     if pattern and not re.fullmatch(pattern, info.atr.hex().upper()):
-        ctx.fail("the card's answer to reset is not the one this plan expects", "ICC-BAD-ATR",
+        ctx.fail(N_("the card's answer to reset is not the one this plan expects"), "ICC-BAD-ATR",
                  detail=f"ATR {info.atr.hex().upper()} does not match /{pattern}/")
 
 
@@ -263,19 +267,19 @@ def insert_remove(ctx: StepContext) -> None:
     timeout = ctx.params["timeout"]
     reader.disconnect()
     if reader.card_present():
-        ctx.operator.perform("remove_card", f"Remove the card from {reader.url}", reader=reader.url)
+        ctx.operator.perform("remove_card", N_("Remove the card from {url}", url=reader.url), reader=reader.url)
         reader.wait_for_remove(_wait_budget(ctx, timeout))
     t0 = time.monotonic()
-    ctx.operator.perform("insert_card", f"Insert the test card {card!r} into {reader.url}", card=card,
-                         reader=reader.url)
+    ctx.operator.perform("insert_card", N_("Insert the test card {card!r} into {url}", card=card, url=reader.url),
+                         card=card, reader=reader.url)
     reader.wait_for_insert(_wait_budget(ctx, timeout))
     ctx.measure("insert.detect_ms", round((time.monotonic() - t0) * 1000, 1), unit="ms")
     t0 = time.monotonic()
-    ctx.operator.perform("remove_card", f"Remove the card from {reader.url}", reader=reader.url)
+    ctx.operator.perform("remove_card", N_("Remove the card from {url}", url=reader.url), reader=reader.url)
     try:
         reader.wait_for_remove(_wait_budget(ctx, timeout))
     except CardError as exc:
-        raise CardError(str(exc), fault_code="ICC-ERROR", detail=getattr(exc, "detail", None)) from exc
+        raise CardError(exc.message, fault_code="ICC-ERROR", detail=getattr(exc, "detail", None)) from exc
     ctx.state.setdefault(_STATE_KEY, {}).pop(reader.url, None)
     ctx.measure("remove.detect_ms", round((time.monotonic() - t0) * 1000, 1), unit="ms")
 
@@ -287,12 +291,12 @@ def contactless_tap(ctx: StepContext) -> None:
     timeout = ctx.params["timeout"]
     reader.disconnect()
     t0 = time.monotonic()
-    ctx.operator.perform("tap_card", f"Tap the contactless card {card!r} on {reader.url}", card=card,
-                         reader=reader.url)
+    ctx.operator.perform("tap_card", N_("Tap the contactless card {card!r} on {url}", card=card, url=reader.url),
+                         card=card, reader=reader.url)
     try:
         reader.wait_for_insert(_wait_budget(ctx, timeout))
     except CardError as exc:
-        raise CardError(f"no contactless card detected within {timeout:g} s",
+        raise CardError(N_("no contactless card detected within {timeout:g} s", timeout=timeout),
                         fault_code="CTLS-NO-CARD") from exc
     ctx.measure("ctls.detect_ms", round((time.monotonic() - t0) * 1000, 1), unit="ms")
     reader.connect(_wait_budget(ctx, 2.0))
@@ -321,7 +325,7 @@ def compatibility(ctx: StepContext) -> None:
             ctx.note(f"{card}: {len(session.apps)} app(s), {session.records} record(s)")
         except CardError as exc:
             verdict = exc.fault_code or "ICC-ERROR"
-            failed.append(f"{card}: {exc} [{verdict}]")
+            failed.append(N_("{card}: {error} [{fault}]", card=card, error=exc.message, fault=verdict))
             codes.append(verdict)
         finally:
             reader.disconnect()
@@ -332,69 +336,70 @@ def compatibility(ctx: StepContext) -> None:
     if failed:
         # The same fault on every failing card names the reader's fault; a mix is a compatibility problem.
         code = codes[0] if len(set(codes)) == 1 else "ICC-APP"
-        ctx.fail(f"{len(failed)} of {len(ctx.params['cards'])} cards failed: " + "; ".join(failed), code)
+        ctx.fail(N_("{failed} of {total} cards failed: {which}", failed=len(failed), total=len(ctx.params["cards"]),
+                    which=joined(failed)), code)
 
 
-_CARD = Param(str, DEFAULT_CARD, "test card profile the operator inserts")
-_INSERT_TIMEOUT = Param((int, float), 15.0, "seconds to wait for the card to be inserted")
-_INTERFACE = Param(str, "contact", "contact (PSE) or contactless (PPSE)")
+_CARD = Param(str, DEFAULT_CARD, N_("test card profile the operator inserts"))
+_INSERT_TIMEOUT = Param((int, float), 15.0, N_("seconds to wait for the card to be inserted"))
+_INTERFACE = Param(str, "contact", N_("contact (PSE) or contactless (PPSE)"))
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
-        "card.reader_present", reader_present, "the card reader is listed by pcscd", devices=(ROLE,),
+        "card.reader_present", reader_present, N_("the card reader is listed by pcscd"), devices=(ROLE,),
         measurements={"reader.count": Limit(min=1), "reader.present": Limit(equals=True)},
         fault="ICC-NO-READER",
     ),
     CheckSpec(
-        "card.atr", atr, "the card answers reset with a valid ATR", devices=(ROLE,),
+        "card.atr", atr, N_("the card answers reset with a valid ATR"), devices=(ROLE,),
         params={"card": _CARD, "insert_timeout": _INSERT_TIMEOUT,
-                "protocol": Param(str, "any", "expected protocol: T=0, T=1 or any"),
-                "atr_regex": Param(str, "", "regex the ATR hex (no spaces, upper case) must match")},
+                "protocol": Param(str, "any", N_("expected protocol: T=0, T=1 or any")),
+                "atr_regex": Param(str, "", N_("regex the ATR hex (no spaces, upper case) must match"))},
         measurements={"atr.hex": None, "atr.protocol": None, "atr.tck_ok": Limit(equals=True),
                       "atr.valid": Limit(equals=True)},
         fault="ICC-BAD-ATR",
     ),
     CheckSpec(
-        "card.emv_select", emv_select_check, "select PSE/PPSE and the first payment application",
+        "card.emv_select", emv_select_check, N_("select PSE/PPSE and the first payment application"),
         devices=(ROLE,),
         params={"card": _CARD, "insert_timeout": _INSERT_TIMEOUT, "interface": _INTERFACE},
         measurements={"emv.aids": Limit(min=1), "emv.aid": None}, fault="ICC-APP",
     ),
     CheckSpec(
-        "card.read_records", read_records, "read the application's records; report the masked PAN",
+        "card.read_records", read_records, N_("read the application's records; report the masked PAN"),
         devices=(ROLE,), params={"card": _CARD, "insert_timeout": _INSERT_TIMEOUT, "interface": _INTERFACE},
         measurements={"emv.records": Limit(min=1), "emv.pan_masked": Limit(regex=r"\d{6}\*+\d{4}")},
         fault="ICC-APP",
     ),
     CheckSpec(
-        "card.apdu_latency", apdu_latency, "APDU round-trip time (p50/p95/max)", devices=(ROLE,),
+        "card.apdu_latency", apdu_latency, N_("APDU round-trip time (p50/p95/max)"), devices=(ROLE,),
         params={"card": _CARD, "insert_timeout": _INSERT_TIMEOUT, "interface": _INTERFACE,
-                "count": Param(int, 20, "round trips to time", bounds=(1, 10_000))},
+                "count": Param(int, 20, N_("round trips to time"), bounds=(1, 10_000))},
         measurements={"apdu.errors": Limit(max=0, fault="ICC-ERROR"),
                       "apdu.p50_ms": Limit(max=50, unit="ms"), "apdu.p95_ms": Limit(max=100, unit="ms"),
                       "apdu.max_ms": Limit(max=250, unit="ms")},
         fault="ICC-SLOW",
     ),
     CheckSpec(
-        "card.insert_remove", insert_remove, "the reader detects card insertion and removal", devices=(ROLE,),
-        params={"card": _CARD, "timeout": Param((int, float), 15.0, "seconds for each operator action")},
+        "card.insert_remove", insert_remove, N_("the reader detects card insertion and removal"), devices=(ROLE,),
+        params={"card": _CARD, "timeout": Param((int, float), 15.0, N_("seconds for each operator action"))},
         measurements={"insert.detect_ms": Limit(max=2000, unit="ms"),
                       "remove.detect_ms": Limit(max=2000, unit="ms")},
         fault="ICC-NO-CARD",
     ),
     CheckSpec(
-        "card.contactless_tap", contactless_tap, "a tapped contactless card is detected and answers PPSE",
+        "card.contactless_tap", contactless_tap, N_("a tapped contactless card is detected and answers PPSE"),
         devices=(ROLE,),
-        params={"card": Param(str, "emv-contactless", "contactless test card profile"),
-                "timeout": Param((int, float), 15.0, "seconds to wait for the tap")},
+        params={"card": Param(str, "emv-contactless", N_("contactless test card profile")),
+                "timeout": Param((int, float), 15.0, N_("seconds to wait for the tap"))},
         measurements={"ctls.detect_ms": Limit(max=2000, unit="ms"), "emv.aids": Limit(min=1)},
         fault="CTLS-NO-CARD",
     ),
     CheckSpec(
-        "card.compatibility", compatibility, "select and read on each card of a list", devices=(ROLE,),
-        params={"cards": Param(list, list(DEFAULT_COMPAT_CARDS), "card profiles, in order"),
+        "card.compatibility", compatibility, N_("select and read on each card of a list"), devices=(ROLE,),
+        params={"cards": Param(list, list(DEFAULT_COMPAT_CARDS), N_("card profiles, in order")),
                 "insert_timeout": _INSERT_TIMEOUT,
-                "interface": Param(str, "contact", "contact, contactless or auto (from the ATR)")},
+                "interface": Param(str, "contact", N_("contact, contactless or auto (from the ATR)"))},
         measurements={"compat.passed": Limit(min=1)}, fault="ICC-APP",
     ),
 )

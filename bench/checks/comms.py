@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.measure import Limit
+from drivers.i18n import N_
 
 INTERFACES = ("ethernet", "wifi", "cellular")
 
@@ -42,9 +43,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "comms.selftest",
         selftest,
-        "network self-test per interface: link, signal, round trip",
+        N_("network self-test per interface: link, signal, round trip"),
         devices=("unit",),
-        params={"interfaces": Param(list, [], "interfaces that must pass (default: all the unit reports)")},
+        params={"interfaces": Param(list, [], N_("interfaces that must pass (default: all the unit reports)"))},
         measurements=_measurements(),
         fault="NET-NO-LINK",
     ),

@@ -16,23 +16,25 @@ import zlib
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
+from bench.texts import joined
+from drivers.i18n import N_, Text
 
 _LOG = logging.getLogger(__name__)
 
 PATTERNS = ("off", "on", "checkerboard", "stripes", "colour_bars")
 DESCRIPTIONS = {
-    "off": "a completely dark screen (every pixel off)",
-    "on": "a completely lit screen with no dark dots",
-    "checkerboard": "an even, fine checkerboard over the whole screen",
-    "stripes": "even, fine horizontal stripes over the whole screen",
-    "colour_bars": "eight vertical colour bars: white, yellow, cyan, green, magenta, red, blue, black",
+    "off": N_("a completely dark screen (every pixel off)"),
+    "on": N_("a completely lit screen with no dark dots"),
+    "checkerboard": N_("an even, fine checkerboard over the whole screen"),
+    "stripes": N_("even, fine horizontal stripes over the whole screen"),
+    "colour_bars": N_("eight vertical colour bars: white, yellow, cyan, green, magenta, red, blue, black"),
 }
 COLOUR_BARS = (0xFFFF, 0xFFE0, 0x07FF, 0x07E0, 0xF81F, 0xF800, 0x001F, 0x0000)  # RGB565
 
 
-def question(pattern: str) -> str:
+def question(pattern: str) -> Text:
     """The operator's question for a pattern (scripts answer by this text)."""
-    return f"Does the display show {DESCRIPTIONS[pattern]}?"
+    return N_("Does the display show {what}?", what=DESCRIPTIONS[pattern])
 
 
 def _lit(pattern: str, x: int, y: int) -> bool:
@@ -52,10 +54,10 @@ def expected_frame(pattern: str, width: int, height: int, bits_per_pixel: int) -
         ValueError: an unknown pattern, colour bars on a monochrome display, or an unknown depth.
     """
     if pattern not in PATTERNS:
-        raise ValueError(f"unknown pattern {pattern!r}")
+        raise ValueError(f"unknown pattern {pattern!r}")  # i18n: a programming error (plans are checked before)
     if bits_per_pixel == 1:
         if pattern == "colour_bars":
-            raise ValueError("colour bars need a colour display")
+            raise ValueError("colour bars need a colour display")  # i18n: a programming error
         stride = (width + 7) // 8
         rows = []
         for y in range(height):
@@ -73,7 +75,7 @@ def expected_frame(pattern: str, width: int, height: int, bits_per_pixel: int) -
                 value = bar if pattern == "colour_bars" else (0xFFFF if _lit(pattern, x, y) else 0)
                 out += value.to_bytes(2, "big")
         return bytes(out)
-    raise ValueError(f"unsupported colour depth {bits_per_pixel} bits per pixel")
+    raise ValueError(f"unsupported colour depth {bits_per_pixel} bits per pixel")  # i18n: a programming error
 
 
 def expected_crc(pattern: str, width: int, height: int, bits_per_pixel: int) -> int:
@@ -94,7 +96,8 @@ def patterns(ctx: StepContext) -> None:
     for pattern in ctx.params["patterns"]:
         pattern = str(pattern)
         if pattern not in PATTERNS:
-            ctx.fail(f"unknown display pattern {pattern!r} in the plan (known: {', '.join(PATTERNS)})",
+            ctx.fail(N_("unknown display pattern {pattern!r} in the plan (known: {known})", pattern=pattern,
+                        known=", ".join(PATTERNS)),
                      "BENCH-CONFIG")
         if pattern == "colour_bars" and not info.colour:
             ctx.note("colour bars skipped: monochrome display")
@@ -120,16 +123,17 @@ def patterns(ctx: StepContext) -> None:
         unit.display_pattern("off")
         unit.display_write(0, 0, text[: info.text_columns])
         if confirm:
-            ok = ctx.operator.confirm(f"Does the display show the text {text[: info.text_columns]!r}?",
+            ok = ctx.operator.confirm(N_("Does the display show the text {text!r}?", text=text[: info.text_columns]),
                                       timeout=_confirm_timeout(ctx))
             ctx.measure("text.operator_ok", ok, limit=Limit(equals=True, fault="DSP-REJECTED"))
             if not ok:
                 rejected.append("text")
     if bad_pixels:
-        ctx.fail(f"frame buffer differs from the pattern for {', '.join(bad_pixels)}: dead or stuck pixels",
+        ctx.fail(N_("frame buffer differs from the pattern for {patterns}: dead or stuck pixels",
+                    patterns=", ".join(bad_pixels)),
                  "DSP-PIXELS")
     if rejected:
-        ctx.fail(f"operator rejected the display for {', '.join(rejected)}", "DSP-REJECTED")
+        ctx.fail(N_("operator rejected the display for {patterns}", patterns=", ".join(rejected)), "DSP-REJECTED")
 
 
 def _confirm_timeout(ctx: StepContext) -> float:
@@ -152,35 +156,37 @@ def backlight(ctx: StepContext) -> None:
                 m = ctx.measure(f"backlight.{level}_ma", current, unit="mA",
                                 limit=Limit(min=want, unit="mA", fault="DSP-BACKLIGHT"))
                 if not m.passed:
-                    failed.append(f"{current:g} mA at {level} % (expected at least {want:g} mA)")
+                    failed.append(N_("{current:g} mA at {level} % (expected at least {want:g} mA)", current=current,
+                                     level=level, want=want))
             else:
                 m = ctx.measure("backlight.0_ma", current, unit="mA",
                                 limit=Limit(max=max_off, unit="mA", fault="DSP-BACKLIGHT"))
                 if not m.passed:
-                    failed.append(f"{current:g} mA when off (expected at most {max_off:g} mA)")
+                    failed.append(N_("{current:g} mA when off (expected at most {max_off:g} mA)", current=current,
+                                     max_off=max_off))
             ctx.note(f"backlight {level} %: {current:g} mA")
     finally:
         with contextlib.suppress(BenchError):
             unit.display_backlight(int(ctx.params["restore_level"]))
     if ctx.params["confirm"]:
-        ok = ctx.operator.confirm("Is the display backlight on and even?", timeout=_confirm_timeout(ctx))
+        ok = ctx.operator.confirm(N_("Is the display backlight on and even?"), timeout=_confirm_timeout(ctx))
         ctx.measure("backlight.operator_ok", ok, limit=Limit(equals=True, fault="DSP-BACKLIGHT"))
     if failed:
-        ctx.fail(f"backlight failure: {'; '.join(failed)}", "DSP-BACKLIGHT")
+        ctx.fail(N_("backlight failure: {failures}", failures=joined(failed)), "DSP-BACKLIGHT")
 
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "display.patterns",
         patterns,
-        "test patterns: frame-buffer CRC-32 against the bench's own, operator confirms each; text",
+        N_("test patterns: frame-buffer CRC-32 against the bench's own, operator confirms each; text"),
         devices=("unit",),
         params={
             "patterns": Param(list, ["off", "on", "checkerboard", "stripes", "colour_bars"],
-                              "patterns to show (colour_bars only on colour displays)"),
-            "text": Param(str, "BENCH TEST 0123456789", "text to write on the first row ('' = skip)"),
-            "confirm": Param(bool, True, "ask the operator to confirm each pattern"),
-            "confirm_timeout": Param((int, float), 60.0, "seconds the operator has for each answer"),
+                              N_("patterns to show (colour_bars only on colour displays)")),
+            "text": Param(str, "BENCH TEST 0123456789", N_("text to write on the first row ('' = skip)")),
+            "confirm": Param(bool, True, N_("ask the operator to confirm each pattern")),
+            "confirm_timeout": Param((int, float), 60.0, N_("seconds the operator has for each answer")),
         },
         measurements={"on.checksum_ok": None, "on.operator_ok": None, "text.operator_ok": None},
         fault="DSP-PIXELS",
@@ -188,15 +194,15 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "display.backlight",
         backlight,
-        "backlight levels: the current drawn at each level (a dead backlight reads ~0 mA)",
+        N_("backlight levels: the current drawn at each level (a dead backlight reads ~0 mA)"),
         devices=("unit",),
         params={
-            "levels": Param(list, [100, 50, 10, 0], "levels to set, in percent"),
-            "min_ma": Param((int, float), 10.0, "least current at 100 % (scaled down for lower levels)"),
-            "max_off_ma": Param((int, float), 2.0, "most current with the backlight off"),
-            "restore_level": Param(int, 100, "level to leave the backlight at", bounds=(0, 100)),
-            "confirm": Param(bool, False, "also ask the operator whether the backlight is on"),
-            "confirm_timeout": Param((int, float), 60.0, "seconds the operator has to answer"),
+            "levels": Param(list, [100, 50, 10, 0], N_("levels to set, in percent")),
+            "min_ma": Param((int, float), 10.0, N_("least current at 100 % (scaled down for lower levels)")),
+            "max_off_ma": Param((int, float), 2.0, N_("most current with the backlight off")),
+            "restore_level": Param(int, 100, N_("level to leave the backlight at"), bounds=(0, 100)),
+            "confirm": Param(bool, False, N_("also ask the operator whether the backlight is on")),
+            "confirm_timeout": Param((int, float), 60.0, N_("seconds the operator has to answer")),
         },
         measurements={"backlight.100_ma": None},
         fault="DSP-BACKLIGHT",

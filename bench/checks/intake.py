@@ -13,7 +13,9 @@ import logging
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import EquipmentError, PlanError
 from bench.faults import FAULTS
-from bench.measure import Limit
+from bench.i18n.yamltexts import catalogued
+from bench.measure import Limit, yes_no
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -26,17 +28,19 @@ def inspect(ctx: StepContext) -> None:
     question = str(ctx.params["question"]).strip()
     fault = str(ctx.params["fault"])
     if not question:
-        raise EquipmentError("an intake step needs a question for the operator", fault_code="BENCH-CONFIG")
+        raise EquipmentError(N_("an intake step needs a question for the operator"), fault_code="BENCH-CONFIG")
     if fault not in FAULTS:
-        raise EquipmentError(f"intake fault {fault!r} is not in the fault table", fault_code="BENCH-CONFIG")
+        raise EquipmentError(N_("intake fault {fault!r} is not in the fault table", fault=fault),
+                             fault_code="BENCH-CONFIG")
     damaged_if = _yes_no(ctx.params["damaged_if"])
-    answer = ctx.operator.confirm(question, timeout=ctx.budget(float(ctx.params["confirm_timeout"])))
+    # A stock plan's question is in the catalogue (bench.i18n.yamltexts): the operator reads it in their language.
+    answer = ctx.operator.confirm(catalogued(question), timeout=ctx.budget(float(ctx.params["confirm_timeout"])))
     damaged = answer == damaged_if
     ctx.note(f"{question} operator: {'yes' if answer else 'no'}")
     ctx.measure("answer", "yes" if answer else "no", judged=False)
     ctx.measure("damaged", damaged, limit=Limit(equals=False, fault=fault),
-                says=f"intake: {FAULTS[fault].title} (the operator answered {'yes' if answer else 'no'} to "
-                     f"{question!r})")
+                says=N_("intake: {title} (the operator answered {answer} to '{question}')", title=FAULTS[fault].title,
+                        answer=yes_no(answer), question=catalogued(question)))
 
 
 def _known_fault(value: object) -> None:
@@ -45,8 +49,10 @@ def _known_fault(value: object) -> None:
         import difflib
 
         close = difflib.get_close_matches(str(value), list(FAULTS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise PlanError(f"{str(value)[:60]!r} is not a fault code of the fault table{hint}")
+        if close:
+            raise PlanError(N_("{value!r} is not a fault code of the fault table; did you mean {close!r}?",
+                               value=str(value)[:60], close=close[0]))
+        raise PlanError(N_("{value!r} is not a fault code of the fault table", value=str(value)[:60]))
 
 
 def _yes_or_no(value: object) -> None:
@@ -66,21 +72,21 @@ def _yes_no(value: object) -> bool:
         return True
     if text in _NO:
         return False
-    raise EquipmentError(f"damaged_if must be yes or no, not {value!r}", fault_code="BENCH-CONFIG")
+    raise EquipmentError(N_("damaged_if must be yes or no, not {value!r}", value=value), fault_code="BENCH-CONFIG")
 
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "intake.inspect",
         inspect,
-        "intake: ask the operator one question about the unit's outside; the damaging answer fails",
+        N_("intake: ask the operator one question about the unit's outside; the damaging answer fails"),
         devices=(),
         params={
-            "question": Param(str, help="the yes/no question, e.g. 'Is the screen cracked?'"),
-            "fault": Param(str, help="the fault code when the answer shows damage (from the fault table)",
+            "question": Param(str, help=N_("the yes/no question, e.g. 'Is the screen cracked?'")),
+            "fault": Param(str, help=N_("the fault code when the answer shows damage (from the fault table)"),
                            validate=_known_fault),
-            "damaged_if": Param((str, bool), "yes", "the answer that shows damage: yes or no", validate=_yes_or_no),
-            "confirm_timeout": Param((int, float), 300.0, "seconds the operator has to answer", bounds=(1, 86400)),
+            "damaged_if": Param((str, bool), "yes", N_("the answer that shows damage: yes or no"), validate=_yes_or_no),
+            "confirm_timeout": Param((int, float), 300.0, N_("seconds the operator has to answer"), bounds=(1, 86400)),
         },
         measurements={"answer": None, "damaged": None},
         fault="UNIT-FAULT",

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
+from bench.texts import joined
+from drivers.i18n import N_
 from drivers.interfaces import Unit, UnitEvent
 
 _LOG = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class KeyTracker:
         """Keys held down longer than the release timeout are stuck."""
         for key, since in list(self.down_since.items()):
             if now - since > self.release_s and key not in self.stuck:
-                self.stuck[key] = f"pressed and never released (held over {self.release_s:g} s)"
+                self.stuck[key] = N_("pressed and never released (held over {seconds:g} s)", seconds=self.release_s)
 
     @property
     def missing(self) -> list[str]:
@@ -118,7 +120,7 @@ def all_keys(ctx: StepContext) -> None:
         tracker = KeyTracker(expected, float(ctx.params["debounce_ms"]) / 1000.0,
                              float(ctx.params["release_timeout_s"]))
         _drain(unit, float(ctx.params["settle_s"]), tracker)
-        ctx.operator.perform("press_keys", f"Press every key once, in any order: {' '.join(expected)}",
+        ctx.operator.perform("press_keys", N_("Press every key once, in any order: {keys}", keys=" ".join(expected)),
                              keys=expected)
         _collect(ctx, unit, tracker)
     finally:
@@ -159,19 +161,20 @@ def _collect(ctx: StepContext, unit: Unit, tracker: KeyTracker) -> None:
             ctx.log.info("key %s registered; %d to go", key, len(tracker.missing))
     tracker.expire(time.monotonic())
     for key in tracker.held:
-        tracker.stuck[key] = "still down when the test ended"
+        tracker.stuck[key] = N_("still down when the test ended")
 
 
 def _judge(ctx: StepContext, tracker: KeyTracker) -> None:
     dead = tracker.missing
     problems: list[tuple[str, str]] = []
     for key, why in tracker.stuck.items():
-        problems.append(("KEY-STUCK", f"key {key} stuck: {why}"))
+        problems.append(("KEY-STUCK", N_("key {key} stuck: {why}", key=key, why=why)))
     for key in dead:
-        problems.append(("KEY-DEAD", f"key {key} dead"))
+        problems.append(("KEY-DEAD", N_("key {key} dead", key=key)))
     for key, gap in tracker.bounced.items():
-        problems.append(("KEY-BOUNCE", f"key {key} bounced: two key-downs {gap * 1000:.0f} ms apart "
-                                       f"(debounce window {ctx.params['debounce_ms']:g} ms)"))
+        problems.append(("KEY-BOUNCE", N_("key {key} bounced: two key-downs {gap_ms:.0f} ms apart (debounce window "
+                                          "{debounce_ms:g} ms)", key=key, gap_ms=gap * 1000,
+                                          debounce_ms=ctx.params["debounce_ms"])))
     for _, text in problems:
         ctx.note(text)
     if tracker.unexpected:
@@ -182,22 +185,22 @@ def _judge(ctx: StepContext, tracker: KeyTracker) -> None:
     ctx.measure("keys.stuck", len(tracker.stuck))
     ctx.measure("keys.bouncing", len(tracker.bounced))
     if problems:
-        ctx.fail("; ".join(text for _, text in problems), problems[0][0])
+        ctx.fail(joined([text for _, text in problems]), problems[0][0])
 
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "keypad.all_keys",
         all_keys,
-        "operator presses every key once: dead, stuck and bouncing keys",
+        N_("operator presses every key once: dead, stuck and bouncing keys"),
         devices=("unit",),
         params={
-            "keys": Param(list, [], "keys that must register (default: the unit's own layout)"),
-            "timeout_s": Param((int, float), 60.0, "seconds the operator has to press every key"),
-            "idle_s": Param((int, float), 10.0, "stop waiting when no key was pressed for this long"),
-            "debounce_ms": Param((int, float), 30.0, "two key-downs of one key closer than this are a bounce"),
-            "release_timeout_s": Param((int, float), 2.0, "a key down longer than this is stuck"),
-            "settle_s": Param((int, float), 0.5, "listen this long before asking: a key down now is stuck"),
+            "keys": Param(list, [], N_("keys that must register (default: the unit's own layout)")),
+            "timeout_s": Param((int, float), 60.0, N_("seconds the operator has to press every key")),
+            "idle_s": Param((int, float), 10.0, N_("stop waiting when no key was pressed for this long")),
+            "debounce_ms": Param((int, float), 30.0, N_("two key-downs of one key closer than this are a bounce")),
+            "release_timeout_s": Param((int, float), 2.0, N_("a key down longer than this is stuck")),
+            "settle_s": Param((int, float), 0.5, N_("listen this long before asking: a key down now is stuck")),
         },
         measurements={
             "keys.expected": None,

@@ -14,7 +14,9 @@ import time
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
+from bench.texts import joined
 from drivers.codecs import msr
+from drivers.i18n import N_
 from drivers.interfaces import MsrSwipe, Unit
 
 _LOG = logging.getLogger(__name__)
@@ -47,11 +49,15 @@ def swipe(ctx: StepContext) -> None:
     try:
         lacking = [t for t in need if t not in heads]
         if lacking:
-            ctx.fail(f"the unit's head reads track(s) {', '.join(map(str, heads)) or 'none'}; "
-                     f"the plan needs track(s) {', '.join(map(str, lacking))}", "MSR-NO-READ")
+            if heads:
+                ctx.fail(N_("the unit's head reads track(s) {heads}; the plan needs track(s) {lacking}",
+                            heads=", ".join(map(str, heads)), lacking=", ".join(map(str, lacking))), "MSR-NO-READ")
+            ctx.fail(N_("the unit's head reads no track; the plan needs track(s) {lacking}",
+                        lacking=", ".join(map(str, lacking))), "MSR-NO-READ")
         for i in range(1, count + 1):
             ctx.check_cancelled()
-            ctx.operator.perform("swipe_card", f"Swipe the magstripe test card ({i} of {count})", card=card)
+            ctx.operator.perform("swipe_card", N_("Swipe the magstripe test card ({i} of {count})", i=i, count=count),
+                                 card=card)
             wait = min(float(ctx.params["swipe_timeout"]), max(0.0, ctx.remaining() - 1.0))
             got = _wait_swipe(unit, wait)
             if got is None:
@@ -85,25 +91,27 @@ def swipe(ctx: StepContext) -> None:
             ctx.note(f"swipes gave different PANs: {', '.join(sorted(set(pans)))}")
     problems: list[tuple[str, str]] = []
     if not lrc_m.passed or not fmt_m.passed:
-        problems.append(("MSR-BAD-LRC", f"{lrc_errors} LRC and {format_errors} format error(s) in {reads} read(s)"))
+        problems.append(("MSR-BAD-LRC", N_("{lrc} LRC and {format} format error(s) in {reads} read(s)", lrc=lrc_errors,
+                                           format=format_errors, reads=reads)))
     if not rate.passed:
-        problems.append(("MSR-NO-READ", f"read {reads} of {count} swipes (at least {min_rate:.0%} needed)"))
+        problems.append(("MSR-NO-READ", N_("read {reads} of {count} swipes (at least {min_rate:.0%} needed)",
+                                           reads=reads, count=count, min_rate=min_rate)))
     if problems:
-        ctx.fail("; ".join(text for _, text in problems), problems[0][0])
+        ctx.fail(joined([text for _, text in problems]), problems[0][0])
 
 
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "msr.swipe",
         swipe,
-        "magstripe: N swipes of a test card; read rate, ISO 7813 track format and LRC (PAN masked)",
+        N_("magstripe: N swipes of a test card; read rate, ISO 7813 track format and LRC (PAN masked)"),
         devices=("unit",),
         params={
-            "swipes": Param(int, 5, "how many times the operator swipes the card", bounds=(1, 1000)),
-            "min_success_rate": Param((int, float), 0.8, "fraction of swipes that must read", bounds=(0, 1)),
-            "card": Param(str, "msr-test", "the magstripe test card to swipe"),
-            "tracks": Param(list, [1, 2], "tracks that must be read on every swipe"),
-            "swipe_timeout": Param((int, float), 20.0, "seconds to wait for each swipe"),
+            "swipes": Param(int, 5, N_("how many times the operator swipes the card"), bounds=(1, 1000)),
+            "min_success_rate": Param((int, float), 0.8, N_("fraction of swipes that must read"), bounds=(0, 1)),
+            "card": Param(str, "msr-test", N_("the magstripe test card to swipe")),
+            "tracks": Param(list, [1, 2], N_("tracks that must be read on every swipe")),
+            "swipe_timeout": Param((int, float), 20.0, N_("seconds to wait for each swipe")),
         },
         measurements={
             "swipes": None,

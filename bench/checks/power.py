@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.checks.supply import CHECKS as SUPPLY_CHECKS
 from bench.measure import Limit
+from drivers.i18n import N_
 
 
 def battery(ctx: StepContext) -> None:
@@ -32,11 +33,11 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "power.battery",
         battery,
-        "battery voltage and charge against limits; adapter present and charging",
+        N_("battery voltage and charge against limits; adapter present and charging"),
         devices=("unit",),
         params={
-            "require_adapter": Param(bool, False, "fail when no power adapter is detected"),
-            "charge_below_percent": Param(int, 80, "on the adapter, below this charge the battery must be charging",
+            "require_adapter": Param(bool, False, N_("fail when no power adapter is detected")),
+            "charge_below_percent": Param(int, 80, N_("on the adapter, below this charge the battery must be charging"),
                                           bounds=(0, 100)),
         },
         measurements={

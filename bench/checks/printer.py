@@ -20,12 +20,13 @@ from bench.errors import DeviceError, PrinterError
 from bench.faults import PRINTER_CONDITIONS, printer_fault
 from bench.measure import Limit
 from drivers import escpos
+from drivers.i18n import N_
 from drivers.interfaces import Printer, PrinterStatus
 
 _LOG = logging.getLogger(__name__)
 
 STATUS_TIMEOUT = 2.0
-TEST_PAGE_QUESTION = (
+TEST_PAGE_QUESTION = N_(
     "Is the test page printed cleanly (every text size legible, no white gaps in the black ruler bar, "
     "barcode and QR code sharp)?"
 )
@@ -79,7 +80,8 @@ def _require_ready(ctx: StepContext, printer: Printer) -> None:
     st = printer.status(timeout=ctx.budget(STATUS_TIMEOUT))
     code = printer_fault(st.conditions, near_end=False)
     if code is not None:
-        raise DeviceError(f"printer not ready: {st.describe()}", fault_code=code, detail=f"status bytes {st.raw.hex(' ')}")
+        raise DeviceError(N_("printer not ready: {status}", status=st.describe()), fault_code=code,
+                          detail=f"status bytes {st.raw.hex(' ')}")
 
 
 @_fails_with_the_condition
@@ -233,11 +235,11 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "printer.status",
         status,
-        "printer identity (GS I) and real-time status (DLE EOT 1-4): each condition has its own fault",
+        N_("printer identity (GS I) and real-time status (DLE EOT 1-4): each condition has its own fault"),
         devices=("printer",),
         params={
-            "near_end_fails": Param(bool, False, "paper near end fails the step (else it is only noted)"),
-            "identify": Param(bool, True, "read manufacturer, model and firmware with GS I"),
+            "near_end_fails": Param(bool, False, N_("paper near end fails the step (else it is only noted)")),
+            "identify": Param(bool, True, N_("read manufacturer, model and firmware with GS I")),
         },
         measurements={
             "model": None,
@@ -252,13 +254,13 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "printer.test_page",
         test_page,
-        "print a test page (text sizes, dot ruler, barcode, QR) and ask the operator to judge it",
+        N_("print a test page (text sizes, dot ruler, barcode, QR) and ask the operator to judge it"),
         devices=("printer",),
         params={
-            "qr_data": Param(str, "https://example.com/bench", "what the test page's QR code holds"),
-            "barcode_data": Param(str, "BENCH-0123456789", "what the test page's CODE128 barcode holds"),
-            "confirm_timeout": Param((int, float), 120.0, "seconds the operator has to judge the page"),
-            "print_timeout": Param((int, float), 20.0, "seconds the printer has to put the page on paper"),
+            "qr_data": Param(str, "https://example.com/bench", N_("what the test page's QR code holds")),
+            "barcode_data": Param(str, "BENCH-0123456789", N_("what the test page's CODE128 barcode holds")),
+            "confirm_timeout": Param((int, float), 120.0, N_("seconds the operator has to judge the page")),
+            "print_timeout": Param((int, float), 20.0, N_("seconds the printer has to put the page on paper")),
         },
         measurements={"bytes_sent": None, "operator_accepts": Limit(equals=True, fault="PRN-PRINT")},
         fault="PRN-PRINT",
@@ -266,11 +268,11 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "printer.cutter",
         cutter,
-        "cut the paper, then the status must show no autocutter error",
+        N_("cut the paper, then the status must show no autocutter error"),
         devices=("printer",),
         params={
-            "cuts": Param(int, 1, "how many cuts", bounds=(0, 100)),
-            "partial": Param(bool, False, "partial cut instead of a full cut"),
+            "cuts": Param(int, 1, N_("how many cuts"), bounds=(0, 100)),
+            "partial": Param(bool, False, N_("partial cut instead of a full cut")),
         },
         measurements={"cuts_ok": None, "cutter_error": Limit(equals=False, fault="PRN-CUTTER")},
         fault="PRN-CUTTER",
@@ -278,9 +280,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "printer.throughput",
         throughput,
-        "print N lines and measure lines per second against a minimum",
+        N_("print N lines and measure lines per second against a minimum"),
         devices=("printer",),
-        params={"lines": Param(int, 40, "lines to print", bounds=(1, 1000))},
+        params={"lines": Param(int, 40, N_("lines to print"), bounds=(1, 1000))},
         measurements={
             "print_time_s": None,
             "lines_per_s": Limit(min=10.0, unit="lines/s", fault="PRN-SLOW"),

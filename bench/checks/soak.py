@@ -30,6 +30,7 @@ from bench.soak.profile import SoakProfile, load_profile
 from bench.soak.record import SUMMARY_ATTACHMENT, SUMMARY_MIME, encode_summary
 from bench.soak.schedule import Arrival, iter_arrivals
 from bench.soak.stats import SoakTally
+from drivers.i18n import N_
 from drivers.interfaces import TxnRequest, TxnResult, Unit
 
 _LOG = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def soak(ctx: StepContext) -> None:
     host = ctx.devices.get("host")
     host_url = str(getattr(host, "url", ""))
     if not host_url:
-        raise EquipmentError("this station has no bench host configured (role host)", fault_code="BENCH-CONFIG")
+        raise EquipmentError(N_("this station has no bench host configured (role host)"), fault_code="BENCH-CONFIG")
     # Counted in one pass, drawn again as the soak goes: a 24-hour profile has up to a million arrivals
     # (150 MB as a list); the draw is seeded, so both passes give the same arrivals.
     planned = sum(1 for _ in iter_arrivals(profile))
@@ -102,8 +103,8 @@ class _Soak:
             self.ctx.check_cancelled()
             now = time.monotonic()
             if self.ctx.deadline - now < MARGIN + self.sale_timeout * 0.1:
-                self.cut_short = (f"the step's time ran out after {self.done} of {self.planned} sales "
-                                  f"({self.soak_now() / 60:.1f} min of soak time)")
+                self.cut_short = N_("the step's time ran out after {done} of {planned} sales ({minutes:.1f} min of "
+                                    "soak time)", done=self.done, planned=self.planned, minutes=self.soak_now() / 60)
                 return False
             if now >= due:
                 self.max_lag_s = max(self.max_lag_s, (now - due) * self.scale)
@@ -193,7 +194,8 @@ class _Soak:
             except BenchError as exc:  # still booting: it ignores the line until it is up
                 last = exc
                 self.ctx.cancel.wait(0.2)
-        raise DeviceError(f"the unit did not answer again within {RECONNECT_WAIT:.0f} s after it reset mid-soak",
+        raise DeviceError(N_("the unit did not answer again within {seconds:.0f} s after it reset mid-soak",
+                             seconds=RECONNECT_WAIT),
                           fault_code="LINK-REBOOT", detail=str(last) if last else None)
 
     # -- drift samples and progress
@@ -226,7 +228,7 @@ class _Soak:
         self.ctx.progress(self.done, self.planned, {
             "approved": counts.get("approved", 0), "declined": counts.get("declined", 0),
             "failed": counts.get("failed", 0), "resets": self.reboots,
-        }, f"soak {self.soak_now() / 60:.1f}/{self.profile.duration_s / 60:.0f} min")
+        }, N_("soak {done:.1f}/{total:.0f} min", done=self.soak_now() / 60, total=self.profile.duration_s / 60))
 
     # -- the end
     def finish(self, stopped: DeviceError | None = None) -> None:
@@ -261,14 +263,14 @@ class _Soak:
                 # The most common cause says what to repair; "failures" alone does not.
                 top = max(causes, key=lambda c: causes[c])
                 m = replace(m, fault=CAUSE_FAULTS.get(top, FAULT_FAILURES),
-                            message=f"{m.message} ({_causes_text(causes)})")
+                            message=N_("{message} ({causes})", message=m.message, causes=_causes_text(causes)))
             ctx.measurements.append(m)
         self._host_side()
         if stopped is not None:
             return
         if not self.planned:
-            ctx.fail(f"the profile's seed {self.profile.seed} drew no sale: nothing was tested (raise the rate or "
-                     "change the seed)", "SOAK-INCOMPLETE")
+            ctx.fail(N_("the profile's seed {seed} drew no sale: nothing was tested (raise the rate or change the "
+                        "seed)", seed=self.profile.seed), "SOAK-INCOMPLETE")
         if self.cut_short:
             ctx.fail(self.cut_short, "SOAK-INCOMPLETE")
 
@@ -287,18 +289,18 @@ class _Soak:
         missing = [f for f in acquirer.missing_reversals() if f.terminal == self.terminal]
         self.ctx.measure("host_messages", sum(e.direction == "in" for e in mine), judged=False)
         self.ctx.measure("host_findings", len(bad), limit=Limit(max=0, fault="TXN-MALFORMED"),
-                         says=f"the bench host found {len(bad)} badly formed message(s): {', '.join(codes)}"
-                         if bad else None)
+                         says=N_("the bench host found {count} badly formed message(s): {findings}", count=len(bad),
+                                 findings=", ".join(codes)) if bad else None)
         self.ctx.measure("reversals_missing", len(missing), limit=Limit(max=0, fault="TXN-REVERSAL-MISSING"),
-                         says=f"{len(missing)} timed-out sale(s) never reversed" if missing else None)
+                         says=N_("{count} timed-out sale(s) never reversed", count=len(missing)) if missing else None)
         if not acquirer.dropped:  # every exchange kept: the host's approvals can be counted
             # As txn.sale's host_saw_sale: an approval the host never gave (a unit approving offline) is no sale.
             approved = self.tally.counts()["approved"]
             given = sum(e.direction == "out" and e.mti == "0110" and e.fields.get("39") == "00" for e in mine)
             unseen = max(0, approved - given)
             self.ctx.measure("approvals_not_at_host", unseen, limit=Limit(max=0, fault="TXN-MALFORMED"),
-                             says=f"the unit reported {approved} approved sale(s); the bench host approved {given}"
-                             if unseen else None)
+                             says=N_("the unit reported {approved} approved sale(s); the bench host approved {given}",
+                                     approved=approved, given=given) if unseen else None)
         evidence = [e.to_dict() for e in mine[-EVIDENCE_KEPT:]]
         self.ctx.attach("host-exchanges.json", json.dumps(evidence, indent=1).encode(), "application/json")
 
@@ -336,7 +338,7 @@ def profile_path(ref: str) -> str:
 
     found = find_profile(ref)
     if found is None:
-        raise PlanError(f"no soak profile named {ref!r} (a file, or a name in testplans/soak/)")
+        raise PlanError(N_("no soak profile named {ref!r} (a file, or a name in testplans/soak/)", ref=ref))
     return str(found)
 
 
@@ -360,12 +362,13 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "soak.sales",
         soak,
-        "busy-hour soak: seeded sales at the profile's rate; counts, latency percentiles and drift against its limits",
+        N_("busy-hour soak: seeded sales at the profile's rate; counts, latency percentiles and drift against its "
+           "limits"),
         devices=("unit", "host"),
         params={
-            "profile": Param(str, help="the soak profile: a file, or a name in testplans/soak/ (demo, busy-hour)",
+            "profile": Param(str, help=N_("the soak profile: a file, or a name in testplans/soak/ (demo, busy-hour)"),
                              validate=_check_profile),
-            "time_scale": Param((int, float), 1, "soak time runs this many times faster (simulated bench only)",
+            "time_scale": Param((int, float), 1, N_("soak time runs this many times faster (simulated bench only)"),
                                 bounds=(1, 3600)),
         },
         measurements={},

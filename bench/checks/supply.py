@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import DeviceError, EquipmentError
 from bench.measure import Limit
+from drivers.i18n import N_
 
 if TYPE_CHECKING:
     from drivers.instruments.interfaces import Oscilloscope, PowerSupply, Waveform
@@ -64,11 +65,11 @@ def supply_current(ctx: StepContext) -> None:
     unit.display_pattern("off")
     unit.display_backlight(0)
     ctx.measure("standby_ma", _milliamps(ctx, supply), unit="mA", judged=not charging,
-                says="the unit draws too much current in standby (a leak on the board)")
+                says=N_("the unit draws too much current in standby (a leak on the board)"))
     unit.display_pattern("on")
     unit.display_backlight(100)
     ctx.measure("display_ma", _milliamps(ctx, supply), unit="mA", judged=not charging,
-                says="the unit draws too much current with the display on")
+                says=N_("the unit draws too much current with the display on"))
     unit.display_pattern("off")
 
 
@@ -97,17 +98,18 @@ def sale_current(ctx: StepContext) -> None:
     ctx.note(f"test sale {result.outcome}; " + ", ".join(f"{k} {v:.0f} mA" for k, v in readings.items()))
     for stage, name in _SALE_STAGES.items():
         if name not in readings:
-            ctx.fail(f"the test sale ended {result.outcome} before its {stage} stage: its current was not measured",
+            ctx.fail(N_("the test sale ended {outcome} before its {stage} stage: its current was not measured",
+                        outcome=result.outcome, stage=stage),
                      "UNIT-FAULT", detail=f"sale {result.txn_id}: cause {result.cause or 'none'}")
         lasted = result.stages_ms.get(stage)
         if lasted is not None and lasted < took_ms[name]:
             # A reading taken once the stage was over is the idle current: judging it would pass any unit.
             # Nothing is wrong with the unit for that: the bench could not measure (ERROR, not FAIL).
-            raise EquipmentError(f"the test sale's {stage} stage lasted {lasted} ms, less than the "
-                                 f"{took_ms[name]:.0f} ms the reading took (settle_s): the bench could not measure "
-                                 "its current during it", fault_code="BENCH-ERROR",
+            raise EquipmentError(N_("the test sale's {stage} stage lasted {lasted} ms, less than the {took:.0f} ms the "
+                                    "reading took (settle_s): the bench could not measure its current during it",
+                                    stage=stage, lasted=lasted, took=took_ms[name]), fault_code="BENCH-ERROR",
                                  detail=f"sale {result.txn_id}: stages {result.stages_ms}")
-        ctx.measure(name, readings[name], unit="mA", says="the unit draws too much current during a sale")
+        ctx.measure(name, readings[name], unit="mA", says=N_("the unit draws too much current during a sale"))
 
 
 #: Sale stage -> the measurement taken during it.
@@ -141,17 +143,18 @@ def brownout(ctx: StepContext) -> None:
     if stopped is None:
         ctx.note(f"the unit answered down to {volts:.2f} V")
     ctx.measure("brownout_v", stopped if stopped is not None else volts, unit="V",
-                says="the unit stops working at a supply voltage it should run on")
+                says=N_("the unit stops working at a supply voltage it should run on"))
     back = stopped is None or _recover(ctx, unit, float(ctx.params["recover_s"]))
     ctx.measure("recovered", back, limit=Limit(equals=True, fault="PWR-NO-RECOVERY"),
-                says=f"the unit did not come back at {nominal:g} V")
+                says=N_("the unit did not come back at {nominal:g} V", nominal=nominal))
 
 
 def _brownout_params(params: Mapping[str, Any]) -> str | None:
     """A brownout that cannot take one step below nominal would blame the unit for the plan."""
     nominal, step, floor = (float(params[k]) for k in ("nominal_v", "step_v", "min_v"))
     if floor > nominal - step:
-        return f"min_v {floor:g} must be at least one step_v ({step:g}) below nominal_v {nominal:g}"
+        return N_("min_v {floor:g} must be at least one step_v ({step:g}) below nominal_v {nominal:g}", floor=floor,
+                  step=step, nominal=nominal)
     return None
 
 
@@ -190,7 +193,7 @@ def inrush(ctx: StepContext) -> None:
         supply.output(True)
     try:
         if not scope.wait_triggered(ctx.budget(5.0)):
-            ctx.fail("the oscilloscope did not trigger on the power-on", "BENCH-INSTRUMENT")
+            ctx.fail(N_("the oscilloscope did not trigger on the power-on"), "BENCH-INSTRUMENT")
         wave = scope.waveform(channel)
     finally:
         back = _recover(ctx, unit, float(ctx.params["recover_s"]))
@@ -198,11 +201,11 @@ def inrush(ctx: StepContext) -> None:
     ctx.note(f"inrush peak {peak * 1000:.0f} mA at {at * 1000:.3f} ms, settled at {settled * 1000:.2f} ms")
     ctx.attach("inrush.png", waveform_png(wave.times(), [v * scale for v in wave.values], title="supply current at power-on",
                                           unit="A", marks=((at, "peak"), (settled, "settled"))), "image/png")
-    ctx.measure("peak_ma", round(peak * 1000, 1), unit="mA", says="the unit's inrush current is too high")
+    ctx.measure("peak_ma", round(peak * 1000, 1), unit="mA", says=N_("the unit's inrush current is too high"))
     ctx.measure("settle_ms", round(max(0.0, settled - at) * 1000, 3), unit="ms",
-                says="the unit's inrush current takes too long to settle")
+                says=N_("the unit's inrush current takes too long to settle"))
     ctx.measure("recovered", back, limit=Limit(equals=True, fault="PWR-NO-RECOVERY"),
-                says="the unit did not start after the power-on")
+                says=N_("the unit did not start after the power-on"))
 
 
 def charging_current(ctx: StepContext) -> None:
@@ -216,54 +219,58 @@ def charging_current(ctx: StepContext) -> None:
              f"{'charging' if battery.charging else 'not charging'}")
     ctx.measure("charging", battery.charging)
     ctx.measure("input_ma", drawn, unit="mA", judged=battery.charging,
-                says="the unit draws too little current to charge its battery")
+                says=N_("the unit draws too little current to charge its battery"))
 
 
-_SETTLE = Param(float, 0.3, "seconds to wait after a change before measuring", bounds=(0.05, 10))
-_NOMINAL = Param(float, 12.0, "the unit's supply voltage (its adapter's)", bounds=(0.5, 60))
-_LIMIT = Param(float, 2.0, "the supply's current limit while the check drives it (A)", bounds=(0.01, 20))
+_SETTLE = Param(float, 0.3, N_("seconds to wait after a change before measuring"), bounds=(0.05, 10))
+_NOMINAL = Param(float, 12.0, N_("the unit's supply voltage (its adapter's)"), bounds=(0.5, 60))
+_LIMIT = Param(float, 2.0, N_("the supply's current limit while the check drives it (A)"), bounds=(0.01, 20))
 CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
-        "power.supply_current", supply_current, "current drawn from the bench supply: standby, display on",
+        "power.supply_current", supply_current, N_("current drawn from the bench supply: standby, display on"),
         devices=("unit", "supply"), params={"settle_s": _SETTLE},
         measurements={"standby_ma": Limit(max=80, unit="mA", fault="PWR-EXCESS-CURRENT"),
                       "display_ma": Limit(max=200, unit="mA", fault="PWR-EXCESS-CURRENT")},
         fault="PWR-EXCESS-CURRENT",
     ),
     CheckSpec(
-        "power.sale_current", sale_current, "current drawn from the bench supply during a test sale and its receipt",
+        "power.sale_current", sale_current,
+        N_("current drawn from the bench supply during a test sale and its receipt"),
         devices=("unit", "supply", "host"),
-        params={"settle_s": Param(float, 0.2, "seconds into a stage before measuring", bounds=(0.01, 10)),
-                "card": Param(str, "msr-test", "the test card the unit sells with")},
+        params={"settle_s": Param(float, 0.2, N_("seconds into a stage before measuring"), bounds=(0.01, 10)),
+                "card": Param(str, "msr-test", N_("the test card the unit sells with"))},
         measurements={"txn_ma": Limit(max=400, unit="mA", fault="PWR-EXCESS-CURRENT"),
                       "print_ma": Limit(max=1500, unit="mA", fault="PWR-EXCESS-CURRENT")},
         fault="PWR-EXCESS-CURRENT",
     ),
     CheckSpec(
-        "power.brownout", brownout, "lower the supply until the unit stops; it must run down to the limit and recover",
+        "power.brownout", brownout,
+        N_("lower the supply until the unit stops; it must run down to the limit and recover"),
         devices=("unit", "supply"),
         params={"settle_s": _SETTLE, "nominal_v": _NOMINAL, "current_limit_a": _LIMIT,
-                "step_v": Param(float, 0.5, "volts per step", bounds=(0.01, 10)),
-                "min_v": Param(float, 7.0, "the lowest voltage tried", bounds=(0, 60)),
-                "recover_s": Param(float, 10.0, "seconds the unit has to come back at nominal", bounds=(0.5, 120))},
+                "step_v": Param(float, 0.5, N_("volts per step"), bounds=(0.01, 10)),
+                "min_v": Param(float, 7.0, N_("the lowest voltage tried"), bounds=(0, 60)),
+                "recover_s": Param(float, 10.0, N_("seconds the unit has to come back at nominal"), bounds=(0.5, 120))},
         measurements={"brownout_v": Limit(max=9.5, unit="V", fault="PWR-BROWNOUT"), "recovered": None},
         fault="PWR-BROWNOUT", check_params=_brownout_params,
     ),
     CheckSpec(
-        "power.inrush", inrush, "inrush current at power-on on the oscilloscope: peak and settle time, with a picture",
+        "power.inrush", inrush,
+        N_("inrush current at power-on on the oscilloscope: peak and settle time, with a picture"),
         devices=("unit", "supply", "scope"),
         params={"settle_s": _SETTLE, "nominal_v": _NOMINAL, "current_limit_a": _LIMIT,
-                "channel": Param(int, 1, "the scope channel of the current probe", bounds=(1, 8)),
-                "amps_per_volt": Param(float, 1.0, "the current probe's scale", bounds=(1e-6, 1e6)),
-                "trigger_a": Param(float, 0.1, "trigger on a rise through this current", bounds=(0, 100)),
-                "settle_band": Param(float, 0.1, "settled: within this fraction of the final current", bounds=(0.001, 1)),
-                "recover_s": Param(float, 10.0, "seconds the unit has to start", bounds=(0.5, 120))},
+                "channel": Param(int, 1, N_("the scope channel of the current probe"), bounds=(1, 8)),
+                "amps_per_volt": Param(float, 1.0, N_("the current probe's scale"), bounds=(1e-6, 1e6)),
+                "trigger_a": Param(float, 0.1, N_("trigger on a rise through this current"), bounds=(0, 100)),
+                "settle_band": Param(float, 0.1, N_("settled: within this fraction of the final current"),
+                                     bounds=(0.001, 1)),
+                "recover_s": Param(float, 10.0, N_("seconds the unit has to start"), bounds=(0.5, 120))},
         measurements={"peak_ma": Limit(max=3000, unit="mA", fault="PWR-INRUSH"),
                       "settle_ms": Limit(max=10, unit="ms", fault="PWR-INRUSH"), "recovered": None},
         fault="PWR-INRUSH",
     ),
     CheckSpec(
-        "power.charging_current", charging_current, "current drawn while the battery charges",
+        "power.charging_current", charging_current, N_("current drawn while the battery charges"),
         devices=("unit", "supply"), params={"settle_s": _SETTLE},
         measurements={"charging": None, "input_ma": Limit(min=300, max=1500, unit="mA", fault="PWR-SLOW-CHARGE")},
         fault="PWR-SLOW-CHARGE",

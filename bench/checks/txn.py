@@ -27,6 +27,7 @@ from bench.measure import Limit
 from drivers.acquirer.device import HostDevice
 from drivers.acquirer.records import Exchange
 from drivers.codecs.pan import redact, redact_data
+from drivers.i18n import N_
 from drivers.interfaces import TxnRequest, TxnResult, TxnStage
 
 _LOG = logging.getLogger(__name__)
@@ -50,8 +51,8 @@ _REVERSING = ("host-timeout", "host-closed", "host-garbage")
 _TID = re.compile(r"\bTID[:\s]+([0-9A-Za-z]{1,8})\b")
 _STAGES = ("card_ms", "online_ms", "print_ms", "total_ms")
 _SAYS = {
-    "TXN-DECLINED": "the bench host declined the sale",
-    "TXN-TIMEOUT": "the unit gave no result for the sale in time",
+    "TXN-DECLINED": N_("the bench host declined the sale"),
+    "TXN-TIMEOUT": N_("the unit gave no result for the sale in time"),
 }
 
 
@@ -185,34 +186,37 @@ def judge_sale(ctx: StepContext, sale: Sale) -> None:
             ctx.measure(f"{card}.{name}", value, unit="ms", limit=ctx.limits.get(name), judged=clean)
     if r.outcome == "approved" and not r.cause:
         ctx.measure(f"{card}.printed", r.printed, limit=Limit(equals=True, fault="TXN-PRINTER"),
-                    says="the sale was approved but no receipt came out")
+                    says=N_("the sale was approved but no receipt came out"))
     if r.amount or r.outcome == "approved":
         ctx.measure(f"{card}.amount_sent", r.amount, limit=Limit(equals=amount, fault="TXN-AMOUNT"),
-                    says=f"the unit sent {r.amount} for a sale of {amount} (minor units)")
+                    says=N_("the unit sent {sent} for a sale of {amount} (minor units)", sent=r.amount, amount=amount))
     if sale.host_amount is not None:
         ctx.measure(f"{card}.host_amount", sale.host_amount, limit=Limit(equals=amount, fault="TXN-AMOUNT"),
-                    says=f"the host was asked to authorise {sale.host_amount} for a sale of {amount}")
+                    says=N_("the host was asked to authorise {asked} for a sale of {amount}", asked=sale.host_amount,
+                       amount=amount))
     answered = r.outcome in ("approved", "declined") or r.cause in _REVERSING
     if answered:
         seen = bool(sale.exchanges)
         ctx.measure(f"{card}.host_saw_sale", seen, limit=Limit(equals=True, fault="TXN-MALFORMED"),
-                    says=f"the bench host has no authorisation with STAN {r.stan:06d} from this unit")
+                    says=N_("the bench host has no authorisation with STAN {stan:06d} from this unit", stan=r.stan))
     if sale.exchanges:
         ctx.measure(f"{card}.host_findings", len(sale.host_findings), limit=Limit(max=0, fault="TXN-MALFORMED"),
-                    says="the bench host found the sale's messages badly formed: " + ", ".join(sale.host_findings))
+                    says=N_("the bench host found the sale's messages badly formed: {findings}",
+                            findings=", ".join(sale.host_findings)))
     if r.cause in _REVERSING or sale.reversal_missing:
         reversed_ = r.reversal_sent and not sale.reversal_missing
         ctx.measure(f"{card}.reversed", reversed_, limit=Limit(equals=True, fault="TXN-REVERSAL-MISSING"),
-                    says=f"the sale got no valid answer from the host ({r.cause or 'late'}) and was never reversed")
+                    says=N_("the sale got no valid answer from the host ({cause}) and was never reversed",
+                            cause=r.cause or "late"))
 
 
 def _says(sale: Sale) -> str:
     r = sale.result
     if r is None:
-        return f"{_SAYS['TXN-TIMEOUT']} ({sale.error})" if sale.error else _SAYS["TXN-TIMEOUT"]
+        return N_("{what} ({why})", what=_SAYS["TXN-TIMEOUT"], why=sale.error) if sale.error else _SAYS["TXN-TIMEOUT"]
     if r.outcome == "declined":
-        return f"{_SAYS['TXN-DECLINED']} (response code {r.response_code or '?'})"
-    return f"the sale ended {sale.outcome}"
+        return N_("{what} (response code {code})", what=_SAYS["TXN-DECLINED"], code=r.response_code or "?")
+    return N_("the sale ended {outcome}", outcome=sale.outcome)
 
 
 def note_sale(ctx: StepContext, sale: Sale) -> None:
@@ -241,7 +245,7 @@ def sale_check(ctx: StepContext) -> None:
     host = ctx.device("host", HostDevice)
     cards = ctx.params["cards"]
     if not cards or not all(isinstance(c, str) and c for c in cards):
-        raise EquipmentError("txn.sale: params.cards must list the test cards to sell with, by name",
+        raise EquipmentError(N_("txn.sale: params.cards must list the test cards to sell with, by name"),
                              fault_code="BENCH-CONFIG")
     sales: list[Sale] = []
     for card in cards:
@@ -278,15 +282,15 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "txn.sale",
         sale_check,
-        "test sales: one per card through the unit and the bench host; approved, printed, well formed, in time",
+        N_("test sales: one per card through the unit and the bench host; approved, printed, well formed, in time"),
         devices=("unit", "host"),
         params={
-            "cards": Param(list, DEFAULT_CARDS, "test cards to sell with, one sale each (card library names)"),
-            "amount": Param(int, 1234, "the sale's amount in minor units (1234 = 12.34)", bounds=(1, 999_999_999)),
-            "currency": Param(str, "978", "ISO 4217 numeric currency code (978 = EUR)"),
-            "online_timeout": Param((int, float), 5.0, "seconds the unit waits for the host before it reverses",
+            "cards": Param(list, DEFAULT_CARDS, N_("test cards to sell with, one sale each (card library names)")),
+            "amount": Param(int, 1234, N_("the sale's amount in minor units (1234 = 12.34)"), bounds=(1, 999_999_999)),
+            "currency": Param(str, "978", N_("ISO 4217 numeric currency code (978 = EUR)")),
+            "online_timeout": Param((int, float), 5.0, N_("seconds the unit waits for the host before it reverses"),
                                     bounds=(0.1, 60)),
-            "sale_timeout": Param((int, float), 30.0, "seconds to wait for each sale's result", bounds=(0.1, 600)),
+            "sale_timeout": Param((int, float), 30.0, N_("seconds to wait for each sale's result"), bounds=(0.1, 600)),
         },
         measurements={
             "card_ms": _ms(5000),

@@ -9,6 +9,7 @@ from bench.checks.unitfirmware import CHECKS as FIRMWARE_CHECKS
 from bench.measure import Limit
 from bench.version import is_older
 from drivers.codecs import unitcodes
+from drivers.i18n import N_
 
 _POST_FAULTS = {
     "ram": "UNIT-POST-RAM",
@@ -29,10 +30,10 @@ def identify(ctx: StepContext) -> None:
     minimum = ctx.params["min_firmware"]
     if minimum:
         outdated = is_older(ident.firmware, minimum)
-        older = f"firmware {ident.firmware} is older than the minimum {minimum}"
+        older = N_("firmware {firmware} is older than the minimum {minimum}", firmware=ident.firmware, minimum=minimum)
         ctx.measure("firmware_current", not outdated, limit=Limit(equals=True, fault="FW-OUTDATED"), says=older)
         if outdated:
-            ctx.fail(f"{older}: update required", "FW-OUTDATED")
+            ctx.fail(N_("{older}: update required", older=older), "FW-OUTDATED")
 
 
 def self_test(ctx: StepContext) -> None:
@@ -57,8 +58,8 @@ def tamper(ctx: StepContext) -> None:
     state = ctx.unit.tamper()
     if state.flags:
         ctx.note(f"tamper flags: {', '.join(state.flags)}")
-    ctx.measure("tampered", state.tampered, says="the unit reports it was tampered with")
-    ctx.measure("keys_present", state.keys_present, says="the unit's payment keys are erased")
+    ctx.measure("tampered", state.tampered, says=N_("the unit reports it was tampered with"))
+    ctx.measure("keys_present", state.keys_present, says=N_("the unit's payment keys are erased"))
 
 
 def config(ctx: StepContext) -> None:
@@ -90,7 +91,8 @@ def event_log(ctx: StepContext) -> None:
     m = ctx.measure("log.recent_errors", len(recent))
     if not m.passed:
         codes = sorted({unitcodes.describe(e.code) for e in recent})
-        ctx.fail(f"{len(recent)} error(s) in the last {ctx.params['max_age_hours']:g} h: {'; '.join(codes[:5])}",
+        ctx.fail(N_("{count} error(s) in the last {hours:g} h: {codes}", count=len(recent),
+                    hours=ctx.params["max_age_hours"], codes="; ".join(codes[:5])),
                  "LOG-ERRORS")
 
 
@@ -138,9 +140,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.identify",
         identify,
-        "identity handshake: model, serial, hardware revision, firmware (minimum version)",
+        N_("identity handshake: model, serial, hardware revision, firmware (minimum version)"),
         devices=("unit",),
-        params={"min_firmware": Param(str, "", "oldest acceptable firmware; older fails with FW-OUTDATED")},
+        params={"min_firmware": Param(str, "", N_("oldest acceptable firmware; older fails with FW-OUTDATED"))},
         measurements={
             "model": None,
             "serial": None,
@@ -153,16 +155,17 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.self_test",
         self_test,
-        "power-on self-test results, one per subsystem",
+        N_("power-on self-test results, one per subsystem"),
         devices=("unit",),
-        params={"subsystems": Param(list, ["ram", "flash", "rtc", "secure_element"], "subsystems that must report")},
+        params={"subsystems": Param(list, ["ram", "flash", "rtc", "secure_element"],
+                                    N_("subsystems that must report"))},
         measurements={"post.subsystems_missing": None},
         fault="UNIT-POST",
     ),
     CheckSpec(
         "unit.tamper",
         tamper,
-        "security state: not tampered, keys present",
+        N_("security state: not tampered, keys present"),
         devices=("unit",),
         measurements={
             "tampered": Limit(equals=False, fault="SEC-TAMPER"),
@@ -173,12 +176,15 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.config",
         config,
-        "configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its profile",
+        N_("configuration for the merchant (ids, acquirer host, network, time zone, receipt header) against its "
+           "profile"),
         devices=("unit",),
         params={
-            "profile": Param(str, help="the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)",
+            "profile": Param(str,
+                             help=N_("the merchant profile: a file, or a name in testplans/merchants/ (demo-cafe)"),
                              validate=_merchant_profile),
-            "write": Param(bool, False, "write the profile's values for the settings that differ, then check again"),
+            "write": Param(bool, False,
+                           N_("write the profile's values for the settings that differ, then check again")),
         },
         measurements={"config.differences_found": None, "config.written": None},
         fault="CFG-MISMATCH",
@@ -186,11 +192,11 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.event_log",
         event_log,
-        "event log: no error entries newer than a given age, decoded to text",
+        N_("event log: no error entries newer than a given age, decoded to text"),
         devices=("unit",),
         params={
-            "max_age_hours": Param(float, 168.0, "errors older than this are history, not faults"),
-            "ignore_codes": Param(list, [], "codes (hex text like '0x0A01' or numbers) never counted"),
+            "max_age_hours": Param(float, 168.0, N_("errors older than this are history, not faults")),
+            "ignore_codes": Param(list, [], N_("codes (hex text like '0x0A01' or numbers) never counted")),
         },
         measurements={"log.entries": None, "log.recent_errors": Limit(max=0, fault="LOG-ERRORS")},
         fault="LOG-ERRORS",
@@ -198,18 +204,18 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.reboot",
         reboot,
-        "reboot the unit and time how long it takes to answer again",
+        N_("reboot the unit and time how long it takes to answer again"),
         devices=("unit",),
-        params={"wait": Param(float, 30.0, "seconds to wait for the unit to come back")},
+        params={"wait": Param(float, 30.0, N_("seconds to wait for the unit to come back"))},
         measurements={"boot_time_s": Limit(max=20.0, unit="s", fault="LINK-REBOOT")},
         fault="LINK-REBOOT",
     ),
     CheckSpec(
         "unit.link",
         link,
-        "diagnostic link health over the run: damaged frames both ways, resends, lost events",
+        N_("diagnostic link health over the run: damaged frames both ways, resends, lost events"),
         devices=("unit",),
-        params={"noisy_pct": Param((int, float), 1.0, "note a noisy line above this % of damaged frames")},
+        params={"noisy_pct": Param((int, float), 1.0, N_("note a noisy line above this % of damaged frames"))},
         measurements={
             "link.frames": None,
             "link.damaged_from_unit": None,

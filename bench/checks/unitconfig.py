@@ -18,6 +18,7 @@ from bench.errors import PlanError
 from bench.measure import Limit
 from bench.unitconfig.compare import Difference, compare
 from bench.unitconfig.profile import MerchantProfile, label, load_profile
+from drivers.i18n import N_
 
 
 def profile_path(ref: str) -> Path:
@@ -31,8 +32,8 @@ def profile_path(ref: str) -> Path:
     for folder in planfind.plan_dirs():
         if (folder / "merchants" / file_name).is_file():
             return folder / "merchants" / file_name
-    raise PlanError(f"no merchant profile named {ref!r} (a file, or a name in testplans/merchants/; "
-                    f"searched {planfind.describe_dirs()})")
+    raise PlanError(N_("no merchant profile named {ref!r} (a file, or a name in testplans/merchants/; searched "
+                       "{folders})", ref=ref, folders=planfind.describe_dirs()))
 
 
 def _load(ref: object) -> MerchantProfile:
@@ -72,9 +73,9 @@ def config(ctx: StepContext) -> None:
         d = Difference(key, want, got)
         says = d.says()
         if key in refused:
-            says += f"; writing it failed ({refused[key]})"
+            says = N_("{difference}; writing it failed ({why})", difference=says, why=refused[key])
         elif ctx.params["write"] and got != want:
-            says += "; the unit did not keep the value written"
+            says = N_("{difference}; the unit did not keep the value written", difference=says)
         m = ctx.measure(f"config.{key}", "" if got is None else got, limit=Limit(equals=want, fault=d.fault),
                         says=says)
         if not m.passed and not ctx.params["write"]:

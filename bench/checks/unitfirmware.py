@@ -35,6 +35,7 @@ from bench.planfind import plan_dirs
 from drivers.codecs import unitcodes
 from drivers.firmware.image import MAX_IMAGE, ImageError, parse_image
 from drivers.firmware.keys import load_public_key, trusted_keys
+from drivers.i18n import N_
 from drivers.yamlsafe import read_bytes
 
 #: The folder, in each plan folder, where images and keys are looked up by name.
@@ -66,20 +67,21 @@ def find_file(ref: str, what: str) -> Path:
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
-    raise PlanError(f"no {what} {ref!r} (a path, or a file in testplans/{FIRMWARE_DIR}/)")
+    raise PlanError(N_("no {what} {ref!r} (a path, or a file in testplans/{folder}/)", what=what, ref=ref,
+                       folder=FIRMWARE_DIR))
 
 
 def _check_image(ref: object) -> None:
     """At plan load: the image file exists (what is in it is judged when the step runs)."""
     path = find_file(str(ref), "firmware image")
     if path.stat().st_size > MAX_IMAGE_FILE:
-        raise PlanError(f"{path}: too big to be a firmware image")
+        raise PlanError(N_("{path}: too big to be a firmware image", path=path))
 
 
 def _check_keys(refs: object) -> None:
     """At plan load: at least one key, each an Ed25519 public key file."""
     if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
-        raise PlanError("keys must list the public key files (PEM) the image's signature is checked against")
+        raise PlanError(N_("keys must list the public key files (PEM) the image's signature is checked against"))
     for ref in refs:
         load_public_key(find_file(ref, "public key"))
 
@@ -108,8 +110,8 @@ class _Meter:
             window.popleft()
         t0, d0 = window[0]
         rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
-        left = f"{_clock((total - done) / rate)} left" if rate else "time left unknown"
-        self.ctx.progress(done, total, None, f"{rate / 1024:.1f} KiB/s, {left}")
+        left = N_("{clock} left", clock=_clock((total - done) / rate)) if rate else N_("time left unknown")
+        self.ctx.progress(done, total, None, N_("{rate:.1f} KiB/s, {left}", rate=rate / 1024, left=left))
         self.ctx.check_cancelled()
 
     def transfer_s(self) -> float | None:
@@ -147,7 +149,8 @@ def firmware_update(ctx: StepContext) -> None:
         image = parse_image(read_bytes(path, max_bytes=MAX_IMAGE, what="firmware image"))
     except ImageError as exc:
         # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
-        raise EquipmentError(f"{path.name}: refused before a byte was sent: {exc.message}",
+        raise EquipmentError(N_("{name}: refused before a byte was sent: {message}", name=path.name,
+                                message=exc.message),
                              fault_code=exc.fault_code) from None
     h = image.header
     ctx.note(f"image {path.name}: {h.model} {h.version} for hw {', '.join(h.hw_revisions)}, "
@@ -160,20 +163,26 @@ def firmware_update(ctx: StepContext) -> None:
                                           wait=ctx.budget(float(p["wait"])))
     except ImageError as exc:
         # The image does not fit the unit (or is damaged, untrusted): not a verdict on the unit, so ERROR.
-        raise EquipmentError(f"{path.name}: refused before a byte was sent: {exc.message}",
+        raise EquipmentError(N_("{name}: refused before a byte was sent: {message}", name=path.name,
+                                message=exc.message),
                              fault_code=exc.fault_code) from None
     ctx.note(f"{result.version_before} -> {result.version_after} ({result.boot_reason or 'no BOOT event'}), "
              f"{result.bytes_sent} bytes sent, {result.resumes} resume(s), {result.seconds:.1f} s")
     ctx.measure("version_before", result.version_before)
     ctx.measure("rolled_back", result.rolled_back,
-                says=f"the new firmware {h.version} did not boot: the unit went back to {result.version_after}"
-                     + (f": {result.last_detail}" if result.last_detail else ""))
+                says=N_("the new firmware {version} did not boot: the unit went back to {version_after}: {detail}",
+                        version=h.version, version_after=result.version_after, detail=result.last_detail)
+                if result.last_detail else
+                N_("the new firmware {version} did not boot: the unit went back to {version_after}", version=h.version,
+                   version_after=result.version_after))
     ctx.measure("version_after", result.version_after, judged=not result.rolled_back,
                 limit=Limit(equals=h.version, fault="FW-UPDATE-FAILED"),
-                says=f"the unit runs {result.version_after} after the update, not the image's {h.version}")
+                says=N_("the unit runs {version_after} after the update, not the image's {version}",
+                        version_after=result.version_after, version=h.version))
     limit = float(p["max_seconds"])
     ctx.measure("update_s", round(result.seconds, 2), unit="s", limit=Limit(max=limit, unit="s", fault="FW-UPDATE-FAILED"),
-                says=f"the update took {result.seconds:.0f} s, more than the {limit:g} s allowed")
+                says=N_("the update took {seconds:.0f} s, more than the {limit:g} s allowed", seconds=result.seconds,
+                        limit=limit))
     _measure_transfer(ctx, meter, len(image.payload))
     ctx.measure("resumes", result.resumes)
     ctx.measure("retransmissions", result.retransmissions)
@@ -199,15 +208,17 @@ def update_state(ctx: StepContext) -> None:
     ctx.measure("running_version", status.running_version)
     ctx.measure("active_slot", status.active_slot)
     ctx.measure("update_pending", status.pending,
-                says=f"an update to {status.pending_version or 'an unknown version'} was left unfinished "
-                     f"({status.state}, {status.received} of {status.total} bytes)")
+                says=N_("an update to {version} was left unfinished ({state}, {received} of {total} bytes)",
+                        version=status.pending_version or N_("an unknown version"), state=status.state,
+                        received=status.received, total=status.total))
     last_fault = {"rolled-back": "FW-ROLLBACK", "rejected": "FW-UPDATE-FAILED"}.get(status.last_result)
     if last_fault and status.last_detail.startswith("signature"):
         last_fault = "FW-SIGNATURE"
     ctx.measure("last_result", status.last_result, limit=Limit(one_of=("none", "updated", "aborted"),
                                                               fault=last_fault or "FW-UPDATE-FAILED"),
-                says=f"the unit's last update ended {status.last_result}"
-                     + (f": {status.last_detail}" if status.last_detail else ""))
+                says=N_("the unit's last update ended {result}: {detail}", result=status.last_result,
+                        detail=status.last_detail) if status.last_detail else
+                N_("the unit's last update ended {result}", result=status.last_result))
     _log_failures(ctx, rolled_back=status.last_result == "rolled-back")
 
 
@@ -223,9 +234,10 @@ def _log_failures(ctx: StepContext, *, rolled_back: bool) -> None:
         faults.discard("FW-UPDATE-FAILED")
     for code in sorted(faults):
         failed = code == "FW-UPDATE-FAILED"
-        what = "a failed update" if failed else "a failed firmware signature check"
-        ctx.measure("log.update_failures" if failed else "log.signature_failures", sum(LOG_FAULTS[e.code] == code for e in since), limit=Limit(max=0, fault=code),
-                    says=f"the event log shows {what} since the last update applied")
+        what = N_("a failed update") if failed else N_("a failed firmware signature check")
+        ctx.measure("log.update_failures" if failed else "log.signature_failures",
+                    sum(LOG_FAULTS[e.code] == code for e in since), limit=Limit(max=0, fault=code),
+                    says=N_("the event log shows {what} since the last update applied", what=what))
 
 
 def _last_applied(entries: list[Any]) -> int:
@@ -239,19 +251,21 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.firmware_update",
         firmware_update,
-        "flash a signed firmware image over the link: refused before a byte when wrong; version after the restart",
+        N_("flash a signed firmware image over the link: refused before a byte when wrong; version after the restart"),
         devices=("unit",),
         params={
-            "image": Param(str, help="the image file: a path, or a name in testplans/firmware/", validate=_check_image),
-            "keys": Param(list, help="public key files (PEM) the image's signature must verify against; "
-                                     "paths or names in testplans/firmware/ (TEST-ONLY-*: the simulator's)",
+            "image": Param(str, help=N_("the image file: a path, or a name in testplans/firmware/"),
+                           validate=_check_image),
+            "keys": Param(list, help=N_("public key files (PEM) the image's signature must verify against; "
+                                     "paths or names in testplans/firmware/ (TEST-ONLY-*: the simulator's)"),
                           validate=_check_keys),
-            "allow_downgrade": Param(bool, False, "flash an image older than the running firmware"),
-            "max_seconds": Param((int, float), 600, "the update (transfer, commit, restart) must take at most this",
+            "allow_downgrade": Param(bool, False, N_("flash an image older than the running firmware")),
+            "max_seconds": Param((int, float), 600, N_("the update (transfer, commit, restart) must take at most this"),
                                  bounds=(1, 86400)),
-            "wait": Param((int, float), 60, "seconds to wait each time the unit restarts (a power cut, the new image)",
+            "wait": Param((int, float), 60,
+                          N_("seconds to wait each time the unit restarts (a power cut, the new image)"),
                           bounds=(1, 3600)),
-            "line_baud": Param(int, 0, "the line's baud rate for the rate in % (0: the link's, when a serial port)",
+            "line_baud": Param(int, 0, N_("the line's baud rate for the rate in % (0: the link's, when a serial port)"),
                                bounds=(0, 10_000_000)),
         },
         measurements={
@@ -271,9 +285,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         "unit.update_state",
         update_state,
-        "no firmware update pending or failed: the unit's update state and its event log",
+        N_("no firmware update pending or failed: the unit's update state and its event log"),
         devices=("unit",),
-        params={"max_age_hours": Param(float, 24.0 * 365, "log failures older than this are history")},
+        params={"max_age_hours": Param(float, 24.0 * 365, N_("log failures older than this are history"))},
         measurements={
             "running_version": None,
             "active_slot": None,

@@ -281,18 +281,19 @@ def plan_check(files: tuple[Path, ...], as_json: bool) -> None:
 def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
     """List the checks, plans and simulated scenarios bench knows, and where plans are looked for."""
     from bench import checks, planfind
+    from bench.i18n.yamltexts import catalogued, scenario_descriptions
     from bench.plan import load_plan
-    from drivers.sim.scenario import scenario_names
 
     specs = sorted(checks.registry().values(), key=lambda s: s.name)
     dirs = [plans_dir] if plans_dir is not None else planfind.plan_dirs()
     files = sorted(plans_dir.glob("*.yaml")) if plans_dir is not None else planfind.all_plans()
+    scenarios = scenario_descriptions()
     plans: list[dict[str, Any]] = []
     for f in files:
         try:
             loaded = load_plan(f)
             plans.append({"file": str(f), "name": loaded.name, "version": loaded.version,
-                          "steps": len(loaded.steps), "description": loaded.description})
+                          "steps": len(loaded.steps), "description": catalogued(loaded.description)})
         except BenchError as exc:
             plans.append({"file": str(f), "error": str(exc)})
     if as_json:
@@ -301,7 +302,8 @@ def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
                         "params": sorted(s.params), "measurements": sorted(s.measurements)} for s in specs],
             "plans": plans,
             "plan_dirs": [str(d) for d in dirs],
-            "scenarios": scenario_names(),
+            "scenarios": [name for name, _description in scenarios],
+            "scenario_descriptions": dict(scenarios),
         }, indent=2))
         return
     from bench.i18n.layout import pad
@@ -319,7 +321,9 @@ def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
         else:
             safe.echo("  ", pad(row["file"], 28), " ", _("{name} {version}: {steps} steps. {description}").format(
                 name=row["name"], version=row["version"], steps=row["steps"], description=tr(row["description"])))
-    safe.echo("\n", _("Scenarios: {names}").format(names=", ".join(scenario_names())))
+    safe.echo("\n", _("Scenarios (bench run --sim --scenario NAME):"))
+    for name, description in scenarios:
+        safe.echo("  ", pad(name, 28), " ", description)
 
 
 # ---------------------------------------------------------------------------- commands from other modules

@@ -1,6 +1,7 @@
 """The catalogue check ``make test`` runs: every marked text translated, no fuzzy or empty entry.
 
-``python -m bench.i18n.catalogue check`` extracts the marked texts of ``bench/`` and ``drivers/`` with
+``python -m bench.i18n.catalogue check`` extracts the marked texts of ``bench/`` and ``drivers/`` (and the
+readable texts of the stock YAML files, :mod:`bench.i18n.yamltexts`) with
 Babel (the map in ``bench/locale/babel.cfg``, as ``make catalogues`` does) and compares them with each
 language's ``bench.po``. A problem is: a text with no entry, an entry that is fuzzy or empty, an entry
 no code uses any more, or a translation whose ``{placeholders}`` differ from its source (it would fail
@@ -23,8 +24,9 @@ from bench.i18n import CATALOGUE_DIR, LANGUAGES
 
 #: The repository's top (where babel.cfg's paths start).
 TOP = CATALOGUE_DIR.parent.parent
-#: The folders whose marked texts the catalogues hold (as ``make catalogues-update`` extracts them).
-SOURCES = ("bench", "drivers")
+#: The folders whose marked texts the catalogues hold (as ``make catalogues-update`` extracts them): the
+#: code of ``bench/`` and ``drivers/`` (with the simulator's scenarios), and the stock plans of ``testplans/``.
+SOURCES = ("bench", "drivers", "testplans")
 _FIELD = re.compile(r"(?<!\{)\{([^{}!:]*)(?:![rsa])?(?::[^{}]*)?\}(?!\})")
 
 

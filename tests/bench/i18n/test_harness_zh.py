@@ -51,11 +51,6 @@ def bench(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, l
     return int(ended.value.code or 0), got.out, got.err
 
 
-#: What i18ncli's console (the terminal operator, ``bench case show``) and i18nchecks' texts (the intake's questions,
-#: the fault table) bring; until both are on main these fail as they should, and a strict xfail says when they pass.
-NEEDS_CLI_AND_CHECKS = pytest.mark.xfail(strict=True, reason="the console and the checks' texts in Chinese "
-                                         "(branches i18ncli, i18nchecks) are not on main yet")
-
 BAD_PLAN = "plan: x\nsteps:\n  - check: unit.identify\n    timeoutt: 5\n"
 
 
@@ -242,7 +237,6 @@ def test_the_pytest_plugin_speaks_the_language_asked_for(tmp_path: Path) -> None
     assert "为本次会话启动模拟测试台，结束后将其关闭" in " ".join(helped.stdout.split())
 
 
-@NEEDS_CLI_AND_CHECKS
 def test_a_case_judgement_line_through_the_cli_in_chinese(capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch, tmp_db: str,
                                                           tmp_path: Path) -> None:
@@ -262,7 +256,6 @@ def test_a_case_judgement_line_through_the_cli_in_chinese(capsys: pytest.Capture
     assert "维修单 C1 不能以“已修复”关闭：它最近一次运行 " in err and "的结果为 FAIL；请测试机具直到有一次运行通过" in err
 
 
-@NEEDS_CLI_AND_CHECKS
 def test_an_operator_prompt_at_the_terminal_in_chinese(tmp_path: Path) -> None:
     station = tmp_path / "desk.toml"
     station.write_text('name = "desk"\n[devices]\nunit = "loop://"\n')  # intake needs no device: a person looks

@@ -66,6 +66,10 @@ AREAS = [
     "bench/unitconfig",
     "bench/store",
     "bench/pytestplugin",
+    "bench/faults.py",
+    "bench/diagnosis.py",
+    "bench/measure.py",
+    "bench/checks",
 ]
 
 _MARKERS = {"_", "N_", "ngettext"}
