@@ -215,7 +215,7 @@ CHECKS: tuple[CheckSpec, ...] = (
         link,
         N_("diagnostic link health over the run: damaged frames both ways, resends, lost events"),
         devices=("unit",),
-        params={"noisy_pct": Param((int, float), 1.0, N_("note a noisy line above this % of damaged frames"))},
+        params={"noisy_pct": Param((int, float), 1.0, N_("note a noisy line above this share of damaged frames (%)"))},
         measurements={
             "link.frames": None,
             "link.damaged_from_unit": None,
