@@ -230,6 +230,10 @@ _ROWS: tuple[tuple[str, Text, Category, Text, Text], ...] = (
     ("SOAK-FAILED", N_("the soak failed"), _H, N_("unit"), N_("see the soak's figures and charts")),
     ("BENCH-PORT", N_("serial port will not open"), _B, N_("bench serial port / cable"),
      N_("check the port name and that no other program holds it")),
+    ("BENCH-NET", N_("the unit's serial server cannot be reached over the network"), _B,
+     N_("network / serial server"),
+     N_("check that the serial server is powered and on the network, that ser2net runs and listens on the "
+        "station file's port (docs/fleet.md), and that no firewall is in the way")),
     ("BENCH-CONFIG", N_("bench configuration error"), _B, N_("station file"), N_("fix the station file")),
     ("BENCH-INSTRUMENT", N_("bench instrument error (supply, multimeter, oscilloscope)"), _B, N_("bench instrument"),
      N_("check its address and cable, and the command and instrument error the step log names")),

@@ -316,7 +316,8 @@ class Runner:
         rec = _step_record(step, index, result.outcome, started, time.perf_counter() - t0, attempt_no,
                            result.fault, result.message, result.ctx)
         self._record(gen, step, rec, total)
-        if result.fault and result.fault.startswith("LINK-") and "unit" in step.check.devices:
+        if result.fault and (result.fault.startswith("LINK-") or result.fault == "BENCH-NET") \
+                and "unit" in step.check.devices:
             self._watch.call(gen, lambda: self._recover_unit(step))
 
     def _record(self, gen: Generation, step: Step, rec: StepRecord, total: int) -> None:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -35,32 +34,18 @@ from drivers.codecs.linkframe import (
 )
 from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
 from drivers.i18n import N_
+from drivers.linkstats import LinkStats, ReceivedEvent
+from drivers.netport import RECONNECT_S, is_network, open_port, reopen, server_of
 
 _LOG = logging.getLogger(__name__)
 
 _POLL = 0.05  # seconds: read granularity, so close() and deadlines are noticed promptly
+_MAX_DROPS = 3  # reconnects within one request before the link is given up as lost
+_NAKED = object()  # what one try got: a NAK
 
 
-@dataclass
-class LinkStats:
-    """Counters of one link; a noisy line that needed retransmissions shows here."""
-
-    requests: int = 0
-    frames_sent: int = 0
-    frames_received: int = 0
-    retransmissions: int = 0
-    naks_received: int = 0
-    naks_sent: int = 0
-    crc_errors: int = 0
-    resyncs: int = 0
-    garbage_bytes: int = 0
-    timeouts: int = 0
-    events: int = 0
-    events_missed: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        """The counters as a plain dict (for records and reports)."""
-        return asdict(self)
+class _PortLost(Exception):
+    """Internal: the port reported an error (a pty closed, a USB device gone, a serial server hung up)."""
 
 
 class UnitErrorAnswer(DeviceError):
@@ -74,16 +59,6 @@ class UnitErrorAnswer(DeviceError):
         super().__init__(message, fault_code=fault_code)
         self.code = code
         self.text = text
-
-
-@dataclass(frozen=True)
-class ReceivedEvent:
-    """An unsolicited event frame as the link received it."""
-
-    seq: int
-    payload: bytes
-    received_at: float  # time.monotonic()
-    index: int  # 1, 2, ... in arrival order on this link
 
 
 class Link:
@@ -100,6 +75,11 @@ class Link:
             ACKs only a command it cannot answer at once; the response stands for the ACK).
         max_payload: largest payload to send or accept; the handshake announces it to the
             unit and lowers it to the unit's maximum (:meth:`drivers.unit.UnitClient.handshake`).
+        reconnect_wait: on a network URL (a serial server), seconds to wait for the server to
+            take the connection again when it dropped it; the request in flight is then sent
+            again (same SEQ: the unit does not execute it twice). Default
+            :data:`drivers.netport.RECONNECT_S`; a local port that goes away is the unit's doing
+            and ends the call at once.
     """
 
     def __init__(
@@ -111,8 +91,10 @@ class Link:
         retries: int = 3,
         busy_timeout: float = 10.0,
         max_payload: int = MAX_PAYLOAD,
+        reconnect_wait: float | None = None,
     ) -> None:
         self.url = url
+        self.reconnect_wait = (RECONNECT_S if is_network(url) else 0.0) if reconnect_wait is None else reconnect_wait
         self.baudrate = baudrate
         self.timeout = timeout
         self.retries = retries
@@ -137,8 +119,18 @@ class Link:
         """Open the port (exclusively where the platform supports it).
 
         Raises:
-            EquipmentError: BENCH-PORT when the port does not exist, is busy or the URL is bad.
+            EquipmentError: BENCH-PORT when the port does not exist, is busy or the URL is bad;
+                BENCH-NET when its serial server cannot be reached (:mod:`drivers.netport`).
         """
+        self._serial = self._open_port()
+        self._closing.clear()
+        self._last_control = None
+        self._log.debug("opened at %s baud", self.baudrate)
+        return self
+
+    def _open_port(self) -> serial.Serial:
+        if is_network(self.url):
+            return open_port(self.url, baudrate=self.baudrate, timeout=_POLL)
         try:
             port = serial.serial_for_url(
                 self.url, baudrate=self.baudrate, timeout=_POLL, write_timeout=2.0, exclusive=True
@@ -149,23 +141,39 @@ class Link:
             raise EquipmentError(
                 N_("cannot open unit port {url}: {reason}", url=self.url, reason=reason), fault_code="BENCH-PORT"
             ) from exc
+        return port
+
+    def _reconnect(self, lost: _PortLost) -> None:
+        """A network port dropped: open it again (:func:`drivers.netport.reopen`), or raise."""
+        cause = lost.__cause__ if isinstance(lost.__cause__, Exception) else lost
+        if self.reconnect_wait <= 0 or self._closing.is_set():
+            raise self._lost(cause) from cause
+        self._log.info("the serial server %s dropped the link (%s); reconnecting for up to %g s",
+                       server_of(self.url), " ".join(str(cause).split()), self.reconnect_wait)
+        self._drop_port()
+        port = reopen(self.url, baudrate=self.baudrate, timeout=_POLL, wait=self.reconnect_wait, stop=self._closing)
+        if port is None:  # the bench closed the link meanwhile
+            raise self._lost(cause) from cause
         self._serial = port
-        self._closing.clear()
+        self._decoder.expire()  # a frame cut by the drop is gone; the unit sends it again when asked
         self._last_control = None
-        self._log.debug("opened at %s baud", self.baudrate)
-        return self
+        self._stats.reconnects += 1
+
+    def _drop_port(self) -> None:
+        port, self._serial = self._serial, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError) as exc:  # closing a dead port
+                self._log.debug("close: %s", exc)
 
     def close(self) -> None:
         """Close the port. Safe from another thread: a blocked call ends with LinkTimeout."""
         self._closing.set()
         acquired = self._lock.acquire(timeout=2.0)
         try:
-            port, self._serial = self._serial, None
-            if port is not None:
-                try:
-                    port.close()
-                except (serial.SerialException, OSError) as exc:  # closing a dead port
-                    self._log.debug("close: %s", exc)
+            if self._serial is not None:
+                self._drop_port()
                 self._log.debug("closed")
         finally:
             if acquired:
@@ -255,7 +263,7 @@ class Link:
         seq = self._seq
         frame = encode_frame(seq, command, payload)
         self._stats.requests += 1
-        tries = naks = 0
+        tries = naks = drops = 0
         valid_before = self._decoder.frames
         garbage_before = self._decoder.discarded + self._decoder.crc_errors
         while tries <= retries:
@@ -263,28 +271,20 @@ class Link:
                 self._stats.retransmissions += 1
                 self._log.debug("%s seq=%d: retransmission %d", label, seq, tries)
             tries += 1
-            self._write(frame)
-            self._last_control = None
-            # The timeout counts once the request is on the line: flush() may return while it is
-            # still going out (a pty, a USB adapter's FIFO), and at a low baud rate that matters.
-            deadline = time.monotonic() + timeout + len(frame) * 10 / self.baudrate
-            while True:
-                answer = self._next_frame(deadline, label)
-                if answer is None:
-                    self._stats.timeouts += 1
-                    break
-                if answer.type == T_NAK:
-                    self._stats.naks_received += 1
-                    naks += 1
-                    break
-                if answer.seq != seq:
-                    continue  # stale answer to an earlier request, or our own echo
-                if answer.type == T_ACK:  # a slow command: the response comes later
-                    deadline = time.monotonic() + busy_timeout
-                elif answer.type == command | RESPONSE_BIT:  # with or without an ACK before it
-                    return answer
-                elif answer.type == T_ERROR:
-                    raise self._unit_error(label, answer)
+            try:
+                answer = self._try(frame, seq, command, timeout, busy_timeout, label)
+            except _PortLost as lost:
+                drops += 1
+                if drops > _MAX_DROPS:  # a server that takes the connection and drops it again at once
+                    raise self._lost(lost) from lost
+                self._reconnect(lost)
+                tries -= 1  # the server's drop, not the unit's silence: that try does not count
+                continue
+            if answer is _NAKED:
+                self._stats.naks_received += 1
+                naks += 1
+            elif isinstance(answer, Frame):
+                return answer
         if naks * 2 > tries:
             raise DeviceError(
                 N_("the unit rejects what the bench sends on its diagnostic port"),
@@ -298,6 +298,35 @@ class Link:
                                 detail=f"{label}: unit on {self.url} answered only garbage ({tries} tries)")
         raise LinkTimeout(N_("the unit stopped answering on its diagnostic port"),
                           detail=f"{label}: no answer from unit on {self.url} after {tries} tries of {timeout:g} s")
+
+    def _try(self, frame: bytes, seq: int, command: int, timeout: float, busy_timeout: float,
+             label: str) -> Frame | object | None:
+        """Send the request once; its response, :data:`_NAKED`, or None when no answer came in time.
+
+        Raises:
+            _PortLost: the port reported an error.
+            DeviceError: the unit answered ERROR.
+        """
+        self._write(frame)
+        self._last_control = None
+        # The timeout counts once the request is on the line: flush() may return while it is
+        # still going out (a pty, a USB adapter's FIFO), and at a low baud rate that matters.
+        deadline = time.monotonic() + timeout + len(frame) * 10 / self.baudrate
+        while True:
+            answer = self._next_frame(deadline, label)
+            if answer is None:
+                self._stats.timeouts += 1
+                return None
+            if answer.type == T_NAK:
+                return _NAKED
+            if answer.seq != seq:
+                continue  # stale answer to an earlier request, or our own echo
+            if answer.type == T_ACK:  # a slow command: the response comes later
+                deadline = time.monotonic() + busy_timeout
+            elif answer.type == command | RESPONSE_BIT:  # with or without an ACK before it
+                return answer
+            elif answer.type == T_ERROR:
+                raise self._unit_error(label, answer)
 
     @staticmethod
     def _unit_error(label: str, frame: Frame) -> DeviceError:
@@ -331,7 +360,7 @@ class Link:
                     if match is None or match(event.payload):
                         self._events.remove(event)
                         return event
-                if not self._pump(deadline, "next_event"):
+                if not self._pump_or_reconnect(deadline, "next_event"):
                     return None
                 self._frames.clear()  # no request in flight: any answer is stale
 
@@ -343,7 +372,7 @@ class Link:
         """Read whatever the unit sent already (queues events, answers them with ACK)."""
         with self._lock:
             self._require_open()
-            self._pump(time.monotonic(), "poll")
+            self._pump_or_reconnect(time.monotonic(), "poll")
             self._frames.clear()
 
     # ------------------------------------------------------------------ I/O
@@ -365,8 +394,20 @@ class Link:
             port.write(data)
             port.flush()
         except (serial.SerialException, OSError) as exc:
-            raise self._lost(exc) from exc
+            raise _PortLost(str(exc)) from exc
         self._stats.frames_sent += 1
+
+    def _pump_or_reconnect(self, deadline: float, label: str) -> bool:
+        """:meth:`_pump`, outside a request: a network port that dropped is reconnected (bounded)."""
+        drops = 0
+        while True:
+            try:
+                return self._pump(deadline, label)
+            except _PortLost as lost:
+                drops += 1
+                if drops > _MAX_DROPS:
+                    raise self._lost(lost) from lost
+                self._reconnect(lost)
 
     def _next_frame(self, deadline: float, label: str) -> Frame | None:
         while not self._frames:
@@ -392,7 +433,7 @@ class Link:
             if self._closing.is_set():
                 raise LinkTimeout(N_("the bench closed its link to the unit"),
                               detail=f"{label}: link to {self.url} closed while waiting for the unit") from exc
-            raise self._lost(exc) from exc
+            raise _PortLost(str(exc)) from exc
         lost_before = self._decoder.crc_errors + self._decoder.discarded
         if data:
             frames = self._decoder.feed(data)

@@ -126,6 +126,11 @@ def link(ctx: StepContext) -> None:
     ctx.measure("link.retransmissions", c["retransmissions"])
     ctx.measure("link.timeouts", c["timeouts"])
     ctx.measure("link.events_missed", c["events_missed"])
+    reconnects = c.get("reconnects", 0)
+    if reconnects:  # a unit behind a serial server: only then is a dropped connection the network's
+        ctx.measure("link.reconnects", reconnects)
+        ctx.note(f"the network link to the unit's serial server dropped {reconnects} time(s) and was taken again; "
+                 "the requests in flight were sent again (check the network if this repeats)")
     if damaged_pct > float(ctx.params["noisy_pct"]):
         ctx.note(f"noisy serial link: {damaged_pct:g}% of {frames} frames damaged ({from_unit} from the unit, "
                  f"{to_unit} to it) and resent; the results stand, but check the cable and the unit's serial port")
@@ -224,6 +229,7 @@ CHECKS: tuple[CheckSpec, ...] = (
             "link.retransmissions": None,
             "link.timeouts": None,
             "link.events_missed": None,
+            "link.reconnects": None,
         },
         fault="LINK-NAK-STORM",
     ),
