@@ -48,10 +48,19 @@ class DeviceCheck:
     error: str = ""
     fault_code: str | None = None
     bad_url: bool = False  # the driver refused the URL itself: the station file is wrong
+    server: str | None = None  # host:port of the serial server a network port (rfc2217://) goes through
+    server_error: str = ""  # why that server could not be reached (empty: it was, or there is none)
+
+    @property
+    def reachable(self) -> bool | None:
+        """Whether the serial server took the connection (None: the device is not behind one)."""
+        return None if self.server is None else not self.server_error
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: role, url, ok, and the identity or the error."""
         out: dict[str, Any] = {"role": self.role, "url": self.url, "ok": self.ok}
+        if self.server is not None:
+            out["server"] = {"address": self.server, "reachable": self.reachable}
         if self.ok:
             out["identity"] = self.identity
         else:
@@ -98,12 +107,18 @@ def check_station(station: Station, slots: Iterable[int] = ()) -> StationCheck:
         KeyboardInterrupt: interrupted; every device opened was closed first.
     """
     picked = station.select_slots(slots)
-    shared = [DeviceCheck(role, url) for role, url in station.shared.items()]
-    own = {n: [DeviceCheck(role, url) for role, url in station.slots[n].items()] for n in picked}
+    shared = [_check_of(role, url) for role, url in station.shared.items()]
+    own = {n: [_check_of(role, url) for role, url in station.slots[n].items()] for n in picked}
     result = StationCheck(station, shared, own)
     _Prober().run(result.all())
     result.problems = _crossed(own)
     return result
+
+
+def _check_of(role: str, url: str) -> DeviceCheck:
+    from drivers.netport import is_network, server_of
+
+    return DeviceCheck(role, url, server=server_of(url) if is_network(url) else None)
 
 
 class _Prober:
@@ -212,7 +227,11 @@ def _identity(device: Device) -> dict[str, Any]:
 
 
 def _failed(check: DeviceCheck, exc: Exception) -> None:
+    from drivers.netport import ServerUnreachable
+
     check.ok = False
+    if isinstance(exc, ServerUnreachable):
+        check.server_error = exc.reason
     if isinstance(exc, BenchError):
         check.error, check.fault_code = _said(exc), exc.fault_code
         check.bad_url = isinstance(exc, ConfigError)

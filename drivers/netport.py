@@ -35,6 +35,15 @@ NETWORK_SCHEMES = ("rfc2217", "socket")
 RECONNECT_S = 5.0
 
 
+class ServerUnreachable(EquipmentError):
+    """BENCH-NET: the serial server ``server`` (``host:port``) did not take the connection; ``reason`` says why."""
+
+    def __init__(self, message: str, *, server: str, reason: str) -> None:
+        super().__init__(message, fault_code="BENCH-NET")
+        self.server = server
+        self.reason = reason
+
+
 def is_network(url: str) -> bool:
     """True for a port reached over the network (``rfc2217://``, ``socket://``)."""
     return url.split("://", 1)[0].lower() in NETWORK_SCHEMES if "://" in url else False
@@ -85,8 +94,10 @@ def reopen(url: str, *, baudrate: int, timeout: float, wait: float, stop: thread
             if stop.is_set():
                 return None
             if waited >= wait:
-                raise EquipmentError(f"{exc} (the link dropped and was not back within {waited:.0f} s)",
-                                     fault_code=exc.fault_code) from exc
+                message = f"{exc} (the link dropped and was not back within {waited:.0f} s)"
+                if isinstance(exc, ServerUnreachable):
+                    raise ServerUnreachable(message, server=exc.server, reason=exc.reason) from exc
+                raise EquipmentError(message, fault_code=exc.fault_code) from exc
             stop.wait(0.2)
             continue
         if stop.is_set():
@@ -103,8 +114,8 @@ def open_error(url: str, exc: BaseException) -> EquipmentError:
     if isinstance(exc, serial.SerialException) and isinstance(context, OSError) and not isinstance(
             context, BrokenPipeError | ConnectionResetError):
         reason = _reason(context)
-        return EquipmentError(f"cannot reach the serial server {server} of unit port {url}: {reason}",
-                              fault_code="BENCH-NET")
+        return ServerUnreachable(f"cannot reach the serial server {server} of unit port {url}: {reason}",
+                                 server=server, reason=reason)
     said = getattr(exc, "server_said", "")
     reason = f"it says {said!r}" if said else _reason(exc)
     return EquipmentError(f"the serial server {server} would not give unit port {url}: {reason}",

@@ -90,6 +90,11 @@ def _print(result: StationCheck) -> None:
 
 def _line(c: DeviceCheck, width: int) -> None:
     what = _describe(c.role, c.identity) if c.ok else tr(c.error)
+    if c.server is not None:  # a unit behind a serial server: was the server there, whatever the unit said
+        if c.server_error:
+            what = _("serial server {server} unreachable: {reason}").format(server=c.server, reason=c.server_error)
+        else:
+            what = _("{answer} (serial server {server} reachable)").format(answer=what, server=c.server)
     mark = _("OK") if c.ok else _("FAIL")
     state = pad(mark, max(display_width(_("OK")), display_width(_("FAIL"))))
     safe.echo(f"  {c.role:<12} {pad(safe.one_line(c.url), width)}  {state}  {safe.one_line(what)}")
