@@ -10,11 +10,12 @@ STAMP  := $(VENV)/.installed
 
 # What the stack needs from Debian: a compiler and headers for pyscard, the PC/SC daemon
 # with the virtual reader driver, pcsc-tools (an independent PC/SC client used in tests),
-# PostgreSQL for the store tests, Chromium with its WebDriver for the dashboard's browser tests, and a CJK
-# font for Chinese reports and receipt images (docs/languages.md).
+# PostgreSQL for the store tests, Chromium with its WebDriver for the dashboard's browser tests, ser2net (a
+# serial server) for the units on remote benches, and a CJK font for Chinese reports and receipt images
+# (docs/languages.md).
 BUILD_PKGS := gcc libc6-dev libpcsclite-dev
 RUN_PKGS   := pcscd vsmartcard-vpcd fonts-wqy-microhei
-TEST_PKGS  := pcsc-tools postgresql util-linux chromium chromium-driver
+TEST_PKGS  := pcsc-tools postgresql util-linux chromium chromium-driver ser2net
 # Headers and venv for the Python we build with, when that Python is Debian's own.
 PY_PKGS    := $(shell $(PYTHON) -c 'import sysconfig, os; print("" if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else "python3-dev")') \
               $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)
