@@ -26,6 +26,7 @@ import serial
 from serial import rfc2217
 
 from drivers.errors import EquipmentError
+from drivers.i18n import N_
 
 _LOG = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def reopen(url: str, *, baudrate: int, timeout: float, wait: float, stop: thread
             if stop.is_set():
                 return None
             if waited >= wait:
-                message = f"{exc} (the link dropped and was not back within {waited:.0f} s)"
+                message = N_("{error} (the link dropped and was not back within {seconds} s)",
+                             error=exc.message, seconds=round(waited))
                 if isinstance(exc, ServerUnreachable):
                     raise ServerUnreachable(message, server=exc.server, reason=exc.reason) from exc
                 raise EquipmentError(message, fault_code=exc.fault_code) from exc
@@ -113,13 +115,13 @@ def open_error(url: str, exc: BaseException) -> EquipmentError:
     context = exc.__context__
     if isinstance(exc, serial.SerialException) and isinstance(context, OSError) and not isinstance(
             context, BrokenPipeError | ConnectionResetError):
-        reason = _reason(context)
-        return ServerUnreachable(f"cannot reach the serial server {server} of unit port {url}: {reason}",
-                                 server=server, reason=reason)
+        why = _reason(context)
+        return ServerUnreachable(N_("cannot reach the serial server {server} of unit port {url}: {reason}",
+                                    server=server, url=url, reason=why), server=server, reason=why)
     said = getattr(exc, "server_said", "")
-    reason = f"it says {said!r}" if said else _reason(exc)
-    return EquipmentError(f"the serial server {server} would not give unit port {url}: {reason}",
-                          fault_code="BENCH-PORT")
+    reason: str = N_("it says {said!r}", said=said) if said else _reason(exc)
+    return EquipmentError(N_("the serial server {server} would not give unit port {url}: {reason}",
+                             server=server, url=url, reason=reason), fault_code="BENCH-PORT")
 
 
 def _reason(exc: BaseException) -> str:

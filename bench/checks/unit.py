@@ -129,8 +129,8 @@ def link(ctx: StepContext) -> None:
     reconnects = c.get("reconnects", 0)
     if reconnects:  # a unit behind a serial server: only then is a dropped connection the network's
         ctx.measure("link.reconnects", reconnects)
-        ctx.note(f"the network link to the unit's serial server dropped {reconnects} time(s) and was taken again; "
-                 "the requests in flight were sent again (check the network if this repeats)")
+        ctx.note(N_("the network link to the unit's serial server dropped {count} time(s) and was taken again; "
+                    "the requests in flight were sent again (check the network if this repeats)", count=reconnects))
     if damaged_pct > float(ctx.params["noisy_pct"]):
         ctx.note(f"noisy serial link: {damaged_pct:g}% of {frames} frames damaged ({from_unit} from the unit, "
                  f"{to_unit} to it) and resent; the results stand, but check the cable and the unit's serial port")
