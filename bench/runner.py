@@ -318,7 +318,7 @@ class Runner:
         self._record(gen, step, rec, total)
         if result.fault and (result.fault.startswith("LINK-") or result.fault == "BENCH-NET") \
                 and "unit" in step.check.devices:
-            self._watch.call(gen, lambda: self._recover_unit(step))
+            self._watch.call(gen, lambda: self._recover_unit(step, result.fault == "BENCH-NET"))
 
     def _record(self, gen: Generation, step: Step, rec: StepRecord, total: int) -> None:
         with self._record_lock:
@@ -416,13 +416,15 @@ class Runner:
         return Attempt(Outcome.ERROR, "BENCH-ERROR", N_("internal error in check {check}: {error}", check=ctx.spec.name,
                                                         error=type(exc).__name__ + ": " + str(exc)), ctx)
 
-    def _recover_unit(self, step: Step) -> None:
-        """The unit dropped off the link: wait (bounded) for it to come back, else mark it lost."""
+    def _recover_unit(self, step: Step, server: bool = False) -> None:
+        """The unit dropped off the link (``server``: its serial server did): wait (bounded) for it to come back,
+        else mark it lost."""
         if self.record.unit is None:  # it never answered: nothing to wait for
             self._lost_roles["unit"] = step.name
             return
         _LOG.info("unit link lost in step %s; waiting up to %.0f s for it to come back", step.name, self.reconnect_wait)
-        what = N_("the unit to answer again on its diagnostic port")
+        what = N_("the unit's serial server to take the connection again") if server else \
+            N_("the unit to answer again on its diagnostic port")
         waiting = getattr(self.listener, "waiting", None)
         ended = getattr(self.listener, "wait_ended", None)
         limit = self.reconnect_wait

@@ -273,6 +273,44 @@ def test_link_loss_waits_for_unit_then_marks_it_lost() -> None:
     assert rec.findings[0].fault == "LINK-NO-RESPONSE" and rec.findings[0].consequences == ["b"]
 
 
+class _Waits:
+    """A listener that keeps what the runner waited for (and ignores the rest)."""
+
+    def __init__(self) -> None:
+        self.waited: list[tuple[str, bool]] = []
+
+    def wait_ended(self, what: str, answered: bool, waited: float) -> None:
+        self.waited.append((what, answered))
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kw: None
+
+
+def test_a_serial_server_that_went_away_is_the_benchs_fault_and_waited_for() -> None:
+    """BENCH-NET (drivers.netport) in a unit step: an error of the bench; the unit is waited for as after a link loss."""
+    opened = {"n": 0}
+
+    def opener(role: str, url: str) -> Device:
+        opened["n"] += 1
+        if opened["n"] == 2:  # the first try after the loss: still away; the next one finds it back
+            raise EquipmentError("cannot reach the serial server s:4001", fault_code="BENCH-NET")
+        return FakeUnit()
+
+    def dropped(ctx: StepContext) -> None:
+        raise EquipmentError("cannot reach the serial server s:4001 of unit port rfc2217://s:4001: connection "
+                             "refused (the link dropped and was not back within 5 s)", fault_code="BENCH-NET")
+
+    plan = Plan("t", "1", "", (step("a", spec("x.dropped", dropped)), step("b", spec("x.ok", ok))))
+    listener = _Waits()
+    runner = Runner(plan, DeviceSet({"unit": "rfc2217://s:4001"}, opener=opener), ScriptedOperator({"*": True}),
+                    listener=listener, reconnect_wait=5)
+    rec = runner.run()
+    assert [(s.outcome, s.fault) for s in rec.steps] == [(Outcome.ERROR, "BENCH-NET"), (Outcome.PASS, None)]
+    assert listener.waited == [("the unit's serial server to take the connection again", True)]
+    assert rec.verdict == Verdict.ERROR and rec.verdict.exit_code == 3
+    assert [f.fault for f in rec.findings] == ["BENCH-NET"] and not rec.findings[0].in_unit
+
+
 def test_plan_for_other_model_is_usage_error() -> None:
     from bench.errors import UsageError
 
