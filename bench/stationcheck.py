@@ -10,8 +10,8 @@ is printed, no card is powered, the unit is not rebooted. Shared devices are ope
 All devices are checked at once, so the wait is that of the slowest device, not the sum: a
 device that does not answer costs its driver's own timeouts, at worst about 4 s (a unit that
 answers nothing: 4 tries of 0.5 s at the handshake, and 2 s more when it stops after it; a
-printer: 2 s for its status and 2 s for its identity; a unit behind a serial server whose host does not answer at
-all: pyserial's 5 s connect timeout), whatever the number of slots. Measured:
+printer: 2 s for its status and 2 s for its identity), whatever the number of slots; a unit
+behind a serial server whose host is down (no answer at all) costs pyserial's 5 s connect timeout. Measured:
 16 slots of silent units and missing readers, 2.1 s for ``bench station check``, as for one. Every
 device opened is closed before :func:`check_station` returns, also when it is interrupted
 (Ctrl-C): the devices are closed under :func:`bench.interrupts.shielded` and the threads waited
