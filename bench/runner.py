@@ -417,8 +417,7 @@ class Runner:
                                                         error=type(exc).__name__ + ": " + str(exc)), ctx)
 
     def _recover_unit(self, step: Step, server: bool = False) -> None:
-        """The unit dropped off the link (``server``: its serial server did): wait (bounded) for it to come back,
-        else mark it lost."""
+        """The unit (``server``: its serial server) dropped off the link: wait (bounded) for it, else mark it lost."""
         if self.record.unit is None:  # it never answered: nothing to wait for
             self._lost_roles["unit"] = step.name
             return
