@@ -30,6 +30,17 @@ SER2NET = shutil.which("ser2net") or "/usr/sbin/ser2net"
 _START_S = 10.0
 
 
+def require_ser2net() -> None:
+    """Skip the test when ser2net is not installed and we are not root; as root (CI) fail instead, saying how."""
+    import pytest
+
+    if Path(SER2NET).exists():
+        return
+    if os.geteuid() == 0:
+        pytest.fail("ser2net is not installed: `make sysdeps-test` installs it (Debian package ser2net)")
+    pytest.skip("ser2net is not installed (Debian package ser2net; `make sysdeps-test` as root)")
+
+
 def config(device: str, port: int, host: str = "127.0.0.1", name: str = "unit1", baud: int = 115200) -> str:
     """A ser2net 4.x ``ser2net.yaml`` publishing ``device`` with RFC 2217 on ``host:port``.
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ser2net import Ser2net, config
+from ser2net import Ser2net, config, require_ser2net
 
 from drivers.errors import EquipmentError, LinkTimeout
 from drivers.link import Link
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Ser2net]:
     """A simulated unit on a pty, and ser2net publishing that pty."""
+    require_ser2net()
     unit = SimUnitProcess(load_profile("good"), tmp_path / "unit0")
     unit.start()
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ser2net import Ser2net
+from ser2net import Ser2net, require_ser2net
 from simproc import running_sim
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,6 +45,7 @@ steps:
 @pytest.fixture
 def remote(tmp_path: Path) -> Iterator[tuple[Ser2net, Path]]:
     """ser2net publishing ``bench sim``'s unit, and a station file that reaches the unit through it only."""
+    require_ser2net()
     with running_sim(tmp_path / "sim.toml") as sim_station:
         pty = tomllib.loads(Path(sim_station).read_text())["devices"]["unit"]
         with Ser2net(Path(pty), tmp_path) as server:
