@@ -35,7 +35,7 @@ from drivers.codecs.linkframe import (
 from drivers.errors import DeviceError, EquipmentError, LinkTimeout, ProtocolError
 from drivers.i18n import N_
 from drivers.linkstats import LinkStats, ReceivedEvent
-from drivers.netport import RECONNECT_S, is_network, open_port, reopen, server_of
+from drivers.netport import RECONNECT_S, ServerUnreachable, is_network, open_port, reopen, server_of
 
 _LOG = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ class Link:
         reconnect_wait: on a network URL (a serial server), seconds to wait for the server to
             take the connection again when it dropped it; the request in flight is then sent
             again (same SEQ: the unit does not execute it twice). Default
-            :data:`drivers.netport.RECONNECT_S`; a local port that goes away is the unit's doing
-            and ends the call at once.
+            :data:`drivers.netport.RECONNECT_S`. A server still away then is BENCH-NET; a server
+            that answers but no longer has the unit's port (the unit's own USB port gone) is the
+            unit's doing, as a local port that goes away is (which ends the call at once).
     """
 
     def __init__(
@@ -151,7 +152,12 @@ class Link:
         self._log.info("the serial server %s dropped the link (%s); reconnecting for up to %g s",
                        server_of(self.url), " ".join(str(cause).split()), self.reconnect_wait)
         self._drop_port()
-        port = reopen(self.url, baudrate=self.baudrate, timeout=_POLL, wait=self.reconnect_wait, stop=self._closing)
+        try:
+            port = reopen(self.url, baudrate=self.baudrate, timeout=_POLL, wait=self.reconnect_wait, stop=self._closing)
+        except ServerUnreachable:
+            raise
+        except EquipmentError as exc:  # the server answers, the unit's port behind it is gone: as a local port gone
+            raise self._lost(exc) from exc
         if port is None:  # the bench closed the link meanwhile
             raise self._lost(cause) from cause
         self._serial = port

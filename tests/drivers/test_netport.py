@@ -72,6 +72,31 @@ def test_a_serial_server_that_stays_down_is_a_bench_fault_not_a_hang(served: Ser
 
 
 @pytest.mark.slow
+def test_a_unit_port_gone_behind_a_server_that_answers_is_the_units_doing(tmp_path: Path) -> None:
+    """ser2net is there but the unit's port is not (a unit whose own USB port is its serial port, powered off)."""
+    require_ser2net()
+    unit = SimUnitProcess(load_profile("good"), tmp_path / "unit0")
+    unit.start()
+    with Ser2net(tmp_path / "unit0", tmp_path) as server:
+        link = Link(server.url, reconnect_wait=0.5).open()
+        try:
+            unit.stop()  # its pty goes: ser2net hangs up, and refuses the port until it is back
+            with pytest.raises(LinkTimeout, match="went away") as info:
+                link.request(0x01, b"\x01\x02\x00", name="HELLO")
+            assert info.value.fault_code == "LINK-NO-RESPONSE"
+            assert "it says 'Device open failure" in (info.value.detail or ""), info.value.detail
+        finally:
+            link.close()
+        unit.start()  # the unit back: the same URL reaches it
+        again = open_unit(server.url)
+        try:
+            assert again.identify().serial == "PT3-000123"
+        finally:
+            again.close()
+            unit.stop()
+
+
+@pytest.mark.slow
 def test_a_local_port_that_goes_away_is_still_the_units_doing(tmp_path: Path) -> None:
     """No reconnect on a pty: a unit powered off ends the call at once, as before (docs/protocol.md §3)."""
     unit = SimUnitProcess(load_profile("good"), tmp_path / "unit0")
