@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.i18n import N_, Text
+from drivers.i18n import N_, Text, join_texts
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class Limit:
             parts.append(N_("one of {values}", values=repr(list(self.one_of))))
         if self.regex is not None:
             parts.append(N_("matches /{regex}/", regex=self.regex))
-        return listed(parts) if parts else N_("any")
+        return join_texts(parts) if parts else N_("any")
 
     def to_dict(self) -> dict[str, Any]:
         """The limit as plain data (only the fields that are set)."""
@@ -143,20 +142,9 @@ def _meaning(name: str, value: Any, unit: str | None, limit: Limit, fault: str |
     if limit.equals is not None or limit.one_of is not None or limit.regex is not None:
         got = N_("{what}: {value}", what=words, value=_fmt(value))
         return N_("{title} ({got})", title=title, got=got) if title else N_("{got}, {broken}", got=got,
-                                                                              broken=listed(broken))
+                                                                              broken=join_texts(broken))
     shown = f"{_fmt(value)} {unit}" if unit else _fmt(value)
-    return N_("{name} = {value}: {broken}", name=name, value=shown, broken=listed(broken))
-
-
-def listed(parts: Sequence[str]) -> str:
-    """``parts`` as one text, ``a, b, c`` in English: a :class:`~drivers.i18n.Text` whose parts (and commas)
-    are translated when shown; a single part as it is (``;``-separated: :func:`bench.texts.joined`)."""
-    if not parts:
-        return ""
-    joined = parts[-1]
-    for part in reversed(parts[:-1]):
-        joined = N_("{first}, {rest}", first=part, rest=joined)
-    return joined
+    return N_("{name} = {value}: {broken}", name=name, value=shown, broken=join_texts(broken))
 
 
 def words_of(name: str) -> str:

@@ -16,8 +16,7 @@ from bench import interrupts
 from bench.errors import BenchError, UsageError
 from bench.operator import Operator, ScriptedOperator
 from bench.record import RunRecord, Verdict
-from bench.texts import joined
-from drivers.i18n import N_, Text
+from drivers.i18n import N_, Text, join_texts
 
 if TYPE_CHECKING:
     from bench.runner import RunListener
@@ -243,7 +242,7 @@ def write_report_files(
                 problems.append(N_("cannot write --junit {path}: {why}", path=str(junit), why=_why(exc)))
     for problem in problems:
         _LOG.debug("run %s: %s", rec.run_id, problem)
-    return report_path, joined(problems) or None
+    return report_path, join_texts(problems, separator=";") or None
 
 
 def _why(exc: OSError) -> str:

@@ -45,8 +45,7 @@ from bench.record import (
     utcnow,
 )
 from bench.supervisor import Abandoned, Attempt, Generation, Region, Resume, Watch
-from bench.texts import joined
-from drivers.i18n import N_, Text
+from drivers.i18n import N_, Text, join_texts
 from drivers.registry import OPTIONAL_ROLES
 
 _LOG = logging.getLogger(__name__)
@@ -496,4 +495,4 @@ def _timed_out(step: Step, ctx: StepContext) -> Attempt:
 
 def _join(failed: list[Measurement]) -> str:
     """The failed measurements' messages, each once (two measurements of one fault: said once), kept translatable."""
-    return joined(list(dict.fromkeys(m.message for m in failed)))
+    return join_texts(list(dict.fromkeys(m.message for m in failed)), separator=";")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import gettext
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -203,15 +203,17 @@ def N_(template: str, /, **params: Any) -> Text:
     return Text(template, **params)
 
 
-def join_texts(items: list[str], /) -> str:
-    """``items`` as one list for people (``"a, b, c"``; ``"a、b、c"`` in Chinese): a :class:`Text` when
-    there are several, so each item translates with it; ``""`` for none."""
+def join_texts(items: Sequence[str], /, separator: str = ",") -> str:
+    """``items`` as one text for people: ``"a, b, c"`` (``separator=";"``: ``"a; b; c"``; ``"a、b、c"`` in
+    Chinese). Several items give a :class:`Text` whose items and separators translate when shown; one item
+    is given back as it is, none as ``""``."""
     if not items:
         return ""
-    joined: str = items[0]
-    for item in items[1:]:
-        joined = N_("{first}, {then}", first=joined, then=item)
-    return joined
+    out = items[-1]
+    for first in reversed(items[:-1]):
+        out = (N_("{first}; {rest}", first=first, rest=out) if separator == ";"
+               else N_("{first}, {rest}", first=first, rest=out))
+    return out
 
 
 def tr(value: object) -> str:

@@ -29,8 +29,7 @@ from typing import Any
 from bench.cases.catalogue import Catalogue, LabourAction, Part
 from bench.cases.judgement import FACTORY_FAULTS, JudgedFinding, Judgement
 from bench.faults import Category
-from bench.texts import joined
-from drivers.i18n import N_
+from drivers.i18n import N_, join_texts
 
 _LOG = logging.getLogger(__name__)
 
@@ -232,7 +231,7 @@ def _factory_plan(judgement: Judgement, model: str, catalogue: Catalogue,
         order=1, kind="return-to-factory", what=rtf.name if rtf else N_("return to factory for reactivation"),
         faults=codes, minutes=rtf.minutes if rtf else 0, action_id=rtf.id if rtf else None)
     reasons = [N_("{title} ({fault})", title=f.title, fault=f.fault) for f in factory]
-    reason = joined(reasons)
+    reason = join_texts(reasons, separator=";")
     evidence: list[str] = []
     for f in judgement.open:
         evidence.append(N_("{fault} {title} [{kind}, {where}] seen in {count} run(s): {runs}", fault=f.fault,

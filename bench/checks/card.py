@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import CardError
 from bench.measure import Limit
-from bench.texts import joined
 from drivers.codecs import tlv
 from drivers.codecs.iso7816 import PPSE, PSE, parse_atr, read_record, select_by_name, sw_hex, sw_text
 from drivers.codecs.pan import mask_pan
-from drivers.i18n import N_
+from drivers.i18n import N_, join_texts
 from drivers.interfaces import ApduResponse, CardReader
 
 _LOG = logging.getLogger(__name__)
@@ -337,7 +336,7 @@ def compatibility(ctx: StepContext) -> None:
         # The same fault on every failing card names the reader's fault; a mix is a compatibility problem.
         code = codes[0] if len(set(codes)) == 1 else "ICC-APP"
         ctx.fail(N_("{failed} of {total} cards failed: {which}", failed=len(failed), total=len(ctx.params["cards"]),
-                    which=joined(failed)), code)
+                    which=join_texts(failed, separator=";")), code)
 
 
 _CARD = Param(str, DEFAULT_CARD, N_("test card profile the operator inserts"))

@@ -16,8 +16,7 @@ import zlib
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
-from bench.texts import joined
-from drivers.i18n import N_, Text
+from drivers.i18n import N_, Text, join_texts
 
 _LOG = logging.getLogger(__name__)
 
@@ -172,7 +171,7 @@ def backlight(ctx: StepContext) -> None:
         ok = ctx.operator.confirm(N_("Is the display backlight on and even?"), timeout=_confirm_timeout(ctx))
         ctx.measure("backlight.operator_ok", ok, limit=Limit(equals=True, fault="DSP-BACKLIGHT"))
     if failed:
-        ctx.fail(N_("backlight failure: {failures}", failures=joined(failed)), "DSP-BACKLIGHT")
+        ctx.fail(N_("backlight failure: {failures}", failures=join_texts(failed, separator=";")), "DSP-BACKLIGHT")
 
 
 CHECKS: tuple[CheckSpec, ...] = (

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
-from bench.texts import joined
-from drivers.i18n import N_
+from drivers.i18n import N_, join_texts
 from drivers.interfaces import Unit, UnitEvent
 
 _LOG = logging.getLogger(__name__)
@@ -185,7 +184,7 @@ def _judge(ctx: StepContext, tracker: KeyTracker) -> None:
     ctx.measure("keys.stuck", len(tracker.stuck))
     ctx.measure("keys.bouncing", len(tracker.bounced))
     if problems:
-        ctx.fail(joined([text for _, text in problems]), problems[0][0])
+        ctx.fail(join_texts([text for _, text in problems], separator=";"), problems[0][0])
 
 
 CHECKS: tuple[CheckSpec, ...] = (

@@ -14,9 +14,8 @@ import time
 from bench.checks.base import CheckSpec, Param, StepContext
 from bench.errors import BenchError
 from bench.measure import Limit
-from bench.texts import joined
 from drivers.codecs import msr
-from drivers.i18n import N_
+from drivers.i18n import N_, join_texts
 from drivers.interfaces import MsrSwipe, Unit
 
 _LOG = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ def swipe(ctx: StepContext) -> None:
         problems.append(("MSR-NO-READ", N_("read {reads} of {count} swipes (at least {min_rate:.0%} needed)",
                                            reads=reads, count=count, min_rate=min_rate)))
     if problems:
-        ctx.fail(joined([text for _, text in problems]), problems[0][0])
+        ctx.fail(join_texts([text for _, text in problems], separator=";"), problems[0][0])
 
 
 CHECKS: tuple[CheckSpec, ...] = (

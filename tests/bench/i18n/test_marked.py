@@ -57,7 +57,6 @@ AREAS = [
     "bench/station.py",
     "bench/stationcheck.py",
     "bench/supervisor.py",
-    "bench/texts.py",
     "bench/tomlfile.py",
     "bench/version.py",
     "bench/cases",
