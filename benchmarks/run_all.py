@@ -40,12 +40,18 @@ def _wait_for_quiet(limit: float = 30.0) -> None:
         time.sleep(2)
 
 
+class BenchmarkFailed(Exception):
+    """A benchmark's process ended without its figures (the message says which and how)."""
+
+
 def _run_one(name: str, extra: list[str]) -> list[Row]:
     out = OUT / f"{name}.json"
     out.unlink(missing_ok=True)
     _wait_for_quiet()
     cmd = [str(VENV_BIN / "python"), "-m", f"benchmarks.{name}", "--json-out", str(out), *extra]
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    done = subprocess.run(cmd, cwd=ROOT, check=False)
+    if done.returncode != 0 or not out.exists():
+        raise BenchmarkFailed(f"{name} exited {done.returncode} without its figures (its output above says why)")
     return [Row.from_dict(d) for d in json.loads(out.read_text())]
 
 
@@ -60,13 +66,19 @@ def main() -> None:
     started = time.monotonic()
     print(f"make bench: {machine()}\n  {load()}", flush=True)
     rows: list[Row] = []
-    for name in names:
-        got = _run_one(name, extra)
-        if _spread(got) > 0.5 and name not in ONCE:
-            print(f"  [{name}: figures spread {_spread(got):.0%} around the median ({load()}): running it again]",
-                  flush=True)
-            again = _run_one(name, extra)
-            got = again if _spread(again) < _spread(got) else got
+    failed: list[str] = []
+    for name in names:  # one benchmark that cannot run (a busy pcscd, no PostgreSQL) does not lose the others
+        try:
+            got = _run_one(name, extra)
+            if _spread(got) > 0.5 and name not in ONCE:
+                print(f"  [{name}: figures spread {_spread(got):.0%} around the median ({load()}): running it again]",
+                      flush=True)
+                again = _run_one(name, extra)
+                got = again if _spread(again) < _spread(got) else got
+        except BenchmarkFailed as exc:
+            print(f"  [make bench: {exc}]", flush=True)
+            failed.append(str(exc))
+            continue
         rows.extend(got)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = (f"Measured {stamp} on {machine()}; whole run {time.monotonic() - started:.0f} s.\n\n"
@@ -76,7 +88,11 @@ def main() -> None:
     missed = [f"{r.bench}: {r.what}" for r in rows if r.met is False]
     if missed:
         print("Targets missed:\n  " + "\n  ".join(missed))
+    if failed:
+        print("Benchmarks that did not run:\n  " + "\n  ".join(failed))
     sys.stdout.flush()
+    if failed:
+        sys.exit(3)
 
 
 if __name__ == "__main__":

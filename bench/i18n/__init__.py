@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from drivers.i18n import N_, SOURCE_LANGUAGE, current_language, install_translation, set_catalogue_dir, set_language
@@ -122,34 +123,39 @@ def babel_locale(language: str | None = None) -> str:
 
 def format_datetime(value: datetime, *, language: str | None = None, seconds: bool = True) -> str:
     """A date and time for people in the language (``2026-12-07 08:15:02`` / ``2026年12月7日 08:15:02``), as given (no zone change)."""
+    lang = babel_locale(language)
+    if lang == SOURCE_LANGUAGE:  # without Babel: an English run never loads its locale data (benchmark 4)
+        return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     from babel.dates import format_datetime as babel_format
 
-    lang = babel_locale(language)
-    if lang == SOURCE_LANGUAGE:
-        return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return babel_format(value, "yyyy年M月d日 HH:mm:ss" if seconds else "yyyy年M月d日 HH:mm", locale=lang,
                         tzinfo=value.tzinfo)
 
 
 def format_date(value: date, *, language: str | None = None) -> str:
     """A date for people in the language (``2026-12-07`` / ``2026年12月7日``)."""
-    from babel.dates import format_date as babel_format
-
     lang = babel_locale(language)
     if lang == SOURCE_LANGUAGE:
         return value.isoformat()
+    from babel.dates import format_date as babel_format
+
     return babel_format(value, "yyyy年M月d日", locale=lang)
 
 
 def format_number(value: float, *, decimals: int | None = None, language: str | None = None) -> str:
-    """A number with the language's separators (``1,234.5``), to ``decimals`` places when given."""
+    """A number with the language's separators (``1,234.5``), to ``decimals`` places when given (else at most 3)."""
+    lang = babel_locale(language)
+    if lang == SOURCE_LANGUAGE:  # Babel's English pattern, without loading Babel
+        places = 3 if decimals is None else max(decimals, 0)
+        rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        text = f"{rounded:,.{places}f}"
+        return text.rstrip("0").rstrip(".") if decimals is None and "." in text else text
     from babel.numbers import format_decimal
 
-    lang = babel_locale(language)
     if decimals is None:
-        return format_decimal(value, locale="en" if lang == SOURCE_LANGUAGE else lang)
+        return format_decimal(value, locale=lang)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale="en" if lang == SOURCE_LANGUAGE else lang)
+    return format_decimal(value, format=pattern, locale=lang)
 
 
 __all__ = [
