@@ -221,6 +221,8 @@ class Store(StoreBase):
 
     def close(self) -> None:
         """Close the connection and release the engine."""
+        if getattr(self.db, "lost", False):
+            self._conn.invalidate()  # else the pool rolls a dead connection back and logs a traceback
         self._conn.close()
         self._engine.dispose()
 

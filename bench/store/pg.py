@@ -39,6 +39,8 @@ class PgDb:
     def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
         self.conn = conn
         self.url = url
+        #: The connection failed (lost database): not to be handed back to a pool, which would roll it back.
+        self.lost = False
 
     def query(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Run a SELECT; all its rows."""
@@ -79,6 +81,7 @@ class PgDb:
         except psycopg.IntegrityError as exc:
             raise ValueError(N_("store: {error}", error=one_line(exc))) from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self.lost = True
             raise EquipmentError(N_("store {url}: {error}", url=self.url, error=one_line(exc))) from exc
 
     read = write  # READ COMMITTED, as through SQLAlchemy: the caller's statements in one transaction
