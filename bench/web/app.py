@@ -47,8 +47,8 @@ def create_app(db: str | None, *, token: str | None = None, interval: float = li
 
     routes = [
         Route("/", pages.overview),
-        Route("/benches/{name}", pages.bench),
-        Route("/models/{name}", pages.model),
+        Route("/benches/{name:path}", pages.bench),
+        Route("/models/{name:path}", pages.model),
         Route("/units/{serial:path}", pages.unit),
         Route("/runs/{run_id}", pages.run),
         Route("/runs/{run_id}/report", pages.run_report),

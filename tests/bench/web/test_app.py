@@ -106,6 +106,19 @@ def test_bench_model_lots_and_json_twins(client: TestClient) -> None:
     assert "3 / " in client.get("/lots").text
 
 
+def test_a_model_and_a_bench_with_a_slash_in_the_name_have_their_pages(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    with Store.open(url) as store:
+        fleetdata.store_run(store, fleetdata.make_run(station="bay/2", model="PT/300", serial="SN-SLASH",
+                                                      started=datetime.now(UTC), fault=None))
+    with TestClient(create_app(url, interval=60)) as c:
+        unit = c.get("/units/SN-SLASH").text
+        for link in ("/models/PT%2F300", "/benches/bay%2F2"):
+            assert f'href="{link}"' in unit  # the unit page links to them, and the links answer
+            assert c.get(link).status_code == 200, link
+        assert [r["model"] for r in c.get("/models/PT%2F300?format=json").json()["runs"]] == ["PT/300"]
+
+
 def test_search_lists_prefix_matches_and_goes_to_an_exact_serial(client: TestClient,
                                                                  filled: tuple[str, fleetdata.Written]) -> None:
     serial = filled[1].serials[5]
