@@ -116,7 +116,9 @@ async def _redirect_with_cookie(scope: Scope, send: Send, token: str) -> None:
     """303 to the same address without ``token=``, setting the cookie (HttpOnly, SameSite=Strict)."""
     rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             if k != "token"]
-    path = scope.get("root_path", "") + scope["path"]
+    root, path = scope.get("root_path", ""), scope["path"]
+    if root and path != root and not path.startswith(root + "/"):
+        path = root + path  # ASGI's path holds root_path (uvicorn); a server that leaves it out gets it added
     where = path + ("?" + urlencode(rest) if rest else "")
     secure = "; Secure" if scope.get("scheme") == "https" else ""
     cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"

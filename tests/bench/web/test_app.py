@@ -201,6 +201,25 @@ def test_serve_beyond_loopback_without_token_is_refused(tmp_db: str) -> None:
     assert proc.stdout == ""
 
 
+def test_behind_a_proxy_the_token_link_goes_back_to_the_page_under_the_prefix(filled: tuple[str, fleetdata.Written]) -> None:
+    import http.client
+    import json
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "serve", "--db", filled[0], "--port", "0", "--json",
+                             "--root-path", "/bench", "--token", "t0k"], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline())["port"]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/lots?token=t0k&format=json")  # the proxy took /bench off
+        r = conn.getresponse()
+        assert (r.status, r.getheader("location")) == (303, "/bench/lots?format=json")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written]) -> None:
     from bench import i18n
     from drivers.i18n import current_language
