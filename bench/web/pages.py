@@ -163,17 +163,17 @@ async def lots(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    """``/search?q=SERIAL``: units whose serial starts with it; straight to the unit when it is the one."""
+    """``/search?q=SERIAL``: units whose serial starts with it; straight to the unit whose serial it is."""
     q = request.query_params.get("q", "")
     if not _wants_json(request):
         try:
             found = await _pool(request).run(lambda s: views.search_page(s, q))
         except EquipmentError as exc:
             return _error(request, 503, _unreadable(exc))
-        units = found["units"]
-        if len(units) == 1 and units[0]["serial"].casefold() == q.strip().casefold():
+        exact = [u for u in found["units"] if u["serial"].casefold() == q.strip().casefold()]
+        if len(exact) == 1:  # a scanned serial opens its unit, even when longer serials start with it
             root = request.scope.get("root_path", "")
-            return RedirectResponse(f"{root}/units/{_quote(units[0]['serial'])}", status_code=303)
+            return RedirectResponse(f"{root}/units/{_quote(exact[0]['serial'])}", status_code=303)
     return await _page(request, "search.html", lambda s: views.search_page(s, q), _("Search"))
 
 

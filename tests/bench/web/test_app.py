@@ -129,6 +129,19 @@ def test_search_lists_prefix_matches_and_goes_to_an_exact_serial(client: TestCli
     assert "no unit whose serial starts with" in client.get("/search?q=zz-none").text
 
 
+def test_search_for_a_serial_that_starts_longer_ones_opens_its_unit(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    with Store.open(url) as store:
+        for serial in ("PT3-000123", "PT3-000123-01", "pt3-000123-02"):
+            fleetdata.store_run(store, fleetdata.make_run(station="bench-1", model="PT-300", serial=serial,
+                                                          started=datetime.now(UTC), fault=None))
+    with TestClient(create_app(url, interval=60)) as c:
+        r = c.get("/search?q=pt3-000123", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/units/PT3-000123"
+        assert len(c.get("/search?q=PT3-000123&format=json").json()["units"]) == 3  # the JSON lists them all
+        assert "3 unit(s)" in c.get("/search?q=PT3-00012").text
+
+
 def test_unknown_subjects_are_404(client: TestClient) -> None:
     for path in ("/units/NO-SUCH", "/benches/no-such", "/models/no-such", "/runs/ffffffff", "/nowhere"):
         assert client.get(path).status_code == 404, path
