@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -85,7 +86,15 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
     app = create_app(db, token=token, interval=refresh)
     config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=root_path.rstrip("/"),
                             timeout_graceful_shutdown=2, proxy_headers=True, lifespan="on")
-    server = uvicorn.Server(config)
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            watcher = getattr(app.state, "watcher", None)
+            if watcher is not None:  # open pages' event streams end, so Ctrl-C stops at once and quietly
+                watcher.close_streams()
+            super().handle_exit(sig, frame)
+
+    server = _Server(config)
     sock.listen(128)  # before the URL is said: a client may connect at once (uvicorn accepts once started)
     if as_json:
         safe.echo_json(json.dumps({"url": url, "host": host, "port": bound, "token_required": token is not None}))

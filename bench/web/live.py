@@ -41,11 +41,24 @@ class Watcher:
         self._last: Any = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        #: The server is stopping: the event streams end (else each holds up the shutdown, then is cancelled).
+        self.closing = False
 
     def start(self) -> None:
         """Start watching (on the running event loop)."""
         self._changed = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._event_loop = asyncio.get_running_loop()
+        self._task = self._event_loop.create_task(self._loop())
+
+    def close_streams(self) -> None:
+        """End every event stream now; callable from a signal handler or another thread."""
+        def close() -> None:
+            self.closing = True
+            self._changed.set()
+
+        if self._event_loop is not None and not self._event_loop.is_closed():
+            self._event_loop.call_soon_threadsafe(close)
 
     async def stop(self) -> None:
         """Stop watching."""
@@ -95,7 +108,7 @@ async def events(request: Request) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         yield f"retry: 3000\nevent: version\ndata: {watcher.version}\n\n"
         sent = watcher.version
-        while True:
+        while not watcher.closing:
             if watcher.version != sent:
                 sent = watcher.version
                 yield f"event: version\ndata: {sent}\n\n"

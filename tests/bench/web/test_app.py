@@ -233,6 +233,28 @@ def test_behind_a_proxy_the_token_link_goes_back_to_the_page_under_the_prefix(fi
         proc.wait(20)
 
 
+def test_ctrl_c_with_a_page_open_stops_quietly(filled: tuple[str, fleetdata.Written]) -> None:
+    import http.client
+    import json
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "serve", "--db", filled[0], "--port", "0", "--json"],
+                            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline())["port"]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/events")  # a browser with a page open holds this stream
+        stream = conn.getresponse()
+        assert stream.readline().startswith(b"retry:")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "ERROR" not in err, err
+
+
 def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written]) -> None:
     from bench import i18n
     from drivers.i18n import current_language
