@@ -51,6 +51,9 @@ class Guard:
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, _("read-only: GET and HEAD only") + "\n", [(b"allow", b"GET, HEAD")])
             return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):  # PostgreSQL refuses NUL in text
+            await _plain(send, 400, _("bad request: a NUL character in the address") + "\n", [])
+            return
         if self.token is not None:
             given = _query_token(scope)
             if given is not None and _same(given, self.token):

@@ -148,6 +148,13 @@ def test_unknown_subjects_are_404(client: TestClient) -> None:
     assert client.get("/units/NO-SUCH?format=json").json() == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}
 
 
+def test_a_nul_character_in_the_address_is_a_400_not_a_server_error(client: TestClient) -> None:
+    for path in ("/units/%00", "/models/a%00b", "/benches/%00", "/runs/%00", "/search?q=%00", "/lots?format=%00"):
+        r = client.get(path)
+        assert r.status_code == 400, path  # PostgreSQL refuses NUL in text: it must not get that far
+        assert r.text == "bad request: a NUL character in the address\n"
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def test_read_only_other_methods_are_405(client: TestClient, method: str) -> None:
     r = client.request(method, "/")
