@@ -142,15 +142,20 @@ def lots_page(store: StoreBase) -> dict[str, Any]:
         return {"lots": dashboard.lots(db)}
 
 
+#: Units a search lists at most (``more`` says when others match too).
+SEARCH_LIMIT = 20
+
+
 def search_page(store: StoreBase, text: str) -> dict[str, Any]:
-    """Units whose serial starts with ``text``."""
+    """Units whose serial starts with ``text`` (the first :data:`SEARCH_LIMIT`; ``more``: others match too)."""
     text = text.strip()
     if not text:
-        return {"q": "", "units": []}
+        return {"q": "", "units": [], "more": False}
     db = store.db
     with db.read():
-        found = dashboard.search_serial(db, text)
-    return {"q": text, "units": [{"model": m, "serial": s} for m, s in found]}
+        found = dashboard.search_serial(db, text, limit=SEARCH_LIMIT + 1)
+    units = [{"model": m, "serial": s} for m, s in found[:SEARCH_LIMIT]]
+    return {"q": text, "units": units, "more": len(found) > SEARCH_LIMIT}
 
 
 def signature(store: StoreBase, now: datetime) -> tuple[Any, ...]:

@@ -129,6 +129,15 @@ def test_search_lists_prefix_matches_and_goes_to_an_exact_serial(client: TestCli
     assert "no unit whose serial starts with" in client.get("/search?q=zz-none").text
 
 
+def test_search_says_when_more_units_match_than_it_lists(client: TestClient) -> None:
+    found = client.get("/search?q=SN&format=json").json()  # 120 serials SN00000..SN00119
+    assert len(found["units"]) == 20 and found["more"] is True
+    assert "the first 20 units whose serial starts with “SN” (more match: type more of it):" in client.get("/search?q=SN").text
+    few = client.get("/search?q=SN0001&format=json").json()
+    assert len(few["units"]) == 10 and few["more"] is False
+    assert "10 unit(s) whose serial starts with “SN0001”:" in client.get("/search?q=SN0001").text
+
+
 def test_search_for_a_serial_that_starts_longer_ones_opens_its_unit(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     with Store.open(url) as store:
