@@ -62,6 +62,13 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
         from bench.station import load_station
 
         db = db or load_station(station_file).db
+    if db is not None:
+        from bench.store.sqlite import sqlite_file
+
+        found = sqlite_file(db)
+        if found is not None and not found[0].exists():  # a path typed wrong: opening it would create a store
+            raise UsageError(N_("no store at {path}: bench serve shows a store the benches write, and creates none",
+                                path=found[0]))
     import socket
 
     import uvicorn

@@ -271,6 +271,16 @@ def test_ctrl_c_with_a_page_open_stops_quietly(filled: tuple[str, fleetdata.Writ
     assert "Traceback" not in err and "ERROR" not in err, err
 
 
+def test_serve_on_a_sqlite_file_that_is_not_there_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    proc = subprocess.run([sys.executable, "-m", "bench", "serve", "--db", f"sqlite:///{missing}", "--port", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"bench: error: no store at {missing}: bench serve shows a store the benches write, and creates none"]
+    assert not missing.exists()
+
+
 def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written]) -> None:
     from bench import i18n
     from drivers.i18n import current_language
