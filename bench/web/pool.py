@@ -62,10 +62,19 @@ class StorePool:
             try:
                 if store is None:
                     store = self._opener(self.url)
-                fut.set_result(fn(store))
+                    fut.set_result(fn(store))
+                else:
+                    try:
+                        fut.set_result(fn(store))
+                    except EquipmentError as exc:  # a connection the server dropped (restarted): read once more anew
+                        _LOG.info("%s (reading again on a new connection)", exc)
+                        _close(store)
+                        store = None
+                        store = self._opener(self.url)
+                        fut.set_result(fn(store))
             except BaseException as exc:
                 if isinstance(exc, EquipmentError) and store is not None:
-                    _LOG.warning("store %s: %s (reconnecting on the next read)", self.url, exc)
+                    _LOG.warning("%s (reconnecting on the next read)", exc)
                     _close(store)
                     store = None
                 fut.set_exception(exc)
