@@ -17,7 +17,7 @@ import hmac
 import logging
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -119,7 +119,9 @@ async def _redirect_with_cookie(scope: Scope, send: Send, token: str) -> None:
     """303 to the same address without ``token=``, setting the cookie (HttpOnly, SameSite=Strict)."""
     rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             if k != "token"]
-    root, path = scope.get("root_path", ""), scope["path"]
+    root, raw = scope.get("root_path", ""), scope.get("raw_path")
+    # as the client sent it (percent-encoded): a decoded path may hold '#', '?' or text a header cannot carry
+    path = raw.decode("latin-1") if raw else quote(scope["path"], safe="/")
     if root and path != root and not path.startswith(root + "/"):
         path = root + path  # ASGI's path holds root_path (uvicorn); a server that leaves it out gets it added
     where = path + ("?" + urlencode(rest) if rest else "")

@@ -244,6 +244,10 @@ def test_behind_a_proxy_the_token_link_goes_back_to_the_page_under_the_prefix(fi
         conn.request("GET", "/lots?token=t0k&format=json")  # the proxy took /bench off
         r = conn.getresponse()
         assert (r.status, r.getheader("location")) == (303, "/bench/lots?format=json")
+        r.read()
+        conn.request("GET", "/benches/%E6%B5%8B%E8%AF%95%E5%8F%B0%20%231?token=t0k")  # a bench named 测试台 #1
+        r = conn.getresponse()
+        assert (r.status, r.getheader("location")) == (303, "/bench/benches/%E6%B5%8B%E8%AF%95%E5%8F%B0%20%231")
     finally:
         proc.terminate()
         proc.wait(20)
