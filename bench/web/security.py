@@ -17,7 +17,7 @@ import hmac
 import logging
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -105,7 +105,7 @@ def _cookie(scope: Scope) -> str | None:
     except Exception:  # a malformed cookie header is no token
         return None
     morsel = jar.get(COOKIE)
-    return morsel.value if morsel else None
+    return unquote(morsel.value) if morsel else None
 
 
 def _query_token(scope: Scope) -> str | None:
@@ -126,7 +126,8 @@ async def _redirect_with_cookie(scope: Scope, send: Send, token: str) -> None:
         path = root + path  # ASGI's path holds root_path (uvicorn); a server that leaves it out gets it added
     where = path + ("?" + urlencode(rest) if rest else "")
     secure = "; Secure" if scope.get("scheme") == "https" else ""
-    cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    # percent-encoded: a token's space, ';' or '=' would end the cookie's value
+    cookie = f"{COOKIE}={quote(token, safe='')}; Path=/; HttpOnly; SameSite=Strict{secure}"
     await _plain(send, 303, "", [(b"location", where.encode("latin-1")), (b"set-cookie", cookie.encode("latin-1"))])
 
 

@@ -188,6 +188,15 @@ def test_with_a_token_every_request_needs_it(filled: tuple[str, fleetdata.Writte
         assert c.get("/lots?token=wrong").status_code == 401
 
 
+def test_a_token_with_spaces_or_semicolons_still_logs_a_person_in(filled: tuple[str, fleetdata.Written]) -> None:
+    token = "mot de;passe=1"
+    with TestClient(create_app(filled[0], token=token, interval=60)) as c:
+        r = c.get(f"/lots?token={quote(token, safe='')}", follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["set-cookie"].startswith("bench_token=mot%20de%3Bpasse%3D1; Path=/;")  # one cookie value
+        assert c.get("/lots?format=json").status_code == 200  # the browser's cookie lets the person in
+
+
 def test_the_watcher_counts_a_version_when_a_run_starts(filled: tuple[str, fleetdata.Written], tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     with Store.open(url) as store:
