@@ -91,7 +91,7 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     url = f"http://{shown}:{bound}/"  # where it answers; behind a proxy, links carry --root-path
     app = create_app(db, token=token, interval=refresh)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=root_path.rstrip("/"),
+    config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=("/" + root_path.strip("/")) if root_path.strip("/") else "",
                             timeout_graceful_shutdown=2, proxy_headers=True, lifespan="on")
 
     class _Server(uvicorn.Server):

@@ -294,6 +294,26 @@ def test_serve_on_a_sqlite_file_that_is_not_there_says_so_and_creates_nothing(tm
     assert not missing.exists()
 
 
+def test_a_root_path_without_its_leading_slash_still_prefixes_the_links(filled: tuple[str, fleetdata.Written]) -> None:
+    import http.client
+    import json
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "serve", "--db", filled[0], "--port", "0", "--json",
+                             "--root-path", "bench/"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline())["port"]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/lots")
+        r = conn.getresponse()
+        html = r.read().decode()
+        assert r.status == 200 and 'href="/bench/lots"' in html and 'src="/bench/static/live.js"' in html
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
 def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written]) -> None:
     from bench import i18n
     from drivers.i18n import current_language
