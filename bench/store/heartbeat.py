@@ -180,8 +180,10 @@ class Heartbeat:
             row["started_at"], row["last_seen"] = db.time(row["started_at"]), db.time(row["last_seen"])
             with db.write():
                 db.execute(_BEAT, row)
-        except Exception as exc:  # never the run's problem: said once, retried at the next beat
-            level = logging.DEBUG if self._failing else logging.WARNING
+        except Exception as exc:  # never the run's problem: said once (--debug), retried at the next beat
+            # Not a WARNING: the console's one line about a lost database is the run store's to say, and a log
+            # line on stderr would land inside the step line being written.
+            level = logging.DEBUG if self._failing else logging.INFO
             _LOG.log(level, "heartbeat of %s to the store failed: %s", self.station, " ".join(str(exc).split()))
             self._failing = True
             if store is not None:
