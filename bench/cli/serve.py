@@ -88,7 +88,11 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
         raise UsageError(N_("cannot listen on {host}:{port}: {error}", host=host, port=port,
                             error=exc.strerror or str(exc))) from exc
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    if _is_ip(host) and ipaddress.ip_address(host).is_unspecified:
+        host_shown = socket.gethostname()  # 0.0.0.0 / :: answer on every address; another machine uses the name
+    else:
+        host_shown = host
+    shown = f"[{host_shown}]" if family == socket.AF_INET6 and host_shown == host else host_shown
     url = f"http://{shown}:{bound}/"  # where it answers; behind a proxy, links carry --root-path
     app = create_app(db, token=token, interval=refresh)
     config = uvicorn.Config(app, log_level="warning", access_log=False, root_path=("/" + root_path.strip("/")) if root_path.strip("/") else "",
@@ -110,3 +114,11 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
                 else _("bench serve: dashboard on {url}; Ctrl-C stops it"))
         safe.echo(said.format(url=url))
     server.run(sockets=[sock])
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

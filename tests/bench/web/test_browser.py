@@ -205,6 +205,9 @@ def test_a_token_guards_a_dashboard_beyond_loopback(fleet: tuple[str, fleetdata.
     proc, info = _serve(fleet[0], "--host", "0.0.0.0", "--token", "t0ken")
     try:
         assert info["token_required"] is True
+        import socket
+
+        assert info["url"] == f"http://{socket.gethostname()}:{info['port']}/"  # an address others can open, not 0.0.0.0
         base = f"http://127.0.0.1:{info['port']}"
         from selenium.webdriver.common.by import By
 
