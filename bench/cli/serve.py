@@ -88,10 +88,8 @@ def serve(host: str, port: int, token: str | None, station_file: Path | None, db
         raise UsageError(N_("cannot listen on {host}:{port}: {error}", host=host, port=port,
                             error=exc.strerror or str(exc))) from exc
     bound = sock.getsockname()[1]
-    if _is_ip(host) and ipaddress.ip_address(host).is_unspecified:
-        host_shown = socket.gethostname()  # 0.0.0.0 / :: answer on every address; another machine uses the name
-    else:
-        host_shown = host
+    # 0.0.0.0 and :: answer on every address: another machine opens the machine's name, not those.
+    host_shown = socket.gethostname() if _is_ip(host) and ipaddress.ip_address(host).is_unspecified else host
     shown = f"[{host_shown}]" if family == socket.AF_INET6 and host_shown == host else host_shown
     url = f"http://{shown}:{bound}/"  # where it answers; behind a proxy, links carry --root-path
     app = create_app(db, token=token, interval=refresh)
