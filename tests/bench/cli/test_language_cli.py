@@ -55,9 +55,9 @@ def test_list_speaks_chinese_with_lang_and_english_without() -> None:
     assert zh.returncode == 0, zh.stderr
     assert zh.stdout.startswith("检查项：\n")
     assert "测试计划（按名称运行，例如 `bench run pos-quick --sim`；查找位置：" in zh.stdout
-    assert "\n场景：" in zh.stdout and "个步骤。" in zh.stdout
+    assert "\n模拟场景（bench run --sim --scenario 名称）：" in zh.stdout and "个步骤。" in zh.stdout
     en = bench("list")
-    assert en.stdout.startswith("Checks:\n") and "\nScenarios: " in en.stdout and not CJK.search(en.stdout)
+    assert en.stdout.startswith("Checks:\n") and "\nScenarios (bench run --sim --scenario NAME):" in en.stdout and not CJK.search(en.stdout)
 
 
 def test_bench_lang_and_the_locale_choose_when_no_option_does() -> None:
@@ -100,7 +100,7 @@ def test_help_is_chinese_when_the_language_comes_before_the_command() -> None:
     assert out.returncode == 0
     text = out.stdout
     assert text.startswith("用法： bench run [OPTIONS] PLAN\n")
-    assert "在工位上的机具上运行测试计划 PLAN" in text  # the command's docstring
+    assert "在工位上的设备上运行测试计划 PLAN" in text  # the command's docstring
     assert "\n选项:\n" in text
     assert "启动模拟测试台，在其上运行测试，然后关闭。" in text  # an option's help=N_(...)
     assert "显示此帮助并退出。" in text and "[默认：reports]" in text  # Click's own words
@@ -147,7 +147,7 @@ def test_help_wraps_chinese_by_display_width() -> None:
     assert not any(line.strip().startswith(("，", "。", "；", "）")) for line in lines)  # no line opens on punctuation
     assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
     assert wrap_text("plain English words here", 10) == "plain\nEnglish\nwords here"  # Click's own wrapping
-    assert short_help("维修单：机具送来时开单，关联其测试和维修。第二句。", 80) == "维修单：机具送来时开单，关联其测试和维修"
+    assert short_help("维修单：设备送来时开单，关联其测试和维修。第二句。", 80) == "维修单：设备送来时开单，关联其测试和维修"
     assert display_width(short_help("保持一个模拟测试台运行，供手工操作，" * 4, 20)) <= 20
 
 
@@ -158,7 +158,7 @@ def test_a_simulated_run_and_its_history_in_chinese(tmp_path: Path) -> None:
     good = bench("run", "pos-quick", "--sim", "--db", db, "--report", str(tmp_path), BENCH_LANG="zh_CN")
     assert good.returncode == 0, good.stderr
     lines = good.stdout.splitlines()
-    assert lines[0].startswith("bench run  pos-quick 1.0  机具 PT-300 PT3-000123（固件 ")
+    assert lines[0].startswith("bench run  pos-quick 1.0  设备 PT-300 PT3-000123（固件 ")
     assert re.match(r"^  1/5  identify \.+ 通过 +\d+\.\d\d s$", lines[1]), lines[1]
     assert "\n结论：通过  (5 通过)  " in good.stdout and "\n报告：" in good.stdout
     bad = bench("run", "pos-quick", "--sim", "--scenario", "battery-low", "--db", db, "--report", str(tmp_path),
@@ -190,17 +190,17 @@ def test_multi_up_end_table_lines_up_in_chinese(chinese: None, capsys: pytest.Ca
     assert [display_width(row[:row.index(w)]) for row, w in zip(rows, words, strict=True)] == [column] * 4
     report = display_width(header[:header.index("报告")])
     assert {display_width(row[:row.index("/reports/")]) for row in rows[:3]} == {report}
-    assert counts == ["4 台机具：2 通过、1 失败、1 错误"]
+    assert counts == ["4 台设备：2 通过、1 失败、1 错误"]
 
 
 def test_multi_up_live_table_measures_chinese_as_two_columns(chinese: None) -> None:
-    assert Console().measure("机具").maximum == 4  # rich counts a Chinese character as two cells
+    assert Console().measure("设备").maximum == 4  # rich counts a Chinese character as two cells
     console, buf = live_console(width=100)
     run_four(console)
     text = RICH_OWN.sub("", buf.getvalue())
     frame = text[text.rindex("bench run pos-full："):].splitlines()
-    assert frame[0].rstrip() == "bench run pos-full：4 台机具中已完成 4 台"
+    assert frame[0].rstrip() == "bench run pos-full：4 台设备中已完成 4 台"
     table = [line for line in frame[1:] if line.strip()]
-    assert "槽位" in table[1] and "机具" in table[1] and "进度" in table[1]
+    assert "槽位" in table[1] and "设备" in table[1] and "进度" in table[1]
     assert len({display_width(line) for line in table}) == 1  # every row as wide as the frame
     assert any("通过" in line for line in table) and any("测试台错误：" in line for line in table)

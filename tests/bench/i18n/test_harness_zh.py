@@ -101,7 +101,7 @@ def test_a_lot_decision_in_chinese_and_its_json_in_english(capsys: pytest.Captur
     assert code == 0
     code, out, err = bench(capsys, monkeypatch, "zh_CN", "run", "pos-quick", "--sim", "--lot", "L1", "--db", tmp_db)
     assert (code, out) == (2, "")
-    assert err == "bench: error: 批次 L1 已判定：不合格（已测 1 台中有 1 台不合格，Ac 0，Re 1）；该批次不再测试更多机具\n"
+    assert err == "bench: error: 批次 L1 已判定：不合格（已测 1 台中有 1 台不合格，Ac 0，Re 1）；该批次不再测试更多设备\n"
     code, _, err = bench(capsys, monkeypatch, None, "run", "pos-quick", "--sim", "--lot", "L1", "--db", tmp_db)
     assert err == ("bench: error: lot L1 is already decided: REJECT (1 defective(s) in 1 unit(s) tested, Ac 0, Re 1); "
                    "no more units are tested for it\n")
@@ -116,7 +116,7 @@ def test_a_case_refusal_in_chinese(capsys: pytest.CaptureFixture[str], monkeypat
     assert code == 0
     code, out, err = bench(capsys, monkeypatch, "zh_CN", "case", "open", "SN-1", "--complaint", "again", "--db", tmp_db)
     assert (code, out) == (2, "")
-    assert err == "bench: error: 机具 SN-1 已有未结的维修单 C1：请先关闭它再新开\n"
+    assert err == "bench: error: 设备 SN-1 已有未结的维修单 C1：请先关闭它再新开\n"
 
 
 def _run(verdict: Verdict, *steps: StepRecord) -> RunRecord:
@@ -139,7 +139,7 @@ def test_a_case_judgement_line_in_chinese_its_english_unchanged() -> None:
     assert shown.startswith("耗材：") and " -> " in shown
     with using_language("zh_CN"):
         none = tr(judge(CaseEvidence([_run(Verdict.PASS)], serial="SN-1", model="PT-300", complaint="dead")).summary)
-    assert none == "无：经过 1 次运行，机具中已无故障；客户描述的故障未复现：dead"
+    assert none == "无：经过 1 次运行，设备中已无故障；客户描述的故障未复现：dead"
 
 
 class Asked(Operator):
@@ -253,7 +253,7 @@ def test_a_case_judgement_line_through_the_cli_in_chinese(capsys: pytest.Capture
     assert json.loads(out)["judgement"]["summary"] == "consumable: battery charge or voltage too low -> battery"
     code, _, err = bench(capsys, monkeypatch, "zh_CN", "case", "close", "C1", "--db", tmp_db)
     assert code == 1
-    assert "维修单 C1 不能以“已修复”关闭：它最近一次运行 " in err and "的结果为 FAIL；请测试机具直到有一次运行通过" in err
+    assert "维修单 C1 不能以“已修复”关闭：它最近一次运行 " in err and "的结果为 FAIL；请测试设备直到有一次运行通过" in err
 
 
 def test_an_operator_prompt_at_the_terminal_in_chinese(tmp_path: Path) -> None:

@@ -207,6 +207,6 @@ def test_the_customer_reads_their_summary_in_their_language(repaired_case: tuple
     finally:
         set_language("en")
     page = (out / "case.html").read_text("utf-8")
-    assert "<h2>机具与故障描述</h2>" in page and '<html lang="zh-CN">' in page
+    assert "<h2>设备与故障描述</h2>" in page and '<html lang="zh-CN">' in page
     assert "<strong>致客户：</strong> Your PT-300 terminal (serial SN-1) came in because:" in page
     assert json.loads((out / "case.json").read_text("utf-8")) == data
