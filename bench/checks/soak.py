@@ -226,8 +226,8 @@ class _Soak:
         self._progress_at = now
         counts = self.tally.counts()
         self.ctx.progress(self.done, self.planned, {
-            "approved": counts.get("approved", 0), "declined": counts.get("declined", 0),
-            "failed": counts.get("failed", 0), "resets": self.reboots,
+            N_("approved"): counts.get("approved", 0), N_("declined"): counts.get("declined", 0),
+            N_("failed"): counts.get("failed", 0), N_("resets"): self.reboots,
         }, N_("soak {done:.1f}/{total:.0f} min", done=self.soak_now() / 60, total=self.profile.duration_s / 60))
 
     # -- the end

@@ -250,7 +250,7 @@ def sale_check(ctx: StepContext) -> None:
     sales: list[Sale] = []
     for card in cards:
         ctx.check_cancelled()
-        ctx.progress(len(sales), len(cards), {"approved": sum(s.outcome == "approved" for s in sales)}, card)
+        ctx.progress(len(sales), len(cards), {N_("approved"): sum(s.outcome == "approved" for s in sales)}, card)
         sale = run_sale(ctx, host, card, next((s.terminal for s in sales if s.terminal), ""))
         sales.append(sale)
         note_sale(ctx, sale)

@@ -192,19 +192,21 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
 
         for line in soak_lines(rec):
             safe.echo(line, err=err)
-    safe.echo("\n", _("Verdict: "), verdict, f"  ({tally})  {safe.one_line(redact(tr(rec.summary)))}", err=err)
+    safe.echo("\n", _("Verdict: "), verdict, "  ", _("({tally})").format(tally=tally),
+              f"  {safe.one_line(redact(tr(rec.summary)))}", err=err)
     for f in rec.findings:
         where = _("unit") if f.in_unit else _("operator") if f.category == "operator" else _("bench")
-        safe.echo(f"  {f.fault:<16} {tr(f.title)} [{tr(f.category)}, {where}]", err=err)
+        safe.echo(f"  {f.fault:<16} {tr(f.title)} ", _("[{category}, {where}]").format(category=tr(f.category), where=where),
+                  err=err)
         safe.echo(f"  {'':<16} ", _("part: {part}; action: {action}").format(part=tr(f.part), action=tr(f.action)),
                   err=err)
         if f.consequences:
-            safe.echo(f"  {'':<16} ", _("also skipped because of it: {steps}").format(steps=", ".join(f.consequences)),
+            safe.echo(f"  {'':<16} ", _("also skipped because of it: {steps}").format(steps=listing(f.consequences)),
                       err=err)
     safe.echo(_("Run {run}").format(run=rec.run_id), err=err)
     if report_path:
         folder = Path(report_path)
-        also = "run.json, junit.xml" + (", " + _("fault report rma.md") if (folder / "rma.md").is_file() else "")
+        also = listing(["run.json", "junit.xml"] + ([_("fault report rma.md")] if (folder / "rma.md").is_file() else []))
         safe.echo(_("Report: {path}  (also {also})").format(path=folder / "report.html", also=also), err=err)
         for file in sorted((folder / "attachments").glob("*")):
             label = _("Receipt: {path}") if "receipt" in file.name else _("Attachment: {path}")

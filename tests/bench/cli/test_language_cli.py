@@ -160,7 +160,7 @@ def test_a_simulated_run_and_its_history_in_chinese(tmp_path: Path) -> None:
     lines = good.stdout.splitlines()
     assert lines[0].startswith("bench run  pos-quick 1.0  设备 PT-300 PT3-000123（固件 ")
     assert re.match(r"^  1/5  identify \.+ 通过 +\d+\.\d\d s$", lines[1]), lines[1]
-    assert "\n结论：通过  (5 通过)  " in good.stdout and "\n报告：" in good.stdout
+    assert "\n结论：通过  （5 通过）  " in good.stdout and "\n报告：" in good.stdout
     bad = bench("run", "pos-quick", "--sim", "--scenario", "battery-low", "--db", db, "--report", str(tmp_path),
                 "--json", BENCH_LANG="zh_CN")
     assert bad.returncode == 1, bad.stderr
@@ -174,6 +174,23 @@ def test_a_simulated_run_and_its_history_in_chinese(tmp_path: Path) -> None:
     assert len({display_width(row[:row.index(" pos-quick ")]) for row in rows}) == 1  # the columns line up
     assert history.stdout.splitlines()[0].startswith("PT3-000123（PT-300）：2 次测试，最新的在前（UTC）")
     assert "最近一次通过：" in history.stdout and "年" in rows[0]  # the date in Chinese
+
+
+def test_a_failing_run_and_a_sale_in_chinese_punctuation_and_words(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    bad = bench("run", "pos-quick", "--sim", "--scenario", "battery-low", "--db", db, "--report", str(tmp_path),
+                BENCH_LANG="zh_CN")
+    assert bad.returncode == 1, bad.stderr
+    assert "\n结论：失败  （4 通过、1 失败）  设备：" in bad.stdout
+    assert "  PWR-BATT-LOW     电池电量或电压过低 （耗材，设备）\n" in bad.stdout
+    assert "\n测试编号 " in bad.stdout and "（另有 run.json、junit.xml、故障报告 rma.md）" in bad.stdout
+    plan = tmp_path / "sale.yaml"
+    plan.write_text('plan: sale-only\nversion: "1.0"\nsteps:\n  - name: transaction\n    check: txn.sale\n'
+                    "    params:\n      cards: [emv-visa-contact]\n")
+    sale = bench("run", str(plan), "--sim", "--db", db, "--report", str(tmp_path), BENCH_LANG="zh_CN")
+    assert sale.returncode == 0, sale.stderr
+    assert "  transaction  0/1 (0%)  批准 0  emv-visa-contact\n" in sale.stdout  # the sale's progress line
+    assert "approved" not in sale.stdout
 
 
 def test_multi_up_end_table_lines_up_in_chinese(chinese: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -169,7 +169,7 @@ def test_the_console_of_a_chinese_run_shows_the_step_and_the_repair_in_chinese(t
     step = next(line for line in chinese.splitlines() if "firmware ...." in line)
     assert step.endswith("FW-OUTDATED  固件 1.9.0 低于最低版本 2.0.0：需要升级"), step
     assert "设备：固件版本低于要求 -> 需要升级：安装当前版本固件后重新测试" in chinese  # the verdict line's summary
-    assert re.search(r"FW-OUTDATED\s+固件版本低于要求 \[软件问题, ", chinese)
+    assert re.search(r"FW-OUTDATED\s+固件版本低于要求 （软件问题，", chinese)
     english = run()
     assert "FW-OUTDATED  firmware 1.9.0 is older than the minimum 2.0.0: update required" in english
     assert re.search(r"FW-OUTDATED\s+firmware older than required \[software, unit\]", english)
