@@ -20,7 +20,7 @@ import click
 
 from bench.cli import safe
 from bench.cli.clicktr import group
-from bench.cli.tables import word
+from bench.cli.tables import aside, word
 from bench.i18n import format_number
 from bench.i18n.layout import pad
 from drivers.i18n import N_, _, tr
@@ -195,7 +195,7 @@ def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[st
                      + _("by {who}: {note}").format(who=p.technician, note=safe.one_line(p.note)))
     if not c.is_open:
         lines.append(_("closed {when}: {result}").format(when=_when(c.closed_at), result=_status(c.result))
-                     + (f" ({c.close_reason})" if c.close_reason else ""))
+                     + (" " + aside(c.close_reason) if c.close_reason else ""))
     return lines
 
 
@@ -312,7 +312,7 @@ def close(case_ref: str, unrepaired: str | None, out_dir: Path | None, db: str |
         safe.echo_json(json.dumps({**closed.to_dict(), "report": str(folder)}, indent=2))
         return
     safe.echo(_("case {case} closed: {result}").format(case=closed.label, result=_status(closed.result))
-              + (f" ({safe.one_line(closed.close_reason)})" if closed.close_reason else ""))
+              + (" " + aside(safe.one_line(closed.close_reason)) if closed.close_reason else ""))
     safe.echo(_("case report: {path}").format(path=written.get("html", next(iter(written.values())))))
 
 

@@ -24,7 +24,7 @@ import click
 
 from bench.cli import safe
 from bench.cli.clicktr import command
-from bench.cli.tables import word
+from bench.cli.tables import aside, word
 from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
@@ -112,10 +112,10 @@ def _replay(scenario: CaseScenario, url: str, reports: str, *, quiet: bool) -> d
         cases = CaseStore(store)
         case, runs = cases.get(case_id), cases.runs(case_id)
     outcome = compare(case, runs, scenario.expect, load_catalogue(), close_error)
-    say("  " + _("close: {result}").format(result=outcome.result) + (f" ({close_error})" if close_error else ""))
+    say("  " + _("close: {result}").format(result=outcome.result) + (" " + aside(str(close_error)) if close_error else ""))
     say(_("judgement after the failing runs: {summary}").format(summary=tr(outcome.judgement.summary)))
     say(_("plan: first action {action}").format(action=outcome.first_action)
-        + (f" ({tr(outcome.plan.first.what)})" if outcome.plan.first else ""))
+        + (" " + aside(tr(outcome.plan.first.what)) if outcome.plan.first else ""))
     return {"scenario": scenario.name, "file": scenario.path, "case": label, "serial": scenario.serial,
             "steps": steps, "expect": {"verdict": scenario.expect.verdict,
                                        "first_action": scenario.expect.first_action,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.cli import safe
-from bench.cli.tables import listing, word
+from bench.cli.tables import aside, listing, word
 from bench.errors import OperatorTimeout
 from bench.i18n.layout import pad
 from bench.operator import Operator
@@ -192,7 +192,7 @@ def print_summary(rec: RunRecord, report_path: str | None, *, err: bool = False)
 
         for line in soak_lines(rec):
             safe.echo(line, err=err)
-    safe.echo("\n", _("Verdict: "), verdict, "  ", _("({tally})").format(tally=tally),
+    safe.echo("\n", _("Verdict: "), verdict, "  ", aside(tally),
               f"  {safe.one_line(redact(tr(rec.summary)))}", err=err)
     for f in rec.findings:
         where = _("unit") if f.in_unit else _("operator") if f.category == "operator" else _("bench")

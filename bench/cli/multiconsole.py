@@ -39,7 +39,7 @@ from bench.cli.console import (
     tally_text,
     unit_text,
 )
-from bench.cli.tables import listing, word
+from bench.cli.tables import aside, listing, word
 from bench.i18n.layout import display_width, pad
 from bench.plan import Step
 from bench.record import Outcome, RunRecord, StepRecord, Verdict
@@ -274,7 +274,7 @@ class MultiConsole:
             fault = first_fault(record)
             colour = _VERDICT_COLOURS.get(record.verdict, "white")
             parts: list[str | safe.Styled] = [_("verdict "), safe.style(word(record.verdict), fg=colour, bold=True),
-                                              f"  ({tally})" if tally else ""]
+                                              "  " + aside(tally) if tally else ""]
             if fault:
                 parts.append(f"  {safe.one_line(fault)}")
             if report_path:

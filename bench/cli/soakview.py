@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.cli import safe
+from bench.cli.tables import aside, listing
 from bench.i18n.layout import pad
 from bench.record import RunRecord
 from bench.soak.record import soak_summary
@@ -36,8 +37,8 @@ def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
           "{declined} declined").format(sales=s.get("transactions", 0), wall=f"{wall_s:.1f}", minutes=f"{minutes:.0f}",
                                         scale=f"{float(s.get('time_scale', 1)):g}", approved=s.get("approved", 0),
                                         declined=s.get("declined", 0))
-        + (f" ({_counts(codes)})" if codes else "") + ", " + _("{n} failed").format(n=s.get("failed", 0))
-        + (f" ({_counts(causes)})" if causes else ""),
+        + (" " + aside(_counts(codes)) if codes else "") + _(", ") + _("{n} failed").format(n=s.get("failed", 0))
+        + (" " + aside(_counts(causes)) if causes else ""),
         *(["  " + _("failed sales by card: {counts}").format(counts=_counts(s["failures_by_card"]))]
           if s.get("failures_by_card") else []),
         "  " + _("reversals {sent} sent, {acked} answered; unit resets {resets}; most behind schedule {lag} s of soak "
@@ -66,8 +67,8 @@ def _shown(label: str) -> str:
 def _counts(counts: dict[str, Any], most: int = 6) -> str:
     """``59 emv-visa-contact, 34 emv-mastercard-contact, ...``: the largest first (the summary's JSON is sorted by name)."""
     ranked = sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0]))
-    more = ", " + _("{n} more").format(n=len(ranked) - most) if len(ranked) > most else ""
-    return ", ".join(f"{n} {name}" for name, n in ranked[:most]) + more
+    more = _(", ") + _("{n} more").format(n=len(ranked) - most) if len(ranked) > most else ""
+    return listing(f"{n} {name}" for name, n in ranked[:most]) + more
 
 
 def _num(value: Any) -> str:

@@ -19,7 +19,7 @@ import click
 
 from bench.cli import safe
 from bench.cli.clicktr import command
-from bench.cli.tables import listing, word
+from bench.cli.tables import aside, listing, word
 from bench.i18n import format_number
 from bench.i18n.layout import display_width, pad
 from drivers.i18n import N_, _, tr
@@ -124,7 +124,7 @@ def trend(measurement: str, model: str | None, serial: str | None, limit: int, d
         return
     unit = points[-1].unit or ""
     limits = _limits(lo, hi, unit)
-    where = f" ({scope})" if scope else ""
+    where = " " + aside(scope) if scope else ""
     safe.echo(_("{measurement}{where}: last {n} value(s), limits {limits}").format(
         measurement=measurement, where=where, n=len(points), limits=limits))
     width = max(display_width(_when(p.at)) for p in points)

@@ -39,6 +39,11 @@ def listing(items: Iterable[str]) -> str:
     return _(", ").join(items)
 
 
+def aside(text: str) -> str:
+    """A remark in brackets after running text: ``(5 pass)`` / ``（5 通过）``."""
+    return _("({text})").format(text=text)
+
+
 def when(t: datetime | None, *, seconds: bool = True) -> str:
     """A time in UTC for people, in the reader's language (``-`` for none)."""
     return format_datetime(t.astimezone(UTC), seconds=seconds) if t else "-"

@@ -196,7 +196,8 @@ def test_a_failing_run_and_a_sale_in_chinese_punctuation_and_words(tmp_path: Pat
 def test_multi_up_end_table_lines_up_in_chinese(chinese: None, capsys: pytest.CaptureFixture[str]) -> None:
     console = MultiConsole([1, 2, 3, 4], PLAN.name, len(PLAN.steps), tty=False)
     results = run_four(console)
-    capsys.readouterr()
+    verdicts = [line for line in capsys.readouterr().out.splitlines() if "] 结论 " in line]
+    assert len(verdicts) == 3 and all(re.search(r"结论 (通过|失败)  （\d+ 通过(、1 失败)?）", v) for v in verdicts), verdicts
     console.print_summary(list(reversed(results)))
     lines = capsys.readouterr().out.splitlines()
     header, rows, counts = lines[1], lines[2:6], lines[6:]
