@@ -151,6 +151,22 @@ def click_ngettext(singular: str, plural: str, n: int) -> str:
     return translation().gettext(singular if n == 1 else plural)
 
 
+class HelpFormatter(click.HelpFormatter):
+    """Click's help formatter with the language's colon after a heading and after "Usage" (``选项：``)."""
+
+    def write_heading(self, heading: str) -> None:
+        """A heading (``Options:`` / ``选项：``)."""
+        colon = "：" if _WIDE.search(heading) else ":"
+        self.write(f"{'':>{self.current_indent}}{heading}{colon}\n")
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        """The usage line; a full-width colon needs no space after it (``用法：bench ...``)."""
+        if prefix is None:
+            word = _("Usage:")
+            prefix = word if word.endswith("：") else f"{word} "
+        super().write_usage(prog, args, prefix)
+
+
 _CLICK_MODULES = ("core", "exceptions", "formatting", "parser", "types", "termui", "utils")
 
 
@@ -169,8 +185,9 @@ def speak_click() -> None:
         if hasattr(module, "ngettext"):
             module.ngettext = click_ngettext  # type: ignore[attr-defined]
     click.formatting.wrap_text = wrap_text
+    click.Context.formatter_class = HelpFormatter
 
 
 speak_click()
 
-__all__ = ["Command", "Group", "click_ngettext", "command", "group", "lookup", "short_help", "speak_click", "wrap_text"]
+__all__ = ["Command", "Group", "HelpFormatter", "click_ngettext", "command", "group", "lookup", "short_help", "speak_click", "wrap_text"]

@@ -99,15 +99,15 @@ def test_help_is_chinese_when_the_language_comes_before_the_command() -> None:
     out = bench("--lang", "zh_CN", "run", "--help")
     assert out.returncode == 0
     text = out.stdout
-    assert text.startswith("用法： bench run [OPTIONS] PLAN\n")
-    assert "在工位上的设备上运行测试计划 PLAN" in text  # the command's docstring
-    assert "\n选项:\n" in text
+    assert text.startswith("用法：bench run [OPTIONS] PLAN\n")
+    assert "在工位的设备上（或用 --sim 在模拟测试台上）运行测试计划 PLAN" in text  # the command's docstring
+    assert "\n选项：\n" in text
     assert "启动模拟测试台，在其上运行测试，然后关闭。" in text  # an option's help=N_(...)
     assert "显示此帮助并退出。" in text and "[默认：reports]" in text  # Click's own words
     assert "Show this message" not in text and "Start the simulated" not in text
     assert all(display_width(line) <= 80 for line in text.splitlines()), text
     top = bench("--lang", "zh_CN", "--help").stdout
-    assert "\n命令:\n" in top and "处理测试计划" in top and "显示版本并退出。" in top
+    assert "\n命令：\n" in top and "处理测试计划" in top and "显示版本并退出。" in top
     assert all(display_width(line) <= 80 for line in top.splitlines()), top
     assert "Show this message and exit." in bench("run", "--help").stdout  # and English stays English
 
