@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from bench.store.base import StoreBase
 
 _LOG = logging.getLogger(__name__)
+_VERDICT_WORDS = {"PASS": N_("PASS"), "FAIL": N_("FAIL"), "ERROR": N_("ERROR"), "INCOMPLETE": N_("INCOMPLETE"),
+                  "ABORTED": N_("ABORTED"), "RUNNING": N_("RUNNING")}
 
 #: Verdicts that judged the unit (ERROR: the bench failed; ABORTED, RUNNING: nothing judged).
 JUDGED = frozenset({Verdict.PASS.value, Verdict.FAIL.value, Verdict.INCOMPLETE.value})
@@ -307,11 +309,12 @@ def _closing(case: Case, verdicts: Sequence[tuple[str, str]], repairs: Sequence[
     if not verdicts:
         why = N_("it has no judged run")
     else:
-        rid, verdict = verdicts[-1]
-        if verdict == Verdict.PASS.value and checklist_only:
+        rid, code = verdicts[-1]
+        verdict = _VERDICT_WORDS.get(code, code)  # the English code in the store, the reader's word when shown
+        if code == Verdict.PASS.value and checklist_only:
             why = N_("its last run {run} is {verdict} but it was the intake checklist only (nothing tested the unit's "
                      "functions)", run=rid[:8], verdict=verdict)
-        elif verdict == Verdict.PASS.value:
+        elif code == Verdict.PASS.value:
             why = N_("its last run {run} is {verdict} but no run since the failure tested {steps} again", run=rid[:8],
                      verdict=verdict, steps=", ".join(untested))
         else:

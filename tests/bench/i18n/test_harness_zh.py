@@ -139,7 +139,7 @@ def test_a_case_judgement_line_in_chinese_its_english_unchanged() -> None:
     assert shown.startswith("耗材：") and " -> " in shown
     with using_language("zh_CN"):
         none = tr(judge(CaseEvidence([_run(Verdict.PASS)], serial="SN-1", model="PT-300", complaint="dead")).summary)
-    assert none == "无：经过 1 次运行，设备中已无故障；客户描述的故障未复现：dead"
+    assert none == "无：经过 1 次测试，设备中已无故障；客户描述的故障未复现：dead"
 
 
 class Asked(Operator):
@@ -253,7 +253,7 @@ def test_a_case_judgement_line_through_the_cli_in_chinese(capsys: pytest.Capture
     assert json.loads(out)["judgement"]["summary"] == "consumable: battery charge or voltage too low -> battery"
     code, _, err = bench(capsys, monkeypatch, "zh_CN", "case", "close", "C1", "--db", tmp_db)
     assert code == 1
-    assert "维修单 C1 不能以“已修复”关闭：它最近一次运行 " in err and "的结果为 FAIL；请测试设备直到有一次运行通过" in err
+    assert "维修单 C1 不能以“已修复”关闭：它最近一次测试 " in err and "的结果为失败；请测试设备直到有一次测试通过" in err
 
 
 def test_an_operator_prompt_at_the_terminal_in_chinese(tmp_path: Path) -> None:

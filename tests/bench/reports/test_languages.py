@@ -75,7 +75,7 @@ def h2(page: str) -> list[str]:
 def test_a_chinese_run_reads_in_chinese() -> None:
     page = render(a_run(), "html")
     assert '<html lang="zh-CN">' in page
-    assert h2(page) == ["诊断", "失败项", "设备与运行", "全部步骤"]
+    assert h2(page) == ["诊断", "失败项", "设备与测试", "全部步骤"]
     assert '<div class="verdict">失败</div>' in page
     assert page.count('<p class="message">最新值 3.41 V 超出限值</p>') == 2  # under "What failed" and in order
     assert "<strong>硬件故障</strong>" in page and "<dd>更换了battery</dd>" in page

@@ -326,7 +326,7 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
             data = c.get("/units/NO-SUCH?format=json").json()
     finally:
         i18n.activate(before)
-    assert '<html lang="zh-CN">' in html and "进行中的运行" in html and "故障帕累托图" in html
+    assert '<html lang="zh-CN">' in html and "进行中的测试" in html and "故障帕累托图" in html
     assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
 
 
