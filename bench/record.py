@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from bench.measure import Limit, Measurement
-from drivers.i18n import current_language
+from drivers.i18n import N_, Text, current_language
 
 SCHEMA_VERSION = 2  # 2: ``lang``, the language the run spoke
 
@@ -29,6 +29,11 @@ class Outcome(StrEnum):
     # OP-SKIPPED) the operator declined it. A SKIP with a fault code keeps the run from passing.
     SKIP = "SKIP"
     TIMEOUT = "TIMEOUT"  # the step did not finish in time
+
+
+#: A step's outcome as a reader says it inside another text (its English value stays the code: ``FAIL``).
+OUTCOME_WORDS: dict[Outcome, Text] = {Outcome.PASS: N_("PASS"), Outcome.FAIL: N_("FAIL"), Outcome.ERROR: N_("ERROR"),
+                                      Outcome.SKIP: N_("SKIP"), Outcome.TIMEOUT: N_("TIMEOUT")}
 
 
 class Verdict(StrEnum):

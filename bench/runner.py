@@ -36,6 +36,7 @@ from bench.measure import Measurement
 from bench.operator import Operator
 from bench.plan import Plan, Step
 from bench.record import (
+    OUTCOME_WORDS,
     Finding,
     Outcome,
     RunRecord,
@@ -342,7 +343,7 @@ class Runner:
             outcome = self._outcomes.get(req)
             if outcome != Outcome.PASS:
                 self._skipped_because[step.name] = req
-                return N_("requires {step} ({outcome})", step=req, outcome=outcome.value if outcome else N_("not run")), None
+                return N_("requires {step} ({outcome})", step=req, outcome=OUTCOME_WORDS[outcome] if outcome else N_("not run")), None
         for role in step.check.devices:
             if role in self._lost_roles:
                 self._skipped_because[step.name] = self._lost_roles[role]

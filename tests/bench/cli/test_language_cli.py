@@ -191,6 +191,11 @@ def test_a_failing_run_and_a_sale_in_chinese_punctuation_and_words(tmp_path: Pat
     assert sale.returncode == 0, sale.stderr
     assert "  transaction  0/1 (0%)  批准 0  emv-visa-contact\n" in sale.stdout  # the sale's progress line
     assert "approved" not in sale.stdout
+    plan.write_text('plan: after-battery\nversion: "1.0"\nsteps:\n  - name: battery\n    check: power.battery\n'
+                    "  - name: self-test\n    check: unit.self_test\n    requires: [battery]\n")
+    skipped = bench("run", str(plan), "--sim", "--scenario", "battery-low", "--db", db, "--report", str(tmp_path),
+                    BENCH_LANG="zh_CN")
+    assert re.search(r"\n  2/2  self-test \.+ 跳过 +0\.00 s  需要先通过 battery（失败）\n", skipped.stdout), skipped.stdout
 
 
 def test_multi_up_end_table_lines_up_in_chinese(chinese: None, capsys: pytest.CaptureFixture[str]) -> None:
