@@ -187,7 +187,7 @@ def render_rma_md(data: dict[str, Any]) -> str:
         note = tr(s["message"])
         if s["attempts"] > 1:
             attempts = _("{n} attempts").format(n=s["attempts"])
-            note = f"{note} ({attempts})".strip()
+            note = f"{note} " + _("({text})").format(text=attempts) if note else _("({text})").format(text=attempts)
         lines.append(f"| {s['index']} | {_cell(s['name'])} | {_cell(s['check'])} | {verdict_word(s['outcome'])} | "
                      f"{_cell(s['fault'])} | {_cell(note)} |")
 
@@ -198,7 +198,7 @@ def render_rma_md(data: dict[str, Any]) -> str:
         (_("Date"), fmt_time(datetime.fromisoformat(data["date"]))),
         (_("Operator"), data["operator"]),
         (_("Station"), data["station"]),
-        (_("Plan"), f"{plan['name']} {plan['version']} ({plan['hash'][:12]})"),
+        (_("Plan"), f"{plan['name']} {plan['version']} " + _("({text})").format(text=plan["hash"][:12])),
         (_("Duration"), duration),
         (_("Run"), data["run_id"]),
         (_("Scenario (simulated)"), data["scenario"]),

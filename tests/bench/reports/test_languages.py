@@ -104,6 +104,8 @@ def test_the_fault_report_in_chinese() -> None:
     assert "- **battery**：失败 `PWR-BATT-LOW`：最新值 3.41 V 超出限值" in md
     assert "| 日期 | 2026年12月7日 08:15:02 UTC |" in md
     assert "| 最近一次在本测试台通过 | 未知（未查询结果库） |" in md
+    assert "| 测试计划 | pos-full 1.0 （abababababab） |" in md  # the language's brackets
+    assert "| Plan | pos-full 1.0 (abababababab) |" in render(a_run(), "rma", lang="en")
 
 
 def test_the_chinese_is_drawn_with_an_embedded_subset_of_a_debian_font() -> None:
