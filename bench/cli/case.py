@@ -139,6 +139,13 @@ def _unit(serial: str, model: str | None) -> str:
     return _("{serial} ({model})").format(serial=serial, model=model) if model else serial
 
 
+def _action(code: str) -> str:
+    """A repair's action (``replace``) as the reader says it (更换部件)."""
+    from bench.cases.model import word as case_model_word
+
+    return tr(case_model_word(code))
+
+
 def _status(value: str | None) -> str:
     """A case's status or result (``open``, ``closed``, ``repaired``...) as the reader says it."""
     words = {"open": N_("open"), "closed": N_("closed"), "repaired": N_("repaired"), "unrepaired": N_("unrepaired"),
@@ -191,7 +198,7 @@ def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[st
     lines.append(_("repairs ({n}):").format(n=len(repairs)) if repairs else _("repairs: none yet"))
     for p in repairs:
         part = f" {p.part_number}" if p.part_number else ""
-        lines.append(f"  {_when(p.at, True)}  {p.action}{part}  "
+        lines.append(f"  {_when(p.at, True)}  {_action(p.action)}{part}  "
                      + _("by {who}: {note}").format(who=p.technician, note=safe.one_line(p.note)))
     if not c.is_open:
         lines.append(_("closed {when}: {result}").format(when=_when(c.closed_at), result=_status(c.result))
@@ -201,13 +208,16 @@ def show_lines(c: Case, runs: list[RunRecord], repairs: list[Repair]) -> list[st
 
 def assessment_lines(judgement: Judgement, plan: RepairPlan) -> list[str]:
     """The judgement (verdict, ranked findings) and the repair plan (ordered actions, costs) as text lines."""
+    from bench.reports.words import case_word
+
     lines = [_("judgement: {summary}").format(summary=tr(judgement.summary))]
     for i, f in enumerate(judgement.findings, 1):
         state = _("resolved by {run}").format(run=f.resolved_by[:8]) if f.resolved and f.resolved_by else _("open")
         whose = "" if f.in_unit else _(", not the unit")
-        lines.append(f"  {i}. {f.fault:<18} {pad(tr(f.kind), 13)} "
-                     + _("severity {severity}").format(severity=tr(f.severity))
-                     + f"  {tr(f.part)}{whose}; {state}: {tr(f.title)}")
+        lines.append(f"  {i}. {f.fault:<18} {pad(case_word(str(f.kind)), 13)} "
+                     + _("severity {severity}").format(severity=tr(f.severity)) + "  "
+                     + _("{part}{whose}; {state}: {title}").format(part=tr(f.part), whose=whose, state=state,
+                                                                  title=tr(f.title)))
     cur = plan.currency
     if plan.return_to_factory is not None:
         lines.append(_("plan: return to factory: {reason}").format(reason=tr(plan.return_to_factory.reason)))
@@ -266,7 +276,7 @@ def repair(case_ref: str, action: str, part_number: str | None, note: str, techn
         safe.echo_json(json.dumps(done.to_dict(), indent=2))
         return
     part = f" {done.part_number}" if done.part_number else ""
-    safe.echo(_("case {case}: recorded {action} by {who}").format(case=_label(case_id), action=f"{done.action}{part}",
+    safe.echo(_("case {case}: recorded {action} by {who}").format(case=_label(case_id), action=f"{_action(done.action)}{part}",
                                                                    who=done.technician))
 
 

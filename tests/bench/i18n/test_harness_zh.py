@@ -4,8 +4,10 @@ prompts; English unchanged without it, ``--json`` and the stored record English 
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -247,6 +249,11 @@ def test_a_case_judgement_line_through_the_cli_in_chinese(capsys: pytest.Capture
     _, out, _ = bench(capsys, monkeypatch, "zh_CN", "case", "show", "C1", "--db", tmp_db)
     line = next(ln for ln in out.splitlines() if "PWR-BATT-LOW" not in ln and " -> " in ln)
     assert line.endswith("耗材：电池电量或电压过低 -> 电池"), line  # the verdict's word, the finding, the part
+    finding = next(ln for ln in out.splitlines() if ln.startswith("  1. PWR-BATT-LOW"))
+    assert re.fullmatch(r"  1\. PWR-BATT-LOW +耗材 +严重程度 \d  电池；未结：电池电量或电压过低", finding), finding
+    _, out, _ = bench(capsys, monkeypatch, "zh_CN", "case", "repair", "C1", "--action", "replace", "--part", "BAT-300",
+                      "--note", "换电池", "--db", tmp_db)
+    assert out == "维修单 C1：已记录 更换部件 BAT-300，操作人 " + getpass.getuser() + "\n"
     _, out, _ = bench(capsys, monkeypatch, None, "case", "show", "C1", "--db", tmp_db)
     assert "judgement: consumable: battery charge or voltage too low -> battery" in out.splitlines()
     _, out, _ = bench(capsys, monkeypatch, "zh_CN", "case", "show", "C1", "--db", tmp_db, "--json")
