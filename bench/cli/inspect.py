@@ -23,7 +23,7 @@ import click
 from bench.cli import safe
 from bench.cli.clicktr import group
 from bench.cli.params import PLAN
-from bench.cli.tables import word
+from bench.cli.tables import aside, word
 from drivers.i18n import N_, _, tr
 
 if TYPE_CHECKING:
@@ -333,7 +333,7 @@ def run_demo(*, lot_id: str, lot_size: int, aql: float, level: str = "II", defec
         if echo:
             echo("  " + _("unit {k}/{n} {serial}: {verdict}").format(k=f"{k:>3}", n=p.sample_size, serial=serial,
                                                                       verdict=word(rec.verdict))
-                 + f"{' (' + fault + ')' if fault else ''}  {time.monotonic() - t0:.1f} s")
+                 + (" " + aside(fault) if fault else "") + f"  {time.monotonic() - t0:.1f} s")
     with _open(db) as store:
         return write_report(store, lot_id, out_dir)
 
@@ -366,7 +366,7 @@ def _demo_in_batches(lot_id: str, plan_file: Path, db: str | None, sample: list[
         decided = "  -> " + _("lot {decision}").format(decision=word(st.lot.decision)) if st.lot.decision else ""
         echo("  " + _("unit {k}/{n} slot {slot} {serial}: {verdict}").format(
             k=f"{done:>3}", n=len(sample), slot=run.slot, serial=serial, verdict=verdict)
-             + f"{' (' + fault + ')' if fault else ''}  "
+             + (" " + aside(fault) if fault else "") + "  "
              + _("tested {tested}, defectives {defectives}").format(tested=st.tested, defectives=st.defectives)
              + decided)
 

@@ -281,3 +281,14 @@ def test_an_operator_prompt_at_the_terminal_in_chinese(tmp_path: Path) -> None:
     en = intake(None)
     assert en.returncode == 1
     assert en.stderr.startswith("Is the screen free of cracks? [y/n] "), en.stderr
+
+
+def test_the_lot_demo_names_a_units_fault_in_chinese_brackets(capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch, tmp_db: str,
+                                                              tmp_path: Path) -> None:
+    code, out, err = bench(capsys, monkeypatch, "zh_CN", "inspect", "demo", "--lot-size", "20", "--defect-rate", "0.3",
+                           "--seed", "3", "--db", tmp_db, "--out", str(tmp_path / "lot"))
+    assert code == 0, err
+    failed = [ln for ln in out.splitlines() if "：失败" in ln]
+    assert failed and all(re.search(r"：失败 （[a-z-]+）  \d+\.\d s$", ln) for ln in failed), failed
+    assert "\n判定：不合格\n" in out
