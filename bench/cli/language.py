@@ -34,10 +34,18 @@ def speak(args: Sequence[str]) -> str:
     Raises:
         UsageError: ``--lang`` or ``BENCH_LANG`` names a language the bench does not speak.
     """
+    import contextlib
+
     from bench import i18n
+    from bench.errors import UsageError
 
     _Chosen.option = lang_option(args)
-    language = i18n.choose_language(_Chosen.option)
+    try:
+        language = i18n.choose_language(_Chosen.option)
+    except UsageError:
+        with contextlib.suppress(UsageError):  # the error in the language the bench speaks without the bad --lang
+            i18n.activate(i18n.choose_language(None))
+        raise
     i18n.activate(language)
     return language
 

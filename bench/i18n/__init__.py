@@ -65,7 +65,7 @@ def choose_language(option: str | None = None, *, station: str | None = None,
     from bench.errors import UsageError
 
     env = os.environ if environ is None else environ
-    for given, source in ((option, "--lang"), (env.get("BENCH_LANG"), "BENCH_LANG"), (station, "the station file's lang")):
+    for given, source in ((option, "--lang"), (env.get("BENCH_LANG"), "BENCH_LANG"), (station, N_("the station file's lang"))):
         if given:
             lang = normalise(given)
             if lang is None:

@@ -127,6 +127,9 @@ def test_usage_errors_are_one_chinese_line() -> None:
         proc = bench("--lang", "zh_CN", *args)
         assert proc.returncode == 2, proc.stderr
         assert error_line(proc) == line
+    unknown = bench("--lang", "fr", "list", BENCH_LANG="zh_CN")  # said in the language the bench speaks without it
+    assert unknown.returncode == 2 and error_line(unknown) == "bench: error: --lang：未知语言 'fr'（本测试台支持：en, zh_CN）"
+    assert error_line(bench("--lang", "fr", "list")) == "bench: error: --lang: unknown language 'fr' (the bench speaks: en, zh_CN)"
 
 
 def test_every_command_translates_its_help() -> None:
