@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from bench import __version__
 from bench.errors import EquipmentError
+from bench.i18n import format_datetime
 from bench.reports.style import COLOURS
 from bench.web import charts, views
 from bench.web.pool import StorePool
@@ -40,7 +41,8 @@ def _masked(value: Any) -> Any:
 
 
 def _when(t: datetime | None) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+    """A time in UTC in the reader's way of writing it (``2026年12月7日 09:33:12``)."""
+    return format_datetime(t.astimezone(UTC)) if t else "-"
 
 
 def _percent(x: float | None) -> str:

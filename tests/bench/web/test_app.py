@@ -327,6 +327,8 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
     finally:
         i18n.activate(before)
     assert '<html lang="zh-CN">' in html and "进行中的测试" in html and "故障帕累托图" in html
+    assert re.search(r"<td>\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d</td>", html)  # a bench's last beat, the Chinese way
+    assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", html)
     assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
 
 
