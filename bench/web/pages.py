@@ -22,6 +22,7 @@ from bench import __version__
 from bench.errors import EquipmentError
 from bench.i18n import format_datetime
 from bench.reports.style import COLOURS
+from bench.reports.words import verdict_word
 from bench.web import charts, views
 from bench.web.pool import StorePool
 from drivers.codecs.pan import redact
@@ -60,7 +61,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(when=_when, percent=_percent, q=_quote)
     env.globals.update(yield_chart=charts.yield_chart, pareto_chart=charts.pareto_chart, sparkline=charts.sparkline,
                        colours=COLOURS, version=__version__, trend_points=views.TREND_POINTS, _=_,
-                       is_up=views.is_up)
+                       is_up=views.is_up, verdict_word=verdict_word)
     return env
 
 

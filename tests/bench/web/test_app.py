@@ -323,12 +323,15 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
     try:
         with TestClient(create_app(filled[0], interval=60)) as c:
             html = c.get("/").text
+            model = c.get("/models/PT-300").text
             data = c.get("/units/NO-SUCH?format=json").json()
     finally:
         i18n.activate(before)
     assert '<html lang="zh-CN">' in html and "进行中的测试" in html and "故障帕累托图" in html
     assert re.search(r"<td>\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d</td>", html)  # a bench's last beat, the Chinese way
     assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", html)
+    assert re.search(r'<span class="badge v-(PASS|FAIL)">(通过|失败)</span>', model)  # verdicts in the reader's word
+    assert not re.search(r'<span class="badge v-\w+">[A-Z]+</span>', model)
     assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
 
 
