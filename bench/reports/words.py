@@ -17,6 +17,10 @@ _WORDS: dict[str, Text] = {
     "INCOMPLETE": N_("INCOMPLETE"),
     "ABORTED": N_("ABORTED"),
     "RUNNING": N_("RUNNING"),
+    "ACCEPT": N_("ACCEPT"),
+    "REJECT": N_("REJECT"),
+    "OPEN": N_("OPEN"),
+    "DECIDED": N_("DECIDED"),
 }
 _LOWER: dict[str, Text] = {
     "PASS": N_("passed"),

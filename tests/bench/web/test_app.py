@@ -324,6 +324,7 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
         with TestClient(create_app(filled[0], interval=60)) as c:
             html = c.get("/").text
             model = c.get("/models/PT-300").text
+            lots = c.get("/lots").text
             data = c.get("/units/NO-SUCH?format=json").json()
     finally:
         i18n.activate(before)
@@ -332,6 +333,7 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
     assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", html)
     assert re.search(r'<span class="badge v-(PASS|FAIL)">(通过|失败)</span>', model)  # verdicts in the reader's word
     assert not re.search(r'<span class="badge v-\w+">[A-Z]+</span>', model)
+    assert "<td>进行中</td>" in lots and ">OPEN<" not in lots  # the lot's state
     assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
 
 
