@@ -56,7 +56,7 @@ def _lines(s: dict[str, Any], wall_s: float) -> list[str]:
              for key, label, unit in _DRIFT if (q := drift.get(key)) and q.get("first") is not None
              and q.get("last") is not None]
     if parts:
-        lines.append("  " + _("drift, first 10 min -> last 10 min: {parts}").format(parts="; ".join(parts)))
+        lines.append("  " + _("drift, first 10 min -> last 10 min: {parts}").format(parts=_("; ").join(parts)))
     return [safe.one_line(line) for line in lines]
 
 

@@ -81,6 +81,17 @@ def test_a_soak_scenario_fails_with_the_cause_and_still_reports(tmp_path: Path) 
     assert re.search(r"^Report: .*report\.html", proc.stdout, re.M)
 
 
+def test_a_soaks_figures_in_chinese_take_its_words_and_punctuation(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bench", "--lang", "zh_CN", "soak", "short", "--sim", "--scenario",
+                           "soak-paper-out", "--report", str(tmp_path / "reports"), "--db", f"sqlite:///{tmp_path / 'b.db'}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert re.search(r"^繁忙时段测试：.* 252 笔消费.*：100 笔批准，0 笔拒绝、152 笔失败 （152 paper-out）$", proc.stdout, re.M)
+    assert re.search(r"^  按卡片统计的失败消费：\d+ emv-visa-contact、\d+ emv-mastercard-contact、", proc.stdout, re.M)
+    assert re.search(r"^  漂移，前 10 min -> 后 10 min：打印头 [\d.]+ -> [\d.]+ °C；电池 ", proc.stdout, re.M)
+    assert re.search(r"^  soak  \d+/\d+ \(\d+%\)  批准 \d+  拒绝 0  失败 \d+  重启 0  ", proc.stdout, re.M)
+
+
 @pytest.mark.usefixtures("many_slots")
 def test_two_units_soak_at_once_against_one_host(tmp_path: Path) -> None:
     proc = bench("soak", "short", "--sim", "--units", "2", "--json", "--report", str(tmp_path / "reports"),
