@@ -167,6 +167,16 @@ class HelpFormatter(click.HelpFormatter):
         super().write_usage(prog, args, prefix)
 
 
+class _TypeName(str):
+    """A Click type's name (``integer range``): English as a str (the help's metavar ``INTEGER RANGE``),
+    in the reader's language where a message formats it ("'x' 不是有效的整数范围")."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return format(translation().gettext(str(self)), spec)
+
+
 _CLICK_MODULES = ("core", "exceptions", "formatting", "parser", "types", "termui", "utils")
 
 
@@ -186,6 +196,8 @@ def speak_click() -> None:
             module.ngettext = click_ngettext  # type: ignore[attr-defined]
     click.formatting.wrap_text = wrap_text
     click.Context.formatter_class = HelpFormatter
+    for kind in (click.types.IntParamType, click.types.FloatParamType, click.types.IntRange, click.types.FloatRange):
+        kind.name = _TypeName(kind.name)
 
 
 speak_click()

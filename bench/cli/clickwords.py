@@ -67,6 +67,11 @@ WORDS = (
     N_("{value!r} is not one of {choices}."),
     N_("{len_type} values are required, but {len_value} was given."),
     N_("{len_type} values are required, but {len_value} were given."),
+    # the names of Click's number types, in "{value!r} is not a valid {number_type}."
+    N_("integer"),
+    N_("float"),
+    N_("integer range"),
+    N_("float range"),
 )
 
 

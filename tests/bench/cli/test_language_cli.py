@@ -115,6 +115,7 @@ def test_help_is_chinese_when_the_language_comes_before_the_command() -> None:
 def test_usage_errors_are_one_chinese_line() -> None:
     cases = {
         ("run", "pos-quick", "--sim", "--units", "0"): "bench: error: --units：0 不在范围 1<=x<=16 内",
+        ("run", "pos-quick", "--sim", "--units", "x"): "bench: error: --units：'x' 不是有效的整数范围",
         ("run",): "bench: error: 缺少 PLAN（参见：bench run --help）",
         ("run", "--bogus"): "bench: error: 没有此选项：--bogus（参见：bench run --help）",
         ("run", "pos-quick", "--report"): "bench: error: --report 需要一个值（参见：bench run --help）",
