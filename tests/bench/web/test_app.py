@@ -325,6 +325,7 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
             html = c.get("/").text
             model = c.get("/models/PT-300").text
             lots = c.get("/lots").text
+            units = [c.get(f"/units/{serial}").text for serial in filled[1].serials[:10]]
             data = c.get("/units/NO-SUCH?format=json").json()
     finally:
         i18n.activate(before)
@@ -334,6 +335,12 @@ def test_pages_speak_the_process_language(filled: tuple[str, fleetdata.Written])
     assert re.search(r'<span class="badge v-(PASS|FAIL)">(通过|失败)</span>', model)  # verdicts in the reader's word
     assert not re.search(r'<span class="badge v-\w+">[A-Z]+</span>', model)
     assert "<td>进行中</td>" in lots and ">OPEN<" not in lots  # the lot's state
+    passed = [page for page in units if "最近一次通过" in page]
+    assert passed and all(re.search(r"测试台 [\w-]+（<a href=\"/runs/[\w-]+\">\w{8}</a>）", page) for page in passed)
+    with TestClient(create_app(filled[0], interval=60)) as c:
+        english = [c.get(f"/units/{serial}").text for serial in filled[1].serials[:10]]
+    assert all(re.search(r"bench [\w-]+ \(<a href=\"/runs/[\w-]+\">\w{8}</a>\)", page) for page in english
+               if "last passed" in page)
     assert data == {"error": "no runs of a unit with serial 'NO-SUCH' in the store"}  # machine output stays English
 
 
