@@ -306,7 +306,7 @@ def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
             "scenario_descriptions": dict(scenarios),
         }, indent=2))
         return
-    from bench.i18n.layout import pad
+    from bench.i18n.layout import display_width, pad
 
     safe.echo(_("Checks:"))
     for s in specs:
@@ -315,11 +315,12 @@ def list_cmd(plans_dir: Path | None, as_json: bool) -> None:
         dirs=planfind.describe_dirs(dirs)))
     if not plans:
         safe.echo("  ", _("none found"))
+    width = max([28, *(display_width(row["file"]) for row in plans if "error" not in row)])  # the paths line up
     for row in plans:
         if "error" in row:
             safe.echo("  ", _("{file}: INVALID: {error}").format(file=row["file"], error=tr(row["error"])))
         else:
-            safe.echo("  ", pad(row["file"], 28), " ", _("{name} {version}: {steps} steps. {description}").format(
+            safe.echo("  ", pad(row["file"], width), " ", _("{name} {version}: {steps} steps. {description}").format(
                 name=row["name"], version=row["version"], steps=row["steps"], description=tr(row["description"])))
     safe.echo("\n", _("Scenarios (bench run --sim --scenario NAME):"))
     for name, description in scenarios:

@@ -56,6 +56,9 @@ def test_list_speaks_chinese_with_lang_and_english_without() -> None:
     assert zh.stdout.startswith("检查项：\n")
     assert "测试计划（按名称运行，例如 `bench run pos-quick --sim`；查找位置：" in zh.stdout
     assert "\n模拟场景（bench run --sim --scenario 名称）：" in zh.stdout and "个步骤。" in zh.stdout
+    plans = [line for line in zh.stdout.splitlines() if line.startswith("  testplans/")]
+    starts = {m.end() for line in plans if (m := re.match(r"  \S+ +", line))}
+    assert len(plans) > 3 and len(starts) == 1, plans  # the plan names start in one column, after the longest path too
     en = bench("list")
     assert en.stdout.startswith("Checks:\n") and "\nScenarios (bench run --sim --scenario NAME):" in en.stdout and not CJK.search(en.stdout)
 
