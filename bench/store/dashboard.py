@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bench.store import queries, rows
+from bench.store import queries, rows, totals
 
 if TYPE_CHECKING:
     from bench.store.db import Db, Reads
@@ -196,12 +196,7 @@ def _source(what: str, since: date, until: date, by: str, model: str | None,
         table = "day_yield" if what == "yield" else "day_pareto"
         return f"FROM {table} t WHERE {where}", "t.name" if by else "''", params
     conds = ["t.day >= :since", "t.day <= :until"]
-    if model is not None:
-        conds.append("t.model = :model")
-        params["model"] = model
-    if station is not None:
-        conds.append("t.station_id = (SELECT id FROM stations WHERE name = :station)")
-        params["station"] = station
+    totals.narrow(conds, params, model, station)
     table = "day_totals" if what == "yield" else "day_fault_totals"
     return (f"FROM {table} t JOIN stations s ON s.id = t.station_id WHERE {' AND '.join(conds)}", _BY[by], params)
 

@@ -268,18 +268,24 @@ def rebuild(db: Db) -> None:
     add(db, facts)
 
 
+
+def narrow(conds: list[str], params: dict[str, Any], model: str | None, station: str | None) -> None:
+    """Add to ``conds``/``params`` the conditions that keep summary rows (alias ``t``) of one model and one station."""
+    if model is not None:
+        conds.append("t.model = :model")
+        params["model"] = model
+    if station is not None:
+        conds.append("t.station_id = (SELECT id FROM stations WHERE name = :station)")
+        params["station"] = station
+
 def read(db: Reads, model: str | None, station: str | None) -> tuple[Sequence[Sequence[Any]], Sequence[Sequence[Any]]]:
     """The summed rows for ``stats`` over every run: ``(verdict, runs, firsts, duration_us)`` and ``(fault, runs)``.
 
     ``firsts`` counts units by their first run anywhere, or at ``station`` when one is given.
     """
-    where, params = ["1 = 1"], {}
-    if model is not None:
-        where.append("t.model = :model")
-        params["model"] = model
-    if station is not None:
-        where.append("t.station_id = (SELECT id FROM stations WHERE name = :station)")
-        params["station"] = station
+    where = ["1 = 1"]
+    params: dict[str, Any] = {}
+    narrow(where, params, model, station)
     first = "firsts_here" if station is not None else "firsts"
     cond = " AND ".join(where)
     verdicts = db.query(
