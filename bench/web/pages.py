@@ -80,8 +80,12 @@ def _common(request: Request, title: str, version: int) -> dict[str, Any]:
             "live_version": version, "html_lang": current_language().replace("_", "-")}
 
 
-async def _page(request: Request, template: str, read: Callable[[Any], dict[str, Any]], title: str) -> Response:
-    """Read the page's data and answer with its template, or its JSON with ``?format=json``."""
+async def _page(request: Request, template: str, read: Callable[[Any], dict[str, Any]], title: str,
+                elsewhere: Callable[[dict[str, Any]], Response | None] | None = None) -> Response:
+    """Read the page's data and answer with its template, or its JSON with ``?format=json``.
+
+    ``elsewhere(data)`` may send a person to another page instead (the HTML answer only).
+    """
     version = request.app.state.watcher.version  # before the read: a change during it is shown next time
     try:
         data = await _pool(request).run(read)
@@ -91,6 +95,8 @@ async def _page(request: Request, template: str, read: Callable[[Any], dict[str,
         return _error(request, 503, _unreadable(exc))
     if _wants_json(request):
         return JSONResponse(views.to_json(data))
+    if elsewhere is not None and (moved := elsewhere(data)) is not None:
+        return moved
     env: jinja2.Environment = request.app.state.templates
     html = env.get_template(template).render({**_common(request, title, version), **data})
     return HTMLResponse(html)
@@ -168,16 +174,16 @@ async def lots(request: Request) -> Response:
 async def search(request: Request) -> Response:
     """``/search?q=SERIAL``: units whose serial starts with it; straight to the unit whose serial it is."""
     q = request.query_params.get("q", "")
-    if not _wants_json(request):
-        try:
-            found = await _pool(request).run(lambda s: views.search_page(s, q))
-        except EquipmentError as exc:
-            return _error(request, 503, _unreadable(exc))
+
+    def to_the_unit(found: dict[str, Any]) -> Response | None:
         exact = [u for u in found["units"] if u["serial"].casefold() == q.strip().casefold()]
-        if len(exact) == 1:  # a scanned serial opens its unit, even when longer serials start with it
-            root = request.scope.get("root_path", "")
-            return RedirectResponse(f"{root}/units/{_quote(exact[0]['serial'])}", status_code=303)
-    return await _page(request, "search.html", lambda s: views.search_page(s, q), _("Search"))
+        if len(exact) != 1:
+            return None
+        # a scanned serial opens its unit, even when longer serials start with it
+        root = request.scope.get("root_path", "")
+        return RedirectResponse(f"{root}/units/{_quote(exact[0]['serial'])}", status_code=303)
+
+    return await _page(request, "search.html", lambda s: views.search_page(s, q), _("Search"), to_the_unit)
 
 
 def _quote(text: str) -> str:
