@@ -16,6 +16,7 @@ import click
 
 from bench.cli import safe
 from bench.cli.clicktr import group
+from bench.errors import said
 from bench.i18n.layout import display_width, pad
 from drivers.i18n import N_, _
 
@@ -28,12 +29,6 @@ def firmware() -> None:
     """Firmware images: inspect and verify one, or sign a test image."""
 
 
-def _why(exc: Exception) -> str:
-    """An error's message, a translatable text when it is one (:func:`drivers.i18n.tr` shows it)."""
-    message = getattr(exc, "message", None)
-    return message if isinstance(message, str) and str(exc) == message else str(exc)
-
-
 def _read_image(path: Path) -> FirmwareImage:
     from drivers.firmware.image import MAX_IMAGE, ImageError, parse_image
     from drivers.yamlsafe import read_bytes
@@ -42,7 +37,7 @@ def _read_image(path: Path) -> FirmwareImage:
     try:
         return parse_image(data)
     except ImageError as exc:
-        raise ImageError(N_("{path}: {error}", path=str(path), error=_why(exc)),
+        raise ImageError(N_("{path}: {error}", path=str(path), error=said(exc)),
                          fault_code=exc.fault_code or "FW-IMAGE-CORRUPT") from None
 
 
@@ -62,7 +57,7 @@ def inspect_image(image_file: Path, keys: tuple[Path, ...], as_json: bool) -> No
         try:
             signed = verify_image(image, trusted_keys(list(keys))).hex()
         except ImageError as exc:
-            raise ImageError(N_("{path}: {error}", path=str(image_file), error=_why(exc)),
+            raise ImageError(N_("{path}: {error}", path=str(image_file), error=said(exc)),
                              fault_code=exc.fault_code or "FW-UNTRUSTED-IMAGE") from None
     out = _describe(image, signed, bool(keys))
     if as_json:

@@ -219,12 +219,6 @@ class BufferedStore:
         self._write(run_id, lambda s: s.finish_run(run_id, verdict, ended_at, summary, findings))
         self._runs.pop(run_id, None)
 
-    def mark_abandoned(self, host: str | None = None, keep: Sequence[str] = ()) -> list[str]:
-        """Mark ABORTED the runs of dead processes in the database (nothing while it is gone)."""
-        if self._primary is None:
-            return []
-        return self._primary.mark_abandoned(host, [*keep, *outbox.pending_ids(self._box)])
-
     # ------------------------------------------------------------------ reads: the database, else the outbox
 
     def _read(self, fn: Callable[[StoreBase], _T]) -> _T:

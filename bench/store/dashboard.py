@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bench.store import queries, rows, totals
+from bench.store.db import in_list
 
 if TYPE_CHECKING:
     from bench.store.db import Db, Reads
@@ -320,6 +321,5 @@ def lots(db: Db, *, open_only: bool = False, limit: int = 100) -> list[LotStatus
 def _lot_counts(db: Reads, lot_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     if not lot_ids:
         return {}
-    params = {f"l{i}": lot for i, lot in enumerate(lot_ids)}
-    marks = ", ".join(f":{name}" for name in params)
+    marks, params = in_list(lot_ids, "l")
     return {str(lot): (int(n), int(bad)) for lot, n, bad in db.query(_LOT_COUNTS.format(marks=marks), params)}

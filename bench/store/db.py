@@ -39,3 +39,9 @@ class Db(Reads, Protocol):
 
     def read(self) -> AbstractContextManager[None]:
         """One read transaction (a consistent snapshot)."""
+
+
+def in_list(values: Sequence[Any], prefix: str = "v") -> tuple[str, dict[str, Any]]:
+    """``values`` as the inside of an SQL ``IN (...)``: the ``:name`` marks and their parameters."""
+    params = {f"{prefix}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{name}" for name in params), params

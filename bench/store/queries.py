@@ -16,7 +16,7 @@ from typing import Any
 from bench.i18n.stored import revive
 from bench.record import AttachmentRecord, RunRecord, StepRecord, UnitInfo, Verdict
 from bench.store import rows, totals
-from bench.store.db import Reads
+from bench.store.db import Reads, in_list
 from bench.store.history import RunNotFoundError, RunSummary, Stats, TrendPoint
 from drivers.i18n import N_
 
@@ -91,8 +91,7 @@ def run_faults(db: Reads, run_ids: Iterable[str]) -> dict[str, list[str]]:
     ids = list(run_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        params = {f"r{i}": rid for i, rid in enumerate(chunk)}
-        marks = ", ".join(f":{name}" for name in params)
+        marks, params = in_list(chunk, "r")
         step_faults = db.query(
             f"SELECT run_id, fault FROM steps WHERE run_id IN ({marks}) AND fault IS NOT NULL ORDER BY run_id, idx",
             params,

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bench.store import rows
+from bench.store.db import in_list
 
 if TYPE_CHECKING:
     from bench.store.db import Db, Reads
@@ -225,8 +226,7 @@ def _rolled(facts: Mapping[tuple[Any, ...], int],
 def _station_names(db: Db, ids: set[Any]) -> dict[Any, str]:
     if not ids:
         return {}
-    params = {f"s{i}": sid for i, sid in enumerate(sorted(ids))}
-    marks = ", ".join(f":{p}" for p in params)
+    marks, params = in_list(sorted(ids), "s")
     return {sid: str(name) for sid, name in db.query(f"SELECT id, name FROM stations WHERE id IN ({marks})", params)}
 
 
