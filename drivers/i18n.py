@@ -26,6 +26,7 @@ from __future__ import annotations
 import gettext
 import json
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -216,6 +217,11 @@ def join_texts(items: Sequence[str], /, separator: str = ",") -> str:
     return out
 
 
+def is_wide(ch: str) -> bool:
+    """True for a character that takes two cells (East Asian wide or full-width): a Chinese character."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
 def tr(value: object) -> str:
     """``value`` as the person reading should see it, in the current language.
 
@@ -239,6 +245,7 @@ __all__ = [
     "_",
     "current_language",
     "install_translation",
+    "is_wide",
     "join_texts",
     "ngettext",
     "set_catalogue_dir",

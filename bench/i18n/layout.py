@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from drivers.i18n import is_wide
+
 
 def display_width(text: str) -> int:
     """How many terminal cells ``text`` takes: wide and fullwidth (East Asian) characters two, combining marks none."""
@@ -11,7 +13,7 @@ def display_width(text: str) -> int:
     for ch in text:
         if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
             continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        width += 2 if is_wide(ch) else 1
     return width
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.controls import escape_controls
 from bench.reports.case import CASE_SCHEMA, customer_text, iso_time, judgement_text, result_text, value_text
-from bench.reports.style import COLOURS, html_lang, page_head
+from bench.reports.style import COLOURS, html_lang, page
 from bench.reports.words import case_word, verdict_word
 from drivers.i18n import _, tr
 
@@ -61,8 +61,7 @@ def render_case_html(data: dict[str, Any], *, customer_lang: str | None = None) 
         "",
     ]
     title = _("Case {case} · {unit} · {state}").format(case=c["case"], unit=who, state=case_word(state))
-    head = page_head(title, "\n".join(body), extra_css=_EXTRA_CSS)
-    return "\n".join([*head, "<body>", *body])
+    return page(title, body, extra_css=_EXTRA_CSS)
 
 
 def _lang(language: str | None) -> str:

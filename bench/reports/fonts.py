@@ -33,7 +33,7 @@ _warned = False
 
 def wide_characters(text: str) -> str:
     """The characters of ``text`` the CJK font draws (CJK ideographs, kana, full-width forms and punctuation), sorted."""
-    return "".join(sorted({c for c in text if _is_wide(c)}))
+    return "".join(sorted(c for c in set(text) if _is_wide(c)))  # each distinct character once: pages carry big data: URLs
 
 
 def _is_wide(c: str) -> bool:

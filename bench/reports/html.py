@@ -26,7 +26,7 @@ from bench.record import SCHEMA_VERSION, AttachmentRecord, Finding, Outcome, Run
 from bench.reports.charts import gauge, sparkline
 from bench.reports.format import drift, fmt_seconds, fmt_time, fmt_value, is_number, redacted, run_duration
 from bench.reports.style import COLOURS as _COLOURS
-from bench.reports.style import page_head
+from bench.reports.style import page
 from bench.reports.words import category_word, outcome_word, verdict_word
 from bench.soak.record import SUMMARY_MIME, rate_points, soak_summary
 from drivers.i18n import _, ngettext, tr
@@ -76,8 +76,7 @@ def render_html(rec: RunRecord, history: RunHistory | None = None, *, trend_poin
         "",
     ]
     title = f"{verdict_word(rec.verdict.value)} · {who} · {rec.plan_name}"
-    head = page_head(title, "\n".join(body), generator=f"bench {rec.bench_version}")
-    return "\n".join([*head, "<body>", *body])
+    return page(title, body, generator=f"bench {rec.bench_version}")
 
 
 # --------------------------------------------------------------------------- sections

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.reports.format import fmt_time
 from bench.reports.style import COLOURS as _COLOURS
-from bench.reports.style import page_head
+from bench.reports.style import page
 from bench.reports.words import verdict_word
 from drivers.codecs.pan import redact
 from drivers.i18n import N_, _, tr
@@ -121,8 +121,7 @@ def render_lot_html(status: LotStatus, switching: SwitchingState | None = None) 
         if sw["history"]:
             body.append("<ul>" + "".join(f"<li>{_e(h)}</li>" for h in sw["history"][-10:]) + "</ul>")
     body.append("</main></body></html>\n")
-    head = page_head(_("Lot {lot}: {decision}").format(lot=d["lot"], decision=shown), "\n".join(body))
-    return "\n".join([*head, "<body>", *body])
+    return page(_("Lot {lot}: {decision}").format(lot=d["lot"], decision=shown), body)
 
 
 def write_lot_reports(status: LotStatus, out_dir: Path, switching: SwitchingState | None = None) -> dict[str, Path]:

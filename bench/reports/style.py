@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from bench.reports.fonts import font_face_css
 from drivers.i18n import current_language
@@ -112,10 +113,11 @@ def html_lang(language: str | None = None) -> str:
     return (language or current_language()).replace("_", "-")
 
 
-def page_head(title: str, body: str, *, generator: str | None = None, extra_css: str = "") -> list[str]:
-    """The lines of a report page up to ``</head>``: language, CSP, title (escaped here), the stylesheet and,
-    when ``title`` or ``body`` has Chinese, the embedded CJK font of exactly its characters (:mod:`.fonts`)."""
-    face = font_face_css(title + body)
+def page(title: str, body: Sequence[str], *, generator: str | None = None, extra_css: str = "") -> str:
+    """A whole report page: its head (language, CSP, title escaped here, the stylesheet and, when ``title`` or
+    ``body`` has Chinese, the embedded CJK font of exactly its characters: :mod:`.fonts`), then ``body``'s lines."""
+    text = "\n".join(body)
+    face = font_face_css(title + text)
     lines = [
         "<!DOCTYPE html>",
         f'<html lang="{html_lang()}">',
@@ -130,5 +132,7 @@ def page_head(title: str, body: str, *, generator: str | None = None, extra_css:
         f"<title>{html.escape(title, quote=True)}</title>",
         f"<style>{CSS}" + (f"\n{extra_css}" if extra_css else "") + (f"\n{face}" if face else "") + "</style>",
         "</head>",
+        "<body>",
+        text,
     ]
-    return lines
+    return "\n".join(lines)

@@ -7,7 +7,7 @@ Pure functions, nothing touches a port; tested against exact bytes. Requests
 from __future__ import annotations
 
 from drivers.errors import ConfigError
-from drivers.i18n import N_
+from drivers.i18n import N_, is_wide
 
 NUL = b"\x00"
 LF = b"\n"
@@ -79,12 +79,12 @@ def text(s: str, encoding: str = "cp437") -> bytes:
     Chinese characters (wide, East Asian) are sent the way Chinese printers take them: each run
     in Chinese character mode (``FS &``), in GB 18030, then back to the code page (``FS .``).
     """
-    if not any(_wide(c) for c in s):
+    if not any(is_wide(c) for c in s):
         return s.encode(encoding, errors="replace")
     out = bytearray()
     run: list[str] = []
     for c in s:
-        if _wide(c):
+        if is_wide(c):
             run.append(c)
             continue
         if run:
@@ -94,12 +94,6 @@ def text(s: str, encoding: str = "cp437") -> bytes:
     if run:
         out += FS + b"&" + "".join(run).encode(CHINESE_ENCODING, errors="replace") + FS + b"."
     return bytes(out)
-
-
-def _wide(c: str) -> bool:
-    import unicodedata
-
-    return unicodedata.east_asian_width(c) in ("W", "F")
 
 
 def line(s: str = "", encoding: str = "cp437") -> bytes:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import io
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from drivers.escpos.barcodes import barcode_modules
 from drivers.escpos.parser import Command, commands
+from drivers.i18n import is_wide
 
 _LOG = logging.getLogger(__name__)
 
@@ -77,15 +77,11 @@ def _cjk_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return _font(px)
 
 
-def _is_wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
 @lru_cache(maxsize=2048)
 def _glyph(ch: str, font_b: bool) -> Image.Image:
     """One character cell (mode "1", white 1 / black 0) at size 1x1; a Chinese character takes two cells."""
     w, h = FONT_B if font_b else FONT_A
-    wide = _is_wide(ch)
+    wide = is_wide(ch)
     if wide:
         w = h  # a Chinese character is square: 24 x 24 dots in font A
     cell = Image.new("1", (w, h), 1)
