@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bench.i18n.verdicts import STATE_WORDS
 from bench.measure import Limit, Measurement
-from drivers.i18n import N_, Text, current_language
+from drivers.i18n import Text, current_language
 
 SCHEMA_VERSION = 2  # 2: ``lang``, the language the run spoke
 
@@ -32,8 +33,7 @@ class Outcome(StrEnum):
 
 
 #: A step's outcome as a reader says it inside another text (its English value stays the code: ``FAIL``).
-OUTCOME_WORDS: dict[Outcome, Text] = {Outcome.PASS: N_("PASS"), Outcome.FAIL: N_("FAIL"), Outcome.ERROR: N_("ERROR"),
-                                      Outcome.SKIP: N_("SKIP"), Outcome.TIMEOUT: N_("TIMEOUT")}
+OUTCOME_WORDS: dict[Outcome, Text] = {outcome: STATE_WORDS[outcome.value] for outcome in Outcome}
 
 
 class Verdict(StrEnum):

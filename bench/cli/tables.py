@@ -12,26 +12,11 @@ from datetime import UTC, datetime
 
 from bench.i18n import format_datetime
 from bench.i18n.layout import display_width, pad
-from drivers.i18n import N_, Text, _, tr
+from bench.i18n.verdicts import state_word
+from drivers.i18n import _
 
-_WORDS: dict[str, Text] = {
-    "PASS": N_("PASS"),
-    "FAIL": N_("FAIL"),
-    "ERROR": N_("ERROR"),
-    "SKIP": N_("SKIP"),
-    "TIMEOUT": N_("TIMEOUT"),
-    "RUNNING": N_("RUNNING"),
-    "INCOMPLETE": N_("INCOMPLETE"),
-    "ABORTED": N_("ABORTED"),
-    "ACCEPT": N_("ACCEPT"),
-    "REJECT": N_("REJECT"),
-}
-
-
-def word(value: object) -> str:
-    """A verdict, outcome or lot decision (``PASS``, ``REJECT``...) as the reader says it; anything else as it is."""
-    text = str(getattr(value, "value", value))
-    return tr(_WORDS.get(text, text))
+#: A verdict, outcome or lot decision (``PASS``, ``REJECT``...) as the reader says it; anything else as it is.
+word = state_word
 
 
 def listing(items: Iterable[str]) -> str:

@@ -20,7 +20,7 @@ from bench.reports.style import COLOURS as _COLOURS
 from bench.reports.style import page
 from bench.reports.words import verdict_word
 from drivers.codecs.pan import redact
-from drivers.i18n import N_, _, tr
+from drivers.i18n import _
 
 if TYPE_CHECKING:
     from bench.lots.sampling import SwitchingState
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 FILES = {"html": "lot.html", "json": "lot.json"}
 _DECISION_COLOURS = {"ACCEPT": _COLOURS["PASS"], "REJECT": _COLOURS["FAIL"], None: _COLOURS["RUNNING"]}
-_DECISIONS = {"ACCEPT": N_("ACCEPT"), "REJECT": N_("REJECT"), "OPEN": N_("OPEN")}
-
-
 def lot_document(status: LotStatus, switching: SwitchingState | None = None) -> dict[str, Any]:
     """The lot report as plain data (what ``lot.json`` holds)."""
     doc = status.to_dict()
@@ -52,7 +49,7 @@ def render_lot_html(status: LotStatus, switching: SwitchingState | None = None) 
     s = d["sampling"]
     decision = d["decision"]
     colour = _DECISION_COLOURS.get(decision, _COLOURS["RUNNING"])
-    shown = tr(_DECISIONS.get(decision or "OPEN", decision or "OPEN"))
+    shown = verdict_word(decision or "OPEN")
     plan_line = _("code letter {letter} (Table I: {table}), sample {n}").format(
         letter=s["code_letter"], table=s["table_letter"], n=s["sample_size"])
     if s["hundred_percent"]:

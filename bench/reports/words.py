@@ -6,22 +6,10 @@ a report shows them with :func:`verdict_word`, :func:`outcome_word` and :func:`c
 
 from __future__ import annotations
 
+from bench.faults import Category
+from bench.i18n.verdicts import state_word
 from drivers.i18n import N_, Text, tr
 
-_WORDS: dict[str, Text] = {
-    "PASS": N_("PASS"),
-    "FAIL": N_("FAIL"),
-    "ERROR": N_("ERROR"),
-    "TIMEOUT": N_("TIMEOUT"),
-    "SKIP": N_("SKIP"),
-    "INCOMPLETE": N_("INCOMPLETE"),
-    "ABORTED": N_("ABORTED"),
-    "RUNNING": N_("RUNNING"),
-    "ACCEPT": N_("ACCEPT"),
-    "REJECT": N_("REJECT"),
-    "OPEN": N_("OPEN"),
-    "DECIDED": N_("DECIDED"),
-}
 _LOWER: dict[str, Text] = {
     "PASS": N_("passed"),
     "FAIL": N_("failed"),
@@ -32,14 +20,7 @@ _LOWER: dict[str, Text] = {
     "ABORTED": N_("aborted"),
     "RUNNING": N_("running"),
 }
-_CATEGORIES: dict[str, Text] = {
-    "hardware": N_("hardware"),
-    "software": N_("software"),
-    "configuration": N_("configuration"),
-    "consumable": N_("consumable"),
-    "bench": N_("bench"),
-    "operator": N_("operator"),
-}
+_CATEGORIES: dict[str, Text] = {category.value: category.label for category in Category}
 
 
 #: The words of a repair case: its verdict, state and result, a finding's severity, a measurement's change.
@@ -76,7 +57,7 @@ def case_word(code: str) -> str:
 
 def verdict_word(code: str) -> str:
     """A verdict or outcome code (``PASS``) as the big word of a report, in the current language."""
-    return tr(_WORDS.get(code, code))
+    return state_word(code)
 
 
 def outcome_word(code: str) -> str:
