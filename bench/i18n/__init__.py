@@ -80,8 +80,8 @@ def choose_language(option: str | None = None, *, station: str | None = None,
 
 
 def activate(language: str) -> None:
-    """Make ``language`` the language of this process (every thread), its catalogue loaded and current."""
-    load(language)
+    """Make ``language`` the language of this process (every thread); its catalogue is made current (:func:`load`)
+    before its first use."""
     set_language(language)
 
 

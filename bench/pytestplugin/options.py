@@ -19,14 +19,12 @@ def session_language() -> str:
     """The language ``BENCH_LANG`` or the locale asks for (docs/languages.md), its catalogue loaded; one the bench
     does not speak means English here (pytest has no place to refuse it before its own options are read)."""
     from bench.errors import UsageError
-    from bench.i18n import choose_language, load
+    from bench.i18n import choose_language
 
     try:
-        lang = choose_language()
+        return choose_language()
     except UsageError:
-        lang = "en"
-    load(lang)
-    return lang
+        return "en"
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -22,7 +22,6 @@ from bench.cases.compare import before_after
 from bench.cases.model import REACTIVATED, RETURN_TO_FACTORY, iso
 from bench.cases.replay import failing_runs
 from bench.controls import escape_controls, escape_controls_json
-from bench.i18n import load
 from bench.i18n.stored import redact_text
 from bench.record import Outcome
 from bench.reports.format import fmt_time, fmt_value, redacted
@@ -292,7 +291,6 @@ def customer_text(data: dict[str, Any], customer_lang: str | None = None) -> str
     """The summary for the customer, in ``customer_lang`` (default: the current language)."""
     if not customer_lang:
         return tr(data["customer_summary"])
-    load(customer_lang)
     with using_language(customer_lang):
         return tr(data["customer_summary"])
 

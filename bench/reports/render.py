@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from bench.controls import escape_controls_json
 from bench.errors import UsageError
-from bench.i18n import LANGUAGES, load
+from bench.i18n import LANGUAGES
 from bench.record import RunRecord
 from bench.reports.files import write_atomic
 from bench.reports.format import redacted, redacted_json
@@ -116,7 +116,6 @@ def render(rec: RunRecord, fmt: str, history: RunHistory | None = None, *, lang:
     language = lang or rec.lang
     if fmt in ("json", "junit", "rma-json") or language not in LANGUAGES:
         language = SOURCE_LANGUAGE
-    load(language)
     with using_language(language):
         return _render(rec, fmt, history)
 
