@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, Row, Series, load, print_section
+from benchmarks.common import ROOT, Row, Series, load, percentile95, print_section
 from benchmarks.fill_fleet import generate
 
 SIZES = (1_000_000, 10_000_000)
@@ -88,8 +88,6 @@ def _wait_for_quiet(limit: float = 30.0) -> None:
         time.sleep(2)
 
 
-def _p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20, method="inclusive")[18] if len(samples) > 1 else samples[0]
 
 
 def _queries(db: Any, now: datetime) -> list[tuple[str, Callable[[Any], object], Callable[[Any], object] | None]]:
@@ -156,7 +154,7 @@ def run_size(cluster: str, steps: int, reps: int, store: str | None = None) -> l
             _wait_for_quiet()
             ours = _time(db, ours_fn, reps)
             ref = _time(db, ref_fn, max(3, reps // 3)) if ref_fn is not None else None
-            p95 = _p95(ours)
+            p95 = percentile95(ours, method="inclusive")
             rows.append(Row(
                 "10", f"{what}, {steps:,} steps", Series("ms", ours),
                 Series("ms", ref) if ref else None, "scanning the window's runs (and steps)" if ref else "",

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, VENV_BIN, Row, Series, cli
+from benchmarks.common import ROOT, VENV_BIN, Row, Series, cli, percentile95
 
 BENCHES = 16
 RUNS = 12  # per bench and repetition
@@ -153,7 +153,7 @@ def run(reps: int) -> list[Row]:
                 rate, times, per_commit = _fleet(url, n, Path(tmp))
                 rates.append(rate)
                 cpu[n].append(per_commit * 1000)
-                p95.append(statistics.quantiles(times, n=20)[18] * 1000)
+                p95.append(percentile95(times) * 1000)
                 if n == BENCHES:
                     counted = _check_nothing_lost(url, n)
     ours, one = Series("runs/s", fleet_rate), Series("runs/s", one_rate)

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 
-from benchmarks.common import ROOT, Row, Series, cli
+from benchmarks.common import ROOT, Row, Series, cli, percentile95
 
 sys.path.append(str(ROOT / "tests"))
 
@@ -117,8 +117,6 @@ def _load(port: int, pages: list[str], clients: int, seconds: float, think: floa
     return times, errors
 
 
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[94]
 
 
 def run(reps: int) -> list[Row]:
@@ -148,7 +146,7 @@ def run(reps: int) -> list[Row]:
             for _ in range(reps):
                 times, errors = _load(port, pages, 1, WINDOW_S / 3)
                 assert not errors, errors[:3]
-                alone.append(_p95(times))
+                alone.append(percentile95(times))
                 stop = time.time() + 2 * WINDOW_S + 4  # writing through both windows
                 writers = [subprocess.Popen([sys.executable, "-c", _WRITER, url, f"bench-w{b}", str(ROOT / "tests"),
                                              str(STEP_EVERY_S), str(stop)], cwd=ROOT, stdout=subprocess.PIPE,
@@ -157,11 +155,11 @@ def run(reps: int) -> list[Row]:
                     assert w.stdout is not None and w.stdout.readline().strip() == "up"
                 times, errors = _load(port, pages, CLIENTS, WINDOW_S, THINK_S)
                 assert not errors, errors[:3]
-                loaded.append(_p95(times))
+                loaded.append(percentile95(times))
                 notes.append(f"{len(times)} pages, median {statistics.median(times):.1f} ms")
                 times, errors = _load(port, pages, CLIENTS, WINDOW_S)
                 assert not errors, errors[:3]
-                busy.append(_p95(times))
+                busy.append(percentile95(times))
                 rates.append(len(times) / WINDOW_S)
                 wrote = [w.communicate(timeout=120)[0].split()[-2:] for w in writers]
                 assert all(w.returncode == 0 for w in writers), "a writer failed"

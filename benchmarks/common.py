@@ -121,6 +121,11 @@ def machine() -> str:
             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
 
 
+def percentile95(samples: Sequence[float], method: str = "exclusive") -> float:
+    """The 95th percentile of ``samples`` (``statistics.quantiles``' ``method``); a single sample is its own."""
+    return statistics.quantiles(samples, n=20, method=method)[18] if len(samples) > 1 else samples[0]
+
+
 def timeit(fn: Callable[[], Any], reps: int, warmup: int = 1) -> list[float]:
     """Wall seconds of ``fn()`` over ``reps`` runs after ``warmup`` untimed ones."""
     for _ in range(warmup):
