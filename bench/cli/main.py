@@ -154,13 +154,15 @@ def run(
         raise UsageError(N_("--units needs --sim (a real station's slots come from its station file)"))
     if sim == (station_file is not None):
         raise UsageError(N_("give either --station FILE (real bench) or --sim (simulated bench)"))
+    station = None
     if station_file is not None:
         from bench.cli.language import speak_station
         from bench.station import load_station
 
-        speak_station(load_station(station_file))
+        station = load_station(station_file)
+        speak_station(station)
     by_slot = parse_scenarios(scenarios)
-    many = wants_many(station_file, slots, units)
+    many = wants_many(station, slots, units)
     if not many and set(by_slot) - {0}:
         raise UsageError(N_("--scenario SLOT=NAME needs --units N (a multi-up simulated station)"))
     scenario = by_slot.get(0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.cli import safe
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from bench.multirun import MultiResult, SlotRun
     from bench.plan import Plan
     from bench.run import RunRequest
+    from bench.station import Station
 
 _SLOT_SCENARIO = re.compile(r"^(\d{1,2})=(.+)$")
 
@@ -44,18 +44,11 @@ def parse_scenarios(values: tuple[str, ...]) -> dict[int, str]:
     return out
 
 
-def wants_many(station_file: Path | None, slots: tuple[int, ...], units: int | None) -> bool:
-    """Whether this ``bench run`` is a multi-up one (else the one-unit run, unchanged)."""
+def wants_many(station: Station | None, slots: tuple[int, ...], units: int | None) -> bool:
+    """Whether this ``bench run`` is a multi-up one (else the one-unit run, unchanged); ``station``: its loaded file."""
     if units is not None or slots:
         return True
-    if station_file is None:
-        return False
-    from bench.cli.language import speak_station
-    from bench.station import load_station
-
-    station = load_station(station_file)
-    speak_station(station)
-    return len(station.slot_numbers) > 1
+    return station is not None and len(station.slot_numbers) > 1
 
 
 def run_many(request: RunRequest, *, slots: tuple[int, ...], units: int | None, scenarios: dict[int, str],

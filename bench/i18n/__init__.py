@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from drivers.i18n import N_, SOURCE_LANGUAGE, current_language, install_translation, set_catalogue_dir, set_language
@@ -146,6 +145,8 @@ def format_number(value: float, *, decimals: int | None = None, language: str | 
     """A number with the language's separators (``1,234.5``), to ``decimals`` places when given (else at most 3)."""
     lang = babel_locale(language)
     if lang == SOURCE_LANGUAGE:  # Babel's English pattern, without loading Babel
+        from decimal import ROUND_HALF_EVEN, Decimal  # only here: bench.i18n loads with every command
+
         places = 3 if decimals is None else max(decimals, 0)
         rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
         text = f"{rounded:,.{places}f}"
